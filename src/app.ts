@@ -1,0 +1,106 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import qs from 'qs';
+import { AppError } from './core/errors/index.js';
+import type { Config } from './config.js';
+import type { Clock } from './core/time/index.js';
+import type { Db } from './db/index.js';
+import type { AppDeps } from './deps.js';
+import { Authenticator, RateLimiter } from './http/auth.js';
+import { Metrics } from './http/metrics.js';
+import { buildOpenApi } from './http/openapi.js';
+import { opsRoutes } from './http/ops.js';
+import { Router } from './http/router.js';
+import { apiKeyRoutes } from './modules/api-keys/routes.js';
+import { customerRoutes } from './modules/customers/routes.js';
+import { eventRoutes } from './modules/events/routes.js';
+
+export interface BuildAppOptions {
+  db: Db;
+  clock: Clock;
+  config: Config;
+  logger?: FastifyBaseLogger;
+}
+
+// Stripe's bracket notation: items[0][price]=…, expand[]=…, metadata[k]=v — in bodies and queries.
+const QS_OPTIONS = { arrayLimit: 1000, depth: 10, parameterLimit: 10_000, allowDots: false } as const;
+
+export const API_VERSION = '0.1.0';
+
+/** Builds the whole HTTP app around injected dependencies; no globals, so tests build many. */
+export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyInstance; deps: AppDeps }> {
+  const app = Fastify({
+    logger: opts.logger ?? {
+      level: opts.config.logLevel,
+      // Never log secrets or card data: requests are logged by method and URL only, and these are cut.
+      redact: ['req.headers.authorization', 'req.body.card', 'req.body.number', 'req.body.cvc'],
+    },
+    bodyLimit: opts.config.bodyLimit,
+    routerOptions: { querystringParser: (str) => qs.parse(str, QS_OPTIONS) },
+    genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}${Math.random().toString(36).slice(2, 8)}`,
+    requestIdHeader: 'x-request-id',
+  });
+
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, qs.parse(body as string, QS_OPTIONS));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  const deps: AppDeps = {
+    db: opts.db,
+    clock: opts.clock,
+    config: opts.config,
+    logger: app.log,
+    authenticator: new Authenticator(opts.db),
+    rateLimiter: new RateLimiter(opts.config.rateLimit),
+    metrics: new Metrics(),
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('Request-Id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    deps.metrics.httpDuration.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof AppError) {
+      reply.code(err.status).send(err.toJSON());
+      return;
+    }
+    const e = err as { statusCode?: number; code?: string; message: string };
+    const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
+    if (status < 500) {
+      // Fastify's own client errors: malformed JSON, body too large, unsupported media type.
+      const code = e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large' : e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported_media_type' : 'invalid_body';
+      reply.code(status).send({ error: { type: 'invalid_request_error', code, message: e.message } });
+      return;
+    }
+    req.log.error({ err }, 'unhandled error');
+    reply.code(500).send({ error: { type: 'api_error', code: 'internal_error', message: 'An unexpected error occurred. It has been logged.' } });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({
+      error: { type: 'invalid_request_error', code: 'route_not_found', message: `Unrecognized request URL (${req.method}: ${req.url.split('?')[0]}).` },
+    });
+  });
+
+  const router = new Router(app, deps);
+  apiKeyRoutes(router);
+  customerRoutes(router);
+  eventRoutes(router);
+
+  const openapi = buildOpenApi(router.defs, API_VERSION);
+  app.get('/openapi.json', async () => openapi);
+  await app.register((await import('@fastify/swagger')).default, { mode: 'static', specification: { document: openapi as never } });
+  await app.register((await import('@fastify/swagger-ui')).default, { routePrefix: '/docs' });
+  opsRoutes(app, deps);
+
+  return { app, deps };
+}

@@ -1,0 +1,44 @@
+import { buildApp } from '../app.js';
+import type { Config } from '../config.js';
+import { allJobs } from '../jobs/registry.js';
+import { Worker } from '../jobs/worker.js';
+import { ensureFirstAdminKey, openRuntime, runSeed } from '../runtime.js';
+
+/** `recur serve`: API + (unless RECUR_WORKER=false) one in-process worker. `recur worker`: worker only. */
+export async function serve(config: Config, opts: { api: boolean; worker: boolean }): Promise<void> {
+  const rt = await openRuntime(config);
+  if (config.seed) {
+    const { created } = await runSeed(rt);
+    if (created) rt.logger.info({ created }, 'catalog seeded');
+  }
+  const secret = await ensureFirstAdminKey(rt);
+  if (secret) {
+    const line = '='.repeat(72);
+    process.stdout.write(
+      `\n${line}\n  Recur created your first admin API key. It is shown only this once:\n\n    ${secret}\n\n` +
+        `  Use it as: curl -H "Authorization: Bearer ${secret.slice(0, 6)}…" http://localhost:${config.port}/v1/customers\n${line}\n\n`,
+    );
+  }
+
+  const worker = opts.worker ? new Worker({ db: rt.db, clock: rt.clock, logger: rt.logger }, allJobs()) : null;
+  const built = opts.api ? await buildApp({ db: rt.db, clock: rt.clock, config }) : null;
+  if (built) {
+    await built.app.listen({ port: config.port, host: config.host });
+  }
+  worker?.start();
+  rt.logger.info({ db: rt.db.kind, api: opts.api, worker: Boolean(worker) }, 'recur started');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    rt.logger.info({ signal }, 'shutting down: finishing in-flight requests and jobs');
+    // Stop taking requests and let in-flight ones finish, then let the worker end its batch.
+    await built?.app.close();
+    await worker?.stop();
+    await rt.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}

@@ -1,0 +1,63 @@
+// Typed application errors. Expected business conflicts are 4xx with a stable `code`; a 500 is a bug.
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'idempotency_error'
+  | 'rate_limit_error'
+  | 'card_error'
+  | 'api_error';
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: ErrorType,
+    readonly code: string,
+    message: string,
+    readonly param?: string,
+    readonly extra?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  toJSON() {
+    return { error: { type: this.type, code: this.code, message: this.message, ...(this.param ? { param: this.param } : {}), ...this.extra } };
+  }
+}
+
+export class InvalidRequestError extends AppError {
+  constructor(message: string, param?: string, code = 'parameter_invalid') {
+    super(400, 'invalid_request_error', code, message, param);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(resource: string, id: string, param = 'id') {
+    super(404, 'invalid_request_error', 'resource_missing', `No such ${resource}: '${id}'`, param);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string, code: string, param?: string) {
+    super(409, 'invalid_request_error', code, message, param);
+  }
+}
+
+export class AuthenticationError extends AppError {
+  constructor(message = 'Invalid API key provided.') {
+    super(401, 'authentication_error', 'api_key_invalid', message);
+  }
+}
+
+export class PermissionError extends AppError {
+  constructor(message: string) {
+    super(403, 'permission_error', 'insufficient_scope', message);
+  }
+}
+
+export class IdempotencyError extends AppError {
+  constructor(message: string) {
+    super(409, 'idempotency_error', 'idempotency_key_in_use', message);
+  }
+}

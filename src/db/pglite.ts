@@ -1,0 +1,35 @@
+import { PGlite } from '@electric-sql/pglite';
+import { mkdirSync } from 'node:fs';
+import type { Db, Queryable, QueryResult } from './types.js';
+
+// PGlite is one in-process connection. It serialises work itself: a query issued while a transaction
+// is open waits until it ends. So on PGlite there is exactly one writer at a time — correct, but no
+// parallelism; several processes must never open the same data folder (see src/db/lock.ts).
+
+const INT8 = 20;
+
+export async function openPglite(dataDir: string | undefined): Promise<Db> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const pg = new PGlite(dataDir ?? 'memory://', {
+    // BIGINT columns hold minor units and counts; they stay within 2^53 (asserted by Money).
+    parsers: { [INT8]: (v: string) => Number(v) },
+  });
+  await pg.waitReady;
+  const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
+    async exec(sql: string) {
+      await q.exec(sql);
+    },
+    async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+      const res = await q.query<R>(sql, params as unknown[]);
+      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+    },
+  });
+  const top = wrap(pg);
+  return {
+    kind: 'pglite',
+    query: top.query,
+    tx: (fn) => pg.transaction((t) => fn(wrap(t))),
+    exec: top.exec,
+    close: () => pg.close(),
+  };
+}

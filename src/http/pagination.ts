@@ -1,0 +1,48 @@
+import type { Queryable } from '../db/index.js';
+
+export interface ListParams {
+  limit?: number;
+  starting_after?: string;
+  ending_before?: string;
+}
+
+export interface ListResult<T> {
+  object: 'list';
+  data: T[];
+  has_more: boolean;
+  url: string;
+}
+
+/**
+ * Cursor pagination over sortable ids, newest first (Stripe's order). `where` is a SQL condition
+ * using $1..$n for `params`; the cursor conditions are appended after them.
+ */
+export async function paginate<R extends { id: string }>(
+  q: Queryable,
+  opts: { table: string; where?: string; params?: unknown[]; columns?: string },
+  list: ListParams,
+): Promise<{ rows: R[]; hasMore: boolean }> {
+  const limit = list.limit ?? 10;
+  const params = [...(opts.params ?? [])];
+  const conds = opts.where ? [`(${opts.where})`] : [];
+  let order = 'DESC';
+  if (list.starting_after) {
+    params.push(list.starting_after);
+    conds.push(`id < $${params.length}`);
+  } else if (list.ending_before) {
+    params.push(list.ending_before);
+    conds.push(`id > $${params.length}`);
+    order = 'ASC';
+  }
+  params.push(limit + 1);
+  const sql = `SELECT ${opts.columns ?? '*'} FROM ${opts.table} ${conds.length ? 'WHERE ' + conds.join(' AND ') : ''} ORDER BY id ${order} LIMIT $${params.length}`;
+  const { rows } = await q.query<R>(sql, params);
+  const hasMore = rows.length > limit;
+  const page = rows.slice(0, limit);
+  if (order === 'ASC') page.reverse();
+  return { rows: page, hasMore };
+}
+
+export function listObject<T>(url: string, data: T[], hasMore: boolean): ListResult<T> {
+  return { object: 'list', data, has_more: hasMore, url };
+}

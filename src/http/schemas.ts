@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { isCurrency } from '../core/money/index.js';
+
+// Shared request/response building blocks. Form-encoded bodies (Stripe's SDK) arrive as strings, so
+// numbers and booleans accept their string spelling too; everything else stays strictly typed.
+
+const numericString = /^-?\d+$/;
+
+export const zInt = () =>
+  z.preprocess((v) => (typeof v === 'string' && numericString.test(v) ? Number(v) : v), z.number().int().refine(Number.isSafeInteger, 'must be a safe integer'));
+
+export const zBool = () => z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+
+/** A Unix timestamp in seconds. */
+export const zTimestamp = () => zInt().pipe(z.number().int().min(0));
+
+export const zCurrency = () =>
+  z
+    .string()
+    .transform((s) => s.toLowerCase())
+    .refine(isCurrency, 'must be an ISO-4217 currency code');
+
+/** Minor units, never negative unless the caller allows it. */
+export const zAmount = () => zInt().pipe(z.number().int().min(0));
+
+/** Stripe's metadata limits: 50 keys, keys ≤ 40 chars, values ≤ 500 chars. "" removes a key on update. */
+export const zMetadata = () =>
+  z
+    .record(z.string().max(40, 'metadata keys must be at most 40 characters'), z.string().max(500, 'metadata values must be at most 500 characters'))
+    .refine((m) => Object.keys(m).length <= 50, 'metadata can have at most 50 keys');
+
+/** An optional text field where "" (Stripe's way to unset) becomes null. */
+export const zNullableText = (max = 5000) => z.string().max(max).transform((s) => (s === '' ? null : s));
+
+export const zExpand = () => z.array(z.string()).optional();
+
+export const listQuery = {
+  limit: zInt().pipe(z.number().int().min(1).max(100)).optional(),
+  starting_after: z.string().optional(),
+  ending_before: z.string().optional(),
+  expand: zExpand(),
+};
+
+export const zList = <T extends z.ZodType>(item: T) =>
+  z.object({ object: z.literal('list'), data: z.array(item), has_more: z.boolean(), url: z.string() });
+
+export const zDeleted = (object: string) => z.object({ id: z.string(), object: z.literal(object), deleted: z.literal(true) });
+
+export const zErrorBody = z.object({
+  error: z.object({ type: z.string(), code: z.string(), message: z.string(), param: z.string().optional() }),
+});

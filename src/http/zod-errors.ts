@@ -1,0 +1,31 @@
+import type { z } from 'zod';
+import { InvalidRequestError } from '../core/errors/index.js';
+
+/** Stripe spells nested params with brackets: items[0][price], address[country]. */
+export function bracketPath(path: readonly PropertyKey[]): string {
+  const [head, ...rest] = path.map(String);
+  return (head ?? '') + rest.map((p) => `[${p}]`).join('');
+}
+
+/** The first zod issue becomes one 400 that names the offending parameter. */
+export function toInvalidRequest(error: z.ZodError, input: unknown, prefix: readonly PropertyKey[] = []): InvalidRequestError {
+  const issue = error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const param = bracketPath([...prefix, ...issue.path, issue.keys[0]!]);
+    return new InvalidRequestError(`Received unknown parameter: ${param}`, param, 'parameter_unknown');
+  }
+  const param = bracketPath([...prefix, ...issue.path]);
+  if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) {
+    return new InvalidRequestError(`Missing required param: ${param}.`, param, 'parameter_missing');
+  }
+  return new InvalidRequestError(`Invalid ${param || 'request'}: ${issue.message}`, param || undefined, 'parameter_invalid');
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = input;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return cur;
+}

@@ -1,0 +1,71 @@
+import type { Queryable } from '../../db/index.js';
+import { paginate, type ListParams } from '../../http/pagination.js';
+
+export interface CustomerRow {
+  id: string;
+  email: string | null;
+  name: string | null;
+  description: string | null;
+  phone: string | null;
+  address: Record<string, string | null> | null;
+  tax_ids: { type: string; value: string }[];
+  preferred_locales: string[];
+  currency: string | null;
+  tax_exempt: 'none' | 'exempt' | 'reverse';
+  invoice_settings: { default_payment_method?: string | null };
+  balance: number;
+  metadata: Record<string, string>;
+  test_clock: string | null;
+  created: Date;
+  updated: Date;
+  deleted_at: Date | null;
+}
+
+const COLUMNS = [
+  'id', 'email', 'name', 'description', 'phone', 'address', 'tax_ids', 'preferred_locales', 'currency', 'tax_exempt',
+  'invoice_settings', 'balance', 'metadata', 'test_clock', 'created', 'updated',
+] as const;
+const JSON_COLUMNS = new Set(['address', 'tax_ids', 'preferred_locales', 'invoice_settings', 'metadata']);
+
+function toParam(col: string, v: unknown): unknown {
+  return JSON_COLUMNS.has(col) && v !== null && v !== undefined ? JSON.stringify(v) : v;
+}
+
+export async function insertCustomer(q: Queryable, row: Omit<CustomerRow, 'deleted_at'>): Promise<CustomerRow> {
+  const values = COLUMNS.map((c) => toParam(c, row[c]));
+  const { rows } = await q.query<CustomerRow>(
+    `INSERT INTO customers (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`,
+    values,
+  );
+  return rows[0]!;
+}
+
+/** Includes soft-deleted rows: retrieving a deleted customer answers `deleted: true`, as Stripe does. */
+export async function findCustomer(q: Queryable, id: string, opts: { forUpdate?: boolean } = {}): Promise<CustomerRow | null> {
+  const { rows } = await q.query<CustomerRow>(`SELECT * FROM customers WHERE id = $1${opts.forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function updateCustomerRow(q: Queryable, id: string, patch: Partial<CustomerRow>): Promise<CustomerRow> {
+  const cols = Object.keys(patch).filter((c) => (COLUMNS as readonly string[]).includes(c) || c === 'deleted_at');
+  const sets = cols.map((c, i) => `${c} = $${i + 2}`);
+  const { rows } = await q.query<CustomerRow>(
+    `UPDATE customers SET ${sets.join(', ')} WHERE id = $1 RETURNING *`,
+    [id, ...cols.map((c) => toParam(c, (patch as Record<string, unknown>)[c]))],
+  );
+  return rows[0]!;
+}
+
+export async function listCustomerRows(q: Queryable, filter: { email?: string; test_clock?: string }, list: ListParams) {
+  const where = ['deleted_at IS NULL'];
+  const params: unknown[] = [];
+  if (filter.email !== undefined) {
+    params.push(filter.email);
+    where.push(`email = $${params.length}`);
+  }
+  if (filter.test_clock !== undefined) {
+    params.push(filter.test_clock);
+    where.push(`test_clock = $${params.length}`);
+  }
+  return paginate<CustomerRow>(q, { table: 'customers', where: where.join(' AND '), params }, list);
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { listObject } from '../../http/pagination.js';
+import type { Router } from '../../http/router.js';
+import { zDeleted, zExpand, zList } from '../../http/schemas.js';
+import { createCustomerBody, customerObject, listCustomersQuery, updateCustomerBody } from './schemas.js';
+import { createCustomer, deleteCustomer, listCustomers, retrieveCustomer, updateCustomer } from './service.js';
+
+const idParams = z.object({ id: z.string().min(1) });
+const expandQuery = z.strictObject({ expand: zExpand() });
+
+export function customerRoutes(r: Router): void {
+  r.route({
+    method: 'POST',
+    url: '/v1/customers',
+    summary: 'Create a customer',
+    tag: 'Customers',
+    scope: 'write',
+    body: createCustomerBody,
+    response: customerObject,
+    handler: ({ q, now, body }) => createCustomer(q, now, body),
+  });
+  r.route({
+    method: 'GET',
+    url: '/v1/customers/{id}',
+    summary: 'Retrieve a customer',
+    tag: 'Customers',
+    scope: 'read',
+    params: idParams,
+    query: expandQuery,
+    response: customerObject.or(zDeleted('customer')),
+    handler: ({ q, params }) => retrieveCustomer(q, params.id),
+  });
+  r.route({
+    method: 'POST',
+    url: '/v1/customers/{id}',
+    summary: 'Update a customer',
+    tag: 'Customers',
+    scope: 'write',
+    params: idParams,
+    body: updateCustomerBody,
+    response: customerObject,
+    handler: ({ q, now, params, body }) => updateCustomer(q, now, params.id, body),
+  });
+  r.route({
+    method: 'DELETE',
+    url: '/v1/customers/{id}',
+    summary: 'Delete a customer (soft: invoices and history are kept)',
+    tag: 'Customers',
+    scope: 'write',
+    params: idParams,
+    response: zDeleted('customer'),
+    handler: ({ q, now, params }) => deleteCustomer(q, now, params.id),
+  });
+  r.route({
+    method: 'GET',
+    url: '/v1/customers',
+    summary: 'List customers',
+    tag: 'Customers',
+    scope: 'read',
+    query: listCustomersQuery,
+    response: zList(customerObject),
+    handler: async ({ q, query }) => {
+      const { data, hasMore } = await listCustomers(q, { email: query.email, test_clock: query.test_clock }, query);
+      return listObject('/v1/customers', data, hasMore);
+    },
+  });
+}

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { listQuery, zCurrency, zExpand, zInt, zMetadata, zNullableText } from '../../http/schemas.js';
+import { COUNTRY_CODES } from './domain/countries.js';
+
+export const zAddress = z.strictObject({
+  line1: zNullableText(200).optional(),
+  line2: zNullableText(200).optional(),
+  city: zNullableText(200).optional(),
+  state: zNullableText(100).optional(),
+  postal_code: zNullableText(20).optional(),
+  country: z
+    .string()
+    .transform((s) => s.toUpperCase())
+    .refine((c) => COUNTRY_CODES.has(c), 'must be an ISO 3166-1 alpha-2 country code')
+    .optional(),
+});
+
+export const TAX_ID_TYPES = [
+  'eu_vat', 'gb_vat', 'ch_vat', 'no_vat', 'au_abn', 'au_arn', 'nz_gst', 'sg_gst', 'sg_uen', 'jp_cn', 'jp_trn', 'in_gst',
+  'ca_bn', 'ca_gst_hst', 'ca_pst_bc', 'ca_pst_mb', 'ca_pst_sk', 'ca_qst', 'us_ein', 'unknown',
+] as const;
+
+export const zTaxId = z.strictObject({ type: z.enum(TAX_ID_TYPES), value: z.string().min(1).max(50) });
+
+// E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
+const e164 = /^\+[1-9]\d{6,14}$/;
+
+const zEmail = z.email('must be a valid email address').max(512).or(z.literal('').transform(() => null));
+const zPhone = z.string().regex(e164, 'must be in E.164 format, e.g. +14155552671').or(z.literal('').transform(() => null));
+
+const customerFields = {
+  email: zEmail.optional(),
+  name: zNullableText(256).optional(),
+  description: zNullableText().optional(),
+  phone: zPhone.optional(),
+  address: zAddress.or(z.literal('').transform(() => null)).optional(),
+  tax_ids: z.array(zTaxId).max(25).optional(),
+  preferred_locales: z.array(z.string().min(2).max(20)).max(10).optional(),
+  currency: zCurrency().optional(),
+  tax_exempt: z.enum(['none', 'exempt', 'reverse']).optional(),
+  invoice_settings: z.strictObject({ default_payment_method: zNullableText(255).optional() }).optional(),
+  balance: zInt().optional(),
+  metadata: zMetadata().optional(),
+  expand: zExpand(),
+};
+
+export const createCustomerBody = z.strictObject(customerFields);
+export const updateCustomerBody = z.strictObject(customerFields);
+export type CreateCustomerInput = z.output<typeof createCustomerBody>;
+export type UpdateCustomerInput = z.output<typeof updateCustomerBody>;
+
+export const listCustomersQuery = z.strictObject({
+  ...listQuery,
+  email: z.string().optional(),
+  test_clock: z.string().optional(),
+});
+
+export const customerObject = z.object({
+  id: z.string(),
+  object: z.literal('customer'),
+  address: zAddress.nullable(),
+  balance: z.number().int(),
+  created: z.number().int(),
+  currency: z.string().nullable(),
+  description: z.string().nullable(),
+  email: z.string().nullable(),
+  invoice_settings: z.object({ default_payment_method: z.string().nullable() }),
+  livemode: z.boolean(),
+  metadata: z.record(z.string(), z.string()),
+  name: z.string().nullable(),
+  phone: z.string().nullable(),
+  preferred_locales: z.array(z.string()),
+  tax_exempt: z.enum(['none', 'exempt', 'reverse']),
+  tax_ids: z.object({ object: z.literal('list'), data: z.array(z.object({ type: z.string(), value: z.string() })) }),
+  test_clock: z.string().nullable(),
+});
+export type CustomerObject = z.infer<typeof customerObject>;

@@ -1,0 +1,129 @@
+import type { Queryable } from '../../db/index.js';
+import { newId } from '../../core/ids/index.js';
+import { toUnix } from '../../core/time/index.js';
+import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
+import { previousAttributes, recordEvent } from '../events/service.js';
+import type { ListParams } from '../../http/pagination.js';
+import { findCustomer, insertCustomer, listCustomerRows, updateCustomerRow, type CustomerRow } from './repository.js';
+import type { CreateCustomerInput, CustomerObject, UpdateCustomerInput } from './schemas.js';
+
+export function serializeCustomer(r: CustomerRow): CustomerObject {
+  return {
+    id: r.id,
+    object: 'customer',
+    address: r.address,
+    balance: r.balance,
+    created: toUnix(new Date(r.created)),
+    currency: r.currency,
+    description: r.description,
+    email: r.email,
+    invoice_settings: { default_payment_method: r.invoice_settings.default_payment_method ?? null },
+    livemode: false,
+    metadata: r.metadata,
+    name: r.name,
+    phone: r.phone,
+    preferred_locales: r.preferred_locales,
+    tax_exempt: r.tax_exempt,
+    tax_ids: { object: 'list', data: r.tax_ids },
+    test_clock: r.test_clock,
+  };
+}
+
+/** Stripe's metadata update: keys merge, a "" value removes its key. */
+export function mergeMetadata(current: Record<string, string>, patch: Record<string, string> | undefined): Record<string, string> {
+  if (!patch) return current;
+  const out = { ...current };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === '') delete out[k];
+    else out[k] = v;
+  }
+  if (Object.keys(out).length > 50) throw new InvalidRequestError('metadata can have at most 50 keys', 'metadata');
+  return out;
+}
+
+function normalizeAddress(a: CreateCustomerInput['address']): CustomerRow['address'] {
+  if (!a) return a ?? null;
+  return {
+    line1: a.line1 ?? null,
+    line2: a.line2 ?? null,
+    city: a.city ?? null,
+    state: a.state ?? null,
+    postal_code: a.postal_code ?? null,
+    country: a.country ?? null,
+  };
+}
+
+export async function createCustomer(q: Queryable, now: Date, input: CreateCustomerInput): Promise<CustomerObject> {
+  const row = await insertCustomer(q, {
+    id: newId('cus'),
+    email: input.email ?? null,
+    name: input.name ?? null,
+    description: input.description ?? null,
+    phone: input.phone ?? null,
+    address: normalizeAddress(input.address),
+    tax_ids: input.tax_ids ?? [],
+    preferred_locales: input.preferred_locales ?? [],
+    currency: input.currency ?? null,
+    tax_exempt: input.tax_exempt ?? 'none',
+    invoice_settings: { default_payment_method: input.invoice_settings?.default_payment_method ?? null },
+    balance: input.balance ?? 0,
+    metadata: mergeMetadata({}, input.metadata),
+    test_clock: null,
+    created: now,
+    updated: now,
+  });
+  const obj = serializeCustomer(row);
+  await recordEvent(q, now, { type: 'customer.created', object: obj, customerId: row.id });
+  return obj;
+}
+
+export async function getCustomerRow(q: Queryable, id: string, opts: { forUpdate?: boolean; param?: string } = {}): Promise<CustomerRow> {
+  const row = await findCustomer(q, id, opts);
+  if (!row || row.deleted_at) throw new NotFoundError('customer', id, opts.param ?? 'id');
+  return row;
+}
+
+export async function retrieveCustomer(q: Queryable, id: string): Promise<CustomerObject | { id: string; object: 'customer'; deleted: true }> {
+  const row = await findCustomer(q, id);
+  if (!row) throw new NotFoundError('customer', id);
+  if (row.deleted_at) return { id: row.id, object: 'customer', deleted: true };
+  return serializeCustomer(row);
+}
+
+export async function updateCustomer(q: Queryable, now: Date, id: string, input: UpdateCustomerInput): Promise<CustomerObject> {
+  const before = await getCustomerRow(q, id, { forUpdate: true });
+  if (input.currency !== undefined && before.currency !== null && input.currency !== before.currency) {
+    throw new InvalidRequestError(`The customer's currency is already ${before.currency} and cannot be changed.`, 'currency', 'currency_locked');
+  }
+  const patch: Partial<CustomerRow> = { updated: now };
+  if (input.email !== undefined) patch.email = input.email;
+  if (input.name !== undefined) patch.name = input.name;
+  if (input.description !== undefined) patch.description = input.description;
+  if (input.phone !== undefined) patch.phone = input.phone;
+  if (input.address !== undefined) patch.address = normalizeAddress(input.address);
+  if (input.tax_ids !== undefined) patch.tax_ids = input.tax_ids;
+  if (input.preferred_locales !== undefined) patch.preferred_locales = input.preferred_locales;
+  if (input.currency !== undefined) patch.currency = input.currency;
+  if (input.tax_exempt !== undefined) patch.tax_exempt = input.tax_exempt;
+  if (input.invoice_settings !== undefined) patch.invoice_settings = { ...before.invoice_settings, ...input.invoice_settings };
+  if (input.balance !== undefined) patch.balance = input.balance;
+  if (input.metadata !== undefined) patch.metadata = mergeMetadata(before.metadata, input.metadata);
+  const after = await updateCustomerRow(q, id, patch);
+  const obj = serializeCustomer(after);
+  const prev = previousAttributes(serializeCustomer(before), obj);
+  if (Object.keys(prev).length > 0) await recordEvent(q, now, { type: 'customer.updated', object: obj, previousAttributes: prev, customerId: id });
+  return obj;
+}
+
+/** Soft delete: invoices, payments and events keep pointing at the row; the API answers `deleted`. */
+export async function deleteCustomer(q: Queryable, now: Date, id: string): Promise<{ id: string; object: 'customer'; deleted: true }> {
+  const before = await getCustomerRow(q, id, { forUpdate: true });
+  await updateCustomerRow(q, id, { deleted_at: now, updated: now });
+  await recordEvent(q, now, { type: 'customer.deleted', object: serializeCustomer(before), customerId: id });
+  return { id, object: 'customer', deleted: true };
+}
+
+export async function listCustomers(q: Queryable, filter: { email?: string; test_clock?: string }, list: ListParams) {
+  const { rows, hasMore } = await listCustomerRows(q, filter, list);
+  return { data: rows.map(serializeCustomer), hasMore };
+}

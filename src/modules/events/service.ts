@@ -1,0 +1,67 @@
+import type { Queryable } from '../../db/index.js';
+import { newId } from '../../core/ids/index.js';
+import { toUnix } from '../../core/time/index.js';
+
+// Every state change writes an event in the same transaction as the change, shaped as Stripe's.
+// Analytics (MRR movements, churn, cohorts) will be computed from this table, so each event keeps
+// the full object after the change and the attributes it had before.
+
+export interface EventInput {
+  type: string;
+  object: Record<string, unknown> & { id: string };
+  previousAttributes?: Record<string, unknown>;
+  customerId?: string | null;
+  requestId?: string | null;
+  idempotencyKey?: string | null;
+}
+
+export async function recordEvent(q: Queryable, now: Date, e: EventInput): Promise<string> {
+  const id = newId('evt');
+  await q.query(
+    `INSERT INTO events (id, type, created, object_id, customer_id, data, request_id, idempotency_key)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [
+      id,
+      e.type,
+      now,
+      e.object.id,
+      e.customerId ?? null,
+      JSON.stringify({ object: e.object, ...(e.previousAttributes ? { previous_attributes: e.previousAttributes } : {}) }),
+      e.requestId ?? null,
+      e.idempotencyKey ?? null,
+    ],
+  );
+  return id;
+}
+
+export interface EventRow {
+  id: string;
+  type: string;
+  created: Date;
+  data: unknown;
+  request_id: string | null;
+  idempotency_key: string | null;
+}
+
+export function serializeEvent(r: EventRow) {
+  return {
+    id: r.id,
+    object: 'event' as const,
+    api_version: '2024-06-20',
+    created: toUnix(new Date(r.created)),
+    data: r.data,
+    livemode: false,
+    pending_webhooks: 0,
+    request: { id: r.request_id, idempotency_key: r.idempotency_key },
+    type: r.type,
+  };
+}
+
+/** Which top-level fields differ between two API objects: Stripe's `previous_attributes`. */
+export function previousAttributes(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(after)) {
+    if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) out[k] = before[k] ?? null;
+  }
+  return out;
+}
