@@ -11,14 +11,24 @@ import { buildOpenApi } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
 import { Router } from './http/router.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
+import { catalogRoutes } from './modules/catalog/routes.js';
+import { couponRoutes } from './modules/coupons/routes.js';
 import { customerRoutes } from './modules/customers/routes.js';
 import { eventRoutes } from './modules/events/routes.js';
+import { invoiceRoutes } from './modules/invoices/routes.js';
+import { subscriptionRoutes } from './modules/subscriptions/routes.js';
+import { testClockRoutes } from './modules/test-clocks/routes.js';
+import { paymentIntentRoutes, paymentMethodRoutes } from './modules/payments/routes.js';
+import { gatewaysOf, type Gateways } from './modules/payments/gateway.js';
+import { SimulatedGateway } from './modules/payments/simulated-gateway.js';
 
 export interface BuildAppOptions {
   db: Db;
   clock: Clock;
   config: Config;
   logger?: FastifyBaseLogger;
+  /** Payment gateways; defaults to the built-in simulated gateway. */
+  gateways?: Gateways;
 }
 
 // Stripe's bracket notation: items[0][price]=…, expand[]=…, metadata[k]=v — in bodies and queries.
@@ -56,6 +66,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
     authenticator: new Authenticator(opts.db),
     rateLimiter: new RateLimiter(opts.config.rateLimit),
     metrics: new Metrics(),
+    gateways: opts.gateways ?? gatewaysOf([new SimulatedGateway({ now: () => opts.clock.now() })]),
   };
 
   app.addHook('onRequest', async (req, reply) => {
@@ -94,7 +105,14 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
   const router = new Router(app, deps);
   apiKeyRoutes(router);
   customerRoutes(router);
+  catalogRoutes(router);
   eventRoutes(router);
+  paymentMethodRoutes(router);
+  paymentIntentRoutes(router);
+  couponRoutes(router);
+  subscriptionRoutes(router);
+  invoiceRoutes(router);
+  testClockRoutes(router);
 
   const openapi = buildOpenApi(router.defs, API_VERSION);
   app.get('/openapi.json', async () => openapi);

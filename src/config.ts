@@ -12,6 +12,10 @@ export interface Config {
   worker: boolean;
   seed: boolean;
   bodyLimit: number;
+  /** Seconds a renewal invoice stays draft before it is finalised and charged (Stripe: 1 hour). */
+  finalizeDelaySeconds: number;
+  /** Rows a worker claims per batch. */
+  workerBatchSize: number;
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -42,6 +46,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     worker: bool('RECUR_WORKER', true, env),
     seed: bool('RECUR_SEED', true, env),
     bodyLimit: 1024 * 1024,
+    finalizeDelaySeconds: int('RECUR_FINALIZE_DELAY_SECONDS', 3600, env),
+    workerBatchSize: int('RECUR_WORKER_BATCH_SIZE', 500, env),
   };
 }
 

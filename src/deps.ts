@@ -4,6 +4,7 @@ import type { Clock } from './core/time/index.js';
 import type { Db } from './db/index.js';
 import type { Authenticator, RateLimiter } from './http/auth.js';
 import type { Metrics } from './http/metrics.js';
+import type { Gateways } from './modules/payments/gateway.js';
 
 /** Everything a request or job needs, passed explicitly: no module-level singletons. */
 export interface AppDeps {
@@ -14,4 +15,5 @@ export interface AppDeps {
   authenticator: Authenticator;
   rateLimiter: RateLimiter;
   metrics: Metrics;
+  gateways: Gateways;
 }

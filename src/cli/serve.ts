@@ -3,6 +3,8 @@ import type { Config } from '../config.js';
 import { allJobs } from '../jobs/registry.js';
 import { Worker } from '../jobs/worker.js';
 import { ensureFirstAdminKey, openRuntime, runSeed } from '../runtime.js';
+import { gatewaysOf } from '../modules/payments/gateway.js';
+import { SimulatedGateway } from '../modules/payments/simulated-gateway.js';
 
 /** `recur serve`: API + (unless RECUR_WORKER=false) one in-process worker. `recur worker`: worker only. */
 export async function serve(config: Config, opts: { api: boolean; worker: boolean }): Promise<void> {
@@ -20,8 +22,9 @@ export async function serve(config: Config, opts: { api: boolean; worker: boolea
     );
   }
 
-  const worker = opts.worker ? new Worker({ db: rt.db, clock: rt.clock, logger: rt.logger }, allJobs()) : null;
-  const built = opts.api ? await buildApp({ db: rt.db, clock: rt.clock, config }) : null;
+  const gateways = gatewaysOf([new SimulatedGateway({ now: () => rt.clock.now() })]);
+  const worker = opts.worker ? new Worker({ db: rt.db, clock: rt.clock, logger: rt.logger, deps: { gateways, config } }, allJobs()) : null;
+  const built = opts.api ? await buildApp({ db: rt.db, clock: rt.clock, config, gateways }) : null;
   if (built) {
     await built.app.listen({ port: config.port, host: config.host });
   }

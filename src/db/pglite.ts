@@ -21,7 +21,8 @@ export async function openPglite(dataDir: string | undefined): Promise<Db> {
     },
     async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
       const res = await q.query<R>(sql, params as unknown[]);
-      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+      // PGlite reports affectedRows = 0 for SELECT; pg reports the row count. Align on pg.
+      return { rows: res.rows, rowCount: Math.max(res.affectedRows ?? 0, res.rows.length) };
     },
   });
   const top = wrap(pg);

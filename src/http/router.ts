@@ -102,9 +102,14 @@ export class Router {
     };
 
     let result;
+    const transactional = def.transaction ?? mutation;
     try {
-      result = (def.transaction ?? mutation) ? await deps.db.tx(run) : await run(deps.db);
+      result = transactional ? await deps.db.tx(run) : await run(deps.db);
     } catch (err) {
+      // Without a transaction the claimed key was committed before the work: release it.
+      if (!transactional && idemKey && auth) {
+        await deps.db.query(`DELETE FROM idempotency_keys WHERE api_key_id = $1 AND key = $2 AND status_code IS NULL`, [auth.keyId, idemKey]);
+      }
       // A business error is the answer to this key too: record it so a retry gets the same one.
       if (idemKey && auth && err instanceof AppError && err.type !== 'idempotency_error' && err.status < 500) {
         await storeError(deps.db, auth.keyId, idemKey, hash, { status: err.status, body: err.toJSON() }, now);

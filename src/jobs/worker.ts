@@ -1,6 +1,7 @@
 import type { Clock } from '../core/time/index.js';
 import type { Db } from '../db/index.js';
 import type { FastifyBaseLogger } from 'fastify';
+import type { BillingDeps } from '../modules/subscriptions/jobs.js';
 
 // The worker loop. Each job claims its due rows itself (FOR UPDATE SKIP LOCKED on PostgreSQL), so
 // any number of worker processes can run against one database. A job returns how many items it
@@ -10,6 +11,7 @@ export interface JobContext {
   db: Db;
   clock: Clock;
   logger: FastifyBaseLogger;
+  deps: BillingDeps;
 }
 
 export interface Job {

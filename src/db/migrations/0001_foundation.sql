@@ -94,3 +94,4 @@ CREATE TABLE prices (
   CHECK ((type = 'recurring') = (interval IS NOT NULL AND interval_count IS NOT NULL))
 );
 CREATE INDEX prices_product ON prices (product, id);
+CREATE INDEX prices_customer ON prices (customer, id) WHERE customer IS NOT NULL;

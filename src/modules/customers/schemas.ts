@@ -44,7 +44,8 @@ const customerFields = {
   expand: zExpand(),
 };
 
-export const createCustomerBody = z.strictObject(customerFields);
+// Like Stripe, a customer's test clock is set at creation only.
+export const createCustomerBody = z.strictObject({ ...customerFields, test_clock: z.string().optional() });
 export const updateCustomerBody = z.strictObject(customerFields);
 export type CreateCustomerInput = z.output<typeof createCustomerBody>;
 export type UpdateCustomerInput = z.output<typeof updateCustomerBody>;

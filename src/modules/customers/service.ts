@@ -54,6 +54,10 @@ function normalizeAddress(a: CreateCustomerInput['address']): CustomerRow['addre
 }
 
 export async function createCustomer(q: Queryable, now: Date, input: CreateCustomerInput): Promise<CustomerObject> {
+  if (input.test_clock) {
+    const clock = await q.query(`SELECT 1 FROM test_clocks WHERE id = $1 AND deleted_at IS NULL`, [input.test_clock]);
+    if (clock.rowCount === 0) throw new NotFoundError('test_clock', input.test_clock, 'test_clock');
+  }
   const row = await insertCustomer(q, {
     id: newId('cus'),
     email: input.email ?? null,
@@ -68,7 +72,7 @@ export async function createCustomer(q: Queryable, now: Date, input: CreateCusto
     invoice_settings: { default_payment_method: input.invoice_settings?.default_payment_method ?? null },
     balance: input.balance ?? 0,
     metadata: mergeMetadata({}, input.metadata),
-    test_clock: null,
+    test_clock: input.test_clock ?? null,
     created: now,
     updated: now,
   });

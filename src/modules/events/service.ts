@@ -1,6 +1,7 @@
 import type { Queryable } from '../../db/index.js';
 import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
+import { bulkInsert } from '../../db/bulk.js';
 
 // Every state change writes an event in the same transaction as the change, shaped as Stripe's.
 // Analytics (MRR movements, churn, cohorts) will be computed from this table, so each event keeps
@@ -32,6 +33,32 @@ export async function recordEvent(q: Queryable, now: Date, e: EventInput): Promi
     ],
   );
   return id;
+}
+
+const EVENT_COLUMNS = [
+  { name: 'id', type: 'text' },
+  { name: 'type', type: 'text' },
+  { name: 'created', type: 'timestamptz' },
+  { name: 'object_id', type: 'text' },
+  { name: 'customer_id', type: 'text' },
+  { name: 'data', type: 'jsonb' },
+] as const;
+
+/** Many events in one statement (worker batches). Same shape as recordEvent. */
+export async function recordEvents(q: Queryable, now: Date, events: EventInput[]): Promise<void> {
+  await bulkInsert(
+    q,
+    'events',
+    EVENT_COLUMNS,
+    events.map((e) => ({
+      id: newId('evt'),
+      type: e.type,
+      created: now,
+      object_id: e.object.id,
+      customer_id: e.customerId ?? null,
+      data: { object: e.object, ...(e.previousAttributes ? { previous_attributes: e.previousAttributes } : {}) },
+    })),
+  );
 }
 
 export interface EventRow {

@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { listObject } from '../../http/pagination.js';
+import type { Router } from '../../http/router.js';
+import { zDeleted, zExpand, zList } from '../../http/schemas.js';
+import {
+  couponObject,
+  createCouponBody,
+  createPromotionCodeBody,
+  listCouponsQuery,
+  listPromotionCodesQuery,
+  promotionCodeObject,
+  updateCouponBody,
+  updatePromotionCodeBody,
+} from './schemas.js';
+import {
+  createCoupon,
+  createPromotionCode,
+  deleteCoupon,
+  listCoupons,
+  listPromotionCodes,
+  retrieveCoupon,
+  retrievePromotionCode,
+  updateCoupon,
+  updatePromotionCode,
+} from './service.js';
+
+const idParams = z.object({ id: z.string().min(1) });
+const expandQuery = z.strictObject({ expand: zExpand() });
+
+export function couponRoutes(r: Router): void {
+  r.route({
+    method: 'POST',
+    url: '/v1/coupons',
+    summary: 'Create a coupon',
+    tag: 'Coupons',
+    scope: 'write',
+    body: createCouponBody,
+    response: couponObject,
+    handler: ({ q, now, body }) => createCoupon(q, now, body),
+  });
+  r.route({
+    method: 'GET',
+    url: '/v1/coupons/{id}',
+    summary: 'Retrieve a coupon',
+    tag: 'Coupons',
+    scope: 'read',
+    params: idParams,
+    query: expandQuery,
+    response: couponObject.or(zDeleted('coupon')),
+    handler: ({ q, now, params }) => retrieveCoupon(q, now, params.id),
+  });
+  r.route({
+    method: 'POST',
+    url: '/v1/coupons/{id}',
+    summary: 'Update a coupon (name and metadata only)',
+    tag: 'Coupons',
+    scope: 'write',
+    params: idParams,
+    body: updateCouponBody,
+    response: couponObject,
+    handler: ({ q, now, params, body }) => updateCoupon(q, now, params.id, body),
+  });
+  r.route({
+    method: 'DELETE',
+    url: '/v1/coupons/{id}',
+    summary: 'Delete a coupon (existing discounts keep applying; no new redemptions)',
+    tag: 'Coupons',
+    scope: 'write',
+    params: idParams,
+    response: zDeleted('coupon'),
+    handler: ({ q, now, params }) => deleteCoupon(q, now, params.id),
+  });
+  r.route({
+    method: 'GET',
+    url: '/v1/coupons',
+    summary: 'List coupons',
+    tag: 'Coupons',
+    scope: 'read',
+    query: listCouponsQuery,
+    response: zList(couponObject),
+    handler: async ({ q, now, query }) => {
+      const { data, hasMore } = await listCoupons(q, now, query);
+      return listObject('/v1/coupons', data, hasMore);
+    },
+  });
+
+  r.route({
+    method: 'POST',
+    url: '/v1/promotion_codes',
+    summary: 'Create a promotion code',
+    tag: 'Promotion codes',
+    scope: 'write',
+    body: createPromotionCodeBody,
+    response: promotionCodeObject,
+    handler: ({ q, now, body }) => createPromotionCode(q, now, body),
+  });
+  r.route({
+    method: 'GET',
+    url: '/v1/promotion_codes/{id}',
+    summary: 'Retrieve a promotion code',
+    tag: 'Promotion codes',
+    scope: 'read',
+    params: idParams,
+    query: expandQuery,
+    response: promotionCodeObject,
+    handler: ({ q, now, params }) => retrievePromotionCode(q, now, params.id),
+  });
+  r.route({
+    method: 'POST',
+    url: '/v1/promotion_codes/{id}',
+    summary: 'Update a promotion code (active and metadata)',
+    tag: 'Promotion codes',
+    scope: 'write',
+    params: idParams,
+    body: updatePromotionCodeBody,
+    response: promotionCodeObject,
+    handler: ({ q, now, params, body }) => updatePromotionCode(q, now, params.id, body),
+  });
+  r.route({
+    method: 'GET',
+    url: '/v1/promotion_codes',
+    summary: 'List promotion codes',
+    tag: 'Promotion codes',
+    scope: 'read',
+    query: listPromotionCodesQuery,
+    response: zList(promotionCodeObject),
+    handler: async ({ q, now, query }) => {
+      const { code, coupon, customer, active } = query;
+      const { data, hasMore } = await listPromotionCodes(q, now, { code, coupon, customer, active }, query);
+      return listObject('/v1/promotion_codes', data, hasMore);
+    },
+  });
+}

@@ -1,0 +1,122 @@
+import { newId } from '../../core/ids/index.js';
+import { addDays } from '../../core/time/index.js';
+import { applyDiscounts, type Discount } from './domain/discounts.js';
+import { computeInvoiceTotals } from './domain/totals.js';
+import type { BillingReason, CollectionMethod, InvoiceRow, LineRow } from './repository.js';
+
+// Builds an invoice and its lines in memory from drafts: the same code serves one API call and a
+// worker batch of thousands (which then writes them set-based), and the upcoming-invoice preview.
+
+export interface LineDraft {
+  type: 'subscription' | 'invoiceitem';
+  subscription: string | null;
+  subscriptionItem: string | null;
+  invoiceItem: string | null;
+  price: string | null;
+  productId: string | null;
+  description: string;
+  quantity: number;
+  unitAmount: number | null;
+  amount: number;
+  currency: string;
+  periodStart: Date;
+  periodEnd: Date;
+  proration: boolean;
+  discountable: boolean;
+}
+
+export interface InvoiceDraft {
+  /** Set when rebuilding an existing draft. */
+  id?: string;
+  customer: string;
+  subscription: string | null;
+  currency: string;
+  billingReason: BillingReason;
+  periodStart: Date;
+  periodEnd: Date;
+  collectionMethod: CollectionMethod;
+  daysUntilDue: number | null;
+  autoAdvance: boolean;
+  /** When the worker finalises this draft; null = only by hand (or now, by the caller). */
+  finalizeAt: Date | null;
+  defaultPaymentMethod: string | null;
+  testClock: string | null;
+  description?: string | null;
+  metadata?: Record<string, string>;
+  lines: LineDraft[];
+  /** Discounts active for this invoice (already filtered by period). */
+  discounts: Discount[];
+}
+
+export interface BuiltInvoice {
+  invoice: InvoiceRow;
+  lines: LineRow[];
+}
+
+export function buildInvoice(d: InvoiceDraft, now: Date): BuiltInvoice {
+  const id = d.id ?? newId('in');
+  const discountable = d.lines.map((l) => ({ amount: l.discountable ? l.amount : 0, currency: d.currency, productId: l.productId }));
+  const discounted = d.discounts.length && d.lines.length ? applyDiscounts(discountable, d.discounts) : null;
+  const totals = computeInvoiceTotals({
+    lineAmounts: d.lines.map((l) => l.amount),
+    discountAmounts: discounted ? discounted.lines.map((l) => l.totalDiscount) : undefined,
+  });
+  const lines: LineRow[] = d.lines.map((l, i) => ({
+    id: newId('il'),
+    invoice: id,
+    type: l.type,
+    subscription: l.subscription,
+    subscription_item: l.subscriptionItem,
+    invoice_item: l.invoiceItem,
+    price: l.price,
+    description: l.description,
+    quantity: l.quantity,
+    unit_amount: l.unitAmount,
+    amount: l.amount,
+    currency: d.currency,
+    period_start: l.periodStart,
+    period_end: l.periodEnd,
+    proration: l.proration,
+    discountable: l.discountable,
+    discount_amounts: discounted ? discounted.lines[i]!.discountAmounts.map((a) => ({ discount: a.discountId, amount: a.amount })) : [],
+    position: i,
+  }));
+  const invoice: InvoiceRow = {
+    id,
+    customer: d.customer,
+    subscription: d.subscription,
+    status: 'draft',
+    number: null,
+    series: null,
+    currency: d.currency,
+    collection_method: d.collectionMethod,
+    billing_reason: d.billingReason,
+    description: d.description ?? null,
+    period_start: d.periodStart,
+    period_end: d.periodEnd,
+    subtotal: totals.subtotal,
+    total_discount: totals.total_discount,
+    total_tax: totals.total_tax,
+    total: totals.total,
+    // The customer balance is applied at finalisation; until then amount_due is the total.
+    starting_balance: 0,
+    ending_balance: null,
+    amount_due: Math.max(0, totals.total),
+    amount_paid: 0,
+    amount_remaining: Math.max(0, totals.total),
+    attempt_count: 0,
+    next_payment_attempt: null,
+    auto_advance: d.autoAdvance,
+    finalize_at: d.finalizeAt,
+    due_date: d.collectionMethod === 'send_invoice' ? addDays(now, d.daysUntilDue ?? 30) : null,
+    default_payment_method: d.defaultPaymentMethod,
+    discounts: discounted ? discounted.totalDiscountAmounts.map((a) => ({ discount: a.discountId, amount: a.amount })) : [],
+    paid_out_of_band: false,
+    status_transitions: { finalized_at: null, paid_at: null, voided_at: null, marked_uncollectible_at: null },
+    test_clock: d.testClock,
+    metadata: d.metadata ?? {},
+    created: now,
+    updated: now,
+  };
+  return { invoice, lines };
+}

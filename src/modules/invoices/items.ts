@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
+import { newId } from '../../core/ids/index.js';
+import { toUnix } from '../../core/time/index.js';
+import type { Queryable } from '../../db/index.js';
+import { paginate, type ListParams } from '../../http/pagination.js';
+import { listQuery, zBool, zCurrency, zExpand, zInt, zMetadata } from '../../http/schemas.js';
+import { getPriceRow } from '../catalog/service.js';
+import { getCustomerRow, mergeMetadata } from '../customers/service.js';
+import { recordEvent } from '../events/service.js';
+import { unitAmountIn } from '../subscriptions/billing.js';
+import type { PendingItemRow } from '../subscriptions/billing.js';
+import { rebuildDraft } from './service.js';
+
+// Invoice items: one-off charges (a course, a setup fee, a credit) waiting for the next invoice of
+// the customer, or added to a draft invoice directly.
+
+export const createInvoiceItemBody = z.strictObject({
+  customer: z.string().min(1),
+  price: z.string().optional(),
+  amount: zInt().optional(),
+  unit_amount: zInt().optional(),
+  currency: zCurrency().optional(),
+  quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional(),
+  description: z.string().max(500).optional(),
+  subscription: z.string().optional(),
+  invoice: z.string().optional(),
+  discountable: zBool().optional(),
+  period: z.strictObject({ start: zInt(), end: zInt() }).optional(),
+  metadata: zMetadata().optional(),
+  expand: zExpand(),
+});
+export type CreateInvoiceItemInput = z.output<typeof createInvoiceItemBody>;
+
+export const listInvoiceItemsQuery = z.strictObject({
+  ...listQuery,
+  customer: z.string().optional(),
+  invoice: z.string().optional(),
+  pending: zBool().optional(),
+});
+
+export interface InvoiceItemRow extends PendingItemRow {
+  invoice: string | null;
+  metadata: Record<string, string>;
+  test_clock: string | null;
+  created: Date;
+  deleted_at: Date | null;
+}
+
+export function serializeInvoiceItem(r: InvoiceItemRow) {
+  return {
+    id: r.id,
+    object: 'invoiceitem' as const,
+    amount: r.amount,
+    currency: r.currency,
+    customer: r.customer,
+    date: toUnix(new Date(r.created)),
+    description: r.description,
+    discountable: r.discountable,
+    invoice: r.invoice,
+    livemode: false,
+    metadata: r.metadata,
+    period: { start: toUnix(new Date(r.period_start)), end: toUnix(new Date(r.period_end)) },
+    price: r.price,
+    proration: r.proration,
+    quantity: r.quantity,
+    subscription: r.subscription,
+    test_clock: r.test_clock,
+    unit_amount: r.unit_amount,
+  };
+}
+
+export async function createInvoiceItem(q: Queryable, now: Date, input: CreateInvoiceItemInput) {
+  const customer = await getCustomerRow(q, input.customer, { param: 'customer' });
+  const quantity = input.quantity ?? 1;
+  let currency = input.currency ?? customer.currency ?? null;
+  let unitAmount: number;
+  if (input.price) {
+    const price = await getPriceRow(q, input.price, { param: 'price' });
+    currency = currency ?? price.currency;
+    const amount = unitAmountIn(price, currency);
+    if (amount === null) throw new InvalidRequestError(`The price ${price.id} has no ${currency} amount.`, 'price', 'currency_mismatch');
+    unitAmount = amount;
+  } else if (input.unit_amount !== undefined || input.amount !== undefined) {
+    if (!currency) throw new InvalidRequestError('currency is required with amount or unit_amount.', 'currency', 'parameter_missing');
+    unitAmount = input.unit_amount ?? input.amount!;
+    if (input.amount !== undefined && input.unit_amount === undefined && quantity !== 1) {
+      throw new InvalidRequestError('Use unit_amount with quantity; amount is the total of a single item.', 'amount', 'parameter_invalid');
+    }
+  } else {
+    throw new InvalidRequestError('Provide a price, or an amount and currency.', 'price', 'parameter_missing');
+  }
+  if (customer.currency && currency !== customer.currency) {
+    throw new InvalidRequestError(`The customer is billed in ${customer.currency}; this item is in ${currency}.`, 'currency', 'currency_mismatch');
+  }
+  if (input.invoice) {
+    const { rows } = await q.query<{ status: string; customer: string }>(`SELECT status, customer FROM invoices WHERE id = $1`, [input.invoice]);
+    if (!rows[0] || rows[0].customer !== customer.id) throw new NotFoundError('invoice', input.invoice, 'invoice');
+    if (rows[0].status !== 'draft') throw new InvalidRequestError('Items can only be added to a draft invoice.', 'invoice', 'invoice_not_editable');
+  }
+  const start = input.period ? new Date(input.period.start * 1000) : now;
+  const end = input.period ? new Date(input.period.end * 1000) : now;
+  const { rows } = await q.query<InvoiceItemRow>(
+    `INSERT INTO invoice_items (id, customer, subscription, invoice, price, description, quantity, unit_amount, amount, currency,
+       period_start, period_end, proration, discountable, metadata, test_clock, created)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, false, $13, $14, $15, $16) RETURNING *`,
+    [
+      newId('ii'),
+      customer.id,
+      input.subscription ?? null,
+      input.invoice ?? null,
+      input.price ?? null,
+      input.description ?? null,
+      quantity,
+      unitAmount,
+      unitAmount * quantity,
+      currency,
+      start,
+      end,
+      input.discountable ?? true,
+      JSON.stringify(mergeMetadata({}, input.metadata)),
+      customer.test_clock,
+      now,
+    ],
+  );
+  const obj = serializeInvoiceItem(rows[0]!);
+  if (input.invoice) await refreshDraftTotals(q, input.invoice, now);
+  await recordEvent(q, now, { type: 'invoiceitem.created', object: obj, customerId: customer.id });
+  return obj;
+}
+
+/** An item put on a draft directly: the draft's lines and totals are rebuilt from its items. */
+async function refreshDraftTotals(q: Queryable, invoiceId: string, now: Date): Promise<void> {
+  await rebuildDraft(q, invoiceId, now);
+}
+
+export async function getInvoiceItemRow(q: Queryable, id: string): Promise<InvoiceItemRow> {
+  const { rows } = await q.query<InvoiceItemRow>(`SELECT * FROM invoice_items WHERE id = $1 AND deleted_at IS NULL`, [id]);
+  if (!rows[0]) throw new NotFoundError('invoiceitem', id);
+  return rows[0];
+}
+
+export async function deleteInvoiceItem(q: Queryable, now: Date, id: string) {
+  const row = await getInvoiceItemRow(q, id);
+  if (row.invoice) {
+    const { rows } = await q.query<{ status: string }>(`SELECT status FROM invoices WHERE id = $1`, [row.invoice]);
+    if (rows[0]?.status !== 'draft') throw new InvalidRequestError('This item is on a finalized invoice and cannot be deleted.', 'id', 'invoice_not_editable');
+  }
+  await q.query(`UPDATE invoice_items SET deleted_at = $2 WHERE id = $1`, [id, now]);
+  if (row.invoice) await refreshDraftTotals(q, row.invoice, now);
+  await recordEvent(q, now, { type: 'invoiceitem.deleted', object: serializeInvoiceItem(row), customerId: row.customer });
+  return { id, object: 'invoiceitem' as const, deleted: true as const };
+}
+
+export async function listInvoiceItems(q: Queryable, f: { customer?: string; invoice?: string; pending?: boolean }, list: ListParams) {
+  const where = ['deleted_at IS NULL'];
+  const params: unknown[] = [];
+  if (f.customer) {
+    params.push(f.customer);
+    where.push(`customer = $${params.length}`);
+  }
+  if (f.invoice) {
+    params.push(f.invoice);
+    where.push(`invoice = $${params.length}`);
+  }
+  if (f.pending !== undefined) where.push(f.pending ? 'invoice IS NULL' : 'invoice IS NOT NULL');
+  const { rows, hasMore } = await paginate<InvoiceItemRow>(q, { table: 'invoice_items', where: where.join(' AND '), params }, list);
+  return { data: rows.map(serializeInvoiceItem), hasMore };
+}

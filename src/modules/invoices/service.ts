@@ -1,0 +1,406 @@
+import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
+import { newId } from '../../core/ids/index.js';
+import { toUnix } from '../../core/time/index.js';
+import type { Queryable } from '../../db/index.js';
+import type { AppDeps } from '../../deps.js';
+import { recordEvents, type EventInput } from '../events/service.js';
+import { attemptPayment, defaultPaymentMethodFor } from '../payments/service.js';
+import { discountsFor, pendingItemsFor, pendingLines, type PendingItemRow } from '../subscriptions/billing.js';
+import { syncSubscriptionAfterPayment } from '../subscriptions/state.js';
+import { getCustomerRow, mergeMetadata } from '../customers/service.js';
+import { buildInvoice, type BuiltInvoice, type InvoiceDraft, type LineDraft } from './builder.js';
+import { formatInvoiceNumber } from './domain/numbering.js';
+import { computeInvoiceTotals } from './domain/totals.js';
+import { findInvoice, insertInvoices, insertLines, linesOf, reserveNumbers, updateInvoiceRow, type InvoiceRow, type LineRow } from './repository.js';
+import { serializeInvoice, type InvoiceObject } from './serialize.js';
+
+// Invoice lifecycle: draft → open → paid | void | uncollectible. Finalised invoices are immutable
+// (only status, payment and balance fields move). Every transition writes its event in the same
+// transaction. Functions take batches so the worker can run them set-based.
+
+export const DEFAULT_SERIES = 'RECUR';
+
+type Deps = Pick<AppDeps, 'gateways'>;
+
+export async function invoiceObject(q: Queryable, inv: InvoiceRow): Promise<InvoiceObject> {
+  const lines = await linesOf(q, [inv.id]);
+  return serializeInvoice(inv, lines.get(inv.id) ?? []);
+}
+
+export async function getInvoiceRow(q: Queryable, id: string, forUpdate = false, param = 'id'): Promise<InvoiceRow> {
+  const inv = await findInvoice(q, id, forUpdate);
+  if (!inv) throw new NotFoundError('invoice', id, param);
+  return inv;
+}
+
+/**
+ * Writes built invoices and their lines. Invoices that would bill an already-invoiced subscription
+ * period are dropped by the database (unique index) and reported as skipped; their pending items
+ * stay pending. Pending invoice items used by an invoice are attached to it; `once` discounts end.
+ */
+export async function persistInvoices(q: Queryable, built: BuiltInvoice[], now: Date): Promise<BuiltInvoice[]> {
+  if (built.length === 0) return [];
+  const inserted = await insertInvoices(q, built.map((b) => b.invoice));
+  const kept = built.filter((b) => inserted.has(b.invoice.id));
+  await insertLines(q, kept.flatMap((b) => b.lines));
+  const itemLinks = kept.flatMap((b) => b.lines.filter((l) => l.invoice_item).map((l) => ({ item: l.invoice_item!, invoice: b.invoice.id })));
+  if (itemLinks.length) {
+    await q.query(`UPDATE invoice_items AS t SET invoice = u.invoice FROM unnest($1::text[], $2::text[]) AS u(item, invoice) WHERE t.id = u.item`, [
+      itemLinks.map((l) => l.item),
+      itemLinks.map((l) => l.invoice),
+    ]);
+  }
+  const usedDiscounts = kept.flatMap((b) => b.invoice.discounts.map((d) => d.discount));
+  if (usedDiscounts.length) {
+    // A `once` discount is spent by the first invoice it reduces.
+    await q.query(
+      `UPDATE discounts d SET end_at = $2 FROM coupons c WHERE d.coupon = c.id AND c.duration = 'once' AND d.id = ANY($1::text[]) AND d.end_at IS NULL`,
+      [usedDiscounts, now],
+    );
+  }
+  await recordEvents(
+    q,
+    now,
+    kept.map((b) => ({ type: 'invoice.created', object: serializeInvoice(b.invoice, b.lines), customerId: b.invoice.customer })),
+  );
+  return kept;
+}
+
+export async function createInvoices(q: Queryable, drafts: InvoiceDraft[], now: Date): Promise<BuiltInvoice[]> {
+  return persistInvoices(
+    q,
+    drafts.map((d) => buildInvoice(d, now)),
+    now,
+  );
+}
+
+/**
+ * Finalises drafts: assigns gapless numbers (one counter row, locked), applies the customer balance,
+ * opens them (or marks them paid when nothing is due) and schedules the automatic payment attempt.
+ */
+export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, series = DEFAULT_SERIES): Promise<InvoiceRow[]> {
+  if (ids.length === 0) return [];
+  const { rows: drafts } = await q.query<InvoiceRow>(`SELECT * FROM invoices WHERE id = ANY($1::text[]) AND status = 'draft' ORDER BY id FOR UPDATE`, [ids]);
+  if (drafts.length === 0) return [];
+  const first = await reserveNumbers(q, series, drafts.length);
+  const customers = [...new Set(drafts.map((d) => d.customer))];
+  const { rows: balances } = await q.query<{ id: string; balance: number }>(
+    `SELECT id, balance FROM customers WHERE id = ANY($1::text[]) AND balance <> 0 ORDER BY id FOR UPDATE`,
+    [customers],
+  );
+  const balance = new Map(balances.map((b) => [b.id, b.balance]));
+  const nowS = toUnix(now);
+  const out: InvoiceRow[] = [];
+  const balanceTx: { customer: string; amount: number; currency: string; invoice: string; ending: number }[] = [];
+  const events: EventInput[] = [];
+  for (const [i, d] of drafts.entries()) {
+    const starting = balance.get(d.customer) ?? 0;
+    const lineTotals = computeInvoiceTotals({ lineAmounts: [d.subtotal], discountAmounts: [d.total_discount], startingBalance: starting });
+    if (lineTotals.applied_balance !== 0) {
+      balance.set(d.customer, lineTotals.ending_balance);
+      balanceTx.push({ customer: d.customer, amount: -lineTotals.applied_balance, currency: d.currency, invoice: d.id, ending: lineTotals.ending_balance });
+    }
+    const paidNow = lineTotals.amount_due === 0;
+    const auto = d.collection_method === 'charge_automatically' && d.auto_advance && !paidNow;
+    const row: InvoiceRow = {
+      ...d,
+      number: formatInvoiceNumber(series, first + i),
+      series,
+      status: paidNow ? 'paid' : 'open',
+      starting_balance: starting,
+      ending_balance: lineTotals.ending_balance,
+      amount_due: lineTotals.amount_due,
+      amount_remaining: paidNow ? 0 : lineTotals.amount_due,
+      next_payment_attempt: auto ? now : null,
+      status_transitions: { ...d.status_transitions, finalized_at: nowS, ...(paidNow ? { paid_at: nowS } : {}) },
+      updated: now,
+    };
+    out.push(row);
+  }
+  await q.query(
+    `UPDATE invoices AS t SET status = u.status, number = u.number, series = $9, starting_balance = u.sb, ending_balance = u.eb,
+       amount_due = u.due, amount_remaining = u.rem, next_payment_attempt = u.npa, status_transitions = u.st::jsonb, updated = $10
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::timestamptz[], $11::text[])
+       AS u(id, status, number, sb, eb, due, rem, npa, st)
+     WHERE t.id = u.id`,
+    [
+      out.map((r) => r.id),
+      out.map((r) => r.status),
+      out.map((r) => r.number),
+      out.map((r) => r.starting_balance),
+      out.map((r) => r.ending_balance),
+      out.map((r) => r.amount_due),
+      out.map((r) => r.amount_remaining),
+      out.map((r) => (r.next_payment_attempt ? r.next_payment_attempt.toISOString() : null)),
+      series,
+      now,
+      out.map((r) => JSON.stringify(r.status_transitions)),
+    ],
+  );
+  if (balanceTx.length) {
+    await q.query(`UPDATE customers AS c SET balance = u.b, updated = $3 FROM unnest($1::text[], $2::bigint[]) AS u(id, b) WHERE c.id = u.id`, [
+      [...balance.keys()],
+      [...balance.values()],
+      now,
+    ]);
+    for (const b of balanceTx) {
+      await q.query(
+        `INSERT INTO customer_balance_transactions (id, customer, amount, currency, type, invoice, ending_balance, created)
+         VALUES ($1, $2, $3, $4, 'applied_to_invoice', $5, $6, $7)`,
+        [newId('cbtxn'), b.customer, b.amount, b.currency, b.invoice, b.ending, now],
+      );
+    }
+  }
+  const lines = await linesOf(
+    q,
+    out.map((r) => r.id),
+  );
+  for (const r of out) {
+    const obj = serializeInvoice(r, lines.get(r.id)!);
+    events.push({ type: 'invoice.finalized', object: obj, customerId: r.customer });
+    if (r.status === 'paid') events.push({ type: 'invoice.paid', object: obj, customerId: r.customer });
+  }
+  await recordEvents(q, now, events);
+  // Zero-amount invoices are paid at once; their subscriptions move as if a payment succeeded.
+  for (const r of out) if (r.status === 'paid' && r.subscription) await syncSubscriptionAfterPayment(q, r, true, now);
+  return out;
+}
+
+export interface PaymentResult {
+  invoice: InvoiceRow;
+  paymentIntent: Record<string, unknown> | null;
+  succeeded: boolean;
+  error: { code: string; decline_code?: string; message: string; failure_class?: string } | null;
+}
+
+/**
+ * One payment attempt on an open invoice through its payment method's gateway. The attempt's
+ * idempotency key is derived from the invoice and attempt number, so a worker that crashes and
+ * retries the same attempt can never charge twice.
+ */
+export async function payInvoice(q: Queryable, deps: Deps, invoiceId: string, now: Date, opts: { paymentMethod?: string } = {}): Promise<PaymentResult> {
+  const inv = await getInvoiceRow(q, invoiceId, true);
+  if (inv.status === 'paid') throw new ConflictError('Invoice is already paid.', 'invoice_already_paid');
+  if (inv.status !== 'open') throw new InvalidRequestError(`You can only pay an open invoice; this one is ${inv.status}.`, 'id', 'invoice_not_open');
+  const sub = inv.subscription
+    ? (await q.query<{ default_payment_method: string | null }>(`SELECT default_payment_method FROM subscriptions WHERE id = $1`, [inv.subscription])).rows[0]
+    : undefined;
+  const pm = opts.paymentMethod ?? inv.default_payment_method ?? (await defaultPaymentMethodFor(q, { subscriptionDefault: sub?.default_payment_method ?? null, customerId: inv.customer }));
+  const attempt = inv.attempt_count + 1;
+  if (!pm) {
+    const failed = await recordFailure(q, inv, attempt, now, { code: 'payment_method_missing', message: 'The customer has no payment method to charge.' });
+    return { invoice: failed, paymentIntent: null, succeeded: false, error: { code: 'payment_method_missing', message: 'The customer has no payment method to charge.' } };
+  }
+  const { paymentIntent, outcome } = await attemptPayment(q, deps, {
+    customer: inv.customer,
+    invoice: inv.id,
+    amount: inv.amount_remaining,
+    currency: inv.currency,
+    paymentMethodId: pm,
+    idempotencyKey: `${inv.id}:attempt:${attempt}`,
+    now,
+    testClock: inv.test_clock,
+  });
+  if (outcome.status === 'succeeded') {
+    const paid = await markPaid(q, inv, { attempt, now, outOfBand: false });
+    return { invoice: paid, paymentIntent, succeeded: true, error: null };
+  }
+  const error = { code: outcome.code, decline_code: outcome.declineCode, message: outcome.message, failure_class: outcome.failureClass };
+  const failed = await recordFailure(q, inv, attempt, now, error);
+  return { invoice: failed, paymentIntent, succeeded: false, error };
+}
+
+async function markPaid(q: Queryable, inv: InvoiceRow, o: { attempt: number; now: Date; outOfBand: boolean }): Promise<InvoiceRow> {
+  const row = await updateInvoiceRow(q, inv.id, {
+    status: 'paid',
+    amount_paid: inv.amount_paid + inv.amount_remaining,
+    amount_remaining: 0,
+    attempt_count: o.outOfBand ? inv.attempt_count : o.attempt,
+    next_payment_attempt: null,
+    paid_out_of_band: o.outOfBand,
+    status_transitions: { ...inv.status_transitions, paid_at: toUnix(o.now) },
+    updated: o.now,
+  });
+  const obj = await invoiceObject(q, row);
+  await recordEvents(q, o.now, [
+    { type: 'invoice.paid', object: obj, customerId: row.customer },
+    { type: 'invoice.payment_succeeded', object: obj, customerId: row.customer },
+  ]);
+  if (row.subscription) await syncSubscriptionAfterPayment(q, row, true, o.now);
+  return row;
+}
+
+async function recordFailure(q: Queryable, inv: InvoiceRow, attempt: number, now: Date, _error: { code: string; message: string }): Promise<InvoiceRow> {
+  // Retries are scheduled by dunning; without a campaign the invoice waits open for a new attempt.
+  const row = await updateInvoiceRow(q, inv.id, { attempt_count: attempt, next_payment_attempt: null, updated: now });
+  await recordEvents(q, now, [{ type: 'invoice.payment_failed', object: await invoiceObject(q, row), customerId: row.customer }]);
+  if (row.subscription) await syncSubscriptionAfterPayment(q, row, false, now);
+  return row;
+}
+
+export async function payOutOfBand(q: Queryable, invoiceId: string, now: Date): Promise<InvoiceRow> {
+  const inv = await getInvoiceRow(q, invoiceId, true);
+  if (inv.status !== 'open' && inv.status !== 'uncollectible') throw new InvalidRequestError(`You can only pay an open invoice; this one is ${inv.status}.`, 'id', 'invoice_not_open');
+  return markPaid(q, inv, { attempt: inv.attempt_count, now, outOfBand: true });
+}
+
+export async function voidInvoice(q: Queryable, invoiceId: string, now: Date): Promise<InvoiceRow> {
+  const inv = await getInvoiceRow(q, invoiceId, true);
+  if (inv.status !== 'open' && inv.status !== 'uncollectible') {
+    throw new InvalidRequestError(`You can only void an open or uncollectible invoice; this one is ${inv.status}.`, 'id', 'invoice_not_voidable');
+  }
+  // A voided invoice keeps its number: the sequence stays gapless.
+  const row = await updateInvoiceRow(q, inv.id, {
+    status: 'void',
+    amount_remaining: 0,
+    next_payment_attempt: null,
+    status_transitions: { ...inv.status_transitions, voided_at: toUnix(now) },
+    updated: now,
+  });
+  await recordEvents(q, now, [{ type: 'invoice.voided', object: await invoiceObject(q, row), customerId: row.customer }]);
+  return row;
+}
+
+export async function markUncollectible(q: Queryable, invoiceId: string, now: Date): Promise<InvoiceRow> {
+  const inv = await getInvoiceRow(q, invoiceId, true);
+  if (inv.status !== 'open') throw new InvalidRequestError(`You can only mark an open invoice uncollectible; this one is ${inv.status}.`, 'id', 'invoice_not_open');
+  const row = await updateInvoiceRow(q, inv.id, {
+    status: 'uncollectible',
+    next_payment_attempt: null,
+    status_transitions: { ...inv.status_transitions, marked_uncollectible_at: toUnix(now) },
+    updated: now,
+  });
+  await recordEvents(q, now, [{ type: 'invoice.marked_uncollectible', object: await invoiceObject(q, row), customerId: row.customer }]);
+  return row;
+}
+
+/** A manual invoice: the customer's pending invoice items (or none), as a draft. */
+export async function createManualInvoice(
+  q: Queryable,
+  now: Date,
+  input: {
+    customer: string;
+    subscription?: string;
+    collection_method?: 'charge_automatically' | 'send_invoice';
+    days_until_due?: number;
+    auto_advance?: boolean;
+    description?: string;
+    metadata?: Record<string, string>;
+    pending_invoice_items_behavior?: 'include' | 'exclude';
+    default_payment_method?: string;
+    currency?: string;
+  },
+): Promise<InvoiceRow> {
+  const customer = await getCustomerRow(q, input.customer, { param: 'customer' });
+  if (input.collection_method === 'send_invoice' && input.days_until_due === undefined) {
+    throw new InvalidRequestError('days_until_due is required when collection_method is send_invoice.', 'days_until_due', 'parameter_missing');
+  }
+  const pseudo = { id: input.subscription ?? `manual:${customer.id}`, customer: customer.id };
+  const pending: PendingItemRow[] =
+    input.pending_invoice_items_behavior === 'exclude'
+      ? []
+      : ((await pendingItemsFor(q, [pseudo])).get(pseudo.id) ?? []).filter((p) => !input.subscription || p.subscription === input.subscription || p.subscription === null);
+  const currency = pending[0]?.currency ?? input.currency ?? customer.currency;
+  if (!currency) throw new InvalidRequestError('The customer has no pending invoice items and no currency; pass currency.', 'currency', 'parameter_missing');
+  const discounts = (await discountsFor(q, [pseudo], new Map([[pseudo.id, now]]))).get(pseudo.id)!;
+  const [built] = await createInvoices(
+    q,
+    [
+      {
+        customer: customer.id,
+        subscription: input.subscription ?? null,
+        currency,
+        billingReason: 'manual',
+        periodStart: now,
+        periodEnd: now,
+        collectionMethod: input.collection_method ?? 'charge_automatically',
+        daysUntilDue: input.days_until_due ?? null,
+        // Stripe: a manual invoice is finalised automatically about an hour later unless auto_advance is false.
+        autoAdvance: input.auto_advance ?? false,
+        finalizeAt: input.auto_advance ? new Date(now.getTime() + 3600_000) : null,
+        defaultPaymentMethod: input.default_payment_method ?? null,
+        testClock: customer.test_clock,
+        description: input.description ?? null,
+        metadata: mergeMetadata({}, input.metadata),
+        lines: pendingLines(pending),
+        discounts,
+      },
+    ],
+    now,
+  );
+  return built!.invoice;
+}
+
+/** Rebuilds a draft's lines and totals after an item was added to or removed from it. */
+export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date): Promise<InvoiceRow> {
+  const inv = await getInvoiceRow(q, invoiceId, true);
+  if (inv.status !== 'draft') throw new InvalidRequestError('Only a draft invoice can change.', 'invoice', 'invoice_not_editable');
+  const lines = (await linesOf(q, [inv.id])).get(inv.id)!;
+  const { rows: items } = await q.query<PendingItemRow>(`SELECT * FROM invoice_items WHERE invoice = $1 AND deleted_at IS NULL ORDER BY id`, [inv.id]);
+  const keep: LineDraft[] = lines
+    .filter((l) => l.type === 'subscription')
+    .map((l) => ({
+      type: 'subscription',
+      subscription: l.subscription,
+      subscriptionItem: l.subscription_item,
+      invoiceItem: null,
+      price: l.price,
+      productId: null,
+      description: l.description ?? '',
+      quantity: l.quantity,
+      unitAmount: l.unit_amount,
+      amount: l.amount,
+      currency: l.currency,
+      periodStart: new Date(l.period_start),
+      periodEnd: new Date(l.period_end),
+      proration: l.proration,
+      discountable: l.discountable,
+    }));
+  const pseudo = { id: inv.subscription ?? `manual:${inv.customer}`, customer: inv.customer };
+  const discounts = (await discountsFor(q, [pseudo], new Map([[pseudo.id, new Date(inv.period_start)]]))).get(pseudo.id)!;
+  const built = buildInvoice(
+    {
+      id: inv.id,
+      customer: inv.customer,
+      subscription: inv.subscription,
+      currency: inv.currency,
+      billingReason: inv.billing_reason,
+      periodStart: new Date(inv.period_start),
+      periodEnd: new Date(inv.period_end),
+      collectionMethod: inv.collection_method,
+      daysUntilDue: null,
+      autoAdvance: inv.auto_advance,
+      finalizeAt: inv.finalize_at,
+      defaultPaymentMethod: inv.default_payment_method,
+      testClock: inv.test_clock,
+      lines: [...keep, ...pendingLines(items)],
+      discounts,
+    },
+    new Date(inv.created),
+  );
+  await q.query(`DELETE FROM invoice_lines WHERE invoice = $1`, [inv.id]);
+  await insertLines(q, built.lines);
+  return updateInvoiceRow(q, inv.id, {
+    subtotal: built.invoice.subtotal,
+    total_discount: built.invoice.total_discount,
+    total: built.invoice.total,
+    amount_due: built.invoice.amount_due,
+    amount_remaining: built.invoice.amount_remaining,
+    discounts: built.invoice.discounts,
+    updated: now,
+  });
+}
+
+export async function deleteDraft(q: Queryable, invoiceId: string, now: Date) {
+  const inv = await getInvoiceRow(q, invoiceId, true);
+  if (inv.status !== 'draft') throw new InvalidRequestError('Only a draft invoice can be deleted; void a finalized one.', 'id', 'invoice_not_editable');
+  // Its items go back to pending, as in Stripe.
+  await q.query(`UPDATE invoice_items SET invoice = NULL WHERE invoice = $1`, [inv.id]);
+  await q.query(`DELETE FROM invoice_lines WHERE invoice = $1`, [inv.id]);
+  await q.query(`UPDATE subscriptions SET latest_invoice = NULL WHERE latest_invoice = $1`, [inv.id]);
+  await q.query(`DELETE FROM invoices WHERE id = $1`, [inv.id]);
+  await recordEvents(q, now, [{ type: 'invoice.deleted', object: serializeInvoice(inv, []), customerId: inv.customer }]);
+  return { id: inv.id, object: 'invoice' as const, deleted: true as const };
+}
+
+export type { LineRow };

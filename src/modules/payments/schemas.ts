@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { listQuery, zExpand, zInt, zMetadata, zNullableText } from '../../http/schemas.js';
+import { zAddress } from '../customers/schemas.js';
+
+// Payment methods and payment intents, in Stripe's shapes. Card numbers and CVCs enter through
+// `createPaymentMethodBody` only; they go straight to the gateway and never reach a row, a log or
+// an event.
+
+/** Card data arrives as strings from forms; a JSON number is accepted as its decimal spelling. */
+const zDigits = (max: number) =>
+  z.preprocess((v) => (typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v), z.string().min(1).max(max));
+
+const zBillingDetails = z.strictObject({
+  address: zAddress.optional(),
+  email: zNullableText(512).optional(),
+  name: zNullableText(256).optional(),
+  phone: zNullableText(30).optional(),
+});
+export type BillingDetailsInput = z.output<typeof zBillingDetails>;
+
+export const createPaymentMethodBody = z.strictObject({
+  type: z.literal('card'),
+  card: z.strictObject({
+    number: zDigits(30),
+    exp_month: zInt(),
+    exp_year: zInt(),
+    cvc: zDigits(4).optional(),
+  }),
+  billing_details: zBillingDetails.optional(),
+  metadata: zMetadata().optional(),
+  expand: zExpand(),
+});
+export type CreatePaymentMethodInput = z.output<typeof createPaymentMethodBody>;
+
+export const updatePaymentMethodBody = z.strictObject({
+  card: z.strictObject({ exp_month: zInt().optional(), exp_year: zInt().optional() }).optional(),
+  billing_details: zBillingDetails.optional(),
+  metadata: zMetadata().optional(),
+  expand: zExpand(),
+});
+export type UpdatePaymentMethodInput = z.output<typeof updatePaymentMethodBody>;
+
+export const attachPaymentMethodBody = z.strictObject({ customer: z.string().min(1), expand: zExpand() });
+
+export const listPaymentMethodsQuery = z.strictObject({
+  ...listQuery,
+  customer: z.string().optional(),
+  type: z.literal('card').optional(),
+});
+
+export const listCustomerPaymentMethodsQuery = z.strictObject({
+  ...listQuery,
+  type: z.literal('card').optional(),
+});
+
+const addressObject = z.object({
+  city: z.string().nullable(),
+  country: z.string().nullable(),
+  line1: z.string().nullable(),
+  line2: z.string().nullable(),
+  postal_code: z.string().nullable(),
+  state: z.string().nullable(),
+});
+
+export const paymentMethodObject = z.object({
+  id: z.string(),
+  object: z.literal('payment_method'),
+  allow_redisplay: z.literal('unspecified'),
+  billing_details: z.object({
+    address: addressObject,
+    email: z.string().nullable(),
+    name: z.string().nullable(),
+    phone: z.string().nullable(),
+    tax_id: z.null(),
+  }),
+  card: z.object({
+    brand: z.string(),
+    checks: z.object({ address_line1_check: z.null(), address_postal_code_check: z.null(), cvc_check: z.string().nullable() }),
+    country: z.string().nullable(),
+    display_brand: z.string(),
+    exp_month: z.number().int(),
+    exp_year: z.number().int(),
+    fingerprint: z.string(),
+    funding: z.string(),
+    generated_from: z.null(),
+    last4: z.string(),
+    networks: z.object({ available: z.array(z.string()), preferred: z.null() }),
+    three_d_secure_usage: z.object({ supported: z.boolean() }),
+    wallet: z.null(),
+  }),
+  created: z.number().int(),
+  customer: z.string().nullable(),
+  livemode: z.literal(false),
+  metadata: z.record(z.string(), z.string()),
+  type: z.literal('card'),
+});
+export type PaymentMethodObject = z.infer<typeof paymentMethodObject>;
+
+export const PAYMENT_INTENT_STATUSES = ['requires_payment_method', 'requires_confirmation', 'requires_action', 'processing', 'succeeded', 'canceled'] as const;
+export type PaymentIntentStatus = (typeof PAYMENT_INTENT_STATUSES)[number];
+
+export const lastPaymentErrorObject = z.object({
+  type: z.enum(['card_error', 'invalid_request_error', 'api_error']),
+  code: z.string(),
+  decline_code: z.string().optional(),
+  message: z.string(),
+  charge: z.string().optional(),
+  payment_method: paymentMethodObject.optional(),
+});
+export type LastPaymentError = z.infer<typeof lastPaymentErrorObject>;
+
+export const paymentIntentObject = z.object({
+  id: z.string(),
+  object: z.literal('payment_intent'),
+  amount: z.number().int(),
+  amount_capturable: z.number().int(),
+  amount_received: z.number().int(),
+  canceled_at: z.number().int().nullable(),
+  cancellation_reason: z.string().nullable(),
+  capture_method: z.literal('automatic'),
+  confirmation_method: z.literal('automatic'),
+  created: z.number().int(),
+  currency: z.string(),
+  customer: z.string().nullable(),
+  description: z.string().nullable(),
+  invoice: z.string().nullable(),
+  last_payment_error: lastPaymentErrorObject.nullable(),
+  latest_charge: z.string().nullable(),
+  livemode: z.literal(false),
+  metadata: z.record(z.string(), z.string()),
+  payment_method: z.string().nullable(),
+  payment_method_types: z.array(z.string()),
+  status: z.enum(PAYMENT_INTENT_STATUSES),
+});
+export type PaymentIntentObject = z.infer<typeof paymentIntentObject>;
+
+export const listPaymentIntentsQuery = z.strictObject({
+  ...listQuery,
+  customer: z.string().optional(),
+  invoice: z.string().optional(),
+  status: z.enum(PAYMENT_INTENT_STATUSES).optional(),
+});

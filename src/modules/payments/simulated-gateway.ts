@@ -1,0 +1,173 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { AppError } from '../../core/errors/index.js';
+import type { CardDetails, ChargeOutcome, ChargeRequest, FailureClass, Gateway, TokenizedCard } from './gateway.js';
+
+// The built-in gateway: no network, deterministic, and faithful to Stripe's documented test cards,
+// so development, tests, demos and the simulator exercise every decline path.
+
+type Behavior =
+  | 'succeed'
+  | 'charge_customer_fail'
+  | 'card_declined'
+  | 'insufficient_funds'
+  | 'lost_card'
+  | 'stolen_card'
+  | 'expired_card'
+  | 'incorrect_cvc'
+  | 'processing_error'
+  | 'fraudulent';
+
+/** Stripe's test card numbers → how charges on them behave. */
+export const TEST_CARDS: Record<string, { behavior: Behavior; country?: string; funding?: TokenizedCard['funding'] }> = {
+  '4242424242424242': { behavior: 'succeed' },
+  '4000056655665556': { behavior: 'succeed', funding: 'debit' },
+  '5555555555554444': { behavior: 'succeed' },
+  '2223003122003222': { behavior: 'succeed' },
+  '5200828282828210': { behavior: 'succeed', funding: 'debit' },
+  '378282246310005': { behavior: 'succeed' },
+  '6011111111111117': { behavior: 'succeed' },
+  '4000000760000002': { behavior: 'succeed', country: 'BR' },
+  '4000001240000000': { behavior: 'succeed', country: 'CA' },
+  '4000008260000000': { behavior: 'succeed', country: 'GB' },
+  '4000002760000016': { behavior: 'succeed', country: 'DE' },
+  '4000000000000341': { behavior: 'charge_customer_fail' },
+  '4000000000000002': { behavior: 'card_declined' },
+  '4000000000009995': { behavior: 'insufficient_funds' },
+  '4000000000009987': { behavior: 'lost_card' },
+  '4000000000009979': { behavior: 'stolen_card' },
+  '4000000000000069': { behavior: 'expired_card' },
+  '4000000000000127': { behavior: 'incorrect_cvc' },
+  '4000000000000119': { behavior: 'processing_error' },
+  '4100000000000019': { behavior: 'fraudulent' },
+};
+
+/** Stripe's test PaymentMethod ids (`pm_card_visa`, …) → the card they stand for. */
+export const TEST_PAYMENT_METHODS: Record<string, string> = {
+  pm_card_visa: '4242424242424242',
+  pm_card_visa_debit: '4000056655665556',
+  pm_card_mastercard: '5555555555554444',
+  pm_card_amex: '378282246310005',
+  pm_card_discover: '6011111111111117',
+  pm_card_br: '4000000760000002',
+  pm_card_ca: '4000001240000000',
+  pm_card_gb: '4000008260000000',
+  pm_card_de: '4000002760000016',
+  pm_card_chargeCustomerFail: '4000000000000341',
+  pm_card_chargeDeclined: '4000000000000002',
+  pm_card_chargeDeclinedInsufficientFunds: '4000000000009995',
+  pm_card_chargeDeclinedLostCard: '4000000000009987',
+  pm_card_chargeDeclinedStolenCard: '4000000000009979',
+  pm_card_chargeDeclinedExpiredCard: '4000000000000069',
+  pm_card_chargeDeclinedIncorrectCvc: '4000000000000127',
+  pm_card_chargeDeclinedProcessingError: '4000000000000119',
+  pm_card_chargeDeclinedFraudulent: '4100000000000019',
+};
+
+const FAILURES: Record<Exclude<Behavior, 'succeed'>, { cls: FailureClass; code: string; decline?: string; message: string }> = {
+  charge_customer_fail: { cls: 'soft_decline', code: 'card_declined', decline: 'generic_decline', message: 'Your card was declined.' },
+  card_declined: { cls: 'soft_decline', code: 'card_declined', decline: 'generic_decline', message: 'Your card was declined.' },
+  insufficient_funds: { cls: 'soft_decline', code: 'card_declined', decline: 'insufficient_funds', message: 'Your card has insufficient funds.' },
+  lost_card: { cls: 'hard_decline', code: 'card_declined', decline: 'lost_card', message: 'Your card was declined.' },
+  stolen_card: { cls: 'hard_decline', code: 'card_declined', decline: 'stolen_card', message: 'Your card was declined.' },
+  expired_card: { cls: 'hard_decline', code: 'expired_card', decline: 'expired_card', message: 'Your card has expired.' },
+  incorrect_cvc: { cls: 'hard_decline', code: 'incorrect_cvc', decline: 'incorrect_cvc', message: "Your card's security code is incorrect." },
+  processing_error: { cls: 'soft_decline', code: 'processing_error', decline: 'processing_error', message: 'An error occurred while processing your card. Try again in a little bit.' },
+  fraudulent: { cls: 'fraud', code: 'card_declined', decline: 'fraudulent', message: 'Your card was declined.' },
+};
+
+export class CardError extends AppError {
+  constructor(code: string, message: string, param: string, declineCode?: string) {
+    super(402, 'card_error', code, message, param, declineCode ? { decline_code: declineCode } : undefined);
+  }
+}
+
+export function luhnValid(number: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < number.length; i++) {
+    let d = Number(number[number.length - 1 - i]);
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return number.length >= 12 && sum % 10 === 0;
+}
+
+export function cardBrand(number: string): string {
+  if (/^4/.test(number)) return 'visa';
+  if (/^(5[1-5]|2(2[2-9][1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720))/.test(number)) return 'mastercard';
+  if (/^3[47]/.test(number)) return 'amex';
+  if (/^(6011|65|64[4-9])/.test(number)) return 'discover';
+  if (/^35(2[89]|[3-8]\d)/.test(number)) return 'jcb';
+  if (/^3(0[0-5]|[68])/.test(number)) return 'diners';
+  return 'unknown';
+}
+
+/** 16 random letters (a–p): a token holds no digits, so no card number or CVC can appear in one, even by chance. */
+function randomLetters(): string {
+  return randomBytes(8).toString('hex').replace(/\d/g, (d) => 'ghijklmnop'[Number(d)]!);
+}
+
+export interface SimulatedGatewayOptions {
+  /** Keys the card fingerprint; fixed per installation so the same card has the same fingerprint. */
+  fingerprintSecret?: string;
+  /** The current time, for expiry checks. */
+  now: () => Date;
+}
+
+export class SimulatedGateway implements Gateway {
+  readonly name = 'simulated';
+  private readonly charges = new Map<string, ChargeOutcome>();
+
+  constructor(private readonly opts: SimulatedGatewayOptions) {}
+
+  async tokenizeCard(card: CardDetails): Promise<TokenizedCard> {
+    const number = card.number.replace(/[\s-]/g, '');
+    if (!/^\d{12,19}$/.test(number) || !luhnValid(number)) throw new CardError('incorrect_number', 'Your card number is incorrect.', 'card[number]');
+    if (!Number.isInteger(card.exp_month) || card.exp_month < 1 || card.exp_month > 12) {
+      throw new CardError('invalid_expiry_month', "Your card's expiration month is invalid.", 'card[exp_month]');
+    }
+    const now = this.opts.now();
+    const expYear = card.exp_year < 100 ? 2000 + card.exp_year : card.exp_year;
+    if (expYear < now.getUTCFullYear() || (expYear === now.getUTCFullYear() && card.exp_month < now.getUTCMonth() + 1)) {
+      throw new CardError('invalid_expiry_year', "Your card's expiration year is in the past.", 'card[exp_year]');
+    }
+    if (card.cvc !== undefined && !/^\d{3,4}$/.test(card.cvc)) throw new CardError('invalid_cvc', "Your card's security code is invalid.", 'card[cvc]');
+    const known = TEST_CARDS[number];
+    const fingerprint = createHmac('sha256', this.opts.fingerprintSecret ?? 'recur-simulated').update(number).digest('base64url').slice(0, 16);
+    return {
+      // The token carries the behaviour, never the number: the number is gone after this call.
+      token: `simtok_${known?.behavior ?? 'succeed'}_${randomLetters()}`,
+      brand: cardBrand(number),
+      last4: number.slice(-4),
+      exp_month: card.exp_month,
+      exp_year: expYear,
+      country: known?.country ?? 'US',
+      fingerprint,
+      funding: known?.funding ?? 'credit',
+    };
+  }
+
+  async charge(req: ChargeRequest): Promise<ChargeOutcome> {
+    const previous = this.charges.get(req.idempotencyKey);
+    if (previous) return previous;
+    const behavior = /^simtok_([a-z_]+)_[0-9a-p]+$/.exec(req.token)?.[1] as Behavior | undefined;
+    let outcome: ChargeOutcome;
+    if (!behavior) {
+      outcome = { status: 'failed', failureClass: 'hard_decline', code: 'payment_method_invalid', message: 'The payment method is not usable with this gateway.' };
+    } else if (behavior === 'succeed') {
+      outcome = { status: 'succeeded', gatewayRef: `ch_sim_${randomBytes(10).toString('hex')}` };
+    } else {
+      const f = FAILURES[behavior];
+      outcome = { status: 'failed', failureClass: f.cls, code: f.code, declineCode: f.decline, message: f.message, gatewayRef: `ch_sim_${randomBytes(10).toString('hex')}` };
+    }
+    this.charges.set(req.idempotencyKey, outcome);
+    if (this.charges.size > 100_000) this.charges.delete(this.charges.keys().next().value as string);
+    return outcome;
+  }
+
+  async retrieveCharge(idempotencyKey: string): Promise<ChargeOutcome | null> {
+    return this.charges.get(idempotencyKey) ?? null;
+  }
+}

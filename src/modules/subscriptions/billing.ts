@@ -1,0 +1,188 @@
+import { formatMoney } from '../../core/money/index.js';
+import type { Queryable } from '../../db/index.js';
+import { findPricesByIds, findProductsByIds, type PriceRow } from '../catalog/repository.js';
+import type { LineDraft } from '../invoices/builder.js';
+import type { Discount } from '../invoices/domain/discounts.js';
+import type { PricedItem } from './domain/proration.js';
+import type { ItemRow, SubscriptionRow } from './repository.js';
+
+// What billing needs to know about a batch of subscriptions, loaded with a handful of set-based
+// queries (never one per subscription): prices and product names, pending invoice items, discounts.
+
+export interface PriceInfo {
+  price: PriceRow;
+  productId: string;
+  productName: string;
+}
+
+export async function loadPricing(q: Queryable, priceIds: string[]): Promise<Map<string, PriceInfo>> {
+  const prices = await findPricesByIds(q, [...new Set(priceIds)]);
+  const products = new Map((await findProductsByIds(q, [...new Set(prices.map((p) => p.product))])).map((p) => [p.id, p]));
+  return new Map(prices.map((p) => [p.id, { price: p, productId: p.product, productName: products.get(p.product)?.name ?? p.product }]));
+}
+
+/** The unit amount of a price in the subscription's currency (its own or a currency option). */
+export function unitAmountIn(price: PriceRow, currency: string): number | null {
+  if (price.currency === currency) return price.unit_amount;
+  return price.currency_options[currency]?.unit_amount ?? null;
+}
+
+function intervalLabel(p: PriceRow): string {
+  if (p.type !== 'recurring') return '';
+  const n = p.interval_count ?? 1;
+  return n === 1 ? ` / ${p.interval}` : ` every ${n} ${p.interval}s`;
+}
+
+/** Stripe's wording: "1 × Elite 1:1 Coaching (at $5,000.00 / month)". */
+export function itemDescription(info: PriceInfo, quantity: number, currency: string): string {
+  const unit = unitAmountIn(info.price, currency) ?? info.price.unit_amount;
+  return `${quantity} × ${info.productName} (at ${formatMoney({ amount: unit, currency })}${intervalLabel(info.price)})`;
+}
+
+export function pricedItems(sub: Pick<SubscriptionRow, 'currency'>, items: Pick<ItemRow, 'price' | 'quantity'>[], pricing: Map<string, PriceInfo>): PricedItem[] {
+  return items.map((i) => {
+    const info = pricing.get(i.price)!;
+    return { priceId: i.price, productName: info.productName, unitAmount: unitAmountIn(info.price, sub.currency)!, quantity: i.quantity, currency: sub.currency };
+  });
+}
+
+/** Licensed items billed in advance for a whole period. */
+export function periodLines(sub: SubscriptionRow, items: ItemRow[], pricing: Map<string, PriceInfo>, period: { start: Date; end: Date }): LineDraft[] {
+  return items.map((i) => {
+    const info = pricing.get(i.price)!;
+    const unit = unitAmountIn(info.price, sub.currency)!;
+    return {
+      type: 'subscription',
+      subscription: sub.id,
+      subscriptionItem: i.id,
+      invoiceItem: null,
+      price: i.price,
+      productId: info.productId,
+      description: itemDescription(info, i.quantity, sub.currency),
+      quantity: i.quantity,
+      unitAmount: unit,
+      amount: unit * i.quantity,
+      currency: sub.currency,
+      periodStart: period.start,
+      periodEnd: period.end,
+      proration: false,
+      discountable: true,
+    };
+  });
+}
+
+export interface PendingItemRow {
+  id: string;
+  customer: string;
+  subscription: string | null;
+  subscription_item: string | null;
+  price: string | null;
+  description: string | null;
+  quantity: number;
+  unit_amount: number;
+  amount: number;
+  currency: string;
+  period_start: Date;
+  period_end: Date;
+  proration: boolean;
+  discountable: boolean;
+}
+
+/**
+ * Pending invoice items that the next invoice of each subscription picks up: those of the
+ * subscription and the customer's items not tied to any subscription (as Stripe does).
+ */
+export async function pendingItemsFor(q: Queryable, subs: Pick<SubscriptionRow, 'id' | 'customer'>[]): Promise<Map<string, PendingItemRow[]>> {
+  const out = new Map<string, PendingItemRow[]>(subs.map((s) => [s.id, []]));
+  if (subs.length === 0) return out;
+  const { rows } = await q.query<PendingItemRow>(
+    `SELECT * FROM invoice_items WHERE invoice IS NULL AND deleted_at IS NULL AND customer = ANY($1::text[]) ORDER BY id`,
+    [[...new Set(subs.map((s) => s.customer))]],
+  );
+  const byCustomerFirstSub = new Map<string, string>();
+  for (const s of subs) if (!byCustomerFirstSub.has(s.customer)) byCustomerFirstSub.set(s.customer, s.id);
+  for (const r of rows) {
+    // A customer-level item goes to one invoice only: the first subscription of the batch.
+    const target = r.subscription ?? byCustomerFirstSub.get(r.customer);
+    if (target && out.has(target)) out.get(target)!.push(r);
+  }
+  return out;
+}
+
+export function pendingLines(items: PendingItemRow[]): LineDraft[] {
+  return items.map((r) => ({
+    type: 'invoiceitem',
+    subscription: r.subscription,
+    subscriptionItem: r.subscription_item,
+    invoiceItem: r.id,
+    price: r.price,
+    productId: null,
+    description: r.description ?? 'Invoice item',
+    quantity: r.quantity,
+    unitAmount: r.unit_amount,
+    amount: r.amount,
+    currency: r.currency,
+    periodStart: r.period_start,
+    periodEnd: r.period_end,
+    proration: r.proration,
+    discountable: r.discountable,
+  }));
+}
+
+interface DiscountJoinRow {
+  id: string;
+  subscription: string | null;
+  customer: string;
+  start_at: Date;
+  end_at: Date | null;
+  coupon_id: string;
+  percent_off_bp: number | null;
+  amount_off: number | null;
+  currency: string | null;
+  duration: 'once' | 'repeating' | 'forever';
+  duration_in_months: number | null;
+  applies_to_products: string[] | null;
+}
+
+/**
+ * Discounts that apply to an invoice whose period starts at `at`, per subscription: the
+ * subscription's own, else the customer's (Stripe: a subscription discount overrides a customer one).
+ */
+export async function discountsFor(q: Queryable, subs: Pick<SubscriptionRow, 'id' | 'customer'>[], at: Map<string, Date>): Promise<Map<string, Discount[]>> {
+  const out = new Map<string, Discount[]>(subs.map((s) => [s.id, []]));
+  if (subs.length === 0) return out;
+  const { rows } = await q.query<DiscountJoinRow>(
+    `SELECT d.id, d.subscription, d.customer, d.start_at, d.end_at, c.id AS coupon_id, c.percent_off_bp, c.amount_off, c.currency,
+            c.duration, c.duration_in_months, c.applies_to_products
+       FROM discounts d JOIN coupons c ON c.id = d.coupon
+      WHERE d.deleted_at IS NULL AND (d.subscription = ANY($1::text[]) OR (d.subscription IS NULL AND d.invoice IS NULL AND d.customer = ANY($2::text[])))
+      ORDER BY d.id`,
+    [subs.map((s) => s.id), [...new Set(subs.map((s) => s.customer))]],
+  );
+  for (const s of subs) {
+    const t = at.get(s.id)!.getTime();
+    const live = (r: DiscountJoinRow) => new Date(r.start_at).getTime() <= t && (r.end_at === null || t < new Date(r.end_at).getTime());
+    const own = rows.filter((r) => r.subscription === s.id && live(r));
+    const chosen = own.length ? own : rows.filter((r) => r.subscription === null && r.customer === s.customer && live(r));
+    out.set(s.id, chosen.map(toDiscount));
+  }
+  return out;
+}
+
+function toDiscount(r: DiscountJoinRow): Discount {
+  return {
+    id: r.id,
+    start: new Date(r.start_at),
+    coupon: {
+      id: r.coupon_id,
+      percent_off: r.percent_off_bp === null ? null : r.percent_off_bp / 100,
+      amount_off: r.amount_off,
+      currency: r.currency,
+      duration: r.duration,
+      duration_in_months: r.duration_in_months,
+      applies_to: r.applies_to_products ? { products: r.applies_to_products } : null,
+    },
+  };
+}
+
+export type { ItemRow };

@@ -1,0 +1,229 @@
+import { addSeconds } from '../../core/time/index.js';
+import type { Db, Queryable } from '../../db/index.js';
+import { claimSql } from '../../db/index.js';
+import type { AppDeps } from '../../deps.js';
+import { recordEvent } from '../events/service.js';
+import { createInvoices, finalizeInvoices, markUncollectible, payInvoice, voidInvoice } from '../invoices/service.js';
+import { defaultPaymentMethodFor } from '../payments/service.js';
+import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines } from './billing.js';
+import { periodContainingTime } from './domain/periods.js';
+import { itemsOf, replaceItems, type ItemRow, type SubscriptionRow } from './repository.js';
+import { subscriptionObject } from './serialize.js';
+import { transition } from './state.js';
+import { newId } from '../../core/ids/index.js';
+
+// The billing worker's due work. Each function claims a batch of due rows for one scope (real time:
+// rows without a test clock; or one test clock's rows) with FOR UPDATE SKIP LOCKED, and handles them
+// in the caller's transaction. The unique index on (subscription, period_start) makes a double
+// renewal impossible even if two workers were to claim the same subscription.
+
+export type BillingDeps = Pick<AppDeps, 'gateways' | 'config'>;
+
+export interface Scope {
+  /** null: objects on real time; otherwise the test clock whose objects to advance. */
+  clock: string | null;
+}
+
+function scopeSql(scope: Scope, param: number): string {
+  return scope.clock === null ? 'test_clock IS NULL' : `test_clock = $${param}`;
+}
+const scopeParams = (scope: Scope) => (scope.clock === null ? [] : [scope.clock]);
+
+const RENEWABLE = `status IN ('trialing', 'active', 'past_due', 'unpaid')`;
+
+/** The earliest instant at which some work of this scope becomes due (for test clock stepping). */
+export async function nextDueAt(q: Queryable, scope: Scope): Promise<Date | null> {
+  const s = scopeSql(scope, 1);
+  const { rows } = await q.query<{ t: Date | null }>(
+    `SELECT min(t) AS t FROM (
+       SELECT min(current_period_end) AS t FROM subscriptions WHERE ${RENEWABLE} AND ${s}
+       UNION ALL SELECT min(trial_end - interval '3 days') FROM subscriptions WHERE status = 'trialing' AND NOT trial_will_end_sent AND ${s}
+       UNION ALL SELECT min(incomplete_expires_at) FROM subscriptions WHERE status = 'incomplete' AND ${s}
+       UNION ALL SELECT min(to_timestamp((pause_collection->>'resumes_at')::bigint)) FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND ${s}
+       UNION ALL SELECT min(finalize_at) FROM invoices WHERE status = 'draft' AND auto_advance AND ${s}
+       UNION ALL SELECT min(next_payment_attempt) FROM invoices WHERE status = 'open' AND ${s}
+     ) due`,
+    scopeParams(scope),
+  );
+  return rows[0]?.t ? new Date(rows[0].t) : null;
+}
+
+/** `customer.subscription.trial_will_end`, 3 days before a trial ends (Stripe's notice). */
+export async function sendTrialWillEnd(q: Queryable, scope: Scope, now: Date, limit: number): Promise<number> {
+  const { rows } = await q.query<SubscriptionRow>(
+    claimSql(`SELECT * FROM subscriptions WHERE status = 'trialing' AND NOT trial_will_end_sent AND trial_end - interval '3 days' <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY trial_end`, limit),
+    [...scopeParams(scope), now],
+  );
+  for (const sub of rows) {
+    await q.query(`UPDATE subscriptions SET trial_will_end_sent = true WHERE id = $1`, [sub.id]);
+    await recordEvent(q, now, { type: 'customer.subscription.trial_will_end', object: await subscriptionObject(q, { ...sub, trial_will_end_sent: true }), customerId: sub.customer });
+  }
+  return rows.length;
+}
+
+/** A first invoice unpaid for 23 hours: incomplete → incomplete_expired, its invoice voided. */
+export async function expireIncomplete(q: Queryable, scope: Scope, now: Date, limit: number): Promise<number> {
+  const { rows } = await q.query<SubscriptionRow>(
+    claimSql(`SELECT * FROM subscriptions WHERE status = 'incomplete' AND incomplete_expires_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY incomplete_expires_at`, limit),
+    [...scopeParams(scope), now],
+  );
+  for (const sub of rows) {
+    await transition(q, sub, { status: 'incomplete_expired', ended_at: now, incomplete_expires_at: null }, now, 'customer.subscription.deleted');
+    if (sub.latest_invoice) {
+      const inv = await q.query<{ status: string }>(`SELECT status FROM invoices WHERE id = $1`, [sub.latest_invoice]);
+      if (inv.rows[0]?.status === 'open') await voidInvoice(q, sub.latest_invoice, now);
+    }
+  }
+  return rows.length;
+}
+
+/** pause_collection with resumes_at: collection resumes by itself. */
+export async function resumeCollection(q: Queryable, scope: Scope, now: Date, limit: number): Promise<number> {
+  const { rows } = await q.query<SubscriptionRow>(
+    claimSql(
+      `SELECT * FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND (pause_collection->>'resumes_at')::bigint <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY id`,
+      limit,
+    ),
+    [...scopeParams(scope), Math.floor(now.getTime() / 1000)],
+  );
+  for (const sub of rows) await transition(q, sub, { pause_collection: null }, now);
+  return rows.length;
+}
+
+/**
+ * Period ends: renewals, trial ends, period-end cancellations and scheduled changes. Each claimed
+ * subscription moves exactly one period forward; the worker drains until nothing is due.
+ */
+export async function advancePeriods(q: Queryable, deps: BillingDeps, scope: Scope, now: Date, limit: number): Promise<number> {
+  const { rows: subs } = await q.query<SubscriptionRow>(
+    claimSql(`SELECT * FROM subscriptions WHERE ${RENEWABLE} AND current_period_end <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY current_period_end, id`, limit),
+    [...scopeParams(scope), now],
+  );
+  if (subs.length === 0) return 0;
+  const items = await itemsOf(
+    q,
+    subs.map((s) => s.id),
+  );
+  const priceIds = [...items.values()].flat().map((i) => i.price);
+  for (const s of subs) for (const i of s.pending_schedule?.items ?? []) priceIds.push(i.price);
+  const pricing = await loadPricing(q, priceIds);
+  for (const sub of subs) await advanceOne(q, deps, sub, items.get(sub.id) ?? [], pricing, now);
+  return subs.length;
+}
+
+async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow, items: ItemRow[], pricing: Awaited<ReturnType<typeof loadPricing>>, now: Date): Promise<void> {
+  const periodEnd = new Date(sub.current_period_end);
+  if (sub.cancel_at_period_end) {
+    await transition(q, sub, { status: 'canceled', canceled_at: sub.canceled_at ?? periodEnd, ended_at: periodEnd, cancel_at_period_end: false, cancellation_details: { reason: 'cancellation_requested' } }, now, 'customer.subscription.deleted');
+    return;
+  }
+  const patch: Partial<SubscriptionRow> = {};
+  if (sub.status === 'trialing') {
+    const pm = await defaultPaymentMethodFor(q, { subscriptionDefault: sub.default_payment_method, customerId: sub.customer });
+    if (!pm && sub.trial_missing_pm_behavior === 'cancel') {
+      await transition(q, sub, { status: 'canceled', canceled_at: periodEnd, ended_at: periodEnd, cancellation_details: { reason: 'cancellation_requested', comment: 'The trial ended without a payment method.' } }, now, 'customer.subscription.deleted');
+      return;
+    }
+    if (!pm && sub.trial_missing_pm_behavior === 'pause') {
+      await transition(q, sub, { status: 'paused' }, now, 'customer.subscription.paused');
+      return;
+    }
+    patch.status = 'active';
+  }
+  let billedItems = items;
+  if (sub.pending_schedule && new Date(sub.pending_schedule.effective_at) <= periodEnd) {
+    billedItems = sub.pending_schedule.items.map((i) => ({ id: newId('si'), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: {}, created: now }));
+    await replaceItems(q, sub.id, billedItems);
+    patch.pending_schedule = null;
+  }
+  const sched = { anchor: new Date(sub.billing_cycle_anchor), interval: sub.interval, intervalCount: sub.interval_count };
+  const next = { start: periodEnd, end: periodContainingTime(sched, periodEnd).end };
+  patch.current_period_start = next.start;
+  patch.current_period_end = next.end;
+
+  const pending = (await pendingItemsFor(q, [sub])).get(sub.id)!;
+  const discounts = (await discountsFor(q, [sub], new Map([[sub.id, next.start]]))).get(sub.id)!;
+  const paused = sub.pause_collection?.behavior ?? null;
+  const [built] = await createInvoices(
+    q,
+    [
+      {
+        customer: sub.customer,
+        subscription: sub.id,
+        currency: sub.currency,
+        billingReason: 'subscription_cycle',
+        periodStart: next.start,
+        periodEnd: next.end,
+        collectionMethod: sub.collection_method,
+        daysUntilDue: sub.days_until_due,
+        autoAdvance: paused !== 'keep_as_draft',
+        finalizeAt: paused ? null : addSeconds(now, deps.config.finalizeDelaySeconds),
+        defaultPaymentMethod: null,
+        testClock: sub.test_clock,
+        lines: [...periodLines(sub, billedItems, pricing, next), ...pendingLines(pending)],
+        discounts,
+      },
+    ],
+    now,
+  );
+  if (built) {
+    patch.latest_invoice = built.invoice.id;
+    if (paused === 'mark_uncollectible' || paused === 'void') {
+      await finalizeInvoices(q, [built.invoice.id], now);
+      const { rows } = await q.query<{ status: string }>(`SELECT status FROM invoices WHERE id = $1`, [built.invoice.id]);
+      if (rows[0]?.status === 'open') {
+        if (paused === 'void') await voidInvoice(q, built.invoice.id, now);
+        else await markUncollectible(q, built.invoice.id, now);
+      }
+    }
+  }
+  await transition(q, sub, patch, now);
+}
+
+/** Drafts whose finalisation time has come (renewals wait finalizeDelaySeconds, as Stripe's hour). */
+export async function finalizeDue(q: Queryable, scope: Scope, now: Date, limit: number): Promise<number> {
+  const { rows } = await q.query<{ id: string }>(
+    claimSql(`SELECT id FROM invoices WHERE status = 'draft' AND auto_advance AND finalize_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY finalize_at, id`, limit),
+    [...scopeParams(scope), now],
+  );
+  await finalizeInvoices(
+    q,
+    rows.map((r) => r.id),
+    now,
+  );
+  return rows.length;
+}
+
+/** Automatic payment attempts that are due. */
+export async function payDue(q: Queryable, deps: BillingDeps, scope: Scope, now: Date, limit: number): Promise<number> {
+  const { rows } = await q.query<{ id: string }>(
+    claimSql(`SELECT id FROM invoices WHERE status = 'open' AND next_payment_attempt <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY next_payment_attempt, id`, limit),
+    [...scopeParams(scope), now],
+  );
+  for (const r of rows) await payInvoice(q, deps, r.id, now);
+  return rows.length;
+}
+
+/** Runs every billing job once for a scope at `now`, each batch in its own transaction. */
+export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, now: Date): Promise<number> {
+  const limit = deps.config.workerBatchSize;
+  let n = 0;
+  n += await db.tx((q) => expireIncomplete(q, scope, now, limit));
+  n += await db.tx((q) => sendTrialWillEnd(q, scope, now, limit));
+  n += await db.tx((q) => resumeCollection(q, scope, now, limit));
+  n += await db.tx((q) => advancePeriods(q, deps, scope, now, limit));
+  n += await db.tx((q) => finalizeDue(q, scope, now, limit));
+  n += await db.tx((q) => payDue(q, deps, scope, now, limit));
+  return n;
+}
+
+/** Runs passes until nothing of the scope is due at `now`. */
+export async function drainBilling(db: Db, deps: BillingDeps, scope: Scope, now: Date, maxPasses = 100_000): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < maxPasses; i++) {
+    const n = await runBillingPass(db, deps, scope, now);
+    total += n;
+    if (n === 0) break;
+  }
+  return total;
+}

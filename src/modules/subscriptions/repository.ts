@@ -1,0 +1,156 @@
+import type { Queryable } from '../../db/index.js';
+import { bulkInsert, type Column } from '../../db/bulk.js';
+import type { Interval } from '../../core/time/index.js';
+import { paginate, type ListParams } from '../../http/pagination.js';
+
+export type SubscriptionStatus = 'incomplete' | 'incomplete_expired' | 'trialing' | 'active' | 'past_due' | 'unpaid' | 'canceled' | 'paused';
+
+export interface PendingSchedule {
+  id: string;
+  items: { price: string; quantity: number }[];
+  effective_at: string; // ISO
+}
+
+export interface SubscriptionRow {
+  id: string;
+  customer: string;
+  status: SubscriptionStatus;
+  currency: string;
+  interval: Interval;
+  interval_count: number;
+  collection_method: 'charge_automatically' | 'send_invoice';
+  days_until_due: number | null;
+  default_payment_method: string | null;
+  billing_cycle_anchor: Date;
+  current_period_start: Date;
+  current_period_end: Date;
+  trial_start: Date | null;
+  trial_end: Date | null;
+  trial_missing_pm_behavior: 'cancel' | 'create_invoice' | 'pause';
+  trial_will_end_sent: boolean;
+  cancel_at_period_end: boolean;
+  cancel_at: Date | null;
+  canceled_at: Date | null;
+  ended_at: Date | null;
+  cancellation_details: { reason?: string | null; comment?: string | null; feedback?: string | null };
+  pause_collection: { behavior: 'keep_as_draft' | 'mark_uncollectible' | 'void'; resumes_at: number | null } | null;
+  latest_invoice: string | null;
+  pending_schedule: PendingSchedule | null;
+  incomplete_expires_at: Date | null;
+  test_clock: string | null;
+  metadata: Record<string, string>;
+  created: Date;
+  updated: Date;
+}
+
+export interface ItemRow {
+  id: string;
+  subscription: string;
+  price: string;
+  quantity: number;
+  metadata: Record<string, string>;
+  created: Date;
+}
+
+const SUB_COLUMNS: Column[] = [
+  { name: 'id', type: 'text' },
+  { name: 'customer', type: 'text' },
+  { name: 'status', type: 'text' },
+  { name: 'currency', type: 'text' },
+  { name: 'interval', type: 'text' },
+  { name: 'interval_count', type: 'integer' },
+  { name: 'collection_method', type: 'text' },
+  { name: 'days_until_due', type: 'integer' },
+  { name: 'default_payment_method', type: 'text' },
+  { name: 'billing_cycle_anchor', type: 'timestamptz' },
+  { name: 'current_period_start', type: 'timestamptz' },
+  { name: 'current_period_end', type: 'timestamptz' },
+  { name: 'trial_start', type: 'timestamptz' },
+  { name: 'trial_end', type: 'timestamptz' },
+  { name: 'trial_missing_pm_behavior', type: 'text' },
+  { name: 'trial_will_end_sent', type: 'boolean' },
+  { name: 'cancel_at_period_end', type: 'boolean' },
+  { name: 'cancel_at', type: 'timestamptz' },
+  { name: 'canceled_at', type: 'timestamptz' },
+  { name: 'ended_at', type: 'timestamptz' },
+  { name: 'cancellation_details', type: 'jsonb' },
+  { name: 'pause_collection', type: 'jsonb' },
+  { name: 'latest_invoice', type: 'text' },
+  { name: 'pending_schedule', type: 'jsonb' },
+  { name: 'incomplete_expires_at', type: 'timestamptz' },
+  { name: 'test_clock', type: 'text' },
+  { name: 'metadata', type: 'jsonb' },
+  { name: 'created', type: 'timestamptz' },
+  { name: 'updated', type: 'timestamptz' },
+];
+const SUB_TYPES = new Map(SUB_COLUMNS.map((c) => [c.name, c.type]));
+
+export const ITEM_COLUMNS: Column[] = [
+  { name: 'id', type: 'text' },
+  { name: 'subscription', type: 'text' },
+  { name: 'price', type: 'text' },
+  { name: 'quantity', type: 'integer' },
+  { name: 'metadata', type: 'jsonb' },
+  { name: 'created', type: 'timestamptz' },
+];
+
+export async function insertSubscriptions(q: Queryable, rows: SubscriptionRow[]): Promise<void> {
+  await bulkInsert(q, 'subscriptions', SUB_COLUMNS, rows as unknown as Record<string, unknown>[]);
+}
+
+export async function insertItems(q: Queryable, rows: ItemRow[]): Promise<void> {
+  await bulkInsert(q, 'subscription_items', ITEM_COLUMNS, rows as unknown as Record<string, unknown>[]);
+}
+
+export async function findSubscription(q: Queryable, id: string, forUpdate = false): Promise<SubscriptionRow | null> {
+  const { rows } = await q.query<SubscriptionRow>(`SELECT * FROM subscriptions WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function itemsOf(q: Queryable, subIds: string[]): Promise<Map<string, ItemRow[]>> {
+  const out = new Map<string, ItemRow[]>(subIds.map((id) => [id, []]));
+  if (subIds.length === 0) return out;
+  const { rows } = await q.query<ItemRow>(`SELECT * FROM subscription_items WHERE subscription = ANY($1::text[]) ORDER BY subscription, id`, [subIds]);
+  for (const r of rows) out.get(r.subscription)!.push(r);
+  return out;
+}
+
+export async function updateSubscriptionRow(q: Queryable, id: string, patch: Partial<SubscriptionRow>): Promise<SubscriptionRow> {
+  const cols = Object.keys(patch).filter((c) => SUB_TYPES.has(c) && c !== 'id');
+  const values = cols.map((c) => {
+    const v = (patch as Record<string, unknown>)[c];
+    return SUB_TYPES.get(c) === 'jsonb' && v !== null && v !== undefined ? JSON.stringify(v) : v;
+  });
+  const { rows } = await q.query<SubscriptionRow>(`UPDATE subscriptions SET ${cols.map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE id = $1 RETURNING *`, [id, ...values]);
+  return rows[0]!;
+}
+
+export async function replaceItems(q: Queryable, subId: string, items: ItemRow[]): Promise<void> {
+  await q.query(`DELETE FROM subscription_items WHERE subscription = $1`, [subId]);
+  await insertItems(q, items);
+}
+
+export async function listSubscriptionRows(q: Queryable, f: { customer?: string; status?: string; price?: string; test_clock?: string }, list: ListParams) {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (f.customer) {
+    params.push(f.customer);
+    where.push(`customer = $${params.length}`);
+  }
+  if (f.status && f.status !== 'all') {
+    params.push(f.status);
+    where.push(`status = $${params.length}`);
+  } else if (!f.status) {
+    // Stripe's default list hides canceled subscriptions.
+    where.push(`status <> 'canceled' AND status <> 'incomplete_expired'`);
+  }
+  if (f.price) {
+    params.push(f.price);
+    where.push(`id IN (SELECT subscription FROM subscription_items WHERE price = $${params.length})`);
+  }
+  if (f.test_clock) {
+    params.push(f.test_clock);
+    where.push(`test_clock = $${params.length}`);
+  }
+  return paginate<SubscriptionRow>(q, { table: 'subscriptions', where: where.join(' AND ') || undefined, params }, list);
+}

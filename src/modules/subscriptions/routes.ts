@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { listObject } from '../../http/pagination.js';
+import type { Router } from '../../http/router.js';
+import { zExpand } from '../../http/schemas.js';
+import { listSubscriptionRows } from './repository.js';
+import { cancelSubscriptionBody, createSubscriptionBody, listSubscriptionsQuery, resumeSubscriptionBody, subscriptionObjectSchema, updateSubscriptionBody } from './schemas.js';
+import { subscriptionObject, subscriptionObjects } from './serialize.js';
+import { cancelSubscription, createSubscription, getSubscriptionRow, releaseSchedule, resumeSubscription, updateSubscription } from './service.js';
+
+const idParams = z.object({ id: z.string().min(1) });
+
+export function subscriptionRoutes(r: Router): void {
+  r.route({
+    method: 'POST',
+    url: '/v1/subscriptions',
+    summary: 'Create a subscription',
+    tag: 'Subscriptions',
+    scope: 'write',
+    body: createSubscriptionBody,
+    response: subscriptionObjectSchema,
+    handler: ({ q, deps, now, body }) => createSubscription({ q, deps, now }, body),
+  });
+  r.route({
+    method: 'GET',
+    url: '/v1/subscriptions/{id}',
+    summary: 'Retrieve a subscription',
+    tag: 'Subscriptions',
+    scope: 'read',
+    params: idParams,
+    query: z.strictObject({ expand: zExpand() }),
+    response: subscriptionObjectSchema,
+    handler: async ({ q, params }) => subscriptionObject(q, await getSubscriptionRow(q, params.id)),
+  });
+  r.route({
+    method: 'POST',
+    url: '/v1/subscriptions/{id}',
+    summary: 'Update a subscription: items and quantities (with proration), cancel at period end, pause collection, …',
+    tag: 'Subscriptions',
+    scope: 'write',
+    params: idParams,
+    body: updateSubscriptionBody,
+    response: subscriptionObjectSchema,
+    handler: ({ q, deps, now, params, body }) => updateSubscription({ q, deps, now }, params.id, body),
+  });
+  r.route({
+    method: 'DELETE',
+    url: '/v1/subscriptions/{id}',
+    summary: 'Cancel a subscription now (optionally prorating a credit and invoicing now)',
+    tag: 'Subscriptions',
+    scope: 'write',
+    params: idParams,
+    body: cancelSubscriptionBody,
+    response: subscriptionObjectSchema,
+    handler: ({ q, deps, now, params, body }) => cancelSubscription({ q, deps, now }, params.id, body),
+  });
+  r.route({
+    method: 'POST',
+    url: '/v1/subscriptions/{id}/resume',
+    summary: 'Resume a paused subscription',
+    tag: 'Subscriptions',
+    scope: 'write',
+    params: idParams,
+    body: resumeSubscriptionBody,
+    response: subscriptionObjectSchema,
+    handler: ({ q, deps, now, params }) => resumeSubscription({ q, deps, now }, params.id),
+  });
+  r.route({
+    method: 'POST',
+    url: '/v1/subscription_schedules/{id}/release',
+    summary: 'Release a scheduled period-end change before it applies',
+    tag: 'Subscriptions',
+    scope: 'write',
+    params: idParams,
+    body: z.strictObject({ expand: zExpand() }),
+    handler: ({ q, deps, now, params }) => releaseSchedule({ q, deps, now }, params.id),
+  });
+  r.route({
+    method: 'GET',
+    url: '/v1/subscriptions',
+    summary: 'List subscriptions',
+    tag: 'Subscriptions',
+    scope: 'read',
+    query: listSubscriptionsQuery,
+    handler: async ({ q, query }) => {
+      const status = query.status === 'ended' ? 'canceled' : query.status;
+      const { rows, hasMore } = await listSubscriptionRows(q, { customer: query.customer, status, price: query.price, test_clock: query.test_clock }, query);
+      return listObject('/v1/subscriptions', await subscriptionObjects(q, rows), hasMore);
+    },
+  });
+}

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { listQuery, zBool, zExpand, zInt, zMetadata, zTimestamp } from '../../http/schemas.js';
+
+const zQuantity = zInt().pipe(z.number().int().min(0).max(1_000_000));
+
+const zCreateItem = z.strictObject({ price: z.string().min(1), quantity: zQuantity.optional(), metadata: zMetadata().optional() });
+const zUpdateItem = z.strictObject({
+  id: z.string().optional(),
+  price: z.string().optional(),
+  quantity: zQuantity.optional(),
+  deleted: zBool().optional(),
+  metadata: zMetadata().optional(),
+});
+
+const zNowOr = (inner: z.ZodType<number>) => z.union([z.literal('now'), inner]);
+
+export const createSubscriptionBody = z.strictObject({
+  customer: z.string().min(1),
+  items: z.array(zCreateItem).min(1).max(20),
+  trial_period_days: zInt().pipe(z.number().int().min(0).max(730)).optional(),
+  trial_end: zNowOr(zTimestamp()).optional(),
+  trial_from_plan: zBool().optional(),
+  coupon: z.string().optional(),
+  promotion_code: z.string().optional(),
+  discounts: z.array(z.strictObject({ coupon: z.string().optional(), promotion_code: z.string().optional() })).max(1).optional(),
+  billing_cycle_anchor: zTimestamp().optional(),
+  collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
+  days_until_due: zInt().pipe(z.number().int().min(0).max(365)).optional(),
+  default_payment_method: z.string().optional(),
+  cancel_at_period_end: zBool().optional(),
+  payment_behavior: z.enum(['default_incomplete', 'error_if_incomplete', 'allow_incomplete']).optional(),
+  proration_behavior: z.enum(['create_prorations', 'none']).optional(),
+  trial_settings: z.strictObject({ end_behavior: z.strictObject({ missing_payment_method: z.enum(['cancel', 'create_invoice', 'pause']) }) }).optional(),
+  metadata: zMetadata().optional(),
+  description: z.string().max(500).optional(),
+  expand: zExpand(),
+});
+export type CreateSubscriptionInput = z.output<typeof createSubscriptionBody>;
+
+const zPauseCollection = z.union([
+  z.literal('').transform(() => null),
+  z.strictObject({ behavior: z.enum(['keep_as_draft', 'mark_uncollectible', 'void']), resumes_at: zTimestamp().optional() }),
+]);
+
+export const updateSubscriptionBody = z.strictObject({
+  items: z.array(zUpdateItem).max(20).optional(),
+  proration_behavior: z.enum(['create_prorations', 'always_invoice', 'none']).optional(),
+  proration_date: zTimestamp().optional(),
+  billing_cycle_anchor: z.enum(['now', 'unchanged']).optional(),
+  /** Recur: apply the item change at the end of the current period instead of now (no proration). */
+  schedule_at_period_end: zBool().optional(),
+  cancel_at_period_end: zBool().optional(),
+  default_payment_method: z.string().optional(),
+  pause_collection: zPauseCollection.optional(),
+  trial_end: zNowOr(zTimestamp()).optional(),
+  coupon: z.string().optional(),
+  promotion_code: z.string().optional(),
+  collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
+  days_until_due: zInt().pipe(z.number().int().min(0).max(365)).optional(),
+  payment_behavior: z.enum(['default_incomplete', 'error_if_incomplete', 'allow_incomplete', 'pending_if_incomplete']).optional(),
+  metadata: zMetadata().optional(),
+  expand: zExpand(),
+});
+export type UpdateSubscriptionInput = z.output<typeof updateSubscriptionBody>;
+
+export const cancelSubscriptionBody = z.strictObject({
+  invoice_now: zBool().optional(),
+  prorate: zBool().optional(),
+  cancellation_details: z.strictObject({ comment: z.string().max(5000).optional(), feedback: z.string().optional() }).optional(),
+  expand: zExpand(),
+});
+
+export const resumeSubscriptionBody = z.strictObject({
+  billing_cycle_anchor: z.enum(['now', 'unchanged']).optional(),
+  proration_behavior: z.enum(['create_prorations', 'always_invoice', 'none']).optional(),
+  expand: zExpand(),
+});
+
+export const listSubscriptionsQuery = z.strictObject({
+  ...listQuery,
+  customer: z.string().optional(),
+  price: z.string().optional(),
+  status: z.enum(['incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'unpaid', 'canceled', 'paused', 'all', 'ended']).optional(),
+  test_clock: z.string().optional(),
+});
+
+export const upcomingQuery = z.strictObject({
+  customer: z.string().optional(),
+  subscription: z.string().optional(),
+  subscription_items: z.array(zUpdateItem).max(20).optional(),
+  subscription_proration_behavior: z.enum(['create_prorations', 'always_invoice', 'none']).optional(),
+  subscription_proration_date: zTimestamp().optional(),
+  subscription_billing_cycle_anchor: z.enum(['now', 'unchanged']).optional(),
+  expand: zExpand(),
+});
+export type UpcomingQuery = z.output<typeof upcomingQuery>;
+
+export const subscriptionObjectSchema = z.object({
+  id: z.string(),
+  object: z.literal('subscription'),
+  status: z.string(),
+  customer: z.string(),
+  currency: z.string(),
+  current_period_start: z.number().int(),
+  current_period_end: z.number().int(),
+  billing_cycle_anchor: z.number().int(),
+  cancel_at_period_end: z.boolean(),
+  trial_start: z.number().int().nullable(),
+  trial_end: z.number().int().nullable(),
+  items: z.object({ object: z.literal('list'), data: z.array(z.object({ id: z.string(), quantity: z.number().int(), price: z.unknown() })) }),
+  latest_invoice: z.string().nullable(),
+  schedule: z.unknown(),
+  pause_collection: z.unknown(),
+  metadata: z.record(z.string(), z.string()),
+});

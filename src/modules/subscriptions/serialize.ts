@@ -1,0 +1,80 @@
+import { toUnix } from '../../core/time/index.js';
+import type { Queryable } from '../../db/index.js';
+import { findPricesByIds } from '../catalog/repository.js';
+import { serializePrice } from '../catalog/service.js';
+import type { PriceObject } from '../catalog/schemas.js';
+import { itemsOf, type ItemRow, type SubscriptionRow } from './repository.js';
+
+const ts = (d: Date | null) => (d ? toUnix(new Date(d)) : null);
+
+export function serializeSubscription(s: SubscriptionRow, items: ItemRow[], prices: Map<string, PriceObject>, discounts: string[] = []) {
+  const period = { current_period_start: ts(s.current_period_start)!, current_period_end: ts(s.current_period_end)! };
+  return {
+    id: s.id,
+    object: 'subscription' as const,
+    billing_cycle_anchor: ts(s.billing_cycle_anchor)!,
+    cancel_at: s.cancel_at_period_end ? period.current_period_end : ts(s.cancel_at),
+    cancel_at_period_end: s.cancel_at_period_end,
+    canceled_at: ts(s.canceled_at),
+    cancellation_details: { comment: null, feedback: null, reason: null, ...s.cancellation_details },
+    collection_method: s.collection_method,
+    created: ts(s.created)!,
+    currency: s.currency,
+    ...period,
+    customer: s.customer,
+    days_until_due: s.days_until_due,
+    default_payment_method: s.default_payment_method,
+    discounts,
+    ended_at: ts(s.ended_at),
+    items: {
+      object: 'list' as const,
+      data: items.map((i) => ({
+        id: i.id,
+        object: 'subscription_item' as const,
+        created: ts(i.created)!,
+        metadata: i.metadata,
+        price: prices.get(i.price) ?? i.price,
+        quantity: i.quantity,
+        subscription: s.id,
+        ...period,
+      })),
+      has_more: false,
+      url: `/v1/subscription_items?subscription=${s.id}`,
+    },
+    latest_invoice: s.latest_invoice,
+    livemode: false,
+    metadata: s.metadata,
+    pause_collection: s.pause_collection,
+    pending_update: null,
+    // A period-end change waiting to apply (Recur's scheduled downgrade), released via its id.
+    schedule: s.pending_schedule
+      ? { id: s.pending_schedule.id, effective_at: toUnix(new Date(s.pending_schedule.effective_at)), items: s.pending_schedule.items }
+      : null,
+    start_date: ts(s.created)!,
+    status: s.status,
+    test_clock: s.test_clock,
+    trial_end: ts(s.trial_end),
+    trial_settings: { end_behavior: { missing_payment_method: s.trial_missing_pm_behavior } },
+    trial_start: ts(s.trial_start),
+  };
+}
+
+export type SubscriptionObject = ReturnType<typeof serializeSubscription>;
+
+/** Loads items, prices and live discounts for subscriptions and serialises them. */
+export async function subscriptionObjects(q: Queryable, subs: SubscriptionRow[]): Promise<SubscriptionObject[]> {
+  const items = await itemsOf(
+    q,
+    subs.map((s) => s.id),
+  );
+  const priceIds = [...new Set([...items.values()].flat().map((i) => i.price))];
+  const prices = new Map((await findPricesByIds(q, priceIds)).map((p) => [p.id, serializePrice(p)]));
+  const { rows: discounts } = subs.length
+    ? await q.query<{ id: string; subscription: string }>(`SELECT id, subscription FROM discounts WHERE subscription = ANY($1::text[]) AND deleted_at IS NULL ORDER BY id`, [subs.map((s) => s.id)])
+    : { rows: [] };
+  return subs.map((s) => serializeSubscription(s, items.get(s.id) ?? [], prices, discounts.filter((d) => d.subscription === s.id).map((d) => d.id)));
+}
+
+export async function subscriptionObject(q: Queryable, s: SubscriptionRow): Promise<SubscriptionObject> {
+  return (await subscriptionObjects(q, [s]))[0]!;
+}

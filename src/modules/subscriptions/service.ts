@@ -1,0 +1,504 @@
+import { AppError, ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
+import { newId } from '../../core/ids/index.js';
+import { addSeconds, fromUnix } from '../../core/time/index.js';
+import type { Queryable } from '../../db/index.js';
+import type { AppDeps } from '../../deps.js';
+import { redeem, resolveDiscountSource } from '../coupons/service.js';
+import { getCustomerRow, mergeMetadata } from '../customers/service.js';
+import type { CustomerRow } from '../customers/repository.js';
+import { recordEvent } from '../events/service.js';
+import { buildInvoice, type InvoiceDraft, type LineDraft } from '../invoices/builder.js';
+import { serializeInvoice } from '../invoices/serialize.js';
+import { createInvoices, finalizeInvoices, payInvoice, voidInvoice } from '../invoices/service.js';
+import { resolvePaymentMethod } from '../payments/service.js';
+import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines, pricedItems, unitAmountIn, type PriceInfo } from './billing.js';
+import { periodAt, periodContainingTime, trialEnd as trialEndAfter, type BillingSchedule } from './domain/periods.js';
+import { cancellationCredit, prorateChange, type ProrationLine } from './domain/proration.js';
+import { findSubscription, insertItems, insertSubscriptions, itemsOf, replaceItems, updateSubscriptionRow, type ItemRow, type SubscriptionRow } from './repository.js';
+import type { CreateSubscriptionInput, UpdateSubscriptionInput } from './schemas.js';
+import { subscriptionObject, type SubscriptionObject } from './serialize.js';
+import { transition } from './state.js';
+
+// Subscription use cases behind the API. Each runs inside the caller's transaction. Time is the
+// request's `now`, or the customer's test clock when the customer has one.
+
+export interface Ctx {
+  q: Queryable;
+  deps: Pick<AppDeps, 'gateways' | 'config'>;
+  now: Date;
+}
+
+const INCOMPLETE_TTL_SECONDS = 23 * 3600;
+
+/** Objects attached to a test clock live at the clock's frozen time. */
+export async function effectiveNow(q: Queryable, testClock: string | null, now: Date): Promise<Date> {
+  if (!testClock) return now;
+  const { rows } = await q.query<{ frozen_time: Date }>(`SELECT frozen_time FROM test_clocks WHERE id = $1`, [testClock]);
+  return rows[0] ? new Date(rows[0].frozen_time) : now;
+}
+
+export async function getSubscriptionRow(q: Queryable, id: string, forUpdate = false): Promise<SubscriptionRow> {
+  const sub = await findSubscription(q, id, forUpdate);
+  if (!sub) throw new NotFoundError('subscription', id);
+  return sub;
+}
+
+function schedule(sub: Pick<SubscriptionRow, 'billing_cycle_anchor' | 'interval' | 'interval_count'>): BillingSchedule {
+  return { anchor: new Date(sub.billing_cycle_anchor), interval: sub.interval, intervalCount: sub.interval_count };
+}
+
+interface ResolvedItem {
+  price: string;
+  quantity: number;
+  metadata: Record<string, string>;
+}
+
+/** Validates prices for a subscription: recurring, active, one currency, one interval. */
+function validateItems(
+  items: ResolvedItem[],
+  pricing: Map<string, PriceInfo>,
+  customer: CustomerRow,
+  currency: string | null,
+  paramBase = 'items',
+): { currency: string; interval: SubscriptionRow['interval']; intervalCount: number } {
+  let cur = currency;
+  let interval: { interval: SubscriptionRow['interval']; count: number } | null = null;
+  const seen = new Set<string>();
+  items.forEach((it, i) => {
+    const param = `${paramBase}[${i}][price]`;
+    const info = pricing.get(it.price);
+    if (!info) throw new NotFoundError('price', it.price, param);
+    const p = info.price;
+    if (!p.active) throw new InvalidRequestError(`The price ${p.id} is not active and cannot be used for new subscriptions.`, param, 'price_inactive');
+    if (p.type !== 'recurring') throw new InvalidRequestError(`The price ${p.id} is a one_time price; subscriptions need recurring prices.`, param, 'price_not_recurring');
+    if (p.customer && p.customer !== customer.id) throw new InvalidRequestError(`The price ${p.id} belongs to another customer.`, param, 'price_customer_mismatch');
+    if (seen.has(p.id)) throw new InvalidRequestError(`The price ${p.id} appears twice; use quantity instead.`, param, 'duplicate_price');
+    seen.add(p.id);
+    if (cur === null) cur = customer.currency && unitAmountIn(p, customer.currency) !== null ? customer.currency : p.currency;
+    if (unitAmountIn(p, cur) === null) {
+      throw new InvalidRequestError(`All items of a subscription must have the same currency (${cur}); ${p.id} has no ${cur} amount.`, param, 'currency_mismatch');
+    }
+    if (interval === null) interval = { interval: p.interval!, count: p.interval_count! };
+    else if (interval.interval !== p.interval || interval.count !== p.interval_count) {
+      throw new InvalidRequestError(`All items of a subscription must bill on the same interval; ${p.id} bills every ${p.interval_count} ${p.interval}.`, param, 'interval_mismatch');
+    }
+  });
+  if (customer.currency && cur !== customer.currency) {
+    throw new InvalidRequestError(`The customer is billed in ${customer.currency}; these prices are in ${cur}.`, `${paramBase}[0][price]`, 'currency_mismatch');
+  }
+  return { currency: cur!, interval: interval!.interval, intervalCount: interval!.count };
+}
+
+function draftFor(sub: SubscriptionRow, o: { reason: InvoiceDraft['billingReason']; period: { start: Date; end: Date }; lines: LineDraft[]; discounts: InvoiceDraft['discounts'] }): InvoiceDraft {
+  return {
+    customer: sub.customer,
+    subscription: sub.id,
+    currency: sub.currency,
+    billingReason: o.reason,
+    periodStart: o.period.start,
+    periodEnd: o.period.end,
+    collectionMethod: sub.collection_method,
+    daysUntilDue: sub.days_until_due,
+    autoAdvance: true,
+    finalizeAt: null,
+    defaultPaymentMethod: null,
+    testClock: sub.test_clock,
+    lines: o.lines,
+    discounts: o.discounts,
+  };
+}
+
+/** Lines for an invoice of `sub` covering `period` with `items`, plus its pending items. */
+async function invoiceDraftNow(q: Queryable, sub: SubscriptionRow, items: ItemRow[], pricing: Map<string, PriceInfo>, reason: InvoiceDraft['billingReason'], period: { start: Date; end: Date }, extra: LineDraft[] = []) {
+  const pending = (await pendingItemsFor(q, [sub])).get(sub.id)!;
+  const discounts = (await discountsFor(q, [sub], new Map([[sub.id, period.start]]))).get(sub.id)!;
+  return draftFor(sub, { reason, period, lines: [...periodLines(sub, items, pricing, period), ...extra, ...pendingLines(pending)], discounts });
+}
+
+/**
+ * Finalises and (for charge_automatically) pays an invoice created now. Returns the payment error,
+ * if any, so the caller can apply payment_behavior.
+ */
+async function collectNow(ctx: Ctx, invoiceId: string, sub: SubscriptionRow, charge: boolean) {
+  const [fin] = await finalizeInvoices(ctx.q, [invoiceId], ctx.now);
+  if (!fin || fin.status !== 'open' || sub.collection_method !== 'charge_automatically' || !charge) return { invoice: fin, error: null, paymentIntent: null };
+  const res = await payInvoice(ctx.q, ctx.deps, invoiceId, ctx.now);
+  return { invoice: res.invoice, error: res.succeeded ? null : res.error, paymentIntent: res.paymentIntent };
+}
+
+export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInput): Promise<SubscriptionObject> {
+  const { q } = ctx;
+  const customer = await getCustomerRow(q, input.customer, { param: 'customer', forUpdate: true });
+  const now = await effectiveNow(q, customer.test_clock, ctx.now);
+  const c: Ctx = { ...ctx, now };
+  const items: ResolvedItem[] = input.items.map((i) => ({ price: i.price, quantity: i.quantity ?? 1, metadata: i.metadata ?? {} }));
+  const pricing = await loadPricing(
+    q,
+    items.map((i) => i.price),
+  );
+  const terms = validateItems(items, pricing, customer, null);
+  if (input.collection_method === 'send_invoice' && input.days_until_due === undefined) {
+    throw new InvalidRequestError('days_until_due is required when collection_method is send_invoice.', 'days_until_due', 'parameter_missing');
+  }
+
+  // Trial: explicit trial_end (or "now" for none), else trial_period_days, else the prices' default.
+  let trialEnd: Date | null = null;
+  if (input.trial_end !== undefined && input.trial_end !== 'now') {
+    trialEnd = fromUnix(input.trial_end);
+    if (trialEnd <= now) throw new InvalidRequestError('trial_end must be in the future.', 'trial_end', 'parameter_invalid');
+  } else if (input.trial_end === undefined) {
+    const days = input.trial_period_days ?? (input.trial_from_plan === false ? 0 : Math.max(0, ...items.map((i) => pricing.get(i.price)!.price.trial_period_days ?? 0)));
+    if (days > 0) trialEnd = trialEndAfter(now, days);
+  }
+  let anchor = trialEnd ?? now;
+  if (input.billing_cycle_anchor !== undefined) {
+    anchor = fromUnix(input.billing_cycle_anchor);
+    if (anchor < (trialEnd ?? now)) throw new InvalidRequestError('billing_cycle_anchor must be in the future (and after the trial).', 'billing_cycle_anchor', 'parameter_invalid');
+  }
+
+  const pm = input.default_payment_method ? (await resolvePaymentMethod(q, ctx.deps, input.default_payment_method, customer.id, now)).id : null;
+  const discountReq = input.discounts?.[0] ?? (input.coupon || input.promotion_code ? { coupon: input.coupon, promotion_code: input.promotion_code } : null);
+  const discountSource = discountReq
+    ? await resolveDiscountSource(q, { coupon: discountReq.coupon, promotionCode: discountReq.promotion_code, customerId: customer.id, now, currency: terms.currency, param: discountReq.promotion_code ? 'promotion_code' : 'coupon' })
+    : null;
+
+  const sched: BillingSchedule = { anchor, interval: terms.interval, intervalCount: terms.intervalCount };
+  const firstPeriodEnd = trialEnd ?? (anchor > now ? anchor : periodAt(sched, 0).end);
+  const sub: SubscriptionRow = {
+    id: newId('sub'),
+    customer: customer.id,
+    status: trialEnd ? 'trialing' : 'incomplete',
+    currency: terms.currency,
+    interval: terms.interval,
+    interval_count: terms.intervalCount,
+    collection_method: input.collection_method ?? 'charge_automatically',
+    days_until_due: input.days_until_due ?? null,
+    default_payment_method: pm,
+    billing_cycle_anchor: anchor,
+    current_period_start: now,
+    current_period_end: firstPeriodEnd,
+    trial_start: trialEnd ? now : null,
+    trial_end: trialEnd,
+    trial_missing_pm_behavior: input.trial_settings?.end_behavior.missing_payment_method ?? 'create_invoice',
+    trial_will_end_sent: false,
+    cancel_at_period_end: input.cancel_at_period_end ?? false,
+    cancel_at: null,
+    canceled_at: null,
+    ended_at: null,
+    cancellation_details: {},
+    pause_collection: null,
+    latest_invoice: null,
+    pending_schedule: null,
+    incomplete_expires_at: null,
+    test_clock: customer.test_clock,
+    metadata: mergeMetadata({}, input.metadata),
+    created: now,
+    updated: now,
+  };
+  await insertSubscriptions(q, [sub]);
+  const itemRows: ItemRow[] = items.map((i) => ({ id: newId('si'), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: i.metadata, created: now }));
+  await insertItems(q, itemRows);
+  if (discountSource) await redeem(q, { coupon: discountSource.coupon, promotionCode: discountSource.promotionCode, customerId: customer.id, subscriptionId: sub.id, now });
+  if (!customer.currency) await q.query(`UPDATE customers SET currency = $2 WHERE id = $1`, [customer.id, sub.currency]);
+
+  // The first invoice: $0 for a trial; the first period (or the prorated stretch to a future anchor) otherwise.
+  let draft: InvoiceDraft;
+  if (trialEnd) {
+    const lines = periodLines(sub, itemRows, pricing, { start: now, end: trialEnd }).map((l) => ({
+      ...l,
+      description: `Trial period for ${pricing.get(l.price!)!.productName}`,
+      unitAmount: 0,
+      amount: 0,
+    }));
+    draft = draftFor(sub, { reason: 'subscription_create', period: { start: now, end: trialEnd }, lines, discounts: [] });
+  } else if (anchor > now) {
+    const full = periodAt(sched, -1);
+    const lines = prorateChange({ oldItems: [], newItems: pricedItems(sub, itemRows, pricing), period: full, prorationDate: now }).map((l, i) =>
+      prorationToLine(sub, l, itemRows[i]!.id, pricing),
+    );
+    draft = await invoiceDraftNow(q, sub, [], pricing, 'subscription_create', { start: now, end: anchor }, lines);
+  } else {
+    draft = await invoiceDraftNow(q, sub, itemRows, pricing, 'subscription_create', { start: now, end: firstPeriodEnd });
+  }
+  const [built] = await createInvoices(q, [draft], now);
+  const behavior = input.payment_behavior ?? 'allow_incomplete';
+  const collected = await collectNow(c, built!.invoice.id, sub, behavior !== 'default_incomplete');
+  if (collected.error && behavior === 'error_if_incomplete') {
+    // Stripe: the subscription is not created; the whole transaction rolls back.
+    throw new AppError(402, 'card_error', collected.error.code, collected.error.message, undefined, {
+      ...(collected.error.decline_code ? { decline_code: collected.error.decline_code } : {}),
+    });
+  }
+  const paid = collected.invoice?.status === 'paid';
+  const status: SubscriptionRow['status'] = trialEnd ? 'trialing' : paid || sub.collection_method === 'send_invoice' ? 'active' : 'incomplete';
+  const row = await updateSubscriptionRow(q, sub.id, {
+    status,
+    latest_invoice: built!.invoice.id,
+    incomplete_expires_at: status === 'incomplete' ? addSeconds(now, INCOMPLETE_TTL_SECONDS) : null,
+  });
+  const obj = await subscriptionObject(q, row);
+  await recordEvent(q, now, { type: 'customer.subscription.created', object: obj, customerId: customer.id });
+  return obj;
+}
+
+function prorationToLine(sub: SubscriptionRow, l: ProrationLine, subscriptionItem: string | null, pricing: Map<string, PriceInfo>): LineDraft {
+  return {
+    type: 'invoiceitem',
+    subscription: sub.id,
+    subscriptionItem,
+    invoiceItem: null,
+    price: l.priceId,
+    productId: pricing.get(l.priceId)?.productId ?? null,
+    description: l.description,
+    quantity: l.quantity,
+    unitAmount: l.unitAmount,
+    amount: l.amount,
+    currency: sub.currency,
+    periodStart: l.period.start,
+    periodEnd: l.period.end,
+    proration: true,
+    discountable: true,
+  };
+}
+
+/** Stores proration lines as pending invoice items: they wait for the next invoice. */
+async function insertProrationItems(q: Queryable, sub: SubscriptionRow, lines: ProrationLine[], items: Map<string, string>, now: Date): Promise<void> {
+  for (const l of lines) {
+    await q.query(
+      `INSERT INTO invoice_items (id, customer, subscription, subscription_item, price, description, quantity, unit_amount, amount, currency,
+         period_start, period_end, proration, discountable, test_clock, created)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, true, true, $13, $14)`,
+      [newId('ii'), sub.customer, sub.id, items.get(l.priceId) ?? null, l.priceId, l.description, l.quantity, l.unitAmount, l.amount, sub.currency, l.period.start, l.period.end, sub.test_clock, now],
+    );
+  }
+}
+
+/** Applies Stripe's item-update semantics: entries with `id` change or delete that item, others add one. */
+function mergeItems(current: ItemRow[], updates: NonNullable<UpdateSubscriptionInput['items']>): ResolvedItem[] {
+  const result = current.map((i) => ({ id: i.id, price: i.price, quantity: i.quantity, metadata: i.metadata, deleted: false }));
+  updates.forEach((u, idx) => {
+    if (u.id) {
+      const target = result.find((r) => r.id === u.id);
+      if (!target) throw new NotFoundError('subscription_item', u.id, `items[${idx}][id]`);
+      if (u.deleted) target.deleted = true;
+      if (u.price) target.price = u.price;
+      if (u.quantity !== undefined) target.quantity = u.quantity;
+      if (u.metadata) target.metadata = mergeMetadata(target.metadata, u.metadata);
+    } else {
+      if (!u.price) throw new InvalidRequestError('A new item needs a price.', `items[${idx}][price]`, 'parameter_missing');
+      result.push({ id: '', price: u.price, quantity: u.quantity ?? 1, metadata: u.metadata ?? {}, deleted: false });
+    }
+  });
+  const kept = result.filter((r) => !r.deleted);
+  if (kept.length === 0) throw new InvalidRequestError('A subscription needs at least one item; cancel it instead.', 'items', 'parameter_invalid');
+  return kept;
+}
+
+export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubscriptionInput): Promise<SubscriptionObject> {
+  const { q } = ctx;
+  let sub = await getSubscriptionRow(q, id, true);
+  if (sub.status === 'canceled' || sub.status === 'incomplete_expired') {
+    throw new InvalidRequestError(`A ${sub.status} subscription can no longer be updated.`, 'id', 'subscription_ended');
+  }
+  const now = await effectiveNow(q, sub.test_clock, ctx.now);
+  const c: Ctx = { ...ctx, now };
+  const customer = await getCustomerRow(q, sub.customer, { param: 'customer' });
+  const patch: Partial<SubscriptionRow> = {};
+
+  if (input.metadata) patch.metadata = mergeMetadata(sub.metadata, input.metadata);
+  if (input.cancel_at_period_end !== undefined) patch.cancel_at_period_end = input.cancel_at_period_end;
+  if (input.collection_method) patch.collection_method = input.collection_method;
+  if (input.days_until_due !== undefined) patch.days_until_due = input.days_until_due;
+  if (input.default_payment_method) patch.default_payment_method = (await resolvePaymentMethod(q, ctx.deps, input.default_payment_method, sub.customer, now)).id;
+  if (input.pause_collection !== undefined) {
+    patch.pause_collection = input.pause_collection ? { behavior: input.pause_collection.behavior, resumes_at: input.pause_collection.resumes_at ?? null } : null;
+  }
+  if (input.trial_end !== undefined) {
+    if (sub.status !== 'trialing') throw new InvalidRequestError('Only a trialing subscription can change its trial_end.', 'trial_end', 'subscription_not_trialing');
+    const end = input.trial_end === 'now' ? now : fromUnix(input.trial_end);
+    if (end < now) throw new InvalidRequestError('trial_end must be in the future.', 'trial_end', 'parameter_invalid');
+    Object.assign(patch, { trial_end: end, current_period_end: end, billing_cycle_anchor: end, trial_will_end_sent: false });
+  }
+  if (input.coupon || input.promotion_code) {
+    const src = await resolveDiscountSource(q, { coupon: input.coupon, promotionCode: input.promotion_code, customerId: sub.customer, now, currency: sub.currency, param: input.promotion_code ? 'promotion_code' : 'coupon' });
+    // A new discount replaces the subscription's current one, as in Stripe.
+    await q.query(`UPDATE discounts SET deleted_at = $2 WHERE subscription = $1 AND deleted_at IS NULL`, [sub.id, now]);
+    await redeem(q, { coupon: src.coupon, promotionCode: src.promotionCode, customerId: sub.customer, subscriptionId: sub.id, now });
+  }
+
+  let invoiceNow: string | null = null;
+  if (input.items && input.items.length) {
+    const current = (await itemsOf(q, [sub.id])).get(sub.id)!;
+    const next = mergeItems(current, input.items);
+    const pricing = await loadPricing(q, [...current.map((i) => i.price), ...next.map((i) => i.price)]);
+    const terms = validateItems(next, pricing, customer, sub.currency);
+    if (input.schedule_at_period_end) {
+      // A downgrade for the period end: nothing changes or prorates now; the worker applies it.
+      patch.pending_schedule = { id: newId('sched'), items: next.map((i) => ({ price: i.price, quantity: i.quantity })), effective_at: new Date(sub.current_period_end).toISOString() };
+    } else {
+      const intervalChanged = terms.interval !== sub.interval || terms.intervalCount !== sub.interval_count;
+      const resetAnchor = input.billing_cycle_anchor === 'now' || intervalChanged;
+      const behavior = input.proration_behavior ?? 'create_prorations';
+      const prorationDate = input.proration_date !== undefined ? fromUnix(input.proration_date) : now;
+      const period = { start: new Date(sub.current_period_start), end: new Date(sub.current_period_end) };
+      if (prorationDate < period.start || prorationDate >= period.end) {
+        throw new InvalidRequestError('proration_date must fall within the current period.', 'proration_date', 'parameter_invalid');
+      }
+      const newRows: ItemRow[] = next.map((i) => ({ id: (i as { id?: string }).id || newId('si'), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: i.metadata, created: now }));
+      const inTrial = sub.status === 'trialing';
+      const itemIds = new Map([...current, ...newRows].map((r) => [r.price, r.id]));
+      let lines: ProrationLine[] = [];
+      if (behavior !== 'none' && !inTrial) {
+        lines = resetAnchor
+          ? cancellationCredit(pricedItems(sub, current, pricing), period, prorationDate)
+          : prorateChange({ oldItems: pricedItems(sub, current, pricing), newItems: pricedItems({ currency: sub.currency }, newRows, pricing), period, prorationDate });
+      }
+      await replaceItems(q, sub.id, newRows);
+      Object.assign(patch, { interval: terms.interval, interval_count: terms.intervalCount, pending_schedule: null });
+      if (resetAnchor && !inTrial) {
+        const sched = { anchor: now, interval: terms.interval, intervalCount: terms.intervalCount };
+        const newPeriod = periodAt(sched, 0);
+        Object.assign(patch, { billing_cycle_anchor: now, current_period_start: newPeriod.start, current_period_end: newPeriod.end });
+        await insertProrationItems(q, sub, lines, itemIds, now);
+        const updated = { ...sub, ...patch } as SubscriptionRow;
+        const draft = await invoiceDraftNow(q, updated, newRows, pricing, 'subscription_update', newPeriod);
+        invoiceNow = (await createInvoices(q, [draft], now))[0]?.invoice.id ?? null;
+      } else {
+        await insertProrationItems(q, sub, lines, itemIds, now);
+        if (behavior === 'always_invoice' && lines.length) {
+          const updated = { ...sub, ...patch } as SubscriptionRow;
+          const draft = await invoiceDraftNow(q, updated, [], pricing, 'subscription_update', { start: prorationDate, end: period.end });
+          invoiceNow = (await createInvoices(q, [draft], now))[0]?.invoice.id ?? null;
+        }
+      }
+    }
+  }
+
+  sub = await transition(q, sub, { ...patch, ...(invoiceNow ? { latest_invoice: invoiceNow } : {}) }, now);
+  if (invoiceNow) await collectNow(c, invoiceNow, sub, true);
+  return subscriptionObject(q, (await findSubscription(q, sub.id))!);
+}
+
+/** Releases a period-end change before it applies. */
+export async function releaseSchedule(ctx: Ctx, scheduleId: string): Promise<SubscriptionObject> {
+  const { rows } = await ctx.q.query<SubscriptionRow>(`SELECT * FROM subscriptions WHERE pending_schedule->>'id' = $1 FOR UPDATE`, [scheduleId]);
+  const sub = rows[0];
+  if (!sub) throw new NotFoundError('subscription_schedule', scheduleId);
+  const now = await effectiveNow(ctx.q, sub.test_clock, ctx.now);
+  const after = await transition(ctx.q, sub, { pending_schedule: null }, now);
+  return subscriptionObject(ctx.q, after);
+}
+
+export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_now?: boolean; prorate?: boolean; cancellation_details?: { comment?: string; feedback?: string } }): Promise<SubscriptionObject> {
+  const { q } = ctx;
+  const sub = await getSubscriptionRow(q, id, true);
+  if (sub.status === 'canceled' || sub.status === 'incomplete_expired') throw new ConflictError(`This subscription is already ${sub.status}.`, 'subscription_ended');
+  const now = await effectiveNow(q, sub.test_clock, ctx.now);
+  const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
+  const pricing = await loadPricing(
+    q,
+    items.map((i) => i.price),
+  );
+  const period = { start: new Date(sub.current_period_start), end: new Date(sub.current_period_end) };
+  if (input.prorate && sub.status !== 'trialing' && now < period.end && now >= period.start) {
+    const credits = cancellationCredit(pricedItems(sub, items, pricing), period, now);
+    await insertProrationItems(q, sub, credits, new Map(items.map((i) => [i.price, i.id])), now);
+  }
+  const after = await transition(
+    q,
+    sub,
+    { status: 'canceled', canceled_at: now, ended_at: now, cancel_at_period_end: false, cancellation_details: { reason: 'cancellation_requested', ...input.cancellation_details } },
+    now,
+    'customer.subscription.deleted',
+  );
+  if (input.invoice_now) {
+    // The final invoice: pending items (including the prorated credit). A negative total becomes
+    // customer credit when it is finalised.
+    const draft = await invoiceDraftNow(q, after, [], pricing, 'subscription_update', { start: now, end: now });
+    if (draft.lines.length) {
+      const built = (await createInvoices(q, [draft], now))[0];
+      if (built) await collectNow({ ...ctx, now }, built.invoice.id, after, true);
+    }
+  }
+  // An incomplete subscription's open first invoice is voided with it.
+  if (sub.status === 'incomplete' && sub.latest_invoice) {
+    const { rows } = await q.query<{ status: string }>(`SELECT status FROM invoices WHERE id = $1`, [sub.latest_invoice]);
+    if (rows[0]?.status === 'open') await voidInvoice(q, sub.latest_invoice, now);
+  }
+  return subscriptionObject(q, after);
+}
+
+/** Resumes a paused subscription (paused at trial end without a payment method). */
+export async function resumeSubscription(ctx: Ctx, id: string): Promise<SubscriptionObject> {
+  const { q } = ctx;
+  const sub = await getSubscriptionRow(q, id, true);
+  if (sub.status !== 'paused') throw new InvalidRequestError('Only a paused subscription can be resumed.', 'id', 'subscription_not_paused');
+  const now = await effectiveNow(q, sub.test_clock, ctx.now);
+  const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
+  const pricing = await loadPricing(
+    q,
+    items.map((i) => i.price),
+  );
+  const period = periodAt({ anchor: now, interval: sub.interval, intervalCount: sub.interval_count }, 0);
+  let after = await transition(
+    q,
+    sub,
+    { status: 'active', billing_cycle_anchor: now, current_period_start: period.start, current_period_end: period.end },
+    now,
+    'customer.subscription.resumed',
+  );
+  const draft = await invoiceDraftNow(q, after, items, pricing, 'subscription_cycle', period);
+  const built = (await createInvoices(q, [draft], now))[0];
+  if (built) {
+    after = await updateSubscriptionRow(q, sub.id, { latest_invoice: built.invoice.id });
+    await collectNow({ ...ctx, now }, built.invoice.id, after, true);
+  }
+  return subscriptionObject(q, (await findSubscription(q, sub.id))!);
+}
+
+/**
+ * The next invoice of a subscription, computed without writing anything: pending items, the
+ * prorations a proposed item change would create, and the next period at the (new) items.
+ */
+export async function upcomingInvoice(ctx: Ctx, input: { subscription: string; items?: UpdateSubscriptionInput['items']; prorationDate?: number; prorationBehavior?: string }) {
+  const { q } = ctx;
+  const sub = await getSubscriptionRow(q, input.subscription);
+  if (sub.status === 'canceled' || sub.status === 'incomplete_expired') throw new InvalidRequestError('This subscription will not be invoiced again.', 'subscription', 'invoice_upcoming_none');
+  const now = await effectiveNow(q, sub.test_clock, ctx.now);
+  const current = (await itemsOf(q, [sub.id])).get(sub.id)!;
+  const customer = await getCustomerRow(q, sub.customer, { param: 'customer' });
+  let nextItems: ItemRow[] = sub.pending_schedule
+    ? sub.pending_schedule.items.map((i) => ({ id: '', subscription: sub.id, price: i.price, quantity: i.quantity, metadata: {}, created: now }))
+    : current;
+  const extra: LineDraft[] = [];
+  let pricing = await loadPricing(q, [...current.map((i) => i.price), ...nextItems.map((i) => i.price)]);
+  if (input.items?.length) {
+    const merged = mergeItems(current, input.items);
+    pricing = await loadPricing(q, [...current.map((i) => i.price), ...merged.map((i) => i.price)]);
+    validateItems(merged, pricing, customer, sub.currency, 'subscription_items');
+    nextItems = merged.map((m) => ({ id: (m as { id?: string }).id ?? '', subscription: sub.id, price: m.price, quantity: m.quantity, metadata: m.metadata, created: now }));
+    const prorationDate = input.prorationDate !== undefined ? fromUnix(input.prorationDate) : now;
+    const period = { start: new Date(sub.current_period_start), end: new Date(sub.current_period_end) };
+    if (prorationDate < period.start || prorationDate >= period.end) {
+      throw new InvalidRequestError('subscription_proration_date must fall within the current period.', 'subscription_proration_date', 'parameter_invalid');
+    }
+    if (input.prorationBehavior !== 'none' && sub.status !== 'trialing') {
+      const lines = prorateChange({ oldItems: pricedItems(sub, current, pricing), newItems: pricedItems(sub, nextItems, pricing), period, prorationDate });
+      extra.push(...lines.map((l) => prorationToLine(sub, l, null, pricing)));
+    }
+  }
+  const sched = schedule(sub);
+  const nextStart = new Date(sub.current_period_end);
+  const nextPeriod = sub.status === 'trialing' ? periodAt(sched, 0) : { start: nextStart, end: periodAt(sched, periodContainingTime(sched, nextStart).index).end };
+  const pending = (await pendingItemsFor(q, [sub])).get(sub.id)!;
+  const discounts = (await discountsFor(q, [sub], new Map([[sub.id, nextPeriod.start]]))).get(sub.id)!;
+  const draft = draftFor(sub, {
+    reason: 'subscription_cycle',
+    period: nextPeriod,
+    lines: [...pendingLines(pending), ...extra, ...periodLines(sub, nextItems, pricing, nextPeriod)],
+    discounts,
+  });
+  const built = buildInvoice(draft, nextPeriod.start);
+  const obj = serializeInvoice({ ...built.invoice, starting_balance: customer.balance }, built.lines);
+  return { ...obj, id: `upcoming_${sub.id}`, next_payment_attempt: Math.floor(nextPeriod.start.getTime() / 1000) };
+}

@@ -1,0 +1,80 @@
+import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
+import { newId } from '../../core/ids/index.js';
+import { toUnix } from '../../core/time/index.js';
+import type { Db, Queryable } from '../../db/index.js';
+import { drainBilling, nextDueAt, type BillingDeps } from '../subscriptions/jobs.js';
+
+// Test clocks (Stripe's test_helpers): customers created on a clock live at its frozen time.
+// Advancing runs all due work of the clock's objects in time order: at each step the clock stands
+// at the earliest due instant, every job runs at that instant, and the clock moves on.
+
+export interface TestClockRow {
+  id: string;
+  name: string | null;
+  frozen_time: Date;
+  status: 'ready' | 'advancing' | 'internal_failure';
+  created: Date;
+  deleted_at: Date | null;
+}
+
+export function serializeTestClock(r: TestClockRow) {
+  return {
+    id: r.id,
+    object: 'test_helpers.test_clock' as const,
+    created: toUnix(new Date(r.created)),
+    deletes_after: toUnix(new Date(r.created)) + 30 * 86400,
+    frozen_time: toUnix(new Date(r.frozen_time)),
+    livemode: false,
+    name: r.name,
+    status: r.status,
+    status_details: {},
+  };
+}
+
+export async function createTestClock(q: Queryable, now: Date, input: { frozen_time: number; name?: string }) {
+  const { rows } = await q.query<TestClockRow>(
+    `INSERT INTO test_clocks (id, name, frozen_time, status, created) VALUES ($1, $2, $3, 'ready', $4) RETURNING *`,
+    [newId('clock'), input.name ?? null, new Date(input.frozen_time * 1000), now],
+  );
+  return serializeTestClock(rows[0]!);
+}
+
+export async function getTestClock(q: Queryable, id: string, param = 'id'): Promise<TestClockRow> {
+  const { rows } = await q.query<TestClockRow>(`SELECT * FROM test_clocks WHERE id = $1 AND deleted_at IS NULL`, [id]);
+  if (!rows[0]) throw new NotFoundError('test_clock', id, param);
+  return rows[0];
+}
+
+export async function deleteTestClock(q: Queryable, now: Date, id: string) {
+  await getTestClock(q, id);
+  await q.query(`UPDATE test_clocks SET deleted_at = $2 WHERE id = $1`, [id, now]);
+  return { id, object: 'test_helpers.test_clock' as const, deleted: true as const };
+}
+
+/**
+ * Moves a clock to `to`, running every due job of its objects in time order on the way. Each step
+ * commits on its own, so a long advance never holds one huge transaction.
+ */
+export async function advanceTestClock(db: Db, deps: BillingDeps, id: string, to: Date) {
+  const clock = await getTestClock(db, id);
+  if (to.getTime() <= new Date(clock.frozen_time).getTime()) {
+    throw new InvalidRequestError('frozen_time must be later than the clock\'s current time.', 'frozen_time', 'parameter_invalid');
+  }
+  const claimed = await db.query(`UPDATE test_clocks SET status = 'advancing' WHERE id = $1 AND status = 'ready'`, [id]);
+  if (claimed.rowCount === 0) throw new InvalidRequestError('This test clock is already advancing.', 'id', 'test_clock_advancing');
+  const scope = { clock: id };
+  try {
+    for (;;) {
+      const due = await nextDueAt(db, scope);
+      if (!due || due.getTime() > to.getTime()) break;
+      const at = due.getTime() < new Date(clock.frozen_time).getTime() ? new Date(clock.frozen_time) : due;
+      await db.query(`UPDATE test_clocks SET frozen_time = $2 WHERE id = $1`, [id, at]);
+      await drainBilling(db, deps, scope, at);
+    }
+    const { rows } = await db.query<TestClockRow>(`UPDATE test_clocks SET frozen_time = $2, status = 'ready' WHERE id = $1 RETURNING *`, [id, to]);
+    return serializeTestClock(rows[0]!);
+  } catch (err) {
+    await db.query(`UPDATE test_clocks SET status = 'internal_failure' WHERE id = $1`, [id]);
+    throw err;
+  }
+}
