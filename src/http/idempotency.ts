@@ -16,7 +16,26 @@ export interface StoredResponse {
 }
 
 export function requestHash(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n${stableStringify(body ?? {})}`).digest('hex');
+  return createHash('sha256').update(`${method} ${path}\n${stableStringify(redactCard(body ?? {}))}`).digest('hex');
+}
+
+/**
+ * A stored hash of a body holding a card number could be brute-forced (the number space is small),
+ * so card numbers and CVCs are reduced to what may be kept anyway (last 4 digits, length) first.
+ */
+function redactCard(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(redactCard);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+      if ((k === 'number' || k === 'cvc') && (typeof val === 'string' || typeof val === 'number')) {
+        const str = String(val);
+        out[k] = k === 'number' ? `${str.length}:${str.slice(-4)}` : `${str.length}`;
+      } else out[k] = redactCard(val);
+    }
+    return out;
+  }
+  return v;
 }
 
 function stableStringify(v: unknown): string {

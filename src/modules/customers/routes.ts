@@ -17,7 +17,7 @@ export function customerRoutes(r: Router): void {
     scope: 'write',
     body: createCustomerBody,
     response: customerObject,
-    handler: ({ q, now, body }) => createCustomer(q, now, body),
+    handler: ({ q, deps, now, body }) => createCustomer(q, deps, now, body),
   });
   r.route({
     method: 'GET',
@@ -39,7 +39,7 @@ export function customerRoutes(r: Router): void {
     params: idParams,
     body: updateCustomerBody,
     response: customerObject,
-    handler: ({ q, now, params, body }) => updateCustomer(q, now, params.id, body),
+    handler: ({ q, deps, now, params, body }) => updateCustomer(q, deps, now, params.id, body),
   });
   r.route({
     method: 'DELETE',

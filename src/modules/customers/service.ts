@@ -4,6 +4,7 @@ import { toUnix } from '../../core/time/index.js';
 import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { previousAttributes, recordEvent } from '../events/service.js';
 import type { ListParams } from '../../http/pagination.js';
+import { resolvePaymentMethod, type PaymentDeps } from '../payments/service.js';
 import { findCustomer, insertCustomer, listCustomerRows, updateCustomerRow, type CustomerRow } from './repository.js';
 import type { CreateCustomerInput, CustomerObject, UpdateCustomerInput } from './schemas.js';
 
@@ -53,7 +54,7 @@ function normalizeAddress(a: CreateCustomerInput['address']): CustomerRow['addre
   };
 }
 
-export async function createCustomer(q: Queryable, now: Date, input: CreateCustomerInput): Promise<CustomerObject> {
+export async function createCustomer(q: Queryable, deps: PaymentDeps, now: Date, input: CreateCustomerInput): Promise<CustomerObject> {
   if (input.test_clock) {
     const clock = await q.query(`SELECT 1 FROM test_clocks WHERE id = $1 AND deleted_at IS NULL`, [input.test_clock]);
     if (clock.rowCount === 0) throw new NotFoundError('test_clock', input.test_clock, 'test_clock');
@@ -69,14 +70,20 @@ export async function createCustomer(q: Queryable, now: Date, input: CreateCusto
     preferred_locales: input.preferred_locales ?? [],
     currency: input.currency ?? null,
     tax_exempt: input.tax_exempt ?? 'none',
-    invoice_settings: { default_payment_method: input.invoice_settings?.default_payment_method ?? null },
+    invoice_settings: { default_payment_method: null },
     balance: input.balance ?? 0,
     metadata: mergeMetadata({}, input.metadata),
     test_clock: input.test_clock ?? null,
     created: now,
     updated: now,
   });
-  const obj = serializeCustomer(row);
+  const pm = input.invoice_settings?.default_payment_method;
+  const final = pm
+    ? await updateCustomerRow(q, row.id, {
+        invoice_settings: { default_payment_method: (await resolvePaymentMethod(q, deps, pm, row.id, now, { param: 'invoice_settings[default_payment_method]' })).id },
+      })
+    : row;
+  const obj = serializeCustomer(final);
   await recordEvent(q, now, { type: 'customer.created', object: obj, customerId: row.id });
   return obj;
 }
@@ -94,7 +101,7 @@ export async function retrieveCustomer(q: Queryable, id: string): Promise<Custom
   return serializeCustomer(row);
 }
 
-export async function updateCustomer(q: Queryable, now: Date, id: string, input: UpdateCustomerInput): Promise<CustomerObject> {
+export async function updateCustomer(q: Queryable, deps: PaymentDeps, now: Date, id: string, input: UpdateCustomerInput): Promise<CustomerObject> {
   const before = await getCustomerRow(q, id, { forUpdate: true });
   if (input.currency !== undefined && before.currency !== null && input.currency !== before.currency) {
     throw new InvalidRequestError(`The customer's currency is already ${before.currency} and cannot be changed.`, 'currency', 'currency_locked');
@@ -109,7 +116,12 @@ export async function updateCustomer(q: Queryable, now: Date, id: string, input:
   if (input.preferred_locales !== undefined) patch.preferred_locales = input.preferred_locales;
   if (input.currency !== undefined) patch.currency = input.currency;
   if (input.tax_exempt !== undefined) patch.tax_exempt = input.tax_exempt;
-  if (input.invoice_settings !== undefined) patch.invoice_settings = { ...before.invoice_settings, ...input.invoice_settings };
+  if (input.invoice_settings !== undefined) {
+    patch.invoice_settings = { ...before.invoice_settings, ...input.invoice_settings };
+    const pm = input.invoice_settings.default_payment_method;
+    // The default must be a payment method of this customer (a Stripe test id creates and attaches one).
+    if (pm) patch.invoice_settings.default_payment_method = (await resolvePaymentMethod(q, deps, pm, id, now, { param: 'invoice_settings[default_payment_method]' })).id;
+  }
   if (input.balance !== undefined) patch.balance = input.balance;
   if (input.metadata !== undefined) patch.metadata = mergeMetadata(before.metadata, input.metadata);
   const after = await updateCustomerRow(q, id, patch);

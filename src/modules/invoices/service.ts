@@ -19,6 +19,8 @@ import { serializeInvoice, type InvoiceObject } from './serialize.js';
 // transaction. Functions take batches so the worker can run them set-based.
 
 export const DEFAULT_SERIES = 'RECUR';
+/** How long to wait before asking the gateway again about an attempt whose outcome is unknown. */
+const GATEWAY_FAULT_RETRY_MS = 5 * 60_000;
 
 type Deps = Pick<AppDeps, 'gateways'>;
 
@@ -206,6 +208,13 @@ export async function payInvoice(q: Queryable, deps: Deps, invoiceId: string, no
     return { invoice: paid, paymentIntent, succeeded: true, error: null };
   }
   const error = { code: outcome.code, decline_code: outcome.declineCode, message: outcome.message, failure_class: outcome.failureClass };
+  if (outcome.failureClass === 'gateway_fault') {
+    // The outcome is unknown (timeout, 5xx): the charge may have gone through. Keep the attempt
+    // number, so the retry reuses this attempt's idempotency key and the gateway settles it instead
+    // of charging again.
+    const row = await updateInvoiceRow(q, inv.id, { next_payment_attempt: new Date(now.getTime() + GATEWAY_FAULT_RETRY_MS), updated: now });
+    return { invoice: row, paymentIntent, succeeded: false, error };
+  }
   const failed = await recordFailure(q, inv, attempt, now, error);
   return { invoice: failed, paymentIntent, succeeded: false, error };
 }
