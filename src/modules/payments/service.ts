@@ -465,23 +465,8 @@ async function resumeAttempt(
   return { paymentIntent: serializePaymentIntent(existing), outcome: outcomeOf(existing), replayed: true };
 }
 
-async function charge(q: Queryable, deps: PaymentDeps, row: PaymentIntentRow, pm: PaymentMethodRow, now: Date): Promise<PaymentAttempt> {
-  let outcome: ChargeOutcome;
-  try {
-    outcome = await deps.gateways.get(pm.gateway).charge({
-      amount: row.amount,
-      currency: row.currency,
-      token: pm.gateway_token,
-      idempotencyKey: row.idempotency_key,
-      customerId: row.customer ?? undefined,
-      description: row.description ?? undefined,
-    });
-  } catch {
-    // A timeout or network failure: the charge may or may not have happened. Keep the intent
-    // `processing` so a retry with the same key asks the gateway again instead of charging anew.
-    outcome = { status: 'failed', failureClass: 'gateway_fault', code: 'gateway_unavailable', message: `The payment gateway '${pm.gateway}' did not answer.` };
-  }
-
+/** How a gateway outcome changes a payment intent, and which event it writes (none while unknown). */
+export function outcomePatch(row: PaymentIntentRow, outcome: ChargeOutcome, pm: PaymentMethodRow): { patch: Partial<PaymentIntentRow>; eventType: string | null } {
   let patch: Partial<PaymentIntentRow>;
   let eventType: string | null;
   if (outcome.status === 'succeeded') {
@@ -506,6 +491,27 @@ async function charge(q: Queryable, deps: PaymentDeps, row: PaymentIntentRow, pm
     patch = { status: 'requires_payment_method', gateway_ref: outcome.gatewayRef ?? null, last_payment_error: error, failure_class: outcome.failureClass };
     eventType = 'payment_intent.payment_failed';
   }
+  return { patch, eventType };
+}
+
+async function charge(q: Queryable, deps: PaymentDeps, row: PaymentIntentRow, pm: PaymentMethodRow, now: Date): Promise<PaymentAttempt> {
+  let outcome: ChargeOutcome;
+  try {
+    outcome = await deps.gateways.get(pm.gateway).charge({
+      amount: row.amount,
+      currency: row.currency,
+      token: pm.gateway_token,
+      idempotencyKey: row.idempotency_key,
+      customerId: row.customer ?? undefined,
+      description: row.description ?? undefined,
+    });
+  } catch {
+    // A timeout or network failure: the charge may or may not have happened. Keep the intent
+    // `processing` so a retry with the same key asks the gateway again instead of charging anew.
+    outcome = { status: 'failed', failureClass: 'gateway_fault', code: 'gateway_unavailable', message: `The payment gateway '${pm.gateway}' did not answer.` };
+  }
+
+  const { patch, eventType } = outcomePatch(row, outcome, pm);
   const after = await updatePaymentIntentRow(q, row.id, { ...patch, updated: now });
   const obj = serializePaymentIntent(after);
   if (eventType) await recordEvent(q, now, { type: eventType, object: obj, customerId: after.customer });

@@ -3,13 +3,16 @@ import type { Db, Queryable } from '../../db/index.js';
 import { claimSql } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import { recordEvent } from '../events/service.js';
-import { createInvoices, finalizeInvoices, markUncollectible, payInvoice, voidInvoice } from '../invoices/service.js';
+import { createInvoices, finalizeInvoices, markUncollectible, voidInvoice } from '../invoices/service.js';
+import { collectInvoices } from '../invoices/collect.js';
+import type { InvoiceRow } from '../invoices/repository.js';
 import { defaultPaymentMethodFor } from '../payments/service.js';
 import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines } from './billing.js';
 import { periodContainingTime } from './domain/periods.js';
 import { itemsOf, replaceItems, type ItemRow, type SubscriptionRow } from './repository.js';
 import { subscriptionObject } from './serialize.js';
 import { transition } from './state.js';
+import { isPlainRenewal, renewPlain } from './renewals.js';
 import { newId } from '../../core/ids/index.js';
 
 // The billing worker's due work. Each function claims a batch of due rows for one scope (real time:
@@ -107,7 +110,9 @@ export async function advancePeriods(q: Queryable, deps: BillingDeps, scope: Sco
   const priceIds = [...items.values()].flat().map((i) => i.price);
   for (const s of subs) for (const i of s.pending_schedule?.items ?? []) priceIds.push(i.price);
   const pricing = await loadPricing(q, priceIds);
-  for (const sub of subs) await advanceOne(q, deps, sub, items.get(sub.id) ?? [], pricing, now);
+  const plain = subs.filter(isPlainRenewal);
+  await renewPlain(q, plain, items, pricing, now, deps.config.finalizeDelaySeconds);
+  for (const sub of subs) if (!isPlainRenewal(sub)) await advanceOne(q, deps, sub, items.get(sub.id) ?? [], pricing, now);
   return subs.length;
 }
 
@@ -196,11 +201,11 @@ export async function finalizeDue(q: Queryable, scope: Scope, now: Date, limit: 
 
 /** Automatic payment attempts that are due. */
 export async function payDue(q: Queryable, deps: BillingDeps, scope: Scope, now: Date, limit: number): Promise<number> {
-  const { rows } = await q.query<{ id: string }>(
-    claimSql(`SELECT id FROM invoices WHERE status = 'open' AND next_payment_attempt <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY next_payment_attempt, id`, limit),
+  const { rows } = await q.query<InvoiceRow>(
+    claimSql(`SELECT * FROM invoices WHERE status = 'open' AND next_payment_attempt <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY next_payment_attempt, id`, limit),
     [...scopeParams(scope), now],
   );
-  for (const r of rows) await payInvoice(q, deps, r.id, now);
+  await collectInvoices(q, deps, rows, now);
   return rows.length;
 }
 

@@ -1,0 +1,191 @@
+// npm run bench:billing [-- --n 100000 --workers 2 --db postgres|pglite|both --batch 2000]
+// Bulk-creates N subscriptions due at the same instant, runs the billing worker(s) until every
+// renewal is invoiced, finalized, charged (simulated gateway) and evented, and reports renewals/s,
+// peak RSS and the floor: one set-based INSERT … SELECT writing the same rows, measured in the same run.
+import { parseArgs } from 'node:util';
+import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { testConfig } from '../src/config.js';
+import { ManualClock } from '../src/core/time/index.js';
+import type { Db } from '../src/db/index.js';
+import { migrate } from '../src/db/migrate.js';
+import { openPglite } from '../src/db/pglite.js';
+import { openPostgres } from '../src/db/postgres.js';
+import { seedCatalog } from '../src/modules/catalog/seed.js';
+import { gatewaysOf } from '../src/modules/payments/gateway.js';
+import { SimulatedGateway } from '../src/modules/payments/simulated-gateway.js';
+import { drainBilling } from '../src/modules/subscriptions/jobs.js';
+import { createDueSubscriptions, renewalCounts } from '../test/helpers/due-subscriptions.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '100000' },
+    workers: { type: 'string', default: '2' },
+    batch: { type: 'string', default: '2000' },
+    db: { type: 'string', default: 'both' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const N = Number(values.n);
+const WORKERS = Number(values.workers);
+const BATCH = Number(values.batch);
+const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const DUE = new Date('2026-03-01T00:00:00Z');
+const NOW = new Date('2026-03-01T00:00:10Z');
+
+interface Result {
+  db: string;
+  n: number;
+  workers: number;
+  seconds: number;
+  perSecond: number;
+  floorSeconds: number;
+  floorPerSecond: number;
+  peakRssMb: number;
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  await c.query(sql);
+  await c.end();
+}
+
+/** The floor: the same rows (invoice, line, payment intent, 4 events) written by one INSERT … SELECT each. */
+async function floor(db: Db): Promise<number> {
+  const t0 = performance.now();
+  await db.tx(async (q) => {
+    await q.query(`CREATE TEMP TABLE floor_inv ON COMMIT DROP AS SELECT * FROM invoices WITH NO DATA`);
+    await q.query(`CREATE TEMP TABLE floor_line ON COMMIT DROP AS SELECT * FROM invoice_lines WITH NO DATA`);
+    await q.query(`CREATE TEMP TABLE floor_pi ON COMMIT DROP AS SELECT * FROM payment_intents WITH NO DATA`);
+    await q.query(`CREATE TEMP TABLE floor_evt ON COMMIT DROP AS SELECT * FROM events WITH NO DATA`);
+    await q.query(
+      `INSERT INTO floor_inv (id, customer, subscription, status, number, series, currency, billing_reason, period_start, period_end, subtotal, total,
+         amount_due, amount_paid, created, updated)
+       SELECT 'in_f' || s.id, s.customer, s.id, 'paid', 'F-' || s.id, 'F', s.currency, 'subscription_cycle', s.current_period_end,
+              s.current_period_end + interval '1 month', 9700, 9700, 9700, 9700, $1, $1 FROM subscriptions s WHERE s.id LIKE 'sub_bench%'`,
+      [NOW],
+    );
+    await q.query(
+      `INSERT INTO floor_line (id, invoice, type, subscription, price, description, quantity, unit_amount, amount, currency, period_start, period_end)
+       SELECT 'il_f' || i.id, i.id, 'subscription', i.subscription, 'p', '1 × Community Access (at $97.00 / month)', 1, 9700, 9700, 'usd', i.period_start, i.period_end FROM floor_inv i`,
+    );
+    await q.query(
+      `INSERT INTO floor_pi (id, customer, invoice, amount, amount_received, currency, status, idempotency_key, created, updated)
+       SELECT 'pi_f' || i.id, i.customer, i.id, 9700, 9700, 'usd', 'succeeded', i.id || ':1', $1, $1 FROM floor_inv i`,
+      [NOW],
+    );
+    await q.query(
+      `INSERT INTO floor_evt (id, type, created, object_id, customer_id, data)
+       SELECT 'evt_f' || k || i.id, 'invoice.paid', $1, i.id, i.customer, jsonb_build_object('object', to_jsonb(i)) FROM floor_inv i, generate_series(1, 4) k`,
+      [NOW],
+    );
+  });
+  return (performance.now() - t0) / 1000;
+}
+
+async function run(kind: 'postgres' | 'pglite'): Promise<Result> {
+  let dbs: Db[] = [];
+  let cleanup: () => Promise<void>;
+  const clock = new ManualClock(NOW);
+  if (kind === 'postgres') {
+    const name = `recur_bench_billing_${process.pid}`;
+    await adminQuery(`DROP DATABASE IF EXISTS ${name}`);
+    await adminQuery(`CREATE DATABASE ${name}`);
+    const u = new URL(ADMIN_URL);
+    u.pathname = `/${name}`;
+    for (let i = 0; i < WORKERS; i++) dbs.push(await openPostgres({ connectionString: u.toString(), max: 2 }));
+    cleanup = async () => {
+      for (const d of dbs) await d.close();
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    };
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-bench-'));
+    const d = await openPglite(join(dir, 'data'));
+    dbs = [d]; // one connection: one writer
+    cleanup = async () => {
+      await d.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
+  }
+  const db = dbs[0]!;
+  try {
+    await migrate(db, clock);
+    await db.tx((q) => seedCatalog(q, clock.now()));
+    const price = (await db.query<{ id: string }>(`SELECT id FROM prices WHERE lookup_key = 'community_monthly'`)).rows[0]!.id;
+    process.stdout.write(`[${kind}] creating ${N} due subscriptions… `);
+    const t0 = performance.now();
+    await db.tx((q) => createDueSubscriptions(q, { n: N, dueAt: DUE, priceId: price, prefix: 'bench' }));
+    if (kind === 'postgres') await db.query('ANALYZE');
+    process.stdout.write(`${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+
+    const floorSeconds = await floor(db);
+    const deps = { gateways: gatewaysOf([new SimulatedGateway({ now: () => clock.now() })]), config: testConfig({ finalizeDelaySeconds: 0, workerBatchSize: BATCH }) };
+    let peak = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
+    const started = performance.now();
+    const workers = kind === 'postgres' ? dbs : [db];
+    await Promise.all(workers.map((w) => drainBilling(w, deps, { clock: null }, NOW)));
+    const seconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage().rss);
+
+    const anchor = new Date(DUE.getTime() - 31 * 86_400_000);
+    const next = new Date(anchor);
+    next.setUTCMonth(next.getUTCMonth() + 2);
+    const counts = await renewalCounts(db, 'bench', next);
+    if (counts.paidInvoices !== N || counts.duplicatePeriods !== 0 || counts.succeededIntents !== N || counts.intentsPerInvoiceMax !== 1) {
+      throw new Error(`wrong result: ${JSON.stringify(counts)}`);
+    }
+    return {
+      db: kind,
+      n: N,
+      workers: workers.length,
+      seconds,
+      perSecond: N / seconds,
+      floorSeconds,
+      floorPerSecond: N / floorSeconds,
+      peakRssMb: peak / 1024 / 1024,
+    };
+  } finally {
+    await cleanup();
+  }
+}
+
+function table(results: Result[]): string {
+  const head = '| database | N | workers | renewals/s | end-to-end s | floor rows/s (same rows, set-based) | ratio | peak RSS MB |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n';
+  return (
+    head +
+    results
+      .map(
+        (r) =>
+          `| ${r.db} | ${r.n.toLocaleString('en-US')} | ${r.workers} | ${Math.round(r.perSecond).toLocaleString('en-US')} | ${r.seconds.toFixed(1)} | ${Math.round(r.floorPerSecond).toLocaleString('en-US')} | ${(r.perSecond / r.floorPerSecond).toFixed(2)} | ${Math.round(r.peakRssMb)} |`,
+      )
+      .join('\n') +
+    '\n'
+  );
+}
+
+const kinds: ('postgres' | 'pglite')[] = values.db === 'both' ? ['postgres', 'pglite'] : [values.db as 'postgres' | 'pglite'];
+const results: Result[] = [];
+for (const k of kinds) {
+  const r = await run(k);
+  results.push(r);
+  process.stdout.write(`[${k}] ${N} renewals in ${r.seconds.toFixed(1)} s = ${Math.round(r.perSecond)}/s; floor ${Math.round(r.floorPerSecond)}/s; peak RSS ${Math.round(r.peakRssMb)} MB\n`);
+}
+const out = table(results);
+process.stdout.write('\n' + out);
+if (!values['no-write']) {
+  const file = new URL('../docs/BENCHMARKS.md', import.meta.url);
+  const doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const section =
+    `## Billing renewals (bench:billing)\n\nRun ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, Node ${process.version}: ` +
+    `\`npm run bench:billing -- --n ${N} --workers ${WORKERS}\`. Each renewal = invoice + line + finalization (gapless number) + simulated charge ` +
+    `(payment intent) + events (invoice.created, customer.subscription.updated, invoice.finalized, payment_intent.created/succeeded, invoice.paid, ` +
+    `invoice.payment_succeeded). Workers are in-process connection pools running the real worker code concurrently; the floor writes the same ` +
+    `rows (invoice, line, payment intent, 4 events) with one INSERT … SELECT per table.\n\n${out}`;
+  const re = /## Billing renewals \(bench:billing\)[\s\S]*?(?=\n## |$)/;
+  writeFileSync(file, re.test(doc) ? doc.replace(re, section) : doc.trimEnd() + '\n\n' + section);
+}

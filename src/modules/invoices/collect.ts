@@ -1,0 +1,192 @@
+import { newId } from '../../core/ids/index.js';
+import { toUnix } from '../../core/time/index.js';
+import type { Queryable } from '../../db/index.js';
+import { bulkInsert, bulkUpdate } from '../../db/bulk.js';
+import { recordEvents, type EventInput } from '../events/service.js';
+import type { PaymentMethodRow, PaymentIntentRow } from '../payments/repository.js';
+import { outcomePatch, serializePaymentIntent, type PaymentDeps } from '../payments/service.js';
+import type { ChargeOutcome } from '../payments/gateway.js';
+import { syncSubscriptionAfterPayment } from '../subscriptions/state.js';
+import { linesOf, type InvoiceRow } from './repository.js';
+import { serializeInvoice } from './serialize.js';
+import { payInvoice } from './service.js';
+
+// Automatic collection for a claimed batch of due invoices, set-based: payment methods resolved for
+// the batch in two queries, payment intents inserted in one statement (their unique idempotency keys
+// make a second charge impossible), gateway calls made concurrently, results written back in bulk.
+// Anything unusual — no usable payment method, an attempt already on record — takes the one-by-one
+// path (payInvoice), which handles every case.
+
+const GATEWAY_CONCURRENCY = 64;
+const FAULT_RETRY_MS = 5 * 60_000;
+
+const PI_COLUMNS = [
+  { name: 'id', type: 'text' },
+  { name: 'customer', type: 'text' },
+  { name: 'invoice', type: 'text' },
+  { name: 'amount', type: 'bigint' },
+  { name: 'amount_received', type: 'bigint' },
+  { name: 'currency', type: 'text' },
+  { name: 'status', type: 'text' },
+  { name: 'payment_method', type: 'text' },
+  { name: 'gateway', type: 'text' },
+  { name: 'idempotency_key', type: 'text' },
+  { name: 'metadata', type: 'jsonb' },
+  { name: 'test_clock', type: 'text' },
+  { name: 'created', type: 'timestamptz' },
+  { name: 'updated', type: 'timestamptz' },
+] as const;
+
+export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices: InvoiceRow[], now: Date): Promise<void> {
+  if (invoices.length === 0) return;
+  const ids = invoices.map((i) => i.id);
+  const { rows: refs } = await q.query<{ id: string; sub_pm: string | null; cus_pm: string | null }>(
+    `SELECT i.id, s.default_payment_method AS sub_pm, c.invoice_settings->>'default_payment_method' AS cus_pm
+       FROM invoices i JOIN customers c ON c.id = i.customer LEFT JOIN subscriptions s ON s.id = i.subscription
+      WHERE i.id = ANY($1::text[])`,
+    [ids],
+  );
+  const refOf = new Map(refs.map((r) => [r.id, r]));
+  const candidateIds = [...new Set(invoices.flatMap((i) => [i.default_payment_method, refOf.get(i.id)?.sub_pm, refOf.get(i.id)?.cus_pm]).filter((x): x is string => !!x))];
+  const { rows: pms } = await q.query<PaymentMethodRow>(`SELECT * FROM payment_methods WHERE id = ANY($1::text[])`, [candidateIds]);
+  const pmById = new Map(pms.map((p) => [p.id, p]));
+
+  const fast: { inv: InvoiceRow; pm: PaymentMethodRow; key: string; attempt: number }[] = [];
+  const slow: InvoiceRow[] = [];
+  for (const inv of invoices) {
+    const ref = refOf.get(inv.id);
+    // Stripe's order: the invoice's, the subscription's, then the customer's default.
+    const pm = [inv.default_payment_method, ref?.sub_pm, ref?.cus_pm]
+      .map((id) => (id ? pmById.get(id) : undefined))
+      .find((p) => p && p.customer === inv.customer && !p.detached_at);
+    if (!pm || inv.amount_remaining <= 0) slow.push(inv);
+    else fast.push({ inv, pm, key: `${inv.id}:attempt:${inv.attempt_count + 1}`, attempt: inv.attempt_count + 1 });
+  }
+
+  const rows: PaymentIntentRow[] = fast.map((f) => ({
+    id: newId('pi'),
+    customer: f.inv.customer,
+    invoice: f.inv.id,
+    amount: f.inv.amount_remaining,
+    amount_received: 0,
+    currency: f.inv.currency,
+    status: 'processing',
+    payment_method: f.pm.id,
+    gateway: f.pm.gateway,
+    gateway_ref: null,
+    idempotency_key: f.key,
+    last_payment_error: null,
+    failure_class: null,
+    description: null,
+    metadata: {},
+    test_clock: f.inv.test_clock,
+    created: now,
+    updated: now,
+  }));
+  const inserted = new Set(
+    (await bulkInsert<{ id: string }>(q, 'payment_intents', PI_COLUMNS, rows as unknown as Record<string, unknown>[], 'ON CONFLICT (idempotency_key) DO NOTHING RETURNING id')).map(
+      (r) => r.id,
+    ),
+  );
+  // An attempt already on record (a crashed worker's, or a gateway fault) resumes one by one.
+  const work = fast.map((f, i) => ({ ...f, row: rows[i]! })).filter((w) => inserted.has(w.row.id));
+  for (const f of fast) if (!work.some((w) => w.inv.id === f.inv.id)) slow.push(f.inv);
+
+  const outcomes: ChargeOutcome[] = new Array(work.length);
+  for (let i = 0; i < work.length; i += GATEWAY_CONCURRENCY) {
+    await Promise.all(
+      work.slice(i, i + GATEWAY_CONCURRENCY).map(async (w, k) => {
+        try {
+          outcomes[i + k] = await deps.gateways.get(w.pm.gateway).charge({
+            amount: w.row.amount,
+            currency: w.row.currency,
+            token: w.pm.gateway_token,
+            idempotencyKey: w.key,
+            customerId: w.row.customer ?? undefined,
+          });
+        } catch {
+          outcomes[i + k] = { status: 'failed', failureClass: 'gateway_fault', code: 'gateway_unavailable', message: `The payment gateway '${w.pm.gateway}' did not answer.` };
+        }
+      }),
+    );
+  }
+
+  const piUpdates: Record<string, unknown>[] = [];
+  const events: EventInput[] = [];
+  const paid: { inv: InvoiceRow; attempt: number }[] = [];
+  const declined: InvoiceRow[] = [];
+  const faulted: InvoiceRow[] = [];
+  work.forEach((w, i) => {
+    const outcome = outcomes[i]!;
+    const { patch, eventType } = outcomePatch(w.row, outcome, w.pm);
+    const after: PaymentIntentRow = { ...w.row, ...patch, updated: now };
+    piUpdates.push(after as unknown as Record<string, unknown>);
+    const obj = serializePaymentIntent(after);
+    events.push({ type: 'payment_intent.created', object: serializePaymentIntent(w.row), customerId: w.row.customer });
+    if (eventType) events.push({ type: eventType, object: obj, customerId: w.row.customer });
+    if (outcome.status === 'succeeded') paid.push({ inv: w.inv, attempt: w.attempt });
+    else if (outcome.failureClass === 'gateway_fault') faulted.push(w.inv);
+    else declined.push(w.inv);
+  });
+  await bulkUpdate(
+    q,
+    'payment_intents',
+    [
+      { name: 'status', type: 'text' },
+      { name: 'amount_received', type: 'bigint' },
+      { name: 'gateway_ref', type: 'text' },
+      { name: 'last_payment_error', type: 'jsonb' },
+      { name: 'failure_class', type: 'text' },
+      { name: 'updated', type: 'timestamptz' },
+    ],
+    piUpdates,
+  );
+
+  const paidAt = toUnix(now);
+  const paidRows: InvoiceRow[] = paid.map(({ inv, attempt }) => ({
+    ...inv,
+    status: 'paid',
+    amount_paid: inv.amount_paid + inv.amount_remaining,
+    amount_remaining: 0,
+    attempt_count: attempt,
+    next_payment_attempt: null,
+    status_transitions: { ...inv.status_transitions, paid_at: paidAt },
+    updated: now,
+  }));
+  await bulkUpdate(
+    q,
+    'invoices',
+    [
+      { name: 'status', type: 'text' },
+      { name: 'amount_paid', type: 'bigint' },
+      { name: 'amount_remaining', type: 'bigint' },
+      { name: 'attempt_count', type: 'integer' },
+      { name: 'next_payment_attempt', type: 'timestamptz' },
+      { name: 'status_transitions', type: 'jsonb' },
+      { name: 'updated', type: 'timestamptz' },
+    ],
+    paidRows as unknown as Record<string, unknown>[],
+  );
+  const lines = await linesOf(
+    q,
+    paidRows.map((r) => r.id),
+  );
+  for (const r of paidRows) {
+    const obj = serializeInvoice(r, lines.get(r.id)!);
+    events.push({ type: 'invoice.paid', object: obj, customerId: r.customer }, { type: 'invoice.payment_succeeded', object: obj, customerId: r.customer });
+  }
+  await recordEvents(q, now, events);
+
+  // Subscriptions that recover (past_due, incomplete, unpaid → active) are few: one by one.
+  const subIds = paidRows.map((r) => r.subscription).filter((s): s is string => !!s);
+  if (subIds.length) {
+    const { rows: moving } = await q.query<{ id: string }>(`SELECT id FROM subscriptions WHERE id = ANY($1::text[]) AND status IN ('incomplete', 'past_due', 'unpaid')`, [subIds]);
+    const movingSet = new Set(moving.map((m) => m.id));
+    for (const r of paidRows) if (r.subscription && movingSet.has(r.subscription)) await syncSubscriptionAfterPayment(q, r, true, now);
+  }
+  // Declines: payInvoice replays the recorded attempt (same key, no second charge) and records the
+  // failure the one-by-one way (attempt count, invoice.payment_failed, subscription to past_due).
+  for (const inv of declined) await payInvoice(q, deps, inv.id, now);
+  for (const inv of faulted) await q.query(`UPDATE invoices SET next_payment_attempt = $2, updated = $3 WHERE id = $1`, [inv.id, new Date(now.getTime() + FAULT_RETRY_MS), now]);
+  for (const inv of slow) await payInvoice(q, deps, inv.id, now);
+}
