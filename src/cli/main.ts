@@ -7,6 +7,10 @@ import { createApiKey, listApiKeys, revokeApiKey, type Scope } from '../modules/
 import { listCustomers } from '../modules/customers/service.js';
 import { openRuntime, runSeed } from '../runtime.js';
 import { serve } from './serve.js';
+import { gatewaysOf } from '../modules/payments/gateway.js';
+import { SimulatedGateway } from '../modules/payments/simulated-gateway.js';
+import { advanceTestClock } from '../modules/test-clocks/service.js';
+import { AppError } from '../core/errors/index.js';
 import { table } from './table.js';
 
 const HELP = `recur — billing and revenue engine
@@ -24,6 +28,8 @@ Commands:
   keys revoke ID                 Revoke an API key
   customers list [--email E] [--limit N]
                                  List customers as a table
+  clock advance ID --to TIME     Advance a test clock (TIME: ISO 8601 or Unix seconds), running its
+                                 customers' due billing in time order
 
 The database is PostgreSQL when DATABASE_URL is set, otherwise the embedded PGlite in RECUR_DATA_DIR
 (default ./.recur/data). PGlite allows one process at a time: while the server runs, use its API.
@@ -48,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       scope: { type: 'string' },
       email: { type: 'string' },
       limit: { type: 'string' },
+      to: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -92,6 +99,17 @@ async function main(argv: string[]): Promise<number> {
         );
         return 0;
       });
+  }
+  if (cmd === 'clock' && sub === 'advance') {
+    if (!arg || !values.to) throw new UsageError('clock advance needs an ID and --to TIME');
+    const to = /^\d+$/.test(values.to) ? new Date(Number(values.to) * 1000) : new Date(values.to);
+    if (Number.isNaN(to.getTime())) throw new UsageError(`--to is not a time: ${values.to}`);
+    return withRuntime(async (rt) => {
+      const gateways = gatewaysOf([new SimulatedGateway({ now: () => rt.clock.now() })]);
+      const clock = await advanceTestClock(rt.db, { gateways, config }, arg, to);
+      process.stdout.write(`Test clock ${clock.id} is at ${new Date(clock.frozen_time * 1000).toISOString()} (${clock.status}).\n`);
+      return 0;
+    });
   }
   throw new UsageError(`Unknown command: ${positionals.join(' ')}`);
 }
@@ -139,6 +157,10 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof UsageError) {
       process.stderr.write(`recur: ${err.message}\n\n${HELP}`);
+      process.exit(2);
+    }
+    if (err instanceof AppError) {
+      process.stderr.write(`recur: ${err.message}${err.param ? ` (${err.param})` : ''}\n`);
       process.exit(2);
     }
     if (err instanceof DataDirLockedError) {

@@ -1,0 +1,78 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// The `recur` command as a user runs it, on the embedded database in a fresh data folder.
+
+const dir = mkdtempSync(join(tmpdir(), 'recur-cli-'));
+const env = { ...process.env, RECUR_DATA_DIR: join(dir, 'data'), RECUR_LOG_LEVEL: 'warn', DATABASE_URL: '' };
+
+function recur(...args: string[]) {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env, encoding: 'utf8', timeout: 60_000 });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+afterAll(() => undefined);
+
+describe('recur CLI', () => {
+  it('prints help', () => {
+    const r = recur('--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('keys create --name NAME');
+    expect(r.stdout).toContain('clock advance ID --to TIME');
+  });
+
+  it('migrates, seeds idempotently, manages keys and lists customers', () => {
+    expect(recur('migrate').stdout).toMatch(/Database is up to date|Applied:/);
+    expect(recur('seed').stdout).toMatch(/^Seeded \d+ catalog objects\.\n$/);
+    expect(recur('seed').stdout).toBe('Catalog already seeded; nothing changed.\n');
+
+    const created = recur('keys', 'create', '--name', 'ci', '--scope', 'read');
+    expect(created.code).toBe(0);
+    // The secret alone on one line of stdout, so scripts can capture it.
+    expect(created.stdout).toMatch(/^sk_[A-Za-z0-9_-]{43}\n$/);
+    const list = recur('keys', 'list');
+    expect(list.stdout).toMatch(/^ID\s+NAME\s+SCOPE\s+KEY\s+CREATED\s+REVOKED\n/);
+    expect(list.stdout).toContain(`sk_…${created.stdout.trim().slice(-4)}`);
+    expect(list.stdout).not.toContain(created.stdout.trim());
+    const id = /^(key_\S+)\s+ci\s+read/m.exec(list.stdout)![1]!;
+    expect(recur('keys', 'revoke', id).stdout).toBe(`Revoked ${id} (ci).\n`);
+    expect(recur('keys', 'list').stdout).toMatch(new RegExp(`${id}\\s+ci\\s+read\\s+\\S+\\s+\\S+\\s+\\d{4}-`));
+
+    const bad = recur('keys', 'create', '--name', 'x', '--scope', 'root');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--scope must be read, write or admin');
+    expect(recur('customers', 'list').stdout).toMatch(/^ID\s+EMAIL\s+NAME\s+BALANCE\s+CREATED\n-+/);
+  });
+
+  it('serves with the seeded catalog and a first admin key, refuses a second process on the folder, stops on SIGTERM', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'recur-serve-'));
+    const serveEnv = { ...env, RECUR_DATA_DIR: join(fresh, 'data'), PORT: '0', HOST: '127.0.0.1', RECUR_LOG_LEVEL: 'info' };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], { env: serveEnv });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const until = Date.now() + 60_000;
+    while (!/Server listening at http:\/\/127\.0\.0\.1:(\d+)/.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    const port = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1];
+    const key = /(sk_[A-Za-z0-9_-]{43})/.exec(out)![1]!;
+    expect(out).toContain('It is shown only this once');
+    const prices = await fetch(`http://127.0.0.1:${port}/v1/prices?lookup_keys[]=elite_monthly&lookup_keys[]=course_onetime`, { headers: { authorization: `Bearer ${key}` } });
+    const body = (await prices.json()) as { data: { lookup_key: string; unit_amount: number }[] };
+    expect(body.data.map((p) => [p.lookup_key, p.unit_amount]).sort()).toEqual([
+      ['course_onetime', 99700],
+      ['elite_monthly', 500000],
+    ]);
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+
+    const second = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'keys', 'list'], { env: serveEnv, encoding: 'utf8' });
+    expect(second.status).toBe(2);
+    expect(second.stderr).toContain('is in use by another Recur process');
+
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 90_000);
+});
