@@ -2,9 +2,9 @@ import { z } from 'zod';
 import type { AnyRouteDef } from './router.js';
 import { zErrorBody } from './schemas.js';
 
-function toSchema(schema: z.ZodType): Record<string, unknown> {
-  // Request schemas accept string spellings of numbers (form encoding); document the parsed type.
-  return z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+/** Requests are documented as what clients send (io: input), responses as what we return. */
+function toSchema(schema: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> {
+  return z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
 }
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
@@ -15,7 +15,7 @@ export function buildOpenApi(defs: AnyRouteDef[], version: string): Record<strin
     const parameters: unknown[] = [];
     const addParams = (schema: z.ZodType | undefined, where: 'path' | 'query') => {
       if (!schema) return;
-      const js = toSchema(schema) as { properties?: Record<string, unknown>; required?: string[] };
+      const js = toSchema(schema, 'input') as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, s] of Object.entries(js.properties ?? {})) {
         parameters.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: s });
       }
@@ -33,7 +33,7 @@ export function buildOpenApi(defs: AnyRouteDef[], version: string): Record<strin
       ...(def.scope ? { security: [{ bearerAuth: [] }] } : {}),
     };
     if (def.body) {
-      const schema = toSchema(def.body);
+      const schema = toSchema(def.body, 'input');
       op.requestBody = { content: { 'application/json': { schema }, 'application/x-www-form-urlencoded': { schema } } };
     }
     if (def.method !== 'GET' && def.scope) {
