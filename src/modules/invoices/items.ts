@@ -18,6 +18,8 @@ import { rebuildDraft } from './service.js';
 export const createInvoiceItemBody = z.strictObject({
   customer: z.string().min(1),
   price: z.string().optional(),
+  /** The current Stripe API (and SDK) spell the price as pricing[price]. */
+  pricing: z.strictObject({ price: z.string().min(1) }).optional(),
   amount: zInt().optional(),
   unit_amount: zInt().optional(),
   currency: zCurrency().optional(),
@@ -75,11 +77,14 @@ export async function createInvoiceItem(q: Queryable, now: Date, input: CreateIn
   const quantity = input.quantity ?? 1;
   let currency = input.currency ?? customer.currency ?? null;
   let unitAmount: number;
-  if (input.price) {
-    const price = await getPriceRow(q, input.price, { param: 'price' });
+  if (input.price !== undefined && input.pricing !== undefined) throw new InvalidRequestError('Pass price or pricing[price], not both.', 'pricing', 'parameter_invalid');
+  const priceId = input.price ?? input.pricing?.price;
+  const priceParam = input.pricing ? 'pricing[price]' : 'price';
+  if (priceId) {
+    const price = await getPriceRow(q, priceId, { param: priceParam });
     currency = currency ?? price.currency;
     const amount = unitAmountIn(price, currency);
-    if (amount === null) throw new InvalidRequestError(`The price ${price.id} has no ${currency} amount.`, 'price', 'currency_mismatch');
+    if (amount === null) throw new InvalidRequestError(`The price ${price.id} has no ${currency} amount.`, priceParam, 'currency_mismatch');
     unitAmount = amount;
   } else if (input.unit_amount !== undefined || input.amount !== undefined) {
     if (!currency) throw new InvalidRequestError('currency is required with amount or unit_amount.', 'currency', 'parameter_missing');
@@ -93,10 +98,15 @@ export async function createInvoiceItem(q: Queryable, now: Date, input: CreateIn
   if (customer.currency && currency !== customer.currency) {
     throw new InvalidRequestError(`The customer is billed in ${customer.currency}; this item is in ${currency}.`, 'currency', 'currency_mismatch');
   }
+  if (input.subscription) {
+    const { rows } = await q.query<{ customer: string }>(`SELECT customer FROM subscriptions WHERE id = $1`, [input.subscription]);
+    if (rows[0]?.customer !== customer.id) throw new NotFoundError('subscription', input.subscription, 'subscription');
+  }
   if (input.invoice) {
-    const { rows } = await q.query<{ status: string; customer: string }>(`SELECT status, customer FROM invoices WHERE id = $1`, [input.invoice]);
+    const { rows } = await q.query<{ status: string; customer: string; currency: string }>(`SELECT status, customer, currency FROM invoices WHERE id = $1`, [input.invoice]);
     if (!rows[0] || rows[0].customer !== customer.id) throw new NotFoundError('invoice', input.invoice, 'invoice');
     if (rows[0].status !== 'draft') throw new InvalidRequestError('Items can only be added to a draft invoice.', 'invoice', 'invoice_not_editable');
+    if (rows[0].currency !== currency) throw new InvalidRequestError(`The invoice is in ${rows[0].currency}; this item is in ${currency}.`, 'currency', 'currency_mismatch');
   }
   const start = input.period ? new Date(input.period.start * 1000) : now;
   const end = input.period ? new Date(input.period.end * 1000) : now;
@@ -109,7 +119,7 @@ export async function createInvoiceItem(q: Queryable, now: Date, input: CreateIn
       customer.id,
       input.subscription ?? null,
       input.invoice ?? null,
-      input.price ?? null,
+      priceId ?? null,
       input.description ?? null,
       quantity,
       unitAmount,

@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { InvalidRequestError } from '../../core/errors/index.js';
+import { AppError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
+import type { Queryable } from '../../db/index.js';
 import { listObject } from '../../http/pagination.js';
 import { Respond, type Router } from '../../http/router.js';
 import { listQuery, zBool, zExpand, zInt, zMetadata, zCurrency } from '../../http/schemas.js';
-import { upcomingQuery } from '../subscriptions/schemas.js';
-import { upcomingInvoice } from '../subscriptions/service.js';
+import { findSubscription } from '../subscriptions/repository.js';
+import { createPreviewBody, upcomingQuery } from '../subscriptions/schemas.js';
+import { effectiveNow, upcomingInvoice } from '../subscriptions/service.js';
 import { createInvoiceItemBody, deleteInvoiceItem, getInvoiceItemRow, listInvoiceItems, listInvoiceItemsQuery, serializeInvoiceItem, createInvoiceItem } from './items.js';
 import { linesOf, listInvoiceRows, updateInvoiceRow } from './repository.js';
 import { serializeInvoice, serializeLine } from './serialize.js';
@@ -21,6 +23,30 @@ import {
 } from './service.js';
 
 const idParams = z.object({ id: z.string().min(1) });
+
+/** Objects on a test clock live at its frozen time (as in Stripe): an invoice's clock, or its customer's. */
+async function clockNow(q: Queryable, table: 'invoices' | 'customers', id: string, now: Date): Promise<Date> {
+  const { rows } = await q.query<{ test_clock: string | null }>(`SELECT test_clock FROM ${table} WHERE id = $1`, [id]);
+  return effectiveNow(q, rows[0]?.test_clock ?? null, now);
+}
+
+/** The preview service names upcoming's query params; create_preview nests them under subscription_details. */
+function inPreviewSpelling(err: unknown): unknown {
+  if (!(err instanceof AppError) || !err.param?.startsWith('subscription_')) return err;
+  const param = err.param.replace(/^subscription_items/, 'subscription_details[items]').replace(/^subscription_proration_date$/, 'subscription_details[proration_date]');
+  return new AppError(err.status, err.type, err.code, err.message, param, err.extra);
+}
+
+/** The subscription a preview is about: it must exist and, when `customer` is given too, be that customer's. */
+async function previewedSubscription(q: Queryable, input: { customer?: string; subscription?: string }): Promise<string> {
+  if (!input.subscription) throw new InvalidRequestError('subscription is required.', 'subscription', 'parameter_missing');
+  const sub = await findSubscription(q, input.subscription);
+  if (!sub) throw new NotFoundError('subscription', input.subscription, 'subscription');
+  if (input.customer !== undefined && input.customer !== sub.customer) {
+    throw new InvalidRequestError(`The subscription ${sub.id} does not belong to the customer ${input.customer}.`, 'customer', 'parameter_invalid');
+  }
+  return sub.id;
+}
 const expandOnly = z.strictObject({ expand: zExpand() });
 const invoiceSchema = z.object({ id: z.string(), object: z.literal('invoice'), status: z.string(), number: z.string().nullable(), amount_due: z.number().int(), total: z.number().int() });
 
@@ -45,7 +71,7 @@ export function invoiceRoutes(r: Router): void {
       expand: zExpand(),
     }),
     response: invoiceSchema,
-    handler: async ({ q, now, body }) => invoiceObject(q, await createManualInvoice(q, now, body)),
+    handler: async ({ q, now, body }) => invoiceObject(q, await createManualInvoice(q, await clockNow(q, 'customers', body.customer, now), body)),
   });
   r.route({
     method: 'GET',
@@ -55,11 +81,32 @@ export function invoiceRoutes(r: Router): void {
     scope: 'read',
     query: upcomingQuery,
     handler: async ({ q, now, deps, query }) => {
-      if (!query.subscription) throw new InvalidRequestError('subscription is required.', 'subscription', 'parameter_missing');
+      const subscription = await previewedSubscription(q, query);
       return upcomingInvoice(
         { q, deps, now },
-        { subscription: query.subscription, items: query.subscription_items, prorationDate: query.subscription_proration_date, prorationBehavior: query.subscription_proration_behavior },
+        { subscription, items: query.subscription_items, prorationDate: query.subscription_proration_date, prorationBehavior: query.subscription_proration_behavior },
       );
+    },
+  });
+  r.route({
+    method: 'POST',
+    url: '/v1/invoices/create_preview',
+    summary: 'Preview the next invoice of a subscription (optionally with proposed item changes); writes nothing',
+    tag: 'Invoices',
+    scope: 'read',
+    body: createPreviewBody,
+    transaction: false,
+    handler: async ({ q, now, deps, body }) => {
+      const subscription = await previewedSubscription(q, body);
+      const details = body.subscription_details ?? {};
+      try {
+        return await upcomingInvoice(
+          { q, deps, now },
+          { subscription, items: details.items, prorationDate: details.proration_date, prorationBehavior: details.proration_behavior },
+        );
+      } catch (err) {
+        throw inPreviewSpelling(err);
+      }
     },
   });
   r.route({
@@ -81,10 +128,17 @@ export function invoiceRoutes(r: Router): void {
     scope: 'read',
     params: idParams,
     query: z.strictObject({ ...listQuery }),
-    handler: async ({ q, params }) => {
+    handler: async ({ q, params, query }) => {
       await getInvoiceRow(q, params.id);
       const lines = (await linesOf(q, [params.id])).get(params.id)!;
-      return listObject(`/v1/invoices/${params.id}/lines`, lines.map(serializeLine), false);
+      // Lines keep the invoice's order (not newest first), so the cursor walks their positions.
+      const limit = query.limit ?? 10;
+      const cursor = query.starting_after ?? query.ending_before;
+      const at = cursor === undefined ? -1 : lines.findIndex((l) => l.id === cursor);
+      if (cursor !== undefined && at < 0) throw new InvalidRequestError(`No such line item: '${cursor}'`, query.starting_after ? 'starting_after' : 'ending_before', 'resource_missing');
+      const [from, to] = query.starting_after ? [at + 1, at + 1 + limit] : query.ending_before ? [Math.max(0, at - limit), at] : [0, limit];
+      const hasMore = query.ending_before ? from > 0 : to < lines.length;
+      return listObject(`/v1/invoices/${params.id}/lines`, lines.slice(from, to).map(serializeLine), hasMore);
     },
   });
   r.route({
@@ -116,7 +170,7 @@ export function invoiceRoutes(r: Router): void {
     tag: 'Invoices',
     scope: 'write',
     params: idParams,
-    handler: ({ q, now, params }) => deleteDraft(q, params.id, now),
+    handler: async ({ q, now, params }) => deleteDraft(q, params.id, await clockNow(q, 'invoices', params.id, now)),
   });
   r.route({
     method: 'POST',
@@ -129,7 +183,7 @@ export function invoiceRoutes(r: Router): void {
     handler: async ({ q, now, params }) => {
       const inv = await getInvoiceRow(q, params.id, true);
       if (inv.status !== 'draft') throw new InvalidRequestError(`This invoice is already ${inv.status}.`, 'id', 'invoice_not_draft');
-      await finalizeInvoices(q, [inv.id], now);
+      await finalizeInvoices(q, [inv.id], await effectiveNow(q, inv.test_clock, now));
       return invoiceObject(q, await getInvoiceRow(q, inv.id));
     },
   });
@@ -141,7 +195,8 @@ export function invoiceRoutes(r: Router): void {
     scope: 'write',
     params: idParams,
     body: z.strictObject({ payment_method: z.string().optional(), paid_out_of_band: zBool().optional(), expand: zExpand() }),
-    handler: async ({ q, now, deps, params, body }) => {
+    handler: async ({ q, now: requestNow, deps, params, body }) => {
+      const now = await clockNow(q, 'invoices', params.id, requestNow);
       if (body.paid_out_of_band) return invoiceObject(q, await payOutOfBand(q, params.id, now));
       const res = await payInvoice(q, deps, params.id, now, { paymentMethod: body.payment_method });
       if (res.succeeded) return invoiceObject(q, res.invoice);
@@ -165,7 +220,7 @@ export function invoiceRoutes(r: Router): void {
     scope: 'write',
     params: idParams,
     body: expandOnly,
-    handler: async ({ q, now, params }) => invoiceObject(q, await voidInvoice(q, params.id, now)),
+    handler: async ({ q, now, params }) => invoiceObject(q, await voidInvoice(q, params.id, await clockNow(q, 'invoices', params.id, now))),
   });
   r.route({
     method: 'POST',
@@ -175,7 +230,7 @@ export function invoiceRoutes(r: Router): void {
     scope: 'write',
     params: idParams,
     body: expandOnly,
-    handler: async ({ q, now, params }) => invoiceObject(q, await markUncollectible(q, params.id, now)),
+    handler: async ({ q, now, params }) => invoiceObject(q, await markUncollectible(q, params.id, await clockNow(q, 'invoices', params.id, now))),
   });
   r.route({
     method: 'GET',
@@ -210,7 +265,7 @@ export function invoiceRoutes(r: Router): void {
     tag: 'Invoice items',
     scope: 'write',
     body: createInvoiceItemBody,
-    handler: ({ q, now, body }) => createInvoiceItem(q, now, body),
+    handler: async ({ q, now, body }) => createInvoiceItem(q, await clockNow(q, 'customers', body.customer, now), body),
   });
   r.route({
     method: 'GET',

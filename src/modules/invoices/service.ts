@@ -258,6 +258,16 @@ export async function voidInvoice(q: Queryable, invoiceId: string, now: Date): P
   if (inv.status !== 'open' && inv.status !== 'uncollectible') {
     throw new InvalidRequestError(`You can only void an open or uncollectible invoice; this one is ${inv.status}.`, 'id', 'invoice_not_voidable');
   }
+  // Stripe (since 2019-12-03): the customer balance applied at finalization goes back to the customer.
+  const applied = inv.ending_balance === null ? 0 : Number(inv.starting_balance) - Number(inv.ending_balance);
+  if (applied !== 0) {
+    const { rows } = await q.query<{ balance: number }>(`UPDATE customers SET balance = balance + $2, updated = $3 WHERE id = $1 RETURNING balance`, [inv.customer, applied, now]);
+    await q.query(
+      `INSERT INTO customer_balance_transactions (id, customer, amount, currency, type, invoice, ending_balance, created)
+       VALUES ($1, $2, $3, $4, 'unapplied_from_invoice', $5, $6, $7)`,
+      [newId('cbtxn'), inv.customer, applied, inv.currency, inv.id, rows[0]!.balance, now],
+    );
+  }
   // A voided invoice keeps its number: the sequence stays gapless.
   const row = await updateInvoiceRow(q, inv.id, {
     status: 'void',
@@ -304,13 +314,19 @@ export async function createManualInvoice(
   if (input.collection_method === 'send_invoice' && input.days_until_due === undefined) {
     throw new InvalidRequestError('days_until_due is required when collection_method is send_invoice.', 'days_until_due', 'parameter_missing');
   }
+  if (input.subscription) {
+    const { rows } = await q.query<{ customer: string }>(`SELECT customer FROM subscriptions WHERE id = $1`, [input.subscription]);
+    if (rows[0]?.customer !== customer.id) throw new NotFoundError('subscription', input.subscription, 'subscription');
+  }
   const pseudo = { id: input.subscription ?? `manual:${customer.id}`, customer: customer.id };
-  const pending: PendingItemRow[] =
+  const candidates: PendingItemRow[] =
     input.pending_invoice_items_behavior === 'exclude'
       ? []
       : ((await pendingItemsFor(q, [pseudo])).get(pseudo.id) ?? []).filter((p) => !input.subscription || p.subscription === input.subscription || p.subscription === null);
-  const currency = pending[0]?.currency ?? input.currency ?? customer.currency;
+  const currency = input.currency ?? customer.currency ?? candidates[0]?.currency;
   if (!currency) throw new InvalidRequestError('The customer has no pending invoice items and no currency; pass currency.', 'currency', 'parameter_missing');
+  // An invoice has one currency: pending items in another one wait for an invoice in theirs.
+  const pending = candidates.filter((p) => p.currency === currency);
   const discounts = (await discountsFor(q, [pseudo], new Map([[pseudo.id, now]]))).get(pseudo.id)!;
   const [built] = await createInvoices(
     q,
@@ -403,6 +419,8 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date): 
 export async function deleteDraft(q: Queryable, invoiceId: string, now: Date) {
   const inv = await getInvoiceRow(q, invoiceId, true);
   if (inv.status !== 'draft') throw new InvalidRequestError('Only a draft invoice can be deleted; void a finalized one.', 'id', 'invoice_not_editable');
+  // Deleting a subscription's draft would leave its period unbilled (Stripe refuses too): finalize and void it instead.
+  if (inv.subscription) throw new InvalidRequestError("A subscription's invoice cannot be deleted; finalize and void it instead.", 'id', 'invoice_not_deletable');
   // Its items go back to pending, as in Stripe.
   await q.query(`UPDATE invoice_items SET invoice = NULL WHERE invoice = $1`, [inv.id]);
   await q.query(`DELETE FROM invoice_lines WHERE invoice = $1`, [inv.id]);

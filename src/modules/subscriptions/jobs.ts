@@ -7,7 +7,9 @@ import { createInvoices, finalizeInvoices, markUncollectible, voidInvoice } from
 import { collectInvoices } from '../invoices/collect.js';
 import type { InvoiceRow } from '../invoices/repository.js';
 import { defaultPaymentMethodFor } from '../payments/service.js';
-import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines } from './billing.js';
+import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines, pricedItems } from './billing.js';
+import { prorateChange } from './domain/proration.js';
+import { prorationLine } from './service.js';
 import { periodContainingTime } from './domain/periods.js';
 import { itemsOf, replaceItems, type ItemRow, type SubscriptionRow } from './repository.js';
 import { subscriptionObject } from './serialize.js';
@@ -142,9 +144,17 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
     patch.pending_schedule = null;
   }
   const sched = { anchor: new Date(sub.billing_cycle_anchor), interval: sub.interval, intervalCount: sub.interval_count };
-  const next = { start: periodEnd, end: periodContainingTime(sched, periodEnd).end };
+  const containing = periodContainingTime(sched, periodEnd);
+  const next = { start: periodEnd, end: containing.end };
   patch.current_period_start = next.start;
   patch.current_period_end = next.end;
+  // A trial that ends before a later billing_cycle_anchor bills the stretch to the anchor prorated.
+  const partial = containing.start.getTime() < periodEnd.getTime();
+  const planLines = partial
+    ? prorateChange({ oldItems: [], newItems: pricedItems(sub, billedItems, pricing), period: containing, prorationDate: periodEnd }).map((l, i) =>
+        prorationLine(sub, l, billedItems[i]!.id, pricing),
+      )
+    : periodLines(sub, billedItems, pricing, next);
 
   const pending = (await pendingItemsFor(q, [sub])).get(sub.id)!;
   const discounts = (await discountsFor(q, [sub], new Map([[sub.id, next.start]]))).get(sub.id)!;
@@ -165,7 +175,7 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
         finalizeAt: paused ? null : addSeconds(now, deps.config.finalizeDelaySeconds),
         defaultPaymentMethod: null,
         testClock: sub.test_clock,
-        lines: [...periodLines(sub, billedItems, pricing, next), ...pendingLines(pending)],
+        lines: [...planLines, ...pendingLines(pending)],
         discounts,
       },
     ],

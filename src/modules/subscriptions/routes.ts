@@ -49,9 +49,11 @@ export function subscriptionRoutes(r: Router): void {
     tag: 'Subscriptions',
     scope: 'write',
     params: idParams,
+    // Stripe's SDKs send a DELETE's params in the query string; plain HTTP clients may use a body.
+    query: cancelSubscriptionBody,
     body: cancelSubscriptionBody,
     response: subscriptionObjectSchema,
-    handler: ({ q, deps, now, params, body }) => cancelSubscription({ q, deps, now }, params.id, body),
+    handler: ({ q, deps, now, params, query, body }) => cancelSubscription({ q, deps, now }, params.id, { ...query, ...body }),
   });
   r.route({
     method: 'POST',

@@ -4,7 +4,7 @@ import { listQuery, zBool, zExpand, zInt, zMetadata, zTimestamp } from '../../ht
 const zQuantity = zInt().pipe(z.number().int().min(0).max(1_000_000));
 
 const zCreateItem = z.strictObject({ price: z.string().min(1), quantity: zQuantity.optional(), metadata: zMetadata().optional() });
-const zUpdateItem = z.strictObject({
+export const zUpdateItem = z.strictObject({
   id: z.string().optional(),
   price: z.string().optional(),
   quantity: zQuantity.optional(),
@@ -37,10 +37,11 @@ export const createSubscriptionBody = z.strictObject({
 });
 export type CreateSubscriptionInput = z.output<typeof createSubscriptionBody>;
 
-const zPauseCollection = z.union([
-  z.literal('').transform(() => null),
-  z.strictObject({ behavior: z.enum(['keep_as_draft', 'mark_uncollectible', 'void']), resumes_at: zTimestamp().optional() }),
-]);
+// "" unsets it (Stripe's empty value). Not a union, so a bad field is reported as pause_collection[behavior].
+const zPauseCollection = z.preprocess(
+  (v) => (v === '' ? null : v),
+  z.strictObject({ behavior: z.enum(['keep_as_draft', 'mark_uncollectible', 'void']), resumes_at: zTimestamp().optional() }).nullable(),
+);
 
 export const updateSubscriptionBody = z.strictObject({
   items: z.array(zUpdateItem).max(20).optional(),
@@ -94,6 +95,20 @@ export const upcomingQuery = z.strictObject({
   expand: zExpand(),
 });
 export type UpcomingQuery = z.output<typeof upcomingQuery>;
+
+/** POST /v1/invoices/create_preview: the same preview as upcoming, spelled as current Stripe SDKs send it. */
+export const createPreviewBody = z.strictObject({
+  customer: z.string().optional(),
+  subscription: z.string().optional(),
+  subscription_details: z
+    .strictObject({
+      items: z.array(zUpdateItem).max(20).optional(),
+      proration_behavior: z.enum(['create_prorations', 'always_invoice', 'none']).optional(),
+      proration_date: zTimestamp().optional(),
+    })
+    .optional(),
+  expand: zExpand(),
+});
 
 export const subscriptionObjectSchema = z.object({
   id: z.string(),

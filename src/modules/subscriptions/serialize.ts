@@ -69,8 +69,11 @@ export async function subscriptionObjects(q: Queryable, subs: SubscriptionRow[])
   );
   const priceIds = [...new Set([...items.values()].flat().map((i) => i.price))];
   const prices = new Map((await findPricesByIds(q, priceIds)).map((p) => [p.id, serializePrice(p)]));
+  // Discounts still in force for the current period (an ended repeating coupon is no longer listed).
   const { rows: discounts } = subs.length
-    ? await q.query<{ id: string; subscription: string }>(`SELECT id, subscription FROM discounts WHERE subscription = ANY($1::text[]) AND deleted_at IS NULL ORDER BY id`, [subs.map((s) => s.id)])
+    ? await q.query<{ id: string; subscription: string }>(`SELECT d.id, d.subscription FROM discounts d JOIN subscriptions s ON s.id = d.subscription
+          WHERE d.subscription = ANY($1::text[]) AND d.deleted_at IS NULL AND (d.end_at IS NULL OR d.end_at > s.current_period_start)
+          ORDER BY d.id`, [subs.map((s) => s.id)])
     : { rows: [] };
   return subs.map((s) => serializeSubscription(s, items.get(s.id) ?? [], prices, discounts.filter((d) => d.subscription === s.id).map((d) => d.id)));
 }

@@ -154,6 +154,11 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   if (input.billing_cycle_anchor !== undefined) {
     anchor = fromUnix(input.billing_cycle_anchor);
     if (anchor < (trialEnd ?? now)) throw new InvalidRequestError('billing_cycle_anchor must be in the future (and after the trial).', 'billing_cycle_anchor', 'parameter_invalid');
+    // Stripe: at most one period ahead, so the first (prorated) stretch is never longer than a period.
+    const natural = periodAt({ anchor: trialEnd ?? now, interval: terms.interval, intervalCount: terms.intervalCount }, 0).end;
+    if (anchor > natural) {
+      throw new InvalidRequestError(`billing_cycle_anchor cannot be later than the next natural billing date (${Math.floor(natural.getTime() / 1000)}).`, 'billing_cycle_anchor', 'parameter_invalid');
+    }
   }
 
   const pm = input.default_payment_method ? (await resolvePaymentMethod(q, ctx.deps, input.default_payment_method, customer.id, now)).id : null;
@@ -183,7 +188,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     trial_will_end_sent: false,
     cancel_at_period_end: input.cancel_at_period_end ?? false,
     cancel_at: null,
-    canceled_at: null,
+    canceled_at: input.cancel_at_period_end ? now : null,
     ended_at: null,
     cancellation_details: {},
     pause_collection: null,
@@ -214,7 +219,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   } else if (anchor > now) {
     const full = periodAt(sched, -1);
     const lines = prorateChange({ oldItems: [], newItems: pricedItems(sub, itemRows, pricing), period: full, prorationDate: now }).map((l, i) =>
-      prorationToLine(sub, l, itemRows[i]!.id, pricing),
+      prorationLine(sub, l, itemRows[i]!.id, pricing),
     );
     draft = await invoiceDraftNow(q, sub, [], pricing, 'subscription_create', { start: now, end: anchor }, lines);
   } else {
@@ -241,7 +246,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   return obj;
 }
 
-function prorationToLine(sub: SubscriptionRow, l: ProrationLine, subscriptionItem: string | null, pricing: Map<string, PriceInfo>): LineDraft {
+export function prorationLine(sub: SubscriptionRow, l: ProrationLine, subscriptionItem: string | null, pricing: Map<string, PriceInfo>): LineDraft {
   return {
     type: 'invoiceitem',
     subscription: sub.id,
@@ -306,7 +311,12 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   const patch: Partial<SubscriptionRow> = {};
 
   if (input.metadata) patch.metadata = mergeMetadata(sub.metadata, input.metadata);
-  if (input.cancel_at_period_end !== undefined) patch.cancel_at_period_end = input.cancel_at_period_end;
+  if (input.cancel_at_period_end !== undefined) {
+    patch.cancel_at_period_end = input.cancel_at_period_end;
+    // Stripe: canceled_at is when the cancellation was requested (kept when it then takes effect at
+    // the period end), and undoing it clears it.
+    patch.canceled_at = input.cancel_at_period_end ? now : null;
+  }
   if (input.collection_method) patch.collection_method = input.collection_method;
   if (input.days_until_due !== undefined) patch.days_until_due = input.days_until_due;
   if (input.default_payment_method) patch.default_payment_method = (await resolvePaymentMethod(q, ctx.deps, input.default_payment_method, sub.customer, now)).id;
@@ -463,7 +473,10 @@ export async function resumeSubscription(ctx: Ctx, id: string): Promise<Subscrip
 export async function upcomingInvoice(ctx: Ctx, input: { subscription: string; items?: UpdateSubscriptionInput['items']; prorationDate?: number; prorationBehavior?: string }) {
   const { q } = ctx;
   const sub = await getSubscriptionRow(q, input.subscription);
-  if (sub.status === 'canceled' || sub.status === 'incomplete_expired') throw new InvalidRequestError('This subscription will not be invoiced again.', 'subscription', 'invoice_upcoming_none');
+  // Set to cancel at the period end: it ends instead of renewing, so there is no next invoice (Stripe).
+  if (sub.status === 'canceled' || sub.status === 'incomplete_expired' || sub.cancel_at_period_end) {
+    throw new InvalidRequestError('This subscription will not be invoiced again.', 'subscription', 'invoice_upcoming_none');
+  }
   const now = await effectiveNow(q, sub.test_clock, ctx.now);
   const current = (await itemsOf(q, [sub.id])).get(sub.id)!;
   const customer = await getCustomerRow(q, sub.customer, { param: 'customer' });
@@ -484,7 +497,7 @@ export async function upcomingInvoice(ctx: Ctx, input: { subscription: string; i
     }
     if (input.prorationBehavior !== 'none' && sub.status !== 'trialing') {
       const lines = prorateChange({ oldItems: pricedItems(sub, current, pricing), newItems: pricedItems(sub, nextItems, pricing), period, prorationDate });
-      extra.push(...lines.map((l) => prorationToLine(sub, l, null, pricing)));
+      extra.push(...lines.map((l) => prorationLine(sub, l, null, pricing)));
     }
   }
   const sched = schedule(sub);
