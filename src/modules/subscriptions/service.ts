@@ -51,6 +51,8 @@ interface ResolvedItem {
   price: string;
   quantity: number;
   metadata: Record<string, string>;
+  /** The request parameter this item came from, for errors (merged item lists reorder items). */
+  param?: string;
 }
 
 /** Validates prices for a subscription: recurring, active, one currency, one interval. */
@@ -65,7 +67,7 @@ function validateItems(
   let interval: { interval: SubscriptionRow['interval']; count: number } | null = null;
   const seen = new Set<string>();
   items.forEach((it, i) => {
-    const param = `${paramBase}[${i}][price]`;
+    const param = it.param ?? `${paramBase}[${i}][price]`;
     const info = pricing.get(it.price);
     if (!info) throw new NotFoundError('price', it.price, param);
     const p = info.price;
@@ -205,6 +207,9 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   await insertItems(q, itemRows);
   if (discountSource) await redeem(q, { coupon: discountSource.coupon, promotionCode: discountSource.promotionCode, customerId: customer.id, subscriptionId: sub.id, now });
   if (!customer.currency) await q.query(`UPDATE customers SET currency = $2 WHERE id = $1`, [customer.id, sub.currency]);
+  // `created` comes first, with the starting status; what the first payment changes follows as
+  // `customer.subscription.updated` (incomplete → active), so consumers never see an update first.
+  await recordEvent(q, now, { type: 'customer.subscription.created', object: await subscriptionObject(q, sub), customerId: customer.id });
 
   // The first invoice: $0 for a trial; the first period (or the prorated stretch to a future anchor) otherwise.
   let draft: InvoiceDraft;
@@ -236,14 +241,14 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   }
   const paid = collected.invoice?.status === 'paid';
   const status: SubscriptionRow['status'] = trialEnd ? 'trialing' : paid || sub.collection_method === 'send_invoice' ? 'active' : 'incomplete';
-  const row = await updateSubscriptionRow(q, sub.id, {
+  const current = (await findSubscription(q, sub.id, true))!;
+  const patch: Partial<SubscriptionRow> = {
     status,
     latest_invoice: built!.invoice.id,
     incomplete_expires_at: status === 'incomplete' ? addSeconds(now, INCOMPLETE_TTL_SECONDS) : null,
-  });
-  const obj = await subscriptionObject(q, row);
-  await recordEvent(q, now, { type: 'customer.subscription.created', object: obj, customerId: customer.id });
-  return obj;
+  };
+  const row = current.status === status ? await updateSubscriptionRow(q, sub.id, patch) : await transition(q, current, patch, now);
+  return subscriptionObject(q, row);
 }
 
 export function prorationLine(sub: SubscriptionRow, l: ProrationLine, subscriptionItem: string | null, pricing: Map<string, PriceInfo>): LineDraft {
@@ -279,19 +284,22 @@ async function insertProrationItems(q: Queryable, sub: SubscriptionRow, lines: P
 }
 
 /** Applies Stripe's item-update semantics: entries with `id` change or delete that item, others add one. */
-function mergeItems(current: ItemRow[], updates: NonNullable<UpdateSubscriptionInput['items']>): ResolvedItem[] {
-  const result = current.map((i) => ({ id: i.id, price: i.price, quantity: i.quantity, metadata: i.metadata, deleted: false }));
+function mergeItems(current: ItemRow[], updates: NonNullable<UpdateSubscriptionInput['items']>, paramBase = 'items'): ResolvedItem[] {
+  const result: (ResolvedItem & { id: string; deleted: boolean })[] = current.map((i) => ({ id: i.id, price: i.price, quantity: i.quantity, metadata: i.metadata, deleted: false }));
   updates.forEach((u, idx) => {
     if (u.id) {
       const target = result.find((r) => r.id === u.id);
       if (!target) throw new NotFoundError('subscription_item', u.id, `items[${idx}][id]`);
       if (u.deleted) target.deleted = true;
-      if (u.price) target.price = u.price;
+      if (u.price) {
+        target.price = u.price;
+        target.param = `${paramBase}[${idx}][price]`;
+      }
       if (u.quantity !== undefined) target.quantity = u.quantity;
       if (u.metadata) target.metadata = mergeMetadata(target.metadata, u.metadata);
     } else {
       if (!u.price) throw new InvalidRequestError('A new item needs a price.', `items[${idx}][price]`, 'parameter_missing');
-      result.push({ id: '', price: u.price, quantity: u.quantity ?? 1, metadata: u.metadata ?? {}, deleted: false });
+      result.push({ id: '', price: u.price, quantity: u.quantity ?? 1, metadata: u.metadata ?? {}, deleted: false, param: `${paramBase}[${idx}][price]` });
     }
   });
   const kept = result.filter((r) => !r.deleted);
@@ -486,7 +494,7 @@ export async function upcomingInvoice(ctx: Ctx, input: { subscription: string; i
   const extra: LineDraft[] = [];
   let pricing = await loadPricing(q, [...current.map((i) => i.price), ...nextItems.map((i) => i.price)]);
   if (input.items?.length) {
-    const merged = mergeItems(current, input.items);
+    const merged = mergeItems(current, input.items, 'subscription_items');
     pricing = await loadPricing(q, [...current.map((i) => i.price), ...merged.map((i) => i.price)]);
     validateItems(merged, pricing, customer, sub.currency, 'subscription_items');
     nextItems = merged.map((m) => ({ id: (m as { id?: string }).id ?? '', subscription: sub.id, price: m.price, quantity: m.quantity, metadata: m.metadata, created: now }));

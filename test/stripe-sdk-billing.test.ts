@@ -1,0 +1,165 @@
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBillingApp, iso, unix } from './helpers/billing.js';
+
+// The official Stripe SDK as an existing integration uses it for billing: customers on a test clock,
+// test payment methods, subscriptions created, upgraded and canceled, invoices and payment intents
+// listed, the next invoice previewed and the clock advanced. A real listening server, not app.inject.
+
+let t: Awaited<ReturnType<typeof createBillingApp>>;
+let stripe: Stripe;
+const price: Record<string, string> = {};
+
+beforeAll(async () => {
+  t = await createBillingApp();
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = t.app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
+  stripe = new Stripe(t.key, { host: '127.0.0.1', port: address.port, protocol: 'http', maxNetworkRetries: 0 });
+  const prices = await stripe.prices.list({ lookup_keys: ['group_monthly', 'elite_monthly', 'community_monthly'] });
+  for (const p of prices.data) price[p.lookup_key!] = p.id;
+});
+afterAll(() => t.close());
+
+/** Fields Recur still serves at the top level that this SDK version's types have moved elsewhere. */
+const legacy = (o: object) => o as unknown as { subscription: string | null; invoice: string | null };
+
+async function customerOnClock(clock: string, card = 'pm_card_visa') {
+  const customer = await stripe.customers.create({ email: 'sdk-billing@example.com', name: 'Sdk Billing', test_clock: clock });
+  const pm = await stripe.paymentMethods.attach(card, { customer: customer.id });
+  await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
+  return { customer, pm };
+}
+
+describe('the official stripe SDK drives Recur billing', () => {
+  it('test clock → customer → card → subscription → preview → upgrade → renewal → cancel', async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: unix('2026-03-01T00:00:00Z'), name: 'SDK clock' });
+    expect(clock).toMatchObject({ object: 'test_helpers.test_clock', status: 'ready', frozen_time: unix('2026-03-01T00:00:00Z'), name: 'SDK clock', livemode: false });
+    expect(clock.id).toMatch(/^clock_/);
+
+    const { customer, pm } = await customerOnClock(clock.id);
+    expect(customer).toMatchObject({ object: 'customer', test_clock: clock.id, email: 'sdk-billing@example.com' });
+    expect(pm).toMatchObject({ object: 'payment_method', type: 'card', customer: customer.id, card: { brand: 'visa', last4: '4242' } });
+    const withDefault = await stripe.customers.retrieve(customer.id);
+    expect((withDefault as Stripe.Customer).invoice_settings.default_payment_method).toBe(pm.id);
+
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.group_monthly! }], trial_end: 'now', metadata: { source: 'sdk' } });
+    expect(sub).toMatchObject({ object: 'subscription', status: 'active', customer: customer.id, currency: 'usd', collection_method: 'charge_automatically', metadata: { source: 'sdk' }, test_clock: clock.id });
+    expect(sub.items.data).toHaveLength(1);
+    const item = sub.items.data[0]!;
+    expect(item).toMatchObject({ quantity: 1, price: { id: price.group_monthly, unit_amount: 150_000, recurring: { interval: 'month' } } });
+    expect([item.current_period_start, item.current_period_end]).toEqual([unix('2026-03-01T00:00:00Z'), unix('2026-04-01T00:00:00Z')]);
+    const first = await stripe.invoices.retrieve(sub.latest_invoice as string);
+    expect(first).toMatchObject({ object: 'invoice', status: 'paid', billing_reason: 'subscription_create', total: 150_000, amount_paid: 150_000, customer: customer.id });
+    expect(legacy(first).subscription).toBe(sub.id);
+
+    // Half of March is left on the 16th at noon.
+    const advanced = await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: unix('2026-03-16T12:00:00Z') });
+    expect(advanced).toMatchObject({ id: clock.id, status: 'ready', frozen_time: unix('2026-03-16T12:00:00Z') });
+    expect(await stripe.testHelpers.testClocks.retrieve(clock.id)).toMatchObject({ status: 'ready', frozen_time: unix('2026-03-16T12:00:00Z') });
+
+    // Preview the upgrade to Elite: -75 000 unused Group, +250 000 remaining Elite, then a 500 000 month.
+    const preview = await stripe.invoices.createPreview({
+      customer: customer.id,
+      subscription: sub.id,
+      subscription_details: { items: [{ id: item.id, price: price.elite_monthly! }], proration_behavior: 'always_invoice', proration_date: unix('2026-03-16T12:00:00Z') },
+    });
+    expect(preview).toMatchObject({ object: 'invoice', customer: customer.id, subtotal: 675_000, total: 675_000, amount_due: 675_000, period_start: unix('2026-04-01T00:00:00Z') });
+    expect(preview.lines.data.map((l) => l.amount).sort((a, b) => a - b)).toEqual([-75_000, 250_000, 500_000]);
+
+    const upgraded = await stripe.subscriptions.update(sub.id, { items: [{ id: item.id, price: price.elite_monthly! }], proration_behavior: 'always_invoice' });
+    expect(upgraded.items.data.map((i) => [i.id, i.price.id, i.quantity])).toEqual([[item.id, price.elite_monthly, 1]]);
+    expect(upgraded.status).toBe('active');
+    expect(upgraded.latest_invoice).not.toBe(sub.latest_invoice);
+    const prorationInvoice = await stripe.invoices.retrieve(upgraded.latest_invoice as string);
+    expect(prorationInvoice).toMatchObject({ status: 'paid', billing_reason: 'subscription_update', total: 175_000, amount_paid: 175_000 });
+    expect(prorationInvoice.lines.data.map((l) => l.amount).sort((a, b) => a - b)).toEqual([-75_000, 250_000]);
+
+    // The renewal on April 1 bills Elite; it is charged an hour later (finalizeDelaySeconds).
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: unix('2026-04-01T02:00:00Z') });
+    const invoices = await stripe.invoices.list({ subscription: sub.id });
+    expect(invoices.object).toBe('list');
+    expect(invoices.data.map((i) => [i.billing_reason, i.status, i.total, i.amount_paid])).toEqual([
+      ['subscription_cycle', 'paid', 500_000, 500_000],
+      ['subscription_update', 'paid', 175_000, 175_000],
+      ['subscription_create', 'paid', 150_000, 150_000],
+    ]);
+    expect(invoices.data.every((i) => legacy(i).subscription === sub.id)).toBe(true);
+    expect(invoices.data.map((i) => i.number)).toEqual([expect.stringMatching(/^RECUR-\d{4}$/), expect.stringMatching(/^RECUR-\d{4}$/), expect.stringMatching(/^RECUR-\d{4}$/)]);
+    const paidInvoices = await stripe.invoices.list({ customer: customer.id, status: 'paid', limit: 2 });
+    expect(paidInvoices.data.map((i) => i.id)).toEqual(invoices.data.slice(0, 2).map((i) => i.id));
+    expect(paidInvoices.has_more).toBe(true);
+
+    const intents = await stripe.paymentIntents.list({ customer: customer.id });
+    expect(intents.data.map((p) => [p.amount, p.status, p.currency, iso(p.created)])).toEqual([
+      [500_000, 'succeeded', 'usd', '2026-04-01T01:00:00Z'],
+      [175_000, 'succeeded', 'usd', '2026-03-16T12:00:00Z'],
+      [150_000, 'succeeded', 'usd', '2026-03-01T00:00:00Z'],
+    ]);
+    expect(intents.data.map((p) => legacy(p).invoice)).toEqual(invoices.data.map((i) => i.id));
+
+    const renewed = await stripe.subscriptions.retrieve(sub.id);
+    expect([renewed.items.data[0]!.current_period_start, renewed.items.data[0]!.current_period_end]).toEqual([unix('2026-04-01T00:00:00Z'), unix('2026-05-01T00:00:00Z')]);
+
+    // The SDK's cancel is a DELETE with its params in the query string.
+    const canceled = await stripe.subscriptions.cancel(sub.id, { prorate: true, invoice_now: true, cancellation_details: { comment: 'done' } });
+    expect(canceled).toMatchObject({ id: sub.id, status: 'canceled', canceled_at: unix('2026-04-01T02:00:00Z'), cancellation_details: { comment: 'done', reason: 'cancellation_requested' } });
+    const final = await stripe.invoices.list({ subscription: sub.id, limit: 1 });
+    // All but 2 h of the 30-day April is unused: 500 000 × (30×86400 − 7200) / (30×86400) = 498 611.1.
+    expect(final.data[0]).toMatchObject({ billing_reason: 'subscription_update', total: -498_611, amount_due: 0, status: 'paid' });
+    expect((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).toMatchObject({ balance: -498_611 });
+
+    // Recur answers a business conflict with 409. The SDK maps any 409 to StripeAPIError (not
+    // StripeInvalidRequestError) and, with its default retries, retries it (this client has none).
+    const again = await stripe.subscriptions.cancel(sub.id).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(Stripe.errors.StripeError);
+    expect(again).toMatchObject({ statusCode: 409, code: 'subscription_ended' });
+    const listed = await stripe.subscriptions.list({ customer: customer.id, status: 'canceled' });
+    expect(listed.data.map((s) => s.id)).toEqual([sub.id]);
+  });
+
+  it('surfaces a declined card as a StripeCardError and keeps the failed payment intent', async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: unix('2026-03-01T00:00:00Z') });
+    const { customer } = await customerOnClock(clock.id, 'pm_card_chargeDeclined');
+    const refused = await stripe.subscriptions
+      .create({ customer: customer.id, items: [{ price: price.community_monthly! }], trial_end: 'now', payment_behavior: 'error_if_incomplete' })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Stripe.errors.StripeCardError);
+    expect(refused).toMatchObject({ statusCode: 402, code: 'card_declined', decline_code: 'generic_decline' });
+    expect((await stripe.subscriptions.list({ customer: customer.id, status: 'all' })).data).toEqual([]);
+    expect((await stripe.invoices.list({ customer: customer.id })).data).toEqual([]);
+
+    const incomplete = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.community_monthly! }], trial_end: 'now' });
+    expect(incomplete.status).toBe('incomplete');
+    const invoice = await stripe.invoices.retrieve(incomplete.latest_invoice as string);
+    expect(invoice).toMatchObject({ status: 'open', amount_due: 9_700, attempt_count: 1 });
+    const intents = await stripe.paymentIntents.list({ customer: customer.id });
+    expect(intents.data).toHaveLength(1);
+    expect(intents.data[0]).toMatchObject({ amount: 9_700, status: 'requires_payment_method', last_payment_error: { code: 'card_declined', decline_code: 'generic_decline' } });
+
+    // Paying by hand with a good card settles the invoice and activates the subscription.
+    const paid = await stripe.invoices.pay(invoice.id, { payment_method: 'pm_card_visa' });
+    expect(paid).toMatchObject({ status: 'paid', amount_paid: 9_700, attempt_count: 2 });
+    expect((await stripe.subscriptions.retrieve(incomplete.id)).status).toBe('active');
+  });
+
+  it('bills a one-off purchase through invoice items and a manual invoice', async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: unix('2026-03-01T00:00:00Z') });
+    const { customer } = await customerOnClock(clock.id);
+    const course = (await stripe.prices.list({ lookup_keys: ['course_onetime'] })).data[0]!;
+    // This SDK version spells the price as pricing[price]; older integrations send price. Both work.
+    const created = await stripe.invoiceItems.create({ customer: customer.id, pricing: { price: course.id }, description: 'Course' });
+    expect(created).toMatchObject({ object: 'invoiceitem', amount: 99_700, currency: 'usd', customer: customer.id, description: 'Course', invoice: null });
+    expect((created as unknown as { price: string }).price).toBe(course.id);
+    const missing = await stripe.invoiceItems.create({ customer: customer.id, pricing: { price: 'price_missing' } }).catch((e: unknown) => e);
+    expect(missing).toMatchObject({ statusCode: 404, code: 'resource_missing', param: 'pricing[price]' });
+    const draft = await stripe.invoices.create({ customer: customer.id });
+    expect(draft).toMatchObject({ status: 'draft', total: 99_700 });
+    const open = await stripe.invoices.finalizeInvoice(draft.id!);
+    expect(open.status).toBe('open');
+    const paid = await stripe.invoices.pay(draft.id!);
+    expect(paid).toMatchObject({ status: 'paid', amount_paid: 99_700 });
+    const voidPaid = await stripe.invoices.voidInvoice(draft.id!).catch((e: unknown) => e);
+    expect(voidPaid).toMatchObject({ statusCode: 400, code: 'invoice_not_voidable' });
+  });
+});
