@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 // The `recur` command as a user runs it, on the embedded database in a fresh data folder.
 
@@ -14,15 +14,13 @@ function recur(...args: string[]) {
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
-afterAll(() => undefined);
-
 describe('recur CLI', () => {
   it('prints help', () => {
     const r = recur('--help');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('keys create --name NAME');
     expect(r.stdout).toContain('clock advance ID --to TIME');
-  });
+  }, 60_000);
 
   it('migrates, seeds idempotently, manages keys and lists customers', () => {
     expect(recur('migrate').stdout).toMatch(/Database is up to date|Applied:/);
@@ -45,7 +43,7 @@ describe('recur CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--scope must be read, write or admin');
     expect(recur('customers', 'list').stdout).toMatch(/^ID\s+EMAIL\s+NAME\s+BALANCE\s+CREATED\n-+/);
-  });
+  }, 180_000);
 
   it('serves with the seeded catalog and a first admin key, refuses a second process on the folder, stops on SIGTERM', async () => {
     const fresh = mkdtempSync(join(tmpdir(), 'recur-serve-'));
@@ -74,5 +72,5 @@ describe('recur CLI', () => {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-  }, 90_000);
+  }, 180_000);
 });
