@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Each file opens its own database (a PGlite instance or a PostgreSQL schema), so files are isolated.
     fileParallelism: true,
+    // Vitest's default leaves a core idle on a 2-core machine; database tests mostly wait on PGlite/PostgreSQL.
+    maxWorkers: 2,
   },
 });

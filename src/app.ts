@@ -13,14 +13,24 @@ import { Router } from './http/router.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { catalogRoutes } from './modules/catalog/routes.js';
 import { couponRoutes } from './modules/coupons/routes.js';
+import { creditRoutes } from './modules/credits/routes.js';
 import { customerRoutes } from './modules/customers/routes.js';
 import { eventRoutes } from './modules/events/routes.js';
 import { invoiceRoutes } from './modules/invoices/routes.js';
 import { subscriptionRoutes } from './modules/subscriptions/routes.js';
 import { testClockRoutes } from './modules/test-clocks/routes.js';
-import { paymentIntentRoutes, paymentMethodRoutes } from './modules/payments/routes.js';
+import { dunningRoutes } from './modules/dunning/routes.js';
+import { notifierFromConfig, type Notifier } from './modules/notifications/channels.js';
+import { notificationRoutes, unsubscribeRoutes } from './modules/notifications/routes.js';
+import { payPageRoutes } from './modules/pay-page/routes.js';
+import { disputeRoutes, paymentIntentRoutes, paymentMethodRoutes, refundRoutes } from './modules/payments/routes.js';
+import { webhookInboxRoutes, webhookIngressRoutes } from './modules/webhooks/routes.js';
 import { gatewaysOf, type Gateways } from './modules/payments/gateway.js';
 import { SimulatedGateway } from './modules/payments/simulated-gateway.js';
+import { taxRateRoutes } from './modules/taxes/routes.js';
+import { creditNoteRoutes } from './modules/credit-notes/routes.js';
+import { entitlementRoutes } from './modules/entitlements/routes.js';
+import { documentRoutes, hostedInvoiceRoutes } from './modules/documents/routes.js';
 
 export interface BuildAppOptions {
   db: Db;
@@ -29,6 +39,8 @@ export interface BuildAppOptions {
   logger?: FastifyBaseLogger;
   /** Payment gateways; defaults to the built-in simulated gateway. */
   gateways?: Gateways;
+  /** Email/SMS transports; defaults to what the config describes (SMTP, Twilio) or the outbox. */
+  notifier?: Notifier;
 }
 
 // Stripe's bracket notation: items[0][price]=…, expand[]=…, metadata[k]=v — in bodies and queries.
@@ -67,6 +79,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
     rateLimiter: new RateLimiter(opts.config.rateLimit),
     metrics: new Metrics(),
     gateways: opts.gateways ?? gatewaysOf([new SimulatedGateway({ now: () => opts.clock.now() })]),
+    notifier: opts.notifier ?? notifierFromConfig(opts.config.notifications),
   };
 
   app.addHook('onRequest', async (req, reply) => {
@@ -117,12 +130,28 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
   subscriptionRoutes(router);
   invoiceRoutes(router);
   testClockRoutes(router);
+  refundRoutes(router);
+  disputeRoutes(router);
+  webhookInboxRoutes(router);
+  dunningRoutes(router);
+  notificationRoutes(router);
+  creditRoutes(router);
+  taxRateRoutes(router);
+  creditNoteRoutes(router);
+  entitlementRoutes(router);
+  documentRoutes(router);
 
   const openapi = buildOpenApi(router.defs, API_VERSION);
   app.get('/openapi.json', async () => openapi);
   await app.register((await import('@fastify/swagger')).default, { mode: 'static', specification: { document: openapi as never } });
   await app.register((await import('@fastify/swagger-ui')).default, { routePrefix: '/docs' });
   opsRoutes(app, deps);
+  // Inbound gateway webhooks: public, verified by signature, raw body (a parser scoped to the plugin).
+  await app.register(webhookIngressRoutes, { deps });
+  // Hosted pages for customers: public (the signed token is the credential), HTML.
+  payPageRoutes(app, deps);
+  unsubscribeRoutes(app, deps);
+  hostedInvoiceRoutes(app, deps);
 
   return { app, deps };
 }

@@ -1,5 +1,10 @@
+import { loadPaymentsConfig, type PaymentsConfig } from './modules/payments/config.js';
+import { loadCreditsConfig, type CreditsConfig } from './modules/credits/config.js';
+import { loadTaxConfig, type TaxConfig } from './modules/taxes/config.js';
+import { loadDocumentsConfig, type DocumentsConfig } from './modules/documents/config.js';
+
 // Every setting Recur reads from the environment, with its default. The README's configuration
-// table mirrors this file.
+// table mirrors this file (gateway, routing, fraud and inbound-webhook settings: modules/payments/config.ts).
 
 export interface Config {
   port: number;
@@ -16,6 +21,42 @@ export interface Config {
   finalizeDelaySeconds: number;
   /** Rows a worker claims per batch. */
   workerBatchSize: number;
+  /** Dunning and customer notifications (email, SMS, pay links, personalisation). */
+  notifications: NotificationConfig;
+  /** Gateways (Stripe, PayPal), routing, fraud rules, inbound webhooks. */
+  payments: PaymentsConfig;
+  /** Credits and usage: overage, low-balance thresholds, usage event time window, request coalescing. */
+  credits: CreditsConfig;
+  /** Tax: seller location, US nexus, missing-address fallback (modules/taxes/config.ts). */
+  tax: TaxConfig;
+  /** Seller details, bank transfer instructions and hosted invoice links on documents (modules/documents/config.ts). */
+  documents: DocumentsConfig;
+}
+
+export interface NotificationConfig {
+  /** smtp://user:pass@host:587 (or smtps://); unset: emails go to the outbox. */
+  smtpUrl?: string;
+  emailFrom: string;
+  /** Who receives escalations (the business owner). */
+  ownerEmail?: string;
+  twilioAccountSid?: string;
+  twilioAuthToken?: string;
+  twilioFrom?: string;
+  /** Twilio's API base URL (tests point it at a local server speaking Twilio's wire format). */
+  twilioApiBaseUrl?: string;
+  openaiApiKey?: string;
+  openaiBaseUrl?: string;
+  openaiModel: string;
+  /** Where hosted pages (/pay/…) and unsubscribe links point. */
+  publicUrl: string;
+  /** HMAC secret of pay links; unset: a random one is created once and kept in the database. */
+  payLinkSecret?: string;
+  payLinkTtlHours: number;
+  /** IANA timezone for customers who set none. */
+  defaultTimezone: string;
+  /** Also write outbox messages as files here (default under `recur serve` on PGlite: next to the data folder). */
+  outboxDir?: string;
+  stripePublishableKey?: string;
 }
 
 function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
@@ -48,6 +89,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: 1024 * 1024,
     finalizeDelaySeconds: int('RECUR_FINALIZE_DELAY_SECONDS', 3600, env),
     workerBatchSize: int('RECUR_WORKER_BATCH_SIZE', 500, env),
+    notifications: {
+      smtpUrl: env.SMTP_URL || undefined,
+      emailFrom: env.RECUR_EMAIL_FROM || 'Recur Billing <billing@localhost>',
+      ownerEmail: env.RECUR_OWNER_EMAIL || undefined,
+      twilioAccountSid: env.TWILIO_ACCOUNT_SID || undefined,
+      twilioAuthToken: env.TWILIO_AUTH_TOKEN || undefined,
+      twilioFrom: env.TWILIO_FROM || undefined,
+      twilioApiBaseUrl: env.TWILIO_API_BASE_URL || undefined,
+      openaiApiKey: env.OPENAI_API_KEY || undefined,
+      openaiBaseUrl: env.OPENAI_BASE_URL || undefined,
+      openaiModel: env.RECUR_OPENAI_MODEL || 'gpt-4o-mini',
+      publicUrl: (env.RECUR_PUBLIC_URL || `http://localhost:${env.PORT || 3000}`).replace(/\/+$/, ''),
+      payLinkSecret: env.RECUR_PAY_LINK_SECRET || undefined,
+      payLinkTtlHours: int('RECUR_PAY_LINK_TTL_HOURS', 30 * 24, env),
+      defaultTimezone: env.RECUR_DEFAULT_TIMEZONE || 'UTC',
+      outboxDir: env.RECUR_OUTBOX_DIR || undefined,
+      stripePublishableKey: env.STRIPE_PUBLISHABLE_KEY || undefined,
+    },
+    payments: loadPaymentsConfig(env),
+    credits: loadCreditsConfig(env),
+    tax: loadTaxConfig(env),
+    documents: loadDocumentsConfig(env),
   };
 }
 

@@ -5,6 +5,7 @@ import type { Db } from './db/index.js';
 import type { Authenticator, RateLimiter } from './http/auth.js';
 import type { Metrics } from './http/metrics.js';
 import type { Gateways } from './modules/payments/gateway.js';
+import type { Notifier } from './modules/notifications/channels.js';
 
 /** Everything a request or job needs, passed explicitly: no module-level singletons. */
 export interface AppDeps {
@@ -16,4 +17,6 @@ export interface AppDeps {
   rateLimiter: RateLimiter;
   metrics: Metrics;
   gateways: Gateways;
+  /** Email and SMS transports (SMTP/Twilio, or the outbox) and the optional personaliser. */
+  notifier: Notifier;
 }

@@ -7,6 +7,9 @@ import { lockDataDir } from './db/lock.js';
 import { migrate } from './db/migrate.js';
 import { countApiKeys, createApiKey } from './modules/api-keys/service.js';
 import { seedCatalog } from './modules/catalog/seed.js';
+import { seedDunning } from './modules/dunning/seed.js';
+import { seedTaxRates } from './modules/taxes/service.js';
+import { seedEntitlementRules } from './modules/entitlements/service.js';
 
 // What every process (server, worker, CLI command) does first: open the configured database (taking
 // the data-folder lock on PGlite), apply migrations, and optionally seed.
@@ -45,7 +48,15 @@ export async function openRuntime(config: Config, opts: { migrate?: boolean; log
 }
 
 export async function runSeed(rt: Runtime): Promise<{ created: number }> {
-  return rt.db.tx((q) => seedCatalog(q, rt.clock.now()));
+  return rt.db.tx(async (q) => {
+    const catalog = await seedCatalog(q, rt.clock.now());
+    // Dunning plans, segmentation rules and message templates (only what is missing).
+    const dunning = await seedDunning(q, rt.clock.now());
+    // Built-in tax rates (rates are data the operator keeps current) and what the course grants.
+    const taxes = await seedTaxRates(q, rt.clock.now());
+    const entitlements = await seedEntitlementRules(q, rt.clock.now());
+    return { created: catalog.created + dunning.created + taxes.created + entitlements.created };
+  });
 }
 
 /** On an empty database, creates the first admin key and returns its secret (printed once). */

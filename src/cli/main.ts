@@ -7,8 +7,9 @@ import { createApiKey, listApiKeys, revokeApiKey, type Scope } from '../modules/
 import { listCustomers } from '../modules/customers/service.js';
 import { openRuntime, runSeed } from '../runtime.js';
 import { serve } from './serve.js';
-import { gatewaysOf } from '../modules/payments/gateway.js';
-import { SimulatedGateway } from '../modules/payments/simulated-gateway.js';
+import { buildGateways } from '../modules/payments/gateways-from-config.js';
+import { markForReplay } from '../modules/webhooks/inbox.js';
+import { processInbox } from '../modules/webhooks/jobs.js';
 import { advanceTestClock } from '../modules/test-clocks/service.js';
 import { AppError } from '../core/errors/index.js';
 import { table } from './table.js';
@@ -30,6 +31,8 @@ Commands:
                                  List customers as a table
   clock advance ID --to TIME     Advance a test clock (TIME: ISO 8601 or Unix seconds), running its
                                  customers' due billing in time order
+  webhooks replay ID | --failed  Process an inbound gateway webhook again (inbox id or event id), or
+                                 every failed and dead-lettered one
 
 The database is PostgreSQL when DATABASE_URL is set, otherwise the embedded PGlite in RECUR_DATA_DIR
 (default ./.recur/data). PGlite allows one process at a time: while the server runs, use its API.
@@ -55,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       email: { type: 'string' },
       limit: { type: 'string' },
       to: { type: 'string' },
+      failed: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -105,10 +109,27 @@ async function main(argv: string[]): Promise<number> {
     const to = /^\d+$/.test(values.to) ? new Date(Number(values.to) * 1000) : new Date(values.to);
     if (Number.isNaN(to.getTime())) throw new UsageError(`--to is not a time: ${values.to}`);
     return withRuntime(async (rt) => {
-      const gateways = gatewaysOf([new SimulatedGateway({ now: () => rt.clock.now() })]);
+      const gateways = buildGateways(config.payments, rt.clock, rt.logger);
       const clock = await advanceTestClock(rt.db, { gateways, config }, arg, to);
       process.stdout.write(`Test clock ${clock.id} is at ${new Date(clock.frozen_time * 1000).toISOString()} (${clock.status}).\n`);
       return 0;
+    });
+  }
+  if (cmd === 'webhooks' && sub === 'replay') {
+    if (!arg && !values.failed) throw new UsageError('webhooks replay needs an ID or --failed');
+    return withRuntime(async (rt) => {
+      const now = rt.clock.now();
+      const ids = await rt.db.tx((q) => markForReplay(q, arg ? { id: arg } : { failed: true }, now));
+      if (arg && ids.length === 0) throw new UsageError(`No inbound webhook event ${arg}`);
+      // Processed here and now (a running worker would take them too: rows are claimed, never shared).
+      const deps = { gateways: buildGateways(config.payments, rt.clock, rt.logger), config };
+      await processInbox(rt.db, deps, now, ids.length, { ids, logger: rt.logger });
+      const { rows } = await rt.db.query<{ id: string; event_id: string; type: string; status: string; result: string | null; last_error: string | null }>(
+        `SELECT id, event_id, type, status, result, last_error FROM webhook_inbox WHERE id = ANY($1::text[]) ORDER BY id`,
+        [ids],
+      );
+      process.stdout.write(rows.length ? table(['ID', 'EVENT', 'TYPE', 'STATUS', 'RESULT', 'ERROR'], rows.map((r) => [r.id, r.event_id, r.type, r.status, r.result, r.last_error])) : 'Nothing to replay.\n');
+      return rows.some((r) => r.status !== 'processed') ? 1 : 0;
     });
   }
   throw new UsageError(`Unknown command: ${positionals.join(' ')}`);

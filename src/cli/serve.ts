@@ -3,8 +3,9 @@ import type { Config } from '../config.js';
 import { allJobs } from '../jobs/registry.js';
 import { Worker } from '../jobs/worker.js';
 import { ensureFirstAdminKey, openRuntime, runSeed } from '../runtime.js';
-import { gatewaysOf } from '../modules/payments/gateway.js';
-import { SimulatedGateway } from '../modules/payments/simulated-gateway.js';
+import { buildGateways } from '../modules/payments/gateways-from-config.js';
+import { notifierFromConfig } from '../modules/notifications/channels.js';
+import { dirname, join } from 'node:path';
 
 /** `recur serve`: API + (unless RECUR_WORKER=false) one in-process worker. `recur worker`: worker only. */
 export async function serve(config: Config, opts: { api: boolean; worker: boolean }): Promise<void> {
@@ -22,9 +23,13 @@ export async function serve(config: Config, opts: { api: boolean; worker: boolea
     );
   }
 
-  const gateways = gatewaysOf([new SimulatedGateway({ now: () => rt.clock.now() })]);
-  const worker = opts.worker ? new Worker({ db: rt.db, clock: rt.clock, logger: rt.logger, deps: { gateways, config } }, allJobs()) : null;
-  const built = opts.api ? await buildApp({ db: rt.db, clock: rt.clock, config, gateways }) : null;
+  // Stripe and/or PayPal behind the router when configured; else the built-in simulated gateway.
+  const gateways = buildGateways(config.payments, rt.clock, rt.logger);
+  // Without SMTP/Twilio, messages go to the outbox: the database, and (on PGlite) files beside the data folder.
+  const outboxDir = config.notifications.outboxDir ?? (config.databaseUrl ? undefined : join(dirname(config.dataDir), 'outbox'));
+  const notifier = notifierFromConfig(config.notifications, { outboxDir });
+  const worker = opts.worker ? new Worker({ db: rt.db, clock: rt.clock, logger: rt.logger, deps: { gateways, config } }, allJobs({ notifier })) : null;
+  const built = opts.api ? await buildApp({ db: rt.db, clock: rt.clock, config, gateways, notifier }) : null;
   if (built) {
     await built.app.listen({ port: config.port, host: config.host });
   }

@@ -12,7 +12,7 @@ import { toInvalidRequest } from './zod-errors.js';
 // the OpenAPI document), a scope, and a handler that receives parsed input and a Queryable.
 // Mutations run in one transaction per request, with Idempotency-Key handled inside it.
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 type AnyObject = z.ZodType<Record<string, unknown>>;
 
 export interface HandlerContext<P, Q, B> {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { listQuery, zCurrency, zExpand, zInt, zMetadata, zNullableText } from '../../http/schemas.js';
 import { COUNTRY_CODES } from './domain/countries.js';
+import { checkTaxId } from '../taxes/domain/tax-ids.js';
 
 export const zAddress = z.strictObject({
   line1: zNullableText(200).optional(),
@@ -20,7 +21,11 @@ export const TAX_ID_TYPES = [
   'ca_bn', 'ca_gst_hst', 'ca_pst_bc', 'ca_pst_mb', 'ca_pst_sk', 'ca_qst', 'us_ein', 'unknown',
 ] as const;
 
-export const zTaxId = z.strictObject({ type: z.enum(TAX_ID_TYPES), value: z.string().min(1).max(50) });
+// Each type's format is checked (EU VAT numbers through jsvat): reverse charge relies on it.
+export const zTaxId = z.strictObject({ type: z.enum(TAX_ID_TYPES), value: z.string().min(1).max(50) }).superRefine((t, ctx) => {
+  const check = checkTaxId(t.type, t.value);
+  if (!check.valid) ctx.addIssue({ code: 'custom', path: ['value'], message: `is not a valid ${t.type} number (expected a format like ${check.example})` });
+});
 
 // E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
 const e164 = /^\+[1-9]\d{6,14}$/;

@@ -7,6 +7,7 @@ import type { ListParams } from '../../http/pagination.js';
 import { resolvePaymentMethod, type PaymentDeps } from '../payments/service.js';
 import { findCustomer, insertCustomer, listCustomerRows, updateCustomerRow, type CustomerRow } from './repository.js';
 import type { CreateCustomerInput, CustomerObject, UpdateCustomerInput } from './schemas.js';
+import { recordBalanceSet } from '../credit-notes/balance.js';
 
 export function serializeCustomer(r: CustomerRow): CustomerObject {
   return {
@@ -77,6 +78,8 @@ export async function createCustomer(q: Queryable, deps: PaymentDeps, now: Date,
     created: now,
     updated: now,
   });
+  // The balance is a ledger: a starting balance is its first transaction.
+  await recordBalanceSet(q, now, { customer: row.id, before: 0, after: row.balance, currency: row.currency, initial: true });
   const pm = input.invoice_settings?.default_payment_method;
   const final = pm
     ? await updateCustomerRow(q, row.id, {
@@ -125,6 +128,7 @@ export async function updateCustomer(q: Queryable, deps: PaymentDeps, now: Date,
   if (input.balance !== undefined) patch.balance = input.balance;
   if (input.metadata !== undefined) patch.metadata = mergeMetadata(before.metadata, input.metadata);
   const after = await updateCustomerRow(q, id, patch);
+  await recordBalanceSet(q, now, { customer: id, before: Number(before.balance), after: Number(after.balance), currency: after.currency, initial: false });
   const obj = serializeCustomer(after);
   const prev = previousAttributes(serializeCustomer(before), obj);
   if (Object.keys(prev).length > 0) await recordEvent(q, now, { type: 'customer.updated', object: obj, previousAttributes: prev, customerId: id });

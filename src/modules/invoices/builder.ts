@@ -2,6 +2,8 @@ import { newId } from '../../core/ids/index.js';
 import { addDays } from '../../core/time/index.js';
 import { applyDiscounts, type Discount } from './domain/discounts.js';
 import { computeInvoiceTotals } from './domain/totals.js';
+import { lineBehavior, type DraftTax } from '../taxes/context.js';
+import { aggregateTaxAmounts, computeLineTax, lineTaxTotals } from '../taxes/domain/compute.js';
 import type { BillingReason, CollectionMethod, InvoiceRow, LineRow } from './repository.js';
 
 // Builds an invoice and its lines in memory from drafts: the same code serves one API call and a
@@ -46,6 +48,8 @@ export interface InvoiceDraft {
   lines: LineDraft[];
   /** Discounts active for this invoice (already filtered by period). */
   discounts: Discount[];
+  /** Automatic tax (taxes/context.ts applyTax); absent = no tax (e.g. installments of a taxed invoice). */
+  tax?: DraftTax | null;
 }
 
 export interface BuiltInvoice {
@@ -57,9 +61,15 @@ export function buildInvoice(d: InvoiceDraft, now: Date): BuiltInvoice {
   const id = d.id ?? newId('in');
   const discountable = d.lines.map((l) => ({ amount: l.discountable ? l.amount : 0, currency: d.currency, productId: l.productId }));
   const discounted = d.discounts.length && d.lines.length ? applyDiscounts(discountable, d.discounts) : null;
+  // Tax per line, on the amount after discounts.
+  const tax = d.tax ?? null;
+  const lineTaxes = d.lines.map((l, i) => (tax ? computeLineTax(l.amount - (discounted ? discounted.lines[i]!.totalDiscount : 0), lineBehavior(tax, l.price), tax.context.decision) : []));
+  const taxTotals = lineTaxes.map(lineTaxTotals);
   const totals = computeInvoiceTotals({
     lineAmounts: d.lines.map((l) => l.amount),
     discountAmounts: discounted ? discounted.lines.map((l) => l.totalDiscount) : undefined,
+    taxAmounts: taxTotals.map((t) => t.tax),
+    inclusiveTaxAmounts: taxTotals.map((t) => t.inclusive),
   });
   const lines: LineRow[] = d.lines.map((l, i) => ({
     id: newId('il'),
@@ -80,6 +90,7 @@ export function buildInvoice(d: InvoiceDraft, now: Date): BuiltInvoice {
     discountable: l.discountable,
     discount_amounts: discounted ? discounted.lines[i]!.discountAmounts.map((a) => ({ discount: a.discountId, amount: a.amount })) : [],
     position: i,
+    tax_amounts: lineTaxes[i]!,
   }));
   const invoice: InvoiceRow = {
     id,
@@ -117,6 +128,14 @@ export function buildInvoice(d: InvoiceDraft, now: Date): BuiltInvoice {
     metadata: d.metadata ?? {},
     created: now,
     updated: now,
+    total_tax_amounts: aggregateTaxAmounts(lineTaxes),
+    tax_context: tax ? tax.context : null,
+    customer_details: null,
+    pre_payment_credit_notes_amount: 0,
+    post_payment_credit_notes_amount: 0,
+    hosted_invoice_url: null,
+    overdue_at: null,
+    payment_reference: null,
   };
   return { invoice, lines };
 }

@@ -1,6 +1,8 @@
 import type { Queryable } from '../../db/index.js';
 import { bulkInsert, bulkUpdate, type Column } from '../../db/bulk.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
+import type { CustomerDetails, InvoiceTaxContext } from '../taxes/context.js';
+import type { TaxAmount } from '../taxes/domain/types.js';
 
 export type InvoiceStatus = 'draft' | 'open' | 'paid' | 'void' | 'uncollectible';
 export type BillingReason = 'subscription_create' | 'subscription_cycle' | 'subscription_update' | 'subscription_threshold' | 'manual';
@@ -41,6 +43,15 @@ export interface InvoiceRow {
   metadata: Record<string, string>;
   created: Date;
   updated: Date;
+  /** Taxes, documents, credit notes, NET terms (modules/taxes, documents, credit-notes). */
+  total_tax_amounts: TaxAmount[];
+  tax_context: InvoiceTaxContext | null;
+  customer_details: CustomerDetails | null;
+  pre_payment_credit_notes_amount: number;
+  post_payment_credit_notes_amount: number;
+  hosted_invoice_url: string | null;
+  overdue_at: Date | null;
+  payment_reference: string | null;
 }
 
 export interface LineRow {
@@ -62,6 +73,7 @@ export interface LineRow {
   discountable: boolean;
   discount_amounts: { discount: string; amount: number }[];
   position: number;
+  tax_amounts: TaxAmount[];
 }
 
 export const INVOICE_COLUMNS: Column[] = [
@@ -99,6 +111,14 @@ export const INVOICE_COLUMNS: Column[] = [
   { name: 'metadata', type: 'jsonb' },
   { name: 'created', type: 'timestamptz' },
   { name: 'updated', type: 'timestamptz' },
+  { name: 'total_tax_amounts', type: 'jsonb' },
+  { name: 'tax_context', type: 'jsonb' },
+  { name: 'customer_details', type: 'jsonb' },
+  { name: 'pre_payment_credit_notes_amount', type: 'bigint' },
+  { name: 'post_payment_credit_notes_amount', type: 'bigint' },
+  { name: 'hosted_invoice_url', type: 'text' },
+  { name: 'overdue_at', type: 'timestamptz' },
+  { name: 'payment_reference', type: 'text' },
 ];
 
 export const LINE_COLUMNS: Column[] = [
@@ -120,6 +140,7 @@ export const LINE_COLUMNS: Column[] = [
   { name: 'discountable', type: 'boolean' },
   { name: 'discount_amounts', type: 'jsonb' },
   { name: 'position', type: 'integer' },
+  { name: 'tax_amounts', type: 'jsonb' },
 ];
 
 /**

@@ -71,7 +71,7 @@ export function invoiceRoutes(r: Router): void {
       expand: zExpand(),
     }),
     response: invoiceSchema,
-    handler: async ({ q, now, body }) => invoiceObject(q, await createManualInvoice(q, await clockNow(q, 'customers', body.customer, now), body)),
+    handler: async ({ q, now, deps, body }) => invoiceObject(q, await createManualInvoice(q, await clockNow(q, 'customers', body.customer, now), body, deps.config.tax)),
   });
   r.route({
     method: 'GET',
@@ -180,10 +180,10 @@ export function invoiceRoutes(r: Router): void {
     scope: 'write',
     params: idParams,
     body: z.strictObject({ auto_advance: zBool().optional(), expand: zExpand() }),
-    handler: async ({ q, now, params }) => {
+    handler: async ({ q, now, deps, params }) => {
       const inv = await getInvoiceRow(q, params.id, true);
       if (inv.status !== 'draft') throw new InvalidRequestError(`This invoice is already ${inv.status}.`, 'id', 'invoice_not_draft');
-      await finalizeInvoices(q, [inv.id], await effectiveNow(q, inv.test_clock, now));
+      await finalizeInvoices(q, [inv.id], await effectiveNow(q, inv.test_clock, now), { config: deps.config });
       return invoiceObject(q, await getInvoiceRow(q, inv.id));
     },
   });
@@ -194,10 +194,19 @@ export function invoiceRoutes(r: Router): void {
     tag: 'Invoices',
     scope: 'write',
     params: idParams,
-    body: z.strictObject({ payment_method: z.string().optional(), paid_out_of_band: zBool().optional(), expand: zExpand() }),
+    body: z.strictObject({
+      payment_method: z.string().optional(),
+      paid_out_of_band: zBool().optional(),
+      /** Recur: how an out-of-band payment was made (cheque number, bank reference). */
+      payment_reference: z.string().min(1).max(200).optional(),
+      expand: zExpand(),
+    }),
     handler: async ({ q, now: requestNow, deps, params, body }) => {
       const now = await clockNow(q, 'invoices', params.id, requestNow);
-      if (body.paid_out_of_band) return invoiceObject(q, await payOutOfBand(q, params.id, now));
+      if (body.payment_reference !== undefined && !body.paid_out_of_band) {
+        throw new InvalidRequestError('payment_reference goes with paid_out_of_band=true.', 'payment_reference', 'parameter_invalid');
+      }
+      if (body.paid_out_of_band) return invoiceObject(q, await payOutOfBand(q, params.id, now, body.payment_reference));
       const res = await payInvoice(q, deps, params.id, now, { paymentMethod: body.payment_method });
       if (res.succeeded) return invoiceObject(q, res.invoice);
       // The failed attempt (payment intent, attempt count, events) is kept: commit, then answer 402.

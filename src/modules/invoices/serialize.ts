@@ -22,6 +22,7 @@ export function serializeLine(l: LineRow) {
     quantity: l.quantity,
     subscription: l.subscription,
     subscription_item: l.subscription_item,
+    tax_amounts: l.tax_amounts ?? [],
     type: l.type,
     unit_amount: l.unit_amount,
   };
@@ -30,6 +31,10 @@ export function serializeLine(l: LineRow) {
 export type InvoiceObject = ReturnType<typeof serializeInvoice>;
 
 export function serializeInvoice(inv: InvoiceRow, lines: LineRow[]) {
+  const taxAmounts = inv.total_tax_amounts ?? [];
+  const inclusiveTax = taxAmounts.filter((t) => t.inclusive).reduce((s, t) => s + t.amount, 0);
+  const decision = inv.tax_context?.decision ?? null;
+  const customer = inv.customer_details ?? null;
   return {
     id: inv.id,
     object: 'invoice' as const,
@@ -39,19 +44,32 @@ export function serializeInvoice(inv: InvoiceRow, lines: LineRow[]) {
     attempt_count: inv.attempt_count,
     attempted: inv.attempt_count > 0,
     auto_advance: inv.auto_advance,
+    // Stripe's automatic_tax, with how the tax was determined (Recur: reason, note, location).
+    automatic_tax: {
+      enabled: decision !== null,
+      status: decision ? decision.status : null,
+      taxability_reason: decision ? decision.reason : null,
+      note: decision ? decision.note : null,
+      location: decision ? decision.location : null,
+    },
     billing_reason: inv.billing_reason,
     collection_method: inv.collection_method,
     created: ts(inv.created)!,
     currency: inv.currency,
     customer: inv.customer,
+    customer_address: customer?.address ?? null,
+    customer_email: customer?.email ?? null,
+    customer_name: customer?.name ?? null,
+    customer_tax_exempt: customer?.tax_exempt ?? null,
+    customer_tax_ids: customer?.tax_ids ?? [],
     default_payment_method: inv.default_payment_method,
     description: inv.description,
     discounts: inv.discounts.map((d) => d.discount),
     due_date: ts(inv.due_date),
     effective_at: inv.status_transitions.finalized_at ?? null,
     ending_balance: inv.ending_balance,
-    hosted_invoice_url: null,
-    invoice_pdf: null,
+    hosted_invoice_url: inv.hosted_invoice_url ?? null,
+    invoice_pdf: inv.hosted_invoice_url ? `${inv.hosted_invoice_url}/pdf` : null,
     lines: { object: 'list' as const, data: lines.map(serializeLine), has_more: false, url: `/v1/invoices/${inv.id}/lines` },
     livemode: false,
     metadata: inv.metadata,
@@ -59,6 +77,10 @@ export function serializeInvoice(inv: InvoiceRow, lines: LineRow[]) {
     number: inv.number,
     paid: inv.status === 'paid',
     paid_out_of_band: inv.paid_out_of_band,
+    payment_reference: inv.payment_reference ?? null,
+    overdue: inv.overdue_at !== null && inv.overdue_at !== undefined,
+    post_payment_credit_notes_amount: inv.post_payment_credit_notes_amount ?? 0,
+    pre_payment_credit_notes_amount: inv.pre_payment_credit_notes_amount ?? 0,
     period_end: ts(inv.period_end)!,
     period_start: ts(inv.period_start)!,
     starting_balance: inv.starting_balance,
@@ -71,11 +93,12 @@ export function serializeInvoice(inv: InvoiceRow, lines: LineRow[]) {
     },
     subscription: inv.subscription,
     subtotal: inv.subtotal,
-    subtotal_excluding_tax: inv.subtotal,
+    subtotal_excluding_tax: inv.subtotal - inclusiveTax,
     tax: inv.total_tax,
     test_clock: inv.test_clock,
     total: inv.total,
     total_discount_amounts: inv.discounts,
+    total_tax_amounts: taxAmounts,
     total_excluding_tax: inv.total - inv.total_tax,
   };
 }

@@ -13,6 +13,9 @@ import { formatInvoiceNumber } from './domain/numbering.js';
 import { computeInvoiceTotals } from './domain/totals.js';
 import { findInvoice, insertInvoices, insertLines, linesOf, reserveNumbers, updateInvoiceRow, type InvoiceRow, type LineRow } from './repository.js';
 import { serializeInvoice, type InvoiceObject } from './serialize.js';
+import type { TaxConfig } from '../taxes/config.js';
+import { applyTax, loadPriceBehaviors, type CustomerDetails } from '../taxes/context.js';
+import { hostedInvoiceUrls, type LinkConfig } from '../documents/links.js';
 
 // Invoice lifecycle: draft → open → paid | void | uncollectible. Finalised invoices are immutable
 // (only status, payment and balance fields move). Every transition writes its event in the same
@@ -68,36 +71,74 @@ export async function persistInvoices(q: Queryable, built: BuiltInvoice[], now: 
   return kept;
 }
 
-export async function createInvoices(q: Queryable, drafts: InvoiceDraft[], now: Date): Promise<BuiltInvoice[]> {
+/** Builds and writes invoices; with a tax config (automatic tax on) each draft is taxed first. */
+export async function createInvoices(q: Queryable, drafts: InvoiceDraft[], now: Date, tax?: TaxConfig): Promise<BuiltInvoice[]> {
+  const taxed = await applyTax(q, tax, drafts, now);
   return persistInvoices(
     q,
-    drafts.map((d) => buildInvoice(d, now)),
+    taxed.map((d) => buildInvoice(d, now)),
     now,
   );
+}
+
+export interface FinalizeOptions {
+  series?: string;
+  /** Makes the hosted invoice link (publicUrl, link secret, TTL); without it the invoice has none. */
+  config?: LinkConfig;
+  /**
+   * A draft in another currency than the customer's (fixed by their first finalised invoice):
+   * `throw` answers 400 currency_mismatch (API calls); `skip` leaves it a draft with auto_advance
+   * off and records invoice.finalization_failed (worker batches, which must not fail as a whole).
+   */
+  onCurrencyMismatch?: 'throw' | 'skip';
 }
 
 /**
  * Finalises drafts: assigns gapless numbers (one counter row, locked), applies the customer balance,
  * opens them (or marks them paid when nothing is due) and schedules the automatic payment attempt.
  */
-export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, series = DEFAULT_SERIES): Promise<InvoiceRow[]> {
+export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, opts: FinalizeOptions = {}): Promise<InvoiceRow[]> {
   if (ids.length === 0) return [];
-  const { rows: drafts } = await q.query<InvoiceRow>(`SELECT * FROM invoices WHERE id = ANY($1::text[]) AND status = 'draft' ORDER BY id FOR UPDATE`, [ids]);
-  if (drafts.length === 0) return [];
-  const first = await reserveNumbers(q, series, drafts.length);
-  const customers = [...new Set(drafts.map((d) => d.customer))];
-  const { rows: balances } = await q.query<{ id: string; balance: number }>(
-    `SELECT id, balance FROM customers WHERE id = ANY($1::text[]) AND balance <> 0 ORDER BY id FOR UPDATE`,
+  const series = opts.series ?? DEFAULT_SERIES;
+  const { rows: locked } = await q.query<InvoiceRow>(`SELECT * FROM invoices WHERE id = ANY($1::text[]) AND status = 'draft' ORDER BY id FOR UPDATE`, [ids]);
+  if (locked.length === 0) return [];
+  const customers = [...new Set(locked.map((d) => d.customer))];
+  const { rows: customerRows } = await q.query<CustomerDetails & { id: string; balance: number; currency: string | null }>(
+    `SELECT id, balance, currency, name, email, address, tax_ids, tax_exempt FROM customers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
     [customers],
   );
-  const balance = new Map(balances.map((b) => [b.id, b.balance]));
+  const customerOf = new Map(customerRows.map((c) => [c.id, c]));
+  // A customer's currency is fixed by their first finalised invoice; mixing is refused.
+  const currencyOf = new Map(customerRows.map((c) => [c.id, c.currency]));
+  const drafts: InvoiceRow[] = [];
+  for (const d of locked) {
+    const fixed = currencyOf.get(d.customer) ?? null;
+    if (fixed === null || fixed === d.currency) {
+      currencyOf.set(d.customer, d.currency);
+      drafts.push(d);
+      continue;
+    }
+    const message = `The customer ${d.customer} is billed in ${fixed} (fixed by their first finalized invoice); invoice ${d.id} is in ${d.currency}. Use one currency per customer.`;
+    if ((opts.onCurrencyMismatch ?? 'throw') === 'throw') throw new InvalidRequestError(message, 'currency', 'currency_mismatch');
+    const failed = await updateInvoiceRow(q, d.id, { auto_advance: false, updated: now });
+    await recordEvents(q, now, [{ type: 'invoice.finalization_failed', object: { ...(await invoiceObject(q, failed)), last_finalization_error: { code: 'currency_mismatch', message } }, customerId: d.customer }]);
+  }
+  if (drafts.length === 0) return [];
+  await q.query(
+    `UPDATE customers AS c SET currency = u.cur FROM unnest($1::text[], $2::text[]) AS u(id, cur) WHERE c.id = u.id AND c.currency IS NULL`,
+    [[...currencyOf.keys()], [...currencyOf.values()]],
+  );
+  const first = await reserveNumbers(q, series, drafts.length);
+  const balance = new Map(customerRows.filter((c) => Number(c.balance) !== 0).map((b) => [b.id, Number(b.balance)]));
+  const hosted = opts.config ? await hostedInvoiceUrls(q, opts.config, now, drafts) : new Map<string, string>();
   const nowS = toUnix(now);
   const out: InvoiceRow[] = [];
   const balanceTx: { customer: string; amount: number; currency: string; invoice: string; ending: number }[] = [];
   const events: EventInput[] = [];
   for (const [i, d] of drafts.entries()) {
     const starting = balance.get(d.customer) ?? 0;
-    const lineTotals = computeInvoiceTotals({ lineAmounts: [d.subtotal], discountAmounts: [d.total_discount], startingBalance: starting });
+    // The draft's total already holds discounts and tax.
+    const lineTotals = computeInvoiceTotals({ lineAmounts: [Number(d.total)], startingBalance: starting });
     if (lineTotals.applied_balance !== 0) {
       balance.set(d.customer, lineTotals.ending_balance);
       balanceTx.push({ customer: d.customer, amount: -lineTotals.applied_balance, currency: d.currency, invoice: d.id, ending: lineTotals.ending_balance });
@@ -116,14 +157,17 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, s
       next_payment_attempt: auto ? now : null,
       status_transitions: { ...d.status_transitions, finalized_at: nowS, ...(paidNow ? { paid_at: nowS } : {}) },
       updated: now,
+      customer_details: customerDetails(customerOf.get(d.customer)),
+      hosted_invoice_url: hosted.get(d.id) ?? null,
     };
     out.push(row);
   }
   await q.query(
     `UPDATE invoices AS t SET status = u.status, number = u.number, series = $9, starting_balance = u.sb, ending_balance = u.eb,
-       amount_due = u.due, amount_remaining = u.rem, next_payment_attempt = u.npa, status_transitions = u.st::jsonb, updated = $10
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::timestamptz[], $11::text[])
-       AS u(id, status, number, sb, eb, due, rem, npa, st)
+       amount_due = u.due, amount_remaining = u.rem, next_payment_attempt = u.npa, status_transitions = u.st::jsonb, updated = $10,
+       customer_details = u.cd::jsonb, hosted_invoice_url = u.hurl
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::timestamptz[], $11::text[], $12::text[], $13::text[])
+       AS u(id, status, number, sb, eb, due, rem, npa, st, cd, hurl)
      WHERE t.id = u.id`,
     [
       out.map((r) => r.id),
@@ -137,6 +181,8 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, s
       series,
       now,
       out.map((r) => JSON.stringify(r.status_transitions)),
+      out.map((r) => JSON.stringify(r.customer_details)),
+      out.map((r) => r.hosted_invoice_url),
     ],
   );
   if (balanceTx.length) {
@@ -166,6 +212,11 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, s
   // Zero-amount invoices are paid at once; their subscriptions move as if a payment succeeded.
   for (const r of out) if (r.status === 'paid' && r.subscription) await syncSubscriptionAfterPayment(q, r, true, now);
   return out;
+}
+
+function customerDetails(c: (CustomerDetails & { id: string }) | undefined): CustomerDetails | null {
+  if (!c) return null;
+  return { name: c.name, email: c.email, address: c.address, tax_ids: c.tax_ids, tax_exempt: c.tax_exempt };
 }
 
 export interface PaymentResult {
@@ -219,8 +270,9 @@ export async function payInvoice(q: Queryable, deps: Deps, invoiceId: string, no
   return { invoice: failed, paymentIntent, succeeded: false, error };
 }
 
-async function markPaid(q: Queryable, inv: InvoiceRow, o: { attempt: number; now: Date; outOfBand: boolean }): Promise<InvoiceRow> {
+async function markPaid(q: Queryable, inv: InvoiceRow, o: { attempt: number; now: Date; outOfBand: boolean; reference?: string }): Promise<InvoiceRow> {
   const row = await updateInvoiceRow(q, inv.id, {
+    ...(o.reference !== undefined ? { payment_reference: o.reference } : {}),
     status: 'paid',
     amount_paid: inv.amount_paid + inv.amount_remaining,
     amount_remaining: 0,
@@ -247,10 +299,19 @@ async function recordFailure(q: Queryable, inv: InvoiceRow, attempt: number, now
   return row;
 }
 
-export async function payOutOfBand(q: Queryable, invoiceId: string, now: Date): Promise<InvoiceRow> {
+/** Paid outside Recur (cheque, bank transfer handled elsewhere); `reference` records how. */
+export async function payOutOfBand(q: Queryable, invoiceId: string, now: Date, reference?: string): Promise<InvoiceRow> {
   const inv = await getInvoiceRow(q, invoiceId, true);
   if (inv.status !== 'open' && inv.status !== 'uncollectible') throw new InvalidRequestError(`You can only pay an open invoice; this one is ${inv.status}.`, 'id', 'invoice_not_open');
-  return markPaid(q, inv, { attempt: inv.attempt_count, now, outOfBand: true });
+  return markPaid(q, inv, { attempt: inv.attempt_count, now, outOfBand: true, reference });
+}
+
+/**
+ * Marks an open invoice paid after its remaining amount was settled by other means (a bank transfer,
+ * a pre-payment credit note): the same events and subscription recovery as a card payment.
+ */
+export async function settleInvoice(q: Queryable, inv: InvoiceRow, now: Date): Promise<InvoiceRow> {
+  return markPaid(q, inv, { attempt: inv.attempt_count, now, outOfBand: false });
 }
 
 export async function voidInvoice(q: Queryable, invoiceId: string, now: Date): Promise<InvoiceRow> {
@@ -309,8 +370,12 @@ export async function createManualInvoice(
     default_payment_method?: string;
     currency?: string;
   },
+  tax?: TaxConfig,
 ): Promise<InvoiceRow> {
   const customer = await getCustomerRow(q, input.customer, { param: 'customer' });
+  if (input.currency && customer.currency && input.currency !== customer.currency) {
+    throw new InvalidRequestError(`The customer is billed in ${customer.currency}; an invoice in ${input.currency} would mix currencies.`, 'currency', 'currency_mismatch');
+  }
   if (input.collection_method === 'send_invoice' && input.days_until_due === undefined) {
     throw new InvalidRequestError('days_until_due is required when collection_method is send_invoice.', 'days_until_due', 'parameter_missing');
   }
@@ -352,6 +417,7 @@ export async function createManualInvoice(
       },
     ],
     now,
+    tax,
   );
   return built!.invoice;
 }
@@ -400,6 +466,10 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date): 
       testClock: inv.test_clock,
       lines: [...keep, ...pendingLines(items)],
       discounts,
+      // Tax as determined when the draft was created, on the lines as they are now.
+      tax: inv.tax_context
+        ? { context: inv.tax_context, priceBehaviors: await loadPriceBehaviors(q, [...keep, ...pendingLines(items)].map((l) => l.price).filter((p): p is string => !!p)) }
+        : null,
     },
     new Date(inv.created),
   );
@@ -408,6 +478,8 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date): 
   return updateInvoiceRow(q, inv.id, {
     subtotal: built.invoice.subtotal,
     total_discount: built.invoice.total_discount,
+    total_tax: built.invoice.total_tax,
+    total_tax_amounts: built.invoice.total_tax_amounts,
     total: built.invoice.total,
     amount_due: built.invoice.amount_due,
     amount_remaining: built.invoice.amount_remaining,

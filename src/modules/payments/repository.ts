@@ -1,6 +1,6 @@
 import type { Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
-import type { FailureClass } from './gateway.js';
+import type { FailureClass, RoutingInfo } from './gateway.js';
 import type { LastPaymentError, PaymentIntentStatus } from './schemas.js';
 
 // All of the payments module's SQL. Rows hold what the gateway gave back for a card (brand, last4,
@@ -59,13 +59,25 @@ export interface PaymentIntentRow {
   test_clock: string | null;
   created: Date;
   updated: Date;
+  // Added by migration 0004 (optional here: rows built elsewhere leave them to their defaults).
+  /** What the router did: rule, candidates, the gateways tried and their results. */
+  routing?: RoutingInfo | null;
+  risk_score?: number | null;
+  risk_rule?: string | null;
+  risk_outcome?: 'allow' | 'review' | 'block' | null;
+  client_ip?: string | null;
+  amount_refunded?: number;
+  disputed?: boolean;
 }
 
 const PI_COLUMNS = [
   'id', 'customer', 'invoice', 'amount', 'amount_received', 'currency', 'status', 'payment_method', 'gateway', 'gateway_ref', 'idempotency_key',
   'last_payment_error', 'failure_class', 'description', 'metadata', 'test_clock', 'created', 'updated',
+  'routing', 'risk_score', 'risk_rule', 'risk_outcome', 'client_ip',
 ] as const;
-const PI_JSON = new Set(['last_payment_error', 'metadata']);
+/** Columns an update may also set. */
+const PI_UPDATABLE = new Set<string>([...PI_COLUMNS, 'amount_refunded', 'disputed']);
+const PI_JSON = new Set(['last_payment_error', 'metadata', 'routing']);
 
 function toParam(json: Set<string>, col: string, v: unknown): unknown {
   return json.has(col) && v !== null && v !== undefined ? JSON.stringify(v) : v;
@@ -116,7 +128,7 @@ export async function listPaymentMethodRows(q: Queryable, filter: { customer?: s
 export async function insertPaymentIntentOnce(q: Queryable, row: PaymentIntentRow): Promise<PaymentIntentRow | null> {
   const { rows } = await q.query<PaymentIntentRow>(
     insertSql('payment_intents', PI_COLUMNS, ' ON CONFLICT (idempotency_key) DO NOTHING'),
-    PI_COLUMNS.map((c) => toParam(PI_JSON, c, row[c])),
+    PI_COLUMNS.map((c) => toParam(PI_JSON, c, row[c] ?? null)),
   );
   return rows[0] ?? null;
 }
@@ -145,7 +157,7 @@ export async function lockInvoice(q: Queryable, invoice: string): Promise<boolea
 }
 
 export async function updatePaymentIntentRow(q: Queryable, id: string, patch: Partial<PaymentIntentRow>): Promise<PaymentIntentRow> {
-  const cols = Object.keys(patch).filter((c) => (PI_COLUMNS as readonly string[]).includes(c) && c !== 'id');
+  const cols = Object.keys(patch).filter((c) => PI_UPDATABLE.has(c) && c !== 'id');
   const { rows } = await q.query<PaymentIntentRow>(updateSql('payment_intents', cols), [
     id,
     ...cols.map((c) => toParam(PI_JSON, c, (patch as Record<string, unknown>)[c])),
@@ -153,13 +165,43 @@ export async function updatePaymentIntentRow(q: Queryable, id: string, patch: Pa
   return rows[0]!;
 }
 
-export async function listPaymentIntentRows(q: Queryable, filter: { customer?: string; invoice?: string; status?: PaymentIntentStatus }, list: ListParams) {
+export async function listPaymentIntentRows(
+  q: Queryable,
+  filter: { customer?: string; invoice?: string; status?: PaymentIntentStatus; risk_outcome?: 'allow' | 'review' | 'block' },
+  list: ListParams,
+) {
   const where: string[] = [];
   const params: unknown[] = [];
-  for (const col of ['customer', 'invoice', 'status'] as const) {
+  for (const col of ['customer', 'invoice', 'status', 'risk_outcome'] as const) {
     if (filter[col] === undefined) continue;
     params.push(filter[col]);
     where.push(`${col} = $${params.length}`);
   }
   return paginate<PaymentIntentRow>(q, { table: 'payment_intents', where: where.join(' AND ') || undefined, params }, list);
+}
+
+/** An attempt by the gateway's reference for the charge (stored plain, or "gateway:ref" when routed). */
+export async function findPaymentIntentByGatewayRef(q: Queryable, forms: string[], opts: { forUpdate?: boolean } = {}): Promise<PaymentIntentRow | null> {
+  const { rows } = await q.query<PaymentIntentRow>(
+    `SELECT * FROM payment_intents WHERE gateway_ref = ANY($1::text[]) ORDER BY id DESC LIMIT 1${opts.forUpdate ? ' FOR UPDATE' : ''}`,
+    [forms],
+  );
+  return rows[0] ?? null;
+}
+
+export async function insertPaymentMethodRefs(q: Queryable, paymentMethod: string, refs: { gateway: string; ref: string }[]): Promise<void> {
+  if (refs.length === 0) return;
+  await q.query(
+    `INSERT INTO payment_method_refs (gateway, ref, payment_method) SELECT g, r, $3 FROM unnest($1::text[], $2::text[]) AS u(g, r) ON CONFLICT DO NOTHING`,
+    [refs.map((r) => r.gateway), refs.map((r) => r.ref), paymentMethod],
+  );
+}
+
+/** Recur's payment methods known at `gateway` by `ref`. */
+export async function findPaymentMethodsByRef(q: Queryable, gateway: string, ref: string): Promise<PaymentMethodRow[]> {
+  const { rows } = await q.query<PaymentMethodRow>(
+    `SELECT m.* FROM payment_method_refs r JOIN payment_methods m ON m.id = r.payment_method WHERE r.gateway = $1 AND r.ref = $2 ORDER BY m.id`,
+    [gateway, ref],
+  );
+  return rows;
 }

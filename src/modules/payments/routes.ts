@@ -1,9 +1,19 @@
 import { z } from 'zod';
 import { listObject } from '../../http/pagination.js';
-import type { Router } from '../../http/router.js';
+import { Respond, type Router } from '../../http/router.js';
 import { zExpand, zList } from '../../http/schemas.js';
+import { newId } from '../../core/ids/index.js';
+import { listDisputes, retrieveDispute } from './disputes.js';
+import { createRefund, listRefunds, retrieveRefund } from './refunds.js';
+import { GatewayRouter } from './router.js';
 import {
   attachPaymentMethodBody,
+  createPaymentIntentBody,
+  createRefundBody,
+  disputeObject,
+  listDisputesQuery,
+  listRefundsQuery,
+  refundObject,
   createPaymentMethodBody,
   listCustomerPaymentMethodsQuery,
   listPaymentIntentsQuery,
@@ -13,8 +23,10 @@ import {
   updatePaymentMethodBody,
 } from './schemas.js';
 import {
+  attemptPayment,
   attachPaymentMethod,
   createPaymentMethod,
+  paymentErrorFor,
   detachPaymentMethod,
   listPaymentIntents,
   listPaymentMethods,
@@ -123,7 +135,39 @@ export function paymentMethodRoutes(r: Router): void {
   });
 }
 
+/** A gateway idempotency key derived from the request's Idempotency-Key, so a retried request reuses it. */
+function derivedKey(prefix: string, req: { headers: Record<string, unknown> }, auth: { keyId: string } | null, fallback: string): string {
+  const header = req.headers['idempotency-key'];
+  return typeof header === 'string' && auth ? `${prefix}:${auth.keyId}:${header}` : fallback;
+}
+
 export function paymentIntentRoutes(r: Router): void {
+  r.route({
+    method: 'POST',
+    url: '/v1/payment_intents',
+    summary: 'Create and confirm a payment intent: one on-session charge of a saved payment method (fraud rules, routing)',
+    tag: 'Payment intents',
+    scope: 'write',
+    body: createPaymentIntentBody,
+    response: paymentIntentObject,
+    handler: async ({ q, deps, now, body, req, auth }) => {
+      const attempt = await attemptPayment(q, deps, {
+        customer: body.customer,
+        amount: body.amount,
+        currency: body.currency,
+        paymentMethodId: body.payment_method,
+        idempotencyKey: derivedKey('pi', req, auth, newId('pikey')),
+        now,
+        description: body.description ?? null,
+        metadata: body.metadata,
+        // An off-session payment has no customer present: no client IP to rate.
+        ip: body.off_session ? null : req.ip,
+      });
+      const error = paymentErrorFor(attempt);
+      // A failed attempt is kept (committed) and answered with Stripe's error body.
+      return error ? new Respond(error.status, error.toJSON()) : attempt.paymentIntent;
+    },
+  });
   r.route({
     method: 'GET',
     url: '/v1/payment_intents',
@@ -133,7 +177,7 @@ export function paymentIntentRoutes(r: Router): void {
     query: listPaymentIntentsQuery,
     response: zList(paymentIntentObject),
     handler: async ({ q, query }) => {
-      const { data, hasMore } = await listPaymentIntents(q, { customer: query.customer, invoice: query.invoice, status: query.status }, query);
+      const { data, hasMore } = await listPaymentIntents(q, { customer: query.customer, invoice: query.invoice, status: query.status, risk_outcome: query.risk_outcome }, query);
       return listObject('/v1/payment_intents', data, hasMore);
     },
   });
@@ -147,5 +191,87 @@ export function paymentIntentRoutes(r: Router): void {
     query: expandQuery,
     response: paymentIntentObject,
     handler: ({ q, params }) => retrievePaymentIntent(q, params.id),
+  });
+}
+
+export function refundRoutes(r: Router): void {
+  r.route({
+    method: 'POST',
+    url: '/v1/refunds',
+    summary: 'Refund a payment, fully or partly, through the gateway that took the money (never more than captured)',
+    tag: 'Refunds',
+    scope: 'write',
+    body: createRefundBody,
+    response: refundObject,
+    handler: ({ q, deps, now, body, req, auth }) =>
+      createRefund(q, deps, now, {
+        payment_intent: body.payment_intent,
+        amount: body.amount,
+        reason: body.reason,
+        metadata: body.metadata,
+        idempotencyKey: derivedKey('refund', req, auth, newId('rekey')),
+      }),
+  });
+  r.route({
+    method: 'GET',
+    url: '/v1/refunds/{id}',
+    summary: 'Retrieve a refund',
+    tag: 'Refunds',
+    scope: 'read',
+    params: idParams,
+    query: expandQuery,
+    response: refundObject,
+    handler: ({ q, params }) => retrieveRefund(q, params.id),
+  });
+  r.route({
+    method: 'GET',
+    url: '/v1/refunds',
+    summary: 'List refunds',
+    tag: 'Refunds',
+    scope: 'read',
+    query: listRefundsQuery,
+    response: zList(refundObject),
+    handler: async ({ q, query }) => {
+      const { data, hasMore } = await listRefunds(q, { payment_intent: query.payment_intent }, query);
+      return listObject('/v1/refunds', data, hasMore);
+    },
+  });
+}
+
+export function disputeRoutes(r: Router): void {
+  r.route({
+    method: 'GET',
+    url: '/v1/disputes',
+    summary: 'List disputes (from the gateways\' webhooks; lost disputes included)',
+    tag: 'Disputes',
+    scope: 'read',
+    query: listDisputesQuery,
+    response: zList(disputeObject),
+    handler: async ({ q, query }) => {
+      const { data, hasMore } = await listDisputes(q, { status: query.status, customer: query.customer, payment_intent: query.payment_intent }, query);
+      return listObject('/v1/disputes', data, hasMore);
+    },
+  });
+  r.route({
+    method: 'GET',
+    url: '/v1/disputes/{id}',
+    summary: 'Retrieve a dispute',
+    tag: 'Disputes',
+    scope: 'read',
+    params: idParams,
+    query: expandQuery,
+    response: disputeObject,
+    handler: ({ q, params }) => retrieveDispute(q, params.id),
+  });
+  r.route({
+    method: 'GET',
+    url: '/v1/payment_routing',
+    summary: 'Gateway routing state: circuit breakers and rolling success rates (this process)',
+    tag: 'Payment intents',
+    scope: 'admin',
+    handler: async ({ deps }) =>
+      deps.gateways instanceof GatewayRouter
+        ? { object: 'payment_routing', ...deps.gateways.status() }
+        : { object: 'payment_routing', gateways: [{ gateway: deps.gateways.default.name, circuit: null }], success_rates: [], success_rate_routing: false, exploration: 0 },
   });
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listQuery, zExpand, zInt, zMetadata, zNullableText } from '../../http/schemas.js';
+import { listQuery, zBool, zCurrency, zExpand, zInt, zMetadata, zNullableText } from '../../http/schemas.js';
 import { zAddress } from '../customers/schemas.js';
 
 // Payment methods and payment intents, in Stripe's shapes. Card numbers and CVCs enter through
@@ -131,6 +131,18 @@ export const paymentIntentObject = z.object({
   payment_method: z.string().nullable(),
   payment_method_types: z.array(z.string()),
   status: z.enum(PAYMENT_INTENT_STATUSES),
+  amount_refunded: z.number().int().describe('Recur: refunded so far (pending and succeeded refunds), never more than amount_received.'),
+  disputed: z.boolean().describe('Recur: a dispute (chargeback) was opened on this payment.'),
+  gateway: z.string().nullable().describe('Recur: the gateway that took the payment (or was tried), e.g. stripe, paypal.'),
+  risk: z
+    .object({
+      score: z.number().int().min(0).max(100),
+      level: z.enum(['normal', 'elevated', 'highest']),
+      rule: z.string().nullable(),
+      outcome: z.enum(['allow', 'review', 'block']),
+    })
+    .nullable()
+    .describe('Recur: the fraud rules evaluated before the charge.'),
 });
 export type PaymentIntentObject = z.infer<typeof paymentIntentObject>;
 
@@ -139,4 +151,87 @@ export const listPaymentIntentsQuery = z.strictObject({
   customer: z.string().optional(),
   invoice: z.string().optional(),
   status: z.enum(PAYMENT_INTENT_STATUSES).optional(),
+  risk_outcome: z.enum(['allow', 'review', 'block']).optional(),
+});
+
+// ---- payment intents created through the API (on-session payments) ----
+
+export const createPaymentIntentBody = z.strictObject({
+  amount: zInt().pipe(z.number().int().min(1)),
+  currency: zCurrency(),
+  customer: z.string().min(1),
+  payment_method: z.string().min(1),
+  /** Recur confirms at creation: a payment intent is one attempt to collect. */
+  confirm: zBool().refine((v) => v === true, 'Recur confirms payment intents at creation: pass confirm=true').default(true),
+  off_session: zBool().optional(),
+  description: zNullableText(1000).optional(),
+  metadata: zMetadata().optional(),
+  payment_method_types: z.array(z.literal('card')).optional(),
+  expand: zExpand(),
+});
+
+// ---- refunds ----
+
+export const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer', 'expired_uncaptured_charge'] as const;
+
+export const createRefundBody = z.strictObject({
+  payment_intent: z.string().min(1),
+  amount: zInt().pipe(z.number().int().min(1)).optional(),
+  reason: z.enum(REFUND_REASONS).optional(),
+  metadata: zMetadata().optional(),
+  expand: zExpand(),
+});
+
+export const refundObject = z.object({
+  id: z.string(),
+  object: z.literal('refund'),
+  amount: z.number().int(),
+  balance_transaction: z.null(),
+  charge: z.string().nullable(),
+  created: z.number().int(),
+  currency: z.string(),
+  failure_reason: z.string().nullable(),
+  metadata: z.record(z.string(), z.string()),
+  payment_intent: z.string(),
+  reason: z.enum(REFUND_REASONS).nullable(),
+  receipt_number: z.null(),
+  status: z.enum(['pending', 'requires_action', 'succeeded', 'failed', 'canceled']),
+  gateway: z.string().describe('Recur: the gateway that refunded (the one that took the money).'),
+  gateway_reference: z.string().nullable().describe("Recur: the gateway's id for the refund."),
+  credit_note: z.string().nullable().describe('Recur: the credit note this refund pays out, if any.'),
+  invoice: z.string().nullable(),
+});
+
+export const listRefundsQuery = z.strictObject({ ...listQuery, payment_intent: z.string().optional() });
+
+// ---- disputes ----
+
+export const DISPUTE_STATUSES = ['warning_needs_response', 'warning_under_review', 'warning_closed', 'needs_response', 'under_review', 'won', 'lost'] as const;
+
+export const disputeObject = z.object({
+  id: z.string(),
+  object: z.literal('dispute'),
+  amount: z.number().int(),
+  charge: z.string().nullable(),
+  created: z.number().int(),
+  currency: z.string(),
+  evidence_details: z.object({ due_by: z.number().int().nullable(), has_evidence: z.boolean(), past_due: z.boolean(), submission_count: z.number().int() }),
+  is_charge_refundable: z.boolean(),
+  livemode: z.literal(false),
+  metadata: z.record(z.string(), z.string()),
+  payment_intent: z.string().nullable(),
+  reason: z.string(),
+  status: z.enum(DISPUTE_STATUSES),
+  gateway: z.string(),
+  gateway_dispute_id: z.string(),
+  invoice: z.string().nullable(),
+  customer: z.string().nullable(),
+  closed_at: z.number().int().nullable(),
+});
+
+export const listDisputesQuery = z.strictObject({
+  ...listQuery,
+  status: z.enum(DISPUTE_STATUSES).optional(),
+  customer: z.string().optional(),
+  payment_intent: z.string().optional(),
 });

@@ -3,6 +3,12 @@ import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
 import { AppError, ConflictError, IdempotencyError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import type { AppDeps } from '../../deps.js';
+import type { Config } from '../../config.js';
+import { decodeStoredRef, decodeVaultToken, encodeChargeRef, encodeTriedRef, publicChargeRef } from './codec.js';
+import { parseStripeToken } from './stripe-gateway.js';
+import type { FraudSettings } from './config.js';
+import { riskLevel } from './domain/fraud-rules.js';
+import { assessPayment, DEFAULT_FRAUD, PAYMENT_BLOCKED } from './fraud.js';
 import type { ListParams } from '../../http/pagination.js';
 import { previousAttributes, recordEvent } from '../events/service.js';
 import { findCustomer, updateCustomerRow } from '../customers/repository.js';
@@ -16,6 +22,7 @@ import {
   findSucceededIntentForInvoice,
   insertPaymentIntentOnce,
   insertPaymentMethod,
+  insertPaymentMethodRefs,
   listPaymentIntentRows,
   listPaymentMethodRows,
   lockInvoice,
@@ -37,7 +44,7 @@ import type {
 import { CardError, TEST_PAYMENT_METHODS } from './simulated-gateway.js';
 
 /** What the payments service needs from the app: the gateways (a test builds its own). */
-export type PaymentDeps = Pick<AppDeps, 'gateways'>;
+export type PaymentDeps = Pick<AppDeps, 'gateways'> & { config?: Pick<Config, 'payments'> };
 
 // ---------------------------------------------------------------------------------------------
 // Payment methods
@@ -111,8 +118,16 @@ async function tokenizeAndInsert(
   extra: { customer: string | null; billing_details?: BillingDetailsInput; metadata?: Record<string, string> },
 ): Promise<PaymentMethodRow> {
   const gateway = deps.gateways.default;
-  const tok = await gateway.tokenizeCard({ number: card.number, exp_month: card.exp_month, exp_year: card.exp_year, cvc: card.cvc });
-  return insertPaymentMethod(q, {
+  // Gateways that keep customers (Stripe) file the card under who it is for, when known.
+  const owner = extra.customer ? await findCustomer(q, extra.customer) : null;
+  const tok = await gateway.tokenizeCard({
+    number: card.number,
+    exp_month: card.exp_month,
+    exp_year: card.exp_year,
+    cvc: card.cvc,
+    ...(owner ? { customer: { id: owner.id, email: owner.email, name: owner.name } } : {}),
+  });
+  const row = await insertPaymentMethod(q, {
     id: newId('pm'),
     customer: extra.customer,
     type: 'card',
@@ -133,6 +148,56 @@ async function tokenizeAndInsert(
     created: now,
     detached_at: null,
   });
+  await insertPaymentMethodRefs(q, row.id, gatewayRefsOfToken(gateway.name, tok.token));
+  return row;
+}
+
+/** The ids a card is known by at each gateway (Stripe customer + PaymentMethod, PayPal vault token). */
+export function gatewayRefsOfToken(gateway: string, token: string): { gateway: string; ref: string }[] {
+  const vault = decodeVaultToken(token);
+  const entries = vault ? Object.entries(vault.tokens) : [[gateway, token] as const];
+  return entries.flatMap(([g, t]) => {
+    const stripe = g === 'stripe' ? parseStripeToken(t) : null;
+    return stripe ? [{ gateway: g, ref: stripe.customer }, { gateway: g, ref: stripe.paymentMethod }] : [{ gateway: g, ref: t }];
+  });
+}
+
+/**
+ * Saves a card that a gateway's own element created in the customer's browser (Stripe.js gives a
+ * `pm_…` id; no card number ever reaches Recur), attached to the customer and set up at the gateway
+ * for off-session charges. For the hosted card page.
+ */
+export async function importGatewayPaymentMethod(
+  q: Queryable,
+  deps: PaymentDeps,
+  now: Date,
+  input: { customer: string; gateway: string; paymentMethod: string; billing_details?: BillingDetailsInput },
+): Promise<PaymentMethodObject> {
+  const owner = await getCustomerRow(q, input.customer, { param: 'customer' });
+  let gw;
+  try {
+    gw = deps.gateways.get(input.gateway);
+  } catch {
+    throw new InvalidRequestError(`The gateway '${input.gateway}' is not configured.`, 'gateway');
+  }
+  if (!gw.importPaymentMethod) throw new InvalidRequestError(`The gateway '${input.gateway}' cannot import payment methods.`, 'gateway');
+  const tok = await gw.importPaymentMethod(input.paymentMethod, { id: owner.id, email: owner.email, name: owner.name });
+  const row = await insertPaymentMethod(q, {
+    id: newId('pm'),
+    customer: owner.id,
+    type: 'card',
+    card: { brand: tok.brand, last4: tok.last4, exp_month: tok.exp_month, exp_year: tok.exp_year, country: tok.country, fingerprint: tok.fingerprint, funding: tok.funding, cvc_check: null },
+    billing_details: mergeBillingDetails(NO_BILLING_DETAILS, input.billing_details),
+    gateway: gw.name,
+    gateway_token: tok.token,
+    metadata: {},
+    created: now,
+    detached_at: null,
+  });
+  await insertPaymentMethodRefs(q, row.id, gatewayRefsOfToken(gw.name, tok.token));
+  const obj = serializePaymentMethod(row);
+  await recordEvent(q, now, { type: 'payment_method.attached', object: obj, customerId: owner.id });
+  return obj;
 }
 
 export async function createPaymentMethod(q: Queryable, deps: PaymentDeps, now: Date, input: CreatePaymentMethodInput): Promise<PaymentMethodObject> {
@@ -204,7 +269,26 @@ export async function attachPaymentMethod(q: Queryable, deps: PaymentDeps, now: 
   const after = await updatePaymentMethodRow(q, pm.id, { customer: customerId });
   const obj = serializePaymentMethod(after);
   await recordEvent(q, now, { type: 'payment_method.attached', object: obj, customerId });
+  await syncGatewayCustomer(q, deps, after);
   return obj;
+}
+
+/**
+ * Tells the card's gateways who it belongs to now (Stripe: the name and email of the Stripe customer
+ * holding it). Best effort: the card charges the same without it, so a gateway error does not undo
+ * the attach.
+ */
+async function syncGatewayCustomer(q: Queryable, deps: PaymentDeps, pm: PaymentMethodRow): Promise<void> {
+  if (!pm.customer) return;
+  const gw = deps.gateways.get(pm.gateway);
+  if (!gw.syncCustomer) return;
+  const c = await findCustomer(q, pm.customer);
+  if (!c) return;
+  try {
+    await gw.syncCustomer(pm.gateway_token, { id: c.id, email: c.email, name: c.name });
+  } catch {
+    /* best effort (see above) */
+  }
 }
 
 /**
@@ -309,6 +393,7 @@ export async function defaultPaymentMethodFor(
 // ---------------------------------------------------------------------------------------------
 
 export function serializePaymentIntent(r: PaymentIntentRow): PaymentIntentObject {
+  const stored = decodeStoredRef(r.gateway_ref);
   return {
     id: r.id,
     object: 'payment_intent',
@@ -325,12 +410,20 @@ export function serializePaymentIntent(r: PaymentIntentRow): PaymentIntentObject
     description: r.description,
     invoice: r.invoice,
     last_payment_error: r.last_payment_error,
-    latest_charge: r.gateway_ref,
+    latest_charge: stored.ref,
     livemode: false,
     metadata: r.metadata,
     payment_method: r.payment_method,
     payment_method_types: ['card'],
     status: r.status,
+    // Recur's additions: refunds, disputes, the gateway that took (or tried) the payment, fraud rules.
+    amount_refunded: r.amount_refunded ?? 0,
+    disputed: r.disputed ?? false,
+    gateway: stored.gateway ?? r.gateway,
+    risk:
+      r.risk_outcome === undefined || r.risk_outcome === null
+        ? null
+        : { score: r.risk_score ?? 0, level: riskLevel(r.risk_score ?? 0), rule: r.risk_rule ?? null, outcome: r.risk_outcome },
   };
 }
 
@@ -348,6 +441,8 @@ export interface AttemptPaymentInput {
   testClock?: string | null;
   description?: string | null;
   metadata?: Record<string, string>;
+  /** The customer's IP for an on-session payment (fraud velocity rules); null off-session. */
+  ip?: string | null;
 }
 
 export interface PaymentAttempt {
@@ -360,16 +455,21 @@ export interface PaymentAttempt {
 export const PAYMENT_METHOD_MISSING = 'payment_method_missing';
 
 function outcomeOf(r: PaymentIntentRow): ChargeOutcome {
-  if (r.status === 'succeeded') return { status: 'succeeded', gatewayRef: r.gateway_ref ?? '' };
+  if (r.status === 'succeeded') return { status: 'succeeded', gatewayRef: publicChargeRef(r.gateway_ref) ?? '' };
   const e = r.last_payment_error;
+  const ref = publicChargeRef(r.gateway_ref);
   return {
     status: 'failed',
     failureClass: r.failure_class ?? 'gateway_fault',
     code: e?.code ?? 'processing',
     ...(e?.decline_code ? { declineCode: e.decline_code } : {}),
     message: e?.message ?? 'The payment is still being processed.',
-    ...(r.gateway_ref ? { gatewayRef: r.gateway_ref } : {}),
+    ...(ref ? { gatewayRef: ref } : {}),
   };
+}
+
+function fraudSettings(deps: PaymentDeps): FraudSettings {
+  return deps.config?.payments.fraud ?? DEFAULT_FRAUD;
 }
 
 /**
@@ -377,6 +477,10 @@ function outcomeOf(r: PaymentIntentRow): ChargeOutcome {
  * the invoice row locked; this locks it too). Idempotent on `idempotencyKey`: a finished attempt is
  * returned as stored without calling the gateway; an attempt left `processing` by a gateway fault is
  * re-asked of the gateway with the same key (which never charges twice) and finished.
+ *
+ * Before a new charge the fraud rules run (velocity per payment method, customer and IP; card
+ * testing; card vs billing country): a block records a failed attempt with code `payment_blocked`
+ * and the reason, and nothing reaches a gateway; a review lets the charge go through, flagged.
  *
  * Outcomes: `succeeded`; a card failure leaves the intent `requires_payment_method` with Stripe's
  * `last_payment_error`; a gateway fault leaves it `processing` (outcome unknown, failureClass
@@ -393,7 +497,8 @@ export async function attemptPayment(q: Queryable, deps: PaymentDeps, input: Att
   const existing = await findPaymentIntentByKey(q, input.idempotencyKey, { forUpdate: true });
   if (existing) return resumeAttempt(q, deps, existing, { ...input, currency, invoice });
 
-  if (!(await findCustomer(q, input.customer))) throw new NotFoundError('customer', input.customer, 'customer');
+  const customer = await findCustomer(q, input.customer);
+  if (!customer) throw new NotFoundError('customer', input.customer, 'customer');
   if (invoice !== null) {
     const paid = await findSucceededIntentForInvoice(q, invoice);
     if (paid) throw new ConflictError(`Invoice ${invoice} has already been paid by ${paid.id}.`, 'invoice_already_paid', 'invoice');
@@ -419,6 +524,7 @@ export async function attemptPayment(q: Queryable, deps: PaymentDeps, input: Att
     test_clock: input.testClock ?? null,
     created: now,
     updated: now,
+    client_ip: input.ip ?? null,
   };
 
   if (!pm) {
@@ -429,24 +535,46 @@ export async function attemptPayment(q: Queryable, deps: PaymentDeps, input: Att
       code: PAYMENT_METHOD_MISSING,
       message: 'The customer has no attached payment method or default payment method to charge.',
     };
-    const row = await insertPaymentIntentOnce(q, {
-      ...base,
-      status: 'requires_payment_method',
-      last_payment_error: { type: 'invalid_request_error', code: outcome.code, message: outcome.message },
-      failure_class: outcome.failureClass,
-    });
-    if (!row) return resumeAttempt(q, deps, (await findPaymentIntentByKey(q, input.idempotencyKey))!, { ...input, currency, invoice });
-    const obj = serializePaymentIntent(row);
-    await recordEvent(q, now, { type: 'payment_intent.created', object: obj, customerId: row.customer });
-    await recordEvent(q, now, { type: 'payment_intent.payment_failed', object: obj, customerId: row.customer });
-    return { paymentIntent: obj, outcome, replayed: false };
+    return recordUncharged(q, deps, { ...base, status: 'requires_payment_method', last_payment_error: { type: 'invalid_request_error', code: outcome.code, message: outcome.message }, failure_class: outcome.failureClass }, outcome, { ...input, currency, invoice });
+  }
+
+  const billingCountry = pm.billing_details.address.country ?? (customer.address?.country as string | null | undefined) ?? null;
+  const risk = await assessPayment(q, fraudSettings(deps), { customer: input.customer, paymentMethod: pm, amount: input.amount, ip: input.ip ?? null, billingCountry, now });
+  base.risk_score = risk.score;
+  base.risk_rule = risk.rule;
+  base.risk_outcome = risk.outcome;
+  if (risk.outcome === 'block') {
+    const outcome: ChargeOutcome = { status: 'failed', failureClass: 'fraud', code: PAYMENT_BLOCKED, message: risk.reason ?? 'This payment was blocked by a fraud rule.' };
+    return recordUncharged(
+      q,
+      deps,
+      { ...base, status: 'requires_payment_method', last_payment_error: { type: 'card_error', code: PAYMENT_BLOCKED, message: outcome.message, payment_method: serializePaymentMethod(pm) }, failure_class: 'fraud' },
+      outcome,
+      { ...input, currency, invoice },
+    );
   }
 
   const row = await insertPaymentIntentOnce(q, base);
   // A concurrent attempt with the same key committed first: answer with its result.
   if (!row) return resumeAttempt(q, deps, (await findPaymentIntentByKey(q, input.idempotencyKey, { forUpdate: true }))!, { ...input, currency, invoice });
   await recordEvent(q, now, { type: 'payment_intent.created', object: serializePaymentIntent(row), customerId: row.customer });
-  return charge(q, deps, row, pm, now);
+  return charge(q, deps, row, pm, now, { customerCountry: (customer.address?.country as string | null | undefined) ?? pm.billing_details.address.country ?? null });
+}
+
+/** Records an attempt that reaches no gateway (no payment method, blocked by a fraud rule). */
+async function recordUncharged(
+  q: Queryable,
+  deps: PaymentDeps,
+  failed: PaymentIntentRow,
+  outcome: ChargeOutcome,
+  input: AttemptPaymentInput & { currency: string; invoice: string | null },
+): Promise<PaymentAttempt> {
+  const row = await insertPaymentIntentOnce(q, failed);
+  if (!row) return resumeAttempt(q, deps, (await findPaymentIntentByKey(q, input.idempotencyKey))!, input);
+  const obj = serializePaymentIntent(row);
+  await recordEvent(q, input.now, { type: 'payment_intent.created', object: obj, customerId: row.customer });
+  await recordEvent(q, input.now, { type: 'payment_intent.payment_failed', object: obj, customerId: row.customer });
+  return { paymentIntent: obj, outcome, replayed: false };
 }
 
 async function resumeAttempt(
@@ -460,7 +588,14 @@ async function resumeAttempt(
   }
   if (existing.status === 'processing' && existing.payment_method && existing.gateway) {
     const pm = await findPaymentMethod(q, existing.payment_method);
-    if (pm) return charge(q, deps, existing, pm, input.now);
+    if (pm) {
+      const customer = existing.customer ? await findCustomer(q, existing.customer) : null;
+      // The stored reference names the gateways that may have seen the key: they are asked first.
+      return charge(q, deps, existing, pm, input.now, {
+        customerCountry: (customer?.address?.country as string | null | undefined) ?? pm.billing_details.address.country ?? null,
+        previousRef: existing.gateway_ref,
+      });
+    }
   }
   return { paymentIntent: serializePaymentIntent(existing), outcome: outcomeOf(existing), replayed: true };
 }
@@ -469,14 +604,21 @@ async function resumeAttempt(
 export function outcomePatch(row: PaymentIntentRow, outcome: ChargeOutcome, pm: PaymentMethodRow): { patch: Partial<PaymentIntentRow>; eventType: string | null } {
   let patch: Partial<PaymentIntentRow>;
   let eventType: string | null;
+  // Where the money went, in the column both writers store with the status (see codec.ts).
+  const storedRef = outcome.gatewayRef ? (outcome.gateway ? encodeChargeRef(outcome.gateway, outcome.gatewayRef) : outcome.gatewayRef) : null;
+  const routed: Partial<PaymentIntentRow> = {
+    ...(outcome.gateway ? { gateway: outcome.gateway } : {}),
+    ...(outcome.routing ? { routing: outcome.routing } : {}),
+  };
   if (outcome.status === 'succeeded') {
-    patch = { status: 'succeeded', amount_received: row.amount, gateway_ref: outcome.gatewayRef, last_payment_error: null, failure_class: null };
+    patch = { status: 'succeeded', amount_received: row.amount, gateway_ref: storedRef, last_payment_error: null, failure_class: null, ...routed };
     eventType = 'payment_intent.succeeded';
   } else if (outcome.failureClass === 'gateway_fault') {
     patch = {
       last_payment_error: { type: 'api_error', code: outcome.code, message: outcome.message },
       failure_class: outcome.failureClass,
-      gateway_ref: outcome.gatewayRef ?? null,
+      gateway_ref: outcome.tried ? encodeTriedRef(outcome.tried) : storedRef,
+      ...routed,
     };
     eventType = null; // still processing: the outcome is not known yet
   } else {
@@ -488,13 +630,20 @@ export function outcomePatch(row: PaymentIntentRow, outcome: ChargeOutcome, pm: 
       ...(outcome.gatewayRef ? { charge: outcome.gatewayRef } : {}),
       payment_method: serializePaymentMethod(pm),
     };
-    patch = { status: 'requires_payment_method', gateway_ref: outcome.gatewayRef ?? null, last_payment_error: error, failure_class: outcome.failureClass };
+    patch = { status: 'requires_payment_method', gateway_ref: storedRef, last_payment_error: error, failure_class: outcome.failureClass, ...routed };
     eventType = 'payment_intent.payment_failed';
   }
   return { patch, eventType };
 }
 
-async function charge(q: Queryable, deps: PaymentDeps, row: PaymentIntentRow, pm: PaymentMethodRow, now: Date): Promise<PaymentAttempt> {
+async function charge(
+  q: Queryable,
+  deps: PaymentDeps,
+  row: PaymentIntentRow,
+  pm: PaymentMethodRow,
+  now: Date,
+  ctx: { customerCountry: string | null; previousRef?: string | null },
+): Promise<PaymentAttempt> {
   let outcome: ChargeOutcome;
   try {
     outcome = await deps.gateways.get(pm.gateway).charge({
@@ -504,6 +653,15 @@ async function charge(q: Queryable, deps: PaymentDeps, row: PaymentIntentRow, pm
       idempotencyKey: row.idempotency_key,
       customerId: row.customer ?? undefined,
       description: row.description ?? undefined,
+      context: {
+        paymentMethodId: pm.id,
+        paymentMethodType: pm.type,
+        brand: pm.card.brand,
+        cardCountry: pm.card.country,
+        customerCountry: ctx.customerCountry,
+        ip: row.client_ip ?? null,
+        previousRef: ctx.previousRef ?? null,
+      },
     });
   } catch {
     // A timeout or network failure: the charge may or may not have happened. Keep the intent
@@ -548,7 +706,11 @@ export async function retrievePaymentIntent(q: Queryable, id: string): Promise<P
   return serializePaymentIntent(row);
 }
 
-export async function listPaymentIntents(q: Queryable, filter: { customer?: string; invoice?: string; status?: PaymentIntentStatus }, list: ListParams) {
+export async function listPaymentIntents(
+  q: Queryable,
+  filter: { customer?: string; invoice?: string; status?: PaymentIntentStatus; risk_outcome?: 'allow' | 'review' | 'block' },
+  list: ListParams,
+) {
   const { rows, hasMore } = await listPaymentIntentRows(q, filter, list);
   return { data: rows.map(serializePaymentIntent), hasMore };
 }

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { AppError } from '../../core/errors/index.js';
-import type { CardDetails, ChargeOutcome, ChargeRequest, FailureClass, Gateway, TokenizedCard } from './gateway.js';
+import { classifyStripe } from './domain/decline-codes.js';
+import type { CardDetails, ChargeOutcome, ChargeRequest, FailureClass, Gateway, RefundOutcome, RefundRequest, TokenizedCard } from './gateway.js';
 
 // The built-in gateway: no network, deterministic, and faithful to Stripe's documented test cards,
 // so development, tests, demos and the simulator exercise every decline path.
@@ -63,17 +64,22 @@ export const TEST_PAYMENT_METHODS: Record<string, string> = {
   pm_card_chargeDeclinedFraudulent: '4100000000000019',
 };
 
-const FAILURES: Record<Exclude<Behavior, 'succeed'>, { cls: FailureClass; code: string; decline?: string; message: string }> = {
-  charge_customer_fail: { cls: 'soft_decline', code: 'card_declined', decline: 'generic_decline', message: 'Your card was declined.' },
-  card_declined: { cls: 'soft_decline', code: 'card_declined', decline: 'generic_decline', message: 'Your card was declined.' },
-  insufficient_funds: { cls: 'soft_decline', code: 'card_declined', decline: 'insufficient_funds', message: 'Your card has insufficient funds.' },
-  lost_card: { cls: 'hard_decline', code: 'card_declined', decline: 'lost_card', message: 'Your card was declined.' },
-  stolen_card: { cls: 'hard_decline', code: 'card_declined', decline: 'stolen_card', message: 'Your card was declined.' },
-  expired_card: { cls: 'hard_decline', code: 'expired_card', decline: 'expired_card', message: 'Your card has expired.' },
-  incorrect_cvc: { cls: 'hard_decline', code: 'incorrect_cvc', decline: 'incorrect_cvc', message: "Your card's security code is incorrect." },
-  processing_error: { cls: 'soft_decline', code: 'processing_error', decline: 'processing_error', message: 'An error occurred while processing your card. Try again in a little bit.' },
-  fraudulent: { cls: 'fraud', code: 'card_declined', decline: 'fraudulent', message: 'Your card was declined.' },
+// Code, decline code and message per behaviour; the class comes from the one decline table.
+const FAILURE_CODES: Record<Exclude<Behavior, 'succeed'>, { code: string; decline: string; message: string }> = {
+  charge_customer_fail: { code: 'card_declined', decline: 'generic_decline', message: 'Your card was declined.' },
+  card_declined: { code: 'card_declined', decline: 'generic_decline', message: 'Your card was declined.' },
+  insufficient_funds: { code: 'card_declined', decline: 'insufficient_funds', message: 'Your card has insufficient funds.' },
+  lost_card: { code: 'card_declined', decline: 'lost_card', message: 'Your card was declined.' },
+  stolen_card: { code: 'card_declined', decline: 'stolen_card', message: 'Your card was declined.' },
+  expired_card: { code: 'expired_card', decline: 'expired_card', message: 'Your card has expired.' },
+  incorrect_cvc: { code: 'incorrect_cvc', decline: 'incorrect_cvc', message: "Your card's security code is incorrect." },
+  processing_error: { code: 'processing_error', decline: 'processing_error', message: 'An error occurred while processing your card. Try again in a little bit.' },
+  fraudulent: { code: 'card_declined', decline: 'fraudulent', message: 'Your card was declined.' },
 };
+
+const FAILURES: Record<Exclude<Behavior, 'succeed'>, { cls: FailureClass; code: string; decline?: string; message: string }> = Object.fromEntries(
+  Object.entries(FAILURE_CODES).map(([k, f]) => [k, { ...f, cls: classifyStripe(f.code, f.decline).failureClass }]),
+) as Record<Exclude<Behavior, 'succeed'>, { cls: FailureClass; code: string; decline?: string; message: string }>;
 
 export class CardError extends AppError {
   constructor(code: string, message: string, param: string, declineCode?: string) {
@@ -119,6 +125,7 @@ export interface SimulatedGatewayOptions {
 export class SimulatedGateway implements Gateway {
   readonly name = 'simulated';
   private readonly charges = new Map<string, ChargeOutcome>();
+  private readonly refunds = new Map<string, RefundOutcome>();
 
   constructor(private readonly opts: SimulatedGatewayOptions) {}
 
@@ -169,5 +176,16 @@ export class SimulatedGateway implements Gateway {
 
   async retrieveCharge(idempotencyKey: string): Promise<ChargeOutcome | null> {
     return this.charges.get(idempotencyKey) ?? null;
+  }
+
+  async refund(req: RefundRequest): Promise<RefundOutcome> {
+    const previous = this.refunds.get(req.idempotencyKey);
+    if (previous) return previous;
+    const captured = [...this.charges.values()].find((c) => c.status === 'succeeded' && c.gatewayRef === req.gatewayRef);
+    const outcome: RefundOutcome = captured
+      ? { status: 'succeeded', gatewayRef: `re_sim_${randomBytes(10).toString('hex')}` }
+      : { status: 'failed', failureClass: 'hard_decline', code: 'charge_not_found', message: `No such charge: '${req.gatewayRef}'` };
+    this.refunds.set(req.idempotencyKey, outcome);
+    return outcome;
   }
 }

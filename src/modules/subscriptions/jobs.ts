@@ -16,6 +16,7 @@ import { subscriptionObject } from './serialize.js';
 import { transition } from './state.js';
 import { isPlainRenewal, renewPlain } from './renewals.js';
 import { newId } from '../../core/ids/index.js';
+import { markOverdueInvoices } from '../documents/net-terms.js';
 
 // The billing worker's due work. Each function claims a batch of due rows for one scope (real time:
 // rows without a test clock; or one test clock's rows) with FOR UPDATE SKIP LOCKED, and handles them
@@ -47,6 +48,7 @@ export async function nextDueAt(q: Queryable, scope: Scope): Promise<Date | null
        UNION ALL SELECT min(to_timestamp((pause_collection->>'resumes_at')::bigint)) FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND ${s}
        UNION ALL SELECT min(finalize_at) FROM invoices WHERE status = 'draft' AND auto_advance AND ${s}
        UNION ALL SELECT min(next_payment_attempt) FROM invoices WHERE status = 'open' AND ${s}
+       UNION ALL SELECT min(due_date) FROM invoices WHERE status = 'open' AND due_date IS NOT NULL AND overdue_at IS NULL AND ${s}
      ) due`,
     scopeParams(scope),
   );
@@ -113,7 +115,7 @@ export async function advancePeriods(q: Queryable, deps: BillingDeps, scope: Sco
   for (const s of subs) for (const i of s.pending_schedule?.items ?? []) priceIds.push(i.price);
   const pricing = await loadPricing(q, priceIds);
   const plain = subs.filter(isPlainRenewal);
-  await renewPlain(q, plain, items, pricing, now, deps.config.finalizeDelaySeconds);
+  await renewPlain(q, plain, items, pricing, now, deps.config.finalizeDelaySeconds, deps.config.tax);
   for (const sub of subs) if (!isPlainRenewal(sub)) await advanceOne(q, deps, sub, items.get(sub.id) ?? [], pricing, now);
   return subs.length;
 }
@@ -180,11 +182,12 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
       },
     ],
     now,
+    deps.config.tax,
   );
   if (built) {
     patch.latest_invoice = built.invoice.id;
     if (paused === 'mark_uncollectible' || paused === 'void') {
-      await finalizeInvoices(q, [built.invoice.id], now);
+      await finalizeInvoices(q, [built.invoice.id], now, { config: deps.config });
       const { rows } = await q.query<{ status: string }>(`SELECT status FROM invoices WHERE id = $1`, [built.invoice.id]);
       if (rows[0]?.status === 'open') {
         if (paused === 'void') await voidInvoice(q, built.invoice.id, now);
@@ -196,7 +199,7 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
 }
 
 /** Drafts whose finalisation time has come (renewals wait finalizeDelaySeconds, as Stripe's hour). */
-export async function finalizeDue(q: Queryable, scope: Scope, now: Date, limit: number): Promise<number> {
+export async function finalizeDue(q: Queryable, scope: Scope, now: Date, limit: number, deps?: BillingDeps): Promise<number> {
   const { rows } = await q.query<{ id: string }>(
     claimSql(`SELECT id FROM invoices WHERE status = 'draft' AND auto_advance AND finalize_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY finalize_at, id`, limit),
     [...scopeParams(scope), now],
@@ -205,6 +208,7 @@ export async function finalizeDue(q: Queryable, scope: Scope, now: Date, limit: 
     q,
     rows.map((r) => r.id),
     now,
+    { config: deps?.config, onCurrencyMismatch: 'skip' },
   );
   return rows.length;
 }
@@ -227,8 +231,10 @@ export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, no
   n += await db.tx((q) => sendTrialWillEnd(q, scope, now, limit));
   n += await db.tx((q) => resumeCollection(q, scope, now, limit));
   n += await db.tx((q) => advancePeriods(q, deps, scope, now, limit));
-  n += await db.tx((q) => finalizeDue(q, scope, now, limit));
+  n += await db.tx((q) => finalizeDue(q, scope, now, limit, deps));
   n += await db.tx((q) => payDue(q, deps, scope, now, limit));
+  // NET terms: send_invoice invoices unpaid at their due date.
+  n += await db.tx((q) => markOverdueInvoices(q, scope, now, limit));
   return n;
 }
 

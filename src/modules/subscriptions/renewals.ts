@@ -1,7 +1,9 @@
 import { addSeconds, toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import { recordEvents } from '../events/service.js';
-import { buildInvoice, type BuiltInvoice } from '../invoices/builder.js';
+import { buildInvoice, type BuiltInvoice, type InvoiceDraft } from '../invoices/builder.js';
+import type { TaxConfig } from '../taxes/config.js';
+import { applyTax } from '../taxes/context.js';
 import { persistInvoices } from '../invoices/service.js';
 import { discountsFor, pendingItemsFor, pendingLines, periodLines, type PriceInfo } from './billing.js';
 import { periodContainingTime } from './domain/periods.js';
@@ -29,6 +31,7 @@ export async function renewPlain(
   pricing: Map<string, PriceInfo>,
   now: Date,
   finalizeDelaySeconds: number,
+  tax?: TaxConfig,
 ): Promise<number> {
   if (subs.length === 0) return 0;
   const periods = new Map(
@@ -43,28 +46,27 @@ export async function renewPlain(
   const before = await subscriptionObjects(q, subs);
   const finalizeAt = addSeconds(now, finalizeDelaySeconds);
 
-  const built: BuiltInvoice[] = subs.map((sub) => {
+  const drafts: InvoiceDraft[] = subs.map((sub) => {
     const period = periods.get(sub.id)!;
-    return buildInvoice(
-      {
-        customer: sub.customer,
-        subscription: sub.id,
-        currency: sub.currency,
-        billingReason: 'subscription_cycle',
-        periodStart: period.start,
-        periodEnd: period.end,
-        collectionMethod: sub.collection_method,
-        daysUntilDue: sub.days_until_due,
-        autoAdvance: true,
-        finalizeAt,
-        defaultPaymentMethod: null,
-        testClock: sub.test_clock,
-        lines: [...periodLines(sub, items.get(sub.id) ?? [], pricing, period), ...pendingLines(pending.get(sub.id) ?? [])],
-        discounts: discounts.get(sub.id) ?? [],
-      },
-      now,
-    );
+    return {
+      customer: sub.customer,
+      subscription: sub.id,
+      currency: sub.currency,
+      billingReason: 'subscription_cycle',
+      periodStart: period.start,
+      periodEnd: period.end,
+      collectionMethod: sub.collection_method,
+      daysUntilDue: sub.days_until_due,
+      autoAdvance: true,
+      finalizeAt,
+      defaultPaymentMethod: null,
+      testClock: sub.test_clock,
+      lines: [...periodLines(sub, items.get(sub.id) ?? [], pricing, period), ...pendingLines(pending.get(sub.id) ?? [])],
+      discounts: discounts.get(sub.id) ?? [],
+    };
   });
+  // Tax for the whole batch in three set-based reads (customers, price tax behaviours, rates).
+  const built: BuiltInvoice[] = (await applyTax(q, tax, drafts, now)).map((d) => buildInvoice(d, now));
   // The unique index (subscription, period_start) drops any invoice another worker already wrote.
   const kept = await persistInvoices(q, built, now);
   const invoiceOf = new Map(kept.map((b) => [b.invoice.subscription!, b.invoice.id]));

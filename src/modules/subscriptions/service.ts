@@ -9,6 +9,7 @@ import type { CustomerRow } from '../customers/repository.js';
 import { recordEvent } from '../events/service.js';
 import { buildInvoice, type InvoiceDraft, type LineDraft } from '../invoices/builder.js';
 import { serializeInvoice } from '../invoices/serialize.js';
+import { applyTax } from '../taxes/context.js';
 import { createInvoices, finalizeInvoices, payInvoice, voidInvoice } from '../invoices/service.js';
 import { resolvePaymentMethod } from '../payments/service.js';
 import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines, pricedItems, unitAmountIn, type PriceInfo } from './billing.js';
@@ -122,7 +123,7 @@ async function invoiceDraftNow(q: Queryable, sub: SubscriptionRow, items: ItemRo
  * if any, so the caller can apply payment_behavior.
  */
 async function collectNow(ctx: Ctx, invoiceId: string, sub: SubscriptionRow, charge: boolean) {
-  const [fin] = await finalizeInvoices(ctx.q, [invoiceId], ctx.now);
+  const [fin] = await finalizeInvoices(ctx.q, [invoiceId], ctx.now, { config: ctx.deps.config });
   if (!fin || fin.status !== 'open' || sub.collection_method !== 'charge_automatically' || !charge) return { invoice: fin, error: null, paymentIntent: null };
   const res = await payInvoice(ctx.q, ctx.deps, invoiceId, ctx.now);
   return { invoice: res.invoice, error: res.succeeded ? null : res.error, paymentIntent: res.paymentIntent };
@@ -230,7 +231,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   } else {
     draft = await invoiceDraftNow(q, sub, itemRows, pricing, 'subscription_create', { start: now, end: firstPeriodEnd });
   }
-  const [built] = await createInvoices(q, [draft], now);
+  const [built] = await createInvoices(q, [draft], now, ctx.deps.config.tax);
   const behavior = input.payment_behavior ?? 'allow_incomplete';
   const collected = await collectNow(c, built!.invoice.id, sub, behavior !== 'default_incomplete');
   if (collected.error && behavior === 'error_if_incomplete') {
@@ -380,13 +381,13 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
         await insertProrationItems(q, sub, lines, itemIds, now);
         const updated = { ...sub, ...patch } as SubscriptionRow;
         const draft = await invoiceDraftNow(q, updated, newRows, pricing, 'subscription_update', newPeriod);
-        invoiceNow = (await createInvoices(q, [draft], now))[0]?.invoice.id ?? null;
+        invoiceNow = (await createInvoices(q, [draft], now, ctx.deps.config.tax))[0]?.invoice.id ?? null;
       } else {
         await insertProrationItems(q, sub, lines, itemIds, now);
         if (behavior === 'always_invoice' && lines.length) {
           const updated = { ...sub, ...patch } as SubscriptionRow;
           const draft = await invoiceDraftNow(q, updated, [], pricing, 'subscription_update', { start: prorationDate, end: period.end });
-          invoiceNow = (await createInvoices(q, [draft], now))[0]?.invoice.id ?? null;
+          invoiceNow = (await createInvoices(q, [draft], now, ctx.deps.config.tax))[0]?.invoice.id ?? null;
         }
       }
     }
@@ -434,7 +435,7 @@ export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_
     // customer credit when it is finalised.
     const draft = await invoiceDraftNow(q, after, [], pricing, 'subscription_update', { start: now, end: now });
     if (draft.lines.length) {
-      const built = (await createInvoices(q, [draft], now))[0];
+      const built = (await createInvoices(q, [draft], now, ctx.deps.config.tax))[0];
       if (built) await collectNow({ ...ctx, now }, built.invoice.id, after, true);
     }
   }
@@ -466,7 +467,7 @@ export async function resumeSubscription(ctx: Ctx, id: string): Promise<Subscrip
     'customer.subscription.resumed',
   );
   const draft = await invoiceDraftNow(q, after, items, pricing, 'subscription_cycle', period);
-  const built = (await createInvoices(q, [draft], now))[0];
+  const built = (await createInvoices(q, [draft], now, ctx.deps.config.tax))[0];
   if (built) {
     after = await updateSubscriptionRow(q, sub.id, { latest_invoice: built.invoice.id });
     await collectNow({ ...ctx, now }, built.invoice.id, after, true);
@@ -519,7 +520,9 @@ export async function upcomingInvoice(ctx: Ctx, input: { subscription: string; i
     lines: [...pendingLines(pending), ...extra, ...periodLines(sub, nextItems, pricing, nextPeriod)],
     discounts,
   });
-  const built = buildInvoice(draft, nextPeriod.start);
+  // The preview is taxed as the real invoice will be.
+  const [taxed] = await applyTax(q, ctx.deps.config.tax, [draft], now);
+  const built = buildInvoice(taxed!, nextPeriod.start);
   const obj = serializeInvoice({ ...built.invoice, starting_balance: customer.balance }, built.lines);
   return { ...obj, id: `upcoming_${sub.id}`, next_payment_attempt: Math.floor(nextPeriod.start.getTime() / 1000) };
 }

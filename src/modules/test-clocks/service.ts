@@ -3,6 +3,8 @@ import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
 import type { Db, Queryable } from '../../db/index.js';
 import { drainBilling, nextDueAt, type BillingDeps } from '../subscriptions/jobs.js';
+import { drainCredits, nextCreditDueAt } from '../credits/jobs.js';
+import { dunningNextDueAt, drainDunning, type DunningJobDeps } from '../dunning/jobs.js';
 
 // Test clocks (Stripe's test_helpers): customers created on a clock live at its frozen time.
 // Advancing runs all due work of the clock's objects in time order: at each step the clock stands
@@ -55,7 +57,7 @@ export async function deleteTestClock(q: Queryable, now: Date, id: string) {
  * Moves a clock to `to`, running every due job of its objects in time order on the way. Each step
  * commits on its own, so a long advance never holds one huge transaction.
  */
-export async function advanceTestClock(db: Db, deps: BillingDeps, id: string, to: Date) {
+export async function advanceTestClock(db: Db, deps: BillingDeps & Pick<DunningJobDeps, 'notifier'>, id: string, to: Date) {
   const clock = await getTestClock(db, id);
   if (to.getTime() <= new Date(clock.frozen_time).getTime()) {
     throw new InvalidRequestError('frozen_time must be later than the clock\'s current time.', 'frozen_time', 'parameter_invalid');
@@ -69,13 +71,21 @@ export async function advanceTestClock(db: Db, deps: BillingDeps, id: string, to
     throw new InvalidRequestError('This test clock is already advancing.', 'id', 'test_clock_advancing');
   }
   const scope = { clock: id };
+  let current = new Date(clock.frozen_time);
   try {
     for (;;) {
-      const due = await nextDueAt(db, scope);
+      const [billingDue, creditDue] = [await nextDueAt(db, scope), await nextCreditDueAt(db, scope)];
+      const billingOrCredit = billingDue && creditDue ? (billingDue < creditDue ? billingDue : creditDue) : (billingDue ?? creditDue);
+      // Dunning steps, notices and message deliveries are due instants of the clock too.
+      const dunningDue = await dunningNextDueAt(db, scope, current);
+      const due = billingOrCredit && dunningDue ? (billingOrCredit < dunningDue ? billingOrCredit : dunningDue) : (billingOrCredit ?? dunningDue);
       if (!due || due.getTime() > to.getTime()) break;
       const at = due.getTime() < new Date(clock.frozen_time).getTime() ? new Date(clock.frozen_time) : due;
       await db.query(`UPDATE test_clocks SET frozen_time = $2 WHERE id = $1`, [id, at]);
       await drainBilling(db, deps, scope, at);
+      await drainCredits(db, deps, scope, at);
+      await drainDunning(db, deps, scope, at);
+      current = at;
     }
     const { rows } = await db.query<TestClockRow>(`UPDATE test_clocks SET frozen_time = $2, status = 'ready' WHERE id = $1 RETURNING *`, [id, to]);
     return serializeTestClock(rows[0]!);

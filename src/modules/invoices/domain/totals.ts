@@ -7,8 +7,10 @@ export interface InvoiceTotalsInput {
   readonly lineAmounts: readonly number[];
   /** Per-line total discount (e.g. applyDiscounts(...).lines[i].totalDiscount); defaults to 0. */
   readonly discountAmounts?: readonly number[];
-  /** Per-line tax; defaults to 0 until tax lands. */
+  /** Per-line tax (all of it, inclusive and exclusive); defaults to 0. */
   readonly taxAmounts?: readonly number[];
+  /** The part of each line's tax already inside its amount (tax-inclusive prices); defaults to 0. */
+  readonly inclusiveTaxAmounts?: readonly number[];
   /** The customer's balance when the invoice is finalized; defaults to 0. */
   readonly startingBalance?: number;
 }
@@ -43,7 +45,8 @@ function sum(values: readonly number[]): number {
 }
 
 /**
- * subtotal = Σ lines; total = subtotal − discounts + tax. Then the balance:
+ * subtotal = Σ lines; total = subtotal − discounts + exclusive tax (inclusive tax is already in the
+ * line amounts); total_excluding_tax = total − all tax. Then the balance:
  * - total ≥ 0: a credit balance pays as much of the total as it covers; a debit balance is added in full.
  * - total < 0: nothing is due and the excess becomes customer credit (the balance decreases by |total|).
  * Invariants: amount_due = total + applied_balance ≥ 0 and ending_balance = starting_balance − applied_balance.
@@ -53,11 +56,12 @@ export function computeInvoiceTotals(input: InvoiceTotalsInput): InvoiceTotals {
   const subtotal = sum(input.lineAmounts);
   const total_discount = sum(perLine(input.discountAmounts, n, 'discountAmounts'));
   const total_tax = sum(perLine(input.taxAmounts, n, 'taxAmounts'));
+  const inclusive_tax = sum(perLine(input.inclusiveTaxAmounts, n, 'inclusiveTaxAmounts'));
   const starting_balance = input.startingBalance ?? 0;
   assertMinorUnits(starting_balance);
 
-  const total_excluding_tax = subtotal - total_discount;
-  const total = total_excluding_tax + total_tax;
+  const total = subtotal - total_discount + total_tax - inclusive_tax;
+  const total_excluding_tax = total - total_tax;
   // `+ 0` turns the -0 of Math.max(negative, -0) into 0.
   const applied_balance = (total >= 0 ? Math.max(starting_balance, -total) : -total) + 0;
   return {

@@ -1,0 +1,116 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { TaxAmount } from '../../taxes/domain/types.js';
+import { CreditError, creditAmount, creditLinePart, creditLines, creditTotals, type CreditableLine } from './amounts.js';
+
+const tax = (amount: number, inclusive = false): TaxAmount => ({
+  amount,
+  inclusive,
+  tax_rate: 'txr_de',
+  taxability_reason: 'standard_rated',
+  taxable_amount: 0,
+  percentage: 19,
+  display_name: 'VAT',
+  jurisdiction: 'Germany',
+  country: 'DE',
+  state: null,
+  tax_type: 'vat',
+});
+
+const line = (amount: number, taxAmount: number, discount = 0, inclusive = false): CreditableLine => ({
+  id: 'il_1',
+  description: 'Community Access',
+  quantity: 1,
+  unit_amount: amount,
+  amount,
+  discount,
+  taxes: [tax(taxAmount, inclusive)],
+  credited: { amount: 0, discount: 0, taxes: [0] },
+});
+
+/** The line after `c` was credited (what the service reads back from issued credit notes). */
+function after(l: CreditableLine, c: ReturnType<typeof creditLinePart>): CreditableLine {
+  return {
+    ...l,
+    credited: {
+      amount: l.credited.amount + c.amount,
+      discount: l.credited.discount + c.discount_amount,
+      taxes: l.credited.taxes.map((x, i) => x + c.tax_amounts[i]!.amount),
+    },
+  };
+}
+
+describe('credit note amounts', () => {
+  it('half a line takes half its tax, rounded half-even; the rest takes exactly what is left', () => {
+    const l = line(9700, 1843);
+    const half = creditLinePart(l, 4850, null, 'lines[0]');
+    expect([half.amount, half.tax_amounts[0]!.amount, half.tax_amounts[0]!.taxable_amount, half.total]).toEqual([4850, 922, 4850, 5772]);
+    const [rest] = creditLines([after(l, half)], [{ line: 'il_1', param: 'lines[0]' }]);
+    expect([rest!.amount, rest!.tax_amounts[0]!.amount, rest!.total]).toEqual([4850, 921, 5771]);
+    expect(() => creditLinePart(after(after(l, half), rest!), 1, null, 'lines[0]')).toThrow(CreditError);
+  });
+  it('an amount, tax included, spreads over the lines; discounts and inclusive tax follow', () => {
+    const lines: CreditableLine[] = [
+      { ...line(10_000, 1900), id: 'a' },
+      { ...line(5000, 855, 500), id: 'b' },
+    ];
+    const credited = creditAmount(lines, 5950);
+    const totals = creditTotals(credited);
+    expect(totals.total).toBe(5950);
+    expect(credited.map((c) => [c.invoice_line, c.amount, c.discount_amount, c.tax_amounts[0]!.amount, c.total])).toEqual([
+      // allocate(5,950; 11,900 : 5,355) = 4,103 + 1,847; a: tax 1,900 × 4,103/11,900 = 655.09 → 655;
+      // b: tax 855 × 1,847/5,355 = 294.9 → 295, discount 500 × 1,847/5,355 = 172.5 → 172.
+      ['a', 3448, 0, 655, 4103],
+      ['b', 1724, 172, 295, 1847],
+    ]);
+    const incl = creditLinePart(line(9900, 1581, 0, true), 4950, null, 'x');
+    expect([incl.amount, incl.tax_amounts[0]!.amount, incl.tax_amounts[0]!.taxable_amount, incl.total]).toEqual([4950, 790, 4160, 4950]);
+    expect(() => creditAmount(lines, 17_300)).toThrow(/Only 17255 is left/);
+  });
+  it('any sequence of partial credits adds up to the line at most, and to exactly the line when finished (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5_000_000 }),
+        fc.integer({ min: 0, max: 300_000 }),
+        fc.array(fc.integer({ min: 1, max: 1_000_000 }), { minLength: 1, maxLength: 6 }),
+        (amount, ppm, parts) => {
+          let l = line(amount, Math.round((amount * ppm) / 1_000_000), Math.floor(amount / 7));
+          const lineTotal = l.amount - l.discount + l.taxes[0]!.amount;
+          let sum = 0;
+          for (const p of parts) {
+            const left = l.amount - l.credited.amount;
+            if (left <= 0) break;
+            const c = creditLinePart(l, Math.min(p, left), null, 'x');
+            expect(c.total).toBeGreaterThanOrEqual(0);
+            sum += c.total;
+            l = after(l, c);
+          }
+          const left = l.amount - l.credited.amount;
+          if (left > 0) {
+            const last = creditLinePart(l, left, null, 'x');
+            sum += last.total;
+            l = after(l, last);
+          }
+          expect(sum).toBe(lineTotal);
+          expect(l.credited.taxes[0]).toBe(l.taxes[0]!.amount);
+        },
+      ),
+    );
+  });
+  it('an amount credit is exactly the amount asked, never more than is left (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 0, max: 250_000 })), { minLength: 1, maxLength: 5 }), fc.double({ min: 0.001, max: 1, noNaN: true }), (specs, f) => {
+        const lines = specs.map(([a, ppm], i) => ({ ...line(a, Math.round((a * ppm) / 1_000_000)), id: `l${i}` }));
+        const available = lines.reduce((s, l) => s + l.amount + l.taxes[0]!.amount, 0);
+        const ask = Math.max(1, Math.floor(available * f));
+        const credited = creditAmount(lines, ask);
+        expect(creditTotals(credited).total).toBe(ask);
+        credited.forEach((c) => {
+          const l = lines.find((x) => x.id === c.invoice_line)!;
+          expect(c.amount).toBeLessThanOrEqual(l.amount);
+          expect(Math.abs(c.tax_amounts[0]!.amount)).toBeLessThanOrEqual(l.taxes[0]!.amount);
+        });
+      }),
+    );
+  });
+});

@@ -1,0 +1,76 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Db } from '../../db/index.js';
+import { claimSql } from '../../db/index.js';
+import type { PaymentsConfig } from '../payments/config.js';
+import type { PaymentDeps } from '../payments/service.js';
+import { handlePayPalEvent, handleStripeEvent, type HandlerResult } from './handlers.js';
+import type { InboxRow } from './inbox.js';
+
+// The inbox worker: due events are claimed in small batches (FOR UPDATE SKIP LOCKED, so several
+// workers share the inbox), each handled under its own savepoint, its status written in the same
+// transaction as its effects, one commit per batch. A handler that throws is rolled back to its
+// savepoint and the event retried later with exponential backoff; after `maxAttempts` it is
+// dead-lettered (status dead) for an operator.
+
+export interface InboxDeps extends PaymentDeps {
+  config: { payments: PaymentsConfig };
+}
+
+const MAX_BACKOFF_SECONDS = 6 * 3600;
+
+export function backoffSeconds(attempts: number, baseSeconds: number): number {
+  return Math.min(MAX_BACKOFF_SECONDS, baseSeconds * 2 ** Math.max(0, attempts - 1));
+}
+
+async function handle(row: InboxRow, ctx: Parameters<typeof handleStripeEvent>[0]): Promise<HandlerResult> {
+  return row.source === 'stripe' ? handleStripeEvent(ctx) : handlePayPalEvent(ctx);
+}
+
+/** Events claimed per transaction: one commit for the lot (each event still has its own savepoint). */
+const CLAIM = 50;
+
+/** Processes up to `limit` due inbox events; returns how many it took. `ids`: only these. */
+export async function processInbox(db: Db, deps: InboxDeps, now: Date, limit: number, opts: { logger?: Pick<FastifyBaseLogger, 'warn' | 'error'>; ids?: string[] } = {}): Promise<number> {
+  const { maxAttempts, backoffBaseSeconds } = deps.config.payments.webhooks;
+  let n = 0;
+  while (n < limit) {
+    const took = await db.tx(async (q) => {
+      const { rows } = await q.query<InboxRow>(
+        claimSql(
+          `SELECT * FROM webhook_inbox WHERE status IN ('pending', 'failed') AND next_attempt_at <= $1${opts.ids ? ' AND id = ANY($2::text[])' : ''} ORDER BY next_attempt_at, id`,
+          Math.min(CLAIM, limit - n),
+        ),
+        opts.ids ? [now, opts.ids] : [now],
+      );
+      for (const row of rows) {
+        await q.query('SAVEPOINT inbox_event');
+        try {
+          const result = await handle(row, { q, deps, now, row, log: opts.logger });
+          await q.query('RELEASE SAVEPOINT inbox_event');
+          await q.query(
+            `UPDATE webhook_inbox SET status = 'processed', result = $2, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL, processed_at = $3 WHERE id = $1`,
+            [row.id, result, now],
+          );
+        } catch (err) {
+          // The handler's work is undone; the event is retried later, or dead-lettered.
+          await q.query('ROLLBACK TO SAVEPOINT inbox_event');
+          const attempts = row.attempts + 1;
+          const dead = attempts >= maxAttempts;
+          const message = err instanceof Error ? err.message : String(err);
+          opts.logger?.warn({ event: row.event_id, source: row.source, type: row.type, attempts, dead, err: message }, 'inbound webhook failed');
+          await q.query(`UPDATE webhook_inbox SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5 WHERE id = $1`, [
+            row.id,
+            dead ? 'dead' : 'failed',
+            attempts,
+            dead ? null : new Date(now.getTime() + backoffSeconds(attempts, backoffBaseSeconds) * 1000),
+            message.slice(0, 2000),
+          ]);
+        }
+      }
+      return rows.length;
+    });
+    n += took;
+    if (took === 0) break;
+  }
+  return n;
+}
