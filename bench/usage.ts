@@ -96,12 +96,22 @@ function readJiffies(pid: number | string): number {
     return 0;
   }
 }
-function postgresJiffies(): number {
+/**
+ * CPU of the PostgreSQL processes working for this bench: backends and autovacuum workers of the
+ * bench database (their process title names it) and the server's shared background processes (WAL
+ * writer, checkpointer…), which this load drives. Backends of other databases (other people's tests
+ * on the same server) count as "other". With no database (PGlite), no PostgreSQL process is ours.
+ */
+const SHARED_PG = /: (checkpointer|background writer|walwriter|autovacuum launcher|logical replication launcher|stats collector|archiver)/;
+function postgresJiffies(dbName: string | undefined): number {
+  if (!dbName) return 0;
   let sum = 0;
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'postgres') sum += readJiffies(d);
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== 'postgres') continue;
+      const title = readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (title.includes(dbName) || SHARED_PG.test(title)) sum += readJiffies(d);
     } catch {
       /* gone */
     }
@@ -118,8 +128,8 @@ interface Cpu {
   postgres: number;
   other: number;
 }
-function cpuMeter(serverPid?: number) {
-  const snap = () => ({ t: performance.now(), total: totalBusy(), bench: readJiffies(process.pid), server: serverPid ? readJiffies(serverPid) : 0, pg: postgresJiffies() });
+function cpuMeter(dbName: string | undefined, serverPid?: number) {
+  const snap = () => ({ t: performance.now(), total: totalBusy(), bench: readJiffies(process.pid), server: serverPid ? readJiffies(serverPid) : 0, pg: postgresJiffies(dbName) });
   const a = snap();
   return (): Cpu => {
     const b = snap();
@@ -159,6 +169,8 @@ async function admin(sql: string): Promise<void> {
 
 interface BenchDb {
   db: Db;
+  /** The PostgreSQL database's name (none for PGlite). */
+  name?: string;
   url?: string;
   cleanup: () => Promise<void>;
   version: string;
@@ -175,6 +187,7 @@ async function openBenchDb(kind: Kind): Promise<BenchDb> {
     const version = (await db.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
     return {
       db,
+      name,
       url: u.toString(),
       version: `PostgreSQL ${version}`,
       cleanup: async () => {
@@ -328,7 +341,7 @@ interface HttpResult {
   cpu: Cpu;
 }
 
-async function httpRun(s: Server, tag: string, mode: 'single' | 'batch', duration: number): Promise<HttpResult> {
+async function httpRun(s: Server, dbName: string | undefined, tag: string, mode: 'single' | 'batch', duration: number): Promise<HttpResult> {
   const r = rng(tag.length * 7919 + Date.now());
   let n = 0;
   const event = () => ({
@@ -337,7 +350,7 @@ async function httpRun(s: Server, tag: string, mode: 'single' | 'batch', duratio
     feature: FEATURES[n % FEATURES.length]!,
     quantity: 1 + Math.floor(r() * 5),
   });
-  const meter = cpuMeter(s.pid);
+  const meter = cpuMeter(dbName, s.pid);
   const result = await autocannon({
     url: `http://127.0.0.1:${s.port}`,
     connections: mode === 'single' ? opts.connections : 4,
@@ -398,7 +411,7 @@ async function benchDb(kind: Kind): Promise<DbResult> {
       res.quiet.push(await waitQuiet(opts.quietWait));
       const floorSec = await floor(b.db, parts);
       await waitQuiet(opts.quietWait);
-      const meter = cpuMeter();
+      const meter = cpuMeter(b.name);
       const sec = await ingest(b.db, parts);
       const cpu = meter();
       total += n;
@@ -431,12 +444,12 @@ async function benchDb(kind: Kind): Promise<DbResult> {
       const server = await startServer(kind === 'postgres' ? { DATABASE_URL: b.url! } : { RECUR_DATA_DIR: join(dir!, 'data'), DATABASE_URL: '' });
       res.http = { single: [], batch: [] };
       try {
-        await httpRun(server, 'warm', 'single', Math.min(3, opts.duration));
+        await httpRun(server, b.name, 'warm', 'single', Math.min(3, opts.duration));
         for (let run = 1, attempt = 0; run <= opts.runs; attempt++) {
           await waitQuiet(opts.quietWait);
-          const single = await httpRun(server, `s${attempt}`, 'single', opts.duration);
+          const single = await httpRun(server, b.name, `s${attempt}`, 'single', opts.duration);
           await waitQuiet(opts.quietWait);
-          const batch = await httpRun(server, `b${attempt}`, 'batch', opts.duration);
+          const batch = await httpRun(server, b.name, `b${attempt}`, 'batch', opts.duration);
           log(`${LABEL[kind]} HTTP run ${run}: single ${fmt(single.rate)} req/s (p99 ${single.p99} ms, non-2xx ${single.non2xx}); batches ${fmt(batch.rate)} events/s; other processes ${single.cpu.other.toFixed(2)} / ${batch.cpu.other.toFixed(2)} cores`);
           if (single.non2xx || batch.non2xx) throw new Error('non-2xx responses in the HTTP run');
           if (Math.max(single.cpu.other, batch.cpu.other) > 0.3 && retriesLeft > 0) {
@@ -474,7 +487,7 @@ function report(results: DbResult[], startedAt: Date, seconds: number): string {
   );
   const otherMax = Math.max(0, ...results.flatMap((r) => [...r.cpu.map((c) => c.other), ...(r.http ? [...r.http.single, ...r.http.batch].map((h) => h.cpu.other) : [])]));
   lines.push(
-    `Other processes (not the bench, the server or PostgreSQL) used at most ${otherMax.toFixed(2)} cores during a timed run${otherMax > 0.3 ? ' — **the machine was not idle; treat these numbers with care**' : ''}.`,
+    `Other processes (not the bench, the server or the bench database's PostgreSQL processes) used at most ${otherMax.toFixed(2)} cores during a timed run${otherMax > 0.3 ? ' — **the machine was not idle; treat these numbers with care**' : ''}.`,
     '',
   );
   lines.push('| database | scenario | median | runs | floor (same rows, plain batched INSERT) | ratio to floor | cores: bench+server / postgres / other | target |');
@@ -504,7 +517,7 @@ function report(results: DbResult[], startedAt: Date, seconds: number): string {
     '- **The floor** writes the same event rows (same columns and primary key, `CREATE TABLE usage_floor (LIKE usage_events INCLUDING ALL)`) with one `INSERT … SELECT FROM unnest` per batch, same batches, same streams, in the same run, just before each ingestion run. The ratio is floor time / ingestion time: the share of a bare insert\'s speed that the whole ledger work keeps.',
     '- **Single-event POSTs**: autocannon (in the bench process) against the real app in its own process (`bench/usage-server.ts`: `buildApp` with auth, validation, the router), each request a new event id for a random customer. Concurrent requests are grouped into one transaction per partition by the group commit (a response is sent after its batch committed). The batched HTTP row posts 1,000-event bodies from 4 connections.',
     '- Correctness is checked at the end of each database\'s runs: every event stored exactly once and `credit_ledger_check()` returns no rows.',
-    '- Before each timed run the bench waits (up to 20 s) for the machine to be nearly idle, and a run during which other processes used more than 0.3 cores is repeated (at most 6 repeats in all); the "cores" columns say where the CPU went during the timed runs (from `/proc`; "postgres" counts every PostgreSQL process of the machine).',
+    '- Before each timed run the bench waits (up to 20 s) for the machine to be nearly idle, and a run during which other processes used more than 0.3 cores is repeated (at most 6 repeats in all); the "cores" columns say where the CPU went during the timed runs (from `/proc`; "postgres" counts the bench database\'s backends and autovacuum workers and the server\'s shared background processes; other databases\' backends — other people\'s tests on the same server — count as "other").',
     '',
     `Reproduce: \`npm run bench:usage\` (flags: \`--db postgres|pglite|both --runs N --events N --pglite-events N --customers N --streams N --duration S --connections N --skip-http --quick\`).`,
   );
