@@ -5,7 +5,7 @@ import { testConfig } from '../../config.js';
 import type { Db } from '../../db/index.js';
 import { gatewaysOf } from '../payments/gateway.js';
 import { SimulatedGateway } from '../payments/simulated-gateway.js';
-import { InboxWriter } from './inbox.js';
+import { InboxWriter, insertEvents, type IncomingEvent } from './inbox.js';
 import { processInbox } from './jobs.js';
 import { createRefund } from '../payments/refunds.js';
 import { attachPaymentMethod, attemptPayment, createPaymentMethod } from '../payments/service.js';
@@ -34,6 +34,17 @@ describe.skipIf(!usingPostgres)('inbox concurrency (PostgreSQL)', () => {
     expect(results.filter(Boolean)).toHaveLength(300);
     const { rows } = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM webhook_inbox WHERE event_id LIKE 'evt_race_%'`);
     expect(rows[0]!.n).toBe(300);
+  });
+
+  it('batches holding the same repeated events in opposite orders never deadlock', async () => {
+    const ev = (id: string): IncomingEvent => ({ source: 'stripe', eventId: id, type: 'customer.updated', eventCreated: now, payload: JSON.stringify({ id, type: 'customer.updated', data: { object: { id: 'cus_dl' } } }) });
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => [insertEvents(t.db, [ev(`evt_dl_${i}_a`), ev(`evt_dl_${i}_b`)], now), insertEvents(other, [ev(`evt_dl_${i}_b`), ev(`evt_dl_${i}_a`)], now)]).flat(),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    const inserted = results.map((r) => (r as PromiseFulfilledResult<Set<string>>).value.size).reduce((a, b) => a + b, 0);
+    expect(inserted).toBe(80);
+    await t.db.query(`DELETE FROM webhook_inbox WHERE event_id LIKE 'evt_dl_%'`);
   });
 
   it('two workers drain the inbox together; every event is processed exactly once; the newest version wins', async () => {

@@ -36,8 +36,11 @@ export interface IncomingEvent {
 }
 
 /** Stores events, one statement for the lot; returns which (source, event id) were new. */
-export async function insertEvents(q: Queryable, events: readonly IncomingEvent[], now: Date): Promise<Set<string>> {
-  if (events.length === 0) return new Set();
+export async function insertEvents(q: Queryable, unordered: readonly IncomingEvent[], now: Date): Promise<Set<string>> {
+  if (unordered.length === 0) return new Set();
+  // Concurrent batches take their unique-index locks in one global order (source, event id): two
+  // batches holding the same two repeated events can never wait on each other (no deadlock).
+  const events = [...unordered].sort((a, b) => (a.source === b.source ? (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0) : a.source < b.source ? -1 : 1));
   // The payloads travel as one JSON array built by joining the received texts (each is valid JSON):
   // nothing is re-encoded or escaped here, and PostgreSQL splits the array once.
   const { rows } = await q.query<{ source: string; event_id: string }>(
@@ -45,6 +48,7 @@ export async function insertEvents(q: Queryable, events: readonly IncomingEvent[
      SELECT u.id, u.source, u.event_id, u.type, u.created, p.payload, 'pending', $7, $7
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) WITH ORDINALITY AS u(id, source, event_id, type, created, n)
        JOIN json_array_elements($6::json) WITH ORDINALITY AS p(payload, n) ON p.n = u.n
+      ORDER BY u.n
      ON CONFLICT (source, event_id) DO NOTHING
      RETURNING source, event_id`,
     [

@@ -28,6 +28,19 @@ async function handle(row: InboxRow, ctx: Parameters<typeof handleStripeEvent>[0
 
 /** Events claimed per transaction: one commit for the lot (each event still has its own savepoint). */
 const CLAIM = 50;
+/** A handler that lost a deadlock (another worker's batch held a row it needed) is run again at once. */
+const DEADLOCK_RETRIES = 3;
+
+/** The object an event is about: a batch handles events in this order, so concurrent workers lock rows in one order. */
+function objectKey(row: InboxRow): string {
+  const p = row.payload as { data?: { object?: { id?: unknown } }; resource?: { id?: unknown; dispute_id?: unknown } };
+  const id = p.data?.object?.id ?? p.resource?.dispute_id ?? p.resource?.id;
+  return typeof id === 'string' ? id : '';
+}
+
+function isDeadlock(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === '40P01';
+}
 
 /** Processes up to `limit` due inbox events; returns how many it took. `ids`: only these. */
 export async function processInbox(db: Db, deps: InboxDeps, now: Date, limit: number, opts: { logger?: Pick<FastifyBaseLogger, 'warn' | 'error'>; ids?: string[] } = {}): Promise<number> {
@@ -42,10 +55,25 @@ export async function processInbox(db: Db, deps: InboxDeps, now: Date, limit: nu
         ),
         opts.ids ? [now, opts.ids] : [now],
       );
-      for (const row of rows) {
+      // Per object in time order (versions make any order correct; this order avoids lock cycles).
+      const ordered = [...rows].sort((a, b) => {
+        const ka = objectKey(a);
+        const kb = objectKey(b);
+        return ka < kb ? -1 : ka > kb ? 1 : new Date(a.event_created ?? 0).getTime() - new Date(b.event_created ?? 0).getTime() || (a.id < b.id ? -1 : 1);
+      });
+      for (const row of ordered) {
         await q.query('SAVEPOINT inbox_event');
         try {
-          const result = await handle(row, { q, deps, now, row, log: opts.logger });
+          let result: HandlerResult;
+          for (let attempt = 1; ; attempt++) {
+            try {
+              result = await handle(row, { q, deps, now, row, log: opts.logger });
+              break;
+            } catch (err) {
+              if (!isDeadlock(err) || attempt > DEADLOCK_RETRIES) throw err;
+              await q.query('ROLLBACK TO SAVEPOINT inbox_event');
+            }
+          }
           await q.query('RELEASE SAVEPOINT inbox_event');
           await q.query(
             `UPDATE webhook_inbox SET status = 'processed', result = $2, attempts = attempts + 1, next_attempt_at = NULL, last_error = NULL, processed_at = $3 WHERE id = $1`,

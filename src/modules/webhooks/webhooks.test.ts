@@ -159,8 +159,11 @@ describe('handlers, in any order', () => {
     const created = stripeEvent('charge.dispute.created', disputeObject({ ...base, status: 'needs_response' }), t0);
     const updated = stripeEvent('charge.dispute.updated', disputeObject({ ...base, status: 'under_review' }), t0 + 3600);
     const closed = stripeEvent('charge.dispute.closed', disputeObject({ ...base, status: 'lost' }), t0 + 7200);
-    for (const e of [closed, updated, created]) expect((await deliver(e)).status).toBe(200);
-    await t.drainInbox();
+    // Each delivered and processed before the next arrives: the worker sees them newest first.
+    for (const e of [closed, updated, created]) {
+      expect((await deliver(e)).status).toBe(200);
+      await t.drainInbox();
+    }
 
     const d = (await t.call({ method: 'GET', url: `/v1/disputes?payment_intent=${pi.id}` })).body.data[0];
     expect(d).toMatchObject({ object: 'dispute', status: 'lost', amount: 2600, currency: 'usd', reason: 'fraudulent', gateway: 'stripe', gateway_dispute_id: 'dp_rev1', invoice: inv, customer: cus, charge: `ch_${(pi.latest_charge as string).slice(3)}` });
@@ -213,8 +216,10 @@ describe('handlers, in any order', () => {
     const del = stripeEvent('customer.deleted', customerObject({ id: 'cus_mirror1', name: 'Second', created: t0 }), t0 + 30);
     const sub1 = stripeEvent('customer.subscription.updated', { id: 'sub_m1', object: 'subscription', status: 'active' }, t0 + 40);
     const sub2 = stripeEvent('customer.subscription.deleted', { id: 'sub_m1', object: 'subscription', status: 'canceled' }, t0 + 40);
-    for (const e of [del, v2, sub2, v1, sub1]) await deliver(e);
-    await t.drainInbox();
+    for (const e of [del, v2, sub2, v1, sub1]) {
+      await deliver(e);
+      await t.drainInbox();
+    }
     const { rows } = await t.testDb.db.query<{ object_id: string; deleted: boolean; name: string; status: string }>(
       `SELECT object_id, deleted, data->>'name' AS name, data->>'status' AS status FROM gateway_objects WHERE object_id IN ('cus_mirror1', 'sub_m1') ORDER BY object_id`,
     );
@@ -235,6 +240,7 @@ describe('handlers, in any order', () => {
     const older = stripeEvent('payment_method.updated', paymentMethodObject({ id: stripeIds.paymentMethod, customer: stripeIds.customer, expMonth: 1, expYear: 2032, created: t0 }), t0 + 5);
     const newer = stripeEvent('payment_method.updated', paymentMethodObject({ id: stripeIds.paymentMethod, customer: stripeIds.customer, expMonth: 7, expYear: 2034, created: t0 }), t0 + 50);
     await deliver(newer);
+    await t.drainInbox();
     await deliver(older);
     await t.drainInbox();
     const card = (await t.call({ method: 'GET', url: `/v1/payment_methods/${pm}` })).body.card;
