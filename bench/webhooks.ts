@@ -476,7 +476,9 @@ function section(results: DbResult[], o: { runs: number; duration: number; conne
   const pgRes = results.find((r) => r.db === 'postgres');
   const pgLevels = pgRes ? pgRes.levels.map((l) => ({ c: l.connections, rate: median(l.recur.map((x) => x.rps)) })) : [];
   const pgRate = pgLevels.length ? Math.max(...pgLevels.map((l) => l.rate)) : null;
-  const bad = results.reduce((s, r) => s + r.levels.reduce((a, l) => a + [...l.floor, ...l.recur].reduce((b, x) => b + x.bad + x.errors, 0), 0), 0);
+  const sumOf = (f: (x: RunStats) => number) => results.reduce((s, r) => s + r.levels.reduce((a, l) => a + [...l.floor, ...l.recur].reduce((b, x) => b + f(x), 0), 0), 0);
+  const bad = sumOf((x) => x.bad);
+  const clientErrors = sumOf((x) => x.errors);
   return [
     SECTION,
     '',
@@ -496,7 +498,7 @@ function section(results: DbResult[], o: { runs: number; duration: number; conne
     '',
     ...(pgRes
       ? [
-          `Correctness (PostgreSQL, warm-up included): ${fmt(pgRes.delivered)} deliveries of ${fmt(pgRes.distinctSent)} distinct events to the webhook endpoint (one in ten a repeat); ${fmt(pgRes.distinct)} distinct events were acknowledged with 200 (the others were in flight when a run stopped); the inbox holds ${fmt(pgRes.stored)} rows — ${pgRes.stored >= pgRes.distinct && pgRes.stored <= pgRes.distinctSent ? 'one per distinct event, every acknowledged event stored' : '**inconsistent**'}; ${bad} non-200 answers or errors in the timed runs.` +
+          `Correctness (PostgreSQL, warm-up included): ${fmt(pgRes.delivered)} deliveries of ${fmt(pgRes.distinctSent)} distinct events to the webhook endpoint (one in ten a repeat); ${fmt(pgRes.distinct)} distinct events were acknowledged with 200 (the others were in flight when a run stopped); the inbox holds ${fmt(pgRes.stored)} rows — ${pgRes.stored >= pgRes.distinct && pgRes.stored <= pgRes.distinctSent ? 'one per distinct event, every acknowledged event stored' : '**inconsistent**'}; ${bad} non-200 answers and ${clientErrors} client-side errors (autocannon timeouts or resets) in the timed runs.` +
             (pgRes.drain ? ` Afterwards one worker process drained ${fmt(pgRes.drain.events)} events in ${pgRes.drain.seconds.toFixed(1)} s (${fmt(pgRes.drain.events / pgRes.drain.seconds)} events/s; claimed 50 at a time, each handled under its own savepoint — a customer.updated mirror upsert here).` : ''),
           '',
         ]
