@@ -10,7 +10,8 @@
 // a smoke test; does not touch the doc unless --write)  --write  --connections N (50)  --rate R (2000)
 // --quiet-wait S (20; wait up to S s for an idle machine before each timed run)  --retries N (6; repeat
 // runs disturbed by other processes, at most N times in all)  --profile DIR (servers run with
-// --cpu-prof into DIR)  --skip-build (use dist/ as it is)
+// --cpu-prof into DIR; their output is saved there too)  --node-args "FLAGS" (extra Node flags for both
+// servers, e.g. --trace-gc)  --skip-build (use dist/ as it is)
 // Env: DATABASE_URL — the admin connection used to create/drop the bench database
 //      (default postgres://postgres@127.0.0.1:5432/postgres).
 //
@@ -47,6 +48,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string' },
     rate: { type: 'string' },
     profile: { type: 'string' },
+    'node-args': { type: 'string' },
     'skip-build': { type: 'boolean' },
     'quiet-wait': { type: 'string' },
     retries: { type: 'string' },
@@ -57,7 +59,7 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   process.stdout.write(
     'Usage: npm run bench:api -- [--runs N] [--duration S] [--db postgres|pglite|both] [--quick] [--write] [--connections N] [--rate R]\n' +
-      '       [--quiet-wait S] [--retries N] [--profile DIR] [--skip-build]\n',
+      '       [--quiet-wait S] [--retries N] [--profile DIR] [--node-args "FLAGS"] [--skip-build]\n',
   );
   process.exit(0);
 }
@@ -85,6 +87,8 @@ const opts = {
   write: Boolean(flags.write) || !quick,
   /** --profile DIR: run both servers with --cpu-prof into DIR (profiles are written when they stop). */
   profile: flags.profile ? resolve(flags.profile) : null,
+  /** --node-args "…": extra Node flags for both servers, e.g. --trace-gc (output kept under --profile). */
+  nodeArgs: (flags['node-args'] ?? '').split(/\s+/).filter(Boolean),
   /** Before a timed run, wait up to this long for the machine to be idle. */
   quietWait: intFlag('quiet-wait', flags['quiet-wait'], quick ? 5 : 20, 0, 600),
   /** Timed runs disturbed by other processes are repeated, at most this many times in all. */
@@ -199,16 +203,20 @@ function startChild(name: string, args: string[], env: NodeJS.ProcessEnv): Child
       const killer = setTimeout(() => proc.kill('SIGKILL'), 5_000);
       await exited;
       clearTimeout(killer);
+      // Under --profile, keep what the server printed (e.g. --node-args=--trace-gc) next to its profile.
+      if (opts.profile) writeFileSync(join(opts.profile, `${name.replace(/\W+/g, '-')}-${proc.pid}.log`), `${out}\n--- stderr ---\n${err}`);
     },
   };
   cleanups.push({ name: `stop ${name}`, fn: child.stop });
   return child;
 }
 
-function profileArgs(): string[] {
-  if (!opts.profile) return [];
+/** Extra Node flags for both servers: --node-args, and --cpu-prof under --profile. */
+function serverNodeArgs(): string[] {
+  const extra = opts.nodeArgs;
+  if (!opts.profile) return extra;
   mkdirSync(opts.profile, { recursive: true });
-  return ['--cpu-prof', `--cpu-prof-dir=${opts.profile}`];
+  return [...extra, '--cpu-prof', `--cpu-prof-dir=${opts.profile}`];
 }
 
 /** A copy of our environment without anything that would change how the servers run. */
@@ -729,7 +737,7 @@ async function benchDb(db: DbKind): Promise<DbResult> {
     const { recurEnv, floorEnv, detail, pgDb } = await prepare(db);
 
     const port = await freePort();
-    const recur = startChild(`recur server (${label})`, [...profileArgs(), 'dist/cli/main.js', 'serve'], childEnv({
+    const recur = startChild(`recur server (${label})`, [...serverNodeArgs(), 'dist/cli/main.js', 'serve'], childEnv({
       ...recurEnv,
       PORT: String(port),
       RECUR_RATE_LIMIT: '0',
@@ -752,7 +760,7 @@ async function benchDb(db: DbKind): Promise<DbResult> {
     const customer = (await created.json()) as { id: string; email: string | null; name: string | null };
     log(`${label}: Recur on ${base}, customer ${customer.id}`);
 
-    const floor = startChild(`floor server (${label})`, [...profileArgs(), '--import', 'tsx', 'bench/floor-server.ts'], childEnv({
+    const floor = startChild(`floor server (${label})`, [...serverNodeArgs(), '--import', 'tsx', 'bench/floor-server.ts'], childEnv({
       ...floorEnv,
       PORT: '0',
       FLOOR_CUSTOMER: JSON.stringify({ id: customer.id, email: customer.email, name: customer.name }),
@@ -958,8 +966,8 @@ const METHOD_NOTES = `How it is measured:
 Reproduce: \`npm run bench:api\` (builds \`dist/\` first; PostgreSQL from \`DATABASE_URL\`, default
 \`postgres://postgres@127.0.0.1:5432/postgres\`, used only to create and drop the bench database). Flags: \`--runs N\`,
 \`--duration S\`, \`--db postgres|pglite|both\`, \`--quick\` (1 run × 3 s, does not update this file unless \`--write\`),
-\`--connections N\`, \`--rate R\`, \`--quiet-wait S\`, \`--retries N\`, \`--profile DIR\` (runs both servers with \`--cpu-prof\`),
-\`--skip-build\`. Stop other work on the machine first: the bench waits for quiet, but only so long.`;
+\`--connections N\`, \`--rate R\`, \`--quiet-wait S\`, \`--retries N\`, \`--profile DIR\` (runs both servers with \`--cpu-prof\`
+and keeps their output there), \`--node-args "FLAGS"\` (e.g. \`--trace-gc\`), \`--skip-build\`. Stop other work on the machine first: the bench waits for quiet, but only so long.`;
 
 const DOC_HEADER = `# Benchmarks
 

@@ -229,8 +229,9 @@ export function partitionOf(customer: string, n: number): number {
  *
  * Customers are spread over partitions (one per concurrent batch), each with its own queue and at most
  * one batch in flight: concurrent batches then never lock the same wallet, so they never wait for each
- * other. A request whose events belong to several partitions is split (each event is charged whole or
- * refused on its own anyway) and answered when all of its parts are. If a combined batch fails, its
+ * other. A batch also takes the queues of idle partitions, so light load makes few large batches. A
+ * request whose events belong to several partitions is split (each event is charged whole or refused
+ * on its own anyway) and answered when all of its parts are. If a combined batch fails, its
  * requests are retried one by one, so one bad request cannot fail the others.
  */
 export class UsageCoalescer {
@@ -286,14 +287,21 @@ export class UsageCoalescer {
 
   private async flush(part: Partition): Promise<void> {
     if (part.busy || part.queue.length === 0) return;
+    // This partition's queue, plus the queues of partitions that are idle: under light load one
+    // transaction takes everything waiting (larger batches, less overhead per event); under heavy
+    // load the partitions run side by side. The partitions taken stay busy until the batch commits,
+    // so concurrent batches still never share a customer.
+    const parts = [part, ...this.partitions.filter((p) => p !== part && !p.busy && p.queue.length > 0)];
     const batch: Pending[] = [];
     let size = 0;
-    while (part.queue.length && (batch.length === 0 || size + part.queue[0]!.items.length <= this.cfg.usageCoalesceMaxEvents)) {
-      const p = part.queue.shift()!;
-      batch.push(p);
-      size += p.items.length;
+    for (const q of parts) {
+      q.busy = true;
+      while (q.queue.length && (batch.length === 0 || size + q.queue[0]!.items.length <= this.cfg.usageCoalesceMaxEvents)) {
+        const p = q.queue.shift()!;
+        batch.push(p);
+        size += p.items.length;
+      }
     }
-    part.busy = true;
     try {
       const outcomes = await ingestUsageTx(
         this.db,
@@ -312,8 +320,10 @@ export class UsageCoalescer {
         for (const p of batch) await ingestUsageTx(this.db, this.clock, this.cfg, p.items).then(p.resolve, p.reject);
       }
     } finally {
-      part.busy = false;
-      this.schedule(part);
+      for (const q of parts) {
+        q.busy = false;
+        this.schedule(q);
+      }
     }
   }
 }
