@@ -90,15 +90,22 @@ export function allocate(total: number, weights: readonly number[]): number[] {
 }
 
 /** Formats for people (emails, PDFs, CLI) through Intl.NumberFormat, respecting the exponent. */
+// Building an Intl.NumberFormat costs far more than formatting with one (a worker batch formats a
+// line description per renewal), so formatters are kept per locale and currency.
+const formatters = new Map<string, Intl.NumberFormat>();
+
 export function formatMoney(m: Money, locale = 'en-US'): string {
   const exp = currencyExponent(m.currency);
   const major = m.amount / 10 ** exp;
-  return new Intl.NumberFormat(locale, {
-    style: 'currency',
-    currency: m.currency.toUpperCase(),
-    minimumFractionDigits: exp,
-    maximumFractionDigits: exp,
-  }).format(major);
+  const key = `${locale}|${m.currency}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(locale, { style: 'currency', currency: m.currency.toUpperCase(), minimumFractionDigits: exp, maximumFractionDigits: exp });
+    // Locales come from customers' preferences: a bounded cache, cleared rather than grown without end.
+    if (formatters.size >= 1_000) formatters.clear();
+    formatters.set(key, f);
+  }
+  return f.format(major);
 }
 
 /** Converts a decimal string in major units ("54000.00") to minor units, rejecting excess precision. */
