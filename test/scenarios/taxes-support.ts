@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { getDocument, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import type { TextItem } from 'pdfjs-dist/types/src/display/api.js';
 import { expect } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { seedCatalog } from '../../src/modules/catalog/seed.js';
@@ -79,13 +80,47 @@ function withHelpers(t: TestApp) {
   });
 }
 
-/** The PDF's text through poppler's pdftotext (installed by .ci/run), spaces collapsed per line. */
-export function pdfToText(pdf: Buffer): string {
-  const out = execFileSync('pdftotext', ['-layout', '-enc', 'UTF-8', '-', '-'], { input: pdf });
-  return out
-    .toString('utf8')
-    .split('\n')
-    .map((l) => l.replace(/\s+/g, ' ').trim())
-    .filter(Boolean)
-    .join('\n');
+/**
+ * The PDF's text, read back with pdfjs-dist (pure JS, no system package), laid out like
+ * `pdftotext -layout`: per page, text items grouped into lines by their baseline (y, within a
+ * small tolerance), ordered by x, joined with single spaces; whitespace collapsed, empty lines
+ * dropped, pages joined by newlines.
+ */
+export async function pdfToText(pdf: Buffer): Promise<string> {
+  // A copy: pdfjs takes ownership of (and may detach) the bytes it is given.
+  const doc = await getDocument({ data: new Uint8Array(pdf), verbosity: VerbosityLevel.ERRORS, isEvalSupported: false }).promise;
+  try {
+    const out: string[] = [];
+    for (let p = 1; p <= doc.numPages; p++) {
+      const page = await doc.getPage(p);
+      const content = await page.getTextContent();
+      const items = content.items
+        .filter((i): i is TextItem => 'str' in i && i.str.trim() !== '')
+        .map((i) => ({ x: i.transform[4] as number, y: i.transform[5] as number, str: i.str }));
+      // Top of the page first (PDF y grows upwards), then left to right.
+      items.sort((a, b) => b.y - a.y || a.x - b.x);
+      const lines: { y: number; items: typeof items }[] = [];
+      for (const item of items) {
+        const line = lines.find((l) => Math.abs(l.y - item.y) <= LINE_TOLERANCE);
+        if (line) line.items.push(item);
+        else lines.push({ y: item.y, items: [item] });
+      }
+      for (const line of lines) {
+        const text = line.items
+          .sort((a, b) => a.x - b.x)
+          .map((i) => i.str)
+          .join(' ')
+          .replace(/\s+/g, ' ')
+          .trim();
+        if (text) out.push(text);
+      }
+      page.cleanup();
+    }
+    return out.join('\n');
+  } finally {
+    await doc.destroy();
+  }
 }
+
+/** Items whose baselines differ by at most this many points are on the same line. */
+const LINE_TOLERANCE = 2;

@@ -39,7 +39,7 @@ describe('PDF documents', () => {
     const b = await renderPdf(model(80, logo));
     expect(a.equals(b)).toBe(true);
     expect(a.toString('latin1')).toContain('/Subtype /Image');
-    const text = pdfToText(a);
+    const text = await pdfToText(a);
     expect(a.toString('latin1').match(/\/Type \/Page\b/g)!.length).toBe(3);
     expect(text).toContain('Session 1 1 €10.00 19% €10.00');
     expect(text).toContain('Session 80 1 €10.00 19% €10.00');
