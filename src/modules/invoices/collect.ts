@@ -3,19 +3,25 @@ import { toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import { bulkInsert, bulkUpdate } from '../../db/bulk.js';
 import { recordEvents, type EventInput } from '../events/service.js';
-import type { PaymentMethodRow, PaymentIntentRow } from '../payments/repository.js';
-import { outcomePatch, serializePaymentIntent, type PaymentDeps } from '../payments/service.js';
+import type { BillingDetails, PaymentMethodRow, PaymentIntentRow } from '../payments/repository.js';
+import { outcomePatch, serializePaymentIntent, serializePaymentMethod, type PaymentDeps } from '../payments/service.js';
 import type { ChargeOutcome } from '../payments/gateway.js';
+import { assessPayments, DEFAULT_FRAUD, PAYMENT_BLOCKED } from '../payments/fraud.js';
 import { syncSubscriptionAfterPayment } from '../subscriptions/state.js';
 import { linesOf, type InvoiceRow } from './repository.js';
 import { serializeInvoice } from './serialize.js';
 import { payInvoice } from './service.js';
 
 // Automatic collection for a claimed batch of due invoices, set-based: payment methods resolved for
-// the batch in two queries, payment intents inserted in one statement (their unique idempotency keys
-// make a second charge impossible), gateway calls made concurrently, results written back in bulk.
-// Anything unusual — no usable payment method, an attempt already on record — takes the one-by-one
-// path (payInvoice), which handles every case.
+// the batch in two queries, the fraud rules assessed for the batch in one (assessPayments), payment
+// intents inserted in one statement (their unique idempotency keys make a second charge impossible),
+// gateway calls made concurrently with the routing context attemptPayment gives, results written
+// back in bulk. Anything unusual — no usable payment method, an attempt already on record — takes the
+// one-by-one path (payInvoice), which handles every case.
+//
+// As attemptPayment does one by one: the fraud rules run before a new charge (off-session: no client
+// IP); a blocked attempt is recorded failed (`payment_blocked`, failure class fraud) without reaching
+// a gateway and the invoice then follows the declined path; a review is charged and flagged.
 
 const GATEWAY_CONCURRENCY = 64;
 const FAULT_RETRY_MS = 5 * 60_000;
@@ -31,17 +37,44 @@ const PI_COLUMNS = [
   { name: 'payment_method', type: 'text' },
   { name: 'gateway', type: 'text' },
   { name: 'idempotency_key', type: 'text' },
+  { name: 'last_payment_error', type: 'jsonb' },
+  { name: 'failure_class', type: 'text' },
+  { name: 'risk_score', type: 'integer' },
+  { name: 'risk_rule', type: 'text' },
+  { name: 'risk_outcome', type: 'text' },
   { name: 'metadata', type: 'jsonb' },
   { name: 'test_clock', type: 'text' },
   { name: 'created', type: 'timestamptz' },
   { name: 'updated', type: 'timestamptz' },
 ] as const;
 
+/**
+ * The column defaults to '{}' (rows written set-based, e.g. by imports, may have no address): filled
+ * in with nulls, so the billing country reads as null and the payment method serialises.
+ */
+function withBillingDetails(pm: PaymentMethodRow): PaymentMethodRow {
+  const bd = pm.billing_details as Partial<BillingDetails> | null;
+  if (bd?.address) return pm;
+  return {
+    ...pm,
+    billing_details: {
+      address: { city: null, country: null, line1: null, line2: null, postal_code: null, state: null },
+      email: bd?.email ?? null,
+      name: bd?.name ?? null,
+      phone: bd?.phone ?? null,
+    },
+  };
+}
+
 export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices: InvoiceRow[], now: Date): Promise<void> {
   if (invoices.length === 0) return;
   const ids = invoices.map((i) => i.id);
-  const { rows: refs } = await q.query<{ id: string; sub_pm: string | null; cus_pm: string | null }>(
-    `SELECT i.id, s.default_payment_method AS sub_pm, c.invoice_settings->>'default_payment_method' AS cus_pm
+  // Also the customer's country (fraud rules, routing) and whether this attempt is already on record
+  // (its key is taken: it resumes one by one, without a new fraud assessment).
+  const { rows: refs } = await q.query<{ id: string; sub_pm: string | null; cus_pm: string | null; cus_country: string | null; attempted: boolean }>(
+    `SELECT i.id, s.default_payment_method AS sub_pm, c.invoice_settings->>'default_payment_method' AS cus_pm,
+            c.address->>'country' AS cus_country,
+            EXISTS (SELECT 1 FROM payment_intents p WHERE p.idempotency_key = i.id || ':attempt:' || (i.attempt_count + 1)) AS attempted
        FROM invoices i JOIN customers c ON c.id = i.customer LEFT JOIN subscriptions s ON s.id = i.subscription
       WHERE i.id = ANY($1::text[])`,
     [ids],
@@ -49,9 +82,9 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
   const refOf = new Map(refs.map((r) => [r.id, r]));
   const candidateIds = [...new Set(invoices.flatMap((i) => [i.default_payment_method, refOf.get(i.id)?.sub_pm, refOf.get(i.id)?.cus_pm]).filter((x): x is string => !!x))];
   const { rows: pms } = await q.query<PaymentMethodRow>(`SELECT * FROM payment_methods WHERE id = ANY($1::text[])`, [candidateIds]);
-  const pmById = new Map(pms.map((p) => [p.id, p]));
+  const pmById = new Map(pms.map((p) => [p.id, withBillingDetails(p)]));
 
-  const fast: { inv: InvoiceRow; pm: PaymentMethodRow; key: string; attempt: number }[] = [];
+  const fast: { inv: InvoiceRow; pm: PaymentMethodRow; key: string; attempt: number; customerCountry: string | null }[] = [];
   const slow: InvoiceRow[] = [];
   for (const inv of invoices) {
     const ref = refOf.get(inv.id);
@@ -59,50 +92,98 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
     const pm = [inv.default_payment_method, ref?.sub_pm, ref?.cus_pm]
       .map((id) => (id ? pmById.get(id) : undefined))
       .find((p) => p && p.customer === inv.customer && !p.detached_at);
-    if (!pm || inv.amount_remaining <= 0) slow.push(inv);
-    else fast.push({ inv, pm, key: `${inv.id}:attempt:${inv.attempt_count + 1}`, attempt: inv.attempt_count + 1 });
+    // An attempt already on record (a crashed worker's, or a gateway fault) resumes one by one.
+    if (!pm || inv.amount_remaining <= 0 || ref?.attempted) slow.push(inv);
+    else fast.push({ inv, pm, key: `${inv.id}:attempt:${inv.attempt_count + 1}`, attempt: inv.attempt_count + 1, customerCountry: ref?.cus_country ?? null });
   }
 
-  const rows: PaymentIntentRow[] = fast.map((f) => ({
-    id: newId('pi'),
-    customer: f.inv.customer,
-    invoice: f.inv.id,
-    amount: f.inv.amount_remaining,
-    amount_received: 0,
-    currency: f.inv.currency,
-    status: 'processing',
-    payment_method: f.pm.id,
-    gateway: f.pm.gateway,
-    gateway_ref: null,
-    idempotency_key: f.key,
-    last_payment_error: null,
-    failure_class: null,
-    description: null,
-    metadata: {},
-    test_clock: f.inv.test_clock,
-    created: now,
-    updated: now,
-  }));
+  // The fraud rules, for the whole batch at once (attemptPayment's inputs: the payment method's billing
+  // country, else the customer's; no IP off-session). The batch's attempts do not see each other.
+  const risks = await assessPayments(
+    q,
+    deps.config?.payments.fraud ?? DEFAULT_FRAUD,
+    fast.map((f) => ({
+      customer: f.inv.customer,
+      paymentMethod: f.pm,
+      amount: f.inv.amount_remaining,
+      ip: null,
+      billingCountry: f.pm.billing_details.address.country ?? f.customerCountry,
+      now,
+    })),
+  );
+
+  const rows: PaymentIntentRow[] = fast.map((f, i) => {
+    const risk = risks[i]!;
+    const base: PaymentIntentRow = {
+      id: newId('pi'),
+      customer: f.inv.customer,
+      invoice: f.inv.id,
+      amount: f.inv.amount_remaining,
+      amount_received: 0,
+      currency: f.inv.currency,
+      status: 'processing',
+      payment_method: f.pm.id,
+      gateway: f.pm.gateway,
+      gateway_ref: null,
+      idempotency_key: f.key,
+      last_payment_error: null,
+      failure_class: null,
+      description: null,
+      metadata: {},
+      test_clock: f.inv.test_clock,
+      created: now,
+      updated: now,
+      risk_score: risk.score,
+      risk_rule: risk.rule,
+      risk_outcome: risk.outcome,
+    };
+    if (risk.outcome !== 'block') return base;
+    // Refused by a rule: recorded failed, as attemptPayment records it; nothing reaches a gateway.
+    return {
+      ...base,
+      status: 'requires_payment_method',
+      last_payment_error: {
+        type: 'card_error',
+        code: PAYMENT_BLOCKED,
+        message: risk.reason ?? 'This payment was blocked by a fraud rule.',
+        payment_method: serializePaymentMethod(f.pm),
+      },
+      failure_class: 'fraud',
+    };
+  });
   const inserted = new Set(
     (await bulkInsert<{ id: string }>(q, 'payment_intents', PI_COLUMNS, rows as unknown as Record<string, unknown>[], 'ON CONFLICT (idempotency_key) DO NOTHING RETURNING id')).map(
       (r) => r.id,
     ),
   );
-  // An attempt already on record (a crashed worker's, or a gateway fault) resumes one by one.
-  const work = fast.map((f, i) => ({ ...f, row: rows[i]! })).filter((w) => inserted.has(w.row.id));
-  for (const f of fast) if (!work.some((w) => w.inv.id === f.inv.id)) slow.push(f.inv);
+  // A key taken since the check above (another writer): that attempt resumes one by one.
+  const attempts = fast.map((f, i) => ({ ...f, row: rows[i]! }));
+  for (const a of attempts) if (!inserted.has(a.row.id)) slow.push(a.inv);
+  const blocked = attempts.filter((a) => inserted.has(a.row.id) && a.row.status === 'requires_payment_method');
+  const work = attempts.filter((a) => inserted.has(a.row.id) && a.row.status === 'processing');
 
   const outcomes: ChargeOutcome[] = new Array(work.length);
   for (let i = 0; i < work.length; i += GATEWAY_CONCURRENCY) {
     await Promise.all(
       work.slice(i, i + GATEWAY_CONCURRENCY).map(async (w, k) => {
         try {
+          // The context charge() gives one by one: the router's rules (country, brand, type) apply.
           outcomes[i + k] = await deps.gateways.get(w.pm.gateway).charge({
             amount: w.row.amount,
             currency: w.row.currency,
             token: w.pm.gateway_token,
             idempotencyKey: w.key,
             customerId: w.row.customer ?? undefined,
+            description: w.row.description ?? undefined,
+            context: {
+              paymentMethodId: w.pm.id,
+              paymentMethodType: w.pm.type,
+              brand: w.pm.card.brand,
+              cardCountry: w.pm.card.country,
+              customerCountry: w.customerCountry ?? w.pm.billing_details.address.country ?? null,
+              ip: w.row.client_ip ?? null,
+              previousRef: null,
+            },
           });
         } catch {
           outcomes[i + k] = { status: 'failed', failureClass: 'gateway_fault', code: 'gateway_unavailable', message: `The payment gateway '${w.pm.gateway}' did not answer.` };
@@ -116,6 +197,12 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
   const paid: { inv: InvoiceRow; attempt: number }[] = [];
   const declined: InvoiceRow[] = [];
   const faulted: InvoiceRow[] = [];
+  for (const b of blocked) {
+    const obj = serializePaymentIntent(b.row);
+    events.push({ type: 'payment_intent.created', object: obj, customerId: b.row.customer }, { type: 'payment_intent.payment_failed', object: obj, customerId: b.row.customer });
+    // payInvoice replays the recorded attempt (no gateway call) and records the failure on the invoice.
+    declined.push(b.inv);
+  }
   work.forEach((w, i) => {
     const outcome = outcomes[i]!;
     const { patch, eventType } = outcomePatch(w.row, outcome, w.pm);
@@ -134,7 +221,9 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
     [
       { name: 'status', type: 'text' },
       { name: 'amount_received', type: 'bigint' },
+      { name: 'gateway', type: 'text' },
       { name: 'gateway_ref', type: 'text' },
+      { name: 'routing', type: 'jsonb' },
       { name: 'last_payment_error', type: 'jsonb' },
       { name: 'failure_class', type: 'text' },
       { name: 'updated', type: 'timestamptz' },

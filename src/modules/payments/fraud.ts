@@ -32,11 +32,27 @@ export interface FraudInput {
   now: Date;
 }
 
+/** One attempt's fraud decision (see assessPayments; the same query and rules for a batch of one). */
 export async function assessPayment(q: Queryable, cfg: FraudSettings, input: FraudInput): Promise<FraudDecision> {
-  const hourAgo = new Date(input.now.getTime() - 3600_000);
-  const windowStart = new Date(input.now.getTime() - cfg.cardTestingWindowMinutes * 60_000);
-  const fp = input.paymentMethod.card.fingerprint;
+  return (await assessPayments(q, cfg, [input]))[0]!;
+}
+
+/**
+ * The fraud decisions for a batch of attempts (the worker's renewals), in the order of `inputs`: the
+ * signals of every input gathered by one statement (the inputs unnested with their ordinality, each
+ * signal a subquery correlated with its row, the active block a LATERAL join), the rules evaluated per
+ * input, and the blocks the decisions make recorded with one more statement.
+ *
+ * Every input sees the attempts and blocks on record when the statement runs, not the other inputs of
+ * the batch: two invoices of the same customer (or card) in one batch do not count each other's
+ * failures, nor see a block the other's decision records. Their own failures count from the next
+ * attempt on, as an attempt's do one by one.
+ */
+export async function assessPayments(q: Queryable, cfg: FraudSettings, inputs: readonly FraudInput[]): Promise<FraudDecision[]> {
+  if (inputs.length === 0) return [];
+  const iso = (d: Date) => d.toISOString();
   const { rows } = await q.query<{
+    ord: string | number;
     pm_failures: number;
     customer_failures: number;
     ip_failures: number | null;
@@ -45,54 +61,69 @@ export async function assessPayment(q: Queryable, cfg: FraudSettings, input: Fra
     block_rule: string | null;
     block_reason: string | null;
   }>(
-    `SELECT
-       (SELECT count(*)::int FROM payment_intents WHERE payment_method = $1 AND created > $4 AND ${FAILED}) AS pm_failures,
-       (SELECT count(*)::int FROM payment_intents WHERE customer = $2 AND created > $4 AND ${FAILED}) AS customer_failures,
-       CASE WHEN $3::text IS NULL THEN NULL ELSE (SELECT count(*)::int FROM payment_intents WHERE client_ip = $3 AND created > $4 AND ${FAILED}) END AS ip_failures,
+    `SELECT u.ord,
+       (SELECT count(*)::int FROM payment_intents WHERE payment_method = u.pm AND created > u.hour_ago AND ${FAILED}) AS pm_failures,
+       (SELECT count(*)::int FROM payment_intents WHERE customer = u.customer AND created > u.hour_ago AND ${FAILED}) AS customer_failures,
+       CASE WHEN u.ip IS NULL THEN NULL ELSE (SELECT count(*)::int FROM payment_intents WHERE client_ip = u.ip AND created > u.hour_ago AND ${FAILED}) END AS ip_failures,
        (SELECT count(DISTINCT m.card->>'fingerprint')::int FROM payment_intents p JOIN payment_methods m ON m.id = p.payment_method
-         WHERE p.customer = $2 AND p.created > $5 AND p.amount <= $6 AND m.card->>'fingerprint' <> $7) AS customer_cards,
-       CASE WHEN $3::text IS NULL THEN NULL ELSE (SELECT count(DISTINCT m.card->>'fingerprint')::int FROM payment_intents p JOIN payment_methods m ON m.id = p.payment_method
-         WHERE p.client_ip = $3 AND p.created > $5 AND p.amount <= $6 AND m.card->>'fingerprint' <> $7) END AS ip_cards,
+         WHERE p.customer = u.customer AND p.created > u.window_start AND p.amount <= $8 AND m.card->>'fingerprint' <> u.fp) AS customer_cards,
+       CASE WHEN u.ip IS NULL THEN NULL ELSE (SELECT count(DISTINCT m.card->>'fingerprint')::int FROM payment_intents p JOIN payment_methods m ON m.id = p.payment_method
+         WHERE p.client_ip = u.ip AND p.created > u.window_start AND p.amount <= $8 AND m.card->>'fingerprint' <> u.fp) END AS ip_cards,
        b.rule AS block_rule, b.reason AS block_reason
-     FROM (SELECT 1) one
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[])
+            WITH ORDINALITY AS u(pm, customer, ip, fp, hour_ago, window_start, now, ord)
      LEFT JOIN LATERAL (
        SELECT rule, reason FROM payment_blocks
-        WHERE until > $8 AND ((scope = 'payment_method' AND value = $1) OR (scope = 'fingerprint' AND value = $7)
-              OR (scope = 'customer' AND value = $2) OR (scope = 'ip' AND value = $3))
-        ORDER BY until DESC LIMIT 1) b ON true`,
-    [input.paymentMethod.id, input.customer, input.ip, hourAgo, windowStart, cfg.cardTestingSmallAmount, fp, input.now],
+        WHERE until > u.now AND ((scope = 'payment_method' AND value = u.pm) OR (scope = 'fingerprint' AND value = u.fp)
+              OR (scope = 'customer' AND value = u.customer) OR (scope = 'ip' AND value = u.ip))
+        ORDER BY until DESC LIMIT 1) b ON true
+     ORDER BY u.ord`,
+    [
+      inputs.map((i) => i.paymentMethod.id),
+      inputs.map((i) => i.customer),
+      inputs.map((i) => i.ip),
+      inputs.map((i) => i.paymentMethod.card.fingerprint),
+      inputs.map((i) => iso(new Date(i.now.getTime() - 3600_000))),
+      inputs.map((i) => iso(new Date(i.now.getTime() - cfg.cardTestingWindowMinutes * 60_000))),
+      inputs.map((i) => iso(i.now)),
+      cfg.cardTestingSmallAmount,
+    ],
   );
-  const r = rows[0]!;
-  const decision = evaluateFraud(
-    {
-      activeBlock: r.block_rule ? { rule: r.block_rule, reason: r.block_reason ?? 'Blocked by a fraud rule.' } : null,
-      paymentMethodFailuresLastHour: r.pm_failures,
-      customerFailuresLastHour: r.customer_failures,
-      ipFailuresLastHour: r.ip_failures,
-      otherSmallCardsByCustomer: r.customer_cards,
-      otherSmallCardsByIp: r.ip_cards,
-      amount: input.amount,
-      cardCountry: input.paymentMethod.card.country,
-      billingCountry: input.billingCountry,
-    },
-    cfg,
-  );
-  if (decision.newBlocks.length) {
-    const until = new Date(input.now.getTime() + cfg.blockHours * 3600_000);
-    const values: Record<string, string | null> = { payment_method: input.paymentMethod.id, fingerprint: fp, customer: input.customer, ip: input.ip };
+  const decisions: FraudDecision[] = new Array(inputs.length);
+  const blocks: unknown[][] = [[], [], [], [], [], [], []];
+  for (const r of rows) {
+    const k = Number(r.ord) - 1;
+    const input = inputs[k]!;
+    const decision = evaluateFraud(
+      {
+        activeBlock: r.block_rule ? { rule: r.block_rule, reason: r.block_reason ?? 'Blocked by a fraud rule.' } : null,
+        paymentMethodFailuresLastHour: r.pm_failures,
+        customerFailuresLastHour: r.customer_failures,
+        ipFailuresLastHour: r.ip_failures,
+        otherSmallCardsByCustomer: r.customer_cards,
+        otherSmallCardsByIp: r.ip_cards,
+        amount: input.amount,
+        cardCountry: input.paymentMethod.card.country,
+        billingCountry: input.billingCountry,
+      },
+      cfg,
+    );
+    decisions[k] = decision;
+    if (decision.newBlocks.length === 0) continue;
+    const until = iso(new Date(input.now.getTime() + cfg.blockHours * 3600_000));
+    const values: Record<string, string | null> = { payment_method: input.paymentMethod.id, fingerprint: input.paymentMethod.card.fingerprint, customer: input.customer, ip: input.ip };
     for (const scope of decision.newBlocks) {
       const value = values[scope];
       if (!value) continue;
-      await q.query(`INSERT INTO payment_blocks (id, scope, value, rule, reason, until, created) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
-        newId('pblk'),
-        scope,
-        value,
-        decision.rule,
-        decision.reason,
-        until,
-        input.now,
-      ]);
+      [newId('pblk'), scope, value, decision.rule, decision.reason, until, iso(input.now)].forEach((v, c) => blocks[c]!.push(v));
     }
   }
-  return decision;
+  if (blocks[0]!.length) {
+    await q.query(
+      `INSERT INTO payment_blocks (id, scope, value, rule, reason, until, created)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])`,
+      blocks,
+    );
+  }
+  return decisions;
 }
