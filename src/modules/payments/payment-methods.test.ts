@@ -320,3 +320,21 @@ describe('resolvePaymentMethod and defaultPaymentMethodFor', () => {
     expect(await defaultPaymentMethodFor(db, { subscriptionDefault: 'pm_card_visa', customerId: cus })).toBe('pm_card_visa');
   });
 });
+
+describe('billing_details shape', () => {
+  it('a row written without billing_details (bulk loaders) still has Stripe full shape, so charges can read it', async () => {
+    const customer = await newCustomer();
+    await t.testDb.db.query(
+      `INSERT INTO payment_methods (id, customer, type, card, gateway, gateway_token, created)
+       VALUES ('pm_bulkshape', $1, 'card', $2, 'simulated', 'tok_visa', $3)`,
+      [customer, JSON.stringify({ brand: 'visa', last4: '4242', exp_month: 1, exp_year: 2040, country: 'US', funding: 'credit', fingerprint: 'fp_bulk' }), t.clock.now()],
+    );
+    const { rows } = await t.testDb.db.query<{ billing_details: unknown }>(`SELECT billing_details FROM payment_methods WHERE id = 'pm_bulkshape'`);
+    expect(rows[0]!.billing_details).toEqual({
+      address: { city: null, country: null, line1: null, line2: null, postal_code: null, state: null },
+      email: null,
+      name: null,
+      phone: null,
+    });
+  });
+});
