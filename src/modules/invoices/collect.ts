@@ -71,15 +71,20 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
   const ids = invoices.map((i) => i.id);
   // Also the customer's country (fraud rules, routing) and whether this attempt is already on record
   // (its key is taken: it resumes one by one, without a new fraud assessment).
-  const { rows: refs } = await q.query<{ id: string; sub_pm: string | null; cus_pm: string | null; cus_country: string | null; attempted: boolean }>(
+  const { rows: refs } = await q.query<{ id: string; sub_pm: string | null; cus_pm: string | null; cus_country: string | null }>(
     `SELECT i.id, s.default_payment_method AS sub_pm, c.invoice_settings->>'default_payment_method' AS cus_pm,
-            c.address->>'country' AS cus_country,
-            EXISTS (SELECT 1 FROM payment_intents p WHERE p.idempotency_key = i.id || ':attempt:' || (i.attempt_count + 1)) AS attempted
+            c.address->>'country' AS cus_country
        FROM invoices i JOIN customers c ON c.id = i.customer LEFT JOIN subscriptions s ON s.id = i.subscription
       WHERE i.id = ANY($1::text[])`,
     [ids],
   );
-  const refOf = new Map(refs.map((r) => [r.id, r]));
+  // Attempt keys already on record, looked up by the unique index (a correlated EXISTS let the planner
+  // hash the whole payment_intents table once per batch).
+  const keyOf = (inv: InvoiceRow) => `${inv.id}:attempt:${inv.attempt_count + 1}`;
+  const { rows: taken } = await q.query<{ idempotency_key: string }>(`SELECT idempotency_key FROM payment_intents WHERE idempotency_key = ANY($1::text[])`, [invoices.map(keyOf)]);
+  const takenKeys = new Set(taken.map((r) => r.idempotency_key));
+  const invoiceById = new Map(invoices.map((i) => [i.id, i]));
+  const refOf = new Map(refs.map((r) => [r.id, { ...r, attempted: takenKeys.has(keyOf(invoiceById.get(r.id)!)) }]));
   const candidateIds = [...new Set(invoices.flatMap((i) => [i.default_payment_method, refOf.get(i.id)?.sub_pm, refOf.get(i.id)?.cus_pm]).filter((x): x is string => !!x))];
   const { rows: pms } = await q.query<PaymentMethodRow>(`SELECT * FROM payment_methods WHERE id = ANY($1::text[])`, [candidateIds]);
   const pmById = new Map(pms.map((p) => [p.id, withBillingDetails(p)]));
