@@ -1,4 +1,4 @@
-// npm run bench:billing [-- --n 100000 --pglite-n N --workers 2 --db postgres|pglite|both --batch 2000 --no-write]
+// npm run bench:billing [-- --n 100000 --pglite-n N --workers 2 --db postgres|pglite|both --batch 1000 --no-write]
 // Bulk-creates N subscriptions due at the same instant, runs the billing worker(s) until every
 // renewal is invoiced, finalized, charged (simulated gateway) and evented, and reports renewals/s,
 // peak RSS and the floor: one set-based INSERT … SELECT writing the same rows, measured in the same run.
@@ -24,7 +24,7 @@ const { values } = parseArgs({
     n: { type: 'string', default: '100000' },
     'pglite-n': { type: 'string' },
     workers: { type: 'string', default: '2' },
-    batch: { type: 'string', default: '2000' },
+    batch: { type: 'string', default: '1000' },
     db: { type: 'string', default: 'both' },
     'no-write': { type: 'boolean', default: false },
   },
@@ -209,7 +209,7 @@ if (!values['no-write']) {
   const doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
   const section =
     `## Billing renewals (bench:billing)\n\nRun ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, Node ${process.version}: ` +
-    `\`npm run bench:billing -- --n ${N_ARG}${PGLITE_N !== N_ARG ? ` --pglite-n ${PGLITE_N}` : ''} --workers ${WORKERS}\`. Each renewal = invoice + line + finalization (gapless number) + simulated charge ` +
+    `\`npm run bench:billing -- --n ${N_ARG}${PGLITE_N !== N_ARG ? ` --pglite-n ${PGLITE_N}` : ''} --workers ${WORKERS} --batch ${BATCH}\`. Each renewal = invoice + line + finalization (gapless number) + simulated charge ` +
     `(payment intent) + events (invoice.created, customer.subscription.updated, invoice.finalized, payment_intent.created/succeeded, invoice.paid, ` +
     `invoice.payment_succeeded). Workers are in-process connection pools running the real worker code concurrently; the floor writes the same ` +
     `rows (invoice, line, payment intent, 4 events) with one INSERT … SELECT per table. "Events alone" copies this run's own event rows, set-based inside the ` +
