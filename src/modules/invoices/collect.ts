@@ -49,8 +49,9 @@ const PI_COLUMNS = [
 ] as const;
 
 /**
- * The column defaults to '{}' (rows written set-based, e.g. by imports, may have no address): filled
- * in with nulls, so the billing country reads as null and the payment method serialises.
+ * Migration 0008 gives every row Stripe's full shape; this guards against a row written some other
+ * way without an address (filled in with nulls: the billing country reads as null and the payment
+ * method still serialises) rather than failing a whole batch on it.
  */
 function withBillingDetails(pm: PaymentMethodRow): PaymentMethodRow {
   const bd = pm.billing_details as Partial<BillingDetails> | null;
