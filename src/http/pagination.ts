@@ -15,16 +15,22 @@ export interface ListResult<T> {
 
 /**
  * Cursor pagination over sortable ids, newest first (Stripe's order). `where` is a SQL condition
- * using $1..$n for `params`; the cursor conditions are appended after them.
+ * using $1..$n for `params`; `equals` adds `column = value` for each value given (a list's filters;
+ * undefined ones are left out); the cursor conditions are appended after them.
  */
 export async function paginate<R extends { id: string }>(
   q: Queryable,
-  opts: { table: string; where?: string; params?: unknown[]; columns?: string },
+  opts: { table: string; where?: string; params?: unknown[]; equals?: Record<string, unknown>; columns?: string },
   list: ListParams,
 ): Promise<{ rows: R[]; hasMore: boolean }> {
   const limit = list.limit ?? 10;
   const params = [...(opts.params ?? [])];
   const conds = opts.where ? [`(${opts.where})`] : [];
+  for (const [col, v] of Object.entries(opts.equals ?? {})) {
+    if (v === undefined) continue;
+    params.push(v);
+    conds.push(`${col} = $${params.length}`);
+  }
   let order = 'DESC';
   if (list.starting_after) {
     params.push(list.starting_after);

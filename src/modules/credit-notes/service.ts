@@ -435,14 +435,7 @@ export async function updateCreditNote(q: Queryable, now: Date, id: string, inpu
 }
 
 export async function listCreditNotes(q: Queryable, f: { invoice?: string; customer?: string }, list: ListParams) {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const [col, v] of Object.entries(f)) {
-    if (v === undefined) continue;
-    params.push(v);
-    where.push(`${col} = $${params.length}`);
-  }
-  const { rows, hasMore } = await paginate<CreditNoteRow>(q, { table: 'credit_notes', where: where.join(' AND ') || undefined, params }, list);
+  const { rows, hasMore } = await paginate<CreditNoteRow>(q, { table: 'credit_notes', equals: f }, list);
   const lines = await creditNoteLines(
     q,
     rows.map((r) => r.id),

@@ -190,14 +190,7 @@ export async function markGrants(q: Queryable, ids: readonly string[], column: '
 }
 
 export async function listGrantRows(q: Queryable, f: { customer?: string; source?: GrantSource; subscription?: string; invoice?: string }, list: ListParams) {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const [col, v] of Object.entries(f)) {
-    if (v === undefined) continue;
-    params.push(v);
-    where.push(`${col} = $${params.length}`);
-  }
-  return paginate<GrantRow>(q, { table: 'credit_grants', where: where.join(' AND ') || undefined, params }, list);
+  return paginate<GrantRow>(q, { table: 'credit_grants', equals: f }, list);
 }
 
 // ---------- the ledger ----------

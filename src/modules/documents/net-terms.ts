@@ -156,13 +156,6 @@ export async function getBankTransfer(q: Queryable, id: string) {
 }
 
 export async function listBankTransfers(q: Queryable, f: { invoice?: string; customer?: string }, list: ListParams) {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const [col, v] of Object.entries(f)) {
-    if (v === undefined) continue;
-    params.push(v);
-    where.push(`${col} = $${params.length}`);
-  }
-  const { rows, hasMore } = await paginate<BankTransferRow>(q, { table: 'bank_transfers', where: where.join(' AND ') || undefined, params }, list);
+  const { rows, hasMore } = await paginate<BankTransferRow>(q, { table: 'bank_transfers', equals: f }, list);
   return { data: rows.map(serializeBankTransfer), hasMore };
 }

@@ -192,14 +192,7 @@ export async function activeCampaignsOf(q: Queryable, customer: string): Promise
 }
 
 export function listCampaignRows(q: Queryable, f: { customer?: string; status?: string; invoice?: string; segment?: string }, list: ListParams) {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const [col, v] of Object.entries(f)) {
-    if (v === undefined) continue;
-    params.push(v);
-    where.push(`${col} = $${params.length}`);
-  }
-  return paginate<CampaignRow>(q, { table: 'dunning_campaigns', where: where.join(' AND ') || undefined, params }, list);
+  return paginate<CampaignRow>(q, { table: 'dunning_campaigns', equals: f }, list);
 }
 
 export async function insertStepRun(q: Queryable, r: StepRunRow): Promise<void> {
@@ -287,12 +280,5 @@ export async function tasksOf(q: Queryable, campaign: string): Promise<TaskRow[]
 }
 
 export function listTaskRows(q: Queryable, f: { status?: string; assignee?: string; customer?: string; campaign?: string }, list: ListParams) {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const [col, v] of Object.entries(f)) {
-    if (v === undefined) continue;
-    params.push(v);
-    where.push(`${col} = $${params.length}`);
-  }
-  return paginate<TaskRow>(q, { table: 'dunning_tasks', where: where.join(' AND ') || undefined, params }, list);
+  return paginate<TaskRow>(q, { table: 'dunning_tasks', equals: f }, list);
 }

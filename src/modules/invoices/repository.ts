@@ -197,12 +197,5 @@ export async function reserveNumbers(q: Queryable, series: string, count: number
 }
 
 export async function listInvoiceRows(q: Queryable, f: { customer?: string; subscription?: string; status?: string }, list: ListParams) {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const [col, v] of Object.entries(f)) {
-    if (v === undefined) continue;
-    params.push(v);
-    where.push(`${col} = $${params.length}`);
-  }
-  return paginate<InvoiceRow>(q, { table: 'invoices', where: where.join(' AND ') || undefined, params }, list);
+  return paginate<InvoiceRow>(q, { table: 'invoices', equals: f }, list);
 }

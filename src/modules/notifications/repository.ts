@@ -65,14 +65,7 @@ export async function findMessage(q: Queryable, id: string): Promise<MessageRow 
 }
 
 export function listMessageRows(q: Queryable, f: { customer?: string; channel?: string; status?: string; template?: string; campaign?: string }, list: ListParams) {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const [col, v] of Object.entries(f)) {
-    if (v === undefined) continue;
-    params.push(v);
-    where.push(`${col} = $${params.length}`);
-  }
-  return paginate<MessageRow>(q, { table: 'notification_messages', where: where.join(' AND ') || undefined, params }, list);
+  return paginate<MessageRow>(q, { table: 'notification_messages', equals: f }, list);
 }
 
 export async function findTemplate(q: Queryable, id: string): Promise<TemplateRow | null> {
@@ -92,14 +85,7 @@ export async function templateFor(q: Queryable, key: string, channel: 'email' | 
 }
 
 export function listTemplateRows(q: Queryable, f: { key?: string; locale?: string }, list: ListParams) {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const [col, v] of Object.entries(f)) {
-    if (v === undefined) continue;
-    params.push(v);
-    where.push(`${col} = $${params.length}`);
-  }
-  return paginate<TemplateRow>(q, { table: 'notification_templates', where: where.join(' AND ') || undefined, params }, list);
+  return paginate<TemplateRow>(q, { table: 'notification_templates', equals: f }, list);
 }
 
 export async function findPreferences(q: Queryable, customer: string): Promise<PreferencesRow | null> {

@@ -252,14 +252,8 @@ export async function updateTaxRate(q: Queryable, now: Date, id: string, input: 
 }
 
 export async function listTaxRates(q: Queryable, f: { active?: boolean; inclusive?: boolean; country?: string; state?: string; tax_type?: string }, list: ListParams) {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  for (const [col, v] of Object.entries(f)) {
-    if (v === undefined) continue;
-    params.push(col === 'state' && f.country ? normalizeState(f.country, String(v)) : v);
-    where.push(`${col} = $${params.length}`);
-  }
-  const { rows, hasMore } = await paginate<TaxRateRow>(q, { table: 'tax_rates', where: where.join(' AND ') || undefined, params }, list);
+  const equals = { ...f, state: f.state !== undefined && f.country ? normalizeState(f.country, f.state) : f.state };
+  const { rows, hasMore } = await paginate<TaxRateRow>(q, { table: 'tax_rates', equals }, list);
   return { data: rows.map(serializeTaxRate), hasMore };
 }
 
