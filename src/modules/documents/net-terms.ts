@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { newId } from '../../core/ids/index.js';
 import { fromUnix, toUnix } from '../../core/time/index.js';
-import { claimSql, type Queryable } from '../../db/index.js';
+import { claimRows, type Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
 import { zAmount, zCurrency, zExpand, zMetadata, zTimestamp } from '../../http/schemas.js';
 import { changeBalance } from '../credit-notes/balance.js';
@@ -29,10 +29,7 @@ export interface OverdueScope {
  */
 export async function markOverdueInvoices(q: Queryable, scope: OverdueScope, now: Date, limit: number): Promise<number> {
   const clockCond = scope.clock === null ? 'test_clock IS NULL' : 'test_clock = $2';
-  const { rows } = await q.query<InvoiceRow>(
-    claimSql(`SELECT * FROM invoices WHERE status = 'open' AND due_date IS NOT NULL AND overdue_at IS NULL AND due_date <= $1 AND ${clockCond} ORDER BY due_date, id`, limit),
-    scope.clock === null ? [now] : [now, scope.clock],
-  );
+  const { rows } = await claimRows<InvoiceRow>(q, `SELECT * FROM invoices WHERE status = 'open' AND due_date IS NOT NULL AND overdue_at IS NULL AND due_date <= $1 AND ${clockCond} ORDER BY due_date, id`, scope.clock === null ? [now] : [now, scope.clock], limit);
   for (const inv of rows) {
     const row = await updateInvoiceRow(q, inv.id, { overdue_at: now, updated: now });
     await recordEvents(q, now, [{ type: 'invoice.overdue', object: await invoiceObject(q, row), customerId: row.customer }]);

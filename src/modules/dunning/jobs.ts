@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { claimSql, type Db, type Queryable } from '../../db/index.js';
+import { claimRows, type Db, type Queryable } from '../../db/index.js';
 import { getInvoiceRow } from '../invoices/service.js';
 import { defaultNotifier, type Notifier } from '../notifications/channels.js';
 import { nextLifecycleDueAt, runLifecycleScans, sendInvoiceSent, sendReceipt, sendTrialEnding } from '../notifications/lifecycle.js';
@@ -90,10 +90,7 @@ async function handleEvent(q: Queryable, deps: DunningDeps, row: InboxRow, now: 
 /** Handles a batch of inbox rows of the scope, oldest first. */
 export async function processInbox(db: Db, deps: DunningDeps, scope: Scope, now: Date, limit: number, logger?: FastifyBaseLogger): Promise<number> {
   return db.tx(async (q) => {
-    const { rows } = await q.query<InboxRow>(
-      claimSql(`SELECT * FROM notification_inbox WHERE attempts < ${MAX_INBOX_ATTEMPTS} AND ${scopeSql(scope, 1)} ORDER BY event_id`, limit),
-      scopeParams(scope),
-    );
+    const { rows } = await claimRows<InboxRow>(q, `SELECT * FROM notification_inbox WHERE attempts < ${MAX_INBOX_ATTEMPTS} AND ${scopeSql(scope, 1)} ORDER BY event_id`, scopeParams(scope), limit);
     for (const row of rows) {
       const err = await inSavepoint(q, () => handleEvent(q, deps, row, now));
       if (err) {
@@ -110,10 +107,7 @@ export async function processInbox(db: Db, deps: DunningDeps, scope: Scope, now:
 /** Runs the campaign steps that are due. */
 export async function runDueSteps(db: Db, deps: DunningDeps, scope: Scope, now: Date, limit: number, logger?: FastifyBaseLogger): Promise<number> {
   return db.tx(async (q) => {
-    const { rows } = await q.query<CampaignRow>(
-      claimSql(`SELECT * FROM dunning_campaigns WHERE status = 'active' AND next_step_at <= $1 AND ${scopeSql(scope, 2)} ORDER BY next_step_at, id`, limit),
-      [now, ...scopeParams(scope)],
-    );
+    const { rows } = await claimRows<CampaignRow>(q, `SELECT * FROM dunning_campaigns WHERE status = 'active' AND next_step_at <= $1 AND ${scopeSql(scope, 2)} ORDER BY next_step_at, id`, [now, ...scopeParams(scope)], limit);
     for (const c of rows) {
       const err = await inSavepoint(q, () => runStep(q, deps, c, now));
       if (err) {

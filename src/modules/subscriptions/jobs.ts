@@ -1,6 +1,6 @@
 import { addSeconds } from '../../core/time/index.js';
 import type { Db, Queryable } from '../../db/index.js';
-import { claimSql } from '../../db/index.js';
+import { claimRows } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import { recordEvent } from '../events/service.js';
 import { createInvoices, finalizeInvoices, markUncollectible, voidInvoice } from '../invoices/service.js';
@@ -37,6 +37,21 @@ const scopeParams = (scope: Scope) => (scope.clock === null ? [] : [scope.clock]
 
 const RENEWABLE = `status IN ('trialing', 'active', 'past_due', 'unpaid')`;
 
+/**
+ * The hot claims' SQL (a claim's ORDER BY is its index's order: see migration 0010 and claimRows).
+ * Exported so a test can check each one's plan.
+ */
+export const claims = {
+  resumes: (scope: Scope) =>
+    `SELECT * FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND (pause_collection->>'resumes_at')::bigint <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY id`,
+  periodEnds: (scope: Scope) =>
+    `SELECT * FROM subscriptions WHERE ${RENEWABLE} AND current_period_end <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY current_period_end, id`,
+  finalize: (scope: Scope) =>
+    `SELECT id FROM invoices WHERE status = 'draft' AND auto_advance AND finalize_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY finalize_at, id`,
+  payments: (scope: Scope) =>
+    `SELECT * FROM invoices WHERE status = 'open' AND next_payment_attempt <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY next_payment_attempt, id`,
+};
+
 /** The earliest instant at which some work of this scope becomes due (for test clock stepping). */
 export async function nextDueAt(q: Queryable, scope: Scope): Promise<Date | null> {
   const s = scopeSql(scope, 1);
@@ -57,10 +72,7 @@ export async function nextDueAt(q: Queryable, scope: Scope): Promise<Date | null
 
 /** `customer.subscription.trial_will_end`, 3 days before a trial ends (Stripe's notice). */
 export async function sendTrialWillEnd(q: Queryable, scope: Scope, now: Date, limit: number): Promise<number> {
-  const { rows } = await q.query<SubscriptionRow>(
-    claimSql(`SELECT * FROM subscriptions WHERE status = 'trialing' AND NOT trial_will_end_sent AND trial_end - interval '3 days' <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY trial_end`, limit),
-    [...scopeParams(scope), now],
-  );
+  const { rows } = await claimRows<SubscriptionRow>(q, `SELECT * FROM subscriptions WHERE status = 'trialing' AND NOT trial_will_end_sent AND trial_end - interval '3 days' <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY trial_end`, [...scopeParams(scope), now], limit);
   for (const sub of rows) {
     await q.query(`UPDATE subscriptions SET trial_will_end_sent = true WHERE id = $1`, [sub.id]);
     await recordEvent(q, now, { type: 'customer.subscription.trial_will_end', object: await subscriptionObject(q, { ...sub, trial_will_end_sent: true }), customerId: sub.customer });
@@ -70,10 +82,7 @@ export async function sendTrialWillEnd(q: Queryable, scope: Scope, now: Date, li
 
 /** A first invoice unpaid for 23 hours: incomplete → incomplete_expired, its invoice voided. */
 export async function expireIncomplete(q: Queryable, scope: Scope, now: Date, limit: number): Promise<number> {
-  const { rows } = await q.query<SubscriptionRow>(
-    claimSql(`SELECT * FROM subscriptions WHERE status = 'incomplete' AND incomplete_expires_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY incomplete_expires_at`, limit),
-    [...scopeParams(scope), now],
-  );
+  const { rows } = await claimRows<SubscriptionRow>(q, `SELECT * FROM subscriptions WHERE status = 'incomplete' AND incomplete_expires_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY incomplete_expires_at`, [...scopeParams(scope), now], limit);
   for (const sub of rows) {
     await transition(q, sub, { status: 'incomplete_expired', ended_at: now, incomplete_expires_at: null }, now, 'customer.subscription.deleted');
     if (sub.latest_invoice) {
@@ -86,13 +95,7 @@ export async function expireIncomplete(q: Queryable, scope: Scope, now: Date, li
 
 /** pause_collection with resumes_at: collection resumes by itself. */
 export async function resumeCollection(q: Queryable, scope: Scope, now: Date, limit: number): Promise<number> {
-  const { rows } = await q.query<SubscriptionRow>(
-    claimSql(
-      `SELECT * FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND (pause_collection->>'resumes_at')::bigint <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY id`,
-      limit,
-    ),
-    [...scopeParams(scope), Math.floor(now.getTime() / 1000)],
-  );
+  const { rows } = await claimRows<SubscriptionRow>(q, claims.resumes(scope), [...scopeParams(scope), Math.floor(now.getTime() / 1000)], limit);
   for (const sub of rows) await transition(q, sub, { pause_collection: null }, now);
   return rows.length;
 }
@@ -102,10 +105,7 @@ export async function resumeCollection(q: Queryable, scope: Scope, now: Date, li
  * subscription moves exactly one period forward; the worker drains until nothing is due.
  */
 export async function advancePeriods(q: Queryable, deps: BillingDeps, scope: Scope, now: Date, limit: number): Promise<number> {
-  const { rows: subs } = await q.query<SubscriptionRow>(
-    claimSql(`SELECT * FROM subscriptions WHERE ${RENEWABLE} AND current_period_end <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY current_period_end, id`, limit),
-    [...scopeParams(scope), now],
-  );
+  const { rows: subs } = await claimRows<SubscriptionRow>(q, claims.periodEnds(scope), [...scopeParams(scope), now], limit);
   if (subs.length === 0) return 0;
   const items = await itemsOf(
     q,
@@ -200,10 +200,7 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
 
 /** Drafts whose finalisation time has come (renewals wait finalizeDelaySeconds, as Stripe's hour). */
 export async function finalizeDue(q: Queryable, scope: Scope, now: Date, limit: number, deps?: BillingDeps): Promise<number> {
-  const { rows } = await q.query<{ id: string }>(
-    claimSql(`SELECT id FROM invoices WHERE status = 'draft' AND auto_advance AND finalize_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY finalize_at, id`, limit),
-    [...scopeParams(scope), now],
-  );
+  const { rows } = await claimRows<{ id: string }>(q, claims.finalize(scope), [...scopeParams(scope), now], limit);
   await finalizeInvoices(
     q,
     rows.map((r) => r.id),
@@ -215,10 +212,7 @@ export async function finalizeDue(q: Queryable, scope: Scope, now: Date, limit: 
 
 /** Automatic payment attempts that are due. */
 export async function payDue(q: Queryable, deps: BillingDeps, scope: Scope, now: Date, limit: number): Promise<number> {
-  const { rows } = await q.query<InvoiceRow>(
-    claimSql(`SELECT * FROM invoices WHERE status = 'open' AND next_payment_attempt <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY next_payment_attempt, id`, limit),
-    [...scopeParams(scope), now],
-  );
+  const { rows } = await claimRows<InvoiceRow>(q, claims.payments(scope), [...scopeParams(scope), now], limit);
   await collectInvoices(q, deps, rows, now);
   return rows.length;
 }
