@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../../db/index.js';
-import { claimSql } from '../../db/index.js';
+import { claimRows } from '../../db/index.js';
 import type { PaymentsConfig } from '../payments/config.js';
 import type { PaymentDeps } from '../payments/service.js';
 import { handlePayPalEvent, handleStripeEvent, type HandlerResult } from './handlers.js';
@@ -48,12 +48,11 @@ export async function processInbox(db: Db, deps: InboxDeps, now: Date, limit: nu
   let n = 0;
   while (n < limit) {
     const took = await db.tx(async (q) => {
-      const { rows } = await q.query<InboxRow>(
-        claimSql(
-          `SELECT * FROM webhook_inbox WHERE status IN ('pending', 'failed') AND next_attempt_at <= $1${opts.ids ? ' AND id = ANY($2::text[])' : ''} ORDER BY next_attempt_at, id`,
-          Math.min(CLAIM, limit - n),
-        ),
+      const { rows } = await claimRows<InboxRow>(
+        q,
+        `SELECT * FROM webhook_inbox WHERE status IN ('pending', 'failed') AND next_attempt_at <= $1${opts.ids ? ' AND id = ANY($2::text[])' : ''} ORDER BY next_attempt_at, id`,
         opts.ids ? [now, opts.ids] : [now],
+        Math.min(CLAIM, limit - n),
       );
       // Per object in time order (versions make any order correct; this order avoids lock cycles).
       const ordered = [...rows].sort((a, b) => {
