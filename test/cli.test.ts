@@ -3,6 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openPglite } from '../src/db/pglite.js';
+import { createTestClock } from '../src/modules/test-clocks/service.js';
 
 // The `recur` command as a user runs it, on the embedded database in a fresh data folder.
 
@@ -44,6 +46,16 @@ describe('recur CLI', () => {
     expect(bad.stderr).toContain('--scope must be read, write or admin');
     expect(recur('customers', 'list').stdout).toMatch(/^ID\s+EMAIL\s+NAME\s+BALANCE\s+CREATED\n-+/);
   }, 180_000);
+
+  it('advances a test clock past the two-year bound of one API advance, by stepping', async () => {
+    // The folder is free between commands: make a clock through the service, then let the CLI advance it.
+    const db = await openPglite(join(dir, 'data'));
+    const clock = await createTestClock(db, new Date('2026-01-01T00:00:00Z'), { frozen_time: Date.parse('2026-01-01T00:00:00Z') / 1000, name: 'cli' });
+    await db.close();
+    const r = recur('clock', 'advance', clock.id, '--to', '2031-06-01T00:00:00Z');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`Test clock ${clock.id} is at 2031-06-01T00:00:00.000Z (ready).\n`);
+  }, 120_000);
 
   it('serves with the seeded catalog and a first admin key, refuses a second process on the folder, stops on SIGTERM', async () => {
     const fresh = mkdtempSync(join(tmpdir(), 'recur-serve-'));

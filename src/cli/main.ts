@@ -10,7 +10,7 @@ import { serve } from './serve.js';
 import { buildGateways } from '../modules/payments/gateways-from-config.js';
 import { markForReplay } from '../modules/webhooks/inbox.js';
 import { processInbox } from '../modules/webhooks/jobs.js';
-import { advanceTestClock } from '../modules/test-clocks/service.js';
+import { advanceLimit, advanceTestClock, getTestClock, serializeTestClock } from '../modules/test-clocks/service.js';
 import { AppError } from '../core/errors/index.js';
 import { table } from './table.js';
 
@@ -110,7 +110,12 @@ async function main(argv: string[]): Promise<number> {
     if (Number.isNaN(to.getTime())) throw new UsageError(`--to is not a time: ${values.to}`);
     return withRuntime(async (rt) => {
       const gateways = buildGateways(config.payments, rt.clock, rt.logger);
-      const clock = await advanceTestClock(rt.db, { gateways, config }, arg, to);
+      // The API bounds one advance (two intervals of the shortest subscription); the CLI walks there in such steps.
+      let clock = await getTestClock(rt.db, arg).then(serializeTestClock);
+      do {
+        const limit = await advanceLimit(rt.db, arg, new Date(clock.frozen_time * 1000));
+        clock = await advanceTestClock(rt.db, { gateways, config }, arg, limit < to ? limit : to);
+      } while (clock.frozen_time * 1000 < to.getTime());
       process.stdout.write(`Test clock ${clock.id} is at ${new Date(clock.frozen_time * 1000).toISOString()} (${clock.status}).\n`);
       return 0;
     });

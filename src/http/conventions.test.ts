@@ -187,9 +187,31 @@ describe('operations', () => {
     expect(doc.body.openapi).toBe('3.1.0');
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/customers', '/v1/customers/{id}', '/v1/events']));
     expect(doc.body.paths['/v1/customers'].post.requestBody.content['application/x-www-form-urlencoded']).toBeDefined();
+    // Numbers accept their string spelling (zInt is a preprocess): documented as the final check, and required when they are.
+    const pi = doc.body.paths['/v1/payment_intents'].post.requestBody.content['application/json'].schema;
+    expect(pi.required).toEqual(expect.arrayContaining(['amount', 'currency', 'customer', 'payment_method']));
+    expect(pi.properties.amount).toMatchObject({ type: 'integer', minimum: 1 });
+    expect(pi.properties.metadata).toBeDefined();
+    expect(pi.required).not.toContain('metadata');
+    const limit = doc.body.paths['/v1/customers'].get.parameters.find((p: { name: string }) => p.name === 'limit');
+    expect(limit).toMatchObject({ required: false, schema: { type: 'integer', minimum: 1, maximum: 100 } });
     const docs = await t.app.inject({ method: 'GET', url: '/docs/' });
     expect(docs.statusCode).toBe(200);
     expect(docs.body).toContain('swagger');
+  });
+
+  it('a NUL character anywhere in the input is a 400 naming the parameter, not a database error', async () => {
+    const body = await t.call({ method: 'POST', url: '/v1/customers', payload: { email: 'nul@example.com', address: { line1: 'a\u0000b' } } });
+    expect(body.status).toBe(400);
+    expect(body.body.error).toMatchObject({ type: 'invalid_request_error', code: 'parameter_invalid', param: 'address[line1]' });
+    const path = await t.call({ method: 'GET', url: '/v1/customers/cus_%00' });
+    expect(path.status).toBe(400);
+    expect(path.body.error.param).toBe('id');
+    const query = await t.call({ method: 'GET', url: '/v1/customers?starting_after=%00' });
+    expect(query.status).toBe(400);
+    expect(query.body.error.param).toBe('starting_after');
+    const list = await t.call({ method: 'GET', url: '/v1/customers?email=nul@example.com' });
+    expect(list.body.data).toEqual([]);
   });
 
   it('every response carries a Request-Id', async () => {

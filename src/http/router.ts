@@ -6,7 +6,7 @@ import type { AppDeps } from '../deps.js';
 import { SCOPE_RANK, type Scope } from '../modules/api-keys/service.js';
 import type { AuthInfo } from './auth.js';
 import { claimKey, requestHash, storeError, storeResponse, validateKey } from './idempotency.js';
-import { toInvalidRequest } from './zod-errors.js';
+import { rejectNul, toInvalidRequest } from './zod-errors.js';
 
 // One way to declare a route: zod schemas for params/query/body (the single source of types and of
 // the OpenAPI document), a scope, and a handler that receives parsed input and a Queryable.
@@ -78,6 +78,7 @@ export class Router {
     const { deps } = this;
     const auth = def.scope ? await this.authorize(def.scope, req, reply) : null;
 
+    rejectNul(req.params, req.query, req.body);
     const params = parseOrThrow(def.params ?? empty, req.params ?? {});
     const query = parseOrThrow(def.query ?? empty, req.query ?? {});
     const rawBody = req.body === undefined || req.body === null || req.body === '' ? {} : req.body;

@@ -11,8 +11,11 @@ export const zInt = () =>
 
 export const zBool = () => z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
-/** A Unix timestamp in seconds. */
-export const zTimestamp = () => zInt().pipe(z.number().int().min(0));
+/** The last second PostgreSQL and JavaScript dates both render in four-digit years: 9999-12-31T23:59:59Z. */
+export const MAX_TIMESTAMP = 253_402_300_799;
+
+/** A Unix timestamp in seconds, from 1970 to the end of year 9999 (past that, dates overflow). */
+export const zTimestamp = () => zInt().pipe(z.number().int().min(0).max(MAX_TIMESTAMP, 'must be a Unix timestamp no later than 9999-12-31'));
 
 export const zCurrency = () =>
   z
@@ -20,8 +23,17 @@ export const zCurrency = () =>
     .transform((s) => s.toLowerCase())
     .refine(isCurrency, 'must be an ISO-4217 currency code');
 
+/**
+ * The largest single amount in minor units (9,999,999.99 in a two-decimal currency; Stripe stops at
+ * 999,999.99). Times the largest quantity (1,000,000) it stays a safe integer, so no line overflows.
+ */
+export const MAX_AMOUNT = 999_999_999;
+
 /** Minor units, never negative unless the caller allows it. */
-export const zAmount = () => zInt().pipe(z.number().int().min(0));
+export const zAmount = () => zInt().pipe(z.number().int().min(0).max(MAX_AMOUNT));
+
+/** Minor units that may be negative (a credit). */
+export const zSignedAmount = () => zInt().pipe(z.number().int().min(-MAX_AMOUNT).max(MAX_AMOUNT));
 
 /** Stripe's metadata limits: 50 keys, keys ≤ 40 chars, values ≤ 500 chars. "" removes a key on update. */
 export const zMetadata = () =>

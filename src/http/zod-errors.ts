@@ -29,3 +29,29 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   }
   return cur;
 }
+
+/**
+ * The path of the first string (value or key) holding a NUL character, or null. PostgreSQL text
+ * cannot store U+0000, so such input would otherwise fail deep inside a query as a 500.
+ */
+export function findNul(input: unknown, path: PropertyKey[] = []): PropertyKey[] | null {
+  if (typeof input === 'string') return input.includes('\u0000') ? path : null;
+  if (input === null || typeof input !== 'object') return null;
+  for (const [k, v] of Object.entries(input)) {
+    if (k.includes('\u0000')) return [...path, k];
+    const found = findNul(v, [...path, Array.isArray(input) ? Number(k) : k]);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** Rejects params, query or body holding a NUL character with a 400 that names the parameter. */
+export function rejectNul(...inputs: unknown[]): void {
+  for (const input of inputs) {
+    const path = findNul(input);
+    if (path) {
+      const param = bracketPath(path);
+      throw new InvalidRequestError(`Invalid ${param || 'request'}: must not contain the NUL character (U+0000).`, param || undefined, 'parameter_invalid');
+    }
+  }
+}

@@ -21,7 +21,9 @@ export interface TestApp {
 export async function createTestApp(opts: { config?: Partial<Config>; start?: string } = {}): Promise<TestApp> {
   const testDb = await openTestDb();
   const clock = new ManualClock(opts.start ?? '2026-01-15T12:00:00Z');
-  const { app, deps } = await buildApp({ db: testDb.db, clock, config: testConfig(opts.config) });
+  // TEST_LOG_LEVEL=error shows the server's own log (e.g. the cause of a 500) while debugging a test.
+  const logLevel = process.env.TEST_LOG_LEVEL ? { logLevel: process.env.TEST_LOG_LEVEL } : {};
+  const { app, deps } = await buildApp({ db: testDb.db, clock, config: testConfig({ ...logLevel, ...opts.config }) });
   await app.ready();
   const keyFor = async (scope: Scope) => (await createApiKey(testDb.db, { name: `test-${scope}`, scope }, clock.now())).secret;
   const key = await keyFor('admin');

@@ -16,9 +16,15 @@ export async function createBillingApp(start = '2026-01-15T12:00:00Z'): Promise<
       const res = await t.call({ method: 'POST', url: '/v1/test_helpers/test_clocks', payload: { frozen_time: unix(iso), name: iso } });
       return res.body.id as string;
     },
+    /** Advances in steps of at most 28 days, as a Stripe user must: one advance covers at most two intervals. */
     async advance(clock: string, iso: string) {
-      const res = await t.call({ method: 'POST', url: `/v1/test_helpers/test_clocks/${clock}/advance`, payload: { frozen_time: unix(iso) } });
-      if (res.status !== 200) throw new Error(`advance failed: ${JSON.stringify(res.body)}`);
+      const target = unix(iso);
+      let res = await t.call({ method: 'GET', url: `/v1/test_helpers/test_clocks/${clock}` });
+      do {
+        const step = Math.min(target, res.body.frozen_time + 28 * 86_400);
+        res = await t.call({ method: 'POST', url: `/v1/test_helpers/test_clocks/${clock}/advance`, payload: { frozen_time: step } });
+        if (res.status !== 200) throw new Error(`advance failed: ${JSON.stringify(res.body)}`);
+      } while (res.body.frozen_time < target);
       return res.body;
     },
     async customer(opts: { clock?: string; card?: string; email?: string } = {}) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listQuery, zAmount, zBool, zCurrency, zExpand, zInt, zMetadata, zNullableText } from '../../http/schemas.js';
+import { MAX_AMOUNT, listQuery, zAmount, zBool, zCurrency, zExpand, zInt, zMetadata, zNullableText } from '../../http/schemas.js';
 import { FEATURE_KEY, MAX_FEATURES, duplicateFeatureIndex } from './domain/features.js';
 import { INTERVALS, MAX_INTERVAL_COUNT, MAX_TRIAL_PERIOD_DAYS, intervalCountAllowed } from './domain/recurring.js';
 
@@ -42,7 +42,10 @@ const zFeatures = emptyToNull(
 
 const zTaxBehavior = z.enum(['inclusive', 'exclusive', 'unspecified']);
 
-const zUnitAmountDecimal = z.string().regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal string');
+const zUnitAmountDecimal = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal string')
+  .refine((s) => Number(s) <= MAX_AMOUNT, `must be at most ${MAX_AMOUNT}`);
 
 const zCurrencyOption = z.strictObject({
   unit_amount: zAmount().optional(),

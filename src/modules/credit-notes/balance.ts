@@ -4,7 +4,7 @@ import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
-import { zCurrency, zExpand, zInt, zMetadata } from '../../http/schemas.js';
+import { zCurrency, zExpand, zMetadata, zSignedAmount } from '../../http/schemas.js';
 import { recordEvent } from '../events/service.js';
 
 // The customer balance as a ledger (Stripe's customer_balance_transaction): every change of
@@ -53,7 +53,7 @@ export function serializeBalanceTransaction(r: BalanceTxRow) {
 }
 
 export const createBalanceTransactionBody = z.strictObject({
-  amount: zInt().refine((n) => n !== 0, 'must not be zero'),
+  amount: zSignedAmount().refine((n) => n !== 0, 'must not be zero'),
   currency: zCurrency(),
   /** The reason, shown to the operator and in the customer's history. */
   description: z.string().min(1).max(350).optional(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listQuery, zCurrency, zExpand, zInt, zMetadata, zNullableText } from '../../http/schemas.js';
+import { listQuery, zCurrency, zExpand, zMetadata, zNullableText, zSignedAmount } from '../../http/schemas.js';
 import { COUNTRY_CODES } from './domain/countries.js';
 import { checkTaxId } from '../taxes/domain/tax-ids.js';
 
@@ -44,7 +44,7 @@ const customerFields = {
   currency: zCurrency().optional(),
   tax_exempt: z.enum(['none', 'exempt', 'reverse']).optional(),
   invoice_settings: z.strictObject({ default_payment_method: zNullableText(255).optional() }).optional(),
-  balance: zInt().optional(),
+  balance: zSignedAmount().optional(),
   metadata: zMetadata().optional(),
   expand: zExpand(),
 };

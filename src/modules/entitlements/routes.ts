@@ -17,7 +17,7 @@ const purchaseBody = z.strictObject({
   customer: z.string().min(1),
   price: z.string().min(1),
   quantity: zInt().pipe(z.number().int().min(1).max(1000)).optional(),
-  payment_method: z.string().optional(),
+  payment_method: z.string().min(1).optional(),
   collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
   days_until_due: zInt().pipe(z.number().int().min(0).max(365)).optional(),
   expand: zExpand(),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { NotFoundError } from '../../core/errors/index.js';
 import { listObject, paginate } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
-import { listQuery, zInt } from '../../http/schemas.js';
+import { listQuery, zTimestamp } from '../../http/schemas.js';
 import { serializeEvent, type EventRow } from './service.js';
 
 const eventSchema = z.object({
@@ -26,7 +26,7 @@ export function eventRoutes(r: Router): void {
       types: z.array(z.string()).optional(),
       customer: z.string().optional(),
       object_id: z.string().optional(),
-      created: z.strictObject({ gte: zInt().optional(), gt: zInt().optional(), lte: zInt().optional(), lt: zInt().optional() }).optional(),
+      created: z.strictObject({ gte: zTimestamp().optional(), gt: zTimestamp().optional(), lte: zTimestamp().optional(), lt: zTimestamp().optional() }).optional(),
     }),
     response: z.object({ object: z.literal('list'), data: z.array(eventSchema), has_more: z.boolean() }),
     handler: async ({ q, query }) => {

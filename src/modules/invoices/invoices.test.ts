@@ -350,6 +350,10 @@ describe('manual invoices', () => {
       ['POST', '/v1/invoiceitems', { customer: cus, price: course, quantity: 0 }, 'quantity', 'parameter_invalid'],
       ['POST', '/v1/invoiceitems', { customer: cus, amount: 'ten', currency: 'usd' }, 'amount', 'parameter_invalid'],
       ['POST', '/v1/invoiceitems', { customer: cus, amount: 100, currency: 'usd', period: { start: 1 } }, 'period[end]', 'parameter_missing'],
+      // One amount stops at 9,999,999.99 (MAX_AMOUNT), so unit × quantity never overflows.
+      ['POST', '/v1/invoiceitems', { customer: cus, amount: -1_000_000_000, currency: 'usd' }, 'amount', 'parameter_invalid'],
+      ['POST', '/v1/invoiceitems', { customer: cus, unit_amount: 1_000_000_000, quantity: 250_000, currency: 'usd' }, 'unit_amount', 'parameter_invalid'],
+      ['POST', '/v1/invoiceitems', { customer: cus, amount: 100, currency: 'usd', subscription: '' }, 'subscription', 'parameter_invalid'],
     ];
     for (const [method, url, payload, param, code] of cases) {
       const res = await t.call({ method, url, payload: payload as object });

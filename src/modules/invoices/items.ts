@@ -4,7 +4,7 @@ import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
-import { listQuery, zBool, zCurrency, zExpand, zInt, zMetadata } from '../../http/schemas.js';
+import { listQuery, zBool, zCurrency, zExpand, zInt, zMetadata, zSignedAmount, zTimestamp } from '../../http/schemas.js';
 import { getPriceRow } from '../catalog/service.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import { recordEvent } from '../events/service.js';
@@ -17,18 +17,18 @@ import { rebuildDraft } from './service.js';
 
 export const createInvoiceItemBody = z.strictObject({
   customer: z.string().min(1),
-  price: z.string().optional(),
+  price: z.string().min(1).optional(),
   /** The current Stripe API (and SDK) spell the price as pricing[price]. */
   pricing: z.strictObject({ price: z.string().min(1) }).optional(),
-  amount: zInt().optional(),
-  unit_amount: zInt().optional(),
+  amount: zSignedAmount().optional(),
+  unit_amount: zSignedAmount().optional(),
   currency: zCurrency().optional(),
   quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional(),
   description: z.string().max(500).optional(),
-  subscription: z.string().optional(),
-  invoice: z.string().optional(),
+  subscription: z.string().min(1).optional(),
+  invoice: z.string().min(1).optional(),
   discountable: zBool().optional(),
-  period: z.strictObject({ start: zInt(), end: zInt() }).optional(),
+  period: z.strictObject({ start: zTimestamp(), end: zTimestamp() }).optional(),
   metadata: zMetadata().optional(),
   expand: zExpand(),
 });

@@ -59,14 +59,14 @@ export function invoiceRoutes(r: Router): void {
     scope: 'write',
     body: z.strictObject({
       customer: z.string().min(1),
-      subscription: z.string().optional(),
+      subscription: z.string().min(1).optional(),
       collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
       days_until_due: zInt().pipe(z.number().int().min(0).max(365)).optional(),
       auto_advance: zBool().optional(),
       description: z.string().max(1000).optional(),
       metadata: zMetadata().optional(),
       pending_invoice_items_behavior: z.enum(['include', 'exclude']).optional(),
-      default_payment_method: z.string().optional(),
+      default_payment_method: z.string().min(1).optional(),
       currency: zCurrency().optional(),
       expand: zExpand(),
     }),
@@ -195,7 +195,7 @@ export function invoiceRoutes(r: Router): void {
     scope: 'write',
     params: idParams,
     body: z.strictObject({
-      payment_method: z.string().optional(),
+      payment_method: z.string().min(1).optional(),
       paid_out_of_band: zBool().optional(),
       /** Recur: how an out-of-band payment was made (cheque number, bank reference). */
       payment_reference: z.string().min(1).max(200).optional(),

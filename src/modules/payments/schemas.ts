@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listQuery, zBool, zCurrency, zExpand, zInt, zMetadata, zNullableText } from '../../http/schemas.js';
+import { MAX_AMOUNT, listQuery, zBool, zCurrency, zExpand, zInt, zMetadata, zNullableText } from '../../http/schemas.js';
 import { zAddress } from '../customers/schemas.js';
 
 // Payment methods and payment intents, in Stripe's shapes. Card numbers and CVCs enter through
@@ -157,7 +157,7 @@ export const listPaymentIntentsQuery = z.strictObject({
 // ---- payment intents created through the API (on-session payments) ----
 
 export const createPaymentIntentBody = z.strictObject({
-  amount: zInt().pipe(z.number().int().min(1)),
+  amount: zInt().pipe(z.number().int().min(1).max(MAX_AMOUNT)),
   currency: zCurrency(),
   customer: z.string().min(1),
   payment_method: z.string().min(1),
@@ -176,7 +176,7 @@ export const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer
 
 export const createRefundBody = z.strictObject({
   payment_intent: z.string().min(1),
-  amount: zInt().pipe(z.number().int().min(1)).optional(),
+  amount: zInt().pipe(z.number().int().min(1).max(MAX_AMOUNT)).optional(),
   reason: z.enum(REFUND_REASONS).optional(),
   metadata: zMetadata().optional(),
   expand: zExpand(),

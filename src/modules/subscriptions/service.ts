@@ -32,6 +32,14 @@ export interface Ctx {
 const INCOMPLETE_TTL_SECONDS = 23 * 3600;
 
 /** Objects attached to a test clock live at the clock's frozen time. */
+/** A trial lasts at most 730 days, however it is given (trial_period_days has the same bound), as on Stripe. */
+const MAX_TRIAL_DAYS = 730;
+function assertTrialLength(now: Date, trialEnd: Date): void {
+  if (trialEnd.getTime() - now.getTime() > MAX_TRIAL_DAYS * 86_400_000) {
+    throw new InvalidRequestError(`trial_end can be at most ${MAX_TRIAL_DAYS} days after the current time.`, 'trial_end', 'parameter_invalid');
+  }
+}
+
 export async function effectiveNow(q: Queryable, testClock: string | null, now: Date): Promise<Date> {
   if (!testClock) return now;
   const { rows } = await q.query<{ frozen_time: Date }>(`SELECT frozen_time FROM test_clocks WHERE id = $1`, [testClock]);
@@ -149,6 +157,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   if (input.trial_end !== undefined && input.trial_end !== 'now') {
     trialEnd = fromUnix(input.trial_end);
     if (trialEnd <= now) throw new InvalidRequestError('trial_end must be in the future.', 'trial_end', 'parameter_invalid');
+    assertTrialLength(now, trialEnd);
   } else if (input.trial_end === undefined) {
     const days = input.trial_period_days ?? (input.trial_from_plan === false ? 0 : Math.max(0, ...items.map((i) => pricing.get(i.price)!.price.trial_period_days ?? 0)));
     if (days > 0) trialEnd = trialEndAfter(now, days);
@@ -336,6 +345,7 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     if (sub.status !== 'trialing') throw new InvalidRequestError('Only a trialing subscription can change its trial_end.', 'trial_end', 'subscription_not_trialing');
     const end = input.trial_end === 'now' ? now : fromUnix(input.trial_end);
     if (end < now) throw new InvalidRequestError('trial_end must be in the future.', 'trial_end', 'parameter_invalid');
+    assertTrialLength(now, end);
     Object.assign(patch, { trial_end: end, current_period_end: end, billing_cycle_anchor: end, trial_will_end_sent: false });
   }
   if (input.coupon || input.promotion_code) {

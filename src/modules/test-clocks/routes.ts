@@ -4,6 +4,13 @@ import type { Router } from '../../http/router.js';
 import { listQuery, zExpand, zTimestamp } from '../../http/schemas.js';
 import { advanceTestClock, createTestClock, deleteTestClock, getTestClock, serializeTestClock, type TestClockRow } from './service.js';
 
+/**
+ * A clock's time stops at 9900-01-01: the periods and trials computed from it reach some years
+ * further, and dates past 9999-12-31 are outside what the API and the database round-trip.
+ */
+const MAX_CLOCK_TIME = 250_246_627_200;
+const zClockTime = () => zTimestamp().pipe(z.number().max(MAX_CLOCK_TIME, 'must be no later than 9900-01-01 (Unix 250246627200)'));
+
 const idParams = z.object({ id: z.string().min(1) });
 
 export function testClockRoutes(r: Router): void {
@@ -13,7 +20,7 @@ export function testClockRoutes(r: Router): void {
     summary: 'Create a test clock',
     tag: 'Test clocks',
     scope: 'write',
-    body: z.strictObject({ frozen_time: zTimestamp(), name: z.string().max(300).optional(), expand: zExpand() }),
+    body: z.strictObject({ frozen_time: zClockTime(), name: z.string().max(300).optional(), expand: zExpand() }),
     handler: ({ q, now, body }) => createTestClock(q, now, body),
   });
   r.route({
@@ -54,7 +61,7 @@ export function testClockRoutes(r: Router): void {
     tag: 'Test clocks',
     scope: 'write',
     params: idParams,
-    body: z.strictObject({ frozen_time: zTimestamp(), expand: zExpand() }),
+    body: z.strictObject({ frozen_time: zClockTime(), expand: zExpand() }),
     // Each step of the advance commits on its own.
     transaction: false,
     handler: ({ deps, params, body }) => advanceTestClock(deps.db, deps, params.id, new Date(body.frozen_time * 1000)),

@@ -1,6 +1,6 @@
 import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { newId } from '../../core/ids/index.js';
-import { toUnix } from '../../core/time/index.js';
+import { addIntervals, addMonths, toUnix } from '../../core/time/index.js';
 import type { Db, Queryable } from '../../db/index.js';
 import { drainBilling, nextDueAt, type BillingDeps } from '../subscriptions/jobs.js';
 import { drainCredits, nextCreditDueAt } from '../credits/jobs.js';
@@ -54,6 +54,19 @@ export async function deleteTestClock(q: Queryable, now: Date, id: string) {
 }
 
 /**
+ * Stripe's bound on one advance: two intervals of the shortest live subscription on the clock, two
+ * years without one. It also keeps one request's work finite (each period is a renewal to run).
+ */
+export async function advanceLimit(q: Queryable, id: string, from: Date): Promise<Date> {
+  const { rows } = await q.query<{ interval: 'day' | 'week' | 'month' | 'year'; interval_count: number }>(
+    `SELECT DISTINCT interval, interval_count FROM subscriptions WHERE test_clock = $1 AND status NOT IN ('canceled', 'incomplete_expired')`,
+    [id],
+  );
+  if (rows.length === 0) return addMonths(from, 24);
+  return new Date(Math.min(...rows.map((r) => addIntervals(from, r.interval, r.interval_count, 2).getTime())));
+}
+
+/**
  * Moves a clock to `to`, running every due job of its objects in time order on the way. Each step
  * commits on its own, so a long advance never holds one huge transaction.
  */
@@ -61,6 +74,14 @@ export async function advanceTestClock(db: Db, deps: BillingDeps & Pick<DunningJ
   const clock = await getTestClock(db, id);
   if (to.getTime() <= new Date(clock.frozen_time).getTime()) {
     throw new InvalidRequestError('frozen_time must be later than the clock\'s current time.', 'frozen_time', 'parameter_invalid');
+  }
+  const limit = await advanceLimit(db, id, new Date(clock.frozen_time));
+  if (to.getTime() > limit.getTime()) {
+    throw new InvalidRequestError(
+      `frozen_time cannot be later than ${toUnix(limit)} (${limit.toISOString()}): one advance may cover at most two intervals of the clock's shortest subscription, or two years when it has none. Advance in steps.`,
+      'frozen_time',
+      'test_clock_advance_too_far',
+    );
   }
   const claimed = await db.query(`UPDATE test_clocks SET status = 'advancing' WHERE id = $1 AND status = 'ready'`, [id]);
   if (claimed.rowCount === 0) {

@@ -64,7 +64,19 @@ describe('test clocks', () => {
       expect(res.status, to).toBe(400);
       expect(res.body.error).toMatchObject({ type: 'invalid_request_error', param: 'frozen_time', code: 'parameter_invalid' });
     }
+    // Without subscriptions one advance covers at most two years (Stripe's rule); year 9999 would
+    // otherwise be a request that runs for ever.
+    for (const [to, code] of [
+      ['2028-03-01T00:00:01Z', 'test_clock_advance_too_far'],
+      ['9999-12-31T23:59:59Z', 'parameter_invalid'], // past the last time a clock may show (9900-01-01)
+    ]) {
+      const res = await t.call({ method: 'POST', url: `${url}/${clock}/advance`, payload: { frozen_time: unix(to!) } });
+      expect(res.status, to).toBe(400);
+      expect(res.body.error).toMatchObject({ param: 'frozen_time', code });
+    }
     expect((await t.call({ method: 'GET', url: `${url}/${clock}` })).body).toMatchObject({ status: 'ready', frozen_time: unix('2026-03-01T00:00:00Z') });
+    const twoYears = await t.call({ method: 'POST', url: `${url}/${clock}/advance`, payload: { frozen_time: unix('2028-03-01T00:00:00Z') } });
+    expect(twoYears.body).toMatchObject({ status: 'ready', frozen_time: unix('2028-03-01T00:00:00Z') });
   });
 
   it('refuses to advance a clock that is already advancing, or that failed', async () => {
@@ -126,6 +138,16 @@ describe('test clocks', () => {
     const outside = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: other, items: [{ price: communityMonthly }], trial_end: 'now' } });
     expect(outside.body.current_period_end).toBe(unix('2026-02-15T12:00:00Z'));
 
+    // One advance covers at most two intervals of the clock's shortest subscription (Stripe's rule):
+    // two months from Jan 31 10:00 is Mar 31 10:00, so an hour later is refused and nothing runs.
+    const tooFar = await t.call({ method: 'POST', url: `${url}/${clock}/advance`, payload: { frozen_time: unix('2026-03-31T11:00:00Z') } });
+    expect(tooFar.status).toBe(400);
+    expect(tooFar.body.error).toMatchObject({ code: 'test_clock_advance_too_far', param: 'frozen_time' });
+    expect(tooFar.body.error.message).toContain(String(unix('2026-03-31T10:00:00Z')));
+    expect((await t.call({ method: 'GET', url: `${url}/${clock}` })).body).toMatchObject({ status: 'ready', frozen_time: unix('2026-01-31T10:00:00Z') });
+    expect(await t.invoices(sub.body.id)).toHaveLength(1);
+
+    expect((await t.call({ method: 'POST', url: `${url}/${clock}/advance`, payload: { frozen_time: unix('2026-03-01T00:00:00Z') } })).status).toBe(200);
     const res = await t.call({ method: 'POST', url: `${url}/${clock}/advance`, payload: { frozen_time: unix('2026-03-31T11:00:00Z') } });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ id: clock, status: 'ready', frozen_time: unix('2026-03-31T11:00:00Z') });
