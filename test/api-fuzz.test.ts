@@ -1,3 +1,4 @@
+import formEncoding from 'qs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from './helpers/billing.js';
 import type { TestApp } from './helpers/app.js';
@@ -231,12 +232,16 @@ describe('API fuzz: no operation answers 5xx', () => {
         const headers = method !== 'GET' && r.chance(0.2) ? { 'idempotency-key': `fuzz-${r.int(1, 40)}` } : undefined;
         const started = performance.now();
         if (process.env.FUZZ_VERBOSE) console.log(`> ${method} ${url} ${JSON.stringify(payload)?.slice(0, 300)}`);
-        const res = await t.call({ method: method as 'GET', url, ...(payload !== undefined ? { payload: payload as object } : {}), ...(headers ? { headers } : {}) });
+        // A quarter of the bodies travel as Stripe's SDKs send them: form-encoded, numbers as strings.
+        const form = payload !== undefined && r.chance(0.25);
+        const body = payload === undefined ? {} : form ? { payload: formEncoding.stringify(payload, { arrayFormat: 'indices' }) } : { payload: payload as object };
+        const allHeaders = { ...(headers ?? {}), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) };
+        const res = await t.call({ method: method as 'GET', url, ...body, headers: allHeaders });
         requests++;
         if (process.env.FUZZ_VERBOSE && performance.now() - started > 1000) console.log(`slow ${Math.round(performance.now() - started)} ms: ${method} ${url} ${JSON.stringify(payload)?.slice(0, 300)}`);
         const sk = `${method} ${path} ${res.status}${process.env.FUZZ_VERBOSE && res.status >= 400 ? ` ${res.body?.error?.code} ${res.body?.error?.param}` : ""}`;
         statuses.set(sk, (statuses.get(sk) ?? 0) + 1);
-        if (res.status >= 500) failures.push(`${res.status} ${method} ${url} ${JSON.stringify(payload)?.slice(0, 600)}`);
+        if (res.status >= 500) failures.push(`${res.status} ${method} ${url}${form ? ' (form)' : ''} ${JSON.stringify(payload)?.slice(0, 600)}`);
       }
     }
     if (process.env.FUZZ_VERBOSE) console.log([...statuses.entries()].sort().map(([k, n]) => `${n} ${k}`).join('\n'));
