@@ -7,13 +7,16 @@ import type { BillingHelpers } from './helpers/billing.js';
 // "A 500 is a bug": every operation of the OpenAPI document is called with bodies, queries and path
 // ids generated from its own schema — mostly valid (real ids of real objects, values inside the
 // bounds), sometimes at or past the edges (huge numbers, far timestamps, wrong types, unknown keys).
-// Every answer must be below 500. The generator is seeded, so a failure replays exactly.
+// Every answer must be below 500. The generator is seeded, so a failure replays exactly. On
+// PostgreSQL eight requests are in flight at once, racing in real transactions.
 
 type Schema = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 type Pool = Map<string, string[]>;
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
 const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 40);
+/** Requests in flight at once: on PostgreSQL they race in real transactions (PGlite has one connection). */
+const PARALLEL = Number(process.env.FUZZ_PARALLEL ?? (process.env.DATABASE_URL ? 8 : 1));
 
 /** mulberry32: a small seeded PRNG, so a failing case replays from FUZZ_SEED. */
 function rng(seed: number) {
@@ -208,41 +211,48 @@ describe('API fuzz: no operation answers 5xx', () => {
     const ops = Object.entries(paths).flatMap(([p, byMethod]) => Object.entries<any>(byMethod).map(([m, op]) => ({ path: p, method: m.toUpperCase(), op }))); // eslint-disable-line @typescript-eslint/no-explicit-any
     for (let round = 0; round < ROUNDS; round++) {
       if (round % 8 === 0) pool = await gatherIds(t, paths);
+      const pending: Promise<void>[] = [];
       for (const { path, method, op } of ops) {
-        // Deleting the seeded objects early would starve the rest of the round.
-        if (method === 'DELETE' && round < ROUNDS - 1 && r.chance(0.7)) continue;
-        // Most requests stay inside the schema (to reach the business rules), the rest probe its edges.
-        const tame = r.chance(0.6);
-        let url = path.replace(/\{(\w+)\}/g, (_m, name: string) => {
-          const coll = name === 'id' ? collectionOfPath(path) : FIELD_COLLECTION[name] ?? `${name}s`;
-          const ids = coll ? pool.get(coll) : undefined;
-          if (ids?.length && r.chance(0.9)) return encodeURIComponent(r.pick(ids));
-          return r.pick(['missing', 'cus_x', '%00', 'a'.repeat(300)]);
-        });
-        const query = (op.parameters ?? []).filter((p: Schema) => p.in === 'query');
-        const qs = new URLSearchParams();
-        for (const qp of query) {
-          if (qp.name === 'expand' || !r.chance(qp.required ? 0.95 : 0.3)) continue;
-          const v = gen(qp.name, qp.schema ?? {}, r, pool, t, 1, tame);
-          if (v !== null && typeof v !== 'object') qs.set(qp.name, String(v));
-        }
-        if ([...qs.keys()].length) url += `?${qs}`;
-        const schema = op.requestBody?.content?.['application/json']?.schema;
-        const payload = method === 'GET' || method === 'DELETE' && !schema ? undefined : schema ? gen('', schema, r, pool, t, 0, tame) : {};
-        const headers = method !== 'GET' && r.chance(0.2) ? { 'idempotency-key': `fuzz-${r.int(1, 40)}` } : undefined;
-        const started = performance.now();
-        if (process.env.FUZZ_VERBOSE) console.log(`> ${method} ${url} ${JSON.stringify(payload)?.slice(0, 300)}`);
-        // A quarter of the bodies travel as Stripe's SDKs send them: form-encoded, numbers as strings.
-        const form = payload !== undefined && r.chance(0.25);
-        const body = payload === undefined ? {} : form ? { payload: formEncoding.stringify(payload, { arrayFormat: 'indices' }) } : { payload: payload as object };
-        const allHeaders = { ...(headers ?? {}), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) };
-        const res = await t.call({ method: method as 'GET', url, ...body, headers: allHeaders });
-        requests++;
-        if (process.env.FUZZ_VERBOSE && performance.now() - started > 1000) console.log(`slow ${Math.round(performance.now() - started)} ms: ${method} ${url} ${JSON.stringify(payload)?.slice(0, 300)}`);
-        const sk = `${method} ${path} ${res.status}${process.env.FUZZ_VERBOSE && res.status >= 400 ? ` ${res.body?.error?.code} ${res.body?.error?.param}` : ""}`;
-        statuses.set(sk, (statuses.get(sk) ?? 0) + 1);
-        if (res.status >= 500) failures.push(`${res.status} ${method} ${url}${form ? ' (form)' : ''} ${JSON.stringify(payload)?.slice(0, 600)}`);
+        pending.push(
+          (async () => {
+            // Deleting the seeded objects early would starve the rest of the round.
+            if (method === 'DELETE' && round < ROUNDS - 1 && r.chance(0.7)) return;
+            // Most requests stay inside the schema (to reach the business rules), the rest probe its edges.
+            const tame = r.chance(0.6);
+            let url = path.replace(/\{(\w+)\}/g, (_m, name: string) => {
+              const coll = name === 'id' ? collectionOfPath(path) : FIELD_COLLECTION[name] ?? `${name}s`;
+              const ids = coll ? pool.get(coll) : undefined;
+              if (ids?.length && r.chance(0.9)) return encodeURIComponent(r.pick(ids));
+              return r.pick(['missing', 'cus_x', '%00', 'a'.repeat(300)]);
+            });
+            const query = (op.parameters ?? []).filter((p: Schema) => p.in === 'query');
+            const qs = new URLSearchParams();
+            for (const qp of query) {
+              if (qp.name === 'expand' || !r.chance(qp.required ? 0.95 : 0.3)) continue;
+              const v = gen(qp.name, qp.schema ?? {}, r, pool, t, 1, tame);
+              if (v !== null && typeof v !== 'object') qs.set(qp.name, String(v));
+            }
+            if ([...qs.keys()].length) url += `?${qs}`;
+            const schema = op.requestBody?.content?.['application/json']?.schema;
+            const payload = method === 'GET' || method === 'DELETE' && !schema ? undefined : schema ? gen('', schema, r, pool, t, 0, tame) : {};
+            const headers = method !== 'GET' && r.chance(0.2) ? { 'idempotency-key': `fuzz-${r.int(1, 40)}` } : undefined;
+            const started = performance.now();
+            if (process.env.FUZZ_VERBOSE) console.log(`> ${method} ${url} ${JSON.stringify(payload)?.slice(0, 300)}`);
+            // A quarter of the bodies travel as Stripe's SDKs send them: form-encoded, numbers as strings.
+            const form = payload !== undefined && r.chance(0.25);
+            const body = payload === undefined ? {} : form ? { payload: formEncoding.stringify(payload, { arrayFormat: 'indices' }) } : { payload: payload as object };
+            const allHeaders = { ...(headers ?? {}), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) };
+            const res = await t.call({ method: method as 'GET', url, ...body, headers: allHeaders });
+            requests++;
+            if (process.env.FUZZ_VERBOSE && performance.now() - started > 1000) console.log(`slow ${Math.round(performance.now() - started)} ms: ${method} ${url} ${JSON.stringify(payload)?.slice(0, 300)}`);
+            const sk = `${method} ${path} ${res.status}${process.env.FUZZ_VERBOSE && res.status >= 400 ? ` ${res.body?.error?.code} ${res.body?.error?.param}` : ""}`;
+            statuses.set(sk, (statuses.get(sk) ?? 0) + 1);
+            if (res.status >= 500) failures.push(`${res.status} ${method} ${url}${form ? ' (form)' : ''} ${JSON.stringify(payload)?.slice(0, 600)} ${JSON.stringify(res.body).slice(0, 200)}`);
+          })(),
+        );
+        if (pending.length >= PARALLEL) await Promise.all(pending.splice(0));
       }
+      await Promise.all(pending.splice(0));
     }
     if (process.env.FUZZ_VERBOSE) console.log([...statuses.entries()].sort().map(([k, n]) => `${n} ${k}`).join('\n'));
     // The jobs run over whatever the requests left behind: four months of the seeded clock, in steps
