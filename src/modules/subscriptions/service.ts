@@ -19,6 +19,7 @@ import { findSubscription, insertItems, insertSubscriptions, itemsOf, replaceIte
 import type { CreateSubscriptionInput, UpdateSubscriptionInput } from './schemas.js';
 import { subscriptionObject, type SubscriptionObject } from './serialize.js';
 import { transition } from './state.js';
+import { MAX_TRIAL_PERIOD_DAYS } from '../catalog/domain/recurring.js';
 
 // Subscription use cases behind the API. Each runs inside the caller's transaction. Time is the
 // request's `now`, or the customer's test clock when the customer has one.
@@ -31,15 +32,14 @@ export interface Ctx {
 
 const INCOMPLETE_TTL_SECONDS = 23 * 3600;
 
-/** Objects attached to a test clock live at the clock's frozen time. */
-/** A trial lasts at most 730 days, however it is given (trial_period_days has the same bound), as on Stripe. */
-const MAX_TRIAL_DAYS = 730;
+/** A trial lasts at most 730 days however it is given: trial_end has trial_period_days' bound, as on Stripe. */
 function assertTrialLength(now: Date, trialEnd: Date): void {
-  if (trialEnd.getTime() - now.getTime() > MAX_TRIAL_DAYS * 86_400_000) {
-    throw new InvalidRequestError(`trial_end can be at most ${MAX_TRIAL_DAYS} days after the current time.`, 'trial_end', 'parameter_invalid');
+  if (trialEnd.getTime() - now.getTime() > MAX_TRIAL_PERIOD_DAYS * 86_400_000) {
+    throw new InvalidRequestError(`trial_end can be at most ${MAX_TRIAL_PERIOD_DAYS} days after the current time.`, 'trial_end', 'parameter_invalid');
   }
 }
 
+/** Objects attached to a test clock live at the clock's frozen time. */
 export async function effectiveNow(q: Queryable, testClock: string | null, now: Date): Promise<Date> {
   if (!testClock) return now;
   const { rows } = await q.query<{ frozen_time: Date }>(`SELECT frozen_time FROM test_clocks WHERE id = $1`, [testClock]);
