@@ -20,6 +20,13 @@ describe('quiet hours', () => {
   it('converts wall-clock times back to instants', () => {
     expect(zonedTimeToUtc(2026, 1, 15, 8, 0, 'Asia/Tokyo').toISOString()).toBe('2026-01-14T23:00:00.000Z');
     expect(zonedTimeToUtc(2026, 10, 25, 8, 0, 'Europe/Berlin').toISOString()).toBe('2026-10-25T07:00:00.000Z');
+    // The morning the clocks go forward west of UTC: 08:00 PDT, although 08:00Z is still PST there (found by the property below).
+    expect(zonedTimeToUtc(2029, 3, 11, 8, 0, 'America/Los_Angeles').toISOString()).toBe('2029-03-11T15:00:00.000Z');
+    expect(outOfQuietHours(new Date('2026-03-08T05:00:00Z'), QUIET, 'America/Los_Angeles').toISOString()).toBe('2026-03-08T15:00:00.000Z');
+    // A time in the gap (02:30 on 8 March 2026 in New York) lands as far after it: 03:30 EDT.
+    expect(zonedTimeToUtc(2026, 3, 8, 2, 30, 'America/New_York').toISOString()).toBe('2026-03-08T07:30:00.000Z');
+    // A time shown twice (01:30 on 1 November 2026 in New York): the first, EDT.
+    expect(zonedTimeToUtc(2026, 11, 1, 1, 30, 'America/New_York').toISOString()).toBe('2026-11-01T05:30:00.000Z');
   });
 
   it('never lands in quiet hours, never moves earlier, moves less than a day, and leaves other times alone (property)', () => {
@@ -33,7 +40,7 @@ describe('quiet hours', () => {
         if (!isQuiet(d, QUIET, tz)) expect(out.getTime()).toBe(d.getTime());
         else expect(localParts(out, tz)).toMatchObject({ hour: 8, minute: 0 });
       }),
-      { numRuns: 400 },
+      { numRuns: 400, examples: [[1_867_899_600_000, 'America/Los_Angeles']] },
     );
   });
 });

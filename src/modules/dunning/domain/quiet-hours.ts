@@ -41,13 +41,18 @@ function offsetAt(ms: number, tz: string): number {
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
 }
 
-/** The instant at which the wall clock in `tz` shows the given local time (the later one in a DST gap). */
+/**
+ * The instant at which the wall clock in `tz` shows the given local time: the earlier one when the
+ * clocks go back and it shows twice, the time as far after the gap when they go forward and it never
+ * shows. A day either side of the wall time, the zone has at most two offsets (one change per day);
+ * an offset is right when the instant it gives has that offset itself.
+ */
 export function zonedTimeToUtc(year: number, month: number, day: number, hour: number, minute: number, tz: string): Date {
   const wall = Date.UTC(year, month - 1, day, hour, minute);
-  let guess = wall - offsetAt(wall, tz);
-  const second = wall - offsetAt(guess, tz);
-  if (second !== guess) guess = Math.max(second, guess);
-  return new Date(guess);
+  const before = wall - offsetAt(wall - 86_400_000, tz);
+  const after = wall - offsetAt(wall + 86_400_000, tz);
+  const valid = [before, after].filter((t) => wall - offsetAt(t, tz) === t);
+  return new Date(valid.length ? Math.min(...valid) : Math.max(before, after));
 }
 
 function minutes(hhmm: string): number {
