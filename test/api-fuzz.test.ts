@@ -60,9 +60,7 @@ const FIELD_COLLECTION: Record<string, string> = {
 
 function collectionOfPath(path: string): string | null {
   const m = /\/v1\/(?:test_helpers\/)?([a-z_/]+?)\/\{id\}/.exec(path);
-  if (!m) return null;
-  const seg = m[1]!.split('/').pop()!;
-  return seg;
+  return m ? m[1]!.split('/').pop()! : null;
 }
 
 function nowUnix(t: TestApp): number {

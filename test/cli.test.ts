@@ -55,6 +55,9 @@ describe('recur CLI', () => {
     const r = recur('clock', 'advance', clock.id, '--to', '2031-06-01T00:00:00Z');
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(`Test clock ${clock.id} is at 2031-06-01T00:00:00.000Z (ready).\n`);
+    const far = recur('clock', 'advance', clock.id, '--to', '9999-01-01T00:00:00Z');
+    expect(far.code).toBe(2);
+    expect(far.stderr).toContain('--to must be no later than 9900-01-01');
   }, 120_000);
 
   it('serves with the seeded catalog and a first admin key, refuses a second process on the folder, stops on SIGTERM', async () => {

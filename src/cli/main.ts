@@ -10,7 +10,7 @@ import { serve } from './serve.js';
 import { buildGateways } from '../modules/payments/gateways-from-config.js';
 import { markForReplay } from '../modules/webhooks/inbox.js';
 import { processInbox } from '../modules/webhooks/jobs.js';
-import { advanceLimit, advanceTestClock, getTestClock, serializeTestClock } from '../modules/test-clocks/service.js';
+import { MAX_CLOCK_TIME, advanceLimit, advanceTestClock, getTestClock, serializeTestClock } from '../modules/test-clocks/service.js';
 import { AppError } from '../core/errors/index.js';
 import { table } from './table.js';
 
@@ -108,6 +108,7 @@ async function main(argv: string[]): Promise<number> {
     if (!arg || !values.to) throw new UsageError('clock advance needs an ID and --to TIME');
     const to = /^\d+$/.test(values.to) ? new Date(Number(values.to) * 1000) : new Date(values.to);
     if (Number.isNaN(to.getTime())) throw new UsageError(`--to is not a time: ${values.to}`);
+    if (to.getTime() > MAX_CLOCK_TIME * 1000) throw new UsageError(`--to must be no later than 9900-01-01, the last time a test clock shows`);
     return withRuntime(async (rt) => {
       const gateways = buildGateways(config.payments, rt.clock, rt.logger);
       // The API bounds one advance (two intervals of the shortest subscription); the CLI walks there in such steps.

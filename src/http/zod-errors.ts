@@ -34,13 +34,14 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
  * The path of the first string (value or key) holding a NUL character, or null. PostgreSQL text
  * cannot store U+0000, so such input would otherwise fail deep inside a query as a 500.
  */
-export function findNul(input: unknown, path: PropertyKey[] = []): PropertyKey[] | null {
-  if (typeof input === 'string') return input.includes('\u0000') ? path : null;
+export function findNul(input: unknown): PropertyKey[] | null {
+  if (typeof input === 'string') return input.includes('\u0000') ? [] : null;
   if (input === null || typeof input !== 'object') return null;
   for (const [k, v] of Object.entries(input)) {
-    if (k.includes('\u0000')) return [...path, k];
-    const found = findNul(v, [...path, Array.isArray(input) ? Number(k) : k]);
-    if (found) return found;
+    if (k.includes('\u0000')) return [k];
+    // Every request walks its input: the path is built only on the way back from a find.
+    const found = findNul(v);
+    if (found) return [Array.isArray(input) ? Number(k) : k, ...found];
   }
   return null;
 }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addIntervals, addMonths, daysInMonth, periodContaining } from './calendar.js';
+import { addIntervals, addMonths, daysInMonth, periodContaining, utcDate } from './calendar.js';
 import { ManualClock } from './clock.js';
 
 const iso = (d: Date) => d.toISOString().slice(0, 10);
@@ -16,6 +16,11 @@ describe('month arithmetic with anchor clamping', () => {
     expect(iso(addMonths(new Date('2028-01-31T00:00:00Z'), 1))).toBe('2028-02-29');
     const leap = new Date('2028-02-29T00:00:00Z');
     expect([1, 2, 3, 4].map((n) => iso(addIntervals(leap, 'year', 1, n)))).toEqual(['2029-02-28', '2030-02-28', '2031-02-28', '2032-02-29']);
+  });
+
+  it('utcDate writes YYYY-MM-DD, also past year 9999 (where toISOString adds a sign and six digits)', () => {
+    expect(utcDate(new Date('2026-03-09T23:59:59Z'))).toBe('2026-03-09');
+    expect(utcDate(new Date(Date.UTC(10000, 0, 1)))).toBe('10000-01-01');
   });
 
   it('quarters, weeks and days with interval_count', () => {

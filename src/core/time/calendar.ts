@@ -64,3 +64,8 @@ export function addSeconds(d: Date, s: number): Date {
 export function addDays(d: Date, days: number): Date {
   return new Date(d.getTime() + days * DAY_MS);
 }
+
+/** The UTC calendar date as YYYY-MM-DD. By hand: past 9999 toISOString() writes '+010000-…', which PostgreSQL rejects. */
+export function utcDate(d: Date): string {
+  return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}-${String(d.getUTCDate()).padStart(2, '0')}`;
+}

@@ -1,6 +1,6 @@
 import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { newId } from '../../core/ids/index.js';
-import { addDays, toUnix } from '../../core/time/index.js';
+import { addDays, toUnix, utcDate } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import type { ListParams } from '../../http/pagination.js';
 import { getCustomerRow } from '../customers/service.js';
@@ -420,10 +420,8 @@ export async function usageSummaries(q: Queryable, now: Date, f: { customer?: st
   if (start >= end) throw new InvalidRequestError('start must be before end.', 'start');
   if (end.getTime() - start.getTime() > 366 * 86_400_000) throw new InvalidRequestError('The range may span at most 366 days.', 'end');
   // Whole UTC days: the day containing `start` up to (excluding) the day containing `end`, unless end is midnight.
-  // Formatted by hand: past 9999-12-31 toISOString() writes '+010000-…', which PostgreSQL rejects.
-  const day = (d: Date) => `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}-${String(d.getUTCDate()).padStart(2, '0')}`;
-  const endDay = end.toISOString().endsWith('T00:00:00.000Z') ? day(end) : day(addDays(end, 1));
-  const rows = await usageSummaryRows(q, { customer: f.customer, feature: f.feature, from: day(start), to: endDay });
+  const endDay = end.toISOString().endsWith('T00:00:00.000Z') ? utcDate(end) : utcDate(addDays(end, 1));
+  const rows = await usageSummaryRows(q, { customer: f.customer, feature: f.feature, from: utcDate(start), to: endDay });
   return rows.map((r) => ({
     object: 'usage_summary' as const,
     customer: r.customer,

@@ -2,14 +2,9 @@ import { z } from 'zod';
 import { listObject, paginate } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
 import { listQuery, zExpand, zTimestamp } from '../../http/schemas.js';
-import { advanceTestClock, createTestClock, deleteTestClock, getTestClock, serializeTestClock, type TestClockRow } from './service.js';
+import { MAX_CLOCK_TIME, advanceTestClock, createTestClock, deleteTestClock, getTestClock, serializeTestClock, type TestClockRow } from './service.js';
 
-/**
- * A clock's time stops at 9900-01-01: the periods and trials computed from it reach some years
- * further, and dates past 9999-12-31 are outside what the API and the database round-trip.
- */
-const MAX_CLOCK_TIME = 250_246_627_200;
-const zClockTime = () => zTimestamp().pipe(z.number().max(MAX_CLOCK_TIME, 'must be no later than 9900-01-01 (Unix 250246627200)'));
+const zClockTime = () => zTimestamp().pipe(z.number().max(MAX_CLOCK_TIME, `must be no later than 9900-01-01 (Unix ${MAX_CLOCK_TIME})`));
 
 const idParams = z.object({ id: z.string().min(1) });
 

@@ -54,6 +54,12 @@ export async function deleteTestClock(q: Queryable, now: Date, id: string) {
 }
 
 /**
+ * A clock's time stops at 9900-01-01: the periods and trials computed from it reach some years
+ * further, and dates past 9999-12-31 are outside what the API and the database round-trip.
+ */
+export const MAX_CLOCK_TIME = Date.UTC(9900, 0, 1) / 1000;
+
+/**
  * Stripe's bound on one advance: two intervals of the shortest live subscription on the clock, two
  * years without one. It also keeps one request's work finite (each period is a renewal to run).
  */
