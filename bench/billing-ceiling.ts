@@ -1,0 +1,219 @@
+// npm run bench:billing-ceiling [-- --n 100000 --pglite-n 10000 --runs 3 --workers 2 --db postgres|pglite|both --no-write]
+// How fast could any renewal path be on this machine? Not Recur's worker: a renewal reduced to one
+// SQL statement per batch, entirely inside the database (claim with SKIP LOCKED, gapless numbers,
+// invoice written straight as paid, its line, a succeeded payment intent, the subscription moved on),
+// with the events written in four ways. Same schema as Recur (migrations, indexes, foreign keys,
+// the notification-inbox trigger), same due subscriptions as bench:billing. It answers one question
+// for the target of issue 3 item 14: what would a fully set-based design reach here, and what share
+// of that do the events take?
+import { parseArgs } from 'node:util';
+import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { ManualClock } from '../src/core/time/index.js';
+import type { Db } from '../src/db/index.js';
+import { migrate } from '../src/db/migrate.js';
+import { openPglite } from '../src/db/pglite.js';
+import { openPostgres } from '../src/db/postgres.js';
+import { seedCatalog } from '../src/modules/catalog/seed.js';
+import { createDueSubscriptions } from '../test/helpers/due-subscriptions.js';
+
+const { values } = parseArgs({
+  options: {
+    n: { type: 'string', default: '100000' },
+    'pglite-n': { type: 'string', default: '10000' },
+    runs: { type: 'string', default: '3' },
+    workers: { type: 'string', default: '2' },
+    db: { type: 'string', default: 'both' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const DUE = new Date('2026-03-01T00:00:00Z');
+const NOW = new Date('2026-03-01T00:00:10Z');
+const RUNS = Number(values.runs);
+
+type Variant = 'no-events' | 'full-events' | 'compact-events' | 'compact-events-bare';
+const VARIANTS: { name: Variant; label: string }[] = [
+  { name: 'no-events', label: 'no events' },
+  { name: 'full-events', label: '7 events with the whole invoice (row + line as JSON), Recur\'s event indexes and trigger' },
+  { name: 'compact-events', label: '7 compact events (id, type, status fields only), Recur\'s event indexes and trigger' },
+  { name: 'compact-events-bare', label: '7 compact events, events table without its 4 secondary indexes and trigger' },
+];
+const EVENT_TYPES = `ARRAY['invoice.created', 'customer.subscription.updated', 'invoice.finalized', 'payment_intent.created', 'payment_intent.succeeded', 'invoice.paid', 'invoice.payment_succeeded']`;
+
+function renewalSql(variant: Variant, batch: number): string {
+  const payload =
+    variant === 'full-events'
+      ? `jsonb_build_object('object', to_jsonb(i) || jsonb_build_object('object', 'invoice', 'lines', jsonb_build_object('object', 'list', 'data', jsonb_build_array(to_jsonb(l)))))`
+      : `jsonb_build_object('object', jsonb_build_object('id', i.id, 'object', 'invoice', 'status', i.status, 'amount_paid', i.amount_paid, 'amount_remaining', i.amount_remaining))`;
+  const events =
+    variant === 'no-events'
+      ? ''
+      : `, ev AS (INSERT INTO events (id, type, created, object_id, customer_id, data)
+           SELECT 'evt_' || k || i.id, t, $1, i.id, i.customer, ${payload}
+             FROM ins_inv i JOIN ins_line l ON l.invoice = i.id, unnest(${EVENT_TYPES}) WITH ORDINALITY AS x(t, k) RETURNING 1)`;
+  return `
+    WITH claimed AS (
+      SELECT s.* FROM subscriptions s
+       WHERE status IN ('trialing', 'active', 'past_due', 'unpaid') AND current_period_end <= $1 AND test_clock IS NULL
+       ORDER BY current_period_end, id LIMIT ${batch} FOR UPDATE SKIP LOCKED),
+    priced AS (
+      SELECT c.*, si.id AS item, si.price, si.quantity, p.unit_amount, p.unit_amount * si.quantity AS amount, row_number() OVER (ORDER BY c.id) AS rn
+        FROM claimed c JOIN subscription_items si ON si.subscription = c.id JOIN prices p ON p.id = si.price),
+    ser AS (
+      UPDATE invoice_number_series SET next_number = next_number + (SELECT count(*) FROM priced) WHERE series = 'CEIL'
+      RETURNING next_number - (SELECT count(*) FROM priced) AS base),
+    ins_inv AS (
+      INSERT INTO invoices (id, customer, subscription, status, number, series, currency, billing_reason, period_start, period_end,
+                            subtotal, total, amount_due, amount_paid, amount_remaining, attempt_count,
+                            status_transitions, created, updated)
+      SELECT 'in_' || p.id, p.customer, p.id, 'paid', 'CEIL-' || lpad((ser.base + p.rn - 1)::text, 6, '0'), 'CEIL', p.currency,
+             'subscription_cycle', p.current_period_end, p.current_period_end + interval '1 month',
+             p.amount, p.amount, p.amount, p.amount, 0, 1,
+             jsonb_build_object('finalized_at', extract(epoch FROM $1::timestamptz)::bigint, 'paid_at', extract(epoch FROM $1::timestamptz)::bigint), $1, $1
+        FROM priced p, ser RETURNING *),
+    ins_line AS (
+      INSERT INTO invoice_lines (id, invoice, type, subscription, subscription_item, price, description, quantity, unit_amount, amount,
+                                 currency, period_start, period_end)
+      SELECT 'il_' || i.id, i.id, 'subscription', i.subscription, p.item, p.price, p.quantity || ' × Community Access', p.quantity,
+             p.unit_amount, p.amount, i.currency, i.period_start, i.period_end
+        FROM ins_inv i JOIN priced p ON p.id = i.subscription RETURNING *),
+    ins_pi AS (
+      INSERT INTO payment_intents (id, customer, invoice, amount, amount_received, currency, status, payment_method, gateway, gateway_ref,
+                                   idempotency_key, created, updated)
+      SELECT 'pi_' || i.id, i.customer, i.id, i.amount_due, i.amount_due, i.currency, 'succeeded', c.invoice_settings->>'default_payment_method',
+             'simulated', 'ch_' || i.id, i.id || ':1', $1, $1
+        FROM ins_inv i JOIN customers c ON c.id = i.customer RETURNING 1),
+    upd AS (
+      UPDATE subscriptions s SET current_period_start = i.period_start, current_period_end = i.period_end, latest_invoice = i.id, updated = $1
+        FROM ins_inv i WHERE s.id = i.subscription RETURNING 1)
+    ${events}
+    SELECT (SELECT count(*) FROM upd) AS n, (SELECT count(*) FROM ins_pi) AS pis`;
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  await c.query(sql);
+  await c.end();
+}
+
+interface RunResult {
+  perSecond: number;
+  eventBytesPerRenewal: number;
+}
+
+async function runOnce(kind: 'postgres' | 'pglite', variant: Variant, n: number, workers: number): Promise<RunResult> {
+  const clock = new ManualClock(NOW);
+  const conns: Db[] = [];
+  let cleanup: () => Promise<void>;
+  if (kind === 'postgres') {
+    const name = `recur_bench_ceiling_${process.pid}`;
+    await adminQuery(`DROP DATABASE IF EXISTS ${name}`);
+    await adminQuery(`CREATE DATABASE ${name}`);
+    const u = new URL(ADMIN_URL);
+    u.pathname = `/${name}`;
+    for (let i = 0; i < workers; i++) conns.push(await openPostgres({ connectionString: u.toString(), max: 1 }));
+    cleanup = async () => {
+      for (const c of conns) await c.close();
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    };
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), 'recur-ceiling-'));
+    conns.push(await openPglite(join(dir, 'data')));
+    cleanup = async () => {
+      await conns[0]!.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
+  }
+  const db = conns[0]!;
+  try {
+    await migrate(db, clock);
+    await db.tx((q) => seedCatalog(q, NOW));
+    const price = (await db.query<{ id: string }>(`SELECT id FROM prices WHERE lookup_key = 'community_monthly'`)).rows[0]!.id;
+    await db.tx((q) => createDueSubscriptions(q, { n, dueAt: DUE, priceId: price, prefix: 'bench' }));
+    await db.query(`INSERT INTO invoice_number_series (series, next_number) VALUES ('CEIL', 1)`);
+    if (variant === 'compact-events-bare') {
+      for (const ix of ['events_type', 'events_customer', 'events_object', 'events_created']) await db.query(`DROP INDEX ${ix}`);
+      await db.query(`DROP TRIGGER events_notification_inbox ON events`);
+    }
+    await db.query('ANALYZE');
+    const sql = renewalSql(variant, kind === 'postgres' ? 5000 : 1000);
+    let renewed = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      conns.map(async (c) => {
+        for (;;) {
+          const r = await c.tx(async (q) => (await q.query<{ n: string; pis: string }>(sql, [NOW])).rows[0]!);
+          if (Number(r.pis) !== Number(r.n)) throw new Error(`batch wrote ${r.n} renewals but ${r.pis} payment intents`);
+          renewed += Number(r.n);
+          if (Number(r.n) === 0) break;
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const check = (
+      await db.query<{ inv: string; dup: string; bytes: string }>(
+        `SELECT (SELECT count(*) FROM invoices WHERE series = 'CEIL' AND status = 'paid') AS inv,
+                (SELECT count(*) FROM (SELECT 1 FROM invoices WHERE series = 'CEIL' GROUP BY number HAVING count(*) > 1) d) AS dup,
+                (SELECT coalesce(sum(pg_column_size(data)), 0) FROM events WHERE created = $1 AND object_id LIKE 'in\\_sub\\_bench%') AS bytes`,
+        [NOW],
+      )
+    ).rows[0]!;
+    if (renewed !== n || Number(check.inv) !== n || Number(check.dup) !== 0) throw new Error(`wrong result: renewed ${renewed}, ${JSON.stringify(check)}`);
+    return { perSecond: n / seconds, eventBytesPerRenewal: Number(check.bytes) / n };
+  } finally {
+    await cleanup();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+
+interface Row {
+  db: string;
+  n: number;
+  workers: number;
+  variant: string;
+  runs: number[];
+  bytes: number;
+}
+const rows: Row[] = [];
+const kinds: ('postgres' | 'pglite')[] = values.db === 'both' ? ['postgres', 'pglite'] : [values.db as 'postgres' | 'pglite'];
+const started = performance.now();
+for (const kind of kinds) {
+  const n = Number(kind === 'postgres' ? values.n : values['pglite-n']);
+  const workers = kind === 'postgres' ? Number(values.workers) : 1;
+  for (const v of VARIANTS) {
+    const runs: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const r = await runOnce(kind, v.name, n, workers);
+      runs.push(r.perSecond);
+      bytes = r.eventBytesPerRenewal;
+      process.stdout.write(`[${kind}] ${v.name} run ${i + 1}: ${fmt(r.perSecond)} renewals/s, ${fmt(bytes)} event bytes per renewal\n`);
+    }
+    rows.push({ db: kind, n, workers, variant: v.label, runs, bytes });
+  }
+}
+const table =
+  '| database | N | connections | events written | renewals/s (median) | runs | event bytes per renewal |\n| --- | --- | --- | --- | --- | --- | --- |\n' +
+  rows.map((r) => `| ${r.db} | ${fmt(r.n)} | ${r.workers} | ${r.variant} | ${fmt(median(r.runs))} | ${r.runs.map(fmt).join(' / ')} | ${fmt(r.bytes)} |`).join('\n') +
+  '\n';
+process.stdout.write('\n' + table);
+if (!values['no-write']) {
+  const file = new URL('../docs/BENCHMARKS.md', import.meta.url);
+  const doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const section =
+    `## Billing renewals: set-based ceiling (bench:billing-ceiling)\n\nRun ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, Node ${process.version}, ` +
+    `${Math.round((performance.now() - started) / 1000)} s in all: \`npm run bench:billing-ceiling -- --n ${values.n} --pglite-n ${values['pglite-n']} --runs ${RUNS} --workers ${values.workers}\`. ` +
+    `Not Recur's worker: each renewal reduced to one SQL statement per batch (5,000 on PostgreSQL, 1,000 on PGlite) inside the database — claim ` +
+    `(FOR UPDATE SKIP LOCKED), gapless numbers, the invoice written straight as paid, its line, a succeeded payment intent, the subscription ` +
+    `moved to its next period — on Recur's schema (its indexes, foreign keys and the notification-inbox trigger), from the same due subscriptions ` +
+    `as bench:billing. No Node work per row, no tax, discount or gateway logic: what a fully set-based design could reach at most on this machine. ` +
+    `Each run is a fresh database.\n\n${table}`;
+  const re = /## Billing renewals: set-based ceiling \(bench:billing-ceiling\)[\s\S]*?(?=\n## |$)/;
+  writeFileSync(file, re.test(doc) ? doc.replace(re, section) : doc.trimEnd() + '\n\n' + section);
+}
