@@ -10,13 +10,13 @@ import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { ManualClock } from '../src/core/time/index.js';
 import type { Db } from '../src/db/index.js';
 import { migrate } from '../src/db/migrate.js';
 import { openPglite } from '../src/db/pglite.js';
 import { openPostgres } from '../src/db/postgres.js';
 import { seedCatalog } from '../src/modules/catalog/seed.js';
+import { freshDatabase } from './fresh-db.js';
 import { createDueSubscriptions } from '../test/helpers/due-subscriptions.js';
 
 const { values } = parseArgs({
@@ -29,7 +29,6 @@ const { values } = parseArgs({
     'no-write': { type: 'boolean', default: false },
   },
 });
-const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const DUE = new Date('2026-03-01T00:00:00Z');
 const NOW = new Date('2026-03-01T00:00:10Z');
 const RUNS = Number(values.runs);
@@ -93,13 +92,6 @@ function renewalSql(variant: Variant, batch: number): string {
     SELECT (SELECT count(*) FROM upd) AS n, (SELECT count(*) FROM ins_pi) AS pis`;
 }
 
-async function adminQuery(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  await c.query(sql);
-  await c.end();
-}
-
 interface RunResult {
   perSecond: number;
   eventBytesPerRenewal: number;
@@ -110,15 +102,11 @@ async function runOnce(kind: 'postgres' | 'pglite', variant: Variant, n: number,
   const conns: Db[] = [];
   let cleanup: () => Promise<void>;
   if (kind === 'postgres') {
-    const name = `recur_bench_ceiling_${process.pid}`;
-    await adminQuery(`DROP DATABASE IF EXISTS ${name}`);
-    await adminQuery(`CREATE DATABASE ${name}`);
-    const u = new URL(ADMIN_URL);
-    u.pathname = `/${name}`;
-    for (let i = 0; i < workers; i++) conns.push(await openPostgres({ connectionString: u.toString(), max: 1 }));
+    const fresh = await freshDatabase(`recur_bench_ceiling_${process.pid}`);
+    for (let i = 0; i < workers; i++) conns.push(await openPostgres({ connectionString: fresh.url, max: 1 }));
     cleanup = async () => {
       for (const c of conns) await c.close();
-      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await fresh.drop();
     };
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'recur-ceiling-'));

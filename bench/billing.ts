@@ -6,7 +6,6 @@ import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { testConfig } from '../src/config.js';
 import { ManualClock } from '../src/core/time/index.js';
 import type { Db } from '../src/db/index.js';
@@ -17,6 +16,7 @@ import { seedCatalog } from '../src/modules/catalog/seed.js';
 import { gatewaysOf } from '../src/modules/payments/gateway.js';
 import { SimulatedGateway } from '../src/modules/payments/simulated-gateway.js';
 import { drainBilling } from '../src/modules/subscriptions/jobs.js';
+import { freshDatabase } from './fresh-db.js';
 import { createDueSubscriptions, renewalCounts } from '../test/helpers/due-subscriptions.js';
 
 const { values } = parseArgs({
@@ -34,7 +34,6 @@ const N_ARG = Number(values.n);
 const PGLITE_N = Number(values['pglite-n'] ?? values.n);
 const WORKERS = Number(values.workers);
 const BATCH = Number(values.batch);
-const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const DUE = new Date('2026-03-01T00:00:00Z');
 const NOW = new Date('2026-03-01T00:00:10Z');
 
@@ -50,13 +49,6 @@ interface Result {
   /** Renewals/s if a renewal cost only the writing of its events (this run's own rows, copied set-based). */
   eventsPerSecond: number;
   eventBytesPerRenewal: number;
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  await c.query(sql);
-  await c.end();
 }
 
 /** The floor: the same rows (invoice, line, payment intent, 4 events) written by one INSERT … SELECT each. */
@@ -113,15 +105,11 @@ async function run(kind: 'postgres' | 'pglite'): Promise<Result> {
   let cleanup: () => Promise<void>;
   const clock = new ManualClock(NOW);
   if (kind === 'postgres') {
-    const name = `recur_bench_billing_${process.pid}`;
-    await adminQuery(`DROP DATABASE IF EXISTS ${name}`);
-    await adminQuery(`CREATE DATABASE ${name}`);
-    const u = new URL(ADMIN_URL);
-    u.pathname = `/${name}`;
-    for (let i = 0; i < WORKERS; i++) dbs.push(await openPostgres({ connectionString: u.toString(), max: 2 }));
+    const fresh = await freshDatabase(`recur_bench_billing_${process.pid}`);
+    for (let i = 0; i < WORKERS; i++) dbs.push(await openPostgres({ connectionString: fresh.url, max: 2 }));
     cleanup = async () => {
       for (const d of dbs) await d.close();
-      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await fresh.drop();
     };
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'recur-bench-'));
