@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from './helpers/billing.js';
 import type { TestApp } from './helpers/app.js';
 import type { BillingHelpers } from './helpers/billing.js';
+import { rng, type Rng } from './helpers/rng.js';
 
 // "A 500 is a bug": every operation of the OpenAPI document is called with bodies, queries and path
 // ids generated from its own schema — mostly valid (real ids of real objects, values inside the
@@ -18,24 +19,6 @@ const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 40);
 /** Requests in flight at once: on PostgreSQL they race in real transactions (PGlite has one connection). */
 const PARALLEL = Number(process.env.FUZZ_PARALLEL ?? (process.env.DATABASE_URL ? 8 : 1));
 
-/** mulberry32: a small seeded PRNG, so a failing case replays from FUZZ_SEED. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    chance: (p: number) => next() < p,
-    int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
-    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!,
-  };
-}
-type Rng = ReturnType<typeof rng>;
 
 // Which collection an id-like field or path segment refers to.
 const FIELD_COLLECTION: Record<string, string> = {

@@ -1,0 +1,114 @@
+import type { Db } from '../../src/db/index.js';
+
+// The invariants of the books that must hold at any instant, whatever happened before — each
+// invoice's arithmetic, the customer balance ledger, gapless numbers, one invoice per period, one
+// charge per paid invoice, one event per state reached. Randomised and concurrent tests check them
+// after every step; each returns the offending rows, named by the check they break.
+
+export interface Problem {
+  check: string;
+  detail: unknown;
+}
+
+export async function checkBooks(q: Db): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const add = (check: string, rows: unknown[]) => {
+    for (const r of rows) problems.push({ check, detail: r });
+  };
+  const rows = async (sql: string) => (await q.query<Record<string, unknown>>(sql)).rows;
+
+  add(
+    'subtotal = sum of line amounts',
+    await rows(`SELECT i.id, i.subtotal, coalesce(sum(l.amount), 0) AS lines FROM invoices i LEFT JOIN invoice_lines l ON l.invoice = i.id
+                 GROUP BY i.id HAVING i.subtotal <> coalesce(sum(l.amount), 0)`),
+  );
+  add(
+    'total_discount = sum of line discount amounts',
+    await rows(`SELECT i.id, i.total_discount, d.s FROM invoices i
+                  JOIN (SELECT l.invoice, coalesce(sum((x->>'amount')::bigint), 0) AS s FROM invoice_lines l LEFT JOIN LATERAL jsonb_array_elements(l.discount_amounts) x ON true GROUP BY l.invoice) d
+                    ON d.invoice = i.id
+                 WHERE i.total_discount <> d.s`),
+  );
+  // No tax is configured here: total = subtotal − discounts.
+  add('total = subtotal - total_discount', await rows(`SELECT id, subtotal, total_discount, total FROM invoices WHERE total <> subtotal - total_discount OR total_tax <> 0`));
+  add(
+    'finalized: amount_due = total + applied balance >= 0',
+    await rows(`SELECT id, status, total, starting_balance, ending_balance, amount_due FROM invoices
+                 WHERE status <> 'draft' AND (ending_balance IS NULL OR amount_due <> total + starting_balance - ending_balance OR amount_due < 0)`),
+  );
+  add(
+    'draft: amount_due = max(total, 0), no number',
+    await rows(`SELECT id, total, amount_due, number FROM invoices WHERE status = 'draft' AND (amount_due <> greatest(total, 0) OR number IS NOT NULL)`),
+  );
+  add(
+    'paid: amount_paid = amount_due, nothing remaining',
+    await rows(`SELECT id, amount_due, amount_paid, amount_remaining FROM invoices WHERE status = 'paid' AND (amount_paid <> amount_due OR amount_remaining <> 0)`),
+  );
+  add('open: paid + remaining = due', await rows(`SELECT id, amount_due, amount_paid, amount_remaining FROM invoices WHERE status = 'open' AND amount_paid + amount_remaining <> amount_due`));
+  add(
+    'a charged invoice has exactly one succeeded payment intent for what was paid',
+    await rows(`SELECT i.id, i.status, i.amount_paid, count(p.id) AS n, coalesce(sum(p.amount_received), 0) AS received FROM invoices i
+                  LEFT JOIN payment_intents p ON p.invoice = i.id AND p.status = 'succeeded'
+                 WHERE NOT i.paid_out_of_band
+                 GROUP BY i.id
+                HAVING (i.status = 'paid' AND i.amount_paid > 0 AND (count(p.id) <> 1 OR coalesce(sum(p.amount_received), 0) <> i.amount_paid))
+                    OR (i.amount_paid = 0 AND count(p.id) > 0)`),
+  );
+  add(
+    'one invoice per subscription period',
+    await rows(`SELECT subscription, period_start, count(*) AS n FROM invoices WHERE billing_reason IN ('subscription_create', 'subscription_cycle')
+                 GROUP BY subscription, period_start HAVING count(*) > 1`),
+  );
+  add(
+    'invoice numbers gapless per series',
+    await rows(`SELECT series, count(*) AS n, max(split_part(number, '-', 2)::int) AS hi, count(DISTINCT number) AS distinct_numbers FROM invoices
+                 WHERE number IS NOT NULL GROUP BY series HAVING max(split_part(number, '-', 2)::int) <> count(*) OR count(DISTINCT number) <> count(*)`),
+  );
+  add(
+    'customer balance = its ledger',
+    await rows(`SELECT c.id, c.balance, coalesce(sum(b.amount), 0) AS ledger FROM customers c LEFT JOIN customer_balance_transactions b ON b.customer = c.id
+                 GROUP BY c.id HAVING c.balance <> coalesce(sum(b.amount), 0)`),
+  );
+  add('line periods are ordered', await rows(`SELECT id, invoice, period_start, period_end FROM invoice_lines WHERE period_start > period_end`));
+  add(
+    'live subscriptions have a forward period',
+    await rows(`SELECT id, status, current_period_start, current_period_end FROM subscriptions
+                 WHERE status NOT IN ('canceled', 'incomplete_expired') AND current_period_start >= current_period_end`),
+  );
+  add(
+    'a proration line is at most a whole period of its price',
+    await rows(`SELECT l.id, l.amount, l.quantity, p.unit_amount FROM invoice_lines l JOIN prices p ON p.id = l.price
+                 WHERE l.proration AND abs(l.amount) > p.unit_amount * l.quantity`),
+  );
+  add(
+    'status_transitions record each state reached',
+    await rows(`SELECT id, status, status_transitions FROM invoices
+                 WHERE (status <> 'draft' AND status_transitions->>'finalized_at' IS NULL)
+                    OR (status = 'paid' AND status_transitions->>'paid_at' IS NULL)
+                    OR (status = 'void' AND status_transitions->>'voided_at' IS NULL)
+                    OR (status = 'uncollectible' AND status_transitions->>'marked_uncollectible_at' IS NULL)`),
+  );
+  // Every state change writes its event: one invoice.created per invoice, one invoice.finalized per
+  // finalized invoice, one invoice.paid per paid one, one customer.subscription.created per subscription.
+  add(
+    'one event per invoice state reached',
+    await rows(`SELECT i.id, i.status, e.created_n, e.finalized_n, e.paid_n FROM invoices i
+                  LEFT JOIN (SELECT object_id, count(*) FILTER (WHERE type = 'invoice.created') AS created_n,
+                                    count(*) FILTER (WHERE type = 'invoice.finalized') AS finalized_n,
+                                    count(*) FILTER (WHERE type = 'invoice.paid') AS paid_n
+                               FROM events WHERE type LIKE 'invoice.%' GROUP BY object_id) e ON e.object_id = i.id
+                 WHERE coalesce(e.created_n, 0) <> 1
+                    OR coalesce(e.finalized_n, 0) <> (CASE WHEN i.status_transitions->>'finalized_at' IS NULL THEN 0 ELSE 1 END)
+                    OR coalesce(e.paid_n, 0) <> (CASE WHEN i.status = 'paid' THEN 1 ELSE 0 END)`),
+  );
+  add(
+    'one customer.subscription.created per subscription',
+    await rows(`SELECT s.id, count(e.id) AS n FROM subscriptions s LEFT JOIN events e ON e.object_id = s.id AND e.type = 'customer.subscription.created'
+                 GROUP BY s.id HAVING count(e.id) <> 1`),
+  );
+  add(
+    'latest_invoice belongs to the subscription',
+    await rows(`SELECT s.id, s.latest_invoice, i.subscription FROM subscriptions s JOIN invoices i ON i.id = s.latest_invoice WHERE i.subscription IS DISTINCT FROM s.id`),
+  );
+  return problems;
+}
