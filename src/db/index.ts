@@ -3,6 +3,7 @@ import { openPostgres } from './postgres.js';
 import type { Db, Queryable, QueryResult } from './types.js';
 
 export type { Db, Queryable, QueryResult } from './types.js';
+export { isTransientTxError, txWithRetry } from './retry.js';
 
 export interface DbConfig {
   databaseUrl?: string;

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError, PermissionError, AppError as RateError } from '../core/errors/index.js';
-import type { Queryable } from '../db/index.js';
+import { txWithRetry, type Queryable } from '../db/index.js';
 import type { AppDeps } from '../deps.js';
 import { SCOPE_RANK, type Scope } from '../modules/api-keys/service.js';
 import type { AuthInfo } from './auth.js';
@@ -105,7 +105,8 @@ export class Router {
     let result;
     const transactional = def.transaction ?? mutation;
     try {
-      result = transactional ? await deps.db.tx(run) : await run(deps.db);
+      // A transaction PostgreSQL aborted for a deadlock with a worker or another request is run again.
+      result = transactional ? await txWithRetry(deps.db, run) : await run(deps.db);
     } catch (err) {
       // Without a transaction the claimed key was committed before the work: release it.
       if (!transactional && idemKey && auth) {

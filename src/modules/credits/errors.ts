@@ -1,5 +1,6 @@
 import { AppError } from '../../core/errors/index.js';
 import type { UsageError } from './domain/usage.js';
+import { isTransientTxError } from '../../db/retry.js';
 
 /** 402: the customer's credits do not cover the usage and overage is not allowed for them. */
 export class InsufficientCreditsError extends AppError {
@@ -28,6 +29,5 @@ export function isIdRace(err: unknown): boolean {
  * (the retry looks the ids up and answers the duplicate).
  */
 export function isRetryable(err: unknown): boolean {
-  const e = err as { code?: string } | null;
-  return isIdRace(err) || e?.code === '40P01' || e?.code === '40001';
+  return isIdRace(err) || isTransientTxError(err);
 }

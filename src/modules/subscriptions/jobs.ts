@@ -1,6 +1,6 @@
 import { addSeconds } from '../../core/time/index.js';
 import type { Db, Queryable } from '../../db/index.js';
-import { claimRows } from '../../db/index.js';
+import { claimRows, txWithRetry } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import { recordEvent } from '../events/service.js';
 import { createInvoices, finalizeInvoices, markUncollectible, voidInvoice } from '../invoices/service.js';
@@ -217,18 +217,18 @@ export async function payDue(q: Queryable, deps: BillingDeps, scope: Scope, now:
   return rows.length;
 }
 
-/** Runs every billing job once for a scope at `now`, each batch in its own transaction. */
+/** Runs every billing job once for a scope at `now`, each batch in its own transaction (rerun if it lost a deadlock). */
 export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, now: Date): Promise<number> {
   const limit = deps.config.workerBatchSize;
   let n = 0;
-  n += await db.tx((q) => expireIncomplete(q, scope, now, limit));
-  n += await db.tx((q) => sendTrialWillEnd(q, scope, now, limit));
-  n += await db.tx((q) => resumeCollection(q, scope, now, limit));
-  n += await db.tx((q) => advancePeriods(q, deps, scope, now, limit));
-  n += await db.tx((q) => finalizeDue(q, scope, now, limit, deps));
-  n += await db.tx((q) => payDue(q, deps, scope, now, limit));
+  n += await txWithRetry(db, (q) => expireIncomplete(q, scope, now, limit));
+  n += await txWithRetry(db, (q) => sendTrialWillEnd(q, scope, now, limit));
+  n += await txWithRetry(db, (q) => resumeCollection(q, scope, now, limit));
+  n += await txWithRetry(db, (q) => advancePeriods(q, deps, scope, now, limit));
+  n += await txWithRetry(db, (q) => finalizeDue(q, scope, now, limit, deps));
+  n += await txWithRetry(db, (q) => payDue(q, deps, scope, now, limit));
   // NET terms: send_invoice invoices unpaid at their due date.
-  n += await db.tx((q) => markOverdueInvoices(q, scope, now, limit));
+  n += await txWithRetry(db, (q) => markOverdueInvoices(q, scope, now, limit));
   return n;
 }
 
