@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDb, usingPostgres, type TestDb } from '../../test/helpers/db.js';
+import { newId } from '../core/ids/index.js';
 import { txWithRetry } from './retry.js';
 import type { Db } from './types.js';
 
@@ -28,6 +29,7 @@ describe('txWithRetry', () => {
     const other: Db = await t.openAnother(1);
     let runsA = 0;
     let runsB = 0;
+    const ids: string[] = [];
     // Each side locks its first row, waits until the other holds its own, then asks for the other's.
     let aHolds!: () => void;
     let bHolds!: () => void;
@@ -36,6 +38,7 @@ describe('txWithRetry', () => {
     const side = (db: Db, first: number, second: number, holds: () => void, waitFor: Promise<void>, count: () => void) =>
       txWithRetry(db, async (q) => {
         count();
+        ids.push(`${first}:${newId('pi')}`);
         await q.query(`UPDATE retry_probe SET n = n + 1 WHERE id = $1`, [first]);
         holds();
         await waitFor;
@@ -47,6 +50,11 @@ describe('txWithRetry', () => {
     ]);
     // PostgreSQL aborted exactly one of them; it ran again after the other committed.
     expect(runsA + runsB).toBe(3);
+    // The rerun was given the ids of its aborted run (so a gateway key derived from them is the same).
+    const loser = runsA === 2 ? '1:' : '2:';
+    const loserIds = ids.filter((i) => i.startsWith(loser));
+    expect(loserIds).toHaveLength(2);
+    expect(loserIds[1]).toBe(loserIds[0]);
     const { rows } = await t.db.query<{ id: number; n: number }>(`SELECT id, n FROM retry_probe ORDER BY id`);
     expect(rows).toEqual([
       { id: 1, n: 11 },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newId } from './index.js';
+import { idReplayScope, newId } from './index.js';
 
 describe('ids', () => {
   it('are prefixed, fixed-length and strictly increasing in bytewise order, even within one millisecond', () => {
@@ -14,5 +14,42 @@ describe('ids', () => {
     const a = newId('in', 1_900_000_000_000);
     const b = newId('in', 1_900_000_000_001);
     expect(a < b).toBe(true);
+  });
+});
+
+describe('idReplayScope', () => {
+  it('gives a rerun the ids of the first run, in order, while it asks for the same kinds', async () => {
+    const sameIds = idReplayScope();
+    const make = async () => [newId('in'), newId('pi'), newId('evt')];
+    const first = await sameIds(make);
+    expect(await sameIds(make)).toEqual(first);
+    expect(new Set(first).size).toBe(3);
+  });
+
+  it('makes new ids from where a rerun takes another path, and none outside a scope', async () => {
+    const sameIds = idReplayScope();
+    const first = await sameIds(async () => [newId('in'), newId('pi'), newId('evt')]);
+    const second = await sameIds(async () => [newId('in'), newId('re'), newId('evt')]);
+    expect(second[0]).toBe(first[0]);
+    expect(second[1]).toMatch(/^re_/);
+    // After the paths parted, the old run's later ids are not handed out.
+    expect(second[2]).not.toBe(first[2]);
+    expect(newId('in')).not.toBe(first[0]);
+  });
+
+  it('keeps concurrent scopes apart', async () => {
+    const a = idReplayScope();
+    const b = idReplayScope();
+    const tick = () => new Promise((r) => setTimeout(r, 1));
+    const run = async () => {
+      const x = newId('in');
+      await tick();
+      return [x, newId('in')];
+    };
+    const [a1, b1] = await Promise.all([a(run), b(run)]);
+    const [a2, b2] = await Promise.all([a(run), b(run)]);
+    expect(a2).toEqual(a1);
+    expect(b2).toEqual(b1);
+    expect(new Set([...a1!, ...b1!]).size).toBe(4);
   });
 });

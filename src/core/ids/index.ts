@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 
 // Sortable prefixed ids (`cus_…`): 9 base62 chars of milliseconds, then 13 of randomness.
@@ -26,6 +27,22 @@ let lastRand = 0n;
 const RAND_MAX = 62n ** BigInt(RAND_LEN);
 
 export function newId(prefix: IdPrefix | string, nowMs: number = Date.now()): string {
+  const log = replay.getStore();
+  if (!log) return makeId(prefix, nowMs);
+  const earlier = log.ids[log.next];
+  if (earlier !== undefined && hasPrefix(earlier, prefix)) {
+    log.next++;
+    return earlier;
+  }
+  // First run, or the rerun took another path from here: the earlier run's remaining ids are dropped.
+  const id = makeId(prefix, nowMs);
+  log.ids.length = log.next;
+  log.ids.push(id);
+  log.next++;
+  return id;
+}
+
+function makeId(prefix: string, nowMs: number): string {
   // Ids order rows for pagination, so they follow real elapsed time even when a manual clock is frozen.
   const ms = Math.max(nowMs, lastMs);
   if (ms === lastMs) {
@@ -35,6 +52,28 @@ export function newId(prefix: IdPrefix | string, nowMs: number = Date.now()): st
     lastRand = BigInt('0x' + randomBytes(10).toString('hex')) % (RAND_MAX / 2n);
   }
   return `${prefix}_${encode(BigInt(ms), TIME_LEN)}${encode(lastRand, RAND_LEN)}`;
+}
+
+/**
+ * Ids made inside a transaction that PostgreSQL aborted (a deadlock) and that is run again: the rerun
+ * gets the same ids, in the same order, as long as it asks for the same kinds. Nothing of the aborted
+ * run was committed, so the ids are still unused — and whatever was derived from them and sent
+ * outside (a gateway idempotency key such as `in_…:attempt:1`) is the same on the rerun, so a charge
+ * that went through is answered from the gateway's idempotency store instead of being made again.
+ */
+interface IdLog {
+  ids: string[];
+  next: number;
+}
+const replay = new AsyncLocalStorage<IdLog>();
+
+/** A scope whose every run (of the same work) gets the ids of the first run again. */
+export function idReplayScope(): <T>(fn: () => Promise<T>) => Promise<T> {
+  const log: IdLog = { ids: [], next: 0 };
+  return (fn) => {
+    log.next = 0;
+    return replay.run(log, fn);
+  };
 }
 
 export function hasPrefix(id: string, prefix: string): boolean {
