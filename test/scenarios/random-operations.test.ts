@@ -12,7 +12,7 @@ import { rng } from '../helpers/rng.js';
 // replays from RANDOM_OPS_SEED. No 5xx is ever acceptable; a 4xx is (a random change may be invalid).
 
 const SEED = Number(process.env.RANDOM_OPS_SEED ?? 20261203);
-const STEPS = Number(process.env.RANDOM_OPS_STEPS ?? 40);
+const STEPS = Number(process.env.RANDOM_OPS_STEPS ?? 25);
 
 const RECURRING = ['community_monthly', 'community_annual', 'elite_monthly', 'elite_annual', 'group_monthly', 'group_quarterly'];
 const CARDS = ['pm_card_visa', 'pm_card_visa', 'pm_card_visa', 'pm_card_mastercard', 'pm_card_chargeCustomerFail', 'pm_card_chargeDeclinedInsufficientFunds', null] as const;
