@@ -44,9 +44,10 @@ export async function checkBooks(q: Db): Promise<Problem[]> {
                   FROM invoices i WHERE i.total_tax <> (SELECT coalesce(sum((x->>'amount')::bigint), 0) FROM jsonb_array_elements(i.total_tax_amounts) x)`),
   );
   add(
-    'finalized: amount_due = total + applied balance >= 0',
-    await rows(`SELECT id, status, total, starting_balance, ending_balance, amount_due FROM invoices
-                 WHERE status <> 'draft' AND (ending_balance IS NULL OR amount_due <> total + starting_balance - ending_balance OR amount_due < 0)`),
+    'finalized: amount_due = total + applied balance - pre-payment credit notes >= 0',
+    await rows(`SELECT id, status, total, starting_balance, ending_balance, pre_payment_credit_notes_amount, amount_due FROM invoices
+                 WHERE status <> 'draft'
+                   AND (ending_balance IS NULL OR amount_due <> total + starting_balance - ending_balance - pre_payment_credit_notes_amount OR amount_due < 0)`),
   );
   add(
     'draft: amount_due = max(total, 0), no number',
@@ -80,6 +81,19 @@ export async function checkBooks(q: Db): Promise<Problem[]> {
     'customer balance = its ledger',
     await rows(`SELECT c.id, c.balance, coalesce(sum(b.amount), 0) AS ledger FROM customers c LEFT JOIN customer_balance_transactions b ON b.customer = c.id
                  GROUP BY c.id HAVING c.balance <> coalesce(sum(b.amount), 0)`),
+  );
+  add(
+    "a payment's refunded amount = its live refunds, within what was captured",
+    await rows(`SELECT p.id, p.amount_received, p.amount_refunded, coalesce(sum(r.amount) FILTER (WHERE r.status NOT IN ('failed', 'canceled')), 0) AS refunds
+                  FROM payment_intents p LEFT JOIN refunds r ON r.payment_intent = p.id GROUP BY p.id
+                HAVING p.amount_refunded <> coalesce(sum(r.amount) FILTER (WHERE r.status NOT IN ('failed', 'canceled')), 0) OR p.amount_refunded > p.amount_received`),
+  );
+  add(
+    "an invoice's credit-note amounts = its issued credit notes, within its total",
+    await rows(`SELECT i.id, i.total, i.pre_payment_credit_notes_amount AS pre, i.post_payment_credit_notes_amount AS post, coalesce(sum(c.total) FILTER (WHERE c.status = 'issued'), 0) AS issued
+                  FROM invoices i LEFT JOIN credit_notes c ON c.invoice = i.id GROUP BY i.id
+                HAVING i.pre_payment_credit_notes_amount + i.post_payment_credit_notes_amount <> coalesce(sum(c.total) FILTER (WHERE c.status = 'issued'), 0)
+                    OR coalesce(sum(c.total) FILTER (WHERE c.status = 'issued'), 0) > greatest(i.total, 0)`),
   );
   add('line periods are ordered', await rows(`SELECT id, invoice, period_start, period_end FROM invoice_lines WHERE period_start > period_end`));
   add(

@@ -9,9 +9,9 @@ import type { BillingApp } from './support.js';
 
 // Two billing workers and a stream of API requests on the same subscriptions and invoices at the same
 // instants, on PostgreSQL: renewals, finalisations and charges racing upgrades with immediate
-// invoices, cancellations with prorated credit, manual payments, voids and pauses. Whatever wins each
-// race, no request may answer 5xx, no worker batch may fail for good, and the books must balance
-// after every step (test/helpers/books.ts). Seeded: MIXED_LOAD_SEED replays a run.
+// invoices, cancellations with prorated credit, manual payments, voids, pauses, refunds and credit
+// notes. Whatever wins each race, no request may answer 5xx, no worker batch may fail for good, and
+// the books must balance after every step (test/helpers/books.ts). Seeded: MIXED_LOAD_SEED replays a run.
 
 const SEED = Number(process.env.MIXED_LOAD_SEED ?? 20261203);
 const STEPS = Number(process.env.MIXED_LOAD_STEPS ?? 25);
@@ -79,6 +79,21 @@ describe.runIf(usingPostgres)(`API and workers racing on the same subscriptions 
         const inv = await openInvoice();
         if (inv && r.chance(0.3)) await call('POST', `/v1/invoices/${inv.id}/void`, {});
       },
+      async () => {
+        const { rows } = await t.testDb.db.query<{ id: string; left: string }>(
+          `SELECT id, amount_received - amount_refunded AS left FROM payment_intents WHERE status = 'succeeded' AND amount_received > amount_refunded ORDER BY id`,
+        );
+        if (!rows.length) return;
+        const pi = r.pick(rows);
+        await call('POST', '/v1/refunds', r.chance(0.5) ? { payment_intent: pi.id } : { payment_intent: pi.id, amount: r.int(1, Number(pi.left)) });
+      },
+      async () => {
+        const { rows } = await t.testDb.db.query<{ id: string; total: string }>(`SELECT id, total FROM invoices WHERE status = 'paid' AND total > 100 ORDER BY id`);
+        if (!rows.length) return;
+        const inv = r.pick(rows);
+        const amount = r.int(1, Math.floor(Number(inv.total) / 3));
+        await call('POST', '/v1/credit_notes', { invoice: inv.id, amount, ...(r.chance(0.5) ? { refund_amount: amount } : { credit_amount: amount }) });
+      },
     ];
     const drainAll = (now: Date) =>
       Promise.all(
@@ -105,5 +120,10 @@ describe.runIf(usingPostgres)(`API and workers racing on the same subscriptions 
     expect(workerErrors).toEqual([]);
     const paid = await t.testDb.db.query<{ n: string }>(`SELECT count(*) AS n FROM invoices WHERE status = 'paid' AND billing_reason = 'subscription_cycle'`);
     expect(Number(paid.rows[0]!.n)).toBeGreaterThan(0);
+    const done = await t.testDb.db.query<{ refunds: string; notes: string }>(
+      `SELECT (SELECT count(*) FROM refunds WHERE status = 'succeeded') AS refunds, (SELECT count(*) FROM credit_notes) AS notes`,
+    );
+    expect(Number(done.rows[0]!.refunds)).toBeGreaterThan(0);
+    expect(Number(done.rows[0]!.notes)).toBeGreaterThan(0);
   }, 300_000);
 });
