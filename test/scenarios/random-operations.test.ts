@@ -8,7 +8,7 @@ import { rng } from '../helpers/rng.js';
 // Months of random operations on one test clock, without and with automatic tax (customers in
 // taxed and untaxed places) — subscriptions created on every seeded plan, with
 // trials, coupons, failing cards and send_invoice; upgrades and downgrades under each proration
-// behaviour; cancellations, pauses, manual invoices and payments — with the books checked after every
+// behaviour; cancellations, pauses, manual invoices, payments, credit notes and refunds — with the books checked after every
 // clock advance: each invoice's arithmetic, the balance ledger, gapless numbers, one invoice per
 // period, one charge per paid invoice. The operations are drawn from a seeded generator, so a failure
 // replays from RANDOM_OPS_SEED. No 5xx is ever acceptable; a 4xx is (a random change may be invalid).
@@ -145,6 +145,27 @@ describe.each([
       async () => {
         const inv = await openInvoice();
         if (inv) await call('POST', `/v1/invoices/${inv}/${r.pick(['void', 'mark_uncollectible'])}`, {});
+      },
+      async () => {
+        // A credit note on a finalized invoice: before payment it lowers what is due; after, it is
+        // refunded, credited to the balance or settled out of band.
+        const { rows } = await t.testDb.db.query<{ id: string; status: string; total: string }>(
+          `SELECT id, status, total FROM invoices WHERE status IN ('open', 'paid') AND total > 100 ORDER BY id`,
+        );
+        if (!rows.length) return;
+        const inv = r.pick(rows);
+        const amount = r.int(1, Math.floor(Number(inv.total) / 2));
+        const settle = inv.status === 'open' ? {} : r.pick([{ refund_amount: amount }, { credit_amount: amount }, { out_of_band_amount: amount }]);
+        await call('POST', '/v1/credit_notes', { invoice: inv.id, amount, reason: r.pick(['duplicate', 'order_change', 'product_unsatisfactory']), ...settle });
+      },
+      async () => {
+        const { rows } = await t.testDb.db.query<{ id: string; left: string }>(
+          `SELECT id, amount_received - amount_refunded AS left FROM payment_intents WHERE status = 'succeeded' AND amount_received > amount_refunded ORDER BY id`,
+        );
+        if (rows.length) {
+          const pi = r.pick(rows);
+          await call('POST', '/v1/refunds', r.chance(0.5) ? { payment_intent: pi.id } : { payment_intent: pi.id, amount: r.int(1, Number(pi.left)) });
+        }
       },
       async () => {
         if (!customers.length) return;
