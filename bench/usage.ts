@@ -21,7 +21,6 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { testConfig } from '../src/config.js';
 import { ManualClock } from '../src/core/time/index.js';
 import type { Db } from '../src/db/index.js';
@@ -30,6 +29,7 @@ import { openPglite } from '../src/db/pglite.js';
 import { openPostgres } from '../src/db/postgres.js';
 import type { UsageInput } from '../src/modules/credits/domain/usage.js';
 import { ingestUsageTx, partitionOf } from '../src/modules/credits/usage.js';
+import { freshDatabase } from './fresh-db.js';
 import { setupUsageCustomers } from './usage-setup.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -72,7 +72,6 @@ const opts = {
 };
 type Kind = 'postgres' | 'pglite';
 const LABEL: Record<Kind, string> = { postgres: 'PostgreSQL', pglite: 'PGlite' };
-const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const FEATURES = ['lead_enrichment', 'ai_message', 'email_send', 'linkedin_message'];
 const CREDITS: Record<string, number> = { lead_enrichment: 5, ai_message: 2, email_send: 1, linkedin_message: 3 };
 
@@ -159,16 +158,6 @@ async function waitQuiet(maxSeconds: number): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // Databases
 
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 interface BenchDb {
   db: Db;
   /** The PostgreSQL database's name (none for PGlite). */
@@ -181,20 +170,17 @@ interface BenchDb {
 async function openBenchDb(kind: Kind): Promise<BenchDb> {
   if (kind === 'postgres') {
     const name = `recur_bench_usage_${process.pid}`;
-    await admin(`DROP DATABASE IF EXISTS ${name}`);
-    await admin(`CREATE DATABASE ${name}`);
-    const u = new URL(ADMIN_URL);
-    u.pathname = `/${name}`;
-    const db = await openPostgres({ connectionString: u.toString(), max: opts.streams + 2 });
+    const fresh = await freshDatabase(name);
+    const db = await openPostgres({ connectionString: fresh.url, max: opts.streams + 2 });
     const version = (await db.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
     return {
       db,
       name,
-      url: u.toString(),
+      url: fresh.url,
       version: `PostgreSQL ${version}`,
       cleanup: async () => {
         await db.close();
-        await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await fresh.drop();
       },
     };
   }
