@@ -4,6 +4,7 @@ import { drainBilling } from '../../src/modules/subscriptions/jobs.js';
 import { checkBooks } from '../helpers/books.js';
 import { createBillingApp } from '../helpers/billing.js';
 import { usingPostgres } from '../helpers/db.js';
+import { recordedCalls } from '../helpers/recorded-calls.js';
 import { rng } from '../helpers/rng.js';
 import type { BillingApp } from './support.js';
 
@@ -39,15 +40,8 @@ describe.runIf(usingPostgres)(`API and workers racing on the same subscriptions 
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       subs.push(res.body.id);
     }
-    const fivexx: unknown[] = [];
     const workerErrors: string[] = [];
-    const log: string[] = [];
-    const call = async (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: Record<string, unknown>) => {
-      const res = await t.call({ method, url, ...(payload ? { payload } : {}) });
-      log.push(`${method} ${url} ${JSON.stringify(payload ?? {})} → ${res.status}${res.status >= 400 ? ' ' + (res.body?.error?.code ?? '') : ''}`);
-      if (res.status >= 500) fivexx.push({ method, url, payload, body: res.body });
-      return res;
-    };
+    const { call, log, fivexx } = recordedCalls(t);
     const openInvoice = async () => {
       const { rows } = await t.testDb.db.query<{ id: string; customer: string }>(`SELECT id, customer FROM invoices WHERE status = 'open' ORDER BY id`);
       return rows.length ? r.pick(rows) : null;

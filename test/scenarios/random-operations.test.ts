@@ -3,6 +3,7 @@ import { createBillingApp } from '../helpers/billing.js';
 import { createTaxApp } from './taxes-support.js';
 import type { TestApp } from '../helpers/app.js';
 import { checkBooks } from '../helpers/books.js';
+import { recordedCalls } from '../helpers/recorded-calls.js';
 import { rng } from '../helpers/rng.js';
 
 // Months of random operations on one test clock, without and with automatic tax (customers in
@@ -35,7 +36,6 @@ describe.each([
   { name: 'automatic tax', tax: true },
 ])(`random operations over months, $name (seed ${SEED}, ${STEPS} steps)`, ({ tax }) => {
   let t: TestApp;
-  const log: string[] = [];
   beforeAll(async () => {
     t = tax ? await createTaxApp('2026-01-15T12:00:00Z') : await createBillingApp('2026-01-15T12:00:00Z');
   }, 60_000);
@@ -63,14 +63,7 @@ describe.each([
     let frozen = clockRes.body.frozen_time as number;
     const customers: string[] = [];
     const subs: string[] = [];
-    const fivexx: unknown[] = [];
-
-    const call = async (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: Record<string, unknown>) => {
-      const res = await t.call({ method, url, ...(payload ? { payload } : {}) });
-      log.push(`${method} ${url} ${JSON.stringify(payload ?? {})} → ${res.status}${res.status >= 400 ? ' ' + (res.body?.error?.code ?? '') : ''}`);
-      if (res.status >= 500) fivexx.push({ method, url, payload, body: res.body });
-      return res;
-    };
+    const { call, log, fivexx } = recordedCalls(t);
     const newCustomer = async (fixed?: { card: string; address: (typeof ADDRESSES)[number] }) => {
       const address = fixed ? fixed.address : tax ? r.pick(ADDRESSES) : null;
       const c = await call('POST', '/v1/customers', { email: `r${customers.length}@example.com`, test_clock: clock, ...(address ? { address } : {}) });
