@@ -8,13 +8,20 @@ import type { Db, Queryable, QueryResult } from './types.js';
 
 const INT8 = 20;
 
-export async function openPglite(dataDir: string | undefined): Promise<Db> {
+/** `loadDataDir` starts the database as a copy of a dump (PGlite's `dumpDataDir`), e.g. an already migrated one. */
+export async function openPglite(dataDir: string | undefined, opts: { loadDataDir?: Blob } = {}): Promise<Db> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const pg = new PGlite(dataDir ?? 'memory://', {
     // BIGINT columns hold minor units and counts; they stay within 2^53 (asserted by Money).
     parsers: { [INT8]: (v: string) => Number(v) },
+    ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
   });
   await pg.waitReady;
+  return wrapPglite(pg);
+}
+
+/** The Db interface over an open PGlite instance. */
+export function wrapPglite(pg: PGlite): Db {
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
     async exec(sql: string) {
       await q.exec(sql);

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { ManualClock } from '../../src/core/time/index.js';
 import { migrate } from '../../src/db/migrate.js';
 import { openPglite } from '../../src/db/pglite.js';
@@ -17,6 +19,14 @@ export interface TestDb {
 }
 
 export const usingPostgres = Boolean(process.env.DATABASE_URL);
+
+let template: Blob | undefined;
+function migratedTemplate(): Blob | undefined {
+  const file = inject('pgliteTemplate');
+  if (!file) return undefined;
+  template ??= new Blob([readFileSync(file)]);
+  return template;
+}
 
 export async function openTestDb(opts: { migrate?: boolean } = {}): Promise<TestDb> {
   const clock = new ManualClock('2026-01-01T00:00:00Z');
@@ -45,7 +55,8 @@ export async function openTestDb(opts: { migrate?: boolean } = {}): Promise<Test
       await c.end();
     };
   } else {
-    db = await openPglite(undefined);
+    // A migrated copy made once per run (test/global-setup.ts); migrate() below then finds nothing to do.
+    db = await openPglite(undefined, opts.migrate === false ? {} : { loadDataDir: migratedTemplate() });
     openAnother = async () => {
       throw new Error('PGlite is a single connection: concurrency tests need DATABASE_URL');
     };
