@@ -387,7 +387,7 @@ export async function createManualInvoice(
   const candidates: PendingItemRow[] =
     input.pending_invoice_items_behavior === 'exclude'
       ? []
-      : ((await pendingItemsFor(q, [pseudo])).get(pseudo.id) ?? []).filter((p) => !input.subscription || p.subscription === input.subscription || p.subscription === null);
+      : ((await pendingItemsFor(q, [pseudo])).get(pseudo.id) ?? []);
   const currency = input.currency ?? customer.currency ?? candidates[0]?.currency;
   if (!currency) throw new InvalidRequestError('The customer has no pending invoice items and no currency; pass currency.', 'currency', 'parameter_missing');
   // An invoice has one currency: pending items in another one wait for an invoice in theirs.

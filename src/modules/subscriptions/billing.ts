@@ -90,20 +90,29 @@ export interface PendingItemRow {
 
 /**
  * Pending invoice items that the next invoice of each subscription picks up: those of the
- * subscription and the customer's items not tied to any subscription (as Stripe does).
+ * subscription, and the customer's items not tied to a live subscription — items of no subscription
+ * and those left by an ended one, such as the prorated credit of a cancellation without a final
+ * invoice (as Stripe, the customer's next invoice takes them).
+ *
+ * `lock` (on for anything that writes an invoice) locks the items, so two transactions billing the
+ * same customer at once cannot both take an item: the second waits, then finds it attached to the
+ * first one's invoice and leaves it out.
  */
-export async function pendingItemsFor(q: Queryable, subs: Pick<SubscriptionRow, 'id' | 'customer'>[]): Promise<Map<string, PendingItemRow[]>> {
+export async function pendingItemsFor(q: Queryable, subs: Pick<SubscriptionRow, 'id' | 'customer'>[], opts: { lock?: boolean } = {}): Promise<Map<string, PendingItemRow[]>> {
   const out = new Map<string, PendingItemRow[]>(subs.map((s) => [s.id, []]));
   if (subs.length === 0) return out;
-  const { rows } = await q.query<PendingItemRow>(
-    `SELECT * FROM invoice_items WHERE invoice IS NULL AND deleted_at IS NULL AND customer = ANY($1::text[]) ORDER BY id`,
+  const { rows } = await q.query<PendingItemRow & { subscription_ended: boolean }>(
+    `SELECT i.*, s.status IN ('canceled', 'incomplete_expired') AS subscription_ended
+       FROM invoice_items i LEFT JOIN subscriptions s ON s.id = i.subscription
+      WHERE i.invoice IS NULL AND i.deleted_at IS NULL AND i.customer = ANY($1::text[])
+      ORDER BY i.id${opts.lock === false ? '' : ' FOR UPDATE OF i'}`,
     [[...new Set(subs.map((s) => s.customer))]],
   );
   const byCustomerFirstSub = new Map<string, string>();
   for (const s of subs) if (!byCustomerFirstSub.has(s.customer)) byCustomerFirstSub.set(s.customer, s.id);
-  for (const r of rows) {
+  for (const { subscription_ended, ...r } of rows) {
     // A customer-level item goes to one invoice only: the first subscription of the batch.
-    const target = r.subscription ?? byCustomerFirstSub.get(r.customer);
+    const target = r.subscription && !subscription_ended ? r.subscription : byCustomerFirstSub.get(r.customer);
     if (target && out.has(target)) out.get(target)!.push(r);
   }
   return out;
@@ -147,8 +156,10 @@ interface DiscountJoinRow {
 /**
  * Discounts that apply to an invoice whose period starts at `at`, per subscription: the
  * subscription's own, else the customer's (Stripe: a subscription discount overrides a customer one).
+ * Locked (unless `lock: false`, for previews) like pending items: a `once` discount that another
+ * transaction spends meanwhile is read as ended once that one commits.
  */
-export async function discountsFor(q: Queryable, subs: Pick<SubscriptionRow, 'id' | 'customer'>[], at: Map<string, Date>): Promise<Map<string, Discount[]>> {
+export async function discountsFor(q: Queryable, subs: Pick<SubscriptionRow, 'id' | 'customer'>[], at: Map<string, Date>, opts: { lock?: boolean } = {}): Promise<Map<string, Discount[]>> {
   const out = new Map<string, Discount[]>(subs.map((s) => [s.id, []]));
   if (subs.length === 0) return out;
   const { rows } = await q.query<DiscountJoinRow>(
@@ -156,7 +167,7 @@ export async function discountsFor(q: Queryable, subs: Pick<SubscriptionRow, 'id
             c.duration, c.duration_in_months, c.applies_to_products
        FROM discounts d JOIN coupons c ON c.id = d.coupon
       WHERE d.deleted_at IS NULL AND (d.subscription = ANY($1::text[]) OR (d.subscription IS NULL AND d.invoice IS NULL AND d.customer = ANY($2::text[])))
-      ORDER BY d.id`,
+      ORDER BY d.id${opts.lock === false ? '' : ' FOR UPDATE OF d'}`,
     [subs.map((s) => s.id), [...new Set(subs.map((s) => s.customer))]],
   );
   for (const s of subs) {

@@ -522,8 +522,8 @@ export async function upcomingInvoice(ctx: Ctx, input: { subscription: string; i
   const sched = schedule(sub);
   const nextStart = new Date(sub.current_period_end);
   const nextPeriod = sub.status === 'trialing' ? periodAt(sched, 0) : { start: nextStart, end: periodAt(sched, periodContainingTime(sched, nextStart).index).end };
-  const pending = (await pendingItemsFor(q, [sub])).get(sub.id)!;
-  const discounts = (await discountsFor(q, [sub], new Map([[sub.id, nextPeriod.start]]))).get(sub.id)!;
+  const pending = (await pendingItemsFor(q, [sub], { lock: false })).get(sub.id)!;
+  const discounts = (await discountsFor(q, [sub], new Map([[sub.id, nextPeriod.start]]), { lock: false })).get(sub.id)!;
   const draft = draftFor(sub, {
     reason: 'subscription_cycle',
     period: nextPeriod,
