@@ -114,6 +114,33 @@ describe('immediate cancel with a prorated credit', () => {
   });
 });
 
+describe('immediate cancel with a prorated credit and no final invoice', () => {
+  it("leaves the credit pending; the customer's next invoice, of another subscription, takes it", async () => {
+    const clock = await t.clockAt('2026-03-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const community = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
+    const group = await subscribe(t, { customer, items: [{ price: await t.priceId('group_monthly') }], trial_end: 'now' });
+    await t.advance(clock, '2026-03-17T00:00:00Z');
+    const res = await t.call({ method: 'DELETE', url: `/v1/subscriptions/${group.id}`, payload: { prorate: true } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    // 15 of March's 31 days unused: −150,000 × 15 / 31 = −72,580.6 → −72,581.
+    expect((150_000 * 15) / 31).toBeCloseTo(72_580.65, 2);
+    const pending = (await get(t, `/v1/invoiceitems?customer=${customer}&pending=true`)).data as { amount: number }[];
+    expect(pending.map((p) => p.amount)).toEqual([-72_581]);
+
+    // Community renews on Apr 1: 9,700 − 72,581 = −62,881, nothing charged, the rest becomes balance.
+    await t.advance(clock, '2026-04-01T02:00:00Z');
+    const renewal = (await t.invoices(community.id))[1]!;
+    expect(renewal.lines.data.map(lineTuple)).toEqual([
+      ['1 × Community Access (at $97.00 / month)', 9700, '2026-04-01T00:00:00Z', '2026-05-01T00:00:00Z', false],
+      ['Unused time on Group Coaching Programs after Mar 17, 2026', -72_581, '2026-03-17T00:00:00Z', '2026-04-01T00:00:00Z', true],
+    ]);
+    expect([renewal.status, renewal.total, renewal.amount_paid]).toEqual(['paid', -62_881, 0]);
+    expect((await get(t, `/v1/customers/${customer}`)).balance).toBe(-62_881);
+    expect((await get(t, `/v1/invoiceitems?customer=${customer}&pending=true`)).data).toEqual([]);
+  });
+});
+
 describe('pause_collection', () => {
   it('keep_as_draft: renewals stay drafts without numbers; after resuming they are charged again', async () => {
     const { clock, sub } = await communityMonthly('2026-07-01T00:00:00Z');

@@ -165,3 +165,55 @@ describe('downgrade scheduled for the period end', () => {
     expect(after.items.data.map((i: { price: { id: string } }) => i.price.id)).toEqual([community]);
   });
 });
+
+describe('change scheduled for the period end to another interval', () => {
+  it('monthly → annual starts an annual cycle at the period end, billed once a year', async () => {
+    const clock = await t.clockAt('2026-05-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
+    await t.advance(clock, '2026-05-10T00:00:00Z');
+    const annual = await t.priceId('community_annual');
+    const scheduled = await update(t, sub.id, { items: [{ id: sub.items.data[0].id, price: annual }], schedule_at_period_end: true });
+    expect(scheduled.schedule.effective_at).toBe(unix('2026-06-01T00:00:00Z'));
+    const upcoming = await get(t, `/v1/invoices/upcoming?subscription=${sub.id}`);
+    expect(upcoming.lines.data.map(lineTuple)).toEqual([['1 × Community Access (at $970.00 / year)', 97_000, '2026-06-01T00:00:00Z', '2027-06-01T00:00:00Z', false]]);
+
+    await t.advance(clock, '2026-12-15T00:00:00Z');
+    expect((await t.invoices(sub.id)).map(invTuple)).toEqual([
+      ['paid', 9700, 9700, '2026-05-01T00:00:00Z', '2026-06-01T00:00:00Z', 'subscription_create'],
+      ['paid', 97_000, 97_000, '2026-06-01T00:00:00Z', '2027-06-01T00:00:00Z', 'subscription_cycle'],
+    ]);
+    const after = await t.sub(sub.id);
+    expect([after.plan?.interval ?? after.items.data[0].price.recurring.interval, iso(after.current_period_start), iso(after.current_period_end), iso(after.billing_cycle_anchor)]).toEqual([
+      'year',
+      '2026-06-01T00:00:00Z',
+      '2027-06-01T00:00:00Z',
+      '2026-06-01T00:00:00Z',
+    ]);
+  });
+});
+
+describe('change during a stub period before a later billing_cycle_anchor', () => {
+  it('prorates over the whole interval the stub was charged against, never crediting more than was paid', async () => {
+    // Group (150,000/month) from Jan 15 12:00 with the anchor on Feb 1: the stub [Jan 15 12:00, Feb 1)
+    // is 16.5 of January's 31 days: 150,000 × 16.5 / 31 = 79,838.7 → 79,839.
+    const clock = await t.clockAt('2026-01-15T12:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('group_monthly') }], trial_end: 'now', billing_cycle_anchor: unix('2026-02-01T00:00:00Z') });
+    expect((await t.invoices(sub.id)).map((i) => [i.total, i.status])).toEqual([[79_839, 'paid']]);
+
+    // Downgrade on Jan 16 00:00, 16 of 31 days left: credit −150,000 × 16 / 31 = −77,419.35 → −77,419
+    // (over the stub alone it would be −150,000 × 16 / 16.5 = −145,455, more than the 79,839 paid);
+    // debit 9,700 × 16 / 31 = 5,006.45 → 5,006.
+    expect((150_000 * 16) / 31).toBeCloseTo(77_419.35, 2);
+    expect((9700 * 16) / 31).toBeCloseTo(5006.45, 2);
+    await t.advance(clock, '2026-01-16T00:00:00Z');
+    await update(t, sub.id, { items: [{ id: sub.items.data[0].id, price: await t.priceId('community_monthly') }], proration_behavior: 'always_invoice' });
+    const invs = await t.invoices(sub.id);
+    expect(invs[1]!.lines.data.map(lineTuple)).toEqual([
+      ['Unused time on Group Coaching Programs after Jan 16, 2026', -77_419, '2026-01-16T00:00:00Z', '2026-02-01T00:00:00Z', true],
+      ['Remaining time on Community Access after Jan 16, 2026', 5006, '2026-01-16T00:00:00Z', '2026-02-01T00:00:00Z', true],
+    ]);
+    expect(invs[1]!.total).toBe(-72_413);
+  });
+});

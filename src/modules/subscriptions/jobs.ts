@@ -144,8 +144,18 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
     billedItems = sub.pending_schedule.items.map((i) => ({ id: newId('si'), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: {}, created: now }));
     await replaceItems(q, sub.id, billedItems);
     patch.pending_schedule = null;
+    // A scheduled change to another interval (monthly → annual) starts a new cycle at the period
+    // end: the new price's periods, anchored there.
+    const price = pricing.get(billedItems[0]!.price)!.price;
+    if (price.interval !== sub.interval || price.interval_count !== sub.interval_count) {
+      Object.assign(patch, { interval: price.interval!, interval_count: price.interval_count!, billing_cycle_anchor: periodEnd });
+    }
   }
-  const sched = { anchor: new Date(sub.billing_cycle_anchor), interval: sub.interval, intervalCount: sub.interval_count };
+  const sched = {
+    anchor: new Date(patch.billing_cycle_anchor ?? sub.billing_cycle_anchor),
+    interval: patch.interval ?? sub.interval,
+    intervalCount: patch.interval_count ?? sub.interval_count,
+  };
   const containing = periodContainingTime(sched, periodEnd);
   const next = { start: periodEnd, end: containing.end };
   patch.current_period_start = next.start;

@@ -56,6 +56,18 @@ function schedule(sub: Pick<SubscriptionRow, 'billing_cycle_anchor' | 'interval'
   return { anchor: new Date(sub.billing_cycle_anchor), interval: sub.interval, intervalCount: sub.interval_count };
 }
 
+/**
+ * The period a proration divides by: the current period, except when that is a stub — the stretch
+ * up to a later billing_cycle_anchor, or from a trial end to it — which was charged as a share of the
+ * whole interval ending at the anchor: crediting unused time over the stub alone would give back more
+ * than was paid. So the whole interval, as the stub's own charge used.
+ */
+function pricedPeriod(sub: SubscriptionRow): { start: Date; end: Date } {
+  const current = { start: new Date(sub.current_period_start), end: new Date(sub.current_period_end) };
+  const whole = periodContainingTime(schedule(sub), current.start);
+  return whole.end.getTime() === current.end.getTime() ? { start: whole.start, end: whole.end } : current;
+}
+
 interface ResolvedItem {
   price: string;
   quantity: number;
@@ -369,10 +381,11 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
       const resetAnchor = input.billing_cycle_anchor === 'now' || intervalChanged;
       const behavior = input.proration_behavior ?? 'create_prorations';
       const prorationDate = input.proration_date !== undefined ? fromUnix(input.proration_date) : now;
-      const period = { start: new Date(sub.current_period_start), end: new Date(sub.current_period_end) };
-      if (prorationDate < period.start || prorationDate >= period.end) {
+      const currentPeriod = { start: new Date(sub.current_period_start), end: new Date(sub.current_period_end) };
+      if (prorationDate < currentPeriod.start || prorationDate >= currentPeriod.end) {
         throw new InvalidRequestError('proration_date must fall within the current period.', 'proration_date', 'parameter_invalid');
       }
+      const period = pricedPeriod(sub);
       const newRows: ItemRow[] = next.map((i) => ({ id: (i as { id?: string }).id || newId('si'), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: i.metadata, created: now }));
       const inTrial = sub.status === 'trialing';
       const itemIds = new Map([...current, ...newRows].map((r) => [r.price, r.id]));
@@ -428,8 +441,8 @@ export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_
     q,
     items.map((i) => i.price),
   );
-  const period = { start: new Date(sub.current_period_start), end: new Date(sub.current_period_end) };
-  if (input.prorate && sub.status !== 'trialing' && now < period.end && now >= period.start) {
+  const period = pricedPeriod(sub);
+  if (input.prorate && sub.status !== 'trialing' && now < period.end && now >= new Date(sub.current_period_start)) {
     const credits = cancellationCredit(pricedItems(sub, items, pricing), period, now);
     await insertProrationItems(q, sub, credits, new Map(items.map((i) => [i.price, i.id])), now);
   }
@@ -510,10 +523,10 @@ export async function upcomingInvoice(ctx: Ctx, input: { subscription: string; i
     validateItems(merged, pricing, customer, sub.currency, 'subscription_items');
     nextItems = merged.map((m) => ({ id: (m as { id?: string }).id ?? '', subscription: sub.id, price: m.price, quantity: m.quantity, metadata: m.metadata, created: now }));
     const prorationDate = input.prorationDate !== undefined ? fromUnix(input.prorationDate) : now;
-    const period = { start: new Date(sub.current_period_start), end: new Date(sub.current_period_end) };
-    if (prorationDate < period.start || prorationDate >= period.end) {
+    if (prorationDate < new Date(sub.current_period_start) || prorationDate >= new Date(sub.current_period_end)) {
       throw new InvalidRequestError('subscription_proration_date must fall within the current period.', 'subscription_proration_date', 'parameter_invalid');
     }
+    const period = pricedPeriod(sub);
     if (input.prorationBehavior !== 'none' && sub.status !== 'trialing') {
       const lines = prorateChange({ oldItems: pricedItems(sub, current, pricing), newItems: pricedItems(sub, nextItems, pricing), period, prorationDate });
       extra.push(...lines.map((l) => prorationLine(sub, l, null, pricing)));
@@ -521,7 +534,14 @@ export async function upcomingInvoice(ctx: Ctx, input: { subscription: string; i
   }
   const sched = schedule(sub);
   const nextStart = new Date(sub.current_period_end);
-  const nextPeriod = sub.status === 'trialing' ? periodAt(sched, 0) : { start: nextStart, end: periodAt(sched, periodContainingTime(sched, nextStart).index).end };
+  // A scheduled change to another interval starts a new cycle at the period end (as the worker does).
+  const nextPrice = pricing.get(nextItems[0]!.price)!.price;
+  const newCycle = !input.items?.length && sub.pending_schedule && (nextPrice.interval !== sub.interval || nextPrice.interval_count !== sub.interval_count);
+  const nextPeriod = newCycle
+    ? periodAt({ anchor: nextStart, interval: nextPrice.interval!, intervalCount: nextPrice.interval_count! }, 0)
+    : sub.status === 'trialing'
+      ? periodAt(sched, 0)
+      : { start: nextStart, end: periodAt(sched, periodContainingTime(sched, nextStart).index).end };
   const pending = (await pendingItemsFor(q, [sub], { lock: false })).get(sub.id)!;
   const discounts = (await discountsFor(q, [sub], new Map([[sub.id, nextPeriod.start]]), { lock: false })).get(sub.id)!;
   const draft = draftFor(sub, {
