@@ -7,14 +7,23 @@ import { bulkInsert } from '../../db/bulk.js';
 // Analytics (MRR movements, churn, cohorts) will be computed from this table, so each event keeps
 // the full object after the change and the attributes it had before.
 
-export interface EventInput {
+interface EventBase {
   type: string;
-  object: Record<string, unknown> & { id: string };
   previousAttributes?: Record<string, unknown>;
   customerId?: string | null;
   requestId?: string | null;
   idempotencyKey?: string | null;
 }
+
+/**
+ * An event's object, stored whole in `data.object`. The object_id column (the `object_id` filter of
+ * GET /v1/events) is the object's id, or `objectId` for objects without one: an upcoming invoice
+ * (invoice.upcoming) has no id, as on Stripe, and is filed under its subscription.
+ */
+export type EventInput = EventBase &
+  ({ object: Record<string, unknown> & { id: string }; objectId?: string } | { object: Record<string, unknown>; objectId: string });
+
+const objectIdOf = (e: EventInput): string => e.objectId ?? (e.object.id as string);
 
 export async function recordEvent(q: Queryable, now: Date, e: EventInput): Promise<string> {
   const id = newId('evt');
@@ -25,7 +34,7 @@ export async function recordEvent(q: Queryable, now: Date, e: EventInput): Promi
       id,
       e.type,
       now,
-      e.object.id,
+      objectIdOf(e),
       e.customerId ?? null,
       JSON.stringify({ object: e.object, ...(e.previousAttributes ? { previous_attributes: e.previousAttributes } : {}) }),
       e.requestId ?? null,
@@ -54,7 +63,7 @@ export async function recordEvents(q: Queryable, now: Date, events: EventInput[]
       id: newId('evt'),
       type: e.type,
       created: now,
-      object_id: e.object.id,
+      object_id: objectIdOf(e),
       customer_id: e.customerId ?? null,
       data: { object: e.object, ...(e.previousAttributes ? { previous_attributes: e.previousAttributes } : {}) },
     })),

@@ -1,9 +1,14 @@
+import { AppError } from '../../core/errors/index.js';
 import { formatMoney } from '../../core/money/index.js';
 import { toUnix } from '../../core/time/index.js';
 import type { Config } from '../../config.js';
+import { bulkInsert } from '../../db/bulk.js';
 import type { Queryable } from '../../db/index.js';
+import { recordEvents, type EventInput } from '../events/service.js';
 import type { InvoiceRow } from '../invoices/repository.js';
+import type { Gateway, Gateways } from '../payments/gateway.js';
 import { findSubscription } from '../subscriptions/repository.js';
+import { upcomingInvoice } from '../subscriptions/service.js';
 import { invoiceVars, localeTag } from '../dunning/service.js';
 import { customerContext, enqueueMessage, formatDate, type Scope } from './service.js';
 
@@ -15,6 +20,13 @@ import { customerContext, enqueueMessage, formatDate, type Scope } from './servi
 // as suppressed, so nothing is sent twice and nothing comes due again.
 
 const DAY = 86_400_000;
+
+/**
+ * Days before a renewal that it is announced: the upcoming-renewal email (quarterly and longer
+ * plans) and the invoice.upcoming event (every renewing subscription), Stripe's "upcoming renewal
+ * events" setting.
+ */
+export const UPCOMING_RENEWAL_DAYS = 7;
 
 export async function sendReceipt(q: Queryable, config: Config, inv: InvoiceRow, now: Date): Promise<void> {
   if (inv.status !== 'paid' || inv.amount_paid <= 0) return;
@@ -215,8 +227,8 @@ interface RenewalCandidate {
   default_payment_method: string | null;
 }
 
-/** Quarterly or longer subscriptions renewing within 7 days. */
-async function upcomingRenewalCandidates(q: Queryable, scope: Scope, now: Date, horizonDays = 7): Promise<RenewalCandidate[]> {
+/** Quarterly or longer subscriptions renewing within UPCOMING_RENEWAL_DAYS. */
+async function upcomingRenewalCandidates(q: Queryable, scope: Scope, now: Date, horizonDays = UPCOMING_RENEWAL_DAYS): Promise<RenewalCandidate[]> {
   const params: unknown[] = [now, new Date(now.getTime() + horizonDays * DAY)];
   if (scope.clock !== null) params.push(scope.clock);
   const { rows } = await q.query<RenewalCandidate>(
@@ -262,6 +274,79 @@ export async function upcomingRenewalNotices(q: Queryable, config: Config, scope
   return n;
 }
 
+// ---- invoice.upcoming ----
+//
+// Stripe writes invoice.upcoming "X days before a subscription is scheduled to create an invoice"
+// (X: the upcoming-renewal setting), with the preview of that invoice as data.object, which has no
+// id. Recur writes it UPCOMING_RENEWAL_DAYS before current_period_end, for the subscriptions whose
+// period end creates an invoice (active, past_due, or trialing; not ending at the period end; not
+// with collection paused through it), once per period: invoice_upcoming_sent holds the key
+// (subscription, period end) and its insert decides, inside the scan's transaction. A period shorter
+// than the notice (daily, weekly plans) gets none: its renewal would be announced as it starts.
+
+/** The subscriptions whose renewal at current_period_end is announced and not yet announced. */
+function upcomingInvoiceWhere(scope: Scope, clockParam: number): string {
+  return `s.status IN ('active', 'past_due', 'trialing') AND NOT s.cancel_at_period_end AND (s.cancel_at IS NULL OR s.cancel_at > s.current_period_end)
+      AND (s.pause_collection IS NULL OR (s.pause_collection->>'resumes_at')::bigint <= extract(epoch FROM s.current_period_end))
+      AND s.current_period_end - make_interval(days => ${UPCOMING_RENEWAL_DAYS}) >= s.current_period_start
+      AND ${scopeSql(scope, 's', clockParam)}
+      AND NOT EXISTS (SELECT 1 FROM invoice_upcoming_sent u WHERE u.subscription = s.id AND u.period_end = s.current_period_end)`;
+}
+
+/** A preview writes and charges nothing: no gateway is reached. */
+const NO_GATEWAYS: Gateways = {
+  get default(): Gateway {
+    throw new Error('an invoice preview does not use a gateway');
+  },
+  get(): Gateway {
+    throw new Error('an invoice preview does not use a gateway');
+  },
+};
+
+const SENT_COLUMNS = [
+  { name: 'subscription', type: 'text' },
+  { name: 'period_end', type: 'timestamptz' },
+  { name: 'created', type: 'timestamptz' },
+] as const;
+
+/** Writes invoice.upcoming for the renewals due to be announced at `now` (at most a worker batch); returns how many. */
+export async function upcomingInvoiceEvents(q: Queryable, config: Config, scope: Scope, now: Date): Promise<number> {
+  const params: unknown[] = [now, new Date(now.getTime() + UPCOMING_RENEWAL_DAYS * DAY)];
+  if (scope.clock !== null) params.push(scope.clock);
+  const { rows: subs } = await q.query<{ id: string; customer: string; current_period_end: Date }>(
+    `SELECT s.id, s.customer, s.current_period_end FROM subscriptions s
+      WHERE s.current_period_end > $1 AND s.current_period_end <= $2 AND ${upcomingInvoiceWhere(scope, 3)}
+      ORDER BY s.current_period_end, s.id LIMIT ${Math.max(1, config.workerBatchSize)}`,
+    params,
+  );
+  const previews = new Map<string, { customer: string; object: Record<string, unknown> }>();
+  for (const s of subs) {
+    let preview: Record<string, unknown>;
+    try {
+      preview = { ...(await upcomingInvoice({ q, deps: { config, gateways: NO_GATEWAYS }, now }, { subscription: s.id })) };
+    } catch (err) {
+      // Nothing to announce (the subscription will not be invoiced again): asked again next scan.
+      if (err instanceof AppError) continue;
+      throw err;
+    }
+    delete preview.id;
+    previews.set(s.id, { customer: s.customer, object: preview });
+  }
+  const won = await bulkInsert<{ subscription: string }>(
+    q,
+    'invoice_upcoming_sent',
+    SENT_COLUMNS,
+    subs.filter((s) => previews.has(s.id)).map((s) => ({ subscription: s.id, period_end: new Date(s.current_period_end), created: now })),
+    'ON CONFLICT DO NOTHING RETURNING subscription',
+  );
+  const events: EventInput[] = won.map(({ subscription }) => {
+    const p = previews.get(subscription)!;
+    return { type: 'invoice.upcoming', object: p.object, objectId: subscription, customerId: p.customer };
+  });
+  await recordEvents(q, now, events);
+  return events.length;
+}
+
 const OVERDUE_DAYS = [1, 7, 14];
 
 function overdueOccasions(inv: { id: string; due_date: Date }): Occasion[] {
@@ -304,9 +389,14 @@ export async function overdueReminders(q: Queryable, config: Config, scope: Scop
   return n;
 }
 
-/** Runs every time-driven notice for a scope; returns how many messages were queued. */
+/** Runs every time-driven notice for a scope; returns how many messages were queued and invoice.upcoming events written. */
 export async function runLifecycleScans(q: Queryable, config: Config, scope: Scope, now: Date): Promise<number> {
-  return (await cardExpiryNotices(q, config, scope, now)) + (await upcomingRenewalNotices(q, config, scope, now)) + (await overdueReminders(q, config, scope, now));
+  return (
+    (await cardExpiryNotices(q, config, scope, now)) +
+    (await upcomingRenewalNotices(q, config, scope, now)) +
+    (await upcomingInvoiceEvents(q, config, scope, now)) +
+    (await overdueReminders(q, config, scope, now))
+  );
 }
 
 /** The next instant a time-driven notice of this scope falls due (for test-clock stepping). */
@@ -321,9 +411,17 @@ export async function nextLifecycleDueAt(q: Queryable, scope: Scope, now: Date):
   const subs = await upcomingRenewalCandidates(q, scope, now, 400);
   const renewSent = await sentKeys(q, subs.map(renewalKey));
   for (const s of subs) {
-    const at = new Date(s.current_period_end).getTime() - 7 * DAY;
+    const at = new Date(s.current_period_end).getTime() - UPCOMING_RENEWAL_DAYS * DAY;
     if (!renewSent.has(renewalKey(s)) && at > now.getTime()) times.push(at);
   }
+  const upcomingParams: unknown[] = [now];
+  if (scope.clock !== null) upcomingParams.push(scope.clock);
+  const { rows: upcoming } = await q.query<{ at: Date | null }>(
+    `SELECT min(s.current_period_end) - make_interval(days => ${UPCOMING_RENEWAL_DAYS}) AS at FROM subscriptions s
+      WHERE s.current_period_end - make_interval(days => ${UPCOMING_RENEWAL_DAYS}) > $1 AND ${upcomingInvoiceWhere(scope, 2)}`,
+    upcomingParams,
+  );
+  if (upcoming[0]?.at) times.push(new Date(upcoming[0].at).getTime());
   const params: unknown[] = [];
   if (scope.clock !== null) params.push(scope.clock);
   const { rows: invs } = await q.query<{ id: string; due_date: Date }>(
