@@ -499,6 +499,52 @@ describe('redemption', () => {
     });
   });
 
+  it('first_time_transaction also refuses a customer whose only payment is a one-off payment intent (no invoice)', async () => {
+    const coupon = await newCoupon({ percent_off: 10 });
+    await newPromo({ coupon, code: 'WELCOME-PI', restrictions: { first_time_transaction: true } });
+    const payer = await newCustomer();
+    const declined = await newCustomer();
+    const charge = async (customer: string, card: string) => {
+      const pm = await post(`/v1/payment_methods/${card}/attach`, { customer });
+      expect(pm.status, JSON.stringify(pm.body)).toBe(200);
+      return post('/v1/payment_intents', { amount: 4500, currency: 'usd', customer, payment_method: pm.body.id });
+    };
+    const paid = await charge(payer, 'pm_card_visa');
+    expect(paid.body).toMatchObject({ status: 'succeeded', customer: payer, invoice: null, amount_received: 4500 });
+    // A declined attempt is not a successful payment.
+    expect((await charge(declined, 'pm_card_chargeDeclinedInsufficientFunds')).status).toBe(402);
+    expect(await count(`SELECT count(*)::int AS n FROM invoices WHERE customer = ANY($1::text[])`, [[payer, declined]])).toBe(0);
+
+    await expect(resolve({ promotionCode: 'welcome-pi', customerId: payer, param: 'promotion_code' })).rejects.toMatchObject({
+      status: 400,
+      code: 'promotion_code_first_time_only',
+      param: 'promotion_code',
+    });
+    expect((await resolve({ promotionCode: 'welcome-pi', customerId: declined })).promotionCode!.code).toBe('WELCOME-PI');
+  });
+
+  it('minimum_amount: an amount below it, or in another currency, is refused naming the given param; equal passes; no amount, no check', async () => {
+    const coupon = await newCoupon({ percent_off: 10, duration: 'once' });
+    const amountOff = await newCoupon({ amount_off: 500, currency: 'usd', duration: 'once' });
+    await newPromo({ coupon, code: 'BIGSPEND', restrictions: { minimum_amount: 5000, minimum_amount_currency: 'usd' } });
+    const customer = await newCustomer();
+    const param = 'discounts[0][promotion_code]';
+    const below = resolve({ promotionCode: 'BIGSPEND', customerId: customer, currency: 'usd', amount: 4999, param });
+    await expect(below).rejects.toMatchObject({ status: 400, type: 'invalid_request_error', code: 'promotion_code_minimum_amount', param });
+    await expect(below).rejects.toThrow("Promotion code 'BIGSPEND' needs a minimum amount of 5000 usd; this amount is 4999 usd.");
+    // Without a currency the amount is taken in the restriction's.
+    await expect(resolve({ promotionCode: 'BIGSPEND', customerId: customer, amount: 1, param })).rejects.toMatchObject({ code: 'promotion_code_minimum_amount', param });
+    await expect(resolve({ promotionCode: 'BIGSPEND', customerId: customer, currency: 'eur', amount: 9000, param })).rejects.toThrow(
+      "Promotion code 'BIGSPEND' needs a minimum amount of 5000 usd; this amount is in eur.",
+    );
+    expect((await resolve({ promotionCode: 'BIGSPEND', customerId: customer, currency: 'usd', amount: 5000, param })).coupon.id).toBe(coupon);
+    // A currency in upper case is the same currency (for the minimum and for an amount_off coupon).
+    expect((await resolve({ promotionCode: 'BIGSPEND', customerId: customer, currency: 'USD', amount: 5000, param })).coupon.id).toBe(coupon);
+    expect((await resolve({ coupon: amountOff, customerId: customer, currency: 'USD', param })).coupon.id).toBe(amountOff);
+    // Callers that pass no amount (yet) are not refused: the signature stays compatible.
+    expect((await resolve({ promotionCode: 'BIGSPEND', customerId: customer, currency: 'usd', param })).coupon.id).toBe(coupon);
+  });
+
   it('a deleted coupon keeps its discounts in force; endDiscount ends them once, idempotently', async () => {
     const coupon = await newCoupon({ percent_off: 10, duration: 'forever' });
     const subCoupon = await newCoupon({ percent_off: 5, duration: 'once' });

@@ -191,9 +191,17 @@ export async function incrementPromotionCodeRedemptions(q: Queryable, id: string
   return rows[0] ?? null;
 }
 
-export async function customerHasPaidInvoice(q: Queryable, customerId: string): Promise<boolean> {
-  const { rows } = await q.query("SELECT 1 FROM invoices WHERE customer = $1 AND status = 'paid' LIMIT 1", [customerId]);
-  return rows.length > 0;
+/**
+ * Whether the customer ever made a successful payment (restrictions[first_time_transaction]): a paid
+ * invoice, or a succeeded payment intent of their own, an invoice's or a one-off charge.
+ */
+export async function customerHasPaid(q: Queryable, customerId: string): Promise<boolean> {
+  const { rows } = await q.query<{ paid: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM invoices WHERE customer = $1 AND status = 'paid')
+         OR EXISTS (SELECT 1 FROM payment_intents WHERE customer = $1 AND status = 'succeeded') AS paid`,
+    [customerId],
+  );
+  return rows[0]?.paid === true;
 }
 
 // ---------- discounts ----------

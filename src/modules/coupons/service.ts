@@ -9,7 +9,7 @@ import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import { previousAttributes, recordEvent } from '../events/service.js';
 import {
   activeCodeTaken,
-  customerHasPaidInvoice,
+  customerHasPaid,
   endDiscountRow,
   findActiveDiscountRows,
   findCoupon,
@@ -346,9 +346,12 @@ export interface ResolveDiscountSourceArgs {
   now: Date;
   /** The request parameter every error names, e.g. `discounts[0][coupon]`. */
   param: string;
-  /** The currency of what is being discounted: an amount_off coupon must match it. */
+  /** The currency of what is being discounted (any case): an amount_off coupon must match it. */
   currency?: string;
-  /** The amount being discounted (minor units of `currency`), for restrictions[minimum_amount]. */
+  /**
+   * The amount being discounted (minor units of `currency`; without `currency`, of the restriction's
+   * currency), for restrictions[minimum_amount]. Not given: that restriction is not checked here.
+   */
   amount?: number;
 }
 
@@ -376,6 +379,8 @@ function customerMismatch(p: PromotionCodeRow, param: string): InvalidRequestErr
  */
 export async function resolveDiscountSource(q: Queryable, args: ResolveDiscountSourceArgs): Promise<DiscountSource> {
   const { now, param } = args;
+  // Stored currencies are lowercase (zCurrency); a caller may hold one as the customer typed it.
+  const currency = args.currency?.toLowerCase();
   let promo: PromotionCodeRow | null = null;
   if (args.promotionCode !== undefined) {
     promo = await findPromotionCodeByIdOrCode(q, args.promotionCode);
@@ -393,22 +398,24 @@ export async function resolveDiscountSource(q: Queryable, args: ResolveDiscountS
   if (!coupon) throw new NotFoundError('coupon', couponId, param);
   const unavailable = couponUnavailable(coupon, now, param);
   if (unavailable) throw unavailable;
-  if (args.currency !== undefined && coupon.currency !== null && coupon.currency !== args.currency) {
+  if (currency !== undefined && coupon.currency !== null && coupon.currency !== currency) {
     throw new InvalidRequestError(
-      `Coupon '${coupon.id}' takes ${coupon.amount_off} off in ${coupon.currency}; it cannot apply to amounts in ${args.currency}.`,
+      `Coupon '${coupon.id}' takes ${coupon.amount_off} off in ${coupon.currency}; it cannot apply to amounts in ${currency}.`,
       param,
       'coupon_currency_mismatch',
     );
   }
   if (promo) {
-    if (promo.first_time_transaction && (await customerHasPaidInvoice(q, args.customerId))) {
+    if (promo.first_time_transaction && (await customerHasPaid(q, args.customerId))) {
       throw new InvalidRequestError(`Promotion code '${promo.code}' is only for customers without a previous payment.`, param, 'promotion_code_first_time_only');
     }
+    // The minimum is in the restriction's currency: an amount in another currency cannot meet it.
     if (promo.minimum_amount !== null && args.amount !== undefined) {
-      const sameCurrency = args.currency === undefined || args.currency === promo.minimum_amount_currency;
-      if (!sameCurrency || args.amount < promo.minimum_amount) {
+      const otherCurrency = currency !== undefined && currency !== promo.minimum_amount_currency;
+      if (otherCurrency || args.amount < promo.minimum_amount) {
         throw new InvalidRequestError(
-          `Promotion code '${promo.code}' needs a minimum amount of ${promo.minimum_amount} ${promo.minimum_amount_currency}.`,
+          `Promotion code '${promo.code}' needs a minimum amount of ${promo.minimum_amount} ${promo.minimum_amount_currency}` +
+            (otherCurrency ? `; this amount is in ${currency}.` : `; this amount is ${args.amount} ${promo.minimum_amount_currency}.`),
           param,
           'promotion_code_minimum_amount',
         );
