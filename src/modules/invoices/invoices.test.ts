@@ -226,13 +226,13 @@ describe('manual invoices', () => {
     expect((await t.call({ method: 'GET', url: `/v1/customers/${rich}` })).body.balance).toBe(-300);
   });
 
-  it('answers 402 without charging when the customer has no payment method', async () => {
+  it('answers 400 without charging or counting an attempt when the customer has no payment method', async () => {
     const cus = await t.customer();
     const id = await openInvoice(cus);
     const res = await t.call({ method: 'POST', url: `/v1/invoices/${id}/pay` });
-    expect(res.status).toBe(402);
-    expect(res.body.error).toMatchObject({ type: 'card_error', code: 'payment_method_missing' });
-    expect((await t.call({ method: 'GET', url: `/v1/invoices/${id}` })).body).toMatchObject({ status: 'open', attempt_count: 1 });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ type: 'invalid_request_error', code: 'payment_method_missing', param: 'payment_method' });
+    expect((await t.call({ method: 'GET', url: `/v1/invoices/${id}` })).body).toMatchObject({ status: 'open', attempt_count: 0 });
   });
 
   it('updates a draft, and only the metadata of a finalized invoice', async () => {

@@ -10,6 +10,7 @@ import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import { recordEvent } from '../events/service.js';
 import { unitAmountIn } from '../subscriptions/billing.js';
 import type { PendingItemRow } from '../subscriptions/billing.js';
+import { MAX_INVOICE_AMOUNT } from './domain/totals.js';
 import { rebuildDraft } from './service.js';
 
 // Invoice items: one-off charges (a course, a setup fee, a credit) waiting for the next invoice of
@@ -98,6 +99,14 @@ export async function createInvoiceItem(q: Queryable, now: Date, input: CreateIn
   if (customer.currency && currency !== customer.currency) {
     throw new InvalidRequestError(`The customer is billed in ${customer.currency}; this item is in ${currency}.`, 'currency', 'currency_mismatch');
   }
+  // unit_amount × quantity must fit an invoice (each factor alone is bounded by the schema).
+  if (Math.abs(unitAmount) * quantity > MAX_INVOICE_AMOUNT) {
+    throw new InvalidRequestError(
+      `The item's amount (unit_amount ${unitAmount} × quantity ${quantity}) exceeds the maximum of ${MAX_INVOICE_AMOUNT} minor units; use a lower quantity.`,
+      'quantity',
+      'amount_too_large',
+    );
+  }
   if (input.subscription) {
     const { rows } = await q.query<{ customer: string }>(`SELECT customer FROM subscriptions WHERE id = $1`, [input.subscription]);
     if (rows[0]?.customer !== customer.id) throw new NotFoundError('subscription', input.subscription, 'subscription');
@@ -134,14 +143,14 @@ export async function createInvoiceItem(q: Queryable, now: Date, input: CreateIn
     ],
   );
   const obj = serializeInvoiceItem(rows[0]!);
-  if (input.invoice) await refreshDraftTotals(q, input.invoice, now);
+  if (input.invoice) await refreshDraftTotals(q, input.invoice, now, 'invoice');
   await recordEvent(q, now, { type: 'invoiceitem.created', object: obj, customerId: customer.id });
   return obj;
 }
 
 /** An item put on a draft directly: the draft's lines and totals are rebuilt from its items. */
-async function refreshDraftTotals(q: Queryable, invoiceId: string, now: Date): Promise<void> {
-  await rebuildDraft(q, invoiceId, now);
+async function refreshDraftTotals(q: Queryable, invoiceId: string, now: Date, param: string): Promise<void> {
+  await rebuildDraft(q, invoiceId, now, { param });
 }
 
 export async function getInvoiceItemRow(q: Queryable, id: string): Promise<InvoiceItemRow> {
@@ -157,7 +166,7 @@ export async function deleteInvoiceItem(q: Queryable, now: Date, id: string) {
     if (rows[0]?.status !== 'draft') throw new InvalidRequestError('This item is on a finalized invoice and cannot be deleted.', 'id', 'invoice_not_editable');
   }
   await q.query(`UPDATE invoice_items SET deleted_at = $2 WHERE id = $1`, [id, now]);
-  if (row.invoice) await refreshDraftTotals(q, row.invoice, now);
+  if (row.invoice) await refreshDraftTotals(q, row.invoice, now, 'id');
   await recordEvent(q, now, { type: 'invoiceitem.deleted', object: serializeInvoiceItem(row), customerId: row.customer });
   return { id, object: 'invoiceitem' as const, deleted: true as const };
 }

@@ -4,11 +4,12 @@ import type { Queryable } from '../../db/index.js';
 import { listObject } from '../../http/pagination.js';
 import { Respond, type Router } from '../../http/router.js';
 import { listQuery, zBool, zExpand, zInt, zMetadata, zCurrency } from '../../http/schemas.js';
+import { paymentErrorFor } from '../payments/service.js';
 import { findSubscription } from '../subscriptions/repository.js';
 import { createPreviewBody, upcomingQuery } from '../subscriptions/schemas.js';
 import { effectiveNow, upcomingInvoice } from '../subscriptions/service.js';
 import { createInvoiceItemBody, deleteInvoiceItem, getInvoiceItemRow, listInvoiceItems, listInvoiceItemsQuery, serializeInvoiceItem, createInvoiceItem } from './items.js';
-import { linesOf, listInvoiceRows, updateInvoiceRow } from './repository.js';
+import { linesOf, listInvoiceRows, updateInvoiceRow, type InvoiceRow } from './repository.js';
 import { serializeInvoice, serializeLine } from './serialize.js';
 import {
   createManualInvoice,
@@ -47,6 +48,21 @@ async function previewedSubscription(q: Queryable, input: { customer?: string; s
   }
   return sub.id;
 }
+/**
+ * Turning auto_advance on or off on an open invoice starts or stops automatic collection: off clears
+ * the scheduled attempt (unless one whose outcome the gateway has not told yet must be settled); on
+ * schedules the first attempt of a charge_automatically invoice never attempted. Later retries stay
+ * dunning's.
+ */
+async function collectionSchedule(q: Queryable, inv: InvoiceRow, autoAdvance: boolean, now: Date): Promise<Partial<InvoiceRow>> {
+  if (!autoAdvance) {
+    const { rows } = await q.query(`SELECT 1 FROM payment_intents WHERE idempotency_key = $1 AND status = 'processing'`, [`${inv.id}:attempt:${inv.attempt_count + 1}`]);
+    return rows.length ? {} : { next_payment_attempt: null };
+  }
+  if (inv.collection_method === 'charge_automatically' && inv.attempt_count === 0 && inv.next_payment_attempt === null && inv.amount_remaining > 0) return { next_payment_attempt: now };
+  return {};
+}
+
 const expandOnly = z.strictObject({ expand: zExpand() });
 const invoiceSchema = z.object({ id: z.string(), object: z.literal('invoice'), status: z.string(), number: z.string().nullable(), amount_due: z.number().int(), total: z.number().int() });
 
@@ -71,7 +87,7 @@ export function invoiceRoutes(r: Router): void {
       expand: zExpand(),
     }),
     response: invoiceSchema,
-    handler: async ({ q, now, deps, body }) => invoiceObject(q, await createManualInvoice(q, await clockNow(q, 'customers', body.customer, now), body, deps.config.tax)),
+    handler: async ({ q, now, deps, body }) => invoiceObject(q, await createManualInvoice(q, await clockNow(q, 'customers', body.customer, now), body, deps.config.tax, deps)),
   });
   r.route({
     method: 'GET',
@@ -144,19 +160,25 @@ export function invoiceRoutes(r: Router): void {
   r.route({
     method: 'POST',
     url: '/v1/invoices/{id}',
-    summary: 'Update a draft invoice',
+    summary: 'Update an invoice: a draft fully; an open one only auto_advance and metadata; a closed one only metadata',
     tag: 'Invoices',
     scope: 'write',
     params: idParams,
     body: z.strictObject({ description: z.string().max(1000).optional(), metadata: zMetadata().optional(), auto_advance: zBool().optional(), expand: zExpand() }),
-    handler: async ({ q, now, params, body }) => {
+    handler: async ({ q, now: requestNow, params, body }) => {
       const inv = await getInvoiceRow(q, params.id, true);
-      if (inv.status !== 'draft' && (body.description !== undefined || body.auto_advance !== undefined)) {
-        throw new InvalidRequestError('A finalized invoice is immutable; only metadata can change.', body.description !== undefined ? 'description' : 'auto_advance', 'invoice_not_editable');
+      const now = await effectiveNow(q, inv.test_clock, requestNow);
+      // As Stripe: a finalized invoice is immutable except metadata, and auto_advance while it is open.
+      if (inv.status !== 'draft' && body.description !== undefined) {
+        throw new InvalidRequestError('A finalized invoice is immutable; only metadata (and auto_advance while it is open) can change.', 'description', 'invoice_not_editable');
+      }
+      if (inv.status !== 'draft' && inv.status !== 'open' && body.auto_advance !== undefined) {
+        throw new InvalidRequestError(`auto_advance can only change on a draft or open invoice; this one is ${inv.status}.`, 'auto_advance', 'invoice_not_editable');
       }
       const row = await updateInvoiceRow(q, inv.id, {
         ...(body.description !== undefined ? { description: body.description } : {}),
         ...(body.auto_advance !== undefined ? { auto_advance: body.auto_advance } : {}),
+        ...(inv.status === 'open' && body.auto_advance !== undefined ? await collectionSchedule(q, inv, body.auto_advance, now) : {}),
         ...(body.metadata ? { metadata: { ...inv.metadata, ...body.metadata } } : {}),
         updated: now,
       });
@@ -180,17 +202,20 @@ export function invoiceRoutes(r: Router): void {
     scope: 'write',
     params: idParams,
     body: z.strictObject({ auto_advance: zBool().optional(), expand: zExpand() }),
-    handler: async ({ q, now, deps, params }) => {
+    handler: async ({ q, now: requestNow, deps, params, body }) => {
       const inv = await getInvoiceRow(q, params.id, true);
       if (inv.status !== 'draft') throw new InvalidRequestError(`This invoice is already ${inv.status}.`, 'id', 'invoice_not_draft');
-      await finalizeInvoices(q, [inv.id], await effectiveNow(q, inv.test_clock, now), { config: deps.config });
+      const now = await effectiveNow(q, inv.test_clock, requestNow);
+      // Stripe: auto_advance=false finalizes without automatic collection (no payment attempt scheduled).
+      if (body.auto_advance !== undefined && body.auto_advance !== inv.auto_advance) await updateInvoiceRow(q, inv.id, { auto_advance: body.auto_advance, updated: now });
+      await finalizeInvoices(q, [inv.id], now, { config: deps.config });
       return invoiceObject(q, await getInvoiceRow(q, inv.id));
     },
   });
   r.route({
     method: 'POST',
     url: '/v1/invoices/{id}/pay',
-    summary: 'Pay an open invoice now (card on file, a given payment_method, or out of band)',
+    summary: 'Pay an open or uncollectible invoice now (card on file, a given payment_method, or out of band)',
     tag: 'Invoices',
     scope: 'write',
     params: idParams,
@@ -207,18 +232,13 @@ export function invoiceRoutes(r: Router): void {
         throw new InvalidRequestError('payment_reference goes with paid_out_of_band=true.', 'payment_reference', 'parameter_invalid');
       }
       if (body.paid_out_of_band) return invoiceObject(q, await payOutOfBand(q, params.id, now, body.payment_reference));
-      const res = await payInvoice(q, deps, params.id, now, { paymentMethod: body.payment_method });
+      // Nothing to charge is a 400 that records nothing (no payment intent, attempt_count unchanged).
+      const res = await payInvoice(q, deps, params.id, now, { paymentMethod: body.payment_method, missingPaymentMethod: 'throw' });
       if (res.succeeded) return invoiceObject(q, res.invoice);
-      // The failed attempt (payment intent, attempt count, events) is kept: commit, then answer 402.
-      return new Respond(402, {
-        error: {
-          type: 'card_error',
-          code: res.error!.code,
-          ...(res.error!.decline_code ? { decline_code: res.error!.decline_code } : {}),
-          message: res.error!.message,
-          payment_intent: res.paymentIntent,
-        },
-      });
+      // The failed attempt (payment intent, attempt count, events) is kept: commit, then answer as
+      // the payment intents do: 402 card_error for a decline, 502 when the gateway did not answer.
+      const error = paymentErrorFor(res.attempt!)!;
+      return new Respond(error.status, error.toJSON());
     },
   });
   r.route({

@@ -1,16 +1,19 @@
-import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
+import { AppError, ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import { recordEvents, type EventInput } from '../events/service.js';
-import { attemptPayment, defaultPaymentMethodFor } from '../payments/service.js';
+import type { Discount } from './domain/discounts.js';
+import { notAttachedToCustomer } from '../payments/errors.js';
+import { findPaymentMethod } from '../payments/repository.js';
+import { attemptPayment, defaultPaymentMethodFor, isTestPaymentMethod, PAYMENT_METHOD_MISSING, resolvePaymentMethod, type PaymentAttempt, type PaymentDeps } from '../payments/service.js';
 import { discountsFor, pendingItemsFor, pendingLines, type PendingItemRow } from '../subscriptions/billing.js';
 import { syncSubscriptionAfterPayment } from '../subscriptions/state.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import { buildInvoice, type BuiltInvoice, type InvoiceDraft, type LineDraft } from './builder.js';
 import { formatInvoiceNumber } from './domain/numbering.js';
-import { computeInvoiceTotals } from './domain/totals.js';
+import { computeInvoiceTotals, MAX_INVOICE_AMOUNT, withinInvoiceBound } from './domain/totals.js';
 import { findInvoice, insertInvoices, insertLines, linesOf, reserveNumbers, updateInvoiceRow, type InvoiceRow, type LineRow } from './repository.js';
 import { serializeInvoice, type InvoiceObject } from './serialize.js';
 import type { TaxConfig } from '../taxes/config.js';
@@ -224,27 +227,43 @@ export interface PaymentResult {
   paymentIntent: Record<string, unknown> | null;
   succeeded: boolean;
   error: { code: string; decline_code?: string; message: string; failure_class?: string } | null;
+  /** The payment attempt as attemptPayment answered it (for paymentErrorFor); null when none was made. */
+  attempt: PaymentAttempt | null;
 }
 
 /**
- * One payment attempt on an open invoice through its payment method's gateway. The attempt's
- * idempotency key is derived from the invoice and attempt number, so a worker that crashes and
- * retries the same attempt can never charge twice.
+ * One payment attempt on an open (or uncollectible: Stripe lets those be paid too) invoice through
+ * its payment method's gateway. The attempt's idempotency key is derived from the invoice and
+ * attempt number, so a worker that crashes and retries the same attempt can never charge twice.
+ *
+ * Without a payment method to charge, the default (automatic collection) records a failed attempt;
+ * `missingPaymentMethod: 'throw'` (a caller asking to pay now) answers 400 and records nothing.
  */
-export async function payInvoice(q: Queryable, deps: Deps, invoiceId: string, now: Date, opts: { paymentMethod?: string } = {}): Promise<PaymentResult> {
+export async function payInvoice(
+  q: Queryable,
+  deps: Deps,
+  invoiceId: string,
+  now: Date,
+  opts: { paymentMethod?: string; missingPaymentMethod?: 'record' | 'throw' } = {},
+): Promise<PaymentResult> {
   const inv = await getInvoiceRow(q, invoiceId, true);
   if (inv.status === 'paid') throw new ConflictError('Invoice is already paid.', 'invoice_already_paid');
-  if (inv.status !== 'open') throw new InvalidRequestError(`You can only pay an open invoice; this one is ${inv.status}.`, 'id', 'invoice_not_open');
+  if (inv.status !== 'open' && inv.status !== 'uncollectible') {
+    throw new InvalidRequestError(`You can only pay an open or uncollectible invoice; this one is ${inv.status}.`, 'id', 'invoice_not_open');
+  }
   const sub = inv.subscription
     ? (await q.query<{ default_payment_method: string | null }>(`SELECT default_payment_method FROM subscriptions WHERE id = $1`, [inv.subscription])).rows[0]
     : undefined;
   const pm = opts.paymentMethod ?? inv.default_payment_method ?? (await defaultPaymentMethodFor(q, { subscriptionDefault: sub?.default_payment_method ?? null, customerId: inv.customer }));
   const attempt = inv.attempt_count + 1;
   if (!pm) {
+    if (opts.missingPaymentMethod === 'throw') {
+      throw new AppError(400, 'invalid_request_error', PAYMENT_METHOD_MISSING, 'This customer has no attached payment method or default payment method.', 'payment_method');
+    }
     const failed = await recordFailure(q, inv, attempt, now, { code: 'payment_method_missing', message: 'The customer has no payment method to charge.' });
-    return { invoice: failed, paymentIntent: null, succeeded: false, error: { code: 'payment_method_missing', message: 'The customer has no payment method to charge.' } };
+    return { invoice: failed, paymentIntent: null, succeeded: false, error: { code: 'payment_method_missing', message: 'The customer has no payment method to charge.' }, attempt: null };
   }
-  const { paymentIntent, outcome } = await attemptPayment(q, deps, {
+  const result = await attemptPayment(q, deps, {
     customer: inv.customer,
     invoice: inv.id,
     amount: inv.amount_remaining,
@@ -254,9 +273,10 @@ export async function payInvoice(q: Queryable, deps: Deps, invoiceId: string, no
     now,
     testClock: inv.test_clock,
   });
+  const { paymentIntent, outcome } = result;
   if (outcome.status === 'succeeded') {
     const paid = await markPaid(q, inv, { attempt, now, outOfBand: false });
-    return { invoice: paid, paymentIntent, succeeded: true, error: null };
+    return { invoice: paid, paymentIntent, succeeded: true, error: null, attempt: result };
   }
   const error = { code: outcome.code, decline_code: outcome.declineCode, message: outcome.message, failure_class: outcome.failureClass };
   if (outcome.failureClass === 'gateway_fault') {
@@ -264,10 +284,10 @@ export async function payInvoice(q: Queryable, deps: Deps, invoiceId: string, no
     // number, so the retry reuses this attempt's idempotency key and the gateway settles it instead
     // of charging again.
     const row = await updateInvoiceRow(q, inv.id, { next_payment_attempt: new Date(now.getTime() + GATEWAY_FAULT_RETRY_MS), updated: now });
-    return { invoice: row, paymentIntent, succeeded: false, error };
+    return { invoice: row, paymentIntent, succeeded: false, error, attempt: result };
   }
   const failed = await recordFailure(q, inv, attempt, now, error);
-  return { invoice: failed, paymentIntent, succeeded: false, error };
+  return { invoice: failed, paymentIntent, succeeded: false, error, attempt: result };
 }
 
 async function markPaid(q: Queryable, inv: InvoiceRow, o: { attempt: number; now: Date; outOfBand: boolean; reference?: string }): Promise<InvoiceRow> {
@@ -295,7 +315,8 @@ async function recordFailure(q: Queryable, inv: InvoiceRow, attempt: number, now
   // Retries are scheduled by dunning; without a campaign the invoice waits open for a new attempt.
   const row = await updateInvoiceRow(q, inv.id, { attempt_count: attempt, next_payment_attempt: null, updated: now });
   await recordEvents(q, now, [{ type: 'invoice.payment_failed', object: await invoiceObject(q, row), customerId: row.customer }]);
-  if (row.subscription) await syncSubscriptionAfterPayment(q, row, false, now);
+  // An uncollectible invoice was given up on: a failed attempt to pay it anyway moves no subscription.
+  if (row.subscription && inv.status === 'open') await syncSubscriptionAfterPayment(q, row, false, now);
   return row;
 }
 
@@ -371,6 +392,7 @@ export async function createManualInvoice(
     currency?: string;
   },
   tax?: TaxConfig,
+  deps?: PaymentDeps,
 ): Promise<InvoiceRow> {
   const customer = await getCustomerRow(q, input.customer, { param: 'customer' });
   if (input.currency && customer.currency && input.currency !== customer.currency) {
@@ -383,6 +405,7 @@ export async function createManualInvoice(
     const { rows } = await q.query<{ customer: string }>(`SELECT customer FROM subscriptions WHERE id = $1`, [input.subscription]);
     if (rows[0]?.customer !== customer.id) throw new NotFoundError('subscription', input.subscription, 'subscription');
   }
+  const defaultPaymentMethod = input.default_payment_method ? await invoicePaymentMethod(q, deps, input.default_payment_method, customer.id, now) : null;
   const pseudo = { id: input.subscription ?? `manual:${customer.id}`, customer: customer.id };
   const candidates: PendingItemRow[] =
     input.pending_invoice_items_behavior === 'exclude'
@@ -392,6 +415,10 @@ export async function createManualInvoice(
   if (!currency) throw new InvalidRequestError('The customer has no pending invoice items and no currency; pass currency.', 'currency', 'parameter_missing');
   // An invoice has one currency: pending items in another one wait for an invoice in theirs.
   const pending = candidates.filter((p) => p.currency === currency);
+  assertInvoiceBound(
+    pending.map((p) => p.amount),
+    `The customer's pending invoice items in ${currency} add up to more than ${MAX_INVOICE_AMOUNT} minor units, the most one invoice can bill; delete some of them or bill them on separate invoices.`,
+  );
   const discounts = (await discountsFor(q, [pseudo], new Map([[pseudo.id, now]]))).get(pseudo.id)!;
   const [built] = await createInvoices(
     q,
@@ -408,7 +435,7 @@ export async function createManualInvoice(
         // Stripe: a manual invoice is finalised automatically about an hour later unless auto_advance is false.
         autoAdvance: input.auto_advance ?? false,
         finalizeAt: input.auto_advance ? new Date(now.getTime() + 3600_000) : null,
-        defaultPaymentMethod: input.default_payment_method ?? null,
+        defaultPaymentMethod,
         testClock: customer.test_clock,
         description: input.description ?? null,
         metadata: mergeMetadata({}, input.metadata),
@@ -422,33 +449,121 @@ export async function createManualInvoice(
   return built!.invoice;
 }
 
-/** Rebuilds a draft's lines and totals after an item was added to or removed from it. */
-export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date): Promise<InvoiceRow> {
+/** A line or invoice total past MAX_INVOICE_AMOUNT is a 400 (amount_too_large), not a RangeError (500) later. */
+function assertInvoiceBound(amounts: readonly number[], message: string, param?: string): void {
+  if (!withinInvoiceBound(amounts)) throw new InvalidRequestError(message, param, 'amount_too_large');
+}
+
+/**
+ * An invoice's default_payment_method must be the customer's (Stripe checks it at creation): an
+ * unknown id is a 404 on the param, another customer's (or a detached) one a 400. A Stripe test id
+ * (`pm_card_visa`) is attached to the customer, as everywhere else a payment method is named.
+ */
+async function invoicePaymentMethod(q: Queryable, deps: PaymentDeps | undefined, id: string, customerId: string, now: Date): Promise<string> {
+  const param = 'default_payment_method';
+  if (deps && isTestPaymentMethod(id)) return (await resolvePaymentMethod(q, deps, id, customerId, now, { param })).id;
+  const pm = await findPaymentMethod(q, id);
+  if (!pm) throw new AppError(404, 'invalid_request_error', 'resource_missing', `No such PaymentMethod: '${id}'`, param);
+  if (pm.customer !== customerId || pm.detached_at) throw notAttachedToCustomer(id, param);
+  return pm.id;
+}
+
+interface DiscountRecordRow {
+  id: string;
+  start_at: Date;
+  coupon_id: string;
+  percent_off_bp: number | null;
+  amount_off: number | null;
+  currency: string | null;
+  duration: 'once' | 'repeating' | 'forever';
+  duration_in_months: number | null;
+  applies_to_products: string[] | null;
+}
+
+/** Discounts by id, in the given order, whether or not they have ended since (a spent `once` one included). */
+async function discountsById(q: Queryable, ids: string[]): Promise<Discount[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await q.query<DiscountRecordRow>(
+    `SELECT d.id, d.start_at, c.id AS coupon_id, c.percent_off_bp, c.amount_off, c.currency, c.duration, c.duration_in_months, c.applies_to_products
+       FROM discounts d JOIN coupons c ON c.id = d.coupon WHERE d.id = ANY($1::text[])`,
+    [ids],
+  );
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids
+    .map((id) => byId.get(id))
+    .filter((r): r is DiscountRecordRow => r !== undefined)
+    .map((r) => ({
+      id: r.id,
+      start: new Date(r.start_at),
+      coupon: {
+        id: r.coupon_id,
+        percent_off: r.percent_off_bp === null ? null : r.percent_off_bp / 100,
+        amount_off: r.amount_off === null ? null : Number(r.amount_off),
+        currency: r.currency,
+        duration: r.duration,
+        duration_in_months: r.duration_in_months,
+        applies_to: r.applies_to_products ? { products: r.applies_to_products } : null,
+      },
+    }));
+}
+
+/** The product each price bills, for `applies_to.products` coupons. */
+async function productsOfPrices(q: Queryable, priceIds: string[]): Promise<Map<string, string>> {
+  if (priceIds.length === 0) return new Map();
+  const { rows } = await q.query<{ id: string; product: string }>(`SELECT id, product FROM prices WHERE id = ANY($1::text[])`, [[...new Set(priceIds)]]);
+  return new Map(rows.map((r) => [r.id, r.product]));
+}
+
+/**
+ * Rebuilds a draft's lines and totals after an item was added to or removed from it, as its creation
+ * built them: subscription lines keep their product (for `applies_to.products` coupons) and the
+ * draft keeps the discounts it was built with (its own discount records), even a `once` discount its
+ * creation spent. Only a draft built without lines, which therefore recorded no discount, takes the
+ * discounts live for its period when its first lines arrive, and spends a `once` one then, as its
+ * creation would have. `param` names the request parameter a too-large total is blamed on.
+ */
+export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date, opts: { param?: string } = {}): Promise<InvoiceRow> {
   const inv = await getInvoiceRow(q, invoiceId, true);
   if (inv.status !== 'draft') throw new InvalidRequestError('Only a draft invoice can change.', 'invoice', 'invoice_not_editable');
   const lines = (await linesOf(q, [inv.id])).get(inv.id)!;
   const { rows: items } = await q.query<PendingItemRow>(`SELECT * FROM invoice_items WHERE invoice = $1 AND deleted_at IS NULL ORDER BY id`, [inv.id]);
-  const keep: LineDraft[] = lines
-    .filter((l) => l.type === 'subscription')
-    .map((l) => ({
-      type: 'subscription',
-      subscription: l.subscription,
-      subscriptionItem: l.subscription_item,
-      invoiceItem: null,
-      price: l.price,
-      productId: null,
-      description: l.description ?? '',
-      quantity: l.quantity,
-      unitAmount: l.unit_amount,
-      amount: l.amount,
-      currency: l.currency,
-      periodStart: new Date(l.period_start),
-      periodEnd: new Date(l.period_end),
-      proration: l.proration,
-      discountable: l.discountable,
-    }));
-  const pseudo = { id: inv.subscription ?? `manual:${inv.customer}`, customer: inv.customer };
-  const discounts = (await discountsFor(q, [pseudo], new Map([[pseudo.id, new Date(inv.period_start)]]))).get(pseudo.id)!;
+  const subscriptionLines = lines.filter((l) => l.type === 'subscription');
+  const productOf = await productsOfPrices(
+    q,
+    subscriptionLines.map((l) => l.price).filter((p): p is string => !!p),
+  );
+  const keep: LineDraft[] = subscriptionLines.map((l) => ({
+    type: 'subscription',
+    subscription: l.subscription,
+    subscriptionItem: l.subscription_item,
+    invoiceItem: null,
+    price: l.price,
+    productId: l.price ? (productOf.get(l.price) ?? null) : null,
+    description: l.description ?? '',
+    quantity: l.quantity,
+    unitAmount: l.unit_amount,
+    amount: l.amount,
+    currency: l.currency,
+    periodStart: new Date(l.period_start),
+    periodEnd: new Date(l.period_end),
+    proration: l.proration,
+    discountable: l.discountable,
+  }));
+  const newLines = [...keep, ...pendingLines(items)];
+  assertInvoiceBound(
+    newLines.map((l) => l.amount),
+    `The invoice's lines would add up to more than ${MAX_INVOICE_AMOUNT} minor units, the most one invoice can bill.`,
+    opts.param ?? 'invoice',
+  );
+  const recorded = inv.discounts.map((d) => d.discount);
+  let discounts: Discount[];
+  let live = false;
+  if (recorded.length > 0) discounts = await discountsById(q, recorded);
+  else if (lines.length === 0) {
+    const pseudo = { id: inv.subscription ?? `manual:${inv.customer}`, customer: inv.customer };
+    discounts = (await discountsFor(q, [pseudo], new Map([[pseudo.id, new Date(inv.period_start)]]))).get(pseudo.id)!;
+    live = true;
+  } else discounts = [];
   const built = buildInvoice(
     {
       id: inv.id,
@@ -464,15 +579,22 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date): 
       finalizeAt: inv.finalize_at,
       defaultPaymentMethod: inv.default_payment_method,
       testClock: inv.test_clock,
-      lines: [...keep, ...pendingLines(items)],
+      lines: newLines,
       discounts,
       // Tax as determined when the draft was created, on the lines as they are now.
-      tax: inv.tax_context
-        ? { context: inv.tax_context, priceBehaviors: await loadPriceBehaviors(q, [...keep, ...pendingLines(items)].map((l) => l.price).filter((p): p is string => !!p)) }
-        : null,
+      tax: inv.tax_context ? { context: inv.tax_context, priceBehaviors: await loadPriceBehaviors(q, newLines.map((l) => l.price).filter((p): p is string => !!p)) } : null,
     },
     new Date(inv.created),
   );
+  // A draft left without lines keeps its discounts (at 0) for the lines that come next.
+  const discountRecords = built.invoice.discounts.length > 0 || live ? built.invoice.discounts : inv.discounts.map((d) => ({ discount: d.discount, amount: 0 }));
+  if (live && built.invoice.discounts.length > 0) {
+    // As persistInvoices does at creation: a `once` discount is spent by the first invoice it reduces.
+    await q.query(`UPDATE discounts d SET end_at = $2 FROM coupons c WHERE d.coupon = c.id AND c.duration = 'once' AND d.id = ANY($1::text[]) AND d.end_at IS NULL`, [
+      built.invoice.discounts.map((d) => d.discount),
+      now,
+    ]);
+  }
   await q.query(`DELETE FROM invoice_lines WHERE invoice = $1`, [inv.id]);
   await insertLines(q, built.lines);
   return updateInvoiceRow(q, inv.id, {
@@ -483,7 +605,7 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date): 
     total: built.invoice.total,
     amount_due: built.invoice.amount_due,
     amount_remaining: built.invoice.amount_remaining,
-    discounts: built.invoice.discounts,
+    discounts: discountRecords,
     updated: now,
   });
 }

@@ -76,3 +76,23 @@ export function computeInvoiceTotals(input: InvoiceTotalsInput): InvoiceTotals {
     amount_due: total + applied_balance,
   };
 }
+
+/**
+ * The largest amount an invoice or one of its lines may carry, in minor units (Stripe's limit:
+ * 999,999,999.99 in a two-decimal currency, twelve digits). Far below 2^53, so sums of lines, their
+ * discounts and tax stay exact integers; a line or invoice past it is refused with a 400 instead of
+ * failing assertMinorUnits later (a 500).
+ */
+export const MAX_INVOICE_AMOUNT = 99_999_999_999;
+
+/** Whether the amounts, one by one and summed (exactly, as BigInt), stay within ±MAX_INVOICE_AMOUNT. */
+export function withinInvoiceBound(amounts: readonly (number | string)[]): boolean {
+  const max = BigInt(MAX_INVOICE_AMOUNT);
+  let sum = 0n;
+  for (const a of amounts) {
+    const v = BigInt(a);
+    if (v > max || v < -max) return false;
+    sum += v;
+  }
+  return sum <= max && sum >= -max;
+}
