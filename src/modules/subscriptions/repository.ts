@@ -137,7 +137,10 @@ export async function listSubscriptionRows(q: Queryable, f: { customer?: string;
     params.push(f.customer);
     where.push(`customer = $${params.length}`);
   }
-  if (f.status && f.status !== 'all') {
+  if (f.status === 'ended') {
+    // Stripe: every subscription that has ended, whether canceled or expired while incomplete.
+    where.push(`status IN ('canceled', 'incomplete_expired')`);
+  } else if (f.status && f.status !== 'all') {
     params.push(f.status);
     where.push(`status = $${params.length}`);
   } else if (!f.status) {

@@ -84,7 +84,7 @@ export function subscriptionRoutes(r: Router): void {
     scope: 'read',
     query: listSubscriptionsQuery,
     handler: async ({ q, query }) => {
-      const status = query.status === 'ended' ? 'canceled' : query.status;
+      const status = query.status;
       const { rows, hasMore } = await listSubscriptionRows(q, { customer: query.customer, status, price: query.price, test_clock: query.test_clock }, query);
       return listObject('/v1/subscriptions', await subscriptionObjects(q, rows), hasMore);
     },

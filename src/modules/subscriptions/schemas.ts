@@ -58,7 +58,9 @@ export const updateSubscriptionBody = z.strictObject({
   promotion_code: z.string().optional(),
   collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
   days_until_due: zInt().pipe(z.number().int().min(0).max(365)).optional(),
-  payment_behavior: z.enum(['default_incomplete', 'error_if_incomplete', 'allow_incomplete', 'pending_if_incomplete']).optional(),
+  // pending_if_incomplete (Stripe's pending updates) is not supported: refused as an unknown value
+  // rather than accepted and ignored (docs/adr).
+  payment_behavior: z.enum(['default_incomplete', 'error_if_incomplete', 'allow_incomplete']).optional(),
   metadata: zMetadata().optional(),
   expand: zExpand(),
 });

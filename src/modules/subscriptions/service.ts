@@ -56,6 +56,11 @@ function schedule(sub: Pick<SubscriptionRow, 'billing_cycle_anchor' | 'interval'
   return { anchor: new Date(sub.billing_cycle_anchor), interval: sub.interval, intervalCount: sub.interval_count };
 }
 
+/** What one full period of these items costs, before discounts and tax. */
+function periodAmount(items: { price: string; quantity: number }[], pricing: Map<string, PriceInfo>, currency: string): number {
+  return items.reduce((sum, i) => sum + (unitAmountIn(pricing.get(i.price)!.price, currency) ?? 0) * i.quantity, 0);
+}
+
 /**
  * The period a proration divides by: the current period, except when that is a stub — the stretch
  * up to a later billing_cycle_anchor, or from a trial end to it — which was charged as a share of the
@@ -142,6 +147,10 @@ async function invoiceDraftNow(q: Queryable, sub: SubscriptionRow, items: ItemRo
  * Finalises and (for charge_automatically) pays an invoice created now. Returns the payment error,
  * if any, so the caller can apply payment_behavior.
  */
+function cardError(error: { code: string; message: string; decline_code?: string | null }): AppError {
+  return new AppError(402, 'card_error', error.code, error.message, undefined, error.decline_code ? { decline_code: error.decline_code } : {});
+}
+
 async function collectNow(ctx: Ctx, invoiceId: string, sub: SubscriptionRow, charge: boolean) {
   const [fin] = await finalizeInvoices(ctx.q, [invoiceId], ctx.now, { config: ctx.deps.config });
   if (!fin || fin.status !== 'open' || sub.collection_method !== 'charge_automatically' || !charge) return { invoice: fin, error: null, paymentIntent: null };
@@ -162,6 +171,12 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   const terms = validateItems(items, pricing, customer, null);
   if (input.collection_method === 'send_invoice' && input.days_until_due === undefined) {
     throw new InvalidRequestError('days_until_due is required when collection_method is send_invoice.', 'days_until_due', 'parameter_missing');
+  }
+  if (input.days_until_due !== undefined && input.collection_method !== 'send_invoice') {
+    throw new InvalidRequestError('days_until_due can only be set when collection_method is send_invoice.', 'days_until_due', 'parameter_invalid');
+  }
+  if (input.trial_end !== undefined && input.trial_period_days !== undefined) {
+    throw new InvalidRequestError('You may only specify one of trial_end and trial_period_days.', 'trial_period_days', 'parameter_invalid');
   }
 
   // Trial: explicit trial_end (or "now" for none), else trial_period_days, else the prices' default.
@@ -188,7 +203,16 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   const pm = input.default_payment_method ? (await resolvePaymentMethod(q, ctx.deps, input.default_payment_method, customer.id, now)).id : null;
   const discountReq = input.discounts?.[0] ?? (input.coupon || input.promotion_code ? { coupon: input.coupon, promotion_code: input.promotion_code } : null);
   const discountSource = discountReq
-    ? await resolveDiscountSource(q, { coupon: discountReq.coupon, promotionCode: discountReq.promotion_code, customerId: customer.id, now, currency: terms.currency, param: discountReq.promotion_code ? 'promotion_code' : 'coupon' })
+    ? await resolveDiscountSource(q, {
+        coupon: discountReq.coupon,
+        promotionCode: discountReq.promotion_code,
+        customerId: customer.id,
+        now,
+        currency: terms.currency,
+        // restrictions.minimum_amount: a period of the items, before discounts.
+        amount: periodAmount(items, pricing, terms.currency),
+        param: discountReq.promotion_code ? 'promotion_code' : 'coupon',
+      })
     : null;
 
   const sched: BillingSchedule = { anchor, interval: terms.interval, intervalCount: terms.intervalCount };
@@ -243,6 +267,9 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
       amount: 0,
     }));
     draft = draftFor(sub, { reason: 'subscription_create', period: { start: now, end: trialEnd }, lines, discounts: [] });
+  } else if (anchor > now && input.proration_behavior === 'none') {
+    // Stripe: without proration the stretch up to the anchor is free; the first invoice is $0.
+    draft = await invoiceDraftNow(q, sub, [], pricing, 'subscription_create', { start: now, end: anchor }, []);
   } else if (anchor > now) {
     const full = periodAt(sched, -1);
     const lines = prorateChange({ oldItems: [], newItems: pricedItems(sub, itemRows, pricing), period: full, prorationDate: now }).map((l, i) =>
@@ -255,12 +282,8 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   const [built] = await createInvoices(q, [draft], now, ctx.deps.config.tax);
   const behavior = input.payment_behavior ?? 'allow_incomplete';
   const collected = await collectNow(c, built!.invoice.id, sub, behavior !== 'default_incomplete');
-  if (collected.error && behavior === 'error_if_incomplete') {
-    // Stripe: the subscription is not created; the whole transaction rolls back.
-    throw new AppError(402, 'card_error', collected.error.code, collected.error.message, undefined, {
-      ...(collected.error.decline_code ? { decline_code: collected.error.decline_code } : {}),
-    });
-  }
+  // Stripe: the subscription is not created; the whole transaction rolls back.
+  if (collected.error && behavior === 'error_if_incomplete') throw cardError(collected.error);
   const paid = collected.invoice?.status === 'paid';
   const status: SubscriptionRow['status'] = trialEnd ? 'trialing' : paid || sub.collection_method === 'send_invoice' ? 'active' : 'incomplete';
   const current = (await findSubscription(q, sub.id, true))!;
@@ -347,6 +370,22 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     // the period end), and undoing it clears it.
     patch.canceled_at = input.cancel_at_period_end ? now : null;
   }
+  if (input.schedule_at_period_end && !input.items?.length) {
+    throw new InvalidRequestError('schedule_at_period_end needs the items to switch to.', 'items', 'parameter_missing');
+  }
+  const method = input.collection_method ?? sub.collection_method;
+  if (input.days_until_due !== undefined && method !== 'send_invoice') {
+    throw new InvalidRequestError('days_until_due can only be set when collection_method is send_invoice.', 'days_until_due', 'parameter_invalid');
+  }
+  if (input.collection_method === 'send_invoice' && input.days_until_due === undefined && sub.days_until_due === null) {
+    throw new InvalidRequestError('days_until_due is required when collection_method is send_invoice.', 'days_until_due', 'parameter_missing');
+  }
+  if (input.pause_collection?.resumes_at !== undefined && fromUnix(input.pause_collection.resumes_at) <= now) {
+    throw new InvalidRequestError('pause_collection[resumes_at] must be in the future.', 'pause_collection[resumes_at]', 'parameter_invalid');
+  }
+  if (input.cancel_at_period_end && sub.status === 'paused') {
+    throw new InvalidRequestError('A paused subscription has no period to end; cancel it now or resume it first.', 'cancel_at_period_end', 'subscription_paused');
+  }
   if (input.collection_method) patch.collection_method = input.collection_method;
   if (input.days_until_due !== undefined) patch.days_until_due = input.days_until_due;
   if (input.default_payment_method) patch.default_payment_method = (await resolvePaymentMethod(q, ctx.deps, input.default_payment_method, sub.customer, now)).id;
@@ -361,16 +400,20 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     Object.assign(patch, { trial_end: end, current_period_end: end, billing_cycle_anchor: end, trial_will_end_sent: false });
   }
   if (input.coupon || input.promotion_code) {
-    const src = await resolveDiscountSource(q, { coupon: input.coupon, promotionCode: input.promotion_code, customerId: sub.customer, now, currency: sub.currency, param: input.promotion_code ? 'promotion_code' : 'coupon' });
+    const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
+    const amount = periodAmount(items, await loadPricing(q, items.map((i) => i.price)), sub.currency);
+    const src = await resolveDiscountSource(q, { coupon: input.coupon, promotionCode: input.promotion_code, customerId: sub.customer, now, currency: sub.currency, amount, param: input.promotion_code ? 'promotion_code' : 'coupon' });
     // A new discount replaces the subscription's current one, as in Stripe.
     await q.query(`UPDATE discounts SET deleted_at = $2 WHERE subscription = $1 AND deleted_at IS NULL`, [sub.id, now]);
     await redeem(q, { coupon: src.coupon, promotionCode: src.promotionCode, customerId: sub.customer, subscriptionId: sub.id, now });
   }
 
   let invoiceNow: string | null = null;
-  if (input.items && input.items.length) {
+  // billing_cycle_anchor: now alone restarts the cycle with the same items (credit for the unused
+  // time, a new full period invoiced now), as Stripe.
+  if (input.items?.length || input.billing_cycle_anchor === 'now') {
     const current = (await itemsOf(q, [sub.id])).get(sub.id)!;
-    const next = mergeItems(current, input.items);
+    const next = mergeItems(current, input.items ?? []);
     const pricing = await loadPricing(q, [...current.map((i) => i.price), ...next.map((i) => i.price)]);
     const terms = validateItems(next, pricing, customer, sub.currency);
     if (input.schedule_at_period_end) {
@@ -382,12 +425,14 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
       const behavior = input.proration_behavior ?? 'create_prorations';
       const prorationDate = input.proration_date !== undefined ? fromUnix(input.proration_date) : now;
       const currentPeriod = { start: new Date(sub.current_period_start), end: new Date(sub.current_period_end) };
-      if (prorationDate < currentPeriod.start || prorationDate >= currentPeriod.end) {
+      // Paused (a trial that ended without a payment method): no period runs, nothing to prorate.
+      const unbilled = sub.status === 'trialing' || sub.status === 'paused';
+      if (!unbilled && (prorationDate < currentPeriod.start || prorationDate >= currentPeriod.end)) {
         throw new InvalidRequestError('proration_date must fall within the current period.', 'proration_date', 'parameter_invalid');
       }
       const period = pricedPeriod(sub);
       const newRows: ItemRow[] = next.map((i) => ({ id: (i as { id?: string }).id || newId('si'), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: i.metadata, created: now }));
-      const inTrial = sub.status === 'trialing';
+      const inTrial = unbilled;
       const itemIds = new Map([...current, ...newRows].map((r) => [r.price, r.id]));
       let lines: ProrationLine[] = [];
       if (behavior !== 'none' && !inTrial) {
@@ -417,7 +462,12 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   }
 
   sub = await transition(q, sub, { ...patch, ...(invoiceNow ? { latest_invoice: invoiceNow } : {}) }, now);
-  if (invoiceNow) await collectNow(c, invoiceNow, sub, true);
+  if (invoiceNow) {
+    const behavior = input.payment_behavior ?? 'allow_incomplete';
+    const collected = await collectNow(c, invoiceNow, sub, behavior !== 'default_incomplete');
+    // Stripe: the update is refused and nothing changes (the transaction rolls back).
+    if (collected.error && behavior === 'error_if_incomplete') throw cardError(collected.error);
+  }
   return subscriptionObject(q, (await findSubscription(q, sub.id))!);
 }
 
