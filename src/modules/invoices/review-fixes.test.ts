@@ -243,11 +243,11 @@ describe('amounts too large for an invoice', () => {
 });
 
 describe('default_payment_method on invoice creation', () => {
-  it('404s on an unknown payment method and 400s on another customer’s, as Stripe', async () => {
+  it('400s on an unknown payment method (resource_missing) and on another customer’s, as Stripe', async () => {
     const cus = await t.customer();
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, price: course } });
     const unknown = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, default_payment_method: 'pm_nope' } });
-    expect(unknown.status).toBe(404);
+    expect(unknown.status).toBe(400);
     expect(unknown.body.error).toMatchObject({ type: 'invalid_request_error', code: 'resource_missing', param: 'default_payment_method' });
 
     const owner = await t.customer();

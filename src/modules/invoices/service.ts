@@ -5,7 +5,7 @@ import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import { recordEvents, type EventInput } from '../events/service.js';
 import type { Discount } from './domain/discounts.js';
-import { notAttachedToCustomer } from '../payments/errors.js';
+import { noSuchPaymentMethod, notAttachedToCustomer } from '../payments/errors.js';
 import { findPaymentMethod } from '../payments/repository.js';
 import { attemptPayment, defaultPaymentMethodFor, isTestPaymentMethod, PAYMENT_METHOD_MISSING, resolvePaymentMethod, type PaymentAttempt, type PaymentDeps } from '../payments/service.js';
 import { discountsFor, pendingItemsFor, pendingLines, type PendingItemRow } from '../subscriptions/billing.js';
@@ -463,7 +463,7 @@ async function invoicePaymentMethod(q: Queryable, deps: PaymentDeps | undefined,
   const param = 'default_payment_method';
   if (deps && isTestPaymentMethod(id)) return (await resolvePaymentMethod(q, deps, id, customerId, now, { param })).id;
   const pm = await findPaymentMethod(q, id);
-  if (!pm) throw new AppError(404, 'invalid_request_error', 'resource_missing', `No such PaymentMethod: '${id}'`, param);
+  if (!pm) throw noSuchPaymentMethod(id, param);
   if (pm.customer !== customerId || pm.detached_at) throw notAttachedToCustomer(id, param);
   return pm.id;
 }
