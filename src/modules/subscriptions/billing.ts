@@ -86,6 +86,8 @@ export interface PendingItemRow {
   period_end: Date;
   proration: boolean;
   discountable: boolean;
+  /** The product of the item's price (a coupon's applies_to.products matches it), null without a price. */
+  product_id?: string | null;
 }
 
 /**
@@ -102,8 +104,8 @@ export async function pendingItemsFor(q: Queryable, subs: Pick<SubscriptionRow, 
   const out = new Map<string, PendingItemRow[]>(subs.map((s) => [s.id, []]));
   if (subs.length === 0) return out;
   const { rows } = await q.query<PendingItemRow & { subscription_ended: boolean }>(
-    `SELECT i.*, s.status IN ('canceled', 'incomplete_expired') AS subscription_ended
-       FROM invoice_items i LEFT JOIN subscriptions s ON s.id = i.subscription
+    `SELECT i.*, s.status IN ('canceled', 'incomplete_expired') AS subscription_ended, p.product AS product_id
+       FROM invoice_items i LEFT JOIN subscriptions s ON s.id = i.subscription LEFT JOIN prices p ON p.id = i.price
       WHERE i.invoice IS NULL AND i.deleted_at IS NULL AND i.customer = ANY($1::text[])
       ORDER BY i.id${opts.lock === false ? '' : ' FOR UPDATE OF i'}`,
     [[...new Set(subs.map((s) => s.customer))]],
@@ -125,7 +127,7 @@ export function pendingLines(items: PendingItemRow[]): LineDraft[] {
     subscriptionItem: r.subscription_item,
     invoiceItem: r.id,
     price: r.price,
-    productId: null,
+    productId: r.product_id ?? null,
     description: r.description ?? 'Invoice item',
     quantity: r.quantity,
     unitAmount: r.unit_amount,

@@ -153,3 +153,23 @@ describe('promotion code restrictions on subscriptions', () => {
     expect([onUpdate.status, onUpdate.body.error?.code]).toEqual([400, 'promotion_code_minimum_amount']);
   });
 });
+
+describe('coupons limited to products', () => {
+  it('discount the proration lines of their product too, as Stripe', async () => {
+    const product = (await t.call({ method: 'GET', url: `/v1/prices/${price.community_monthly}` })).body.product as string;
+    const coupon = await post('/v1/coupons', { percent_off: 10, duration: 'forever', applies_to: { products: [product] } });
+    expect(coupon.status, JSON.stringify(coupon.body)).toBe(200);
+    const clock = await t.clockAt('2026-03-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const sub = await post('/v1/subscriptions', { customer, items: [{ price: price.community_monthly }], trial_end: 'now', coupon: coupon.body.id });
+    expect((await t.invoices(sub.body.id)).map((i) => i.total)).toEqual([8730]);
+    await t.advance(clock, '2026-03-17T00:00:00Z');
+    await post(`/v1/subscriptions/${sub.body.id}`, { items: [{ id: sub.body.items.data[0].id, quantity: 2 }] });
+    await t.advance(clock, '2026-04-01T02:00:00Z');
+    const renewal = (await t.invoices(sub.body.id))[1]!;
+    // 15 of 31 days left: credit −9,700 × 15 / 31 = −4,693.5 → −4,694 (half-even), debit 19,400 × 15 / 31 = 9,387.1 → 9,387.
+    // Subtotal 19,400 − 4,694 + 9,387 = 24,093; 10 % off every line of the product: −2,409 → 21,684.
+    expect(renewal.lines.data.map((l) => l.amount)).toEqual([19_400, -4694, 9387]);
+    expect([renewal.subtotal, renewal.total]).toEqual([24_093, 21_684]);
+  });
+});
