@@ -115,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
       let clock = await getTestClock(rt.db, arg).then(serializeTestClock);
       do {
         const limit = await advanceLimit(rt.db, arg, new Date(clock.frozen_time * 1000));
-        clock = await advanceTestClock(rt.db, { gateways, config }, arg, limit < to ? limit : to);
+        clock = await advanceTestClock(rt.db, { gateways, config, clock: rt.clock }, arg, limit < to ? limit : to);
       } while (clock.frozen_time * 1000 < to.getTime());
       process.stdout.write(`Test clock ${clock.id} is at ${new Date(clock.frozen_time * 1000).toISOString()} (${clock.status}).\n`);
       return 0;

@@ -1,6 +1,6 @@
 import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { newId } from '../../core/ids/index.js';
-import { addIntervals, addMonths, toUnix } from '../../core/time/index.js';
+import { addIntervals, addMonths, toUnix, type Clock } from '../../core/time/index.js';
 import type { Db, Queryable } from '../../db/index.js';
 import { drainBilling, nextDueAt, type BillingDeps } from '../subscriptions/jobs.js';
 import { drainCredits, nextCreditDueAt } from '../credits/jobs.js';
@@ -76,7 +76,10 @@ export async function advanceLimit(q: Queryable, id: string, from: Date): Promis
  * Moves a clock to `to`, running every due job of its objects in time order on the way. Each step
  * commits on its own, so a long advance never holds one huge transaction.
  */
-export async function advanceTestClock(db: Db, deps: BillingDeps & Pick<DunningJobDeps, 'notifier'>, id: string, to: Date) {
+/** How long an advance may go without a step before another request may take the clock over. */
+export const ADVANCE_LEASE_SECONDS = 300;
+
+export async function advanceTestClock(db: Db, deps: BillingDeps & Pick<DunningJobDeps, 'notifier'> & { clock: Clock }, id: string, to: Date) {
   const clock = await getTestClock(db, id);
   if (to.getTime() <= new Date(clock.frozen_time).getTime()) {
     throw new InvalidRequestError('frozen_time must be later than the clock\'s current time.', 'frozen_time', 'parameter_invalid');
@@ -89,7 +92,13 @@ export async function advanceTestClock(db: Db, deps: BillingDeps & Pick<DunningJ
       'test_clock_advance_too_far',
     );
   }
-  const claimed = await db.query(`UPDATE test_clocks SET status = 'advancing' WHERE id = $1 AND status = 'ready'`, [id]);
+  // The real time (not the clock's frozen one): the heartbeat of this advance.
+  const beat = () => deps.clock.now();
+  const claimed = await db.query(
+    `UPDATE test_clocks SET status = 'advancing', advancing_since = $2
+      WHERE id = $1 AND (status = 'ready' OR (status = 'advancing' AND (advancing_since IS NULL OR advancing_since < $3)))`,
+    [id, beat(), new Date(beat().getTime() - ADVANCE_LEASE_SECONDS * 1000)],
+  );
   if (claimed.rowCount === 0) {
     const now = await getTestClock(db, id);
     if (now.status === 'internal_failure') {
@@ -108,13 +117,13 @@ export async function advanceTestClock(db: Db, deps: BillingDeps & Pick<DunningJ
       const due = billingOrCredit && dunningDue ? (billingOrCredit < dunningDue ? billingOrCredit : dunningDue) : (billingOrCredit ?? dunningDue);
       if (!due || due.getTime() > to.getTime()) break;
       const at = due.getTime() < new Date(clock.frozen_time).getTime() ? new Date(clock.frozen_time) : due;
-      await db.query(`UPDATE test_clocks SET frozen_time = $2 WHERE id = $1`, [id, at]);
+      await db.query(`UPDATE test_clocks SET frozen_time = $2, advancing_since = $3 WHERE id = $1`, [id, at, beat()]);
       await drainBilling(db, deps, scope, at);
       await drainCredits(db, deps, scope, at);
       await drainDunning(db, deps, scope, at);
       current = at;
     }
-    const { rows } = await db.query<TestClockRow>(`UPDATE test_clocks SET frozen_time = $2, status = 'ready' WHERE id = $1 RETURNING *`, [id, to]);
+    const { rows } = await db.query<TestClockRow>(`UPDATE test_clocks SET frozen_time = $2, status = 'ready', advancing_since = NULL WHERE id = $1 RETURNING *`, [id, to]);
     return serializeTestClock(rows[0]!);
   } catch (err) {
     await db.query(`UPDATE test_clocks SET status = 'internal_failure' WHERE id = $1`, [id]);

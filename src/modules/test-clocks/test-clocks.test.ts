@@ -81,7 +81,7 @@ describe('test clocks', () => {
 
   it('refuses to advance a clock that is already advancing, or that failed', async () => {
     const clock = await t.clockAt('2026-03-01T00:00:00Z');
-    await t.testDb.db.query(`UPDATE test_clocks SET status = 'advancing' WHERE id = $1`, [clock]);
+    await t.testDb.db.query(`UPDATE test_clocks SET status = 'advancing', advancing_since = $2 WHERE id = $1`, [clock, t.clock.now()]);
     const busy = await t.call({ method: 'POST', url: `${url}/${clock}/advance`, payload: { frozen_time: unix('2026-03-02T00:00:00Z') } });
     expect(busy.status).toBe(400);
     expect(busy.body.error.code).toBe('test_clock_advancing');
@@ -168,5 +168,26 @@ describe('test clocks', () => {
       [9_700, 'succeeded', '2026-02-28T11:00:00Z'],
       [9_700, 'succeeded', '2026-01-31T10:00:00Z'],
     ]);
+  });
+});
+
+describe('an advance that died mid-way', () => {
+  it('leaves the clock advancing until its heartbeat is older than the lease, then another advance takes it over', async () => {
+    const created = await t.call({ method: 'POST', url, payload: { frozen_time: unix('2026-03-01T00:00:00Z') } });
+    const id = created.body.id as string;
+    // What a process killed between two steps leaves behind: status advancing, its last heartbeat now.
+    await t.testDb.db.query(`UPDATE test_clocks SET status = 'advancing', advancing_since = $2 WHERE id = $1`, [id, t.clock.now()]);
+    const busy = await t.call({ method: 'POST', url: `${url}/${id}/advance`, payload: { frozen_time: unix('2026-03-02T00:00:00Z') } });
+    expect([busy.status, busy.body.error.code]).toEqual([400, 'test_clock_advancing']);
+
+    t.clock.set(new Date(t.clock.now().getTime() + 301_000)); // past the 300 s lease
+    try {
+      const taken = await t.call({ method: 'POST', url: `${url}/${id}/advance`, payload: { frozen_time: unix('2026-03-02T00:00:00Z') } });
+      expect([taken.status, taken.body.status, taken.body.frozen_time]).toEqual([200, 'ready', unix('2026-03-02T00:00:00Z')]);
+      const { rows } = await t.testDb.db.query<{ advancing_since: Date | null }>(`SELECT advancing_since FROM test_clocks WHERE id = $1`, [id]);
+      expect(rows[0]!.advancing_since).toBeNull();
+    } finally {
+      t.clock.set(new Date(NOW * 1000));
+    }
   });
 });
