@@ -262,3 +262,23 @@ describe('default_payment_method on invoice creation', () => {
     expect(draft).toMatchObject({ status: 'draft', default_payment_method: own.id, total: 99_700 });
   });
 });
+
+describe('invoice.updated', () => {
+  it('is written when an update or an item change alters the invoice, with the previous values', async () => {
+    const customer = await t.customer({ card: 'pm_card_visa' });
+    await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer, price: course } });
+    const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer } });
+    const updatedEvents = async () =>
+      ((await ok({ method: 'GET', url: `/v1/events?type=invoice.updated&object_id=${draft.id}` })).data as { data: { object: { total: number; metadata: Record<string, string> }; previous_attributes: Record<string, unknown> } }[]).reverse();
+
+    await ok({ method: 'POST', url: `/v1/invoices/${draft.id}`, payload: { metadata: { order: '42' } } });
+    await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer, invoice: draft.id, amount: 2000, currency: 'usd', description: 'Workbook' } });
+    // An update that changes nothing shown writes nothing.
+    await ok({ method: 'POST', url: `/v1/invoices/${draft.id}`, payload: { metadata: { order: '42' } } });
+    const events = await updatedEvents();
+    expect(events.map((e) => [e.data.object.total, e.data.object.metadata, e.data.previous_attributes])).toEqual([
+      [99_700, { order: '42' }, { metadata: {} }],
+      [101_700, { order: '42' }, { subtotal: 99_700, subtotal_excluding_tax: 99_700, total: 99_700, total_excluding_tax: 99_700, amount_due: 99_700, amount_remaining: 99_700 }],
+    ]);
+  });
+});

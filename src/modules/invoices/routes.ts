@@ -20,6 +20,7 @@ import {
   markUncollectible,
   payInvoice,
   payOutOfBand,
+  recordInvoiceUpdated,
   voidInvoice,
 } from './service.js';
 
@@ -182,6 +183,7 @@ export function invoiceRoutes(r: Router): void {
         ...(body.metadata ? { metadata: { ...inv.metadata, ...body.metadata } } : {}),
         updated: now,
       });
+      await recordInvoiceUpdated(q, inv, row, now);
       return invoiceObject(q, row);
     },
   });

@@ -3,7 +3,7 @@ import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
-import { recordEvents, type EventInput } from '../events/service.js';
+import { previousAttributes, recordEvents, type EventInput } from '../events/service.js';
 import type { Discount } from './domain/discounts.js';
 import { noSuchPaymentMethod, notAttachedToCustomer } from '../payments/errors.js';
 import { findPaymentMethod } from '../payments/repository.js';
@@ -597,7 +597,7 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date, o
   }
   await q.query(`DELETE FROM invoice_lines WHERE invoice = $1`, [inv.id]);
   await insertLines(q, built.lines);
-  return updateInvoiceRow(q, inv.id, {
+  const after = await updateInvoiceRow(q, inv.id, {
     subtotal: built.invoice.subtotal,
     total_discount: built.invoice.total_discount,
     total_tax: built.invoice.total_tax,
@@ -608,6 +608,19 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date, o
     discounts: discountRecords,
     updated: now,
   });
+  await recordInvoiceUpdated(q, inv, after, now);
+  return after;
+}
+
+/**
+ * invoice.updated, with Stripe's previous_attributes (the top-level fields that changed; the lines
+ * are read as they are now, so they never count), when anything shown changed.
+ */
+export async function recordInvoiceUpdated(q: Queryable, before: InvoiceRow, after: InvoiceRow, now: Date): Promise<void> {
+  const object = await invoiceObject(q, after);
+  const previous = previousAttributes({ ...serializeInvoice(before, []), lines: object.lines }, object as unknown as Record<string, unknown>);
+  if (Object.keys(previous).length === 0) return;
+  await recordEvents(q, now, [{ type: 'invoice.updated', object, previousAttributes: previous, customerId: after.customer }]);
 }
 
 export async function deleteDraft(q: Queryable, invoiceId: string, now: Date) {
