@@ -101,7 +101,13 @@ export function invoiceRoutes(r: Router): void {
       const subscription = await previewedSubscription(q, query);
       return upcomingInvoice(
         { q, deps, now },
-        { subscription, items: query.subscription_items, prorationDate: query.subscription_proration_date, prorationBehavior: query.subscription_proration_behavior },
+        {
+          subscription,
+          items: query.subscription_items,
+          prorationDate: query.subscription_proration_date,
+          prorationBehavior: query.subscription_proration_behavior,
+          billingCycleAnchor: query.subscription_billing_cycle_anchor,
+        },
       );
     },
   });
@@ -119,7 +125,7 @@ export function invoiceRoutes(r: Router): void {
       try {
         return await upcomingInvoice(
           { q, deps, now },
-          { subscription, items: details.items, prorationDate: details.proration_date, prorationBehavior: details.proration_behavior },
+          { subscription, items: details.items, prorationDate: details.proration_date, prorationBehavior: details.proration_behavior, billingCycleAnchor: details.billing_cycle_anchor },
         );
       } catch (err) {
         throw inPreviewSpelling(err);

@@ -64,7 +64,7 @@ export function subscriptionRoutes(r: Router): void {
     params: idParams,
     body: resumeSubscriptionBody,
     response: subscriptionObjectSchema,
-    handler: ({ q, deps, now, params }) => resumeSubscription({ q, deps, now }, params.id),
+    handler: ({ q, deps, now, params, body }) => resumeSubscription({ q, deps, now }, params.id, { billing_cycle_anchor: body.billing_cycle_anchor, proration_behavior: body.proration_behavior }),
   });
   r.route({
     method: 'POST',

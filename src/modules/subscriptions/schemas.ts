@@ -107,6 +107,7 @@ export const createPreviewBody = z.strictObject({
       items: z.array(zUpdateItem).max(20).optional(),
       proration_behavior: z.enum(['create_prorations', 'always_invoice', 'none']).optional(),
       proration_date: zTimestamp().optional(),
+      billing_cycle_anchor: z.enum(['now', 'unchanged']).optional(),
     })
     .optional(),
   expand: zExpand(),

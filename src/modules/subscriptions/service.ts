@@ -13,8 +13,9 @@ import { applyTax } from '../taxes/context.js';
 import { createInvoices, finalizeInvoices, payInvoice, voidInvoice } from '../invoices/service.js';
 import { resolvePaymentMethod } from '../payments/service.js';
 import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines, pricedItems, unitAmountIn, type PriceInfo } from './billing.js';
-import { periodAt, periodContainingTime, trialEnd as trialEndAfter, type BillingSchedule } from './domain/periods.js';
+import { periodAt, trialEnd as trialEndAfter, type BillingSchedule } from './domain/periods.js';
 import { cancellationCredit, prorateChange, type ProrationLine } from './domain/proration.js';
+import { nextCycle, planChange, planResume, planTrialEndNow, pricedPeriod, prorationLine, type ImmediateInvoice, type ProrationBehavior } from './drafts.js';
 import { findSubscription, insertItems, insertSubscriptions, itemsOf, replaceItems, updateSubscriptionRow, type ItemRow, type SubscriptionRow } from './repository.js';
 import type { CreateSubscriptionInput, UpdateSubscriptionInput } from './schemas.js';
 import { subscriptionObject, type SubscriptionObject } from './serialize.js';
@@ -52,25 +53,9 @@ export async function getSubscriptionRow(q: Queryable, id: string, forUpdate = f
   return sub;
 }
 
-function schedule(sub: Pick<SubscriptionRow, 'billing_cycle_anchor' | 'interval' | 'interval_count'>): BillingSchedule {
-  return { anchor: new Date(sub.billing_cycle_anchor), interval: sub.interval, intervalCount: sub.interval_count };
-}
-
 /** What one full period of these items costs, before discounts and tax. */
 function periodAmount(items: { price: string; quantity: number }[], pricing: Map<string, PriceInfo>, currency: string): number {
   return items.reduce((sum, i) => sum + (unitAmountIn(pricing.get(i.price)!.price, currency) ?? 0) * i.quantity, 0);
-}
-
-/**
- * The period a proration divides by: the current period, except when that is a stub — the stretch
- * up to a later billing_cycle_anchor, or from a trial end to it — which was charged as a share of the
- * whole interval ending at the anchor: crediting unused time over the stub alone would give back more
- * than was paid. So the whole interval, as the stub's own charge used.
- */
-function pricedPeriod(sub: SubscriptionRow): { start: Date; end: Date } {
-  const current = { start: new Date(sub.current_period_start), end: new Date(sub.current_period_end) };
-  const whole = periodContainingTime(schedule(sub), current.start);
-  return whole.end.getTime() === current.end.getTime() ? { start: whole.start, end: whole.end } : current;
 }
 
 interface ResolvedItem {
@@ -141,6 +126,12 @@ async function invoiceDraftNow(q: Queryable, sub: SubscriptionRow, items: ItemRo
   const pending = (await pendingItemsFor(q, [sub])).get(sub.id)!;
   const discounts = (await discountsFor(q, [sub], new Map([[sub.id, period.start]]))).get(sub.id)!;
   return draftFor(sub, { reason, period, lines: [...periodLines(sub, items, pricing, period), ...extra, ...pendingLines(pending)], discounts });
+}
+
+/** Creates an invoice that an operation makes at once (see drafts.ts); returns its id. */
+async function createImmediate(ctx: Ctx, sub: SubscriptionRow, imm: ImmediateInvoice, pricing: Map<string, PriceInfo>, now: Date): Promise<string | null> {
+  const draft = await invoiceDraftNow(ctx.q, sub, imm.items, pricing, imm.reason, imm.period, imm.lines);
+  return (await createInvoices(ctx.q, [draft], now, ctx.deps.config.tax))[0]?.invoice.id ?? null;
 }
 
 /**
@@ -296,25 +287,8 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   return subscriptionObject(q, row);
 }
 
-export function prorationLine(sub: SubscriptionRow, l: ProrationLine, subscriptionItem: string | null, pricing: Map<string, PriceInfo>): LineDraft {
-  return {
-    type: 'invoiceitem',
-    subscription: sub.id,
-    subscriptionItem,
-    invoiceItem: null,
-    price: l.priceId,
-    productId: pricing.get(l.priceId)?.productId ?? null,
-    description: l.description,
-    quantity: l.quantity,
-    unitAmount: l.unitAmount,
-    amount: l.amount,
-    currency: sub.currency,
-    periodStart: l.period.start,
-    periodEnd: l.period.end,
-    proration: true,
-    discountable: true,
-  };
-}
+// Moved to drafts.ts; jobs.ts imports it from here.
+export { prorationLine };
 
 /** Stores proration lines as pending invoice items: they wait for the next invoice. */
 async function insertProrationItems(q: Queryable, sub: SubscriptionRow, lines: ProrationLine[], items: Map<string, string>, now: Date): Promise<void> {
@@ -397,7 +371,8 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     const end = input.trial_end === 'now' ? now : fromUnix(input.trial_end);
     if (end < now) throw new InvalidRequestError('trial_end must be in the future.', 'trial_end', 'parameter_invalid');
     assertTrialLength(now, end);
-    Object.assign(patch, { trial_end: end, current_period_end: end, billing_cycle_anchor: end, trial_will_end_sent: false });
+    // trial_end=now ends the trial in this request (below, once any item change is applied).
+    if (input.trial_end !== 'now') Object.assign(patch, { trial_end: end, current_period_end: end, billing_cycle_anchor: end, trial_will_end_sent: false });
   }
   if (input.coupon || input.promotion_code) {
     const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
@@ -420,45 +395,38 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
       // A downgrade for the period end: nothing changes or prorates now; the worker applies it.
       patch.pending_schedule = { id: newId('sched'), items: next.map((i) => ({ price: i.price, quantity: i.quantity })), effective_at: new Date(sub.current_period_end).toISOString() };
     } else {
-      const intervalChanged = terms.interval !== sub.interval || terms.intervalCount !== sub.interval_count;
-      const resetAnchor = input.billing_cycle_anchor === 'now' || intervalChanged;
-      const behavior = input.proration_behavior ?? 'create_prorations';
       const prorationDate = input.proration_date !== undefined ? fromUnix(input.proration_date) : now;
-      const currentPeriod = { start: new Date(sub.current_period_start), end: new Date(sub.current_period_end) };
-      // Paused (a trial that ended without a payment method): no period runs, nothing to prorate.
-      const unbilled = sub.status === 'trialing' || sub.status === 'paused';
-      if (!unbilled && (prorationDate < currentPeriod.start || prorationDate >= currentPeriod.end)) {
-        throw new InvalidRequestError('proration_date must fall within the current period.', 'proration_date', 'parameter_invalid');
-      }
-      const period = pricedPeriod(sub);
       const newRows: ItemRow[] = next.map((i) => ({ id: (i as { id?: string }).id || newId('si'), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: i.metadata, created: now }));
-      const inTrial = unbilled;
+      const plan = planChange(sub, {
+        current,
+        next: newRows,
+        pricing,
+        terms,
+        anchorNow: input.billing_cycle_anchor === 'now',
+        behavior: input.proration_behavior ?? 'create_prorations',
+        prorationDate,
+        now,
+        prorationDateParam: 'proration_date',
+      });
       const itemIds = new Map([...current, ...newRows].map((r) => [r.price, r.id]));
-      let lines: ProrationLine[] = [];
-      if (behavior !== 'none' && !inTrial) {
-        lines = resetAnchor
-          ? cancellationCredit(pricedItems(sub, current, pricing), period, prorationDate)
-          : prorateChange({ oldItems: pricedItems(sub, current, pricing), newItems: pricedItems({ currency: sub.currency }, newRows, pricing), period, prorationDate });
-      }
       await replaceItems(q, sub.id, newRows);
-      Object.assign(patch, { interval: terms.interval, interval_count: terms.intervalCount, pending_schedule: null });
-      if (resetAnchor && !inTrial) {
-        const sched = { anchor: now, interval: terms.interval, intervalCount: terms.intervalCount };
-        const newPeriod = periodAt(sched, 0);
-        Object.assign(patch, { billing_cycle_anchor: now, current_period_start: newPeriod.start, current_period_end: newPeriod.end });
-        await insertProrationItems(q, sub, lines, itemIds, now);
-        const updated = { ...sub, ...patch } as SubscriptionRow;
-        const draft = await invoiceDraftNow(q, updated, newRows, pricing, 'subscription_update', newPeriod);
-        invoiceNow = (await createInvoices(q, [draft], now, ctx.deps.config.tax))[0]?.invoice.id ?? null;
-      } else {
-        await insertProrationItems(q, sub, lines, itemIds, now);
-        if (behavior === 'always_invoice' && lines.length) {
-          const updated = { ...sub, ...patch } as SubscriptionRow;
-          const draft = await invoiceDraftNow(q, updated, [], pricing, 'subscription_update', { start: prorationDate, end: period.end });
-          invoiceNow = (await createInvoices(q, [draft], now, ctx.deps.config.tax))[0]?.invoice.id ?? null;
-        }
-      }
+      Object.assign(patch, plan.patch);
+      await insertProrationItems(q, sub, plan.prorations, itemIds, now);
+      if (plan.immediate) invoiceNow = await createImmediate(ctx, { ...sub, ...patch } as SubscriptionRow, plan.immediate, pricing, now);
     }
+  }
+
+  // trial_end=now: the first paid period starts now (anchored now), invoiced and charged below, as
+  // Stripe ends a trial early; the items are those after any change made above.
+  if (input.trial_end === 'now') {
+    const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
+    const pricing = await loadPricing(
+      q,
+      items.map((i) => i.price),
+    );
+    const plan = planTrialEndNow({ ...sub, ...patch } as SubscriptionRow, items, now);
+    Object.assign(patch, plan.patch);
+    invoiceNow = await createImmediate(ctx, { ...sub, ...patch } as SubscriptionRow, plan.immediate, pricing, now);
   }
 
   sub = await transition(q, sub, { ...patch, ...(invoiceNow ? { latest_invoice: invoiceNow } : {}) }, now);
@@ -520,8 +488,12 @@ export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_
   return subscriptionObject(q, after);
 }
 
-/** Resumes a paused subscription (paused at trial end without a payment method). */
-export async function resumeSubscription(ctx: Ctx, id: string): Promise<SubscriptionObject> {
+/**
+ * Resumes a paused subscription (paused at trial end without a payment method), per Stripe:
+ * billing_cycle_anchor `now` (the default) starts a new cycle invoiced and charged now; `unchanged`
+ * keeps the old anchor, prorating the stretch to its next date unless proration_behavior is none.
+ */
+export async function resumeSubscription(ctx: Ctx, id: string, input: { billing_cycle_anchor?: 'now' | 'unchanged'; proration_behavior?: ProrationBehavior } = {}): Promise<SubscriptionObject> {
   const { q } = ctx;
   const sub = await getSubscriptionRow(q, id, true);
   if (sub.status !== 'paused') throw new InvalidRequestError('Only a paused subscription can be resumed.', 'id', 'subscription_not_paused');
@@ -531,28 +503,26 @@ export async function resumeSubscription(ctx: Ctx, id: string): Promise<Subscrip
     q,
     items.map((i) => i.price),
   );
-  const period = periodAt({ anchor: now, interval: sub.interval, intervalCount: sub.interval_count }, 0);
-  let after = await transition(
-    q,
-    sub,
-    { status: 'active', billing_cycle_anchor: now, current_period_start: period.start, current_period_end: period.end },
-    now,
-    'customer.subscription.resumed',
-  );
-  const draft = await invoiceDraftNow(q, after, items, pricing, 'subscription_cycle', period);
-  const built = (await createInvoices(q, [draft], now, ctx.deps.config.tax))[0];
-  if (built) {
-    after = await updateSubscriptionRow(q, sub.id, { latest_invoice: built.invoice.id });
-    await collectNow({ ...ctx, now }, built.invoice.id, after, true);
+  const plan = planResume(sub, items, pricing, now, { billingCycleAnchor: input.billing_cycle_anchor ?? 'now', behavior: input.proration_behavior ?? 'create_prorations' });
+  let after = await transition(q, sub, plan.patch, now, 'customer.subscription.resumed');
+  const invoiceId = plan.immediate ? await createImmediate(ctx, after, plan.immediate, pricing, now) : null;
+  if (invoiceId) {
+    after = await updateSubscriptionRow(q, sub.id, { latest_invoice: invoiceId });
+    await collectNow({ ...ctx, now }, invoiceId, after, true);
   }
   return subscriptionObject(q, (await findSubscription(q, sub.id))!);
 }
 
 /**
- * The next invoice of a subscription, computed without writing anything: pending items, the
- * prorations a proposed item change would create, and the next period at the (new) items.
+ * The next invoice of a subscription, computed without writing anything (nor calling a gateway):
+ * with a proposed change, the invoice the change itself makes at once, if it makes one (a new anchor,
+ * another interval, always_invoice), else the next period's invoice with the change's prorations and
+ * pending items. Both come from the same plans (drafts.ts) as the real update and renewal.
  */
-export async function upcomingInvoice(ctx: Ctx, input: { subscription: string; items?: UpdateSubscriptionInput['items']; prorationDate?: number; prorationBehavior?: string }) {
+export async function upcomingInvoice(
+  ctx: Ctx,
+  input: { subscription: string; items?: UpdateSubscriptionInput['items']; prorationDate?: number; prorationBehavior?: ProrationBehavior; billingCycleAnchor?: 'now' | 'unchanged' },
+) {
   const { q } = ctx;
   const sub = await getSubscriptionRow(q, input.subscription);
   // Set to cancel at the period end: it ends instead of renewing, so there is no next invoice (Stripe).
@@ -562,47 +532,49 @@ export async function upcomingInvoice(ctx: Ctx, input: { subscription: string; i
   const now = await effectiveNow(q, sub.test_clock, ctx.now);
   const current = (await itemsOf(q, [sub.id])).get(sub.id)!;
   const customer = await getCustomerRow(q, sub.customer, { param: 'customer' });
-  let nextItems: ItemRow[] = sub.pending_schedule
-    ? sub.pending_schedule.items.map((i) => ({ id: '', subscription: sub.id, price: i.price, quantity: i.quantity, metadata: {}, created: now }))
-    : current;
-  const extra: LineDraft[] = [];
-  let pricing = await loadPricing(q, [...current.map((i) => i.price), ...nextItems.map((i) => i.price)]);
-  if (input.items?.length) {
-    const merged = mergeItems(current, input.items, 'subscription_items');
+  let pricing = await loadPricing(q, [...current.map((i) => i.price), ...(sub.pending_schedule?.items ?? []).map((i) => i.price)]);
+  let planned = sub;
+  let items = current;
+  let prorations: LineDraft[] = [];
+  let immediate: ImmediateInvoice | null = null;
+  if (input.items?.length || input.billingCycleAnchor === 'now') {
+    const merged = mergeItems(current, input.items ?? [], 'subscription_items');
     pricing = await loadPricing(q, [...current.map((i) => i.price), ...merged.map((i) => i.price)]);
-    validateItems(merged, pricing, customer, sub.currency, 'subscription_items');
-    nextItems = merged.map((m) => ({ id: (m as { id?: string }).id ?? '', subscription: sub.id, price: m.price, quantity: m.quantity, metadata: m.metadata, created: now }));
-    const prorationDate = input.prorationDate !== undefined ? fromUnix(input.prorationDate) : now;
-    if (prorationDate < new Date(sub.current_period_start) || prorationDate >= new Date(sub.current_period_end)) {
-      throw new InvalidRequestError('subscription_proration_date must fall within the current period.', 'subscription_proration_date', 'parameter_invalid');
-    }
-    const period = pricedPeriod(sub);
-    if (input.prorationBehavior !== 'none' && sub.status !== 'trialing') {
-      const lines = prorateChange({ oldItems: pricedItems(sub, current, pricing), newItems: pricedItems(sub, nextItems, pricing), period, prorationDate });
-      extra.push(...lines.map((l) => prorationLine(sub, l, null, pricing)));
-    }
+    const terms = validateItems(merged, pricing, customer, sub.currency, 'subscription_items');
+    items = merged.map((m) => ({ id: (m as { id?: string }).id ?? '', subscription: sub.id, price: m.price, quantity: m.quantity, metadata: m.metadata, created: now }));
+    const plan = planChange(sub, {
+      current,
+      next: items,
+      pricing,
+      terms,
+      anchorNow: input.billingCycleAnchor === 'now',
+      behavior: input.prorationBehavior ?? 'create_prorations',
+      prorationDate: input.prorationDate !== undefined ? fromUnix(input.prorationDate) : now,
+      now,
+      prorationDateParam: 'subscription_proration_date',
+    });
+    planned = { ...sub, ...plan.patch };
+    const itemIds = new Map([...current, ...items].map((r) => [r.price, r.id]));
+    prorations = plan.prorations.map((l) => prorationLine(sub, l, itemIds.get(l.priceId) || null, pricing));
+    immediate = plan.immediate;
   }
-  const sched = schedule(sub);
-  const nextStart = new Date(sub.current_period_end);
-  // A scheduled change to another interval starts a new cycle at the period end (as the worker does).
-  const nextPrice = pricing.get(nextItems[0]!.price)!.price;
-  const newCycle = !input.items?.length && sub.pending_schedule && (nextPrice.interval !== sub.interval || nextPrice.interval_count !== sub.interval_count);
-  const nextPeriod = newCycle
-    ? periodAt({ anchor: nextStart, interval: nextPrice.interval!, intervalCount: nextPrice.interval_count! }, 0)
-    : sub.status === 'trialing'
-      ? periodAt(sched, 0)
-      : { start: nextStart, end: periodAt(sched, periodContainingTime(sched, nextStart).index).end };
-  const pending = (await pendingItemsFor(q, [sub], { lock: false })).get(sub.id)!;
-  const discounts = (await discountsFor(q, [sub], new Map([[sub.id, nextPeriod.start]]), { lock: false })).get(sub.id)!;
-  const draft = draftFor(sub, {
-    reason: 'subscription_cycle',
-    period: nextPeriod,
-    lines: [...pendingLines(pending), ...extra, ...periodLines(sub, nextItems, pricing, nextPeriod)],
-    discounts,
-  });
+  const pending = pendingLines((await pendingItemsFor(q, [sub], { lock: false })).get(sub.id)!);
+  // The real operation stores the prorations as pending items; its invoice takes them after the
+  // items' period lines (an invoice made now) or after the pending items already there (a renewal).
+  let draft: InvoiceDraft;
+  if (immediate) {
+    const discounts = (await discountsFor(q, [sub], new Map([[sub.id, immediate.period.start]]), { lock: false })).get(sub.id)!;
+    const lines = [...periodLines(planned, immediate.items, pricing, immediate.period), ...immediate.lines, ...pending, ...prorations];
+    draft = draftFor(planned, { reason: immediate.reason, period: immediate.period, lines, discounts });
+  } else {
+    const cycle = nextCycle(planned, items, pricing);
+    const discounts = (await discountsFor(q, [sub], new Map([[sub.id, cycle.period.start]]), { lock: false })).get(sub.id)!;
+    draft = draftFor(planned, { reason: 'subscription_cycle', period: cycle.period, lines: [...pending, ...prorations, ...cycle.lines], discounts });
+  }
   // The preview is taxed as the real invoice will be.
   const [taxed] = await applyTax(q, ctx.deps.config.tax, [draft], now);
-  const built = buildInvoice(taxed!, nextPeriod.start);
+  const invoiceAt = immediate ? now : draft.periodStart;
+  const built = buildInvoice(taxed!, invoiceAt);
   const obj = serializeInvoice({ ...built.invoice, starting_balance: customer.balance }, built.lines);
-  return { ...obj, id: `upcoming_${sub.id}`, next_payment_attempt: Math.floor(nextPeriod.start.getTime() / 1000) };
+  return { ...obj, id: `upcoming_${sub.id}`, next_payment_attempt: Math.floor(invoiceAt.getTime() / 1000) };
 }
