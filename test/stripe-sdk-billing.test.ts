@@ -58,14 +58,15 @@ describe('the official stripe SDK drives Recur billing', () => {
     expect(advanced).toMatchObject({ id: clock.id, status: 'ready', frozen_time: unix('2026-03-16T12:00:00Z') });
     expect(await stripe.testHelpers.testClocks.retrieve(clock.id)).toMatchObject({ status: 'ready', frozen_time: unix('2026-03-16T12:00:00Z') });
 
-    // Preview the upgrade to Elite: -75 000 unused Group, +250 000 remaining Elite, then a 500 000 month.
+    // Preview the upgrade to Elite with always_invoice: the invoice the update makes at once,
+    // -75 000 unused Group and +250 000 remaining Elite.
     const preview = await stripe.invoices.createPreview({
       customer: customer.id,
       subscription: sub.id,
       subscription_details: { items: [{ id: item.id, price: price.elite_monthly! }], proration_behavior: 'always_invoice', proration_date: unix('2026-03-16T12:00:00Z') },
     });
-    expect(preview).toMatchObject({ object: 'invoice', customer: customer.id, subtotal: 675_000, total: 675_000, amount_due: 675_000, period_start: unix('2026-04-01T00:00:00Z') });
-    expect(preview.lines.data.map((l) => l.amount).sort((a, b) => a - b)).toEqual([-75_000, 250_000, 500_000]);
+    expect(preview).toMatchObject({ object: 'invoice', customer: customer.id, subtotal: 175_000, total: 175_000, amount_due: 175_000, period_start: unix('2026-03-16T12:00:00Z'), billing_reason: 'subscription_update' });
+    expect(preview.lines.data.map((l) => l.amount).sort((a, b) => a - b)).toEqual([-75_000, 250_000]);
 
     const upgraded = await stripe.subscriptions.update(sub.id, { items: [{ id: item.id, price: price.elite_monthly! }], proration_behavior: 'always_invoice' });
     expect(upgraded.items.data.map((i) => [i.id, i.price.id, i.quantity])).toEqual([[item.id, price.elite_monthly, 1]]);

@@ -15,6 +15,7 @@ import {
 import {
   createCoupon,
   createPromotionCode,
+  deleteActiveDiscount,
   deleteCoupon,
   listCoupons,
   listPromotionCodes,
@@ -28,6 +29,15 @@ const idParams = z.object({ id: z.string().min(1) });
 const expandQuery = z.strictObject({ expand: zExpand() });
 
 export function couponRoutes(r: Router): void {
+  r.route({
+    method: 'DELETE',
+    url: '/v1/subscriptions/{id}/discount',
+    summary: "End the subscription's discount",
+    tag: 'Coupons',
+    scope: 'write',
+    params: idParams,
+    handler: ({ q, now, params }) => deleteActiveDiscount(q, now, params.id),
+  });
   r.route({
     method: 'POST',
     url: '/v1/coupons',

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Queryable } from '../../db/index.js';
-import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
+import { AppError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { hasPrefix, newId } from '../../core/ids/index.js';
 import { addMonths, fromUnix, toUnix } from '../../core/time/index.js';
 import type { ListParams } from '../../http/pagination.js';
@@ -533,4 +533,33 @@ export async function endDiscount(q: Queryable, discountId: string, now: Date): 
   const obj = serializeDiscount(res.row, coupon, now);
   if (res.changed) await recordEvent(q, now, { type: 'customer.discount.deleted', object: obj, customerId: res.row.customer });
   return obj;
+}
+
+/**
+ * `DELETE /v1/subscriptions/{id}/discount`: ends the subscription's discount in force now — at the
+ * test clock's time for a subscription on one — writing customer.discount.deleted. Later invoices no
+ * longer take it. 404 if there is none.
+ */
+export async function deleteActiveDiscount(q: Queryable, requestNow: Date, subscriptionId: string): Promise<DiscountObject & { deleted: true }> {
+  const { rows: owners } = await q.query<{ customer: string; frozen_time: Date | null }>(
+    `SELECT s.customer, tc.frozen_time FROM subscriptions s LEFT JOIN test_clocks tc ON tc.id = s.test_clock WHERE s.id = $1`,
+    [subscriptionId],
+  );
+  const owner = owners[0];
+  if (!owner) throw new NotFoundError('subscription', subscriptionId);
+  const now = owner.frozen_time ? new Date(owner.frozen_time) : requestNow;
+  const { rows } = await q.query<{ id: string }>(
+    `SELECT id FROM discounts
+      WHERE subscription = $1 AND deleted_at IS NULL AND start_at <= $2 AND (end_at IS NULL OR $2 < end_at)
+      ORDER BY id FOR UPDATE`,
+    [subscriptionId, now],
+  );
+  if (rows.length === 0) throw new AppError(404, 'invalid_request_error', 'resource_missing', `No active discount for subscription '${subscriptionId}'.`, 'id');
+  let last: DiscountObject | null = null;
+  for (const r of rows) {
+    last = await endDiscount(q, r.id, now);
+    // Removed, not merely ended: the subscription no longer lists it (invoices already made keep theirs).
+    await q.query(`UPDATE discounts SET deleted_at = $2 WHERE id = $1`, [r.id, now]);
+  }
+  return { ...last!, deleted: true };
 }
