@@ -138,8 +138,6 @@ describe('billing_cycle_anchor limits', () => {
     expect(invTuple((await t.invoices(edge.id))[0]!)).toEqual(['paid', 9700, 9700, '2026-01-10T00:00:00Z', '2026-02-10T00:00:00Z', 'subscription_create']);
   });
 
-  // Needs a change in subscriptions/jobs.ts (advanceOne, trial end): the stretch from the trial end to
-  // a later anchor is billed at the full period price today instead of prorated. Flip to `it` once fixed.
   it('a trial followed by a future anchor prorates the stretch from the trial end to the anchor', async () => {
     const clock = await t.clockAt('2026-01-10T00:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
