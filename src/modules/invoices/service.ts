@@ -8,7 +8,7 @@ import type { Discount } from './domain/discounts.js';
 import { noSuchPaymentMethod, notAttachedToCustomer } from '../payments/errors.js';
 import { findPaymentMethod } from '../payments/repository.js';
 import { attemptPayment, defaultPaymentMethodFor, isTestPaymentMethod, PAYMENT_METHOD_MISSING, resolvePaymentMethod, type PaymentAttempt, type PaymentDeps } from '../payments/service.js';
-import { discountsFor, pendingItemsFor, pendingLines, type PendingItemRow } from '../subscriptions/billing.js';
+import { discountsFor, pendingItemsFor, pendingLines, toDiscount, type DiscountTermsRow, type PendingItemRow } from '../subscriptions/billing.js';
 import { syncSubscriptionAfterPayment } from '../subscriptions/state.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import { buildInvoice, type BuiltInvoice, type InvoiceDraft, type LineDraft } from './builder.js';
@@ -468,22 +468,10 @@ async function invoicePaymentMethod(q: Queryable, deps: PaymentDeps | undefined,
   return pm.id;
 }
 
-interface DiscountRecordRow {
-  id: string;
-  start_at: Date;
-  coupon_id: string;
-  percent_off_bp: number | null;
-  amount_off: number | null;
-  currency: string | null;
-  duration: 'once' | 'repeating' | 'forever';
-  duration_in_months: number | null;
-  applies_to_products: string[] | null;
-}
-
 /** Discounts by id, in the given order, whether or not they have ended since (a spent `once` one included). */
 async function discountsById(q: Queryable, ids: string[]): Promise<Discount[]> {
   if (ids.length === 0) return [];
-  const { rows } = await q.query<DiscountRecordRow>(
+  const { rows } = await q.query<DiscountTermsRow>(
     `SELECT d.id, d.start_at, c.id AS coupon_id, c.percent_off_bp, c.amount_off, c.currency, c.duration, c.duration_in_months, c.applies_to_products
        FROM discounts d JOIN coupons c ON c.id = d.coupon WHERE d.id = ANY($1::text[])`,
     [ids],
@@ -491,20 +479,8 @@ async function discountsById(q: Queryable, ids: string[]): Promise<Discount[]> {
   const byId = new Map(rows.map((r) => [r.id, r]));
   return ids
     .map((id) => byId.get(id))
-    .filter((r): r is DiscountRecordRow => r !== undefined)
-    .map((r) => ({
-      id: r.id,
-      start: new Date(r.start_at),
-      coupon: {
-        id: r.coupon_id,
-        percent_off: r.percent_off_bp === null ? null : r.percent_off_bp / 100,
-        amount_off: r.amount_off === null ? null : Number(r.amount_off),
-        currency: r.currency,
-        duration: r.duration,
-        duration_in_months: r.duration_in_months,
-        applies_to: r.applies_to_products ? { products: r.applies_to_products } : null,
-      },
-    }));
+    .filter((r): r is DiscountTermsRow => r !== undefined)
+    .map(toDiscount);
 }
 
 /** The product each price bills, for `applies_to.products` coupons. */

@@ -140,12 +140,10 @@ export function pendingLines(items: PendingItemRow[]): LineDraft[] {
   }));
 }
 
-interface DiscountJoinRow {
+/** A discount joined with its coupon's terms: what an invoice needs to apply it. */
+export interface DiscountTermsRow {
   id: string;
-  subscription: string | null;
-  customer: string;
   start_at: Date;
-  end_at: Date | null;
   coupon_id: string;
   percent_off_bp: number | null;
   amount_off: number | null;
@@ -153,6 +151,12 @@ interface DiscountJoinRow {
   duration: 'once' | 'repeating' | 'forever';
   duration_in_months: number | null;
   applies_to_products: string[] | null;
+}
+
+interface DiscountJoinRow extends DiscountTermsRow {
+  subscription: string | null;
+  customer: string;
+  end_at: Date | null;
 }
 
 /**
@@ -182,7 +186,7 @@ export async function discountsFor(q: Queryable, subs: Pick<SubscriptionRow, 'id
   return out;
 }
 
-function toDiscount(r: DiscountJoinRow): Discount {
+export function toDiscount(r: DiscountTermsRow): Discount {
   return {
     id: r.id,
     start: new Date(r.start_at),
