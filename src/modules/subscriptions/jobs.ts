@@ -227,18 +227,34 @@ export async function payDue(q: Queryable, deps: BillingDeps, scope: Scope, now:
   return rows.length;
 }
 
-/** Runs every billing job once for a scope at `now`, each batch in its own transaction (rerun if it lost a deadlock). */
+/**
+ * Runs every billing job once for a scope at `now`, each batch in its own transaction (rerun if it lost
+ * a deadlock). A job whose batch fails does not keep the others from running: the pass goes on and
+ * then throws the first failure (the worker logs it; a test clock's advance fails with it), so a batch
+ * that keeps failing holds up its own job only, not the charging of invoices already due.
+ */
 export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, now: Date): Promise<number> {
   const limit = deps.config.workerBatchSize;
+  const jobs: ((q: Queryable) => Promise<number>)[] = [
+    (q) => expireIncomplete(q, scope, now, limit),
+    (q) => sendTrialWillEnd(q, scope, now, limit),
+    (q) => resumeCollection(q, scope, now, limit),
+    (q) => advancePeriods(q, deps, scope, now, limit),
+    (q) => finalizeDue(q, scope, now, limit, deps),
+    (q) => payDue(q, deps, scope, now, limit),
+    // NET terms: send_invoice invoices unpaid at their due date.
+    (q) => markOverdueInvoices(q, scope, now, limit),
+  ];
   let n = 0;
-  n += await txWithRetry(db, (q) => expireIncomplete(q, scope, now, limit));
-  n += await txWithRetry(db, (q) => sendTrialWillEnd(q, scope, now, limit));
-  n += await txWithRetry(db, (q) => resumeCollection(q, scope, now, limit));
-  n += await txWithRetry(db, (q) => advancePeriods(q, deps, scope, now, limit));
-  n += await txWithRetry(db, (q) => finalizeDue(q, scope, now, limit, deps));
-  n += await txWithRetry(db, (q) => payDue(q, deps, scope, now, limit));
-  // NET terms: send_invoice invoices unpaid at their due date.
-  n += await txWithRetry(db, (q) => markOverdueInvoices(q, scope, now, limit));
+  let failure: { error: unknown } | null = null;
+  for (const job of jobs) {
+    try {
+      n += await txWithRetry(db, job);
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  if (failure) throw failure.error;
   return n;
 }
 
