@@ -45,7 +45,7 @@ describe('every seeded plan over 12 months', () => {
     const subs: { plan: Plan; id: string; customer: string }[] = [];
     for (const plan of PLANS) {
       const customer = await t.customer({ clock, card: 'pm_card_visa', email: `${plan.lookupKey}@example.com` });
-      // trial_end=now: the trial a plan has by default is covered in trials.test.ts.
+      // trial_end=now: each plan's default trial is covered below, over its own 12 months.
       const sub = await subscribe(t, { customer, items: [{ price: await t.priceId(plan.lookupKey) }], trial_end: 'now' });
       expect(sub.status).toBe('active');
       subs.push({ plan, id: sub.id, customer });
@@ -87,4 +87,50 @@ describe('every seeded plan over 12 months', () => {
     expect(await firstYear('group_quarterly')).toBe(1_680_000);
     expect(await firstYear('group_monthly')).toBe(1_800_000);
   });
+});
+
+describe('every plan with a default trial, over 12 months from the start of its trial', () => {
+  it('starts with the trial ($0), then bills from the trial end, anchored there', async () => {
+    // Trials (seed): Elite 7 days, Group 14, Community 30. Start Jan 1 2026 00:00, look at Jan 1 2027 00:00.
+    const clock = await t.clockAt('2026-01-01T00:00:00Z');
+    const expected: Record<string, { trialEnd: string; paidStarts: string[]; amount: number }> = {
+      elite_monthly: {
+        trialEnd: '2026-01-08T00:00:00Z',
+        paidStarts: ['01', '02', '03', '04', '05', '06', '07', '08', '09', '10', '11', '12'].map((m) => `2026-${m}-08T00:00:00Z`),
+        amount: 500_000,
+      },
+      elite_annual: { trialEnd: '2026-01-08T00:00:00Z', paidStarts: ['2026-01-08T00:00:00Z'], amount: 5_400_000 },
+      group_monthly: {
+        trialEnd: '2026-01-15T00:00:00Z',
+        paidStarts: ['01', '02', '03', '04', '05', '06', '07', '08', '09', '10', '11', '12'].map((m) => `2026-${m}-15T00:00:00Z`),
+        amount: 150_000,
+      },
+      group_quarterly: { trialEnd: '2026-01-15T00:00:00Z', paidStarts: ['01', '04', '07', '10'].map((m) => `2026-${m}-15T00:00:00Z`), amount: 420_000 },
+      // Anchored on Jan 31: clamped to the end of shorter months, back to the 31st when it exists.
+      community_monthly: {
+        trialEnd: '2026-01-31T00:00:00Z',
+        paidStarts: ['01-31', '02-28', '03-31', '04-30', '05-31', '06-30', '07-31', '08-31', '09-30', '10-31', '11-30', '12-31'].map((d) => `2026-${d}T00:00:00Z`),
+        amount: 9_700,
+      },
+      community_annual: { trialEnd: '2026-01-31T00:00:00Z', paidStarts: ['2026-01-31T00:00:00Z'], amount: 97_000 },
+    };
+    const subs: { key: string; id: string }[] = [];
+    for (const key of Object.keys(expected)) {
+      const customer = await t.customer({ clock, card: 'pm_card_visa', email: `trial-${key}@example.com` });
+      const sub = await subscribe(t, { customer, items: [{ price: await t.priceId(key) }] });
+      expect([key, sub.status, iso(sub.trial_end)]).toEqual([key, 'trialing', expected[key]!.trialEnd]);
+      subs.push({ key, id: sub.id });
+    }
+    await t.advance(clock, '2027-01-01T00:00:00Z');
+    for (const { key, id } of subs) {
+      const e = expected[key]!;
+      const invs = await t.invoices(id);
+      expect(invTuple(invs[0]!), key).toEqual(['paid', 0, 0, '2026-01-01T00:00:00Z', e.trialEnd, 'subscription_create']);
+      const paid = invs.slice(1);
+      expect(
+        paid.map((i) => [i.status, i.total, i.amount_paid, iso(i.period_start)]),
+        key,
+      ).toEqual(e.paidStarts.map((start) => ['paid', e.amount, e.amount, start]));
+    }
+  }, 120_000);
 });
