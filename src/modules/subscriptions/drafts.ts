@@ -73,21 +73,30 @@ export function billFrom(sub: SubscriptionRow, items: ItemRow[], pricing: Map<st
 /**
  * The invoice at the end of the current period (a renewal or a trial end), as the worker bills it:
  * a scheduled change that is due replaces the items, and one to another interval starts a new cycle
- * anchored at the period end.
+ * anchored at the period end. `applied` is what the subscription takes on when a schedule applies
+ * (the worker writes it with the new items; `itemId` names them — the preview leaves them unnamed).
  */
-export function nextCycle(sub: SubscriptionRow, items: ItemRow[], pricing: Map<string, PriceInfo>): { items: ItemRow[]; period: Period; lines: LineDraft[] } {
+export function nextCycle(
+  sub: SubscriptionRow,
+  items: ItemRow[],
+  pricing: Map<string, PriceInfo>,
+  itemId: () => string = () => '',
+): { items: ItemRow[]; period: Period; lines: LineDraft[]; applied: Partial<SubscriptionRow> | null } {
   const periodEnd = new Date(sub.current_period_end);
   let billed = items;
   let sched = scheduleOf(sub);
+  let applied: Partial<SubscriptionRow> | null = null;
   if (sub.pending_schedule && new Date(sub.pending_schedule.effective_at) <= periodEnd) {
-    billed = sub.pending_schedule.items.map((i) => ({ id: '', subscription: sub.id, price: i.price, quantity: i.quantity, metadata: {}, created: periodEnd }));
+    billed = sub.pending_schedule.items.map((i) => ({ id: itemId(), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: {}, created: periodEnd }));
+    applied = { pending_schedule: null };
     const price = pricing.get(billed[0]!.price)!.price;
     if (price.interval !== sub.interval || price.interval_count !== sub.interval_count) {
       sched = { anchor: periodEnd, interval: price.interval!, intervalCount: price.interval_count! };
+      Object.assign(applied, { interval: price.interval!, interval_count: price.interval_count!, billing_cycle_anchor: periodEnd });
     }
   }
   const { period, lines } = billFrom(sub, billed, pricing, sched, periodEnd);
-  return { items: billed, period, lines };
+  return { items: billed, period, lines, applied };
 }
 
 /** An invoice an operation creates at once: period lines of `items` for `period`, plus the pending items. */

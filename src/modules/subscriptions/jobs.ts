@@ -7,10 +7,8 @@ import { createInvoices, finalizeInvoices, markUncollectible, voidInvoice } from
 import { collectInvoices } from '../invoices/collect.js';
 import type { InvoiceRow } from '../invoices/repository.js';
 import { defaultPaymentMethodFor } from '../payments/service.js';
-import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines, pricedItems } from './billing.js';
-import { prorateChange } from './domain/proration.js';
-import { prorationLine } from './service.js';
-import { periodContainingTime } from './domain/periods.js';
+import { discountsFor, loadPricing, pendingItemsFor, pendingLines } from './billing.js';
+import { nextCycle } from './drafts.js';
 import { itemsOf, replaceItems, type ItemRow, type SubscriptionRow } from './repository.js';
 import { subscriptionObject } from './serialize.js';
 import { transition } from './state.js';
@@ -139,34 +137,15 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
     }
     patch.status = 'active';
   }
-  let billedItems = items;
-  if (sub.pending_schedule && new Date(sub.pending_schedule.effective_at) <= periodEnd) {
-    billedItems = sub.pending_schedule.items.map((i) => ({ id: newId('si'), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: {}, created: now }));
-    await replaceItems(q, sub.id, billedItems);
-    patch.pending_schedule = null;
-    // A scheduled change to another interval (monthly → annual) starts a new cycle at the period
-    // end: the new price's periods, anchored there.
-    const price = pricing.get(billedItems[0]!.price)!.price;
-    if (price.interval !== sub.interval || price.interval_count !== sub.interval_count) {
-      Object.assign(patch, { interval: price.interval!, interval_count: price.interval_count!, billing_cycle_anchor: periodEnd });
-    }
+  // The same plan the upcoming preview shows (drafts.ts): a due schedule, the next period, its lines.
+  const cycle = nextCycle(sub, items, pricing, () => newId('si'));
+  if (cycle.applied) {
+    await replaceItems(q, sub.id, cycle.items);
+    Object.assign(patch, cycle.applied);
   }
-  const sched = {
-    anchor: new Date(patch.billing_cycle_anchor ?? sub.billing_cycle_anchor),
-    interval: patch.interval ?? sub.interval,
-    intervalCount: patch.interval_count ?? sub.interval_count,
-  };
-  const containing = periodContainingTime(sched, periodEnd);
-  const next = { start: periodEnd, end: containing.end };
+  const next = cycle.period;
   patch.current_period_start = next.start;
   patch.current_period_end = next.end;
-  // A trial that ends before a later billing_cycle_anchor bills the stretch to the anchor prorated.
-  const partial = containing.start.getTime() < periodEnd.getTime();
-  const planLines = partial
-    ? prorateChange({ oldItems: [], newItems: pricedItems(sub, billedItems, pricing), period: containing, prorationDate: periodEnd }).map((l, i) =>
-        prorationLine(sub, l, billedItems[i]!.id, pricing),
-      )
-    : periodLines(sub, billedItems, pricing, next);
 
   const pending = (await pendingItemsFor(q, [sub])).get(sub.id)!;
   const discounts = (await discountsFor(q, [sub], new Map([[sub.id, next.start]]))).get(sub.id)!;
@@ -187,7 +166,7 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
         finalizeAt: paused ? null : addSeconds(now, deps.config.finalizeDelaySeconds),
         defaultPaymentMethod: null,
         testClock: sub.test_clock,
-        lines: [...planLines, ...pendingLines(pending)],
+        lines: [...cycle.lines, ...pendingLines(pending)],
         discounts,
       },
     ],

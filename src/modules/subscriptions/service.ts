@@ -134,14 +134,15 @@ async function createImmediate(ctx: Ctx, sub: SubscriptionRow, imm: ImmediateInv
   return (await createInvoices(ctx.q, [draft], now, ctx.deps.config.tax))[0]?.invoice.id ?? null;
 }
 
-/**
- * Finalises and (for charge_automatically) pays an invoice created now. Returns the payment error,
- * if any, so the caller can apply payment_behavior.
- */
+/** payment_behavior=error_if_incomplete: the declined payment as Stripe's 402 card error. */
 function cardError(error: { code: string; message: string; decline_code?: string | null }): AppError {
   return new AppError(402, 'card_error', error.code, error.message, undefined, error.decline_code ? { decline_code: error.decline_code } : {});
 }
 
+/**
+ * Finalises and (for charge_automatically) pays an invoice created now. Returns the payment error,
+ * if any, so the caller can apply payment_behavior.
+ */
 async function collectNow(ctx: Ctx, invoiceId: string, sub: SubscriptionRow, charge: boolean) {
   const [fin] = await finalizeInvoices(ctx.q, [invoiceId], ctx.now, { config: ctx.deps.config });
   if (!fin || fin.status !== 'open' || sub.collection_method !== 'charge_automatically' || !charge) return { invoice: fin, error: null, paymentIntent: null };
@@ -286,9 +287,6 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   const row = current.status === status ? await updateSubscriptionRow(q, sub.id, patch) : await transition(q, current, patch, now);
   return subscriptionObject(q, row);
 }
-
-// Moved to drafts.ts; jobs.ts imports it from here.
-export { prorationLine };
 
 /** Stores proration lines as pending invoice items: they wait for the next invoice. */
 async function insertProrationItems(q: Queryable, sub: SubscriptionRow, lines: ProrationLine[], items: Map<string, string>, now: Date): Promise<void> {
