@@ -26,6 +26,16 @@ export function claimSql(selectSql: string, limit: number): string {
   return `${selectSql} LIMIT ${Math.max(1, Math.floor(limit))} FOR UPDATE SKIP LOCKED`;
 }
 
+const claimLogs = new WeakMap<Queryable, string[]>();
+
+/**
+ * From now on, the ids of the rows every claimRows on `q` returns are appended to `into`: when a job
+ * run on one claimed row fails, the worker knows which row it was (src/jobs/holds.ts).
+ */
+export function logClaims(q: Queryable, into: string[]): void {
+  claimLogs.set(q, into);
+}
+
 /**
  * Runs a claim (see claimSql) with bitmap scans off for that one statement. A claim reads a partial
  * "due" index whose rows leave it as they are handled (draft → open → paid); until vacuum runs, their
@@ -37,5 +47,6 @@ export async function claimRows<T>(q: Queryable, selectSql: string, params: unkn
   await q.query(`SET LOCAL enable_bitmapscan = off`);
   const result = await q.query<T>(claimSql(selectSql, limit), params);
   await q.query(`SET LOCAL enable_bitmapscan TO DEFAULT`);
+  claimLogs.get(q)?.push(...result.rows.map((r) => String((r as { id?: unknown }).id)));
   return result;
 }

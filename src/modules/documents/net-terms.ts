@@ -3,6 +3,7 @@ import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { newId } from '../../core/ids/index.js';
 import { fromUnix, toUnix } from '../../core/time/index.js';
 import { claimRows, type Queryable } from '../../db/index.js';
+import { heldFilter } from '../../jobs/holds.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
 import { zAmount, zCurrency, zExpand, zMetadata, zTimestamp } from '../../http/schemas.js';
 import { changeBalance } from '../credit-notes/balance.js';
@@ -27,8 +28,9 @@ export interface OverdueScope {
  * Worker job (runs in the billing pass, and at each step of a test clock): open invoices past their
  * due date get `invoice.overdue` once, and an active subscription they belong to becomes past_due.
  */
-export async function markOverdueInvoices(q: Queryable, scope: OverdueScope, now: Date, limit: number): Promise<number> {
-  const clockCond = scope.clock === null ? 'test_clock IS NULL' : 'test_clock = $2';
+export async function markOverdueInvoices(q: Queryable, scope: OverdueScope, now: Date, limit: number, job = 'billing.overdue'): Promise<number> {
+  // On real time, rows the worker held after they failed alone are skipped (src/jobs/holds.ts).
+  const clockCond = scope.clock === null ? `test_clock IS NULL AND ${heldFilter(job, 'invoices', '$1')}` : 'test_clock = $2';
   const { rows } = await claimRows<InvoiceRow>(q, `SELECT * FROM invoices WHERE status = 'open' AND due_date IS NOT NULL AND overdue_at IS NULL AND due_date <= $1 AND ${clockCond} ORDER BY due_date, id`, scope.clock === null ? [now] : [now, scope.clock], limit);
   for (const inv of rows) {
     const row = await updateInvoiceRow(q, inv.id, { overdue_at: now, updated: now });

@@ -15,6 +15,7 @@ import { transition } from './state.js';
 import { isPlainRenewal, renewPlain } from './renewals.js';
 import { newId } from '../../core/ids/index.js';
 import { markOverdueInvoices } from '../documents/net-terms.js';
+import { heldFilter, jobsWithHolds, runOneByOne, runReleasing, type HoldableJob } from '../../jobs/holds.js';
 
 // The billing worker's due work. Each function claims a batch of due rows for one scope (real time:
 // rows without a test clock; or one test clock's rows) with FOR UPDATE SKIP LOCKED, and handles them
@@ -35,19 +36,37 @@ const scopeParams = (scope: Scope) => (scope.clock === null ? [] : [scope.clock]
 
 const RENEWABLE = `status IN ('trialing', 'active', 'past_due', 'unpaid')`;
 
+/** Names of the billing jobs, as stored with a held row (src/jobs/holds.ts). */
+export const JOB = {
+  expireIncomplete: 'billing.expire_incomplete',
+  trialWillEnd: 'billing.trial_will_end',
+  resumes: 'billing.resume_collection',
+  periodEnds: 'billing.period_end',
+  finalize: 'billing.finalize',
+  payments: 'billing.payment',
+  overdue: 'billing.overdue',
+} as const;
+
+/** On real time, claims skip rows held after failing alone; a test clock's advance fails instead. */
+const skipHeld = (scope: Scope, job: string, table: string, now: string) => (scope.clock === null ? ` AND ${heldFilter(job, table, now)}` : '');
+
 /**
  * The hot claims' SQL (a claim's ORDER BY is its index's order: see migration 0010 and claimRows).
  * Exported so a test can check each one's plan.
  */
 export const claims = {
   resumes: (scope: Scope) =>
-    `SELECT * FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND (pause_collection->>'resumes_at')::bigint <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY id`,
+    `SELECT * FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND (pause_collection->>'resumes_at')::bigint <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.resumes, 'subscriptions', `to_timestamp($${scope.clock ? 2 : 1})`)} ORDER BY id`,
   periodEnds: (scope: Scope) =>
-    `SELECT * FROM subscriptions WHERE ${RENEWABLE} AND current_period_end <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY current_period_end, id`,
+    `SELECT * FROM subscriptions WHERE ${RENEWABLE} AND current_period_end <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.periodEnds, 'subscriptions', '$1')} ORDER BY current_period_end, id`,
   finalize: (scope: Scope) =>
-    `SELECT id FROM invoices WHERE status = 'draft' AND auto_advance AND finalize_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY finalize_at, id`,
+    `SELECT id FROM invoices WHERE status = 'draft' AND auto_advance AND finalize_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.finalize, 'invoices', '$1')} ORDER BY finalize_at, id`,
   payments: (scope: Scope) =>
-    `SELECT * FROM invoices WHERE status = 'open' AND next_payment_attempt <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY next_payment_attempt, id`,
+    `SELECT * FROM invoices WHERE status = 'open' AND next_payment_attempt <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.payments, 'invoices', '$1')} ORDER BY next_payment_attempt, id`,
+  trialWillEnd: (scope: Scope) =>
+    `SELECT * FROM subscriptions WHERE status = 'trialing' AND NOT trial_will_end_sent AND trial_end - interval '3 days' <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.trialWillEnd, 'subscriptions', '$1')} ORDER BY trial_end`,
+  expireIncomplete: (scope: Scope) =>
+    `SELECT * FROM subscriptions WHERE status = 'incomplete' AND incomplete_expires_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.expireIncomplete, 'subscriptions', '$1')} ORDER BY incomplete_expires_at`,
 };
 
 /** The earliest instant at which some work of this scope becomes due (for test clock stepping). */
@@ -70,7 +89,7 @@ export async function nextDueAt(q: Queryable, scope: Scope): Promise<Date | null
 
 /** `customer.subscription.trial_will_end`, 3 days before a trial ends (Stripe's notice). */
 export async function sendTrialWillEnd(q: Queryable, scope: Scope, now: Date, limit: number): Promise<number> {
-  const { rows } = await claimRows<SubscriptionRow>(q, `SELECT * FROM subscriptions WHERE status = 'trialing' AND NOT trial_will_end_sent AND trial_end - interval '3 days' <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY trial_end`, [...scopeParams(scope), now], limit);
+  const { rows } = await claimRows<SubscriptionRow>(q, claims.trialWillEnd(scope), [...scopeParams(scope), now], limit);
   for (const sub of rows) {
     await q.query(`UPDATE subscriptions SET trial_will_end_sent = true WHERE id = $1`, [sub.id]);
     await recordEvent(q, now, { type: 'customer.subscription.trial_will_end', object: await subscriptionObject(q, { ...sub, trial_will_end_sent: true }), customerId: sub.customer });
@@ -80,7 +99,7 @@ export async function sendTrialWillEnd(q: Queryable, scope: Scope, now: Date, li
 
 /** A first invoice unpaid for 23 hours: incomplete → incomplete_expired, its invoice voided. */
 export async function expireIncomplete(q: Queryable, scope: Scope, now: Date, limit: number): Promise<number> {
-  const { rows } = await claimRows<SubscriptionRow>(q, `SELECT * FROM subscriptions WHERE status = 'incomplete' AND incomplete_expires_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)} ORDER BY incomplete_expires_at`, [...scopeParams(scope), now], limit);
+  const { rows } = await claimRows<SubscriptionRow>(q, claims.expireIncomplete(scope), [...scopeParams(scope), now], limit);
   for (const sub of rows) {
     await transition(q, sub, { status: 'incomplete_expired', ended_at: now, incomplete_expires_at: null }, now, 'customer.subscription.deleted');
     if (sub.latest_invoice) {
@@ -209,28 +228,36 @@ export async function payDue(q: Queryable, deps: BillingDeps, scope: Scope, now:
 /**
  * Runs every billing job once for a scope at `now`, each batch in its own transaction (rerun if it lost
  * a deadlock). A job whose batch fails does not keep the others from running: the pass goes on and
- * then throws the first failure (the worker logs it; a test clock's advance fails with it), so a batch
- * that keeps failing holds up its own job only, not the charging of invoices already due.
+ * then throws the first failure (the worker logs it; a test clock's advance fails with it). On real
+ * time the failed job is first rerun row by row and each row that fails alone is held (src/jobs/holds.ts),
+ * so one bad row holds up neither its batch nor the rows claimed after it.
  */
 export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, now: Date): Promise<number> {
-  const limit = deps.config.workerBatchSize;
-  const jobs: ((q: Queryable) => Promise<number>)[] = [
-    (q) => expireIncomplete(q, scope, now, limit),
-    (q) => sendTrialWillEnd(q, scope, now, limit),
-    (q) => resumeCollection(q, scope, now, limit),
-    (q) => advancePeriods(q, deps, scope, now, limit),
-    (q) => finalizeDue(q, scope, now, limit, deps),
-    (q) => payDue(q, deps, scope, now, limit),
+  const jobs: HoldableJob[] = [
+    { name: JOB.expireIncomplete, run: (q, limit) => expireIncomplete(q, scope, now, limit) },
+    { name: JOB.trialWillEnd, run: (q, limit) => sendTrialWillEnd(q, scope, now, limit) },
+    { name: JOB.resumes, run: (q, limit) => resumeCollection(q, scope, now, limit) },
+    { name: JOB.periodEnds, run: (q, limit) => advancePeriods(q, deps, scope, now, limit) },
+    { name: JOB.finalize, run: (q, limit) => finalizeDue(q, scope, now, limit, deps) },
+    { name: JOB.payments, run: (q, limit) => payDue(q, deps, scope, now, limit) },
     // NET terms: send_invoice invoices unpaid at their due date.
-    (q) => markOverdueInvoices(q, scope, now, limit),
+    { name: JOB.overdue, run: (q, limit) => markOverdueInvoices(q, scope, now, limit, JOB.overdue) },
   ];
+  const limit = deps.config.workerBatchSize;
+  const held = scope.clock === null ? await jobsWithHolds(db) : new Set<string>();
   let n = 0;
   let failure: { error: unknown } | null = null;
   for (const job of jobs) {
     try {
-      n += await txWithRetry(db, job);
+      n += await txWithRetry(db, (q) => runReleasing(q, job, limit, held.has(job.name)));
     } catch (error) {
       failure ??= { error };
+      if (scope.clock !== null) continue;
+      try {
+        n += (await runOneByOne(db, job, limit, now)).handled;
+      } catch {
+        // The job fails whatever row it takes: reported below with the batch's failure.
+      }
     }
   }
   if (failure) throw failure.error;

@@ -42,4 +42,46 @@ describe('a billing pass with a failing job', () => {
       await db.exec(`DROP TRIGGER poison_renewal ON invoices; DROP FUNCTION poison_renewal();`);
     }
   });
+
+  it('holds a renewal that fails alone, renews the rest of its batch, and retries it after a backoff', async () => {
+    const db = t.testDb.db;
+    const price = await t.priceId('community_monthly');
+    t.clock.set('2026-01-20T12:00:00Z');
+    const poisoned = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: await t.customer({ card: 'pm_card_visa' }), items: [{ price }], trial_end: 'now' } });
+    t.clock.set('2026-01-20T12:00:01Z');
+    // Claimed after the poisoned one (a later period end), in the same batch.
+    const healthy = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: await t.customer({ card: 'pm_card_visa' }), items: [{ price }], trial_end: 'now' } });
+    expect([poisoned.status, healthy.status]).toEqual([200, 200]);
+    await db.exec(`CREATE FUNCTION poison_renewal() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.subscription = '${poisoned.body.id}' AND NEW.billing_reason = 'subscription_cycle' THEN RAISE EXCEPTION 'poisoned renewal'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER poison_renewal BEFORE INSERT ON invoices FOR EACH ROW EXECUTE FUNCTION poison_renewal();`);
+    const holds = async () =>
+      (await db.query<{ object_id: string; failures: number; held_until: Date; last_error: string }>(`SELECT object_id, failures, held_until, last_error FROM work_holds WHERE job = 'billing.period_end' ORDER BY object_id`)).rows.map((h) => [h.object_id, h.failures, new Date(h.held_until).toISOString(), h.last_error]);
+    const periodEnd = async (id: string) => (await t.sub(id)).current_period_end;
+    try {
+      await expect(runBillingPass(db, t.deps, { clock: null }, new Date('2026-02-20T13:00:00Z'))).rejects.toThrow(/poisoned renewal/);
+      expect(await periodEnd(healthy.body.id)).toBe(Date.parse('2026-03-20T12:00:01Z') / 1000);
+      expect(await periodEnd(poisoned.body.id)).toBe(Date.parse('2026-02-20T12:00:00Z') / 1000);
+      expect(await holds()).toEqual([[poisoned.body.id, 1, '2026-02-20T13:01:00.000Z', 'poisoned renewal']]);
+
+      // While held it is not claimed: the pass does not fail on it again.
+      await expect(runBillingPass(db, t.deps, { clock: null }, new Date('2026-02-20T13:00:30Z'))).resolves.toBeGreaterThanOrEqual(0);
+      expect(await periodEnd(poisoned.body.id)).toBe(Date.parse('2026-02-20T12:00:00Z') / 1000);
+      // The hold over, it is tried again, fails again and is held twice as long.
+      await expect(runBillingPass(db, t.deps, { clock: null }, new Date('2026-02-20T13:02:00Z'))).rejects.toThrow(/poisoned renewal/);
+      expect(await holds()).toEqual([[poisoned.body.id, 2, '2026-02-20T13:04:00.000Z', 'poisoned renewal']]);
+    } finally {
+      await db.exec(`DROP TRIGGER poison_renewal ON invoices; DROP FUNCTION poison_renewal();`);
+    }
+    // Fixed: once the hold is over it renews (one invoice for the period) and loses its hold.
+    await runBillingPass(db, t.deps, { clock: null }, new Date('2026-02-20T13:04:00Z'));
+    expect(await periodEnd(poisoned.body.id)).toBe(Date.parse('2026-03-20T12:00:00Z') / 1000);
+    expect(await holds()).toEqual([]);
+    const cycles = (await t.invoices(poisoned.body.id)).filter((i) => i.billing_reason === 'subscription_cycle');
+    expect(cycles.map((i) => i.period_start)).toEqual([Date.parse('2026-02-20T12:00:00Z') / 1000]);
+    expect((await t.invoices(healthy.body.id)).filter((i) => i.billing_reason === 'subscription_cycle')).toHaveLength(1);
+  });
 });
