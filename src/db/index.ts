@@ -36,6 +36,11 @@ export function logClaims(q: Queryable, into: string[]): void {
   claimLogs.set(q, into);
 }
 
+/** For jobs that claim without claimRows (e.g. by locking wallets): the ids of the rows they took. */
+export function noteClaimed(q: Queryable, ids: readonly string[]): void {
+  claimLogs.get(q)?.push(...ids);
+}
+
 /**
  * Runs a claim (see claimSql) with bitmap scans off for that one statement. A claim reads a partial
  * "due" index whose rows leave it as they are handled (draft → open → paid); until vacuum runs, their
@@ -47,6 +52,9 @@ export async function claimRows<T>(q: Queryable, selectSql: string, params: unkn
   await q.query(`SET LOCAL enable_bitmapscan = off`);
   const result = await q.query<T>(claimSql(selectSql, limit), params);
   await q.query(`SET LOCAL enable_bitmapscan TO DEFAULT`);
-  claimLogs.get(q)?.push(...result.rows.map((r) => String((r as { id?: unknown }).id)));
+  noteClaimed(
+    q,
+    result.rows.map((r) => String((r as { id?: unknown }).id)),
+  );
   return result;
 }

@@ -12,7 +12,7 @@ let poisoned: Set<string>;
 const job: HoldableJob = {
   name: 'test.things',
   async run(q: Queryable, limit: number) {
-    const { rows } = await claimRows<{ id: string }>(q, `SELECT id FROM things WHERE NOT done AND ${heldFilter('test.things', 'things', '$1')} ORDER BY id`, [NOW], limit);
+    const { rows } = await claimRows<{ id: string }>(q, `SELECT id FROM things WHERE NOT done AND ${heldFilter('test.things', 'things.id', '$1')} ORDER BY id`, [NOW], limit);
     for (const r of rows) {
       await q.query(`UPDATE things SET done = true WHERE id = $1`, [r.id]);
       if (poisoned.has(r.id)) throw new Error(`bad row ${r.id}`);

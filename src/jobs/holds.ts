@@ -20,11 +20,11 @@ export function holdSeconds(failures: number): number {
 }
 
 /**
- * The claim's condition that skips held rows: `table` is the claimed table as named in the claim's
- * FROM, `now` the SQL expression of the job's current time (a timestamptz parameter).
+ * The claim's condition that skips held rows: `key` is the SQL expression of the claimed row's id (as
+ * the job logs it), `now` the SQL expression of the job's current time (a timestamptz parameter).
  */
-export function heldFilter(job: string, table: string, now: string): string {
-  return `NOT EXISTS (SELECT 1 FROM work_holds h WHERE h.job = '${job}' AND h.object_id = ${table}.id AND h.held_until > ${now})`;
+export function heldFilter(job: string, key: string, now: string): string {
+  return `NOT EXISTS (SELECT 1 FROM work_holds h WHERE h.job = '${job}' AND h.object_id = ${key} AND h.held_until > ${now})`;
 }
 
 /** Rows that failed alone: held (or held longer) from `now`. */
@@ -94,4 +94,32 @@ export async function runOneByOne(db: Db, job: HoldableJob, limit: number, now: 
     }
   }
   return result;
+}
+
+/**
+ * Runs each job once, each batch in its own transaction (rerun if it lost a deadlock). A job whose
+ * batch fails does not keep the others from running: the pass goes on and then throws the first
+ * failure (the worker logs it; a test clock's advance fails with it). With `hold` (real time) the failed
+ * job is first rerun row by row and each row that fails alone is held, so one bad row holds up neither
+ * its batch nor the rows claimed after it. Returns the number of rows handled.
+ */
+export async function runPass(db: Db, jobs: readonly HoldableJob[], limit: number, now: Date, hold: boolean): Promise<number> {
+  const held = hold ? await jobsWithHolds(db) : new Set<string>();
+  let n = 0;
+  let failure: { error: unknown } | null = null;
+  for (const job of jobs) {
+    try {
+      n += await txWithRetry(db, (q) => runReleasing(q, job, limit, held.has(job.name)));
+    } catch (error) {
+      failure ??= { error };
+      if (!hold) continue;
+      try {
+        n += (await runOneByOne(db, job, limit, now)).handled;
+      } catch {
+        // The job fails whatever row it takes: reported below with the batch's failure.
+      }
+    }
+  }
+  if (failure) throw failure.error;
+  return n;
 }

@@ -1,6 +1,7 @@
 import { newId } from '../../core/ids/index.js';
 import { addDays, type Interval } from '../../core/time/index.js';
-import type { Db, Queryable } from '../../db/index.js';
+import { noteClaimed, type Db, type Queryable } from '../../db/index.js';
+import { heldFilter, runPass, type HoldableJob } from '../../jobs/holds.js';
 import { recordEvents, type EventInput } from '../events/service.js';
 import type { BillingDeps, Scope } from '../subscriptions/jobs.js';
 import { EXPIRE_AT_PERIOD_END, available, carryoverExcess, planCreditsExpireAt, type CarryoverPolicy } from './domain/lots.js';
@@ -22,6 +23,11 @@ function scopeOf(column: string, scope: Scope): string {
   return scope.clock === null ? `${column} IS NULL` : `${column} = $1`;
 }
 const scopeParams = (scope: Scope): unknown[] => (scope.clock === null ? [] : [scope.clock]);
+
+/** Names of the credit jobs, as stored with a held row (src/jobs/holds.ts). */
+export const CREDIT_JOB = { expire: 'credits.expire', plan: 'credits.plan_grant', packs: 'credits.pack_grant' } as const;
+/** On real time, candidates held after failing alone are skipped; a test clock's advance fails instead. */
+const skipHeld = (scope: Scope, job: string, key: string, now: string) => (scope.clock === null ? ` AND ${heldFilter(job, key, now)}` : '');
 
 const OPEN_EXPIRING = `g.expired_at IS NULL AND g.voided_at IS NULL AND g.expires_at IS NOT NULL`;
 
@@ -77,7 +83,7 @@ function balancesAt(grants: readonly GrantRow[], at: Date, exclude: ReadonlySet<
 export async function expireGrants(q: Queryable, deps: BillingDeps, scope: Scope, now: Date, limit: number): Promise<number> {
   const params = scopeParams(scope);
   const { rows } = await q.query<{ customer: string }>(
-    `SELECT g.customer FROM credit_grants g WHERE ${OPEN_EXPIRING} AND g.expires_at <= $${params.length + 1} AND ${scopeOf('g.test_clock', scope)}
+    `SELECT g.customer FROM credit_grants g WHERE ${OPEN_EXPIRING} AND g.expires_at <= $${params.length + 1} AND ${scopeOf('g.test_clock', scope)}${skipHeld(scope, CREDIT_JOB.expire, 'g.customer', `$${params.length + 1}`)}
       GROUP BY g.customer ORDER BY min(g.expires_at), g.customer LIMIT ${Math.max(1, limit)}`,
     [...params, now],
   );
@@ -86,6 +92,10 @@ export async function expireGrants(q: Queryable, deps: BillingDeps, scope: Scope
     q,
     rows.map((r) => r.customer),
     { skipLocked: true, includeDeleted: true },
+  );
+  noteClaimed(
+    q,
+    wallets.map((w) => w.customer),
   );
   const grants = await openGrantsOf(
     q,
@@ -148,7 +158,7 @@ export async function grantPlanCredits(q: Queryable, deps: BillingDeps, scope: S
     `SELECT s.id, s.customer, s.current_period_start, s.current_period_end, s.billing_cycle_anchor, s.interval, s.interval_count, s.test_clock,
             ci.credits, ci.product, ci.product_name
        FROM subscriptions s ${PLAN_CREDITS}
-      WHERE ${PLAN_DUE} AND s.current_period_start <= $${params.length + 1} AND ${scopeOf('s.test_clock', scope)}
+      WHERE ${PLAN_DUE} AND s.current_period_start <= $${params.length + 1} AND ${scopeOf('s.test_clock', scope)}${skipHeld(scope, CREDIT_JOB.plan, 's.id', `$${params.length + 1}`)}
       ORDER BY s.current_period_start, s.id LIMIT ${Math.max(1, limit)}`,
     [...params, now],
   );
@@ -159,6 +169,10 @@ export async function grantPlanCredits(q: Queryable, deps: BillingDeps, scope: S
   const locked = new Set(wallets.map((w) => w.customer));
   const todo = subs.filter((s) => locked.has(s.customer));
   if (todo.length === 0) return 0;
+  noteClaimed(
+    q,
+    todo.map((s) => s.id),
+  );
 
   const { rows: policyRows } = await q.query<{ product: string; carryover_periods: number | null; carryover_cap: number | null }>(
     `SELECT product, carryover_periods, carryover_cap FROM credit_plan_policies WHERE product = ANY($1::text[])`,
@@ -242,7 +256,7 @@ export async function grantPurchasedPacks(q: Queryable, deps: BillingDeps, scope
   const params = scopeParams(scope);
   const { rows } = await q.query<PackCandidate>(
     `SELECT l.id AS line, l.invoice, l.quantity, i.customer, i.test_clock, pr.id AS product, pr.name, (pr.metadata->>'credits')::bigint AS credits, ${PAID_AT} AS paid_at
-       ${PACK_LINES} AND ${PAID_AT} <= $${params.length + 1} AND ${scopeOf('i.test_clock', scope)}
+       ${PACK_LINES} AND ${PAID_AT} <= $${params.length + 1} AND ${scopeOf('i.test_clock', scope)}${skipHeld(scope, CREDIT_JOB.packs, 'l.id', `$${params.length + 1}`)}
       ORDER BY l.id LIMIT ${Math.max(1, limit)}`,
     [...params, now],
   );
@@ -253,6 +267,10 @@ export async function grantPurchasedPacks(q: Queryable, deps: BillingDeps, scope
   const locked = new Set(wallets.map((w) => w.customer));
   const todo = rows.filter((r) => locked.has(r.customer));
   if (todo.length === 0) return 0;
+  noteClaimed(
+    q,
+    todo.map((r) => r.line),
+  );
   const expiryDays = deps.config.credits.packExpiryDays;
   await createGrants(
     q,
@@ -276,14 +294,17 @@ export async function grantPurchasedPacks(q: Queryable, deps: BillingDeps, scope
   return todo.length;
 }
 
-/** Runs every credit job once for a scope at `now`, each batch in its own transaction. */
+/**
+ * Runs every credit job once for a scope at `now` (runPass: a failed batch does not stop the other
+ * jobs; on real time its candidates are retried one by one and one that fails alone is held).
+ */
 export async function runCreditPass(db: Db, deps: BillingDeps, scope: Scope, now: Date): Promise<number> {
-  const limit = deps.config.workerBatchSize;
-  let n = 0;
-  n += await db.tx((q) => expireGrants(q, deps, scope, now, limit));
-  n += await db.tx((q) => grantPlanCredits(q, deps, scope, now, limit));
-  n += await db.tx((q) => grantPurchasedPacks(q, deps, scope, now, limit));
-  return n;
+  const jobs: HoldableJob[] = [
+    { name: CREDIT_JOB.expire, run: (q, limit) => expireGrants(q, deps, scope, now, limit) },
+    { name: CREDIT_JOB.plan, run: (q, limit) => grantPlanCredits(q, deps, scope, now, limit) },
+    { name: CREDIT_JOB.packs, run: (q, limit) => grantPurchasedPacks(q, deps, scope, now, limit) },
+  ];
+  return runPass(db, jobs, deps.config.workerBatchSize, now, scope.clock === null);
 }
 
 /** Runs passes until nothing of the scope is due at `now` (test clocks call it at each step). */

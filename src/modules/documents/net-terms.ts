@@ -30,7 +30,7 @@ export interface OverdueScope {
  */
 export async function markOverdueInvoices(q: Queryable, scope: OverdueScope, now: Date, limit: number, job = 'billing.overdue'): Promise<number> {
   // On real time, rows the worker held after they failed alone are skipped (src/jobs/holds.ts).
-  const clockCond = scope.clock === null ? `test_clock IS NULL AND ${heldFilter(job, 'invoices', '$1')}` : 'test_clock = $2';
+  const clockCond = scope.clock === null ? `test_clock IS NULL AND ${heldFilter(job, 'invoices.id', '$1')}` : 'test_clock = $2';
   const { rows } = await claimRows<InvoiceRow>(q, `SELECT * FROM invoices WHERE status = 'open' AND due_date IS NOT NULL AND overdue_at IS NULL AND due_date <= $1 AND ${clockCond} ORDER BY due_date, id`, scope.clock === null ? [now] : [now, scope.clock], limit);
   for (const inv of rows) {
     const row = await updateInvoiceRow(q, inv.id, { overdue_at: now, updated: now });

@@ -1,6 +1,6 @@
 import { addSeconds } from '../../core/time/index.js';
 import type { Db, Queryable } from '../../db/index.js';
-import { claimRows, txWithRetry } from '../../db/index.js';
+import { claimRows } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import { recordEvent } from '../events/service.js';
 import { createInvoices, finalizeInvoices, markUncollectible, voidInvoice } from '../invoices/service.js';
@@ -15,7 +15,7 @@ import { transition } from './state.js';
 import { isPlainRenewal, renewPlain } from './renewals.js';
 import { newId } from '../../core/ids/index.js';
 import { markOverdueInvoices } from '../documents/net-terms.js';
-import { heldFilter, jobsWithHolds, runOneByOne, runReleasing, type HoldableJob } from '../../jobs/holds.js';
+import { heldFilter, runPass, type HoldableJob } from '../../jobs/holds.js';
 
 // The billing worker's due work. Each function claims a batch of due rows for one scope (real time:
 // rows without a test clock; or one test clock's rows) with FOR UPDATE SKIP LOCKED, and handles them
@@ -48,7 +48,7 @@ export const JOB = {
 } as const;
 
 /** On real time, claims skip rows held after failing alone; a test clock's advance fails instead. */
-const skipHeld = (scope: Scope, job: string, table: string, now: string) => (scope.clock === null ? ` AND ${heldFilter(job, table, now)}` : '');
+const skipHeld = (scope: Scope, job: string, table: string, now: string) => (scope.clock === null ? ` AND ${heldFilter(job, `${table}.id`, now)}` : '');
 
 /**
  * The hot claims' SQL (a claim's ORDER BY is its index's order: see migration 0010 and claimRows).
@@ -226,11 +226,8 @@ export async function payDue(q: Queryable, deps: BillingDeps, scope: Scope, now:
 }
 
 /**
- * Runs every billing job once for a scope at `now`, each batch in its own transaction (rerun if it lost
- * a deadlock). A job whose batch fails does not keep the others from running: the pass goes on and
- * then throws the first failure (the worker logs it; a test clock's advance fails with it). On real
- * time the failed job is first rerun row by row and each row that fails alone is held (src/jobs/holds.ts),
- * so one bad row holds up neither its batch nor the rows claimed after it.
+ * Runs every billing job once for a scope at `now` (runPass: a failed batch does not stop the other
+ * jobs; on real time its rows are retried one by one and a row that fails alone is held).
  */
 export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, now: Date): Promise<number> {
   const jobs: HoldableJob[] = [
@@ -243,25 +240,7 @@ export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, no
     // NET terms: send_invoice invoices unpaid at their due date.
     { name: JOB.overdue, run: (q, limit) => markOverdueInvoices(q, scope, now, limit, JOB.overdue) },
   ];
-  const limit = deps.config.workerBatchSize;
-  const held = scope.clock === null ? await jobsWithHolds(db) : new Set<string>();
-  let n = 0;
-  let failure: { error: unknown } | null = null;
-  for (const job of jobs) {
-    try {
-      n += await txWithRetry(db, (q) => runReleasing(q, job, limit, held.has(job.name)));
-    } catch (error) {
-      failure ??= { error };
-      if (scope.clock !== null) continue;
-      try {
-        n += (await runOneByOne(db, job, limit, now)).handled;
-      } catch {
-        // The job fails whatever row it takes: reported below with the batch's failure.
-      }
-    }
-  }
-  if (failure) throw failure.error;
-  return n;
+  return runPass(db, jobs, deps.config.workerBatchSize, now, scope.clock === null);
 }
 
 /** Runs passes until nothing of the scope is due at `now`. */

@@ -12,6 +12,16 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+/** Every renewal invoice of the subscription fails in the database. */
+const poisonRenewals = (sub: string) =>
+  t.testDb.db.exec(`CREATE FUNCTION poison_renewal() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.subscription = '${sub}' AND NEW.billing_reason = 'subscription_cycle' THEN RAISE EXCEPTION 'poisoned renewal'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER poison_renewal BEFORE INSERT ON invoices FOR EACH ROW EXECUTE FUNCTION poison_renewal();`);
+const curePoison = () => t.testDb.db.exec(`DROP TRIGGER poison_renewal ON invoices; DROP FUNCTION poison_renewal();`);
+
 describe('a billing pass with a failing job', () => {
   it('runs the other jobs, then throws the failure', async () => {
     const a = await t.customer({ card: 'pm_card_visa' });
@@ -24,12 +34,7 @@ describe('a billing pass with a failing job', () => {
     expect(open.body.status).toBe('open');
 
     const db = t.testDb.db;
-    await db.exec(`CREATE FUNCTION poison_renewal() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.subscription = '${sub.body.id}' AND NEW.billing_reason = 'subscription_cycle' THEN RAISE EXCEPTION 'poisoned renewal'; END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER poison_renewal BEFORE INSERT ON invoices FOR EACH ROW EXECUTE FUNCTION poison_renewal();`);
+    await poisonRenewals(sub.body.id);
     try {
       const now = new Date('2026-02-15T13:00:00Z');
       await db.query(`UPDATE invoices SET next_payment_attempt = $2 WHERE id = $1`, [draft.body.id, now]);
@@ -39,7 +44,7 @@ describe('a billing pass with a failing job', () => {
       const stuck = await t.call({ method: 'GET', url: `/v1/subscriptions/${sub.body.id}` });
       expect(stuck.body.current_period_end).toBe(Date.parse('2026-02-15T12:00:00Z') / 1000);
     } finally {
-      await db.exec(`DROP TRIGGER poison_renewal ON invoices; DROP FUNCTION poison_renewal();`);
+      await curePoison();
     }
   });
 
@@ -52,12 +57,7 @@ describe('a billing pass with a failing job', () => {
     // Claimed after the poisoned one (a later period end), in the same batch.
     const healthy = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: await t.customer({ card: 'pm_card_visa' }), items: [{ price }], trial_end: 'now' } });
     expect([poisoned.status, healthy.status]).toEqual([200, 200]);
-    await db.exec(`CREATE FUNCTION poison_renewal() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.subscription = '${poisoned.body.id}' AND NEW.billing_reason = 'subscription_cycle' THEN RAISE EXCEPTION 'poisoned renewal'; END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER poison_renewal BEFORE INSERT ON invoices FOR EACH ROW EXECUTE FUNCTION poison_renewal();`);
+    await poisonRenewals(poisoned.body.id);
     const holds = async () =>
       (await db.query<{ object_id: string; failures: number; held_until: Date; last_error: string }>(`SELECT object_id, failures, held_until, last_error FROM work_holds WHERE job = 'billing.period_end' ORDER BY object_id`)).rows.map((h) => [h.object_id, h.failures, new Date(h.held_until).toISOString(), h.last_error]);
     const periodEnd = async (id: string) => (await t.sub(id)).current_period_end;
@@ -74,7 +74,7 @@ describe('a billing pass with a failing job', () => {
       await expect(runBillingPass(db, t.deps, { clock: null }, new Date('2026-02-20T13:02:00Z'))).rejects.toThrow(/poisoned renewal/);
       expect(await holds()).toEqual([[poisoned.body.id, 2, '2026-02-20T13:04:00.000Z', 'poisoned renewal']]);
     } finally {
-      await db.exec(`DROP TRIGGER poison_renewal ON invoices; DROP FUNCTION poison_renewal();`);
+      await curePoison();
     }
     // Fixed: once the hold is over it renews (one invoice for the period) and loses its hold.
     await runBillingPass(db, t.deps, { clock: null }, new Date('2026-02-20T13:04:00Z'));
