@@ -68,9 +68,9 @@ export interface OneByOne {
 
 /**
  * Reruns a job whose batch failed, one claimed row per transaction, for at most `limit` rows. A row
- * that fails alone is held; one that succeeds loses any hold it had. Three failures in a row with
- * nothing handled in between look like a fault of the job rather than of rows (the database is gone,
- * every row fails the same way): the rerun stops there and throws, so it does not hold a whole table.
+ * that fails alone is held; one that succeeds loses any hold it had. When the first three rows all fail,
+ * that looks like a fault of the job rather than of rows (a missing migration, every row failing the
+ * same way): the rerun stops there and throws, so it does not hold a whole table.
  */
 export async function runOneByOne(db: Db, job: HoldableJob, limit: number, now: Date): Promise<OneByOne> {
   const result: OneByOne = { handled: 0, held: [] };
