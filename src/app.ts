@@ -7,6 +7,7 @@ import type { Db } from './db/index.js';
 import type { AppDeps } from './deps.js';
 import { Authenticator, RateLimiter } from './http/auth.js';
 import { Metrics } from './http/metrics.js';
+import { heldCounts } from './jobs/holds.js';
 import { buildOpenApi } from './http/openapi.js';
 import { opsRoutes } from './http/ops.js';
 import { Router } from './http/router.js';
@@ -77,7 +78,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
     logger: app.log,
     authenticator: new Authenticator(opts.db),
     rateLimiter: new RateLimiter(opts.config.rateLimit),
-    metrics: new Metrics(),
+    metrics: new Metrics({ heldRows: () => heldCounts(opts.db, opts.clock.now()) }),
     gateways: opts.gateways ?? gatewaysOf([new SimulatedGateway({ now: () => opts.clock.now() })]),
     notifier: opts.notifier ?? notifierFromConfig(opts.config.notifications),
   };

@@ -43,6 +43,12 @@ export async function holdRows(q: Queryable, job: string, ids: string[], error: 
   }
 }
 
+/** Rows held at `now`, by job (the /metrics gauge recur_work_holds). */
+export async function heldCounts(q: Queryable, now: Date): Promise<Map<string, number>> {
+  const { rows } = await q.query<{ job: string; n: string | number }>(`SELECT job, count(*) AS n FROM work_holds WHERE held_until > $1 GROUP BY job`, [now]);
+  return new Map(rows.map((r) => [r.job, Number(r.n)]));
+}
+
 /** The jobs that have held rows (on real time), read once per pass: only their batches need releasing. */
 export async function jobsWithHolds(q: Queryable): Promise<Set<string>> {
   const { rows } = await q.query<{ job: string }>(`SELECT DISTINCT job FROM work_holds`);

@@ -66,6 +66,9 @@ describe('a billing pass with a failing job', () => {
       expect(await periodEnd(healthy.body.id)).toBe(Date.parse('2026-03-20T12:00:01Z') / 1000);
       expect(await periodEnd(poisoned.body.id)).toBe(Date.parse('2026-02-20T12:00:00Z') / 1000);
       expect(await holds()).toEqual([[poisoned.body.id, 1, '2026-02-20T13:01:00.000Z', 'poisoned renewal']]);
+      t.clock.set('2026-02-20T13:00:10Z');
+      const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+      expect(metrics.body).toContain('recur_work_holds{job="billing.period_end"} 1');
 
       // While held it is not claimed: the pass does not fail on it again.
       await expect(runBillingPass(db, t.deps, { clock: null }, new Date('2026-02-20T13:00:30Z'))).resolves.toBeGreaterThanOrEqual(0);
@@ -80,6 +83,7 @@ describe('a billing pass with a failing job', () => {
     await runBillingPass(db, t.deps, { clock: null }, new Date('2026-02-20T13:04:00Z'));
     expect(await periodEnd(poisoned.body.id)).toBe(Date.parse('2026-03-20T12:00:00Z') / 1000);
     expect(await holds()).toEqual([]);
+    expect((await t.app.inject({ method: 'GET', url: '/metrics' })).body).not.toContain('recur_work_holds{');
     const cycles = (await t.invoices(poisoned.body.id)).filter((i) => i.billing_reason === 'subscription_cycle');
     expect(cycles.map((i) => i.period_start)).toEqual([Date.parse('2026-02-20T12:00:00Z') / 1000]);
     expect((await t.invoices(healthy.body.id)).filter((i) => i.billing_reason === 'subscription_cycle')).toHaveLength(1);
