@@ -14,6 +14,7 @@ import { openPglite } from '../src/db/pglite.js';
 import { openPostgres } from '../src/db/postgres.js';
 import { seedCatalog } from '../src/modules/catalog/seed.js';
 import { gatewaysOf } from '../src/modules/payments/gateway.js';
+import { readFingerprintSecret } from '../src/modules/payments/installation-secret.js';
 import { SimulatedGateway } from '../src/modules/payments/simulated-gateway.js';
 import { drainBilling } from '../src/modules/subscriptions/jobs.js';
 import { freshDatabase } from './fresh-db.js';
@@ -132,7 +133,7 @@ async function run(kind: 'postgres' | 'pglite'): Promise<Result> {
     process.stdout.write(`${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 
     const floorSeconds = await floor(db);
-    const deps = { gateways: gatewaysOf([new SimulatedGateway({ now: () => clock.now() })]), config: testConfig({ finalizeDelaySeconds: 0, workerBatchSize: BATCH }) };
+    const deps = { gateways: gatewaysOf([new SimulatedGateway({ fingerprintSecret: await readFingerprintSecret(db), now: () => clock.now() })]), config: testConfig({ finalizeDelaySeconds: 0, workerBatchSize: BATCH }) };
     let peak = process.memoryUsage().rss;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
     const started = performance.now();

@@ -58,7 +58,9 @@ async function serveMode(): Promise<void> {
   const { buildGateways } = await import('../src/modules/payments/gateways-from-config.js');
   const config = loadConfig();
   const rt = await openRuntime(config);
-  const { app } = await buildApp({ db: rt.db, clock: rt.clock, config, gateways: buildGateways(config.payments, rt.clock) });
+  const { readFingerprintSecret } = await import('../src/modules/payments/installation-secret.js');
+  const gateways = buildGateways(config.payments, rt.clock, await readFingerprintSecret(rt.db));
+  const { app } = await buildApp({ db: rt.db, clock: rt.clock, config, gateways });
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -432,11 +434,12 @@ async function benchDb(kind: DbKind, o: { runs: number; duration: number; connec
       const { processInbox } = await import('../src/modules/webhooks/jobs.js');
       const { gatewaysOf } = await import('../src/modules/payments/gateway.js');
       const { SimulatedGateway } = await import('../src/modules/payments/simulated-gateway.js');
+      const { readFingerprintSecret } = await import('../src/modules/payments/installation-secret.js');
       const db = await openPostgres({ connectionString: dbUrl!, max: 4 });
       stored = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM webhook_inbox')).rows[0]!.n;
       // For reference: one worker process draining the inbox (each event in its own transaction).
       const config = { ...loadConfig({ ...process.env, DATABASE_URL: dbUrl! }) };
-      const deps = { gateways: gatewaysOf([new SimulatedGateway({ now: () => new Date() })]), config };
+      const deps = { gateways: gatewaysOf([new SimulatedGateway({ fingerprintSecret: await readFingerprintSecret(db), now: () => new Date() })]), config };
       const t0 = performance.now();
       let events = 0;
       const budget = 15_000;

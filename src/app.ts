@@ -28,6 +28,7 @@ import { disputeRoutes, paymentIntentRoutes, paymentMethodRoutes, refundRoutes }
 import { webhookInboxRoutes, webhookIngressRoutes } from './modules/webhooks/routes.js';
 import { gatewaysOf, type Gateways } from './modules/payments/gateway.js';
 import { SimulatedGateway } from './modules/payments/simulated-gateway.js';
+import { readFingerprintSecret } from './modules/payments/installation-secret.js';
 import { taxRateRoutes } from './modules/taxes/routes.js';
 import { creditNoteRoutes } from './modules/credit-notes/routes.js';
 import { entitlementRoutes } from './modules/entitlements/routes.js';
@@ -38,7 +39,7 @@ export interface BuildAppOptions {
   clock: Clock;
   config: Config;
   logger?: FastifyBaseLogger;
-  /** Payment gateways; defaults to the built-in simulated gateway. */
+  /** Payment gateways; defaults to the built-in simulated gateway, keyed by the database's fingerprint secret. */
   gateways?: Gateways;
   /** Email/SMS transports; defaults to what the config describes (SMTP, Twilio) or the outbox. */
   notifier?: Notifier;
@@ -79,7 +80,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
     authenticator: new Authenticator(opts.db),
     rateLimiter: new RateLimiter(opts.config.rateLimit),
     metrics: new Metrics({ heldRows: () => heldCounts(opts.db, opts.clock.now()) }),
-    gateways: opts.gateways ?? gatewaysOf([new SimulatedGateway({ now: () => opts.clock.now() })]),
+    // The simulated gateway keys card fingerprints with this installation's secret (migration 0015). The
+    // read starts now, before any request opens a transaction, and the first card tokenised awaits it.
+    gateways: opts.gateways ?? gatewaysOf([new SimulatedGateway({ fingerprintSecret: readFingerprintSecret(opts.db), now: () => opts.clock.now() })]),
     notifier: opts.notifier ?? notifierFromConfig(opts.config.notifications),
   };
 

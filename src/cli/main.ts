@@ -8,6 +8,7 @@ import { listCustomers } from '../modules/customers/service.js';
 import { openRuntime, runSeed } from '../runtime.js';
 import { serve } from './serve.js';
 import { buildGateways } from '../modules/payments/gateways-from-config.js';
+import { readFingerprintSecret } from '../modules/payments/installation-secret.js';
 import { markForReplay } from '../modules/webhooks/inbox.js';
 import { processInbox } from '../modules/webhooks/jobs.js';
 import { MAX_CLOCK_TIME, advanceLimit, advanceTestClock, getTestClock, serializeTestClock } from '../modules/test-clocks/service.js';
@@ -110,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
     if (Number.isNaN(to.getTime())) throw new UsageError(`--to is not a time: ${values.to}`);
     if (to.getTime() > MAX_CLOCK_TIME * 1000) throw new UsageError(`--to must be no later than 9900-01-01, the last time a test clock shows`);
     return withRuntime(async (rt) => {
-      const gateways = buildGateways(config.payments, rt.clock, rt.logger);
+      const gateways = buildGateways(config.payments, rt.clock, await readFingerprintSecret(rt.db), rt.logger);
       // The API bounds one advance (two intervals of the shortest subscription); the CLI walks there in such steps.
       let clock = await getTestClock(rt.db, arg).then(serializeTestClock);
       do {
@@ -128,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
       const ids = await rt.db.tx((q) => markForReplay(q, arg ? { id: arg } : { failed: true }, now));
       if (arg && ids.length === 0) throw new UsageError(`No inbound webhook event ${arg}`);
       // Processed here and now (a running worker would take them too: rows are claimed, never shared).
-      const deps = { gateways: buildGateways(config.payments, rt.clock, rt.logger), config };
+      const deps = { gateways: buildGateways(config.payments, rt.clock, await readFingerprintSecret(rt.db), rt.logger), config };
       await processInbox(rt.db, deps, now, ids.length, { ids, logger: rt.logger });
       const { rows } = await rt.db.query<{ id: string; event_id: string; type: string; status: string; result: string | null; last_error: string | null }>(
         `SELECT id, event_id, type, status, result, last_error FROM webhook_inbox WHERE id = ANY($1::text[]) ORDER BY id`,

@@ -4,6 +4,7 @@ import { allJobs } from '../jobs/registry.js';
 import { Worker } from '../jobs/worker.js';
 import { ensureFirstAdminKey, openRuntime, runSeed } from '../runtime.js';
 import { buildGateways } from '../modules/payments/gateways-from-config.js';
+import { readFingerprintSecret } from '../modules/payments/installation-secret.js';
 import { notifierFromConfig } from '../modules/notifications/channels.js';
 import { dirname, join } from 'node:path';
 
@@ -24,7 +25,7 @@ export async function serve(config: Config, opts: { api: boolean; worker: boolea
   }
 
   // Stripe and/or PayPal behind the router when configured; else the built-in simulated gateway.
-  const gateways = buildGateways(config.payments, rt.clock, rt.logger);
+  const gateways = buildGateways(config.payments, rt.clock, await readFingerprintSecret(rt.db), rt.logger);
   // Without SMTP/Twilio, messages go to the outbox: the database, and (on PGlite) files beside the data folder.
   const outboxDir = config.notifications.outboxDir ?? (config.databaseUrl ? undefined : join(dirname(config.dataDir), 'outbox'));
   const notifier = notifierFromConfig(config.notifications, { outboxDir });

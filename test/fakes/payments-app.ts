@@ -8,6 +8,7 @@ import type { AppDeps } from '../../src/deps.js';
 import { createApiKey } from '../../src/modules/api-keys/service.js';
 import { loadPaymentsConfig } from '../../src/modules/payments/config.js';
 import { buildGateways } from '../../src/modules/payments/gateways-from-config.js';
+import { readFingerprintSecret } from '../../src/modules/payments/installation-secret.js';
 import type { GatewayRouter } from '../../src/modules/payments/router.js';
 import { processInbox } from '../../src/modules/webhooks/jobs.js';
 import { openTestDb, type TestDb } from '../helpers/db.js';
@@ -61,7 +62,7 @@ export async function createPaymentsTestApp(opts: { env?: Record<string, string>
   const config = testConfig({ payments });
   const testDb = await openTestDb();
   const clock = new ManualClock(opts.start ?? '2026-03-02T10:00:00Z');
-  const gateways = buildGateways(payments, clock);
+  const gateways = buildGateways(payments, clock, await readFingerprintSecret(testDb.db));
   const { app, deps } = await buildApp({ db: testDb.db, clock, config, gateways });
   await app.ready();
   const key = (await createApiKey(testDb.db, { name: 'test-admin', scope: 'admin' }, clock.now())).secret;

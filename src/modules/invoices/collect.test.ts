@@ -31,7 +31,7 @@ class Counted implements Gateway {
     readonly name: string,
     clock: ManualClock,
   ) {
-    this.inner = new SimulatedGateway({ now: () => clock.now() });
+    this.inner = new SimulatedGateway({ fingerprintSecret: 'collect-test-secret', now: () => clock.now() });
   }
 
   tokenizeCard(card: CardDetails): Promise<TokenizedCard> {

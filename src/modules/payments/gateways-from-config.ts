@@ -4,17 +4,23 @@ import type { PaymentsConfig } from './config.js';
 import { gatewaysOf, type Gateway, type Gateways } from './gateway.js';
 import { PayPalGateway } from './paypal-gateway.js';
 import { GatewayRouter } from './router.js';
-import { SimulatedGateway } from './simulated-gateway.js';
+import { SimulatedGateway, type SimulatedGatewayOptions } from './simulated-gateway.js';
 import { StripeGateway } from './stripe-gateway.js';
 
 /**
  * The gateways a process uses, from the configuration: the simulated gateway alone when neither
  * Stripe nor PayPal is configured (development, tests, demos); otherwise the router over the
  * configured gateways in RECUR_GATEWAYS order (the simulated gateway stays reachable by name for
- * payment methods saved with it before).
+ * payment methods saved with it before). `fingerprintSecret` is the installation's
+ * (`readFingerprintSecret(db)`): the simulated gateway keys its card fingerprints with it.
  */
-export function buildGateways(payments: PaymentsConfig, clock: Clock, logger?: Pick<FastifyBaseLogger, 'warn' | 'info'>): Gateways {
-  const simulated = new SimulatedGateway({ now: () => clock.now() });
+export function buildGateways(
+  payments: PaymentsConfig,
+  clock: Clock,
+  fingerprintSecret: SimulatedGatewayOptions['fingerprintSecret'],
+  logger?: Pick<FastifyBaseLogger, 'warn' | 'info'>,
+): Gateways {
+  const simulated = new SimulatedGateway({ fingerprintSecret, now: () => clock.now() });
   const real: Gateway[] = [];
   if (payments.stripe) real.push(new StripeGateway(payments.stripe));
   if (payments.paypal) real.push(new PayPalGateway(payments.paypal));

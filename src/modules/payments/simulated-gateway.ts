@@ -116,18 +116,39 @@ function randomLetters(): string {
 }
 
 export interface SimulatedGatewayOptions {
-  /** Keys the card fingerprint; fixed per installation so the same card has the same fingerprint. */
-  fingerprintSecret?: string;
+  /**
+   * Keys the card fingerprint (HMAC-SHA256 of the number): the installation's own random secret
+   * (`readFingerprintSecret`, migration 0015), so the same card has the same fingerprint within one
+   * installation and a fingerprint cannot be reversed by hashing candidate numbers under a known key.
+   * Required, with no default. A promise (the secret being read) is awaited when a card is tokenised:
+   * start the read before any transaction is open (PGlite is one connection).
+   */
+  fingerprintSecret: string | Promise<string>;
   /** The current time, for expiry checks. */
   now: () => Date;
+}
+
+function checkedSecret(secret: unknown): string {
+  if (typeof secret !== 'string' || secret.length === 0) throw new Error('SimulatedGateway: fingerprintSecret must be a non-empty string');
+  return secret;
 }
 
 export class SimulatedGateway implements Gateway {
   readonly name = 'simulated';
   private readonly charges = new Map<string, ChargeOutcome>();
   private readonly refunds = new Map<string, RefundOutcome>();
+  private readonly fingerprintSecret: Promise<string>;
 
-  constructor(private readonly opts: SimulatedGatewayOptions) {}
+  constructor(private readonly opts: SimulatedGatewayOptions) {
+    const given: unknown = opts.fingerprintSecret;
+    if (given instanceof Promise) {
+      this.fingerprintSecret = given.then(checkedSecret);
+      // Not an unhandled rejection while no card is tokenised (an app built over a database that is down).
+      this.fingerprintSecret.catch(() => undefined);
+    } else {
+      this.fingerprintSecret = Promise.resolve(checkedSecret(given));
+    }
+  }
 
   async tokenizeCard(card: CardDetails): Promise<TokenizedCard> {
     const number = card.number.replace(/[\s-]/g, '');
@@ -142,7 +163,7 @@ export class SimulatedGateway implements Gateway {
     }
     if (card.cvc !== undefined && !/^\d{3,4}$/.test(card.cvc)) throw new CardError('invalid_cvc', "Your card's security code is invalid.", 'card[cvc]');
     const known = TEST_CARDS[number];
-    const fingerprint = createHmac('sha256', this.opts.fingerprintSecret ?? 'recur-simulated').update(number).digest('base64url').slice(0, 16);
+    const fingerprint = createHmac('sha256', await this.fingerprintSecret).update(number).digest('base64url').slice(0, 16);
     return {
       // The token carries the behaviour, never the number: the number is gone after this call.
       token: `simtok_${known?.behavior ?? 'succeed'}_${randomLetters()}`,

@@ -23,7 +23,7 @@ describe.skipIf(!usingPostgres)('inbox concurrency (PostgreSQL)', () => {
   afterAll(() => t.close());
 
   const now = new Date('2026-03-02T10:00:00Z');
-  const deps = { gateways: gatewaysOf([new SimulatedGateway({ now: () => now })]), config: testConfig() };
+  const deps = { gateways: gatewaysOf([new SimulatedGateway({ fingerprintSecret: 'inbox-concurrency-test-secret', now: () => now })]), config: testConfig() };
 
   it('the same 300 events delivered through two processes at once: 300 rows', async () => {
     const a = new InboxWriter(t.db, () => now);
