@@ -5,6 +5,10 @@ import type { Db, Queryable } from '../../db/index.js';
 import { drainBilling, nextDueAt, type BillingDeps } from '../subscriptions/jobs.js';
 import { drainCredits, nextCreditDueAt } from '../credits/jobs.js';
 import { dunningNextDueAt, drainDunning, type DunningJobDeps } from '../dunning/jobs.js';
+import { deleteCustomer } from '../customers/service.js';
+import { deleteDraft, voidInvoice } from '../invoices/service.js';
+import type { SubscriptionRow } from '../subscriptions/repository.js';
+import { stopCollection, transition } from '../subscriptions/state.js';
 
 // Test clocks (Stripe's test_helpers): customers created on a clock live at its frozen time.
 // Advancing runs all due work of the clock's objects in time order: at each step the clock stands
@@ -47,8 +51,60 @@ export async function getTestClock(q: Queryable, id: string, param = 'id'): Prom
   return rows[0];
 }
 
+/**
+ * Deletes a clock and, as on Stripe, the test objects attached to it, in one transaction: every live
+ * subscription of its customers ends (canceled at the clock's frozen time, which is "now" for them),
+ * their open and uncollectible invoices are voided, their non-subscription drafts deleted, and the
+ * customers deleted as DELETE /v1/customers/:id does. Each step writes its usual event.
+ *
+ * A subscription's draft invoice stays a draft (deleteDraft refuses those, and finalizing it just to
+ * void it would take a number and the customer's balance), with automatic collection off as for any
+ * canceled subscription (stopCollection).
+ *
+ * A clock that is advancing (its heartbeat within the lease) is refused; one whose advance died
+ * (lease expired) or that failed may be deleted.
+ */
 export async function deleteTestClock(q: Queryable, now: Date, id: string) {
-  await getTestClock(q, id);
+  const { rows } = await q.query<TestClockRow & { advancing_since: Date | null }>(`SELECT * FROM test_clocks WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, [id]);
+  const clock = rows[0];
+  if (!clock) throw new NotFoundError('test_clock', id, 'id');
+  if (clock.status === 'advancing' && clock.advancing_since !== null && new Date(clock.advancing_since).getTime() >= now.getTime() - ADVANCE_LEASE_SECONDS * 1000) {
+    throw new InvalidRequestError('This test clock is advancing; wait for the advance to finish before deleting it.', 'id', 'test_clock_advancing');
+  }
+  const at = new Date(clock.frozen_time);
+  const { rows: customers } = await q.query<{ id: string; deleted_at: Date | null }>(`SELECT id, deleted_at FROM customers WHERE test_clock = $1 ORDER BY id`, [id]);
+  const customerIds = customers.map((c) => c.id);
+  if (customerIds.length > 0) {
+    // Every subscription of the clock's customers (those deleted earlier included: deleting a customer
+    // leaves its subscriptions as they are).
+    const { rows: subs } = await q.query<SubscriptionRow>(
+      `SELECT * FROM subscriptions WHERE customer = ANY($1::text[]) AND status NOT IN ('canceled', 'incomplete_expired') ORDER BY id FOR UPDATE`,
+      [customerIds],
+    );
+    for (const sub of subs) {
+      await transition(
+        q,
+        sub,
+        { status: 'canceled', canceled_at: at, ended_at: at, cancel_at_period_end: false, cancellation_details: { reason: 'cancellation_requested' } },
+        at,
+        'customer.subscription.deleted',
+      );
+      // Its renewal draft, if any, is never finalized (as for any canceled subscription).
+      await stopCollection(q, sub.id, at);
+    }
+    const { rows: invoices } = await q.query<{ id: string; status: string; subscription: string | null }>(
+      `SELECT id, status, subscription FROM invoices WHERE customer = ANY($1::text[]) AND status IN ('draft', 'open', 'uncollectible') ORDER BY id`,
+      [customerIds],
+    );
+    for (const inv of invoices) {
+      if (inv.status === 'draft') {
+        if (!inv.subscription) await deleteDraft(q, inv.id, at);
+      } else {
+        await voidInvoice(q, inv.id, at);
+      }
+    }
+    for (const c of customers) if (!c.deleted_at) await deleteCustomer(q, at, c.id);
+  }
   await q.query(`UPDATE test_clocks SET deleted_at = $2 WHERE id = $1`, [id, now]);
   return { id, object: 'test_helpers.test_clock' as const, deleted: true as const };
 }
@@ -96,7 +152,7 @@ export async function advanceTestClock(db: Db, deps: BillingDeps & Pick<DunningJ
   const beat = () => deps.clock.now();
   const claimed = await db.query(
     `UPDATE test_clocks SET status = 'advancing', advancing_since = $2
-      WHERE id = $1 AND (status = 'ready' OR (status = 'advancing' AND (advancing_since IS NULL OR advancing_since < $3)))`,
+      WHERE id = $1 AND deleted_at IS NULL AND (status = 'ready' OR (status = 'advancing' AND (advancing_since IS NULL OR advancing_since < $3)))`,
     [id, beat(), new Date(beat().getTime() - ADVANCE_LEASE_SECONDS * 1000)],
   );
   if (claimed.rowCount === 0) {
