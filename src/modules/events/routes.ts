@@ -13,6 +13,42 @@ const eventSchema = z.object({
   data: z.object({ object: z.record(z.string(), z.unknown()), previous_attributes: z.record(z.string(), z.unknown()).optional() }),
 });
 
+/**
+ * Stripe's `created` list filter: an exact Unix timestamp (`created=1768478400`) or a range
+ * (`created[gte]=…&created[lt]=…`).
+ */
+const zCreatedFilter = z.union(
+  [
+    zTimestamp(),
+    z.strictObject({ gte: zTimestamp().optional(), gt: zTimestamp().optional(), lte: zTimestamp().optional(), lt: zTimestamp().optional() }),
+  ],
+  { error: 'must be a Unix timestamp or a range with gt, gte, lt or lte Unix timestamps' },
+);
+
+/**
+ * The `created` filter as half-open bounds, in Unix seconds, on the stored timestamp. An event shows
+ * `created` in whole seconds while its row keeps milliseconds, so the filter compares the second the
+ * event shows, as Stripe does: created <= X is every instant before X + 1, created > X every instant
+ * from X + 1 on, and created = X the second [X, X + 1). The bounds go to SQL as seconds for
+ * to_timestamp() (a JavaScript Date for X + 1 past 9999-12-31 would not serialize), and the column
+ * stays bare so events_created still serves the range.
+ */
+export function createdBounds(created: z.infer<typeof zCreatedFilter> | undefined): Array<['>=' | '<', number]> {
+  if (created === undefined) return [];
+  if (typeof created === 'number') {
+    return [
+      ['>=', created],
+      ['<', created + 1],
+    ];
+  }
+  const bounds: Array<['>=' | '<', number]> = [];
+  if (created.gte !== undefined) bounds.push(['>=', created.gte]);
+  if (created.gt !== undefined) bounds.push(['>=', created.gt + 1]);
+  if (created.lte !== undefined) bounds.push(['<', created.lte + 1]);
+  if (created.lt !== undefined) bounds.push(['<', created.lt]);
+  return bounds;
+}
+
 export function eventRoutes(r: Router): void {
   r.route({
     method: 'GET',
@@ -26,7 +62,7 @@ export function eventRoutes(r: Router): void {
       types: z.array(z.string()).optional(),
       customer: z.string().optional(),
       object_id: z.string().optional(),
-      created: z.strictObject({ gte: zTimestamp().optional(), gt: zTimestamp().optional(), lte: zTimestamp().optional(), lt: zTimestamp().optional() }).optional(),
+      created: zCreatedFilter.optional(),
     }),
     response: z.object({ object: z.literal('list'), data: z.array(eventSchema), has_more: z.boolean() }),
     handler: async ({ q, query }) => {
@@ -44,11 +80,7 @@ export function eventRoutes(r: Router): void {
       if (query.types?.length) add((p) => `type = ANY(${p})`, query.types);
       if (query.customer) add((p) => `customer_id = ${p}`, query.customer);
       if (query.object_id) add((p) => `object_id = ${p}`, query.object_id);
-      const c = query.created ?? {};
-      if (c.gte !== undefined) add((p) => `created >= to_timestamp(${p})`, c.gte);
-      if (c.gt !== undefined) add((p) => `created > to_timestamp(${p})`, c.gt);
-      if (c.lte !== undefined) add((p) => `created <= to_timestamp(${p})`, c.lte);
-      if (c.lt !== undefined) add((p) => `created < to_timestamp(${p})`, c.lt);
+      for (const [op, at] of createdBounds(query.created)) add((p) => `created ${op} to_timestamp(${p})`, at);
       const { rows, hasMore } = await paginate<EventRow>(q, { table: 'events', where: where.join(' AND ') || undefined, params }, query);
       return listObject('/v1/events', rows.map(serializeEvent), hasMore);
     },
