@@ -16,7 +16,7 @@ const dir = mkdtempSync(join(tmpdir(), 'recur-cli-'));
 const env = { ...process.env, RECUR_DATA_DIR: join(dir, 'data'), RECUR_LOG_LEVEL: 'warn', DATABASE_URL: '' };
 
 function recur(...args: string[]) {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env, encoding: 'utf8', timeout: 60_000 });
+  const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env, encoding: 'utf8', timeout: 110_000 });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 

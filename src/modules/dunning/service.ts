@@ -233,6 +233,14 @@ export async function runStep(q: Queryable, deps: DunningDeps, campaign: Campaig
     await settleFromInvoice(q, deps, c, inv, now);
     return;
   }
+  // Canceling the subscription stopped automatic collection of its invoices (Stripe): no more retries.
+  if (inv.subscription && !inv.auto_advance) {
+    const { rows } = await q.query<{ status: string }>(`SELECT status FROM subscriptions WHERE id = $1`, [inv.subscription]);
+    if (rows[0]?.status === 'canceled' || rows[0]?.status === 'incomplete_expired') {
+      await closeCampaign(q, c, now, 'canceled', 'subscription_canceled');
+      return;
+    }
+  }
   const plan = await planOf(q, c);
   if (!plan) {
     await closeCampaign(q, c, now, 'canceled', 'plan_missing');

@@ -25,6 +25,13 @@ export interface LineDraft {
   periodEnd: Date;
   proration: boolean;
   discountable: boolean;
+  /**
+   * Discount amounts fixed on the line before this invoice — a proration item's, the discounts in force
+   * when it was made (Stripe's proration_details.discount_amounts; see discountProrations) — or
+   * null/absent: the invoice's discounts apply. A line with fixed amounts takes of the invoice's
+   * discounts only `once` ones (applyDiscounts).
+   */
+  fixedDiscountAmounts?: readonly { discount: string; amount: number }[] | null;
 }
 
 export interface InvoiceDraft {
@@ -46,7 +53,11 @@ export interface InvoiceDraft {
   description?: string | null;
   metadata?: Record<string, string>;
   lines: LineDraft[];
-  /** Discounts active for this invoice (already filtered by period). */
+  /**
+   * Discounts active for this invoice (already filtered by period): they apply to the lines without
+   * fixedDiscountAmounts. Only these are the invoice's `discounts` (a discount only fixed on lines is
+   * in those lines' discount_amounts and in total_discount), so a rebuilt draft re-applies just these.
+   */
   discounts: Discount[];
   /** Automatic tax (taxes/context.ts applyTax); absent = no tax (e.g. installments of a taxed invoice). */
   tax?: DraftTax | null;
@@ -60,7 +71,9 @@ export interface BuiltInvoice {
 export function buildInvoice(d: InvoiceDraft, now: Date): BuiltInvoice {
   const id = d.id ?? newId('in');
   const discountable = d.lines.map((l) => ({ amount: l.discountable ? l.amount : 0, currency: d.currency, productId: l.productId }));
-  const discounted = d.discounts.length && d.lines.length ? applyDiscounts(discountable, d.discounts) : null;
+  const fixed = d.lines.map((l) => (l.discountable && l.fixedDiscountAmounts ? l.fixedDiscountAmounts.map((a) => ({ discountId: a.discount, amount: a.amount })) : null));
+  const anyFixed = fixed.some((f) => f !== null);
+  const discounted = (d.discounts.length || anyFixed) && d.lines.length ? applyDiscounts(discountable, d.discounts, anyFixed ? { fixed } : {}) : null;
   // Tax per line, on the amount after discounts.
   const tax = d.tax ?? null;
   const lineTaxes = d.lines.map((l, i) => (tax ? computeLineTax(l.amount - (discounted ? discounted.lines[i]!.totalDiscount : 0), lineBehavior(tax, l.price), tax.context.decision) : []));

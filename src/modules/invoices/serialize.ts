@@ -97,8 +97,20 @@ export function serializeInvoice(inv: InvoiceRow, lines: LineRow[]) {
     tax: inv.total_tax,
     test_clock: inv.test_clock,
     total: inv.total,
-    total_discount_amounts: inv.discounts,
+    total_discount_amounts: totalDiscountAmounts(inv, lines),
     total_tax_amounts: taxAmounts,
     total_excluding_tax: inv.total - inv.total_tax,
   };
+}
+
+/**
+ * Every discount on the invoice with its total: the invoice's own discounts and those a proration line
+ * carries from when it was created (proration-items.ts), which are not the invoice's. Summed from the
+ * lines when they are at hand (they split each amount exactly), else the invoice's records.
+ */
+function totalDiscountAmounts(inv: InvoiceRow, lines: readonly { discount_amounts: { discount: string; amount: number }[] }[]): { discount: string; amount: number }[] {
+  if (lines.length === 0) return inv.discounts;
+  const sums = new Map<string, number>(inv.discounts.map((d) => [d.discount, 0]));
+  for (const l of lines) for (const d of l.discount_amounts) sums.set(d.discount, (sums.get(d.discount) ?? 0) + d.amount);
+  return [...sums].map(([discount, amount]) => ({ discount, amount }));
 }

@@ -254,7 +254,9 @@ export async function payInvoice(
   const sub = inv.subscription
     ? (await q.query<{ default_payment_method: string | null }>(`SELECT default_payment_method FROM subscriptions WHERE id = $1`, [inv.subscription])).rows[0]
     : undefined;
-  const pm = opts.paymentMethod ?? inv.default_payment_method ?? (await defaultPaymentMethodFor(q, { subscriptionDefault: sub?.default_payment_method ?? null, customerId: inv.customer }));
+  // Stripe's order (the invoice's, the subscription's, the customer's default), skipping any that has been
+  // detached since it was set — as the batch charge does (collect.ts).
+  const pm = opts.paymentMethod ?? (await defaultPaymentMethodFor(q, { invoiceDefault: inv.default_payment_method, subscriptionDefault: sub?.default_payment_method ?? null, customerId: inv.customer }));
   const attempt = inv.attempt_count + 1;
   if (!pm) {
     if (opts.missingPaymentMethod === 'throw') {

@@ -88,6 +88,11 @@ export interface PendingItemRow {
   discountable: boolean;
   /** The product of the item's price (a coupon's applies_to.products matches it), null without a price. */
   product_id?: string | null;
+  /**
+   * A proration's discount amounts, fixed when it was made (migration 0016; see proration-items.ts);
+   * null for other items (and prorations made before): the invoice's discounts apply to them.
+   */
+  proration_discount_amounts?: { discount: string; amount: number }[] | null;
 }
 
 /**
@@ -137,6 +142,7 @@ export function pendingLines(items: PendingItemRow[]): LineDraft[] {
     periodEnd: r.period_end,
     proration: r.proration,
     discountable: r.discountable,
+    fixedDiscountAmounts: r.proration_discount_amounts ?? null,
   }));
 }
 

@@ -11,7 +11,7 @@ import { discountsFor, loadPricing, pendingItemsFor, pendingLines } from './bill
 import { nextCycle } from './drafts.js';
 import { itemsOf, replaceItems, type ItemRow, type SubscriptionRow } from './repository.js';
 import { subscriptionObject } from './serialize.js';
-import { transition } from './state.js';
+import { stopCollection, transition } from './state.js';
 import { isPlainRenewal, renewPlain } from './renewals.js';
 import { newId } from '../../core/ids/index.js';
 import { markOverdueInvoices } from '../documents/net-terms.js';
@@ -35,6 +35,8 @@ function scopeSql(scope: Scope, param: number): string {
 const scopeParams = (scope: Scope) => (scope.clock === null ? [] : [scope.clock]);
 
 const RENEWABLE = `status IN ('trialing', 'active', 'past_due', 'unpaid')`;
+/** Not ended: an ended subscription's leftover pause_collection never resumes (no event after .deleted). */
+const LIVE = `status NOT IN ('canceled', 'incomplete_expired')`;
 
 /** Names of the billing jobs, as stored with a held row (src/jobs/holds.ts). */
 export const JOB = {
@@ -56,7 +58,7 @@ const skipHeld = (scope: Scope, job: string, table: string, now: string) => (sco
  */
 export const claims = {
   resumes: (scope: Scope) =>
-    `SELECT * FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND (pause_collection->>'resumes_at')::bigint <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.resumes, 'subscriptions', `to_timestamp($${scope.clock ? 2 : 1})`)} ORDER BY id`,
+    `SELECT * FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND (pause_collection->>'resumes_at')::bigint <= $${scope.clock ? 2 : 1} AND ${LIVE} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.resumes, 'subscriptions', `to_timestamp($${scope.clock ? 2 : 1})`)} ORDER BY id`,
   periodEnds: (scope: Scope) =>
     `SELECT * FROM subscriptions WHERE ${RENEWABLE} AND current_period_end <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.periodEnds, 'subscriptions', '$1')} ORDER BY current_period_end, id`,
   finalize: (scope: Scope) =>
@@ -77,7 +79,7 @@ export async function nextDueAt(q: Queryable, scope: Scope): Promise<Date | null
        SELECT min(current_period_end) AS t FROM subscriptions WHERE ${RENEWABLE} AND ${s}
        UNION ALL SELECT min(trial_end - interval '3 days') FROM subscriptions WHERE status = 'trialing' AND NOT trial_will_end_sent AND ${s}
        UNION ALL SELECT min(incomplete_expires_at) FROM subscriptions WHERE status = 'incomplete' AND ${s}
-       UNION ALL SELECT min(to_timestamp((pause_collection->>'resumes_at')::bigint)) FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND ${s}
+       UNION ALL SELECT min(to_timestamp((pause_collection->>'resumes_at')::bigint)) FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND ${LIVE} AND ${s}
        UNION ALL SELECT min(finalize_at) FROM invoices WHERE status = 'draft' AND auto_advance AND ${s}
        UNION ALL SELECT min(next_payment_attempt) FROM invoices WHERE status = 'open' AND ${s}
        UNION ALL SELECT min(due_date) FROM invoices WHERE status = 'open' AND due_date IS NOT NULL AND overdue_at IS NULL AND ${s}
@@ -141,6 +143,8 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
   const periodEnd = new Date(sub.current_period_end);
   if (sub.cancel_at_period_end) {
     await transition(q, sub, { status: 'canceled', canceled_at: sub.canceled_at ?? periodEnd, ended_at: periodEnd, cancel_at_period_end: false, cancellation_details: { reason: 'cancellation_requested' } }, now, 'customer.subscription.deleted');
+    await stopCollection(q, sub.id, now);
+    await invoicePendingAtEnd(q, deps, sub, periodEnd, now);
     return;
   }
   const patch: Partial<SubscriptionRow> = {};
@@ -181,8 +185,9 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
         periodEnd: next.end,
         collectionMethod: sub.collection_method,
         daysUntilDue: sub.days_until_due,
-        autoAdvance: paused !== 'keep_as_draft',
-        finalizeAt: paused ? null : addSeconds(now, deps.config.finalizeDelaySeconds),
+        // keep_as_draft and unpaid subscriptions (Stripe: invoices are created, not collected) stay drafts.
+        autoAdvance: paused !== 'keep_as_draft' && sub.status !== 'unpaid',
+        finalizeAt: paused || sub.status === 'unpaid' ? null : addSeconds(now, deps.config.finalizeDelaySeconds),
         defaultPaymentMethod: null,
         testClock: sub.test_clock,
         lines: [...cycle.lines, ...pendingLines(pending)],
@@ -204,6 +209,38 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
     }
   }
   await transition(q, sub, patch, now);
+}
+
+/**
+ * Stripe: at a cancellation at period end, the subscription's pending prorations are "left in place
+ * and collected at the end of the period" — one final invoice, finalised and charged as a renewal is.
+ */
+async function invoicePendingAtEnd(q: Queryable, deps: BillingDeps, sub: SubscriptionRow, periodEnd: Date, now: Date): Promise<void> {
+  const pending = (await pendingItemsFor(q, [sub])).get(sub.id)!.filter((i) => i.subscription === sub.id);
+  if (pending.length === 0) return;
+  await createInvoices(
+    q,
+    [
+      {
+        customer: sub.customer,
+        subscription: sub.id,
+        currency: sub.currency,
+        billingReason: 'subscription_update',
+        periodStart: periodEnd,
+        periodEnd: periodEnd,
+        collectionMethod: sub.collection_method,
+        daysUntilDue: sub.days_until_due,
+        autoAdvance: true,
+        finalizeAt: addSeconds(now, deps.config.finalizeDelaySeconds),
+        defaultPaymentMethod: null,
+        testClock: sub.test_clock,
+        lines: pendingLines(pending),
+        discounts: [],
+      },
+    ],
+    now,
+    deps.config.tax,
+  );
 }
 
 /** Drafts whose finalisation time has come (renewals wait finalizeDelaySeconds, as Stripe's hour). */

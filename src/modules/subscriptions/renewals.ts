@@ -57,8 +57,10 @@ export async function renewPlain(
       periodEnd: period.end,
       collectionMethod: sub.collection_method,
       daysUntilDue: sub.days_until_due,
-      autoAdvance: true,
-      finalizeAt,
+      // Stripe: an unpaid subscription's invoices keep being created but are not collected — they stay
+      // drafts until the operator finalises them.
+      autoAdvance: sub.status !== 'unpaid',
+      finalizeAt: sub.status === 'unpaid' ? null : finalizeAt,
       defaultPaymentMethod: null,
       testClock: sub.test_clock,
       lines: [...periodLines(sub, items.get(sub.id) ?? [], pricing, period), ...pendingLines(pending.get(sub.id) ?? [])],

@@ -11,15 +11,17 @@ import { buildInvoice, type InvoiceDraft, type LineDraft } from '../invoices/bui
 import { serializeInvoice } from '../invoices/serialize.js';
 import { applyTax } from '../taxes/context.js';
 import { createInvoices, finalizeInvoices, payInvoice, voidInvoice } from '../invoices/service.js';
+import { updateInvoiceRow } from '../invoices/repository.js';
 import { resolvePaymentMethod } from '../payments/service.js';
 import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines, pricedItems, unitAmountIn, type PriceInfo } from './billing.js';
 import { periodAt, trialEnd as trialEndAfter, type BillingSchedule } from './domain/periods.js';
-import { cancellationCredit, prorateChange, type ProrationLine } from './domain/proration.js';
+import { cancellationCredit, prorateChange } from './domain/proration.js';
 import { nextCycle, planChange, planResume, planTrialEndNow, pricedPeriod, prorationLine, type ImmediateInvoice, type ProrationBehavior } from './drafts.js';
 import { findSubscription, insertItems, insertSubscriptions, itemsOf, replaceItems, updateSubscriptionRow, type ItemRow, type SubscriptionRow } from './repository.js';
 import type { CreateSubscriptionInput, UpdateSubscriptionInput } from './schemas.js';
 import { subscriptionObject, type SubscriptionObject } from './serialize.js';
-import { transition } from './state.js';
+import { prorationDrafts, storeProrationItems } from './proration-items.js';
+import { stopCollection, transition } from './state.js';
 import { MAX_TRIAL_PERIOD_DAYS } from '../catalog/domain/recurring.js';
 
 // Subscription use cases behind the API. Each runs inside the caller's transaction. Time is the
@@ -145,6 +147,12 @@ function cardError(error: { code: string; message: string; decline_code?: string
  */
 async function collectNow(ctx: Ctx, invoiceId: string, sub: SubscriptionRow, charge: boolean) {
   const [fin] = await finalizeInvoices(ctx.q, [invoiceId], ctx.now, { config: ctx.deps.config });
+  if (fin && fin.status === 'open' && sub.collection_method === 'charge_automatically' && !charge) {
+    // default_incomplete: the invoice waits for the customer to pay it (Stripe: the client confirms the
+    // payment); no automatic attempt, so unpaid it expires with the subscription after 23 hours.
+    const waiting = await updateInvoiceRow(ctx.q, fin.id, { next_payment_attempt: null });
+    return { invoice: waiting, error: null, paymentIntent: null };
+  }
   if (!fin || fin.status !== 'open' || sub.collection_method !== 'charge_automatically' || !charge) return { invoice: fin, error: null, paymentIntent: null };
   const res = await payInvoice(ctx.q, ctx.deps, invoiceId, ctx.now);
   return { invoice: res.invoice, error: res.succeeded ? null : res.error, paymentIntent: res.paymentIntent };
@@ -288,18 +296,6 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   return subscriptionObject(q, row);
 }
 
-/** Stores proration lines as pending invoice items: they wait for the next invoice. */
-async function insertProrationItems(q: Queryable, sub: SubscriptionRow, lines: ProrationLine[], items: Map<string, string>, now: Date): Promise<void> {
-  for (const l of lines) {
-    await q.query(
-      `INSERT INTO invoice_items (id, customer, subscription, subscription_item, price, description, quantity, unit_amount, amount, currency,
-         period_start, period_end, proration, discountable, test_clock, created)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, true, true, $13, $14)`,
-      [newId('ii'), sub.customer, sub.id, items.get(l.priceId) ?? null, l.priceId, l.description, l.quantity, l.unitAmount, l.amount, sub.currency, l.period.start, l.period.end, sub.test_clock, now],
-    );
-  }
-}
-
 /** Applies Stripe's item-update semantics: entries with `id` change or delete that item, others add one. */
 function mergeItems(current: ItemRow[], updates: NonNullable<UpdateSubscriptionInput['items']>, paramBase = 'items'): ResolvedItem[] {
   const result: (ResolvedItem & { id: string; deleted: boolean })[] = current.map((i) => ({ id: i.id, price: i.price, quantity: i.quantity, metadata: i.metadata, deleted: false }));
@@ -329,6 +325,11 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   let sub = await getSubscriptionRow(q, id, true);
   if (sub.status === 'canceled' || sub.status === 'incomplete_expired') {
     throw new InvalidRequestError(`A ${sub.status} subscription can no longer be updated.`, 'id', 'subscription_ended');
+  }
+  if (sub.status === 'incomplete') {
+    // Stripe: until its first payment succeeds, only metadata and the payment method can change.
+    const other = Object.entries(input).find(([k, v]) => v !== undefined && !['metadata', 'default_payment_method', 'expand'].includes(k));
+    if (other) throw new InvalidRequestError(`An incomplete subscription can only have its metadata and default_payment_method updated until its first invoice is paid.`, other[0], 'subscription_incomplete');
   }
   const now = await effectiveNow(q, sub.test_clock, ctx.now);
   const c: Ctx = { ...ctx, now };
@@ -409,7 +410,7 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
       const itemIds = new Map([...current, ...newRows].map((r) => [r.price, r.id]));
       await replaceItems(q, sub.id, newRows);
       Object.assign(patch, plan.patch);
-      await insertProrationItems(q, sub, plan.prorations, itemIds, now);
+      await storeProrationItems(q, sub, plan.prorations, itemIds, now, { before: current, after: newRows, pricing });
       if (plan.immediate) invoiceNow = await createImmediate(ctx, { ...sub, ...patch } as SubscriptionRow, plan.immediate, pricing, now);
     }
   }
@@ -417,6 +418,11 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   // trial_end=now: the first paid period starts now (anchored now), invoiced and charged below, as
   // Stripe ends a trial early; the items are those after any change made above.
   if (input.trial_end === 'now') {
+    // Stripe sends trial_will_end also when a trial is ended at once (once per trial).
+    if (!sub.trial_will_end_sent) {
+      patch.trial_will_end_sent = true;
+      await recordEvent(q, now, { type: 'customer.subscription.trial_will_end', object: await subscriptionObject(q, sub), customerId: sub.customer });
+    }
     const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
     const pricing = await loadPricing(
       q,
@@ -460,7 +466,7 @@ export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_
   const period = pricedPeriod(sub);
   if (input.prorate && sub.status !== 'trialing' && now < period.end && now >= new Date(sub.current_period_start)) {
     const credits = cancellationCredit(pricedItems(sub, items, pricing), period, now);
-    await insertProrationItems(q, sub, credits, new Map(items.map((i) => [i.price, i.id])), now);
+    await storeProrationItems(q, sub, credits, new Map(items.map((i) => [i.price, i.id])), now, { before: items, after: [], pricing });
   }
   const after = await transition(
     q,
@@ -483,6 +489,7 @@ export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_
     const { rows } = await q.query<{ status: string }>(`SELECT status FROM invoices WHERE id = $1`, [sub.latest_invoice]);
     if (rows[0]?.status === 'open') await voidInvoice(q, sub.latest_invoice, now);
   }
+  await stopCollection(q, sub.id, now);
   return subscriptionObject(q, after);
 }
 
@@ -553,7 +560,7 @@ export async function upcomingInvoice(
     });
     planned = { ...sub, ...plan.patch };
     const itemIds = new Map([...current, ...items].map((r) => [r.price, r.id]));
-    prorations = plan.prorations.map((l) => prorationLine(sub, l, itemIds.get(l.priceId) || null, pricing));
+    prorations = await prorationDrafts(q, sub, plan.prorations, itemIds, now, { before: current, after: items, pricing });
     immediate = plan.immediate;
   }
   const pending = pendingLines((await pendingItemsFor(q, [sub], { lock: false })).get(sub.id)!);

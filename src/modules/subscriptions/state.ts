@@ -1,6 +1,7 @@
 import type { Queryable } from '../../db/index.js';
 import { recordEvent } from '../events/service.js';
-import type { InvoiceRow } from '../invoices/repository.js';
+import { updateInvoiceRow, type InvoiceRow } from '../invoices/repository.js';
+import { recordInvoiceUpdated } from '../invoices/service.js';
 import { findSubscription, updateSubscriptionRow, type SubscriptionRow, type SubscriptionStatus } from './repository.js';
 import { subscriptionObject } from './serialize.js';
 
@@ -29,10 +30,19 @@ export async function transition(
 export async function syncSubscriptionAfterPayment(q: Queryable, invoice: InvoiceRow, succeeded: boolean, now: Date): Promise<void> {
   const sub = await findSubscription(q, invoice.subscription!, true);
   if (!sub) return;
+  // Stripe: past_due and unpaid are about the latest finalized invoice. Paying (or failing) an older one
+  // changes the status only if the latest invoice is not itself in arrears: open after a failed attempt,
+  // or past its due date (an open NET-terms invoice not yet due is not).
+  let decides = !sub.latest_invoice || sub.latest_invoice === invoice.id;
+  if (!decides) {
+    const { rows } = await q.query<{ status: string; attempt_count: number; overdue_at: Date | null }>(`SELECT status, attempt_count, overdue_at FROM invoices WHERE id = $1`, [sub.latest_invoice]);
+    const latest = rows[0];
+    decides = !latest || latest.status !== 'open' || (latest.attempt_count === 0 && latest.overdue_at === null);
+  }
   let next: SubscriptionStatus | null = null;
   if (succeeded) {
-    if (sub.status === 'incomplete' || sub.status === 'past_due' || sub.status === 'unpaid') next = 'active';
-  } else if (sub.status === 'active') {
+    if (decides && (sub.status === 'incomplete' || sub.status === 'past_due' || sub.status === 'unpaid')) next = 'active';
+  } else if (decides && sub.status === 'active') {
     next = 'past_due';
   }
   // An incomplete subscription stays incomplete until paid or expired (23 h).
@@ -43,5 +53,21 @@ export async function syncSubscriptionAfterPayment(q: Queryable, invoice: Invoic
     await transition(q, sub, patch, now);
   } else if (patch.latest_invoice !== sub.latest_invoice) {
     await updateSubscriptionRow(q, sub.id, patch);
+  }
+}
+
+/**
+ * Stripe: once a subscription is canceled, the customer is not charged again for it — automatic
+ * collection of its finalized invoices stops (they stay open, payable by hand) and a renewal still in
+ * its draft hour is not finalized. The final invoice of invoice_now has been collected already.
+ */
+export async function stopCollection(q: Queryable, subscriptionId: string, now: Date): Promise<void> {
+  const { rows } = await q.query<InvoiceRow>(
+    `SELECT * FROM invoices WHERE subscription = $1 AND auto_advance AND status IN ('draft', 'open') ORDER BY id FOR UPDATE`,
+    [subscriptionId],
+  );
+  for (const inv of rows) {
+    const after = await updateInvoiceRow(q, inv.id, { auto_advance: false, finalize_at: null, next_payment_attempt: null, updated: now });
+    await recordInvoiceUpdated(q, inv, after, now);
   }
 }

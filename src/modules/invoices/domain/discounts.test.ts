@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { addMonths } from '../../../core/time/index.js';
-import { applyDiscounts, discountEnd, isDiscountActive, percentToBasisPoints, type Coupon, type Discount, type DiscountableLine } from './discounts.js';
+import { applyDiscounts, discountEnd, discountProrations, isDiscountActive, percentToBasisPoints, type Coupon, type Discount, type DiscountableLine } from './discounts.js';
 
 const d = (iso: string) => new Date(iso);
 const start = d('2026-01-31T00:00:00Z');
@@ -180,5 +180,110 @@ describe('discount properties', () => {
         expect(r.totalDiscount).toBe(Math.max(0, Math.min(off, pos, net)));
       }),
     );
+  });
+});
+
+describe('discountProrations (amounts fixed on proration items when they are made)', () => {
+  // Community (9,700) → Group (150,000) with 1,352,592 of 2,678,400 s left: credit −4,898, debit 75,750.
+  const community = usd(9700, 'prod_community');
+  const group = usd(150_000, 'prod_group');
+  const upgrade = [usd(-4898, 'prod_community'), usd(75_750, 'prod_group')];
+
+  it('percent: as applyDiscounts on the lines, whatever the periods', () => {
+    const r = discountProrations(upgrade, { before: [community], after: [group] }, [percent(50)]);
+    expect(perLine(r)).toEqual([-2449, 37_875]);
+    expect(r).toEqual(applyDiscounts(upgrade, [percent(50)]));
+    // update-rules.test.ts: 10 % of the net 4,693 = 469.3 → 469, rounded once: 939 on the debit, −470 on the credit.
+    expect(perLine(discountProrations([usd(-4694), usd(9387)], { before: [usd(9700)], after: [usd(19_400)] }, [percent(10)]))).toEqual([-470, 939]);
+  });
+
+  it('amount_off: the share of each line it takes of a whole period of the items prorated', () => {
+    // 1,000 of 9,700 on the credit (−504.9…), 1,000 of 150,000 on the debit (505); net 0.05 → 0.
+    expect(perLine(discountProrations(upgrade, { before: [community], after: [group] }, [amountOff(1000)]))).toEqual([-505, 505]);
+    // A cancellation: the credit gives back what was paid for the unused time.
+    expect(perLine(discountProrations([usd(-4898, 'prod_community')], { before: [community], after: [] }, [amountOff(1000)]))).toEqual([-505]);
+    // More off than a period costs: the whole period (and so the whole line) is discounted.
+    expect(perLine(discountProrations([usd(-4898, 'prod_community')], { before: [community], after: [] }, [amountOff(20_000)]))).toEqual([-4898]);
+    // A quantity change (same price): the period's share follows the quantity.
+    expect(perLine(discountProrations([usd(-5000), usd(10_000)], { before: [usd(10_000)], after: [usd(20_000)] }, [amountOff(1000)]))).toEqual([-500, 500]);
+  });
+
+  it('applies_to.products: only lines of the products, at the share of the products in the period', () => {
+    const onlyGroup = amountOff(3000, { applies_to: { products: ['prod_group'] } });
+    // After: group 150,000 of 159,700, but only group is eligible: 3,000 of 150,000 → 1,515 on the debit.
+    const r = discountProrations(upgrade, { before: [community], after: [group, usd(9700, 'prod_community')] }, [onlyGroup]);
+    expect(r.lines.map((l) => l.discountAmounts)).toEqual([[], [{ discountId: onlyGroup.id, amount: 1515 }]]);
+  });
+
+  it('stacks in order, each discount on what the previous left of the lines and of the periods', () => {
+    // 50 % then 1,000 off: the credit −2,449 left, the period 4,850 left: 1,000/4,850 of −2,449 = −504.9;
+    // the debit 37,875 left, the period 75,000 left: 1,000/75,000 of 37,875 = 505.
+    const r = discountProrations(upgrade, { before: [community], after: [group] }, [percent(50), amountOff(1000)]);
+    expect(r.lines.map((l) => l.discountAmounts.map((a) => a.amount))).toEqual([
+      [-2449, -505],
+      [37_875, 505],
+    ]);
+  });
+
+  it('never flips a line, credits shrink and debits fall, within the line', () => {
+    const lineArb = fc.record({ amount: fc.integer({ min: -1_000_000, max: 1_000_000 }), currency: fc.constant('usd'), productId: fc.constantFrom<string | null>('prod_a', 'prod_b', null) });
+    const itemArb = fc.record({ amount: fc.integer({ min: 0, max: 1_000_000 }), currency: fc.constant('usd'), productId: fc.constantFrom<string | null>('prod_a', 'prod_b', null) });
+    const discountArb = fc.oneof(
+      fc.integer({ min: 1, max: 10_000 }).map((bps): Discount => ({ id: `p${bps}`, start, coupon: { id: 'c', percent_off: bps / 100, duration: 'forever' } })),
+      fc.record({ off: fc.integer({ min: 1, max: 2_000_000 }), products: fc.option(fc.subarray(['prod_a', 'prod_b']), { nil: null }) }).map(
+        ({ off, products }): Discount => ({ id: `a${off}`, start, coupon: { id: 'c', amount_off: off, currency: 'usd', duration: 'forever', applies_to: products ? { products } : null } }),
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(lineArb, { maxLength: 6 }), fc.array(itemArb, { maxLength: 3 }), fc.array(itemArb, { maxLength: 3 }), fc.array(discountArb, { maxLength: 3 }), (lines, before, after, generated) => {
+        const discounts = generated.map((disc, k) => ({ ...disc, id: `di_${k}` }));
+        const r = discountProrations(lines, { before, after }, discounts);
+        expect(r.lines.reduce((s, l) => s + l.totalDiscount, 0)).toBe(r.totalDiscount);
+        lines.forEach((line, i) => {
+          const got = r.lines[i]!.totalDiscount;
+          if (line.amount >= 0) expect(got >= 0 && got <= line.amount).toBe(true);
+          else expect(got <= 0 && got >= line.amount).toBe(true);
+        });
+      }),
+    );
+  });
+});
+
+describe('applyDiscounts with amounts fixed on lines', () => {
+  const fixedOn = (amount: number) => [{ discountId: 'di_old', amount }];
+
+  it('keeps the fixed amounts; the invoice discounts reduce the other lines only, and are its discounts', () => {
+    const r = applyDiscounts([usd(150_000), usd(-4898), usd(75_750)], [percent(20)], { fixed: [null, fixedOn(-2449), fixedOn(37_875)] });
+    expect(r.lines.map((l) => l.discountAmounts)).toEqual([[{ discountId: 'di_20', amount: 30_000 }], fixedOn(-2449), fixedOn(37_875)]);
+    expect(r.totalDiscountAmounts).toEqual([{ discountId: 'di_20', amount: 30_000 }]);
+    expect(r.otherDiscountAmounts).toEqual([{ discountId: 'di_old', amount: 35_426 }]);
+    expect(r.totalDiscount).toBe(65_426);
+  });
+
+  it('a fixed discount that is also one of the invoice: its total counts both, a line lists it once', () => {
+    const same = percent(50);
+    const r = applyDiscounts([usd(150_000), usd(-4898)], [same], { fixed: [null, [{ discountId: same.id, amount: -2449 }]] });
+    expect(r.totalDiscountAmounts).toEqual([{ discountId: same.id, amount: 72_551 }]);
+    expect(r.otherDiscountAmounts).toEqual([]);
+  });
+
+  it('a once discount (never fixed) reduces the fixed lines too, on what they have left', () => {
+    const once = percent(10, { duration: 'once' });
+    const r = applyDiscounts([usd(10_000), usd(5000)], [once], { fixed: [null, fixedOn(2500)] });
+    // 10 % of 10,000 + 2,500 left = 1,250: 1,000 and 250.
+    expect(r.lines.map((l) => l.discountAmounts)).toEqual([[{ discountId: once.id, amount: 1000 }], [...fixedOn(2500), { discountId: once.id, amount: 250 }]]);
+    expect(r.totalDiscountAmounts).toEqual([{ discountId: once.id, amount: 1250 }]);
+  });
+
+  it('fixed amounts with no invoice discount; an empty fixed list keeps the line undiscounted', () => {
+    const r = applyDiscounts([usd(1000), usd(2000)], [], { fixed: [fixedOn(100), []] });
+    expect(perLine(r)).toEqual([100, 0]);
+    expect(applyDiscounts([usd(1000), usd(2000)], [percent(50)], { fixed: [null, []] }).lines.map((l) => l.totalDiscount)).toEqual([500, 0]);
+  });
+
+  it('rejects fixed amounts that would flip a line or are not minor units', () => {
+    expect(() => applyDiscounts([usd(1000)], [], { fixed: [fixedOn(1001)] })).toThrow(RangeError);
+    expect(() => applyDiscounts([usd(-1000)], [], { fixed: [fixedOn(10)] })).toThrow(RangeError);
+    expect(() => applyDiscounts([usd(1000)], [], { fixed: [fixedOn(0.5)] })).toThrow(RangeError);
   });
 });
