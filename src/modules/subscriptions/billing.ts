@@ -105,7 +105,11 @@ export interface PendingItemRow {
  * same customer at once cannot both take an item: the second waits, then finds it attached to the
  * first one's invoice and leaves it out.
  */
-export async function pendingItemsFor(q: Queryable, subs: Pick<SubscriptionRow, 'id' | 'customer'>[], opts: { lock?: boolean } = {}): Promise<Map<string, PendingItemRow[]>> {
+export async function pendingItemsFor(
+  q: Queryable,
+  subs: (Pick<SubscriptionRow, 'id' | 'customer'> & { currency?: string })[],
+  opts: { lock?: boolean } = {},
+): Promise<Map<string, PendingItemRow[]>> {
   const out = new Map<string, PendingItemRow[]>(subs.map((s) => [s.id, []]));
   if (subs.length === 0) return out;
   const { rows } = await q.query<PendingItemRow & { subscription_ended: boolean }>(
@@ -115,12 +119,14 @@ export async function pendingItemsFor(q: Queryable, subs: Pick<SubscriptionRow, 
       ORDER BY i.id${opts.lock === false ? '' : ' FOR UPDATE OF i'}`,
     [[...new Set(subs.map((s) => s.customer))]],
   );
-  const byCustomerFirstSub = new Map<string, string>();
-  for (const s of subs) if (!byCustomerFirstSub.has(s.customer)) byCustomerFirstSub.set(s.customer, s.id);
+  // An invoice has one currency: an item in another currency than its subscription's stays pending
+  // (a manual invoice, whose currency is not known yet, passes none and filters itself).
+  const takes = (s: (typeof subs)[number], currency: string) => s.currency === undefined || s.currency === currency;
+  const byId = new Map(subs.map((s) => [s.id, s]));
   for (const { subscription_ended, ...r } of rows) {
-    // A customer-level item goes to one invoice only: the first subscription of the batch.
-    const target = r.subscription && !subscription_ended ? r.subscription : byCustomerFirstSub.get(r.customer);
-    if (target && out.has(target)) out.get(target)!.push(r);
+    // A customer-level item goes to one invoice only: the first subscription of the batch that takes it.
+    const target = r.subscription && !subscription_ended ? byId.get(r.subscription) : subs.find((s) => s.customer === r.customer && takes(s, r.currency));
+    if (target && takes(target, r.currency)) out.get(target.id)!.push(r);
   }
   return out;
 }

@@ -9,6 +9,7 @@ import type { CustomerRow } from '../customers/repository.js';
 import { recordEvent } from '../events/service.js';
 import { buildInvoice, type InvoiceDraft, type LineDraft } from '../invoices/builder.js';
 import { serializeInvoice } from '../invoices/serialize.js';
+import { computeInvoiceTotals } from '../invoices/domain/totals.js';
 import { applyTax } from '../taxes/context.js';
 import { createInvoices, finalizeInvoices, payInvoice, voidInvoice } from '../invoices/service.js';
 import { updateInvoiceRow } from '../invoices/repository.js';
@@ -201,6 +202,10 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   }
 
   const pm = input.default_payment_method ? (await resolvePaymentMethod(q, ctx.deps, input.default_payment_method, customer.id, now)).id : null;
+  // Stripe takes one way of naming the discount: discounts, or coupon / promotion_code.
+  if (input.discounts?.length && (input.coupon || input.promotion_code)) {
+    throw new InvalidRequestError('Pass either discounts or coupon/promotion_code, not both.', input.coupon ? 'coupon' : 'promotion_code', 'parameter_invalid');
+  }
   const discountReq = input.discounts?.[0] ?? (input.coupon || input.promotion_code ? { coupon: input.coupon, promotion_code: input.promotion_code } : null);
   const discountSource = discountReq
     ? await resolveDiscountSource(q, {
@@ -580,6 +585,9 @@ export async function upcomingInvoice(
   const [taxed] = await applyTax(q, ctx.deps.config.tax, [draft], now);
   const invoiceAt = immediate ? now : draft.periodStart;
   const built = buildInvoice(taxed!, invoiceAt);
-  const obj = serializeInvoice({ ...built.invoice, starting_balance: customer.balance }, built.lines);
+  // The customer's balance applies at finalisation: the preview shows the amount that will then be due
+  // (ending_balance stays unknown until then, as in Stripe's preview).
+  const due = computeInvoiceTotals({ lineAmounts: [built.invoice.total], startingBalance: customer.balance });
+  const obj = serializeInvoice({ ...built.invoice, starting_balance: customer.balance, amount_due: due.amount_due, amount_remaining: due.amount_due }, built.lines);
   return { ...obj, id: `upcoming_${sub.id}`, next_payment_attempt: Math.floor(invoiceAt.getTime() / 1000) };
 }
