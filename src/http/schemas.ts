@@ -61,3 +61,39 @@ export const zDeleted = (object: string) => z.object({ id: z.string(), object: z
 export const zErrorBody = z.object({
   error: z.object({ type: z.string(), code: z.string(), message: z.string(), param: z.string().optional() }),
 });
+
+/**
+ * Stripe's `created` list filter: an exact Unix timestamp (`created=1768478400`) or a range
+ * (`created[gte]=…&created[lt]=…`).
+ */
+export const zCreatedFilter = z.union(
+  [
+    zTimestamp(),
+    z.strictObject({ gte: zTimestamp().optional(), gt: zTimestamp().optional(), lte: zTimestamp().optional(), lt: zTimestamp().optional() }),
+  ],
+  { error: 'must be a Unix timestamp or a range with gt, gte, lt or lte Unix timestamps' },
+);
+
+/**
+ * The `created` filter as half-open bounds, in Unix seconds, on the stored timestamp. An object shows
+ * `created` in whole seconds while its row keeps milliseconds, so the filter compares the second the
+ * event shows, as Stripe does: created <= X is every instant before X + 1, created > X every instant
+ * from X + 1 on, and created = X the second [X, X + 1). The bounds go to SQL as seconds for
+ * to_timestamp() (a JavaScript Date for X + 1 past 9999-12-31 would not serialize), and the column
+ * stays bare so an index on created (events_created) still serves the range.
+ */
+export function createdBounds(created: z.infer<typeof zCreatedFilter> | undefined): Array<['>=' | '<', number]> {
+  if (created === undefined) return [];
+  if (typeof created === 'number') {
+    return [
+      ['>=', created],
+      ['<', created + 1],
+    ];
+  }
+  const bounds: Array<['>=' | '<', number]> = [];
+  if (created.gte !== undefined) bounds.push(['>=', created.gte]);
+  if (created.gt !== undefined) bounds.push(['>=', created.gt + 1]);
+  if (created.lte !== undefined) bounds.push(['<', created.lte + 1]);
+  if (created.lt !== undefined) bounds.push(['<', created.lt]);
+  return bounds;
+}

@@ -311,7 +311,13 @@ export interface TransactionFilter {
   customer?: string;
   type?: TransactionType;
   grant?: string;
-  created?: { gte?: Date; gt?: Date; lte?: Date; lt?: Date };
+  /**
+   * Half-open bounds on the stored instant, in Unix seconds (events' createdBounds): a transaction
+   * shows `created` in whole seconds while its row keeps milliseconds, so `created[lte]=X` arrives
+   * here as ['<', X + 1]. Seconds go to to_timestamp() (a Date for X + 1 past 9999-12-31 would not
+   * serialize).
+   */
+  created?: ReadonlyArray<readonly ['>=' | '<', number]>;
 }
 
 function transactionWhere(f: TransactionFilter): { where: string; params: unknown[] } {
@@ -324,10 +330,7 @@ function transactionWhere(f: TransactionFilter): { where: string; params: unknow
   if (f.customer !== undefined) add('customer = ?', f.customer);
   if (f.type !== undefined) add('type = ?', f.type);
   if (f.grant !== undefined) add('id IN (SELECT transaction FROM credit_entries WHERE grant_id = ?)', f.grant);
-  if (f.created?.gte) add('created >= ?', f.created.gte);
-  if (f.created?.gt) add('created > ?', f.created.gt);
-  if (f.created?.lte) add('created <= ?', f.created.lte);
-  if (f.created?.lt) add('created < ?', f.created.lt);
+  for (const [op, at] of f.created ?? []) add(`created ${op} to_timestamp(?)`, at);
   return { where: conds.join(' AND '), params };
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { fromUnix } from '../../core/time/index.js';
 import { listObject } from '../../http/pagination.js';
 import { Respond, type Router } from '../../http/router.js';
-import { zExpand, zList } from '../../http/schemas.js';
+import { createdBounds, zExpand, zList } from '../../http/schemas.js';
 import { usageError } from './errors.js';
 import {
   createFeatureBody,
@@ -183,14 +183,8 @@ export function creditRoutes(r: Router): void {
     query: listTransactionsQuery,
     response: zList(creditTransactionObject),
     handler: async ({ q, query, req }) => {
-      const created = query.created
-        ? {
-            gte: query.created.gte !== undefined ? fromUnix(query.created.gte) : undefined,
-            gt: query.created.gt !== undefined ? fromUnix(query.created.gt) : undefined,
-            lte: query.created.lte !== undefined ? fromUnix(query.created.lte) : undefined,
-            lt: query.created.lt !== undefined ? fromUnix(query.created.lt) : undefined,
-          }
-        : undefined;
+      // Whole seconds as shown (created[lte]=X takes X.999; created=X is the second [X, X + 1)).
+      const created = createdBounds(query.created);
       const filter: TransactionFilter = { customer: query.customer, type: query.type, grant: query.grant, created };
       const wantsCsv = query.format === 'csv' || (query.format === undefined && /\btext\/csv\b/.test(req.headers.accept ?? ''));
       if (wantsCsv) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listQuery, zExpand, zInt, zMetadata, zTimestamp } from '../../http/schemas.js';
+import { listQuery, zCreatedFilter, zExpand, zInt, zMetadata, zTimestamp } from '../../http/schemas.js';
 
 // Request and response schemas of the credits API (validation, types and the OpenAPI document).
 
@@ -142,16 +142,16 @@ export const creditGrantObject = z.object({
 
 // ---------- transactions ----------
 
-const zRange = z
-  .strictObject({ gte: zTimestamp().optional(), gt: zTimestamp().optional(), lte: zTimestamp().optional(), lt: zTimestamp().optional() })
-  .optional();
-
+/**
+ * Stripe's `created` list filter: an exact Unix timestamp (`created=1768478400`) or a range
+ * (`created[gte]=…&created[lt]=…`), as on GET /v1/events.
+ */
 export const listTransactionsQuery = z.strictObject({
   ...listQuery,
   customer: z.string().optional(),
   type: z.enum(['grant', 'usage', 'expiry', 'void', 'adjustment']).optional(),
   grant: z.string().optional(),
-  created: zRange,
+  created: zCreatedFilter.optional(),
   /** `csv`: every matching transaction (oldest first, one row per entry) as text/csv. `Accept: text/csv` does the same. */
   format: z.enum(['json', 'csv']).optional(),
 });

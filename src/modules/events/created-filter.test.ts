@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.js';
 import { MAX_TIMESTAMP } from '../../http/schemas.js';
-import { createdBounds } from './routes.js';
+import { createdBounds } from '../../http/schemas.js';
 
 // GET /v1/events?created=…: an event shows `created` in whole seconds while its row keeps the
 // milliseconds of the request. The filter works on the second the event shows, as Stripe's does,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { NotFoundError } from '../../core/errors/index.js';
 import { listObject, paginate } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
-import { listQuery, zTimestamp } from '../../http/schemas.js';
+import { createdBounds, listQuery, zCreatedFilter } from '../../http/schemas.js';
 import { serializeEvent, type EventRow } from './service.js';
 
 const eventSchema = z.object({
@@ -12,42 +12,6 @@ const eventSchema = z.object({
   type: z.string(),
   data: z.object({ object: z.record(z.string(), z.unknown()), previous_attributes: z.record(z.string(), z.unknown()).optional() }),
 });
-
-/**
- * Stripe's `created` list filter: an exact Unix timestamp (`created=1768478400`) or a range
- * (`created[gte]=…&created[lt]=…`).
- */
-const zCreatedFilter = z.union(
-  [
-    zTimestamp(),
-    z.strictObject({ gte: zTimestamp().optional(), gt: zTimestamp().optional(), lte: zTimestamp().optional(), lt: zTimestamp().optional() }),
-  ],
-  { error: 'must be a Unix timestamp or a range with gt, gte, lt or lte Unix timestamps' },
-);
-
-/**
- * The `created` filter as half-open bounds, in Unix seconds, on the stored timestamp. An event shows
- * `created` in whole seconds while its row keeps milliseconds, so the filter compares the second the
- * event shows, as Stripe does: created <= X is every instant before X + 1, created > X every instant
- * from X + 1 on, and created = X the second [X, X + 1). The bounds go to SQL as seconds for
- * to_timestamp() (a JavaScript Date for X + 1 past 9999-12-31 would not serialize), and the column
- * stays bare so events_created still serves the range.
- */
-export function createdBounds(created: z.infer<typeof zCreatedFilter> | undefined): Array<['>=' | '<', number]> {
-  if (created === undefined) return [];
-  if (typeof created === 'number') {
-    return [
-      ['>=', created],
-      ['<', created + 1],
-    ];
-  }
-  const bounds: Array<['>=' | '<', number]> = [];
-  if (created.gte !== undefined) bounds.push(['>=', created.gte]);
-  if (created.gt !== undefined) bounds.push(['>=', created.gt + 1]);
-  if (created.lte !== undefined) bounds.push(['<', created.lte + 1]);
-  if (created.lt !== undefined) bounds.push(['<', created.lt]);
-  return bounds;
-}
 
 export function eventRoutes(r: Router): void {
   r.route({
