@@ -70,7 +70,8 @@ export interface BuiltInvoice {
 
 export function buildInvoice(d: InvoiceDraft, now: Date): BuiltInvoice {
   const id = d.id ?? newId('in');
-  const discountable = d.lines.map((l) => ({ amount: l.discountable ? l.amount : 0, currency: d.currency, productId: l.productId }));
+  // A non-discountable line is no discount's: it takes no part of one and gets no discount_amounts entry.
+  const discountable = d.lines.map((l) => ({ amount: l.amount, currency: d.currency, productId: l.productId, discountable: l.discountable }));
   const fixed = d.lines.map((l) => (l.discountable && l.fixedDiscountAmounts ? l.fixedDiscountAmounts.map((a) => ({ discountId: a.discount, amount: a.amount })) : null));
   const anyFixed = fixed.some((f) => f !== null);
   const discounted = (d.discounts.length || anyFixed) && d.lines.length ? applyDiscounts(discountable, d.discounts, anyFixed ? { fixed } : {}) : null;

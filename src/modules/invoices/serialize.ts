@@ -1,4 +1,7 @@
+import { divideRounded } from '../../core/money/index.js';
 import { toUnix } from '../../core/time/index.js';
+import { computeLineTax, lineTaxTotals } from '../taxes/domain/compute.js';
+import { PPM, percentageToPpm, type TaxAmount, type TaxDecision } from '../taxes/domain/types.js';
 import type { InvoiceRow, LineRow } from './repository.js';
 
 const ts = (d: Date | null) => (d ? toUnix(new Date(d)) : null);
@@ -32,7 +35,6 @@ export type InvoiceObject = ReturnType<typeof serializeInvoice>;
 
 export function serializeInvoice(inv: InvoiceRow, lines: LineRow[]) {
   const taxAmounts = inv.total_tax_amounts ?? [];
-  const inclusiveTax = taxAmounts.filter((t) => t.inclusive).reduce((s, t) => s + t.amount, 0);
   const decision = inv.tax_context?.decision ?? null;
   const customer = inv.customer_details ?? null;
   return {
@@ -93,7 +95,7 @@ export function serializeInvoice(inv: InvoiceRow, lines: LineRow[]) {
     },
     subscription: inv.subscription,
     subtotal: inv.subtotal,
-    subtotal_excluding_tax: inv.subtotal - inclusiveTax,
+    subtotal_excluding_tax: inv.subtotal - inclusiveTaxBeforeDiscounts(inv, lines),
     tax: inv.total_tax,
     test_clock: inv.test_clock,
     total: inv.total,
@@ -113,4 +115,52 @@ function totalDiscountAmounts(inv: InvoiceRow, lines: readonly { discount_amount
   const sums = new Map<string, number>(inv.discounts.map((d) => [d.discount, 0]));
   for (const l of lines) for (const d of l.discount_amounts) sums.set(d.discount, (sums.get(d.discount) ?? 0) + d.amount);
   return [...sums].map(([discount, amount]) => ({ discount, amount }));
+}
+
+/**
+ * The tax inside the subtotal, for subtotal_excluding_tax (Stripe: the subtotal "before any invoice
+ * level discount or tax is applied"): the inclusive tax of each line's amount BEFORE its discounts —
+ * not the tax the invoice charges, which is on the discounted amounts. A line's tax_amounts hold the
+ * rates it was taxed at, so the tax of its undiscounted amount is recomputed with them by the tax
+ * code's own computeLineTax (same rounding); a line without discounts keeps its stored tax.
+ *
+ * Without the lines (events built from the invoice row alone) it is estimated from the invoice's
+ * breakdown: each inclusive rate's taxable amount grown back by subtotal / (subtotal − discount).
+ * Exact when there is no discount; otherwise within rounding of the per-line figure.
+ */
+export function inclusiveTaxBeforeDiscounts(inv: Pick<InvoiceRow, 'subtotal' | 'total_discount' | 'total_tax_amounts'>, lines: readonly Pick<LineRow, 'amount' | 'discount_amounts' | 'tax_amounts'>[]): number {
+  if (lines.length > 0) return lines.reduce((s, l) => s + lineInclusiveTaxBeforeDiscounts(l), 0);
+  const inclusive = (inv.total_tax_amounts ?? []).filter((t) => t.inclusive);
+  const stored = inclusive.reduce((s, t) => s + t.amount, 0);
+  const net = inv.subtotal - inv.total_discount;
+  if (inv.total_discount === 0 || net === 0) return stored;
+  return inclusive.reduce((s, t) => s + divideRounded(BigInt(t.taxable_amount) * BigInt(inv.subtotal) * BigInt(percentageToPpm(t.percentage)), BigInt(net) * BigInt(PPM), 'half_even'), 0);
+}
+
+function lineInclusiveTaxBeforeDiscounts(l: Pick<LineRow, 'amount' | 'discount_amounts' | 'tax_amounts'>): number {
+  const inclusive = (l.tax_amounts ?? []).filter((t) => t.inclusive);
+  if (inclusive.length === 0) return 0;
+  const discounted = l.discount_amounts.some((d) => d.amount !== 0);
+  if (!discounted) return lineTaxTotals(inclusive).inclusive;
+  return lineTaxTotals(computeLineTax(l.amount, 'inclusive', decisionOf(inclusive))).inclusive;
+}
+
+/** A decision taxing at the rates a line was taxed at (computeLineTax only reads the rates). */
+function decisionOf(amounts: readonly TaxAmount[]): TaxDecision {
+  return {
+    reason: 'standard_rated',
+    rates: amounts.map((a) => ({
+      id: a.tax_rate,
+      percentage_ppm: percentageToPpm(a.percentage),
+      display_name: a.display_name,
+      jurisdiction: a.jurisdiction,
+      country: a.country,
+      state: a.state,
+      tax_type: a.tax_type,
+      inclusive: true,
+    })),
+    note: null,
+    location: null,
+    status: 'complete',
+  };
 }

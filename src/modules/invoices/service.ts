@@ -595,8 +595,10 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date, o
  * are read as they are now, so they never count), when anything shown changed.
  */
 export async function recordInvoiceUpdated(q: Queryable, before: InvoiceRow, after: InvoiceRow, now: Date): Promise<void> {
-  const object = await invoiceObject(q, after);
-  const previous = previousAttributes({ ...serializeInvoice(before, []), lines: object.lines }, object as unknown as Record<string, unknown>);
+  // Both sides from the same (current) lines, so fields derived from lines compare like for like.
+  const lines = (await linesOf(q, [after.id])).get(after.id) ?? [];
+  const object = serializeInvoice(after, lines);
+  const previous = previousAttributes(serializeInvoice(before, lines), object as unknown as Record<string, unknown>);
   if (Object.keys(previous).length === 0) return;
   await recordEvents(q, now, [{ type: 'invoice.updated', object, previousAttributes: previous, customerId: after.customer }]);
 }

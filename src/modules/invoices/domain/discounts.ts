@@ -34,6 +34,11 @@ export interface DiscountableLine {
   readonly currency: string;
   /** The product the line bills, for `applies_to.products`; null for lines without one. */
   readonly productId: string | null;
+  /**
+   * False for a line no discount may touch (Stripe's `discountable: false`): it is left out of every
+   * discount, takes no part of any and gets no discount_amounts entry. Defaults to true.
+   */
+  readonly discountable?: boolean;
 }
 
 export interface DiscountAmount {
@@ -113,6 +118,7 @@ export function isDiscountActive(discount: Discount, invoicePeriodStart: Date): 
 }
 
 function eligible(coupon: Coupon, line: DiscountableLine): boolean {
+  if (line.discountable === false) return false;
   const products = coupon.applies_to?.products;
   if (!products) return true;
   return line.productId !== null && products.includes(line.productId);
