@@ -162,6 +162,9 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
   }
   // The same plan the upcoming preview shows (drafts.ts): a due schedule, the next period, its lines.
   const cycle = nextCycle(sub, items, pricing, () => newId('si'));
+  // A due schedule replaces the items before the transition: the event's previous_attributes need the
+  // object as it was before that write.
+  const before = cycle.applied ? await subscriptionObject(q, sub) : undefined;
   if (cycle.applied) {
     await replaceItems(q, sub.id, cycle.items);
     Object.assign(patch, cycle.applied);
@@ -208,7 +211,7 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
       }
     }
   }
-  await transition(q, sub, patch, now);
+  await transition(q, sub, patch, now, undefined, before);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { addSeconds, toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
-import { recordEvents } from '../events/service.js';
+import { previousAttributes, recordEvents } from '../events/service.js';
 import { buildInvoice, type BuiltInvoice, type InvoiceDraft } from '../invoices/builder.js';
 import type { TaxConfig } from '../taxes/config.js';
 import { applyTax } from '../taxes/context.js';
@@ -96,13 +96,18 @@ export async function renewPlain(
       const prev = beforeById.get(s.id)!;
       const p = periods.get(s.id)!;
       const period = { current_period_start: toUnix(p.start), current_period_end: toUnix(p.end) };
-      const object = { ...prev, ...period, latest_invoice: invoiceOf.get(s.id) ?? prev.latest_invoice, items: { ...prev.items, data: prev.items.data.map((i) => ({ ...i, ...period })) } };
-      return {
-        type: 'customer.subscription.updated',
-        object,
-        previousAttributes: { current_period_start: prev.current_period_start, current_period_end: prev.current_period_end, latest_invoice: prev.latest_invoice },
-        customerId: s.customer,
+      // The object after the renewal, built in memory: the periods move (the items' too), the new
+      // invoice is the latest, and a discount that ended by the new period's start is no longer listed
+      // (the discounts in force at the new start, from discountsFor above, keep the object's order).
+      const live = new Set((discounts.get(s.id) ?? []).map((d) => d.id));
+      const object = {
+        ...prev,
+        ...period,
+        discounts: prev.discounts.filter((id) => live.has(id)),
+        latest_invoice: invoiceOf.get(s.id) ?? prev.latest_invoice,
+        items: { ...prev.items, data: prev.items.data.map((i) => ({ ...i, ...period })) },
       };
+      return { type: 'customer.subscription.updated', object, previousAttributes: previousAttributes(prev, object), customerId: s.customer };
     }),
   );
   return renewed.length;

@@ -258,9 +258,6 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   await insertItems(q, itemRows);
   if (discountSource) await redeem(q, { coupon: discountSource.coupon, promotionCode: discountSource.promotionCode, customerId: customer.id, subscriptionId: sub.id, now });
   if (!customer.currency) await q.query(`UPDATE customers SET currency = $2 WHERE id = $1`, [customer.id, sub.currency]);
-  // `created` comes first, with the starting status; what the first payment changes follows as
-  // `customer.subscription.updated` (incomplete → active), so consumers never see an update first.
-  await recordEvent(q, now, { type: 'customer.subscription.created', object: await subscriptionObject(q, sub), customerId: customer.id });
 
   // The first invoice: $0 for a trial; the first period (or the prorated stretch to a future anchor) otherwise.
   let draft: InvoiceDraft;
@@ -285,8 +282,13 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     draft = await invoiceDraftNow(q, sub, itemRows, pricing, 'subscription_create', { start: now, end: firstPeriodEnd });
   }
   const [built] = await createInvoices(q, [draft], now, ctx.deps.config.tax);
+  // `created` comes before any update, with the starting status and (as Stripe's) the first invoice as
+  // latest_invoice; what the first payment changes follows as `customer.subscription.updated`
+  // (incomplete → active), so consumers never see an update first.
+  const created = await updateSubscriptionRow(q, sub.id, { latest_invoice: built!.invoice.id });
+  await recordEvent(q, now, { type: 'customer.subscription.created', object: await subscriptionObject(q, created), customerId: customer.id });
   const behavior = input.payment_behavior ?? 'allow_incomplete';
-  const collected = await collectNow(c, built!.invoice.id, sub, behavior !== 'default_incomplete');
+  const collected = await collectNow(c, built!.invoice.id, created, behavior !== 'default_incomplete');
   // Stripe: the subscription is not created; the whole transaction rolls back.
   if (collected.error && behavior === 'error_if_incomplete') throw cardError(collected.error);
   const paid = collected.invoice?.status === 'paid';
@@ -378,6 +380,9 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     // trial_end=now ends the trial in this request (below, once any item change is applied).
     if (input.trial_end !== 'now') Object.assign(patch, { trial_end: end, current_period_end: end, billing_cycle_anchor: end, trial_will_end_sent: false });
   }
+  // The object before anything it shows is written (the coupon's discount, the items), for the
+  // event's previous_attributes.
+  const before = await subscriptionObject(q, sub);
   if (input.coupon || input.promotion_code) {
     const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
     const amount = periodAmount(items, await loadPricing(q, items.map((i) => i.price)), sub.currency);
@@ -438,7 +443,7 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     invoiceNow = await createImmediate(ctx, { ...sub, ...patch } as SubscriptionRow, plan.immediate, pricing, now);
   }
 
-  sub = await transition(q, sub, { ...patch, ...(invoiceNow ? { latest_invoice: invoiceNow } : {}) }, now);
+  sub = await transition(q, sub, { ...patch, ...(invoiceNow ? { latest_invoice: invoiceNow } : {}) }, now, undefined, before);
   if (invoiceNow) {
     const behavior = input.payment_behavior ?? 'allow_incomplete';
     const collected = await collectNow(c, invoiceNow, sub, behavior !== 'default_incomplete');
@@ -514,12 +519,12 @@ export async function resumeSubscription(ctx: Ctx, id: string, input: { billing_
     items.map((i) => i.price),
   );
   const plan = planResume(sub, items, pricing, now, { billingCycleAnchor: input.billing_cycle_anchor ?? 'now', behavior: input.proration_behavior ?? 'create_prorations' });
-  let after = await transition(q, sub, plan.patch, now, 'customer.subscription.resumed');
-  const invoiceId = plan.immediate ? await createImmediate(ctx, after, plan.immediate, pricing, now) : null;
-  if (invoiceId) {
-    after = await updateSubscriptionRow(q, sub.id, { latest_invoice: invoiceId });
-    await collectNow({ ...ctx, now }, invoiceId, after, true);
-  }
+  // The invoice the resume makes is the .resumed event's latest_invoice (drafted for the resumed
+  // subscription, before the row is written).
+  const resumed = { ...sub, ...plan.patch, updated: now } as SubscriptionRow;
+  const invoiceId = plan.immediate ? await createImmediate(ctx, resumed, plan.immediate, pricing, now) : null;
+  const after = await transition(q, sub, { ...plan.patch, ...(invoiceId ? { latest_invoice: invoiceId } : {}) }, now, 'customer.subscription.resumed');
+  if (invoiceId) await collectNow({ ...ctx, now }, invoiceId, after, true);
   return subscriptionObject(q, (await findSubscription(q, sub.id))!);
 }
 

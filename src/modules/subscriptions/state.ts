@@ -1,27 +1,33 @@
 import type { Queryable } from '../../db/index.js';
-import { recordEvent } from '../events/service.js';
+import { previousAttributes, recordEvent } from '../events/service.js';
 import { updateInvoiceRow, type InvoiceRow } from '../invoices/repository.js';
 import { recordInvoiceUpdated } from '../invoices/service.js';
 import { findSubscription, updateSubscriptionRow, type SubscriptionRow, type SubscriptionStatus } from './repository.js';
-import { subscriptionObject } from './serialize.js';
+import { subscriptionObject, type SubscriptionObject } from './serialize.js';
 
 // Status transitions, as Stripe defines them. Every transition writes customer.subscription.updated
 // (or .deleted / .paused / .resumed) with the previous status, in the caller's transaction.
 
+/**
+ * Applies `patch` and records the event with the object after it and, as previous_attributes, the
+ * top-level fields that differ from `before`. A caller that has already written something the object
+ * shows (items, discounts) must pass `before`, the object serialised before that write; without it the
+ * object is serialised from the database as it is now. An update that changes nothing the object shows
+ * records no customer.subscription.updated (.deleted / .paused / .resumed are always recorded).
+ */
 export async function transition(
   q: Queryable,
   sub: SubscriptionRow,
   patch: Partial<SubscriptionRow>,
   now: Date,
   eventType = 'customer.subscription.updated',
+  before?: SubscriptionObject,
 ): Promise<SubscriptionRow> {
-  const before = await subscriptionObject(q, sub);
+  const beforeObj = before ?? (await subscriptionObject(q, sub));
   const after = await updateSubscriptionRow(q, sub.id, { ...patch, updated: now });
   const obj = await subscriptionObject(q, after);
-  const previous: Record<string, unknown> = {};
-  for (const k of Object.keys(obj) as (keyof typeof obj)[]) {
-    if (JSON.stringify(before[k]) !== JSON.stringify(obj[k])) previous[k] = before[k];
-  }
+  const previous = previousAttributes(beforeObj, obj);
+  if (eventType === 'customer.subscription.updated' && Object.keys(previous).length === 0) return after;
   await recordEvent(q, now, { type: eventType, object: obj, previousAttributes: previous, customerId: sub.customer });
   return after;
 }
@@ -52,7 +58,8 @@ export async function syncSubscriptionAfterPayment(q: Queryable, invoice: Invoic
     if (next === 'active') patch.incomplete_expires_at = null;
     await transition(q, sub, patch, now);
   } else if (patch.latest_invoice !== sub.latest_invoice) {
-    await updateSubscriptionRow(q, sub.id, patch);
+    // latest_invoice is part of the object: its change is an update like any other.
+    await transition(q, sub, patch, now);
   }
 }
 
