@@ -184,14 +184,7 @@ export function applyDiscounts(lines: readonly DiscountableLine[], discounts: re
     assertCoupon(coupon);
     const idx = lines.map((_, i) => i).filter((i) => eligible(coupon, lines[i]!) && (fixed[i] === null || coupon.duration === 'once'));
     const parts = discountParts(coupon, remaining, idx, currency);
-    let sum = 0;
-    for (const i of idx) {
-      const p = parts[i]!;
-      perLine[i]!.push({ discountId: discount.id, amount: p });
-      remaining[i] = remaining[i]! - p;
-      sum += p;
-    }
-    totals.push({ discountId: discount.id, amount: sum });
+    totals.push({ discountId: discount.id, amount: takeParts(discount.id, idx, parts, perLine, remaining) });
   }
 
   // Fixed amounts count in their discount's total: that of `discounts` when it is one of them.
@@ -329,14 +322,7 @@ export function discountProrations(lines: readonly DiscountableLine[], basis: Pr
     const parts = lines.map(() => 0);
     splitSigned(onDebits, onCredits, pos, neg, remaining, parts);
 
-    let sum = 0;
-    for (const i of idx) {
-      const p = parts[i]!;
-      perLine[i]!.push({ discountId: discount.id, amount: p });
-      remaining[i] = remaining[i]! - p;
-      sum += p;
-    }
-    totals.push({ discountId: discount.id, amount: sum });
+    totals.push({ discountId: discount.id, amount: takeParts(discount.id, idx, parts, perLine, remaining) });
     // What this discount took of each period, for the next discount's rate.
     applyToPeriod(coupon, basis.before, before, currency);
     applyToPeriod(coupon, basis.after, after, currency);
@@ -366,4 +352,16 @@ function applyToPeriod(coupon: Coupon, items: readonly DiscountableLine[], left:
   const idx = items.map((_, i) => i).filter((i) => eligible(coupon, items[i]!));
   const parts = discountParts(coupon, left, idx, currency);
   for (const i of idx) left[i] = left[i]! - parts[i]!;
+}
+
+/** Books one discount's parts on its lines (what each line still has shrinks); returns their sum. */
+function takeParts(discountId: string, idx: readonly number[], parts: readonly number[], perLine: DiscountAmount[][], remaining: number[]): number {
+  let sum = 0;
+  for (const i of idx) {
+    const p = parts[i]!;
+    perLine[i]!.push({ discountId, amount: p });
+    remaining[i] = remaining[i]! - p;
+    sum += p;
+  }
+  return sum;
 }
