@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { allocate, currencyExponent, divideRounded, formatMoney, money, multiplyRatio, parseMajor, supportedCurrencies } from './index.js';
+import { allocate, currencyExponent, divideRounded, formatMoney, money, minimumCharge, multiplyRatio, parseMajor, supportedCurrencies } from './index.js';
 
 describe('currencies', () => {
   it('uses ISO-4217 exponents', () => {
@@ -84,5 +84,11 @@ describe('allocate', () => {
         },
       ),
     );
+  });
+});
+
+describe('minimumCharge', () => {
+  it("is Stripe's minimum in minor units, 0 where none is known", () => {
+    expect(['usd', 'EUR', 'gbp', 'jpy', 'huf', 'dkk', 'kes'].map(minimumCharge)).toEqual([50, 50, 30, 50, 17_500, 250, 0]);
   });
 });

@@ -18,6 +18,7 @@ export type BalanceTxType =
   | 'credit_note'
   | 'initial'
   | 'invoice_overpaid'
+  | 'invoice_too_small'
   | 'unapplied_from_invoice';
 
 export interface BalanceTxRow {

@@ -1,5 +1,6 @@
 import { AppError, ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { newId } from '../../core/ids/index.js';
+import { minimumCharge } from '../../core/money/index.js';
 import { toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
@@ -136,7 +137,7 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
   const hosted = opts.config ? await hostedInvoiceUrls(q, opts.config, now, drafts) : new Map<string, string>();
   const nowS = toUnix(now);
   const out: InvoiceRow[] = [];
-  const balanceTx: { customer: string; amount: number; currency: string; invoice: string; ending: number }[] = [];
+  const balanceTx: { customer: string; amount: number; currency: string; invoice: string; ending: number; type: 'applied_to_invoice' | 'invoice_too_small' }[] = [];
   const events: EventInput[] = [];
   for (const [i, d] of drafts.entries()) {
     const starting = balance.get(d.customer) ?? 0;
@@ -144,9 +145,17 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
     const lineTotals = computeInvoiceTotals({ lineAmounts: [Number(d.total)], startingBalance: starting });
     if (lineTotals.applied_balance !== 0) {
       balance.set(d.customer, lineTotals.ending_balance);
-      balanceTx.push({ customer: d.customer, amount: -lineTotals.applied_balance, currency: d.currency, invoice: d.id, ending: lineTotals.ending_balance });
+      balanceTx.push({ customer: d.customer, amount: -lineTotals.applied_balance, currency: d.currency, invoice: d.id, ending: lineTotals.ending_balance, type: 'applied_to_invoice' });
     }
-    const paidNow = lineTotals.amount_due === 0;
+    // Stripe: an amount due below the currency's minimum charge is not charged; the invoice is paid and
+    // the amount is carried to the customer's balance as a debit the next invoice collects.
+    const tooSmall = d.collection_method === 'charge_automatically' && lineTotals.amount_due > 0 && lineTotals.amount_due < minimumCharge(d.currency);
+    if (tooSmall) {
+      const ending = lineTotals.ending_balance + lineTotals.amount_due;
+      balance.set(d.customer, ending);
+      balanceTx.push({ customer: d.customer, amount: lineTotals.amount_due, currency: d.currency, invoice: d.id, ending, type: 'invoice_too_small' });
+    }
+    const paidNow = lineTotals.amount_due === 0 || tooSmall;
     const auto = d.collection_method === 'charge_automatically' && d.auto_advance && !paidNow;
     const row: InvoiceRow = {
       ...d,
@@ -154,7 +163,7 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
       series,
       status: paidNow ? 'paid' : 'open',
       starting_balance: starting,
-      ending_balance: lineTotals.ending_balance,
+      ending_balance: tooSmall ? lineTotals.ending_balance + lineTotals.amount_due : lineTotals.ending_balance,
       amount_due: lineTotals.amount_due,
       amount_remaining: paidNow ? 0 : lineTotals.amount_due,
       next_payment_attempt: auto ? now : null,
@@ -197,8 +206,8 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
     for (const b of balanceTx) {
       await q.query(
         `INSERT INTO customer_balance_transactions (id, customer, amount, currency, type, invoice, ending_balance, created)
-         VALUES ($1, $2, $3, $4, 'applied_to_invoice', $5, $6, $7)`,
-        [newId('cbtxn'), b.customer, b.amount, b.currency, b.invoice, b.ending, now],
+         VALUES ($1, $2, $3, $4, $8, $5, $6, $7)`,
+        [newId('cbtxn'), b.customer, b.amount, b.currency, b.invoice, b.ending, now, b.type],
       );
     }
   }
