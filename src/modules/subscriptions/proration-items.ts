@@ -58,8 +58,8 @@ export function prorationDiscountAmounts(sub: Pick<SubscriptionRow, 'currency'>,
 
 /**
  * Stores proration lines as pending invoice items of `sub` (they wait for its next invoice), each with
- * the discount amounts in force now fixed on it. `itemIds`: subscription item id by price.
- * Replaces subscriptions/service.ts insertProrationItems.
+ * the discount amounts in force now fixed on it (an empty list when none was: a coupon added later does
+ * not discount it). `itemIds`: subscription item id by price.
  */
 export async function storeProrationItems(
   q: Queryable,
