@@ -44,8 +44,7 @@ describe('inclusiveTaxBeforeDiscounts', () => {
       // A non-discountable inclusive line.
       { amount: 2_380, discount_amounts: [], tax_amounts: [vat(380, 2_000)] },
     ];
-    const inv = { subtotal: 14_470, total_discount: 5_450, total_tax_amounts: [] };
-    expect(inclusiveTaxBeforeDiscounts(inv, lines)).toBe(1_581 + 190 + 0 + 380);
+    expect(inclusiveTaxBeforeDiscounts(lines)).toBe(1_581 + 190 + 0 + 380);
   });
 
   it('splits a multi-rate inclusive line once, as the tax code does', () => {
@@ -53,13 +52,13 @@ describe('inclusiveTaxBeforeDiscounts', () => {
     const gst = { ...vat(250, 5_000, true, 5), tax_rate: 'txr_gst' };
     const qst = { ...vat(499, 5_000, true, 9.975), tax_rate: 'txr_qst' };
     const lines = [{ amount: 11_498, discount_amounts: [{ discount: 'di_1', amount: 5_749 }], tax_amounts: [gst, qst] }];
-    expect(inclusiveTaxBeforeDiscounts({ subtotal: 11_498, total_discount: 5_749, total_tax_amounts: [] }, lines)).toBe(1_498);
+    expect(inclusiveTaxBeforeDiscounts(lines)).toBe(1_498);
   });
 
-  it('without the lines, estimates from the breakdown (exact without a discount)', () => {
-    expect(inclusiveTaxBeforeDiscounts({ subtotal: 9_900, total_discount: 0, total_tax_amounts: [vat(1_581, 8_319)] }, [])).toBe(1_581);
-    expect(inclusiveTaxBeforeDiscounts({ subtotal: 9_900, total_discount: 4_950, total_tax_amounts: [vat(790, 4_160), vat(5, 50, false)] }, [])).toBe(1_581);
-    // A 100 % discount leaves nothing to scale: the stored (zero) tax.
-    expect(inclusiveTaxBeforeDiscounts({ subtotal: 9_900, total_discount: 9_900, total_tax_amounts: [vat(0, 0)] }, [])).toBe(0);
+  it('keeps the stored tax of an undiscounted line, recomputes a discounted one (even at 100 %), and is 0 without lines', () => {
+    expect(inclusiveTaxBeforeDiscounts([{ amount: 9_900, discount_amounts: [], tax_amounts: [vat(1_581, 8_319)] }])).toBe(1_581);
+    expect(inclusiveTaxBeforeDiscounts([{ amount: 9_900, discount_amounts: half, tax_amounts: [vat(790, 4_160), vat(5, 50, false)] }])).toBe(1_581);
+    expect(inclusiveTaxBeforeDiscounts([{ amount: 9_900, discount_amounts: [{ discount: 'di_1', amount: 9_900 }], tax_amounts: [vat(0, 0)] }])).toBe(1_581);
+    expect(inclusiveTaxBeforeDiscounts([])).toBe(0);
   });
 });

@@ -1,7 +1,6 @@
-import { divideRounded } from '../../core/money/index.js';
 import { toUnix } from '../../core/time/index.js';
 import { computeLineTax, lineTaxTotals } from '../taxes/domain/compute.js';
-import { PPM, percentageToPpm, type TaxAmount, type TaxDecision } from '../taxes/domain/types.js';
+import { percentageToPpm, type TaxAmount, type TaxDecision } from '../taxes/domain/types.js';
 import type { InvoiceRow, LineRow } from './repository.js';
 
 const ts = (d: Date | null) => (d ? toUnix(new Date(d)) : null);
@@ -95,7 +94,7 @@ export function serializeInvoice(inv: InvoiceRow, lines: LineRow[]) {
     },
     subscription: inv.subscription,
     subtotal: inv.subtotal,
-    subtotal_excluding_tax: inv.subtotal - inclusiveTaxBeforeDiscounts(inv, lines),
+    subtotal_excluding_tax: inv.subtotal - inclusiveTaxBeforeDiscounts(lines),
     tax: inv.total_tax,
     test_clock: inv.test_clock,
     total: inv.total,
@@ -123,18 +122,9 @@ function totalDiscountAmounts(inv: InvoiceRow, lines: readonly { discount_amount
  * not the tax the invoice charges, which is on the discounted amounts. A line's tax_amounts hold the
  * rates it was taxed at, so the tax of its undiscounted amount is recomputed with them by the tax
  * code's own computeLineTax (same rounding); a line without discounts keeps its stored tax.
- *
- * Without the lines (events built from the invoice row alone) it is estimated from the invoice's
- * breakdown: each inclusive rate's taxable amount grown back by subtotal / (subtotal − discount).
- * Exact when there is no discount; otherwise within rounding of the per-line figure.
  */
-export function inclusiveTaxBeforeDiscounts(inv: Pick<InvoiceRow, 'subtotal' | 'total_discount' | 'total_tax_amounts'>, lines: readonly Pick<LineRow, 'amount' | 'discount_amounts' | 'tax_amounts'>[]): number {
-  if (lines.length > 0) return lines.reduce((s, l) => s + lineInclusiveTaxBeforeDiscounts(l), 0);
-  const inclusive = (inv.total_tax_amounts ?? []).filter((t) => t.inclusive);
-  const stored = inclusive.reduce((s, t) => s + t.amount, 0);
-  const net = inv.subtotal - inv.total_discount;
-  if (inv.total_discount === 0 || net === 0) return stored;
-  return inclusive.reduce((s, t) => s + divideRounded(BigInt(t.taxable_amount) * BigInt(inv.subtotal) * BigInt(percentageToPpm(t.percentage)), BigInt(net) * BigInt(PPM), 'half_even'), 0);
+export function inclusiveTaxBeforeDiscounts(lines: readonly Pick<LineRow, 'amount' | 'discount_amounts' | 'tax_amounts'>[]): number {
+  return lines.reduce((s, l) => s + lineInclusiveTaxBeforeDiscounts(l), 0);
 }
 
 function lineInclusiveTaxBeforeDiscounts(l: Pick<LineRow, 'amount' | 'discount_amounts' | 'tax_amounts'>): number {

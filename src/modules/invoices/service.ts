@@ -617,12 +617,14 @@ export async function deleteDraft(q: Queryable, invoiceId: string, now: Date) {
   if (inv.status !== 'draft') throw new InvalidRequestError('Only a draft invoice can be deleted; void a finalized one.', 'id', 'invoice_not_editable');
   // Deleting a subscription's draft would leave its period unbilled (Stripe refuses too): finalize and void it instead.
   if (inv.subscription) throw new InvalidRequestError("A subscription's invoice cannot be deleted; finalize and void it instead.", 'id', 'invoice_not_deletable');
+  // The event shows the invoice as it was, lines included.
+  const object = await invoiceObject(q, inv);
   // Its items go back to pending, as in Stripe.
   await q.query(`UPDATE invoice_items SET invoice = NULL WHERE invoice = $1`, [inv.id]);
   await q.query(`DELETE FROM invoice_lines WHERE invoice = $1`, [inv.id]);
   await q.query(`UPDATE subscriptions SET latest_invoice = NULL WHERE latest_invoice = $1`, [inv.id]);
   await q.query(`DELETE FROM invoices WHERE id = $1`, [inv.id]);
-  await recordEvents(q, now, [{ type: 'invoice.deleted', object: serializeInvoice(inv, []), customerId: inv.customer }]);
+  await recordEvents(q, now, [{ type: 'invoice.deleted', object, customerId: inv.customer }]);
   return { id: inv.id, object: 'invoice' as const, deleted: true as const };
 }
 
