@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp, unix } from '../helpers/billing.js';
-import type { BillingApp } from './states-support.js';
+import { postOk, type BillingApp } from './states-support.js';
 
 let t: BillingApp;
 beforeAll(async () => {
@@ -8,11 +8,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function post(url: string, payload: Record<string, unknown> = {}) {
-  const res = await t.call({ method: 'POST', url, payload });
-  expect(res.status, `${url} ${JSON.stringify(res.body)}`).toBe(200);
-  return res.body;
-}
+const post = (url: string, payload: Record<string, unknown> = {}) => postOk(t, url, payload);
 
 describe('immediate cancel while the renewal invoice is still a draft', () => {
   it('does not finalize and charge the renewal afterwards ("The customer won\'t be charged again")', async () => {

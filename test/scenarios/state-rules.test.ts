@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
-import { eventsOf, type BillingApp } from './states-support.js';
+import { eventsOf, postOk, type BillingApp } from './states-support.js';
 
 let t: BillingApp;
 beforeAll(async () => {
@@ -8,11 +8,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function post(url: string, payload: Record<string, unknown> = {}) {
-  const res = await t.call({ method: 'POST', url, payload });
-  expect(res.status, `${url} ${JSON.stringify(res.body)}`).toBe(200);
-  return res.body;
-}
+const post = (url: string, payload: Record<string, unknown> = {}) => postOk(t, url, payload);
 
 /** An active monthly subscription (paid with a good card) whose default card then becomes a failing one. */
 async function activeThenFailingCard(start: string, price = 'community_monthly') {

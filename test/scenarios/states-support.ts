@@ -20,3 +20,10 @@ export async function eventsOf(t: BillingApp, objectId: string, type?: string): 
   }
   return out.reverse();
 }
+
+/** POST that must answer 200; the body. */
+export async function postOk(t: BillingApp, url: string, payload: Record<string, unknown> = {}) {
+  const res = await t.call({ method: 'POST', url, payload });
+  expect(res.status, `${url} ${JSON.stringify(res.body)}`).toBe(200);
+  return res.body;
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp, iso, unix } from '../helpers/billing.js';
 import { chainProblems } from './event-chain-support.js';
-import { eventsOf, type BillingApp } from './states-support.js';
+import { eventsOf, postOk, type BillingApp } from './states-support.js';
 
 // customer.subscription.* events: each event's previous_attributes names exactly the top-level fields
 // that changed since the event before it (with their old values), no change to the object happens
@@ -13,11 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function post(url: string, payload: Record<string, unknown> = {}) {
-  const res = await t.call({ method: 'POST', url, payload });
-  expect(res.status, `${url} ${JSON.stringify(res.body)}`).toBe(200);
-  return res.body;
-}
+const post = (url: string, payload: Record<string, unknown> = {}) => postOk(t, url, payload);
 
 async function typesFor(customer: string, since: number) {
   const res = await t.call({ method: 'GET', url: `/v1/events?customer=${customer}&limit=100&created[gte]=${since}` });
