@@ -3,7 +3,8 @@ import { listObject } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
 import { zDeleted, zExpand, zList } from '../../http/schemas.js';
 import { createCustomerBody, customerObject, listCustomersQuery, updateCustomerBody } from './schemas.js';
-import { createCustomer, deleteCustomer, listCustomers, retrieveCustomer, updateCustomer } from './service.js';
+import { cancelCustomerSubscriptions } from '../subscriptions/service.js';
+import { createCustomer, deleteCustomer, getCustomerRow, listCustomers, retrieveCustomer, updateCustomer } from './service.js';
 
 const idParams = z.object({ id: z.string().min(1) });
 const expandQuery = z.strictObject({ expand: zExpand() });
@@ -44,12 +45,17 @@ export function customerRoutes(r: Router): void {
   r.route({
     method: 'DELETE',
     url: '/v1/customers/{id}',
-    summary: 'Delete a customer (soft: invoices and history are kept)',
+    summary: 'Delete a customer (soft: invoices and history are kept); cancels its subscriptions',
     tag: 'Customers',
     scope: 'write',
     params: idParams,
     response: zDeleted('customer'),
-    handler: ({ q, now, params }) => deleteCustomer(q, now, params.id),
+    handler: async ({ q, deps, now, params }) => {
+      // Locked first, so a concurrent subscription create waits and then finds the customer deleted.
+      await getCustomerRow(q, params.id, { forUpdate: true });
+      await cancelCustomerSubscriptions({ q, deps, now }, params.id);
+      return deleteCustomer(q, now, params.id);
+    },
   });
   r.route({
     method: 'GET',

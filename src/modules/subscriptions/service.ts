@@ -504,6 +504,20 @@ export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_
 }
 
 /**
+ * Deleting a customer "immediately cancels any active subscriptions" (Stripe's API reference), each as an
+ * immediate cancel without proration or final invoice: its usual customer.subscription.deleted event,
+ * and collection of its open invoices stops. The caller holds the customer's row lock, which
+ * createSubscription also takes, so no subscription appears while this runs.
+ */
+export async function cancelCustomerSubscriptions(ctx: Ctx, customerId: string): Promise<void> {
+  const { rows } = await ctx.q.query<{ id: string }>(
+    `SELECT id FROM subscriptions WHERE customer = $1 AND status NOT IN ('canceled', 'incomplete_expired') ORDER BY id`,
+    [customerId],
+  );
+  for (const { id } of rows) await cancelSubscription(ctx, id, {});
+}
+
+/**
  * Resumes a paused subscription (paused at trial end without a payment method), per Stripe:
  * billing_cycle_anchor `now` (the default) starts a new cycle invoiced and charged now; `unchanged`
  * keeps the old anchor, prorating the stretch to its next date unless proration_behavior is none.
