@@ -4,7 +4,7 @@ import type { Router } from '../../http/router.js';
 import { zDeleted, zExpand, zList } from '../../http/schemas.js';
 import { createCustomerBody, customerObject, listCustomersQuery, updateCustomerBody } from './schemas.js';
 import { cancelCustomerSubscriptions } from '../subscriptions/service.js';
-import { createCustomer, deleteCustomer, getCustomerRow, listCustomers, retrieveCustomer, updateCustomer } from './service.js';
+import { createCustomer, customerNow, deleteCustomer, getCustomerRow, listCustomers, retrieveCustomer, updateCustomer } from './service.js';
 
 const idParams = z.object({ id: z.string().min(1) });
 const expandQuery = z.strictObject({ expand: zExpand() });
@@ -40,7 +40,7 @@ export function customerRoutes(r: Router): void {
     params: idParams,
     body: updateCustomerBody,
     response: customerObject,
-    handler: ({ q, deps, now, params, body }) => updateCustomer(q, deps, now, params.id, body),
+    handler: async ({ q, deps, now, params, body }) => updateCustomer(q, deps, await customerNow(q, params.id, now), params.id, body),
   });
   r.route({
     method: 'DELETE',
@@ -50,9 +50,10 @@ export function customerRoutes(r: Router): void {
     scope: 'write',
     params: idParams,
     response: zDeleted('customer'),
-    handler: async ({ q, deps, now, params }) => {
+    handler: async ({ q, deps, now: requestNow, params }) => {
       // Locked first, so a concurrent subscription create waits and then finds the customer deleted.
       await getCustomerRow(q, params.id, { forUpdate: true });
+      const now = await customerNow(q, params.id, requestNow);
       await cancelCustomerSubscriptions({ q, deps, now }, params.id);
       return deleteCustomer(q, now, params.id);
     },

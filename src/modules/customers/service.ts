@@ -55,10 +55,25 @@ function normalizeAddress(a: CreateCustomerInput['address']): CustomerRow['addre
   };
 }
 
-export async function createCustomer(q: Queryable, deps: PaymentDeps, now: Date, input: CreateCustomerInput): Promise<CustomerObject> {
+/**
+ * A test clock's customer lives at the clock's frozen time (Stripe: "create objects at a frozen time in
+ * the past or future"): its own changes are stamped then, like the subscription and invoice work the
+ * clock runs, so its event stream stays in one time order. Other customers: `now`.
+ */
+export async function customerNow(q: Queryable, customerId: string, now: Date): Promise<Date> {
+  const { rows } = await q.query<{ frozen_time: Date }>(
+    `SELECT tc.frozen_time FROM customers c JOIN test_clocks tc ON tc.id = c.test_clock WHERE c.id = $1`,
+    [customerId],
+  );
+  return rows[0] ? new Date(rows[0].frozen_time) : now;
+}
+
+export async function createCustomer(q: Queryable, deps: PaymentDeps, requestNow: Date, input: CreateCustomerInput): Promise<CustomerObject> {
+  let now = requestNow;
   if (input.test_clock) {
-    const clock = await q.query(`SELECT 1 FROM test_clocks WHERE id = $1 AND deleted_at IS NULL`, [input.test_clock]);
-    if (clock.rowCount === 0) throw new NotFoundError('test_clock', input.test_clock, 'test_clock');
+    const clock = await q.query<{ frozen_time: Date }>(`SELECT frozen_time FROM test_clocks WHERE id = $1 AND deleted_at IS NULL`, [input.test_clock]);
+    if (!clock.rows[0]) throw new NotFoundError('test_clock', input.test_clock, 'test_clock');
+    now = new Date(clock.rows[0].frozen_time);
   }
   const row = await insertCustomer(q, {
     id: newId('cus'),

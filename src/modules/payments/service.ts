@@ -12,7 +12,7 @@ import { assessPayment, DEFAULT_FRAUD, PAYMENT_BLOCKED } from './fraud.js';
 import type { ListParams } from '../../http/pagination.js';
 import { previousAttributes, recordEvent } from '../events/service.js';
 import { findCustomer, updateCustomerRow } from '../customers/repository.js';
-import { getCustomerRow, mergeMetadata, serializeCustomer } from '../customers/service.js';
+import { customerNow, getCustomerRow, mergeMetadata, serializeCustomer } from '../customers/service.js';
 import type { ChargeOutcome } from './gateway.js';
 import { DETACHED_MESSAGE, noSuchPaymentMethod, notAttachedToCustomer, paymentMethodState } from './errors.js';
 import {
@@ -259,8 +259,9 @@ export async function updatePaymentMethod(q: Queryable, now: Date, id: string, i
   return obj;
 }
 
-export async function attachPaymentMethod(q: Queryable, deps: PaymentDeps, now: Date, idOrTestToken: string, customerId: string): Promise<PaymentMethodObject> {
+export async function attachPaymentMethod(q: Queryable, deps: PaymentDeps, requestNow: Date, idOrTestToken: string, customerId: string): Promise<PaymentMethodObject> {
   await getCustomerRow(q, customerId, { param: 'customer' });
+  const now = await customerNow(q, customerId, requestNow);
   if (isTestPaymentMethod(idOrTestToken)) return serializePaymentMethod(await createFromTestToken(q, deps, now, idOrTestToken, customerId));
   const pm = await getPaymentMethodRow(q, idOrTestToken, { forUpdate: true });
   if (pm.detached_at) throw paymentMethodState(DETACHED_MESSAGE);
@@ -295,10 +296,11 @@ async function syncGatewayCustomer(q: Queryable, deps: PaymentDeps, pm: PaymentM
  * Detaching is final (Stripe: a detached payment method cannot be used again). If it was the
  * customer's default for invoices, that default is cleared, as Stripe does, with a customer.updated.
  */
-export async function detachPaymentMethod(q: Queryable, now: Date, id: string): Promise<PaymentMethodObject> {
+export async function detachPaymentMethod(q: Queryable, requestNow: Date, id: string): Promise<PaymentMethodObject> {
   const pm = await getPaymentMethodRow(q, id, { forUpdate: true });
   if (pm.customer === null) throw paymentMethodState(`The payment method ${id} is not attached to a customer.`);
   const customerId = pm.customer;
+  const now = await customerNow(q, customerId, requestNow);
   const after = await updatePaymentMethodRow(q, id, { customer: null, detached_at: now });
   const obj = serializePaymentMethod(after);
   await recordEvent(q, now, { type: 'payment_method.detached', object: obj, previousAttributes: { customer: customerId }, customerId });
