@@ -57,10 +57,11 @@ describe('GET /v1/invoices/upcoming', () => {
     const up = await get(t, url);
     expect(await counts()).toEqual(before);
 
+    // In the renewal's order: the new period's line, then the pending prorations.
     const expectedLines = [
+      ['1 × Group Coaching Programs (at $1,500.00 / month)', 150_000, '2026-04-01T00:00:00Z', '2026-05-01T00:00:00Z', false],
       ['Unused time on Community Access after Mar 16, 2026', -4898, PRORATION_DATE, '2026-04-01T00:00:00Z', true],
       ['Remaining time on Group Coaching Programs after Mar 16, 2026', 75_750, PRORATION_DATE, '2026-04-01T00:00:00Z', true],
-      ['1 × Group Coaching Programs (at $1,500.00 / month)', 150_000, '2026-04-01T00:00:00Z', '2026-05-01T00:00:00Z', false],
     ];
     expect(up.lines.data.map(lineTuple)).toEqual(expectedLines);
     // −4,898 + 75,750 + 150,000 = 220,852
@@ -78,7 +79,7 @@ describe('GET /v1/invoices/upcoming', () => {
     await t.advance(clock, '2026-04-01T02:00:00Z');
     const renewal = (await t.invoices(sub.id))[1]!;
     expect(invTuple(renewal)).toEqual(['paid', 220_852, 220_852, '2026-04-01T00:00:00Z', '2026-05-01T00:00:00Z', 'subscription_cycle']);
-    expect(renewal.lines.data.map(lineTuple).slice().sort()).toEqual(expectedLines.slice().sort());
+    expect(renewal.lines.data.map(lineTuple)).toEqual(expectedLines);
   });
 
   it('has no upcoming invoice for a subscription set to cancel at the period end, nor for a canceled one', async () => {
@@ -105,5 +106,20 @@ describe('GET /v1/invoices/upcoming', () => {
       url: `/v1/invoices/upcoming?subscription=${sub.id}&subscription_items[0][id]=${sub.items.data[0].id}&subscription_items[0][price]=${await t.priceId('group_monthly')}&subscription_proration_date=${unix('2026-04-02T00:00:00Z')}`,
     });
     expect([res.status, res.body.error?.param]).toEqual([400, 'subscription_proration_date']);
+  });
+});
+
+describe('the preview of a send_invoice subscription', () => {
+  // Stripe, Invoice.next_payment_attempt: "This value will be null for invoices where
+  // collection_method=send_invoice." The real renewal has null; so must its preview.
+  it('has no next_payment_attempt, and the due date the renewal gets', async () => {
+    const clock = await t.clockAt('2026-04-01T00:00:00Z');
+    const customer = await t.customer({ clock });
+    const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now', collection_method: 'send_invoice', days_until_due: 5 });
+    const up = await get(t, `/v1/invoices/upcoming?subscription=${sub.id}`);
+    expect([up.collection_method, up.next_payment_attempt, iso(up.due_date)]).toEqual(['send_invoice', null, '2026-05-06T00:00:00Z']);
+    await t.advance(clock, '2026-05-01T02:00:00Z');
+    const renewal = (await get(t, `/v1/invoices?subscription=${sub.id}&limit=10`)).data[0];
+    expect([renewal.billing_reason, renewal.next_payment_attempt, iso(renewal.due_date)]).toEqual(['subscription_cycle', null, '2026-05-06T00:00:00Z']);
   });
 });

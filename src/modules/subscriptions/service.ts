@@ -589,7 +589,8 @@ export async function upcomingInvoice(
   }
   const pending = pendingLines((await pendingItemsFor(q, [sub], { lock: false })).get(sub.id)!);
   // The real operation stores the prorations as pending items; its invoice takes them after the
-  // items' period lines (an invoice made now) or after the pending items already there (a renewal).
+  // items' period lines and after the pending items already there (renewals.ts and jobs.ts list the
+  // period lines first, then the pending items oldest first).
   let draft: InvoiceDraft;
   if (immediate) {
     const discounts = (await discountsFor(q, [sub], new Map([[sub.id, immediate.period.start]]), { lock: false })).get(sub.id)!;
@@ -598,7 +599,7 @@ export async function upcomingInvoice(
   } else {
     const cycle = nextCycle(planned, items, pricing);
     const discounts = (await discountsFor(q, [sub], new Map([[sub.id, cycle.period.start]]), { lock: false })).get(sub.id)!;
-    draft = draftFor(planned, { reason: 'subscription_cycle', period: cycle.period, lines: [...pending, ...prorations, ...cycle.lines], discounts });
+    draft = draftFor(planned, { reason: 'subscription_cycle', period: cycle.period, lines: [...cycle.lines, ...pending, ...prorations], discounts });
   }
   // The preview is taxed as the real invoice will be.
   const [taxed] = await applyTax(q, ctx.deps.config.tax, [draft], now);
@@ -608,5 +609,7 @@ export async function upcomingInvoice(
   // (ending_balance stays unknown until then, as in Stripe's preview).
   const due = computeInvoiceTotals({ lineAmounts: [built.invoice.total], startingBalance: customer.balance });
   const obj = serializeInvoice({ ...built.invoice, starting_balance: customer.balance, amount_due: due.amount_due, amount_remaining: due.amount_due }, built.lines);
-  return { ...obj, id: `upcoming_${sub.id}`, next_payment_attempt: Math.floor(invoiceAt.getTime() / 1000) };
+  // Stripe: next_payment_attempt "will be null for invoices where collection_method=send_invoice".
+  const nextAttempt = sub.collection_method === 'send_invoice' ? null : Math.floor(invoiceAt.getTime() / 1000);
+  return { ...obj, id: `upcoming_${sub.id}`, next_payment_attempt: nextAttempt };
 }
