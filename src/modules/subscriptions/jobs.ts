@@ -142,7 +142,7 @@ export async function advancePeriods(q: Queryable, deps: BillingDeps, scope: Sco
 async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow, items: ItemRow[], pricing: Awaited<ReturnType<typeof loadPricing>>, now: Date): Promise<void> {
   const periodEnd = new Date(sub.current_period_end);
   if (sub.cancel_at_period_end) {
-    await transition(q, sub, { status: 'canceled', canceled_at: sub.canceled_at ?? periodEnd, ended_at: periodEnd, cancel_at_period_end: false, cancellation_details: { reason: 'cancellation_requested' } }, now, 'customer.subscription.deleted');
+    await transition(q, sub, { status: 'canceled', canceled_at: sub.canceled_at ?? periodEnd, ended_at: periodEnd, cancel_at_period_end: false, cancellation_details: { ...sub.cancellation_details, reason: 'cancellation_requested' } }, now, 'customer.subscription.deleted');
     await stopCollection(q, sub.id, now);
     await invoicePendingAtEnd(q, deps, sub, periodEnd, now);
     return;

@@ -39,6 +39,7 @@ export interface SubscriptionRow {
   incomplete_expires_at: Date | null;
   test_clock: string | null;
   metadata: Record<string, string>;
+  description: string | null;
   created: Date;
   updated: Date;
 }
@@ -80,6 +81,7 @@ const SUB_COLUMNS: Column[] = [
   { name: 'incomplete_expires_at', type: 'timestamptz' },
   { name: 'test_clock', type: 'text' },
   { name: 'metadata', type: 'jsonb' },
+  { name: 'description', type: 'text' },
   { name: 'created', type: 'timestamptz' },
   { name: 'updated', type: 'timestamptz' },
 ];

@@ -14,6 +14,11 @@ export const zUpdateItem = z.strictObject({
 
 const zNowOr = (inner: z.ZodType<number>) => z.union([z.literal('now'), inner]);
 
+// Stripe's values for cancellation_details.feedback.
+const zFeedback = z.enum(['customer_service', 'low_quality', 'missing_features', 'other', 'switched_service', 'too_complex', 'too_expensive', 'unused']);
+const zCancellationDetails = z.strictObject({ comment: z.string().max(5000).optional(), feedback: zFeedback.optional() });
+const zDiscounts = z.array(z.strictObject({ coupon: z.string().optional(), promotion_code: z.string().optional() })).max(1);
+
 export const createSubscriptionBody = z.strictObject({
   customer: z.string().min(1),
   items: z.array(zCreateItem).min(1).max(20),
@@ -22,7 +27,7 @@ export const createSubscriptionBody = z.strictObject({
   trial_from_plan: zBool().optional(),
   coupon: z.string().optional(),
   promotion_code: z.string().optional(),
-  discounts: z.array(z.strictObject({ coupon: z.string().optional(), promotion_code: z.string().optional() })).max(1).optional(),
+  discounts: zDiscounts.optional(),
   billing_cycle_anchor: zTimestamp().optional(),
   collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
   days_until_due: zInt().pipe(z.number().int().min(0).max(365)).optional(),
@@ -56,6 +61,11 @@ export const updateSubscriptionBody = z.strictObject({
   trial_end: zNowOr(zTimestamp()).optional(),
   coupon: z.string().optional(),
   promotion_code: z.string().optional(),
+  // Current SDKs add a coupon with discounts: [{coupon}] and remove it with discounts: "" (empty list).
+  discounts: z.preprocess((v) => (v === '' ? [] : v), zDiscounts).optional(),
+  cancellation_details: zCancellationDetails.optional(),
+  // "" unsets it.
+  description: z.string().max(500).optional(),
   collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
   days_until_due: zInt().pipe(z.number().int().min(0).max(365)).optional(),
   // pending_if_incomplete (Stripe's pending updates) is not supported: refused as an unknown value
@@ -69,7 +79,7 @@ export type UpdateSubscriptionInput = z.output<typeof updateSubscriptionBody>;
 export const cancelSubscriptionBody = z.strictObject({
   invoice_now: zBool().optional(),
   prorate: zBool().optional(),
-  cancellation_details: z.strictObject({ comment: z.string().max(5000).optional(), feedback: z.string().optional() }).optional(),
+  cancellation_details: zCancellationDetails.optional(),
   expand: zExpand(),
 });
 

@@ -24,6 +24,7 @@ export function serializeSubscription(s: SubscriptionRow, items: ItemRow[], pric
     customer: s.customer,
     days_until_due: s.days_until_due,
     default_payment_method: s.default_payment_method,
+    description: s.description,
     discounts,
     ended_at: ts(s.ended_at),
     items: {

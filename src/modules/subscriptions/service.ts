@@ -201,7 +201,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     }
   }
 
-  const pm = input.default_payment_method ? (await resolvePaymentMethod(q, ctx.deps, input.default_payment_method, customer.id, now)).id : null;
+  const pm = input.default_payment_method ? (await resolvePaymentMethod(q, ctx.deps, input.default_payment_method, customer.id, now, { param: 'default_payment_method' })).id : null;
   // Stripe takes one way of naming the discount: discounts, or coupon / promotion_code.
   if (input.discounts?.length && (input.coupon || input.promotion_code)) {
     throw new InvalidRequestError('Pass either discounts or coupon/promotion_code, not both.', input.coupon ? 'coupon' : 'promotion_code', 'parameter_invalid');
@@ -222,10 +222,14 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
 
   const sched: BillingSchedule = { anchor, interval: terms.interval, intervalCount: terms.intervalCount };
   const firstPeriodEnd = trialEnd ?? (anchor > now ? anchor : periodAt(sched, 0).end);
+  // Stripe: "If proration_behavior is none, the initial period up to the billing cycle anchor will be
+  // free—similar to a free trial. Unlike a trial, there is no 0 USD invoice." Active at once; the first
+  // invoice is the full period at the anchor (the worker's renewal).
+  const freeStub = !trialEnd && anchor > now && input.proration_behavior === 'none';
   const sub: SubscriptionRow = {
     id: newId('sub'),
     customer: customer.id,
-    status: trialEnd ? 'trialing' : 'incomplete',
+    status: trialEnd ? 'trialing' : freeStub ? 'active' : 'incomplete',
     currency: terms.currency,
     interval: terms.interval,
     interval_count: terms.intervalCount,
@@ -250,6 +254,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     incomplete_expires_at: null,
     test_clock: customer.test_clock,
     metadata: mergeMetadata({}, input.metadata),
+    description: input.description || null,
     created: now,
     updated: now,
   };
@@ -259,6 +264,10 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   if (discountSource) await redeem(q, { coupon: discountSource.coupon, promotionCode: discountSource.promotionCode, customerId: customer.id, subscriptionId: sub.id, now });
   if (!customer.currency) await q.query(`UPDATE customers SET currency = $2 WHERE id = $1`, [customer.id, sub.currency]);
 
+  if (freeStub) {
+    await recordEvent(q, now, { type: 'customer.subscription.created', object: await subscriptionObject(q, sub), customerId: customer.id });
+    return subscriptionObject(q, sub);
+  }
   // The first invoice: $0 for a trial; the first period (or the prorated stretch to a future anchor) otherwise.
   let draft: InvoiceDraft;
   if (trialEnd) {
@@ -269,9 +278,6 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
       amount: 0,
     }));
     draft = draftFor(sub, { reason: 'subscription_create', period: { start: now, end: trialEnd }, lines, discounts: [] });
-  } else if (anchor > now && input.proration_behavior === 'none') {
-    // Stripe: without proration the stretch up to the anchor is free; the first invoice is $0.
-    draft = await invoiceDraftNow(q, sub, [], pricing, 'subscription_create', { start: now, end: anchor }, []);
   } else if (anchor > now) {
     const full = periodAt(sched, -1);
     const lines = prorateChange({ oldItems: [], newItems: pricedItems(sub, itemRows, pricing), period: full, prorationDate: now }).map((l, i) =>
@@ -344,6 +350,9 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   const patch: Partial<SubscriptionRow> = {};
 
   if (input.metadata) patch.metadata = mergeMetadata(sub.metadata, input.metadata);
+  if (input.description !== undefined) patch.description = input.description || null;
+  // The comment and feedback given with a cancellation request; kept when it takes effect (jobs.ts).
+  if (input.cancellation_details) patch.cancellation_details = { ...sub.cancellation_details, ...input.cancellation_details };
   if (input.cancel_at_period_end !== undefined) {
     patch.cancel_at_period_end = input.cancel_at_period_end;
     // Stripe: canceled_at is when the cancellation was requested (kept when it then takes effect at
@@ -368,7 +377,7 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   }
   if (input.collection_method) patch.collection_method = input.collection_method;
   if (input.days_until_due !== undefined) patch.days_until_due = input.days_until_due;
-  if (input.default_payment_method) patch.default_payment_method = (await resolvePaymentMethod(q, ctx.deps, input.default_payment_method, sub.customer, now)).id;
+  if (input.default_payment_method) patch.default_payment_method = (await resolvePaymentMethod(q, ctx.deps, input.default_payment_method, sub.customer, now, { param: 'default_payment_method' })).id;
   if (input.pause_collection !== undefined) {
     patch.pause_collection = input.pause_collection ? { behavior: input.pause_collection.behavior, resumes_at: input.pause_collection.resumes_at ?? null } : null;
   }
@@ -383,13 +392,21 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   // The object before anything it shows is written (the coupon's discount, the items), for the
   // event's previous_attributes.
   const before = await subscriptionObject(q, sub);
-  if (input.coupon || input.promotion_code) {
+  if (input.discounts && (input.coupon || input.promotion_code)) {
+    throw new InvalidRequestError('Pass either discounts or coupon/promotion_code, not both.', input.coupon ? 'coupon' : 'promotion_code', 'parameter_invalid');
+  }
+  // discounts: [] (sent as "") removes the discount; [{coupon | promotion_code}] or coupon / promotion_code replaces it.
+  const discountReq = input.discounts ? (input.discounts[0] ?? null) : input.coupon || input.promotion_code ? { coupon: input.coupon, promotion_code: input.promotion_code } : undefined;
+  if (discountReq !== undefined) {
+    const param = input.discounts ? (discountReq?.promotion_code ? 'discounts[0][promotion_code]' : 'discounts[0][coupon]') : input.promotion_code ? 'promotion_code' : 'coupon';
     const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
     const amount = periodAmount(items, await loadPricing(q, items.map((i) => i.price)), sub.currency);
-    const src = await resolveDiscountSource(q, { coupon: input.coupon, promotionCode: input.promotion_code, customerId: sub.customer, now, currency: sub.currency, amount, param: input.promotion_code ? 'promotion_code' : 'coupon' });
+    const src = discountReq
+      ? await resolveDiscountSource(q, { coupon: discountReq.coupon, promotionCode: discountReq.promotion_code, customerId: sub.customer, now, currency: sub.currency, amount, param })
+      : null;
     // A new discount replaces the subscription's current one, as in Stripe.
     await q.query(`UPDATE discounts SET deleted_at = $2 WHERE subscription = $1 AND deleted_at IS NULL`, [sub.id, now]);
-    await redeem(q, { coupon: src.coupon, promotionCode: src.promotionCode, customerId: sub.customer, subscriptionId: sub.id, now });
+    if (src) await redeem(q, { coupon: src.coupon, promotionCode: src.promotionCode, customerId: sub.customer, subscriptionId: sub.id, now });
   }
 
   let invoiceNow: string | null = null;

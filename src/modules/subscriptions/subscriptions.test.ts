@@ -116,7 +116,7 @@ describe('creating subscriptions', () => {
       [{ customer: cus, items: [{ price: price.community_monthly }], payment_behavior: 'hope' }, 400, 'payment_behavior', 'parameter_invalid'],
       [{ customer: cus, items: [{ price: price.community_monthly }], days_until_due: 1000 }, 400, 'days_until_due', 'parameter_invalid'],
       [{ customer: cus, items: [{ price: price.community_monthly }], colour: 'red' }, 400, 'colour', 'parameter_unknown'],
-      [{ customer: cus, items: [{ price: price.community_monthly }], default_payment_method: 'pm_missing' }, 400, 'payment_method', 'resource_missing'],
+      [{ customer: cus, items: [{ price: price.community_monthly }], default_payment_method: 'pm_missing' }, 400, 'default_payment_method', 'resource_missing'],
     ];
     for (const [payload, status, param, code] of cases) {
       const res = await subscribe(payload);

@@ -55,9 +55,13 @@ describe('billing_cycle_anchor and proration_behavior', () => {
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     const res = await post('/v1/subscriptions', { customer, items: [{ price: price.group_monthly }], trial_end: 'now', billing_cycle_anchor: unix('2026-02-01T00:00:00Z'), proration_behavior: 'none' });
     expect([res.status, res.body.status, iso(res.body.current_period_end)]).toEqual([200, 'active', '2026-02-01T00:00:00Z']);
-    expect((await t.invoices(res.body.id)).map((i) => [i.total, i.status, i.lines.data.length])).toEqual([[0, 'paid', 0]]);
+    // Stripe: "Unlike a trial, there is no 0 USD invoice."
+    expect([await t.invoices(res.body.id), res.body.latest_invoice]).toEqual([[], null]);
     await t.advance(clock, '2026-02-01T02:00:00Z');
-    expect((await t.invoices(res.body.id)).map((i) => [i.total, iso(i.period_start), iso(i.period_end)])[1]).toEqual([150_000, '2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z']);
+    const invs = await t.invoices(res.body.id);
+    expect(invs.map((i) => [i.status, i.total, i.billing_reason, iso(i.period_start), iso(i.period_end)])).toEqual([['paid', 150_000, 'subscription_cycle', '2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z']]);
+    const created = (await t.call({ method: 'GET', url: `/v1/events?type=customer.subscription.created&customer=${customer}` })).body.data;
+    expect(created.map((e: { data: { object: { status: string; latest_invoice: string | null } } }) => [e.data.object.status, e.data.object.latest_invoice])).toEqual([['active', null]]);
   });
 
   it('billing_cycle_anchor now on its own restarts the cycle: credit for the unused time, a full period now', async () => {
