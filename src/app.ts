@@ -98,8 +98,9 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof AppError) {
-      // Stripe's SDKs retry 409s unless told not to; a business conflict will not change on retry.
-      // A request still in flight under the same Idempotency-Key is the one 409 worth retrying.
+      // Stripe's SDKs retry 409s unless told not to. Business conflicts are 400s (ConflictError), and an
+      // idempotency mismatch will not change on retry; a request still in flight under the same
+      // Idempotency-Key is the one 409 worth retrying.
       const retryable = err.status === 429 || err.status >= 500 || (err.type === 'idempotency_error' && /still being processed/.test(err.message));
       if (err.status < 500) reply.header('Stripe-Should-Retry', retryable ? 'true' : 'false');
       reply.code(err.status).send(err.toJSON());

@@ -110,11 +110,11 @@ describe('the official stripe SDK drives Recur billing', () => {
     expect(final.data[0]).toMatchObject({ billing_reason: 'subscription_update', total: -498_611, amount_due: 0, status: 'paid' });
     expect((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).toMatchObject({ balance: -498_611 });
 
-    // Recur answers a business conflict with 409. The SDK maps any 409 to StripeAPIError (not
-    // StripeInvalidRequestError) and, with its default retries, retries it (this client has none).
+    // A state conflict is a 400 invalid_request_error, as on Stripe: the SDK raises
+    // StripeInvalidRequestError (a 409 would be a generic StripeAPIError, and retried).
     const again = await stripe.subscriptions.cancel(sub.id).catch((e: unknown) => e);
-    expect(again).toBeInstanceOf(Stripe.errors.StripeError);
-    expect(again).toMatchObject({ statusCode: 409, code: 'subscription_ended' });
+    expect(again).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(again).toMatchObject({ statusCode: 400, code: 'subscription_ended' });
     const listed = await stripe.subscriptions.list({ customer: customer.id, status: 'canceled' });
     expect(listed.data.map((s) => s.id)).toEqual([sub.id]);
   });

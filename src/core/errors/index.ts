@@ -38,9 +38,14 @@ export class NotFoundError extends AppError {
   }
 }
 
+/**
+ * A request the object's state refuses (already paid, already canceled, already exists). 400 as on
+ * Stripe, which keeps 409 for idempotency conflicts: its SDKs retry any 409 and raise it as a generic
+ * StripeAPIError instead of a StripeInvalidRequestError.
+ */
 export class ConflictError extends AppError {
   constructor(message: string, code: string, param?: string) {
-    super(409, 'invalid_request_error', code, message, param);
+    super(400, 'invalid_request_error', code, message, param);
   }
 }
 

@@ -92,7 +92,7 @@ describe('manual invoices', () => {
 
     // A paid invoice can be neither paid, voided, deleted nor marked uncollectible again.
     const payAgain = await t.call({ method: 'POST', url: `/v1/invoices/${id}/pay` });
-    expect(payAgain.status).toBe(409);
+    expect(payAgain.status).toBe(400);
     expect(payAgain.body.error.code).toBe('invoice_already_paid');
     const voided = await t.call({ method: 'POST', url: `/v1/invoices/${id}/void` });
     expect(voided.status).toBe(400);

@@ -109,7 +109,7 @@ describe('attemptPayment with Stripe test cards', () => {
     expect(row).toMatchObject({ gateway: 'simulated', failure_class: null });
     expect(await eventTypes(pi.id)).toEqual(['payment_intent.created', 'payment_intent.succeeded']);
     const paidAgain = await attempt({ customer: cus, invoice: inv, amount: 2500, paymentMethodId: pm }).catch((e) => e);
-    expect(paidAgain.status).toBe(409);
+    expect(paidAgain.status).toBe(400);
     expect(paidAgain.code).toBe('invoice_already_paid');
   });
 

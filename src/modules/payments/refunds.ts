@@ -104,7 +104,7 @@ export async function createRefund(q: Queryable, deps: PaymentDeps, now: Date, i
   const where = decodeStoredRef(pi.gateway_ref);
   const gateway = where.gateway ?? pi.gateway;
   if (!gateway || gateway === ROUTER_NAME || !where.ref) {
-    throw new AppError(409, 'invalid_request_error', 'charge_location_unknown', `Which gateway holds the payment ${pi.id} is unknown; it cannot be refunded automatically.`, 'payment_intent');
+    throw new AppError(400, 'invalid_request_error', 'charge_location_unknown', `Which gateway holds the payment ${pi.id} is unknown; it cannot be refunded automatically.`, 'payment_intent');
   }
   // The reservation: the constraint refuses to refund past what was captured, even under races.
   await q.query(`UPDATE payment_intents SET amount_refunded = amount_refunded + $2, updated = $3 WHERE id = $1`, [pi.id, amount, now]);

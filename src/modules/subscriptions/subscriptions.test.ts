@@ -276,7 +276,7 @@ describe('updating, canceling and resuming', () => {
     expect((await t.call({ method: 'POST', url: '/v1/subscriptions/sub_missing', payload: { metadata: { a: '1' } } })).status).toBe(404);
   });
 
-  it('cancels once (409 the second time), refuses updates after, and resumes only paused subscriptions', async () => {
+  it('cancels once (400 the second time), refuses updates after, and resumes only paused subscriptions', async () => {
     const cus = await t.customer({ card: 'pm_card_visa' });
     const sub = await subscribe({ customer: cus, items: [{ price: price.community_monthly }], trial_end: 'now' });
     const id = sub.body.id as string;
@@ -296,7 +296,7 @@ describe('updating, canceling and resuming', () => {
     expect(canceled.status).toBe(200);
     expect(canceled.body).toMatchObject({ status: 'canceled', canceled_at: NOW, ended_at: NOW, cancellation_details: { reason: 'cancellation_requested', comment: 'moving on' } });
     const twice = await t.call({ method: 'DELETE', url: `/v1/subscriptions/${id}` });
-    expect(twice.status).toBe(409);
+    expect(twice.status).toBe(400);
     expect(twice.body.error).toMatchObject({ type: 'invalid_request_error', code: 'subscription_ended' });
     const upd = await t.call({ method: 'POST', url: `/v1/subscriptions/${id}`, payload: { cancel_at_period_end: true } });
     expect(upd.status).toBe(400);
