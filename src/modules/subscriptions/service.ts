@@ -381,13 +381,23 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   if (input.pause_collection !== undefined) {
     patch.pause_collection = input.pause_collection ? { behavior: input.pause_collection.behavior, resumes_at: input.pause_collection.resumes_at ?? null } : null;
   }
+  // A trial added to an active subscription (Stripe: "Introducing a trial results in setting the anchor
+  // to the end of the trial"): free from now to trial_end, billed from there on.
+  const addingTrial = input.trial_end !== undefined && input.trial_end !== 'now' && sub.status === 'active';
   if (input.trial_end !== undefined) {
-    if (sub.status !== 'trialing') throw new InvalidRequestError('Only a trialing subscription can change its trial_end.', 'trial_end', 'subscription_not_trialing');
+    if (sub.status !== 'trialing' && !addingTrial) {
+      throw new InvalidRequestError('Only a trialing subscription can change or end its trial; an active one can be given a new trial_end.', 'trial_end', 'subscription_not_trialing');
+    }
     const end = input.trial_end === 'now' ? now : fromUnix(input.trial_end);
-    if (end < now) throw new InvalidRequestError('trial_end must be in the future.', 'trial_end', 'parameter_invalid');
+    if (end < now || (addingTrial && end.getTime() === now.getTime())) throw new InvalidRequestError('trial_end must be in the future.', 'trial_end', 'parameter_invalid');
     assertTrialLength(now, end);
+    if (addingTrial && input.items?.length) throw new InvalidRequestError('Add a trial and change the items in separate requests.', 'trial_end', 'parameter_invalid');
+    if (addingTrial && input.proration_behavior === 'always_invoice') {
+      throw new InvalidRequestError('A trial added to an active subscription credits its unused time to the next invoice: use create_prorations or none.', 'proration_behavior', 'parameter_invalid');
+    }
     // trial_end=now ends the trial in this request (below, once any item change is applied).
     if (input.trial_end !== 'now') Object.assign(patch, { trial_end: end, current_period_end: end, billing_cycle_anchor: end, trial_will_end_sent: false });
+    if (addingTrial) Object.assign(patch, { status: 'trialing', trial_start: now, current_period_start: now });
   }
   // The object before anything it shows is written (the coupon's discount, the items), for the
   // event's previous_attributes.
@@ -407,6 +417,15 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     // A new discount replaces the subscription's current one, as in Stripe.
     await q.query(`UPDATE discounts SET deleted_at = $2 WHERE subscription = $1 AND deleted_at IS NULL`, [sub.id, now]);
     if (src) await redeem(q, { coupon: src.coupon, promotionCode: src.promotionCode, customerId: sub.customer, subscriptionId: sub.id, now });
+  }
+
+  if (addingTrial && (input.proration_behavior ?? 'create_prorations') === 'create_prorations' && now < new Date(sub.current_period_end)) {
+    // The paid time from now to the old period end is unused: credited as a proration, which the
+    // invoice at the trial end takes (as a cancellation with prorate does).
+    const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
+    const pricing = await loadPricing(q, items.map((i) => i.price));
+    const credits = cancellationCredit(pricedItems(sub, items, pricing), pricedPeriod(sub), now);
+    await storeProrationItems(q, sub, credits, new Map(items.map((i) => [i.price, i.id])), now, { before: items, after: items, pricing });
   }
 
   let invoiceNow: string | null = null;
