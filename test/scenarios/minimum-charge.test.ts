@@ -23,7 +23,8 @@ describe('an invoice below the minimum charge after a discount', () => {
     const { rows } = await t.testDb.db.query<{ amount: number }>(`SELECT amount FROM payment_intents WHERE invoice = $1`, [inv.id]);
     // No payment intent, amount_paid 0, the customer owes 48 on the balance.
     expect(rows.map((r) => Number(r.amount))).toEqual([]);
-    expect([inv.amount_due, inv.amount_paid, inv.amount_remaining, inv.starting_balance, inv.ending_balance]).toEqual([48, 0, 0, 0, 48]);
+    // amount_due 0 (Stripe: "may be 0" below the minimum charge): due = total + starting − ending = 48 + 0 − 48.
+    expect([inv.amount_due, inv.amount_paid, inv.amount_remaining, inv.starting_balance, inv.ending_balance]).toEqual([0, 0, 0, 0, 48]);
     expect((await t.call({ method: 'GET', url: `/v1/customers/${cus}` })).body.balance).toBe(48);
     const txs = (await t.call({ method: 'GET', url: `/v1/customers/${cus}/balance_transactions` })).body.data;
     expect(txs.map((x: { type: string; amount: number; ending_balance: number; invoice: string }) => [x.type, x.amount, x.ending_balance, x.invoice])).toEqual([['invoice_too_small', 48, 48, inv.id]]);

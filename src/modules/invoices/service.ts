@@ -164,7 +164,9 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
       status: paidNow ? 'paid' : 'open',
       starting_balance: starting,
       ending_balance: tooSmall ? lineTotals.ending_balance + lineTotals.amount_due : lineTotals.ending_balance,
-      amount_due: lineTotals.amount_due,
+      // Stripe: "If the invoice's total is smaller than the minimum charge amount … the amount_due may
+      // be 0": the amount went to the balance, so amount_due = total + starting − ending holds.
+      amount_due: tooSmall ? 0 : lineTotals.amount_due,
       amount_remaining: paidNow ? 0 : lineTotals.amount_due,
       next_payment_attempt: auto ? now : null,
       status_transitions: { ...d.status_transitions, finalized_at: nowS, ...(paidNow ? { paid_at: nowS } : {}) },
