@@ -5,8 +5,10 @@ import { toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
 import { listQuery, zAmount, zExpand, zInt, zMetadata } from '../../http/schemas.js';
+import { mergeMetadata } from '../customers/service.js';
 import { recordEvent } from '../events/service.js';
 import { findInvoice, linesOf, reserveNumbers, updateInvoiceRow, type InvoiceRow } from '../invoices/repository.js';
+import { inclusiveTaxBeforeDiscounts } from '../invoices/serialize.js';
 import { DEFAULT_SERIES, invoiceObject, settleInvoice } from '../invoices/service.js';
 import { createRefund, linkRefundToCreditNote } from '../payments/refunds.js';
 import type { PaymentDeps } from '../payments/service.js';
@@ -87,14 +89,25 @@ export interface CreditNoteLineRow extends CreditLine {
 
 const ts = (d: Date | null) => (d ? toUnix(new Date(d)) : null);
 
+/**
+ * The inclusive tax inside credited lines' amounts BEFORE their discounts, for amount_excluding_tax
+ * and subtotal_excluding_tax (Stripe: "excluding all tax and invoice level discounts"): the invoice's
+ * own primitive (subtotal_excluding_tax of the invoice), so crediting a whole line gives the invoice's
+ * figure — not the line's amount less the tax of its discounted amount.
+ */
+function inclusiveTaxOf(lines: readonly Pick<CreditLine, 'amount' | 'discount_amount' | 'tax_amounts'>[]): number {
+  return inclusiveTaxBeforeDiscounts(
+    lines.map((l) => ({ amount: Number(l.amount), discount_amounts: [{ discount: '', amount: Number(l.discount_amount) }], tax_amounts: l.tax_amounts ?? [] })),
+  );
+}
+
 function serializeLine(l: Omit<CreditNoteLineRow, 'total'> & { total?: number }) {
   const exclusive = l.tax_amounts.filter((t) => !t.inclusive).reduce((s, t) => s + t.amount, 0);
-  const inclusive = l.tax_amounts.filter((t) => t.inclusive).reduce((s, t) => s + t.amount, 0);
   return {
     id: l.id,
     object: 'credit_note_line_item' as const,
     amount: Number(l.amount),
-    amount_excluding_tax: Number(l.amount) - inclusive,
+    amount_excluding_tax: Number(l.amount) - inclusiveTaxOf([l]),
     description: l.description,
     discount_amount: Number(l.discount_amount),
     invoice_line_item: l.invoice_line,
@@ -108,7 +121,6 @@ function serializeLine(l: Omit<CreditNoteLineRow, 'total'> & { total?: number })
 }
 
 export function serializeCreditNote(r: CreditNoteRow, lines: CreditNoteLineRow[]) {
-  const inclusive = r.tax_amounts.filter((t) => t.inclusive).reduce((s, t) => s + t.amount, 0);
   return {
     id: r.id,
     object: 'credit_note' as const,
@@ -134,7 +146,8 @@ export function serializeCreditNote(r: CreditNoteRow, lines: CreditNoteLineRow[]
     refund_amount: Number(r.refund_amount),
     status: r.status,
     subtotal: Number(r.subtotal),
-    subtotal_excluding_tax: Number(r.subtotal) - inclusive,
+    // The sum of its lines' amount_excluding_tax.
+    subtotal_excluding_tax: Number(r.subtotal) - inclusiveTaxOf(lines),
     tax_amounts: r.tax_amounts,
     total: Number(r.total),
     total_excluding_tax: Number(r.total) - Number(r.total_tax) + 0,
@@ -276,7 +289,7 @@ function rowsOf(p: Plan, id: string, number: string | null, input: CreditNoteInp
     out_of_band_amount: p.outOfBand,
     refund: null,
     customer_balance_transaction: null,
-    metadata: input.metadata ?? {},
+    metadata: mergeMetadata({}, input.metadata),
     test_clock: p.inv.test_clock,
     effective_at: now,
     voided_at: null,
@@ -427,7 +440,7 @@ export async function voidCreditNote(q: Queryable, requestNow: Date, id: string)
 
 export async function updateCreditNote(q: Queryable, now: Date, id: string, input: { memo?: string; metadata?: Record<string, string> }): Promise<CreditNoteObject> {
   const cn = await getCreditNoteRow(q, id, true);
-  const metadata = input.metadata ? Object.fromEntries(Object.entries({ ...cn.metadata, ...input.metadata }).filter(([, v]) => v !== '')) : cn.metadata;
+  const metadata = mergeMetadata(cn.metadata, input.metadata);
   const { rows } = await q.query<CreditNoteRow>(`UPDATE credit_notes SET memo = $2, metadata = $3 WHERE id = $1 RETURNING *`, [id, input.memo ?? cn.memo, JSON.stringify(metadata)]);
   const obj = await creditNoteObject(q, rows[0]!);
   await recordEvent(q, now, { type: 'credit_note.updated', object: obj, customerId: cn.customer });

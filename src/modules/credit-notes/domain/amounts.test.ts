@@ -114,3 +114,108 @@ describe('credit note amounts', () => {
     );
   });
 });
+
+describe('partial credits take their share of what is LEFT of the tax and discount', () => {
+  /** Credits `parts` of the line one after the other (as successive credit notes), then whatever is left. */
+  function creditInTurn(l0: CreditableLine, parts: readonly number[]) {
+    let l = l0;
+    const out: ReturnType<typeof creditLinePart>[] = [];
+    for (const p of parts) {
+      const c = creditLinePart(l, p, null, 'x');
+      out.push(c);
+      l = after(l, c);
+    }
+    const left = l.amount - l.credited.amount;
+    if (left > 0) {
+      const [c] = creditLines([l], [{ line: l.id, param: 'x' }]);
+      out.push(c!);
+      l = after(l, c!);
+    }
+    return { credits: out, line: l };
+  }
+  const row = (c: ReturnType<typeof creditLinePart>) => [c.amount, c.discount_amount, c.tax_amounts.map((t) => t.amount), c.total];
+
+  it('three credits of 3 of a 10 taxed 2: tax 1, 0, 1 and the last cent 0 (not 1 + 1 + 1 and then −1)', () => {
+    // round(2 × 3/10) = 1; round(1 × 3/7) = 0; round(1 × 3/4) = 1; the last 1 takes what is left: 0.
+    const { credits, line: l } = creditInTurn(line(10, 2), [3, 3, 3]);
+    expect(credits.map(row)).toEqual([
+      [3, 0, [1], 4],
+      [3, 0, [0], 3],
+      [3, 0, [1], 4],
+      [1, 0, [0], 1],
+    ]);
+    expect(l.credited).toEqual({ amount: 10, discount: 0, taxes: [2] });
+  });
+
+  it('three credits of 3 of a 10 discounted 5: discount 2, 1, 2 and the last cent 0 (not 2 + 2 + 2 and then −1)', () => {
+    // round(5 × 3/10) = round(1.5) = 2 (half-even); round(3 × 3/7) = 1; round(2 × 3/4) = round(1.5) = 2; then 0.
+    const { credits, line: l } = creditInTurn(line(10, 0, 5), [3, 3, 3]);
+    expect(credits.map(row)).toEqual([
+      [3, 2, [0], 1],
+      [3, 1, [0], 2],
+      [3, 2, [0], 1],
+      [1, 0, [0], 1],
+    ]);
+    expect(l.credited).toEqual({ amount: 10, discount: 5, taxes: [0] });
+  });
+
+  it('three partial credits (3, 3, 4) of a 10 taxed 2 add up to the line exactly: 4 + 3 + 5 = 12', () => {
+    const { credits, line: l } = creditInTurn(line(10, 2), [3, 3, 4]);
+    expect(credits.map(row)).toEqual([
+      [3, 0, [1], 4],
+      [3, 0, [0], 3],
+      [4, 0, [1], 5],
+    ]);
+    expect(credits.reduce((s, c) => s + c.total, 0)).toBe(12);
+    expect(l.credited).toEqual({ amount: 10, discount: 0, taxes: [2] });
+    expect(creditTotals(credits)).toMatchObject({ subtotal: 10, discount_amount: 0, total_tax: 2, total: 12 });
+  });
+
+  it('a discounted line with an inclusive and an exclusive tax: thirds, each share of what is left', () => {
+    // 9,900 incl. 19 % VAT, 50 % off (4,950), VAT 790 inside, plus 5 % exclusive tax 208 on 4,160.
+    const l: CreditableLine = { ...line(9900, 790, 4950, true), taxes: [tax(790, true), { ...tax(208), percentage: 5, tax_rate: 'txr_x' }], credited: { amount: 0, discount: 0, taxes: [0, 0] } };
+    const { credits, line: done } = creditInTurn(l, [3300, 3300]);
+    // 1st: 4,950 × 3,300/9,900 = 1,650; 790/3 = 263.3 → 263; 208/3 = 69.3 → 69.
+    // 2nd: 3,300 × 3,300/6,600 halves what is left: 1,650; 527/2 = 263.5 → 264 (half-even); 139/2 = 69.5 → 70 (half-even).
+    // 3rd (the rest): 1,650; 790 − 263 − 264 = 263; 208 − 69 − 70 = 69.
+    expect(credits.map(row)).toEqual([
+      [3300, 1650, [263, 69], 1719],
+      [3300, 1650, [264, 70], 1720],
+      [3300, 1650, [263, 69], 1719],
+    ]);
+    expect(done.credited).toEqual({ amount: 9900, discount: 4950, taxes: [790, 208] });
+    expect(credits.reduce((s, c) => s + c.total, 0)).toBe(9900 - 4950 + 208);
+  });
+
+  it('no credit ever takes a negative or more-than-left tax or discount, whatever the sequence (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 100_000 }),
+        fc.integer({ min: 0, max: 300_000 }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.boolean(),
+        fc.array(fc.integer({ min: 1, max: 50_000 }), { minLength: 1, maxLength: 12 }),
+        (amount, ppm, discountPpm, inclusive, parts) => {
+          const discount = Math.floor((amount * discountPpm) / 1_000_000);
+          const l0 = line(amount, Math.round(((amount - discount) * ppm) / 1_000_000), discount, inclusive);
+          let l = l0;
+          for (const p of parts) {
+            const left = l.amount - l.credited.amount;
+            if (left <= 1) break;
+            const c = creditLinePart(l, Math.min(p, left - 1), null, 'x');
+            expect(c.discount_amount).toBeGreaterThanOrEqual(0);
+            expect(c.tax_amounts[0]!.amount).toBeGreaterThanOrEqual(0);
+            l = after(l, c);
+            expect(l.credited.discount).toBeLessThanOrEqual(l.discount);
+            expect(l.credited.taxes[0]).toBeLessThanOrEqual(l.taxes[0]!.amount);
+          }
+          const [last] = creditLines([l], [{ line: l.id, param: 'x' }]);
+          expect(last!.discount_amount).toBeGreaterThanOrEqual(0);
+          expect(last!.tax_amounts[0]!.amount).toBeGreaterThanOrEqual(0);
+          l = after(l, last!);
+          expect(l.credited).toEqual({ amount: l0.amount, discount: l0.discount, taxes: [l0.taxes[0]!.amount] });
+        },
+      ),
+    );
+  });
+});

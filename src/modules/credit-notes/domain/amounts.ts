@@ -3,9 +3,9 @@ import { aggregateTaxAmounts } from '../../taxes/domain/compute.js';
 import type { TaxAmount } from '../../taxes/domain/types.js';
 
 // What a credit note credits, line by line. A credit of part of an invoice line takes the same share
-// of the line's discount and of each of its taxes, rounded half-even once; crediting what is left
-// of a line takes exactly what is left, so any number of partial credit notes add up to the line
-// and never to a cent more. A credit "of an amount" (tax included) is spread over the lines in
+// of what is left of the line's discount and of each of its taxes, rounded half-even once; crediting
+// what is left of a line takes exactly what is left, so any number of partial credit notes add up to
+// the line and never to a cent more. A credit "of an amount" (tax included) is spread over the lines in
 // proportion to what is left of each, with allocate(), and each share is split the same way.
 
 export interface CreditableLine {
@@ -86,14 +86,13 @@ export function creditLinePart(l: CreditableLine, amount: number, quantity: numb
     throw new CreditError(`Only ${rest.amount} of the line ${l.id} is left to credit; asked for ${amount}.`, param, 'credit_note_exceeds_line');
   }
   if (amount === rest.amount) return build(l, amount, rest.discount, rest.taxes, quantity);
-  const share = (v: number) => multiplyRatio(v, amount, l.amount, 'half_even');
-  return build(
-    l,
-    amount,
-    share(l.discount),
-    l.taxes.map((t) => share(t.amount)),
-    quantity,
-  );
+  // The share of what is LEFT of the discount and of each tax (not of the line's original ones): a
+  // share of the original, rounded on its own, is never capped by what earlier credit notes took, so
+  // three credits of 3 of a 10 taxed 2 credited 1 + 1 + 1 = 3 of tax and the rest of the line −1.
+  // With amount < rest.amount each share is ≤ what is left (and ≥ 0), so no credit takes more than
+  // the line has and the last one, taking exactly what is left, is never negative.
+  const share = (v: number) => multiplyRatio(v, amount, rest.amount, 'half_even');
+  return build(l, amount, share(rest.discount), rest.taxes.map(share), quantity);
 }
 
 export function creditLines(lines: readonly CreditableLine[], requests: readonly LineRequest[]): CreditLine[] {
