@@ -15,8 +15,16 @@ export interface StoredResponse {
   body: unknown;
 }
 
-export function requestHash(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n${stableStringify(redactCard(body ?? {}))}`).digest('hex');
+/**
+ * The request's identity for its Idempotency-Key: method, path, body and query parameters (a DELETE
+ * carries its parameters in the query — `?invoice_now=true` — so the same key with other query
+ * parameters is another request: 409 idempotency_error, as Stripe). An empty query adds nothing, so
+ * the hash of a request without one is what it always was (keys stored before stay replayable).
+ */
+export function requestHash(method: string, path: string, body: unknown, query?: unknown): string {
+  const h = createHash('sha256').update(`${method} ${path}\n${stableStringify(redactCard(body ?? {}))}`);
+  if (query && typeof query === 'object' && Object.keys(query).length > 0) h.update(`\n?${stableStringify(query)}`);
+  return h.digest('hex');
 }
 
 /**

@@ -89,7 +89,7 @@ export class Router {
     const idemHeader = req.headers['idempotency-key'];
     const idemKey = mutation && auth && typeof idemHeader === 'string' ? idemHeader : null;
     if (idemKey !== null) validateKey(idemKey);
-    const hash = idemKey ? requestHash(def.method, req.url.split('?')[0]!, rawBody) : '';
+    const hash = idemKey ? requestHash(def.method, req.url.split('?')[0]!, rawBody, req.query) : '';
 
     const run = async (q: Queryable): Promise<{ status: number; body: unknown; headers: Record<string, string>; replayed: boolean }> => {
       if (idemKey && auth) {

@@ -35,11 +35,42 @@ export const zAmount = () => zInt().pipe(z.number().int().min(0).max(MAX_AMOUNT)
 /** Minor units that may be negative (a credit). */
 export const zSignedAmount = () => zInt().pipe(z.number().int().min(-MAX_AMOUNT).max(MAX_AMOUNT));
 
-/** Stripe's metadata limits: 50 keys, keys ≤ 40 chars, values ≤ 500 chars. "" removes a key on update. */
+/**
+ * A metadata patch that is `metadata=""` (Stripe's way to unset every key: the SDKs send `metadata: ''`
+ * as a form-encoded empty value). It parses to an empty record carrying this marker, so every caller
+ * that merges with `mergeMetadata` clears all keys without knowing about it, and one that stores the
+ * value as is (a create) stores `{}` (a symbol key is not serialized).
+ */
+export const METADATA_CLEAR: unique symbol = Symbol('recur.metadata.clear');
+
+/** True for the parsed `metadata=""` (unset every key). */
+export function clearsAllMetadata(m: Record<string, string> | undefined): boolean {
+  return m !== undefined && (m as { [METADATA_CLEAR]?: true })[METADATA_CLEAR] === true;
+}
+
+// `""` becomes a record with this one key before the record checks: no request can carry a NUL
+// character (the router refuses them first, PostgreSQL text cannot hold them), so no real key collides.
+const CLEAR_KEY = '\u0000clear';
+
+/**
+ * Stripe's metadata limits: 50 keys, keys ≤ 40 chars without `[` or `]` (a bracket would make the key
+ * ambiguous in form encoding: `metadata[a[b]]`), values ≤ 500 chars. On update a "" value removes
+ * its key and `metadata=""` removes every key (see METADATA_CLEAR).
+ */
 export const zMetadata = () =>
-  z
-    .record(z.string().max(40, 'metadata keys must be at most 40 characters'), z.string().max(500, 'metadata values must be at most 500 characters'))
-    .refine((m) => Object.keys(m).length <= 50, 'metadata can have at most 50 keys');
+  z.preprocess(
+    (v) => (v === '' ? { [CLEAR_KEY]: '' } : v),
+    z
+      .record(
+        z
+          .string()
+          .max(40, 'metadata keys must be at most 40 characters')
+          .refine((k) => !k.includes('[') && !k.includes(']'), "metadata keys must not contain '[' or ']'"),
+        z.string().max(500, 'metadata values must be at most 500 characters'),
+      )
+      .refine((m) => Object.keys(m).length <= 50, 'metadata can have at most 50 keys')
+      .overwrite((m) => (Object.hasOwn(m, CLEAR_KEY) ? ({ [METADATA_CLEAR]: true } as unknown as Record<string, string>) : m)),
+  );
 
 /** An optional text field where "" (Stripe's way to unset) becomes null. */
 export const zNullableText = (max = 5000) => z.string().max(max).transform((s) => (s === '' ? null : s));

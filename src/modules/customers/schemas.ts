@@ -50,7 +50,12 @@ const customerFields = {
 };
 
 // Like Stripe, a customer's test clock is set at creation only.
-export const createCustomerBody = z.strictObject({ ...customerFields, test_clock: z.string().optional() });
+export const createCustomerBody = z.strictObject({
+  ...customerFields,
+  test_clock: z.string().optional(),
+  /** Stripe: a payment method to attach to the new customer (a Stripe test id such as pm_card_visa creates one). */
+  payment_method: z.string().min(1).max(255).optional(),
+});
 export const updateCustomerBody = z.strictObject(customerFields);
 export type CreateCustomerInput = z.output<typeof createCustomerBody>;
 export type UpdateCustomerInput = z.output<typeof updateCustomerBody>;

@@ -4,7 +4,8 @@ import { toUnix } from '../../core/time/index.js';
 import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { previousAttributes, recordEvent } from '../events/service.js';
 import type { ListParams } from '../../http/pagination.js';
-import { resolvePaymentMethod, type PaymentDeps } from '../payments/service.js';
+import { clearsAllMetadata } from '../../http/schemas.js';
+import { attachPaymentMethod, resolvePaymentMethod, type PaymentDeps } from '../payments/service.js';
 import { findCustomer, insertCustomer, listCustomerRows, updateCustomerRow, type CustomerRow } from './repository.js';
 import type { CreateCustomerInput, CustomerObject, UpdateCustomerInput } from './schemas.js';
 import { recordBalanceSet } from '../credit-notes/balance.js';
@@ -31,10 +32,14 @@ export function serializeCustomer(r: CustomerRow): CustomerObject {
   };
 }
 
-/** Stripe's metadata update: keys merge, a "" value removes its key. */
+/**
+ * Stripe's metadata update: keys merge, a "" value removes its key, and `metadata=""` (parsed by
+ * zMetadata to a patch marked METADATA_CLEAR) removes every key. More than 50 keys after the merge is
+ * a 400 on `metadata`. Every create and update of metadata goes through here.
+ */
 export function mergeMetadata(current: Record<string, string>, patch: Record<string, string> | undefined): Record<string, string> {
   if (!patch) return current;
-  const out = { ...current };
+  const out: Record<string, string> = clearsAllMetadata(patch) ? {} : { ...current };
   for (const [k, v] of Object.entries(patch)) {
     if (v === '') delete out[k];
     else out[k] = v;
@@ -95,12 +100,18 @@ export async function createCustomer(q: Queryable, deps: PaymentDeps, requestNow
   });
   // The balance is a ledger: a starting balance is its first transaction.
   await recordBalanceSet(q, now, { customer: row.id, before: 0, after: row.balance, currency: row.currency, initial: true });
+  // Stripe: `payment_method` is attached to the new customer, as POST /v1/payment_methods/{id}/attach
+  // would (a test id such as pm_card_visa creates the card). An invoice default naming the same id
+  // (Stripe's test-mode recipe: both pm_card_visa) is that attached card, not a second one.
+  const attached = input.payment_method ? await attachPaymentMethod(q, deps, now, input.payment_method, row.id, { param: 'payment_method' }) : null;
   const pm = input.invoice_settings?.default_payment_method;
-  const final = pm
-    ? await updateCustomerRow(q, row.id, {
-        invoice_settings: { default_payment_method: (await resolvePaymentMethod(q, deps, pm, row.id, now, { param: 'invoice_settings[default_payment_method]' })).id },
-      })
-    : row;
+  const defaultId =
+    pm && attached && pm === input.payment_method
+      ? attached.id
+      : pm
+        ? (await resolvePaymentMethod(q, deps, pm, row.id, now, { param: 'invoice_settings[default_payment_method]' })).id
+        : null;
+  const final = defaultId ? await updateCustomerRow(q, row.id, { invoice_settings: { default_payment_method: defaultId } }) : row;
   const obj = serializeCustomer(final);
   await recordEvent(q, now, { type: 'customer.created', object: obj, customerId: row.id });
   return obj;

@@ -5,6 +5,7 @@ import { toUnix } from '../../core/time/index.js';
 import { listObject } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
 import { listQuery } from '../../http/schemas.js';
+import { mergeMetadata } from '../customers/service.js';
 import { payLink } from '../notifications/links.js';
 import { effectiveNow } from '../subscriptions/service.js';
 import type { SegmentRule } from './domain/plans.js';
@@ -91,7 +92,7 @@ export function dunningRoutes(r: Router): void {
         final_action: body.final_action,
         quiet_hours: body.quiet_hours ?? null,
         active: body.active ?? true,
-        metadata: body.metadata ?? {},
+        metadata: mergeMetadata({}, body.metadata),
         created: now,
         updated: now,
       });
@@ -118,7 +119,7 @@ export function dunningRoutes(r: Router): void {
         ...(body.final_action !== undefined ? { final_action: body.final_action } : {}),
         ...(body.quiet_hours !== undefined ? { quiet_hours: body.quiet_hours } : {}),
         ...(body.active !== undefined ? { active: body.active } : {}),
-        ...(body.metadata !== undefined ? { metadata: { ...p.metadata, ...body.metadata } } : {}),
+        ...(body.metadata !== undefined ? { metadata: mergeMetadata(p.metadata, body.metadata) } : {}),
         updated: now,
       };
       return serializePlan(await updatePlanRow(q, next));

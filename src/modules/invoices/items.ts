@@ -74,6 +74,10 @@ export function serializeInvoiceItem(r: InvoiceItemRow) {
 }
 
 export async function createInvoiceItem(q: Queryable, now: Date, input: CreateInvoiceItemInput) {
+  // As Stripe, a period cannot end before it starts; checked before anything is read or written.
+  if (input.period && input.period.end < input.period.start) {
+    throw new InvalidRequestError('The period end must be on or after the period start.', 'period[end]', 'parameter_invalid');
+  }
   const customer = await getCustomerRow(q, input.customer, { param: 'customer' });
   const quantity = input.quantity ?? 1;
   let currency = input.currency ?? customer.currency ?? null;
@@ -153,19 +157,24 @@ async function refreshDraftTotals(q: Queryable, invoiceId: string, now: Date, pa
   await rebuildDraft(q, invoiceId, now, { param });
 }
 
-export async function getInvoiceItemRow(q: Queryable, id: string): Promise<InvoiceItemRow> {
-  const { rows } = await q.query<InvoiceItemRow>(`SELECT * FROM invoice_items WHERE id = $1 AND deleted_at IS NULL`, [id]);
+export async function getInvoiceItemRow(q: Queryable, id: string, opts: { forUpdate?: boolean } = {}): Promise<InvoiceItemRow> {
+  const { rows } = await q.query<InvoiceItemRow>(`SELECT * FROM invoice_items WHERE id = $1 AND deleted_at IS NULL${opts.forUpdate ? ' FOR UPDATE' : ''}`, [id]);
   if (!rows[0]) throw new NotFoundError('invoiceitem', id);
   return rows[0];
 }
 
+/**
+ * Deletes once: the row is locked, so concurrent deletes wait and then find it deleted (PostgreSQL
+ * re-checks `deleted_at IS NULL` on the row a waiter locks) and answer 404 with no second event.
+ */
 export async function deleteInvoiceItem(q: Queryable, now: Date, id: string) {
-  const row = await getInvoiceItemRow(q, id);
+  const row = await getInvoiceItemRow(q, id, { forUpdate: true });
   if (row.invoice) {
     const { rows } = await q.query<{ status: string }>(`SELECT status FROM invoices WHERE id = $1`, [row.invoice]);
     if (rows[0]?.status !== 'draft') throw new InvalidRequestError('This item is on a finalized invoice and cannot be deleted.', 'id', 'invoice_not_editable');
   }
-  await q.query(`UPDATE invoice_items SET deleted_at = $2 WHERE id = $1`, [id, now]);
+  const deleted = await q.query(`UPDATE invoice_items SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL`, [id, now]);
+  if (deleted.rowCount !== 1) throw new NotFoundError('invoiceitem', id);
   if (row.invoice) await refreshDraftTotals(q, row.invoice, now, 'id');
   await recordEvent(q, now, { type: 'invoiceitem.deleted', object: serializeInvoiceItem(row), customerId: row.customer });
   return { id, object: 'invoiceitem' as const, deleted: true as const };

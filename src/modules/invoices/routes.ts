@@ -4,6 +4,7 @@ import type { Queryable } from '../../db/index.js';
 import { listObject } from '../../http/pagination.js';
 import { Respond, type Router } from '../../http/router.js';
 import { listQuery, zBool, zExpand, zInt, zMetadata, zCurrency } from '../../http/schemas.js';
+import { mergeMetadata } from '../customers/service.js';
 import { paymentErrorFor } from '../payments/service.js';
 import { findSubscription } from '../subscriptions/repository.js';
 import { createPreviewBody, upcomingQuery } from '../subscriptions/schemas.js';
@@ -186,7 +187,8 @@ export function invoiceRoutes(r: Router): void {
         ...(body.description !== undefined ? { description: body.description } : {}),
         ...(body.auto_advance !== undefined ? { auto_advance: body.auto_advance } : {}),
         ...(inv.status === 'open' && body.auto_advance !== undefined ? await collectionSchedule(q, inv, body.auto_advance, now) : {}),
-        ...(body.metadata ? { metadata: { ...inv.metadata, ...body.metadata } } : {}),
+        // Stripe's rules (a "" value unsets its key, metadata="" unsets all, at most 50 keys after the merge).
+        ...(body.metadata !== undefined ? { metadata: mergeMetadata(inv.metadata, body.metadata) } : {}),
         updated: now,
       });
       await recordInvoiceUpdated(q, inv, row, now);
@@ -232,6 +234,13 @@ export function invoiceRoutes(r: Router): void {
       paid_out_of_band: zBool().optional(),
       /** Recur: how an out-of-band payment was made (cheque number, bank reference). */
       payment_reference: z.string().min(1).max(200).optional(),
+      /**
+       * Stripe: the customer is not present (Stripe's default here is true). It only decides whether a
+       * card that needs authentication (3-D Secure) fails at once instead of waiting for the customer.
+       * Accepted and changes nothing: the simulated gateway has no authentication step, and every
+       * invoice charge here is already made off-session (the Stripe gateway sends off_session: true).
+       */
+      off_session: zBool().optional(),
       expand: zExpand(),
     }),
     handler: async ({ q, now: requestNow, deps, params, body }) => {

@@ -414,6 +414,11 @@ export async function createManualInvoice(
   if (input.collection_method === 'send_invoice' && input.days_until_due === undefined) {
     throw new InvalidRequestError('days_until_due is required when collection_method is send_invoice.', 'days_until_due', 'parameter_missing');
   }
+  // As Stripe (and subscriptions here): a due date only exists for invoices sent to be paid, so
+  // days_until_due with charge_automatically (explicit or the default) is refused.
+  if (input.days_until_due !== undefined && (input.collection_method ?? 'charge_automatically') === 'charge_automatically') {
+    throw new InvalidRequestError('days_until_due can only be set when collection_method is send_invoice.', 'days_until_due', 'parameter_invalid');
+  }
   if (input.subscription) {
     const { rows } = await q.query<{ customer: string }>(`SELECT customer FROM subscriptions WHERE id = $1`, [input.subscription]);
     if (rows[0]?.customer !== customer.id) throw new NotFoundError('subscription', input.subscription, 'subscription');

@@ -128,22 +128,40 @@ interface CardCandidate {
   names: string | null;
 }
 
-/** Default cards of live subscriptions that expire within 30 days of `now` (and have not expired). */
+/** Months since year 0 of the first instant after a card expiring in (month, year): year × 12 + month. */
+const expiryMonthIndex = (d: Date) => d.getUTCFullYear() * 12 + d.getUTCMonth();
+
+/**
+ * Default cards of live subscriptions that expire within 30 days of `now` (and have not expired).
+ * A card expires at the first instant of the month after its expiry month, month index
+ * exp_year × 12 + exp_month; that instant is after `now` exactly when the index is above now's, and
+ * at most `now + horizon` exactly when it is at most the horizon's. Compared as numerics this way, no
+ * stored value can make the scan throw (defence in depth: the API refuses expiry years more than 50
+ * years ahead, but a row written before that, or by a gateway webhook, could hold any number — an
+ * int cast or make_timestamptz of it would fail the whole test clock advance or worker pass).
+ */
 async function expiringCards(q: Queryable, scope: Scope, now: Date, horizonDays = 30): Promise<CardCandidate[]> {
-  const params: unknown[] = [now, new Date(now.getTime() + horizonDays * DAY)];
+  const params: unknown[] = [expiryMonthIndex(now), expiryMonthIndex(new Date(now.getTime() + horizonDays * DAY))];
   if (scope.clock !== null) params.push(scope.clock);
-  const { rows } = await q.query<CardCandidate>(
-    `SELECT DISTINCT ON (pm.id) pm.id AS pm, pm.customer, pm.card->>'last4' AS last4, (pm.card->>'exp_month')::int AS exp_month, (pm.card->>'exp_year')::int AS exp_year,
+  // CASE evaluates its branches in order (AND does not): a value is cast only once it is a JSON number.
+  const expiry = `CASE WHEN jsonb_typeof(pm.card->'exp_year') IS DISTINCT FROM 'number' OR jsonb_typeof(pm.card->'exp_month') IS DISTINCT FROM 'number' THEN NULL
+                       WHEN (pm.card->>'exp_month')::numeric NOT IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+                         OR (pm.card->>'exp_year')::numeric <> trunc((pm.card->>'exp_year')::numeric) THEN NULL
+                       ELSE (pm.card->>'exp_year')::numeric * 12 + (pm.card->>'exp_month')::numeric END`;
+  const { rows } = await q.query<Omit<CardCandidate, 'exp_month' | 'exp_year'> & { exp_month: string; exp_year: string }>(
+    `SELECT DISTINCT ON (pm.id) pm.id AS pm, pm.customer, pm.card->>'last4' AS last4, pm.card->>'exp_month' AS exp_month, pm.card->>'exp_year' AS exp_year,
             s.latest_invoice AS invoice, NULL AS names
        FROM subscriptions s JOIN customers c ON c.id = s.customer
        JOIN payment_methods pm ON pm.id = COALESCE(s.default_payment_method, c.invoice_settings->>'default_payment_method')
       WHERE s.status IN ('active', 'trialing', 'past_due') AND ${scopeSql(scope, 's', 3)} AND pm.customer = s.customer AND pm.detached_at IS NULL
-        AND make_timestamptz((pm.card->>'exp_year')::int, (pm.card->>'exp_month')::int, 1, 0, 0, 0, 'UTC') + interval '1 month' > $1
-        AND make_timestamptz((pm.card->>'exp_year')::int, (pm.card->>'exp_month')::int, 1, 0, 0, 0, 'UTC') + interval '1 month' <= $2
+        AND ${expiry} > $1 AND ${expiry} <= $2
       ORDER BY pm.id, s.id`,
     params,
   );
-  return rows;
+  // Only small whole numbers pass the filter above; the check here keeps any other out all the same.
+  return rows
+    .map((r) => ({ ...r, exp_month: Number(r.exp_month), exp_year: Number(r.exp_year) }))
+    .filter((r) => Number.isSafeInteger(r.exp_year) && Number.isInteger(r.exp_month) && r.exp_month >= 1 && r.exp_month <= 12 && !Number.isNaN(cardExpiresAt(r.exp_month, r.exp_year).getTime()));
 }
 
 /** A card works through the last day of its expiry month: it expires at the first instant of the next month (UTC). */

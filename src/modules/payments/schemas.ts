@@ -18,14 +18,37 @@ const zBillingDetails = z.strictObject({
 });
 export type BillingDetailsInput = z.output<typeof zBillingDetails>;
 
+/** A required card field missing from `card` (without `card[token]`): the 400 names it as zod would. */
+const missingCardField = (ctx: z.RefinementCtx, field: string, expected: 'string' | 'number') =>
+  ctx.addIssue({ code: 'invalid_type', expected, input: undefined, path: [field], message: `Invalid input: expected ${expected}, received undefined` });
+
+/**
+ * Card details, or Stripe's `card[token]` (a test token such as `tok_visa`, standing for one of the
+ * test cards) instead of them. One object rather than a union, so a missing or invalid field is still
+ * reported by its own name (`card[number]`).
+ */
+const zCardInput = z
+  .strictObject({
+    token: z.string().min(1).max(255).optional(),
+    number: zDigits(30).optional(),
+    exp_month: zInt().optional(),
+    exp_year: zInt().optional(),
+    cvc: zDigits(4).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.token !== undefined) {
+      const extra = (['number', 'exp_month', 'exp_year', 'cvc'] as const).find((k) => c[k] !== undefined);
+      if (extra) ctx.addIssue({ code: 'custom', path: [extra], message: 'cannot be combined with card[token]' });
+      return;
+    }
+    if (c.number === undefined) missingCardField(ctx, 'number', 'string');
+    if (c.exp_month === undefined) missingCardField(ctx, 'exp_month', 'number');
+    if (c.exp_year === undefined) missingCardField(ctx, 'exp_year', 'number');
+  });
+
 export const createPaymentMethodBody = z.strictObject({
   type: z.literal('card'),
-  card: z.strictObject({
-    number: zDigits(30),
-    exp_month: zInt(),
-    exp_year: zInt(),
-    cvc: zDigits(4).optional(),
-  }),
+  card: zCardInput,
   billing_details: zBillingDetails.optional(),
   metadata: zMetadata().optional(),
   expand: zExpand(),

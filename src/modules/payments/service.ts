@@ -41,7 +41,7 @@ import type {
   PaymentMethodObject,
   UpdatePaymentMethodInput,
 } from './schemas.js';
-import { CardError, TEST_PAYMENT_METHODS } from './simulated-gateway.js';
+import { CardError, TEST_CARD_TOKENS, TEST_PAYMENT_METHODS } from './simulated-gateway.js';
 
 /** What the payments service needs from the app: the gateways (a test builds its own). */
 export type PaymentDeps = Pick<AppDeps, 'gateways'> & { config?: Pick<Config, 'payments'> };
@@ -102,6 +102,25 @@ function mergeBillingDetails(base: BillingDetails, input: BillingDetailsInput | 
   };
 }
 
+/**
+ * How far ahead a card's expiry year may be: Recur's documented bound is the current UTC year + 50;
+ * a later year is a 402 card_error `invalid_expiry_year` on `card[exp_year]`, on create and on update.
+ * Stripe refuses expiry years too far in the future with that same error (about 50 years ahead; its
+ * reference gives no exact figure), and cards are issued for far less (typically 3–5 years, at most
+ * about 20). The bound also keeps every stored expiry a four-digit year, which the card-expiry notices
+ * and the dates computed from an expiry rely on.
+ */
+export const MAX_CARD_EXPIRY_YEARS_AHEAD = 50;
+
+/** Expiry years below 100 are two-digit spellings of 20xx (Stripe accepts both). */
+const fullExpiryYear = (year: number) => (year < 100 ? 2000 + year : year);
+
+function assertExpiryYearNotTooFar(expYear: number, now: Date): void {
+  if (expYear > now.getUTCFullYear() + MAX_CARD_EXPIRY_YEARS_AHEAD) {
+    throw new CardError('invalid_expiry_year', "Your card's expiration year is invalid.", 'card[exp_year]');
+  }
+}
+
 export function isTestPaymentMethod(id: string): boolean {
   return Object.hasOwn(TEST_PAYMENT_METHODS, id);
 }
@@ -117,6 +136,8 @@ async function tokenizeAndInsert(
   card: { number: string; exp_month: number; exp_year: number; cvc?: string },
   extra: { customer: string | null; billing_details?: BillingDetailsInput; metadata?: Record<string, string> },
 ): Promise<PaymentMethodRow> {
+  // Before the gateway sees the card: whatever the gateway, no far-future expiry is stored.
+  assertExpiryYearNotTooFar(fullExpiryYear(card.exp_year), now);
   const gateway = deps.gateways.default;
   // Gateways that keep customers (Stripe) file the card under who it is for, when known.
   const owner = extra.customer ? await findCustomer(q, extra.customer) : null;
@@ -200,9 +221,22 @@ export async function importGatewayPaymentMethod(
   return obj;
 }
 
+/** A test card (by its number) as Stripe's test ids and tokens give it: expiring a year from now. */
+const testCard = (number: string, now: Date) => ({ number, exp_month: now.getUTCMonth() + 1, exp_year: now.getUTCFullYear() + 1 });
+
+/** The card of `card[...]`: its details, or the test card a `card[token]` (`tok_visa`, …) stands for. */
+function cardOfInput(card: CreatePaymentMethodInput['card'], now: Date): { number: string; exp_month: number; exp_year: number; cvc?: string } {
+  if (card.token !== undefined) {
+    if (!Object.hasOwn(TEST_CARD_TOKENS, card.token)) throw new InvalidRequestError(`No such token: '${card.token}'`, 'card[token]', 'resource_missing');
+    return testCard(TEST_CARD_TOKENS[card.token]!, now);
+  }
+  // The schema requires number, exp_month and exp_year without a token.
+  return { number: card.number!, exp_month: card.exp_month!, exp_year: card.exp_year!, ...(card.cvc !== undefined ? { cvc: card.cvc } : {}) };
+}
+
 export async function createPaymentMethod(q: Queryable, deps: PaymentDeps, now: Date, input: CreatePaymentMethodInput): Promise<PaymentMethodObject> {
   // Stripe writes no event for a bare payment method: it is not anyone's until attached.
-  const row = await tokenizeAndInsert(q, deps, now, input.card, { customer: null, billing_details: input.billing_details, metadata: input.metadata });
+  const row = await tokenizeAndInsert(q, deps, now, cardOfInput(input.card, now), { customer: null, billing_details: input.billing_details, metadata: input.metadata });
   return serializePaymentMethod(row);
 }
 
@@ -211,13 +245,7 @@ export async function createPaymentMethod(q: Queryable, deps: PaymentDeps, now: 
  * new payment method from that card (expiring a year from now, as Stripe's do) attached to the customer.
  */
 async function createFromTestToken(q: Queryable, deps: PaymentDeps, now: Date, token: string, customerId: string): Promise<PaymentMethodRow> {
-  const row = await tokenizeAndInsert(
-    q,
-    deps,
-    now,
-    { number: TEST_PAYMENT_METHODS[token]!, exp_month: now.getUTCMonth() + 1, exp_year: now.getUTCFullYear() + 1 },
-    { customer: customerId },
-  );
+  const row = await tokenizeAndInsert(q, deps, now, testCard(TEST_PAYMENT_METHODS[token]!, now), { customer: customerId });
   await recordEvent(q, now, { type: 'payment_method.attached', object: serializePaymentMethod(row), customerId });
   return row;
 }
@@ -239,12 +267,12 @@ export async function updatePaymentMethod(q: Queryable, now: Date, id: string, i
   const patch: Partial<PaymentMethodRow> = {};
   if (input.card && (input.card.exp_month !== undefined || input.card.exp_year !== undefined)) {
     const expMonth = input.card.exp_month ?? before.card.exp_month;
-    const rawYear = input.card.exp_year ?? before.card.exp_year;
-    const expYear = rawYear < 100 ? 2000 + rawYear : rawYear;
+    const expYear = fullExpiryYear(input.card.exp_year ?? before.card.exp_year);
     if (expMonth < 1 || expMonth > 12) throw new CardError('invalid_expiry_month', "Your card's expiration month is invalid.", 'card[exp_month]');
     if (expYear < now.getUTCFullYear() || (expYear === now.getUTCFullYear() && expMonth < now.getUTCMonth() + 1)) {
       throw new CardError('invalid_expiry_year', "Your card's expiration year is invalid.", 'card[exp_year]');
     }
+    assertExpiryYearNotTooFar(expYear, now);
     patch.card = { ...before.card, exp_month: expMonth, exp_year: expYear };
   }
   if (input.billing_details !== undefined) patch.billing_details = mergeBillingDetails(before.billing_details, input.billing_details);
@@ -259,14 +287,27 @@ export async function updatePaymentMethod(q: Queryable, now: Date, id: string, i
   return obj;
 }
 
-export async function attachPaymentMethod(q: Queryable, deps: PaymentDeps, requestNow: Date, idOrTestToken: string, customerId: string): Promise<PaymentMethodObject> {
+/**
+ * Attaches a payment method (or a new one from a Stripe test id such as `pm_card_visa`) to a customer.
+ * `opts.param` names the parameter that gave the payment method (customers.create's
+ * `payment_method`); without it the id came in the URL.
+ */
+export async function attachPaymentMethod(
+  q: Queryable,
+  deps: PaymentDeps,
+  requestNow: Date,
+  idOrTestToken: string,
+  customerId: string,
+  opts: { param?: string } = {},
+): Promise<PaymentMethodObject> {
   await getCustomerRow(q, customerId, { param: 'customer' });
   const now = await customerNow(q, customerId, requestNow);
   if (isTestPaymentMethod(idOrTestToken)) return serializePaymentMethod(await createFromTestToken(q, deps, now, idOrTestToken, customerId));
-  const pm = await getPaymentMethodRow(q, idOrTestToken, { forUpdate: true });
-  if (pm.detached_at) throw paymentMethodState(DETACHED_MESSAGE);
+  const pm = opts.param ? await findPaymentMethod(q, idOrTestToken, { forUpdate: true }) : await getPaymentMethodRow(q, idOrTestToken, { forUpdate: true });
+  if (!pm) throw noSuchPaymentMethod(idOrTestToken, opts.param!);
+  if (pm.detached_at) throw paymentMethodState(DETACHED_MESSAGE, opts.param);
   if (pm.customer === customerId) return serializePaymentMethod(pm);
-  if (pm.customer !== null) throw paymentMethodState('The payment method you provided has already been attached to a customer.');
+  if (pm.customer !== null) throw paymentMethodState('The payment method you provided has already been attached to a customer.', opts.param);
   const after = await updatePaymentMethodRow(q, pm.id, { customer: customerId });
   const obj = serializePaymentMethod(after);
   await recordEvent(q, now, { type: 'payment_method.attached', object: obj, customerId });

@@ -64,6 +64,14 @@ export const TEST_PAYMENT_METHODS: Record<string, string> = {
   pm_card_chargeDeclinedFraudulent: '4100000000000019',
 };
 
+/**
+ * Stripe's test card tokens (`tok_visa`, `tok_mastercard`, `tok_chargeDeclined`, …, for
+ * `card[token]`) → the card they stand for: each is the `pm_card_…` test id of the same name.
+ */
+export const TEST_CARD_TOKENS: Record<string, string> = Object.fromEntries(
+  Object.entries(TEST_PAYMENT_METHODS).map(([pm, number]) => [`tok_${pm.slice('pm_card_'.length)}`, number]),
+);
+
 // Code, decline code and message per behaviour; the class comes from the one decline table.
 const FAILURE_CODES: Record<Exclude<Behavior, 'succeed'>, { code: string; decline: string; message: string }> = {
   charge_customer_fail: { code: 'card_declined', decline: 'generic_decline', message: 'Your card was declined.' },

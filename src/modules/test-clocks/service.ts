@@ -150,20 +150,29 @@ export async function advanceTestClock(db: Db, deps: BillingDeps & Pick<DunningJ
   }
   // The real time (not the clock's frozen one): the heartbeat of this advance.
   const beat = () => deps.clock.now();
-  const claimed = await db.query(
+  // The claim re-checks, in the same statement, that the clock is still before the target: another
+  // advance may have moved it on since the check above (check-then-act), and this one must then not
+  // take the clock back. The advance works from the frozen time it claimed, not the one it read first.
+  const claimed = await db.query<TestClockRow>(
     `UPDATE test_clocks SET status = 'advancing', advancing_since = $2
-      WHERE id = $1 AND deleted_at IS NULL AND (status = 'ready' OR (status = 'advancing' AND (advancing_since IS NULL OR advancing_since < $3)))`,
-    [id, beat(), new Date(beat().getTime() - ADVANCE_LEASE_SECONDS * 1000)],
+      WHERE id = $1 AND deleted_at IS NULL AND frozen_time < $4
+        AND (status = 'ready' OR (status = 'advancing' AND (advancing_since IS NULL OR advancing_since < $3)))
+      RETURNING *`,
+    [id, beat(), new Date(beat().getTime() - ADVANCE_LEASE_SECONDS * 1000), to],
   );
-  if (claimed.rowCount === 0) {
+  if (claimed.rowCount === 0 || !claimed.rows[0]) {
     const now = await getTestClock(db, id);
     if (now.status === 'internal_failure') {
       throw new InvalidRequestError('This test clock failed while advancing and cannot advance again; delete it and start a new one.', 'id', 'test_clock_internal_failure');
     }
+    if (now.status === 'ready' && to.getTime() <= new Date(now.frozen_time).getTime()) {
+      throw new InvalidRequestError("frozen_time must be later than the clock's current time.", 'frozen_time', 'parameter_invalid');
+    }
     throw new InvalidRequestError('This test clock is already advancing.', 'id', 'test_clock_advancing');
   }
+  const from = new Date(claimed.rows[0].frozen_time);
   const scope = { clock: id };
-  let current = new Date(clock.frozen_time);
+  let current = from;
   try {
     for (;;) {
       const [billingDue, creditDue] = [await nextDueAt(db, scope), await nextCreditDueAt(db, scope)];
@@ -172,7 +181,7 @@ export async function advanceTestClock(db: Db, deps: BillingDeps & Pick<DunningJ
       const dunningDue = await dunningNextDueAt(db, scope, current);
       const due = billingOrCredit && dunningDue ? (billingOrCredit < dunningDue ? billingOrCredit : dunningDue) : (billingOrCredit ?? dunningDue);
       if (!due || due.getTime() > to.getTime()) break;
-      const at = due.getTime() < new Date(clock.frozen_time).getTime() ? new Date(clock.frozen_time) : due;
+      const at = due.getTime() < from.getTime() ? from : due;
       await db.query(`UPDATE test_clocks SET frozen_time = $2, advancing_since = $3 WHERE id = $1`, [id, at, beat()]);
       await drainBilling(db, deps, scope, at);
       await drainCredits(db, deps, scope, at);
