@@ -5,6 +5,8 @@ import { txWithRetry, type Queryable } from '../db/index.js';
 import type { AppDeps } from '../deps.js';
 import { SCOPE_RANK, type Scope } from '../modules/api-keys/service.js';
 import type { AuthInfo } from './auth.js';
+import { expandFetchers } from '../modules/expandable.js';
+import { expandResponse } from './expand.js';
 import { claimKey, requestHash, storeError, storeResponse, validateKey } from './idempotency.js';
 import { rejectNul, toInvalidRequest } from './zod-errors.js';
 
@@ -98,6 +100,10 @@ export class Router {
       }
       const out = await def.handler({ params, query, body, q, deps, auth, now, req });
       const res = out instanceof Respond ? { status: out.status, body: out.body, headers: out.headers } : { status: 200, body: out, headers: {} };
+      // expand[] (query for GET and DELETE, body otherwise), inside the transaction and before the
+      // response is stored for its Idempotency-Key, so a replay answers the same expanded body.
+      const expand = (body as { expand?: string[] }).expand ?? (query as { expand?: string[] }).expand;
+      if (expand?.length && res.status === 200) await expandResponse(q, res.body, expand, expandFetchers);
       if (idemKey && auth) await storeResponse(q, auth.keyId, idemKey, res);
       return { ...res, replayed: false };
     };

@@ -1,0 +1,21 @@
+import type { Fetcher, Fetchers } from '../http/expand.js';
+import { retrievePrice, retrieveProduct } from './catalog/service.js';
+import { creditNoteObject, getCreditNoteRow } from './credit-notes/service.js';
+import { retrieveCustomer } from './customers/service.js';
+import { getInvoiceRow, invoiceObject } from './invoices/service.js';
+import { retrievePaymentIntent, retrievePaymentMethod } from './payments/service.js';
+import { subscriptionObject } from './subscriptions/serialize.js';
+import { getSubscriptionRow } from './subscriptions/service.js';
+
+// The objects `expand[]` can put in place of their ids (src/http/expand.ts), by id prefix: each
+// fetched as its own GET route answers it.
+export const expandFetchers: Fetchers = new Map<string, Fetcher>([
+  ['cus', (q, id) => retrieveCustomer(q, id)],
+  ['sub', async (q, id) => subscriptionObject(q, await getSubscriptionRow(q, id))],
+  ['in', async (q, id) => invoiceObject(q, await getInvoiceRow(q, id))],
+  ['pi', (q, id) => retrievePaymentIntent(q, id)],
+  ['pm', (q, id) => retrievePaymentMethod(q, id)],
+  ['cn', async (q, id) => creditNoteObject(q, await getCreditNoteRow(q, id))],
+  ['price', (q, id) => retrievePrice(q, id)],
+  ['prod', (q, id) => retrieveProduct(q, id)],
+]);
