@@ -260,7 +260,9 @@ describe('updating, canceling and resuming', () => {
       [{ items: [{ id: sub.body.items.data[0].id, deleted: 'maybe' }] }, 'items[0][deleted]', 'parameter_invalid'],
       [{ items: [{ id: sub.body.items.data[0].id, price: price.community_annual }, { price: price.community_monthly }] }, 'items[1][price]', 'interval_mismatch'],
       [{ items: [{ id: sub.body.items.data[0].id, deleted: true }] }, 'items', 'parameter_invalid'],
-      [{ trial_end: NOW + 86400 }, 'trial_end', 'subscription_not_trialing'],
+      // A new trial can be added to an active subscription (test/scenarios/trial-added.test.ts), but
+      // trial_end=now only ends a trial that runs.
+      [{ trial_end: 'now' }, 'trial_end', 'subscription_not_trialing'],
       [{ proration_date: NOW - 86400 * 60, items: [{ id: sub.body.items.data[0].id, quantity: 3 }] }, 'proration_date', 'parameter_invalid'],
       [{ pause_collection: { behavior: 'forever' } }, 'pause_collection[behavior]', 'parameter_invalid'],
       [{ status: 'active' }, 'status', 'parameter_unknown'],
