@@ -93,6 +93,7 @@ export function buildInvoice(d: InvoiceDraft, now: Date): BuiltInvoice {
     subscription_item: l.subscriptionItem,
     invoice_item: l.invoiceItem,
     price: l.price,
+    product: l.productId,
     description: l.description,
     quantity: l.quantity,
     unit_amount: l.unitAmount,

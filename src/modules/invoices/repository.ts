@@ -74,6 +74,8 @@ export interface LineRow {
   discount_amounts: { discount: string; amount: number }[];
   position: number;
   tax_amounts: TaxAmount[];
+  /** The price's product: not a column (linesOf joins it; the builder copies it from the draft). */
+  product?: string | null;
 }
 
 export const INVOICE_COLUMNS: Column[] = [
@@ -164,7 +166,10 @@ export async function findInvoice(q: Queryable, id: string, forUpdate = false): 
 export async function linesOf(q: Queryable, invoiceIds: string[]): Promise<Map<string, LineRow[]>> {
   const out = new Map<string, LineRow[]>(invoiceIds.map((id) => [id, []]));
   if (invoiceIds.length === 0) return out;
-  const { rows } = await q.query<LineRow>(`SELECT * FROM invoice_lines WHERE invoice = ANY($1::text[]) ORDER BY invoice, position`, [invoiceIds]);
+  const { rows } = await q.query<LineRow>(
+    `SELECT l.*, p.product FROM invoice_lines l LEFT JOIN prices p ON p.id = l.price WHERE l.invoice = ANY($1::text[]) ORDER BY l.invoice, l.position`,
+    [invoiceIds],
+  );
   for (const r of rows) out.get(r.invoice)!.push(r);
   return out;
 }

@@ -11,13 +11,15 @@ import { createPreviewBody, upcomingQuery } from '../subscriptions/schemas.js';
 import { effectiveNow, upcomingInvoice } from '../subscriptions/service.js';
 import { createInvoiceItemBody, deleteInvoiceItem, getInvoiceItemRow, listInvoiceItems, listInvoiceItemsQuery, serializeInvoiceItem, createInvoiceItem } from './items.js';
 import { linesOf, listInvoiceRows, updateInvoiceRow, type InvoiceRow } from './repository.js';
-import { serializeInvoice, serializeLine } from './serialize.js';
+import { invoiceObjectSchema } from './schemas.js';
+import { serializeLine } from './serialize.js';
 import {
   createManualInvoice,
   deleteDraft,
   finalizeInvoices,
   getInvoiceRow,
   invoiceObject,
+  invoiceObjects,
   markUncollectible,
   payInvoice,
   payOutOfBand,
@@ -66,7 +68,6 @@ async function collectionSchedule(q: Queryable, inv: InvoiceRow, autoAdvance: bo
 }
 
 const expandOnly = z.strictObject({ expand: zExpand() });
-const invoiceSchema = z.object({ id: z.string(), object: z.literal('invoice'), status: z.string(), number: z.string().nullable(), amount_due: z.number().int(), total: z.number().int() });
 
 export function invoiceRoutes(r: Router): void {
   r.route({
@@ -88,7 +89,7 @@ export function invoiceRoutes(r: Router): void {
       currency: zCurrency().optional(),
       expand: zExpand(),
     }),
-    response: invoiceSchema,
+    response: invoiceObjectSchema,
     handler: async ({ q, now, deps, body }) => invoiceObject(q, await createManualInvoice(q, await clockNow(q, 'customers', body.customer, now), body, deps.config.tax, deps)),
   });
   r.route({
@@ -141,7 +142,7 @@ export function invoiceRoutes(r: Router): void {
     scope: 'read',
     params: idParams,
     query: expandOnly,
-    response: invoiceSchema,
+    response: invoiceObjectSchema,
     handler: async ({ q, params }) => invoiceObject(q, await getInvoiceRow(q, params.id)),
   });
   r.route({
@@ -292,15 +293,7 @@ export function invoiceRoutes(r: Router): void {
     }),
     handler: async ({ q, query }) => {
       const { rows, hasMore } = await listInvoiceRows(q, { customer: query.customer, subscription: query.subscription, status: query.status }, query);
-      const lines = await linesOf(
-        q,
-        rows.map((r) => r.id),
-      );
-      return listObject(
-        '/v1/invoices',
-        rows.map((r) => serializeInvoice(r, lines.get(r.id)!)),
-        hasMore,
-      );
+      return listObject('/v1/invoices', await invoiceObjects(q, rows), hasMore);
     },
   });
 

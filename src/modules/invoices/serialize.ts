@@ -1,11 +1,41 @@
 import { toUnix } from '../../core/time/index.js';
 import { computeLineTax, lineTaxTotals } from '../taxes/domain/compute.js';
 import { percentageToPpm, type TaxAmount, type TaxDecision } from '../taxes/domain/types.js';
+import type { CustomerDetails } from '../taxes/context.js';
 import type { InvoiceRow, LineRow } from './repository.js';
+import type { InvoiceLineObject, InvoiceObject } from './schemas.js';
+
+export type { InvoiceLineObject, InvoiceObject } from './schemas.js';
 
 const ts = (d: Date | null) => (d ? toUnix(new Date(d)) : null);
 
-export function serializeLine(l: LineRow) {
+/** A line as stored; `product` (for pricing.price_details) when linesOf or the builder set it. */
+export type SerializableLine = LineRow;
+
+/**
+ * What generated the line (Stripe's line `parent`): a subscription item for a period line and for a
+ * proration of one (Stripe: previews' prorations are the lines whose
+ * parent.subscription_item_details.proration is true; the proration's invoice item is then
+ * subscription_item_details.invoice_item); an invoice item for any other line. Recur keeps no link
+ * from a proration to the lines it credits, so credited_items is null.
+ */
+function lineParent(l: LineRow): InvoiceLineObject['parent'] {
+  const proration_details = { credited_items: null };
+  if (l.type === 'subscription' || l.subscription_item !== null) {
+    return {
+      type: 'subscription_item_details',
+      subscription_item_details: { subscription: l.subscription, subscription_item: l.subscription_item, proration: l.proration, invoice_item: l.invoice_item, proration_details },
+      invoice_item_details: null,
+    };
+  }
+  return {
+    type: 'invoice_item_details',
+    invoice_item_details: { invoice_item: l.invoice_item, proration: l.proration, subscription: l.subscription, proration_details },
+    subscription_item_details: null,
+  };
+}
+
+export function serializeLine(l: SerializableLine): InvoiceLineObject {
   return {
     id: l.id,
     object: 'line_item' as const,
@@ -18,24 +48,40 @@ export function serializeLine(l: LineRow) {
     invoice_item: l.invoice_item,
     livemode: false,
     metadata: {},
+    parent: lineParent(l),
     period: { start: ts(l.period_start)!, end: ts(l.period_end)! },
     price: l.price,
+    pricing:
+      l.price === null
+        ? null
+        : { type: 'price_details', price_details: { price: l.price, product: l.product ?? null }, unit_amount_decimal: l.unit_amount === null ? null : String(l.unit_amount) },
     proration: l.proration,
     quantity: l.quantity,
     subscription: l.subscription,
     subscription_item: l.subscription_item,
+    // Stripe: "before any discounts or taxes". A line's amount is before its discount_amounts and before
+    // exclusive tax; inclusive tax is inside it, as in Stripe's line amount and invoice subtotal.
+    subtotal: l.amount,
     tax_amounts: l.tax_amounts ?? [],
     type: l.type,
     unit_amount: l.unit_amount,
   };
 }
 
-export type InvoiceObject = ReturnType<typeof serializeInvoice>;
+export interface SerializeOptions {
+  /**
+   * The customer's current details. Stripe: until the invoice is finalized its customer_email,
+   * customer_name, customer_address, customer_tax_exempt and customer_tax_ids equal the customer's;
+   * a draft stores no snapshot (customer_details is taken at finalization), so a draft shows these
+   * when the caller passes them, and nulls otherwise.
+   */
+  customer?: CustomerDetails | null;
+}
 
-export function serializeInvoice(inv: InvoiceRow, lines: LineRow[]) {
+export function serializeInvoice(inv: InvoiceRow, lines: readonly SerializableLine[], opts: SerializeOptions = {}): InvoiceObject {
   const taxAmounts = inv.total_tax_amounts ?? [];
   const decision = inv.tax_context?.decision ?? null;
-  const customer = inv.customer_details ?? null;
+  const customer = (inv.status === 'draft' ? (opts.customer ?? inv.customer_details) : inv.customer_details) ?? null;
   return {
     id: inv.id,
     object: 'invoice' as const,
@@ -78,6 +124,11 @@ export function serializeInvoice(inv: InvoiceRow, lines: LineRow[]) {
     number: inv.number,
     paid: inv.status === 'paid',
     paid_out_of_band: inv.paid_out_of_band,
+    // Stripe's parent (since 2025-03-31.basil; `subscription` below is the older spelling). The
+    // subscription's metadata snapshot at finalization is not kept on the invoice: null.
+    parent: inv.subscription
+      ? { type: 'subscription_details', subscription_details: { subscription: inv.subscription, metadata: null }, quote_details: null }
+      : null,
     payment_reference: inv.payment_reference ?? null,
     overdue: inv.overdue_at !== null && inv.overdue_at !== undefined,
     post_payment_credit_notes_amount: inv.post_payment_credit_notes_amount ?? 0,

@@ -32,8 +32,25 @@ const GATEWAY_FAULT_RETRY_MS = 5 * 60_000;
 type Deps = Pick<AppDeps, 'gateways'>;
 
 export async function invoiceObject(q: Queryable, inv: InvoiceRow): Promise<InvoiceObject> {
-  const lines = await linesOf(q, [inv.id]);
-  return serializeInvoice(inv, lines.get(inv.id) ?? []);
+  return (await invoiceObjects(q, [inv]))[0]!;
+}
+
+/**
+ * Invoices as the API shows them: their lines and, for drafts, the customer's current details (Stripe:
+ * until finalization customer_email, customer_name, … equal the customer's; finalization keeps a copy).
+ */
+export async function invoiceObjects(q: Queryable, invs: readonly InvoiceRow[]): Promise<InvoiceObject[]> {
+  const lines = await linesOf(q, invs.map((i) => i.id));
+  const customers = await draftCustomers(q, invs);
+  return invs.map((inv) => serializeInvoice(inv, lines.get(inv.id) ?? [], { customer: customers.get(inv.customer) }));
+}
+
+/** The current details of the customers of the drafts among `invs` (one query; none without drafts). */
+export async function draftCustomers(q: Queryable, invs: readonly Pick<InvoiceRow, 'status' | 'customer'>[]): Promise<Map<string, CustomerDetails>> {
+  const ids = [...new Set(invs.filter((i) => i.status === 'draft').map((i) => i.customer))];
+  if (ids.length === 0) return new Map();
+  const { rows } = await q.query<CustomerDetails & { id: string }>(`SELECT id, name, email, address, tax_ids, tax_exempt FROM customers WHERE id = ANY($1::text[])`, [ids]);
+  return new Map(rows.map((c) => [c.id, customerDetails(c)!]));
 }
 
 export async function getInvoiceRow(q: Queryable, id: string, forUpdate = false, param = 'id'): Promise<InvoiceRow> {
@@ -67,10 +84,11 @@ export async function persistInvoices(q: Queryable, built: BuiltInvoice[], now: 
       [usedDiscounts, now],
     );
   }
+  const customers = await draftCustomers(q, kept.map((b) => b.invoice));
   await recordEvents(
     q,
     now,
-    kept.map((b) => ({ type: 'invoice.created', object: serializeInvoice(b.invoice, b.lines), customerId: b.invoice.customer })),
+    kept.map((b) => ({ type: 'invoice.created', object: serializeInvoice(b.invoice, b.lines, { customer: customers.get(b.invoice.customer) }), customerId: b.invoice.customer })),
   );
   return kept;
 }
@@ -613,8 +631,9 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date, o
 export async function recordInvoiceUpdated(q: Queryable, before: InvoiceRow, after: InvoiceRow, now: Date): Promise<void> {
   // Both sides from the same (current) lines, so fields derived from lines compare like for like.
   const lines = (await linesOf(q, [after.id])).get(after.id) ?? [];
-  const object = serializeInvoice(after, lines);
-  const previous = previousAttributes(serializeInvoice(before, lines), object as unknown as Record<string, unknown>);
+  const customer = (await draftCustomers(q, [after])).get(after.customer);
+  const object = serializeInvoice(after, lines, { customer });
+  const previous = previousAttributes(serializeInvoice(before, lines, { customer }), object as unknown as Record<string, unknown>);
   if (Object.keys(previous).length === 0) return;
   await recordEvents(q, now, [{ type: 'invoice.updated', object, previousAttributes: previous, customerId: after.customer }]);
 }
