@@ -1,16 +1,16 @@
 import { z } from 'zod';
-import { AppError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
+import { InvalidRequestError } from '../../core/errors/index.js';
 import type { Queryable } from '../../db/index.js';
 import { listObject } from '../../http/pagination.js';
 import { Respond, type Router } from '../../http/router.js';
 import { listQuery, zBool, zExpand, zInt, zMetadata, zCurrency } from '../../http/schemas.js';
 import { mergeMetadata } from '../customers/service.js';
 import { paymentErrorFor } from '../payments/service.js';
-import { findSubscription } from '../subscriptions/repository.js';
 import { createPreviewBody, upcomingQuery } from '../subscriptions/schemas.js';
 import { effectiveNow, upcomingInvoice } from '../subscriptions/service.js';
 import { createInvoiceItemBody, deleteInvoiceItem, getInvoiceItemRow, listInvoiceItems, listInvoiceItemsQuery, serializeInvoiceItem, createInvoiceItem } from './items.js';
 import { linesOf, listInvoiceRows, updateInvoiceRow, type InvoiceRow } from './repository.js';
+import { inPreviewSpelling, previewNewSubscription, previewedSubscription } from './preview.js';
 import { invoiceObjectSchema } from './schemas.js';
 import { serializeLine } from './serialize.js';
 import {
@@ -35,23 +35,6 @@ async function clockNow(q: Queryable, table: 'invoices' | 'customers', id: strin
   return effectiveNow(q, rows[0]?.test_clock ?? null, now);
 }
 
-/** The preview service names upcoming's query params; create_preview nests them under subscription_details. */
-function inPreviewSpelling(err: unknown): unknown {
-  if (!(err instanceof AppError) || !err.param?.startsWith('subscription_')) return err;
-  const param = err.param.replace(/^subscription_items/, 'subscription_details[items]').replace(/^subscription_proration_date$/, 'subscription_details[proration_date]');
-  return new AppError(err.status, err.type, err.code, err.message, param, err.extra);
-}
-
-/** The subscription a preview is about: it must exist and, when `customer` is given too, be that customer's. */
-async function previewedSubscription(q: Queryable, input: { customer?: string; subscription?: string }): Promise<string> {
-  if (!input.subscription) throw new InvalidRequestError('subscription is required.', 'subscription', 'parameter_missing');
-  const sub = await findSubscription(q, input.subscription);
-  if (!sub) throw new NotFoundError('subscription', input.subscription, 'subscription');
-  if (input.customer !== undefined && input.customer !== sub.customer) {
-    throw new InvalidRequestError(`The subscription ${sub.id} does not belong to the customer ${input.customer}.`, 'customer', 'parameter_invalid');
-  }
-  return sub.id;
-}
 /**
  * Turning auto_advance on or off on an open invoice starts or stops automatic collection: off clears
  * the scheduled attempt (unless one whose outcome the gateway has not told yet must be settled); on
@@ -122,8 +105,12 @@ export function invoiceRoutes(r: Router): void {
     body: createPreviewBody,
     transaction: false,
     handler: async ({ q, now, deps, body }) => {
-      const subscription = await previewedSubscription(q, body);
       const details = body.subscription_details ?? {};
+      if (!body.subscription && body.customer && details.items?.length) {
+        const customerNow = await clockNow(q, 'customers', body.customer, now);
+        return previewNewSubscription(deps, customerNow, body.customer, details.items);
+      }
+      const subscription = await previewedSubscription(q, body);
       try {
         return await upcomingInvoice(
           { q, deps, now },

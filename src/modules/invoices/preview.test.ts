@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countRows } from '../../../test/scenarios/support.js';
+import { createBillingApp, iso } from '../../../test/helpers/billing.js';
+
+// Which invoice a preview shows when no subscription is named (Stripe, "Create a preview invoice"):
+// "If not provided, but a subscription_details.items is provided, you will preview creating a
+// subscription with those items. If neither subscription nor subscription_details.items is provided,
+// you will retrieve the next upcoming invoice from among the customer's subscriptions."
+
+let t: Awaited<ReturnType<typeof createBillingApp>>;
+beforeAll(async () => {
+  t = await createBillingApp();
+});
+afterAll(() => t.close());
+
+const TABLES = ['invoices', 'invoice_items', 'invoice_lines', 'events', 'payment_intents'] as const;
+const counts = async () => Object.fromEntries(await Promise.all([...TABLES.map(async (n) => [n, await countRows(t, n)] as const), ['subscriptions', Number((await t.testDb.db.query<{ n: string }>(`SELECT count(*) AS n FROM subscriptions`)).rows[0]!.n)] as const]));
+const preview = (payload: Record<string, unknown>) => t.call({ method: 'POST', url: '/v1/invoices/create_preview', payload });
+
+describe('create_preview of a new subscription (customer + subscription_details.items)', () => {
+  it('is the first invoice the create would make, and writes nothing', async () => {
+    const customer = await t.customer({ card: 'pm_card_visa' });
+    const enterprise = await t.priceId('platform_enterprise_monthly');
+    const before = await counts();
+    const res = await preview({ customer, subscription_details: { items: [{ price: enterprise, quantity: 2 }] } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect([res.body.object, res.body.status, res.body.number, res.body.subscription, res.body.billing_reason, res.body.total, res.body.amount_due]).toEqual([
+      'invoice',
+      'draft',
+      null,
+      null,
+      'subscription_create',
+      79_800,
+      79_800,
+    ]);
+    expect(res.body.lines.data.map((l: { amount: number; quantity: number; period: { start: number; end: number } }) => [l.amount, l.quantity, iso(l.period.start), iso(l.period.end)])).toEqual([
+      [79_800, 2, '2026-01-15T12:00:00Z', '2026-02-15T12:00:00Z'],
+    ]);
+    expect(await counts()).toEqual(before);
+    // The real create bills the same.
+    const sub = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer, items: [{ price: enterprise, quantity: 2 }] } });
+    const inv = (await t.call({ method: 'GET', url: `/v1/invoices/${sub.body.latest_invoice}` })).body;
+    expect([inv.total, inv.lines.data.map((l: { amount: number }) => l.amount)]).toEqual([res.body.total, [79_800]]);
+  });
+
+  it('names the item that has no price', async () => {
+    const customer = await t.customer();
+    const res = await preview({ customer, subscription_details: { items: [{ quantity: 2 }] } });
+    expect([res.status, res.body.error.param]).toEqual([400, 'subscription_details[items][0][price]']);
+  });
+});
+
+describe('a preview with only a customer', () => {
+  it("is the next invoice among the customer's subscriptions, the one invoiced first", async () => {
+    const clock = await t.clockAt('2026-03-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const monthly = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer, items: [{ price: await t.priceId('platform_starter_monthly') }], trial_end: 'now' } });
+    await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer, items: [{ price: await t.priceId('community_annual') }], trial_end: 'now' } });
+    const bySub = await preview({ subscription: monthly.body.id });
+    const byCustomer = await preview({ customer });
+    expect(byCustomer.status, JSON.stringify(byCustomer.body)).toBe(200);
+    expect([byCustomer.body.id, byCustomer.body.total, iso(byCustomer.body.period_start)]).toEqual([bySub.body.id, bySub.body.total, '2026-04-01T00:00:00Z']);
+    const viaGet = await t.call({ method: 'GET', url: `/v1/invoices/upcoming?customer=${customer}` });
+    expect([viaGet.status, viaGet.body.id]).toEqual([200, bySub.body.id]);
+  });
+
+  it('is a 400 on customer when the customer has no subscription to invoice', async () => {
+    const customer = await t.customer();
+    const res = await preview({ customer });
+    expect([res.status, res.body.error.code, res.body.error.param]).toEqual([400, 'invoice_upcoming_none', 'customer']);
+    const none = await preview({});
+    expect([none.status, none.body.error.param]).toEqual([400, 'subscription']);
+  });
+});

@@ -1,0 +1,91 @@
+import { AppError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
+import type { Queryable } from '../../db/index.js';
+import type { AppDeps } from '../../deps.js';
+import { findSubscription } from '../subscriptions/repository.js';
+import type { UpdateSubscriptionInput } from '../subscriptions/schemas.js';
+import { createSubscription } from '../subscriptions/service.js';
+import type { InvoiceObject } from './serialize.js';
+import { getInvoiceRow, invoiceObject } from './service.js';
+
+// Which invoice a preview (GET /v1/invoices/upcoming, POST /v1/invoices/create_preview) shows, as
+// Stripe's "Create a preview invoice" chooses it: the named subscription's next invoice; with only a
+// customer, the next invoice "from among the customer's subscriptions"; with a customer and
+// subscription_details.items but no subscription, the first invoice of a new subscription.
+
+/** The preview service names upcoming's query params; create_preview nests them under subscription_details. */
+export function inPreviewSpelling(err: unknown): unknown {
+  if (!(err instanceof AppError) || !err.param?.startsWith('subscription_')) return err;
+  const param = err.param.replace(/^subscription_items/, 'subscription_details[items]').replace(/^subscription_proration_date$/, 'subscription_details[proration_date]');
+  return new AppError(err.status, err.type, err.code, err.message, param, err.extra);
+}
+
+/**
+ * The subscription a preview is about: the one named (which must be the customer's when both are
+ * given), else the customer's subscription invoiced next (the earliest period end; one set to cancel
+ * at its period end has no next invoice).
+ */
+export async function previewedSubscription(q: Queryable, input: { customer?: string; subscription?: string }): Promise<string> {
+  if (!input.subscription) {
+    if (!input.customer) throw new InvalidRequestError('Pass subscription or customer.', 'subscription', 'parameter_missing');
+    const { rows } = await q.query<{ id: string }>(
+      `SELECT id FROM subscriptions WHERE customer = $1 AND status NOT IN ('canceled', 'incomplete_expired') AND NOT cancel_at_period_end
+        ORDER BY current_period_end, id LIMIT 1`,
+      [input.customer],
+    );
+    if (!rows[0]) throw new InvalidRequestError(`The customer ${input.customer} has no subscription with an upcoming invoice.`, 'customer', 'invoice_upcoming_none');
+    return rows[0].id;
+  }
+  const sub = await findSubscription(q, input.subscription);
+  if (!sub) throw new NotFoundError('subscription', input.subscription, 'subscription');
+  if (input.customer !== undefined && input.customer !== sub.customer) {
+    throw new InvalidRequestError(`The subscription ${sub.id} does not belong to the customer ${input.customer}.`, 'customer', 'parameter_invalid');
+  }
+  return sub.id;
+}
+
+class Rollback {
+  constructor(readonly invoice: InvoiceObject | null) {}
+}
+
+/**
+ * The first invoice of a subscription not yet created: created by the real code in a transaction that
+ * is always rolled back, so the preview is exactly what the create would bill (trial, coupon-free
+ * first period, tax, the customer's balance) and nothing is written. payment_behavior
+ * default_incomplete, so no gateway is ever called.
+ */
+export async function previewNewSubscription(
+  deps: AppDeps,
+  now: Date,
+  customer: string,
+  items: NonNullable<UpdateSubscriptionInput['items']>,
+): Promise<InvoiceObject> {
+  const priced = items.map((i, idx) => {
+    if (!i.price || i.id || i.deleted) throw new InvalidRequestError('A new subscription item needs a price (and no id).', `subscription_details[items][${idx}][price]`, 'parameter_missing');
+    return { price: i.price, quantity: i.quantity, metadata: i.metadata };
+  });
+  let invoice: InvoiceObject | null;
+  try {
+    await deps.db.tx(async (q) => {
+      const sub = await createSubscription({ q, deps, now }, { customer, items: priced, payment_behavior: 'default_incomplete' });
+      throw new Rollback(sub.latest_invoice ? await invoiceObject(q, await getInvoiceRow(q, sub.latest_invoice)) : null);
+    });
+    throw new Error('unreachable: the preview transaction always rolls back');
+  } catch (err) {
+    if (!(err instanceof Rollback)) throw err;
+    invoice = err.invoice;
+  }
+  if (!invoice) throw new InvalidRequestError('This subscription would have no invoice at creation.', 'subscription_details[items]', 'invoice_upcoming_none');
+  // As a preview: not finalized, not numbered, and about no subscription that exists.
+  return {
+    ...invoice,
+    id: `upcoming_${customer}`,
+    status: 'draft',
+    number: null,
+    subscription: null,
+    parent: null,
+    hosted_invoice_url: null,
+    invoice_pdf: null,
+    ending_balance: null,
+    status_transitions: { ...invoice.status_transitions, finalized_at: null },
+  } as InvoiceObject;
+}
