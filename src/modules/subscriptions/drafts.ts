@@ -95,8 +95,9 @@ export function nextCycle(
       Object.assign(applied, { interval: price.interval!, interval_count: price.interval_count!, billing_cycle_anchor: periodEnd });
     }
   }
-  const { period, lines } = billFrom(sub, billed, pricing, sched, periodEnd);
-  return { items: billed, period, lines, applied };
+  const { period, lines, partial } = billFrom(sub, billed, pricing, sched, periodEnd);
+  // A free stub (a trial ending before a later anchor, created with proration_behavior none) bills nothing.
+  return { items: billed, period, lines: partial && sub.free_stub ? [] : lines, applied };
 }
 
 /** An invoice an operation creates at once: period lines of `items` for `period`, plus the pending items. */

@@ -172,8 +172,14 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
   const next = cycle.period;
   patch.current_period_start = next.start;
   patch.current_period_end = next.end;
+  if (sub.free_stub) patch.free_stub = false;
 
   const pending = (await pendingItemsFor(q, [sub])).get(sub.id)!;
+  // Nothing to bill (the free stub to a later anchor, no pending items): no invoice, as Stripe.
+  if (cycle.lines.length === 0 && pending.length === 0) {
+    await transition(q, sub, patch, now, undefined, before);
+    return;
+  }
   const discounts = (await discountsFor(q, [sub], new Map([[sub.id, next.start]]))).get(sub.id)!;
   const paused = sub.pause_collection?.behavior ?? null;
   const [built] = await createInvoices(

@@ -40,6 +40,8 @@ export interface SubscriptionRow {
   test_clock: string | null;
   metadata: Record<string, string>;
   description: string | null;
+  /** The stretch from the trial end to a later anchor is free (created with proration_behavior none). */
+  free_stub: boolean;
   created: Date;
   updated: Date;
 }
@@ -82,6 +84,7 @@ const SUB_COLUMNS: Column[] = [
   { name: 'test_clock', type: 'text' },
   { name: 'metadata', type: 'jsonb' },
   { name: 'description', type: 'text' },
+  { name: 'free_stub', type: 'boolean' },
   { name: 'created', type: 'timestamptz' },
   { name: 'updated', type: 'timestamptz' },
 ];

@@ -255,6 +255,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     test_clock: customer.test_clock,
     metadata: mergeMetadata({}, input.metadata),
     description: input.description || null,
+    free_stub: trialEnd !== null && anchor > trialEnd && input.proration_behavior === 'none',
     created: now,
     updated: now,
   };

@@ -64,6 +64,28 @@ describe('billing_cycle_anchor and proration_behavior', () => {
     expect(created.map((e: { data: { object: { status: string; latest_invoice: string | null } } }) => [e.data.object.status, e.data.object.latest_invoice])).toEqual([['active', null]]);
   });
 
+  it('proration_behavior none with a trial before a later anchor: the stretch from the trial end to the anchor is free too', async () => {
+    const clock = await t.clockAt('2026-01-10T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const res = await post('/v1/subscriptions', { customer, items: [{ price: price.community_monthly }], trial_period_days: 5, billing_cycle_anchor: unix('2026-02-01T00:00:00Z'), proration_behavior: 'none' });
+    expect([res.status, iso(res.body.trial_end)]).toEqual([200, '2026-01-15T00:00:00Z']);
+    await t.advance(clock, '2026-01-16T00:00:00Z');
+    const after = await t.sub(res.body.id);
+    expect([after.status, iso(after.current_period_start), iso(after.current_period_end)]).toEqual(['active', '2026-01-15T00:00:00Z', '2026-02-01T00:00:00Z']);
+    await t.advance(clock, '2026-02-01T02:00:00Z');
+    // The $0 trial invoice, nothing at the trial end, then the full month at the anchor (not 5,319 prorated on Jan 15).
+    const invs = await t.invoices(res.body.id);
+    expect(invs.map((i) => [i.status, i.total, i.billing_reason, iso(i.period_start), iso(i.period_end)])).toEqual([
+      ['paid', 0, 'subscription_create', '2026-01-10T00:00:00Z', '2026-01-15T00:00:00Z'],
+      ['paid', 9700, 'subscription_cycle', '2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z'],
+    ]);
+    // With proration (the default) such a stretch is billed: created Feb 1 02:00, trial to Feb 6 02:00,
+    // anchor Mar 1: 22 d 22 h of February's 28 days, 9,700 × 550 / 672 = 7,938.99 → 7,939.
+    const prorated = await post('/v1/subscriptions', { customer, items: [{ price: price.community_monthly }], trial_period_days: 5, billing_cycle_anchor: unix('2026-03-01T00:00:00Z') });
+    await t.advance(clock, '2026-02-06T03:00:00Z');
+    expect((await t.invoices(prorated.body.id)).map((i) => i.total)).toEqual([0, 7_939]);
+  });
+
   it('billing_cycle_anchor now on its own restarts the cycle: credit for the unused time, a full period now', async () => {
     const clock = await t.clockAt('2026-03-01T00:00:00Z');
     const { sub } = await active(clock);
