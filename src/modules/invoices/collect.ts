@@ -10,7 +10,7 @@ import { assessPayments, DEFAULT_FRAUD, PAYMENT_BLOCKED } from '../payments/frau
 import { syncSubscriptionAfterPayment } from '../subscriptions/state.js';
 import { linesOf, type InvoiceRow } from './repository.js';
 import { serializeInvoice } from './serialize.js';
-import { payInvoice } from './service.js';
+import { latestPaymentIntents, payInvoice } from './service.js';
 
 // Automatic collection for a claimed batch of due invoices, set-based: payment methods resolved for
 // the batch in two queries, the fraud rules assessed for the batch in one (assessPayments), payment
@@ -266,8 +266,9 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
     q,
     paidRows.map((r) => r.id),
   );
+  const intents = await latestPaymentIntents(q, paidRows.map((r) => r.id));
   for (const r of paidRows) {
-    const obj = serializeInvoice(r, lines.get(r.id)!);
+    const obj = serializeInvoice(r, lines.get(r.id)!, { paymentIntent: intents.get(r.id) });
     events.push({ type: 'invoice.paid', object: obj, customerId: r.customer }, { type: 'invoice.payment_succeeded', object: obj, customerId: r.customer });
   }
   await recordEvents(q, now, events);

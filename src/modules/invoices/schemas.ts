@@ -142,6 +142,7 @@ export const invoiceObjectSchema = z.object({
   number: z.string().nullable(),
   paid: z.boolean(),
   paid_out_of_band: z.boolean(),
+  payment_intent: z.string().nullable(),
   parent: invoiceParent.nullable(),
   payment_reference: z.string().nullable(),
   overdue: z.boolean(),

@@ -76,6 +76,12 @@ export interface SerializeOptions {
    * when the caller passes them, and nulls otherwise.
    */
   customer?: CustomerDetails | null;
+  /**
+   * The invoice's latest payment intent (each attempt is one), or null before any: Stripe's
+   * `payment_intent` (API versions before 2025-03-31), which `expand[]=latest_invoice.payment_intent`
+   * turns into the object. Events written before any attempt (invoice.created, .finalized) have null.
+   */
+  paymentIntent?: string | null;
 }
 
 export function serializeInvoice(inv: InvoiceRow, lines: readonly SerializableLine[], opts: SerializeOptions = {}): InvoiceObject {
@@ -124,6 +130,7 @@ export function serializeInvoice(inv: InvoiceRow, lines: readonly SerializableLi
     number: inv.number,
     paid: inv.status === 'paid',
     paid_out_of_band: inv.paid_out_of_band,
+    payment_intent: opts.paymentIntent ?? null,
     // Stripe's parent (since 2025-03-31.basil; `subscription` below is the older spelling). The
     // subscription's metadata snapshot at finalization is not kept on the invoice: null.
     parent: inv.subscription

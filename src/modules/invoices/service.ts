@@ -42,7 +42,18 @@ export async function invoiceObject(q: Queryable, inv: InvoiceRow): Promise<Invo
 export async function invoiceObjects(q: Queryable, invs: readonly InvoiceRow[]): Promise<InvoiceObject[]> {
   const lines = await linesOf(q, invs.map((i) => i.id));
   const customers = await draftCustomers(q, invs);
-  return invs.map((inv) => serializeInvoice(inv, lines.get(inv.id) ?? [], { customer: customers.get(inv.customer) }));
+  const intents = await latestPaymentIntents(q, invs.map((i) => i.id));
+  return invs.map((inv) => serializeInvoice(inv, lines.get(inv.id) ?? [], { customer: customers.get(inv.customer), paymentIntent: intents.get(inv.id) }));
+}
+
+/** Each invoice's latest payment intent (ids sort by creation), for `payment_intent`. */
+export async function latestPaymentIntents(q: Queryable, invoiceIds: readonly string[]): Promise<Map<string, string>> {
+  if (invoiceIds.length === 0) return new Map();
+  const { rows } = await q.query<{ invoice: string; id: string }>(
+    `SELECT DISTINCT ON (invoice) invoice, id FROM payment_intents WHERE invoice = ANY($1::text[]) ORDER BY invoice, id DESC`,
+    [invoiceIds],
+  );
+  return new Map(rows.map((r) => [r.invoice, r.id]));
 }
 
 /** The current details of the customers of the drafts among `invs` (one query; none without drafts). */
@@ -631,9 +642,9 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date, o
 export async function recordInvoiceUpdated(q: Queryable, before: InvoiceRow, after: InvoiceRow, now: Date): Promise<void> {
   // Both sides from the same (current) lines, so fields derived from lines compare like for like.
   const lines = (await linesOf(q, [after.id])).get(after.id) ?? [];
-  const customer = (await draftCustomers(q, [after])).get(after.customer);
-  const object = serializeInvoice(after, lines, { customer });
-  const previous = previousAttributes(serializeInvoice(before, lines, { customer }), object as unknown as Record<string, unknown>);
+  const opts = { customer: (await draftCustomers(q, [after])).get(after.customer), paymentIntent: (await latestPaymentIntents(q, [after.id])).get(after.id) };
+  const object = serializeInvoice(after, lines, opts);
+  const previous = previousAttributes(serializeInvoice(before, lines, opts), object as unknown as Record<string, unknown>);
   if (Object.keys(previous).length === 0) return;
   await recordEvents(q, now, [{ type: 'invoice.updated', object, previousAttributes: previous, customerId: after.customer }]);
 }

@@ -201,3 +201,27 @@ describe("a draft's customer details", () => {
     expect((await t.call({ method: 'GET', url: `/v1/invoices/${draft.body.id}` })).body.customer_email).toBe('renamed@example.com');
   });
 });
+
+describe("an invoice's payment_intent", () => {
+  it('is null before any attempt and the latest attempt after, in reads, expand and the invoice.paid event', async () => {
+    const clock = await t.clockAt('2026-05-01T00:00:00Z');
+    const cus = await t.customer({ clock, card: 'pm_card_visa' });
+    const sub = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: cus, items: [{ price: await t.priceId('platform_starter_monthly') }], trial_end: 'now', expand: ['latest_invoice.payment_intent'] } });
+    expect(sub.status, JSON.stringify(sub.body)).toBe(200);
+    const pi = sub.body.latest_invoice.payment_intent;
+    expect([pi.object, pi.status, pi.amount, pi.invoice]).toEqual(['payment_intent', 'succeeded', 4_900, sub.body.latest_invoice.id]);
+    // The renewal paid by the worker (after the finalization delay).
+    await t.advance(clock, '2026-06-01T02:00:00Z');
+    const renewal = (await t.invoices(sub.body.id))[1]!;
+    const intents = (await t.call({ method: 'GET', url: `/v1/payment_intents?invoice=${renewal.id}` })).body.data;
+    expect(intents).toHaveLength(1);
+    expect((renewal as unknown as { payment_intent: string }).payment_intent).toBe(intents[0].id);
+    const events = (await t.call({ method: 'GET', url: `/v1/events?object_id=${renewal.id}` })).body.data as { type: string; data: { object: { payment_intent: string | null } } }[];
+    expect(events.map((e) => [e.type, e.data.object.payment_intent]).reverse()).toEqual([
+      ['invoice.created', null],
+      ['invoice.finalized', null],
+      ['invoice.paid', intents[0].id],
+      ['invoice.payment_succeeded', intents[0].id],
+    ]);
+  });
+});
