@@ -7,45 +7,56 @@ import type { Queryable } from '../db/index.js';
 // to the function the object's own GET route uses, so an expanded object is exactly what that route
 // answers. At most four levels deep, as on Stripe.
 
-export type Fetcher = (q: Queryable, id: string) => Promise<unknown>;
+export type Fetcher = (q: Queryable, id: string, now: Date) => Promise<unknown>;
 export type Fetchers = ReadonlyMap<string, Fetcher>;
 
 const MAX_DEPTH = 4;
 
-const prefixOf = (id: string) => id.slice(0, id.indexOf('_'));
+const prefixOf = (id: string) => (id.includes('_') ? id.slice(0, id.indexOf('_')) : '');
 
 function notExpandable(path: string, index: number): InvalidRequestError {
   return new InvalidRequestError(`This property cannot be expanded (${path}).`, `expand[${index}]`, 'parameter_invalid');
 }
 
 /** Expands `paths` in `body` in place (the body is the request's own response object). */
-export async function expandResponse(q: Queryable, body: unknown, paths: readonly string[], fetchers: Fetchers): Promise<void> {
+export async function expandResponse(q: Queryable, body: unknown, paths: readonly string[], fetchers: Fetchers, now: Date): Promise<void> {
   for (const [index, path] of paths.entries()) {
     const segments = path.split('.');
     if (segments.length > MAX_DEPTH + 1 || segments.some((s) => s === '')) throw notExpandable(path, index);
-    await expandAt(q, body, segments, fetchers, path, index);
+    await expandAt(q, body, segments, fetchers, path, index, now);
   }
 }
 
-async function expandAt(q: Queryable, node: unknown, segments: string[], fetchers: Fetchers, path: string, index: number): Promise<void> {
+async function expandAt(q: Queryable, node: unknown, segments: string[], fetchers: Fetchers, path: string, index: number, now: Date): Promise<void> {
   if (node === null || typeof node !== 'object') throw notExpandable(path, index);
   const obj = node as Record<string, unknown>;
   const [field, ...rest] = segments as [string, ...string[]];
   if (obj.object === 'list' && field === 'data' && Array.isArray(obj.data)) {
     // `data.x` on a list: each element; `data` alone names nothing to expand.
     if (rest.length === 0) throw notExpandable(path, index);
-    for (const item of obj.data) await expandAt(q, item, rest, fetchers, path, index);
+    for (const item of obj.data) await expandAt(q, item, rest, fetchers, path, index, now);
     return;
   }
   if (!Object.hasOwn(obj, field)) throw notExpandable(path, index);
   let value = obj[field];
+  // A list of ids (subscription.discounts): each one.
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const v of value) {
+      const holder = { object: 'element', v };
+      await expandAt(q, holder, ['v', ...rest], fetchers, path, index, now);
+      out.push(holder.v);
+    }
+    obj[field] = out;
+    return;
+  }
   if (typeof value === 'string') {
     const fetch = fetchers.get(prefixOf(value));
     if (!fetch) throw notExpandable(path, index);
-    value = await fetch(q, value);
+    value = await fetch(q, value, now);
     obj[field] = value;
   }
   // A null reference stays null (Stripe expands nothing there); an object is already expanded.
   if (value === null || rest.length === 0) return;
-  await expandAt(q, value, rest, fetchers, path, index);
+  await expandAt(q, value, rest, fetchers, path, index, now);
 }

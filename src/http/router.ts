@@ -5,6 +5,7 @@ import { txWithRetry, type Queryable } from '../db/index.js';
 import type { AppDeps } from '../deps.js';
 import { SCOPE_RANK, type Scope } from '../modules/api-keys/service.js';
 import type { AuthInfo } from './auth.js';
+import { runInRequest } from '../core/context/index.js';
 import { expandFetchers } from '../modules/expandable.js';
 import { expandResponse } from './expand.js';
 import { claimKey, requestHash, storeError, storeResponse, validateKey } from './idempotency.js';
@@ -103,7 +104,7 @@ export class Router {
       // expand[] (query for GET and DELETE, body otherwise), inside the transaction and before the
       // response is stored for its Idempotency-Key, so a replay answers the same expanded body.
       const expand = (body as { expand?: string[] }).expand ?? (query as { expand?: string[] }).expand;
-      if (expand?.length && res.status === 200) await expandResponse(q, res.body, expand, expandFetchers);
+      if (expand?.length && res.status === 200) await expandResponse(q, res.body, expand, expandFetchers, now);
       if (idemKey && auth) await storeResponse(q, auth.keyId, idemKey, res);
       return { ...res, replayed: false };
     };
@@ -112,7 +113,8 @@ export class Router {
     const transactional = def.transaction ?? mutation;
     try {
       // A transaction PostgreSQL aborted for a deadlock with a worker or another request is run again.
-      result = transactional ? await txWithRetry(deps.db, run) : await run(deps.db);
+      // The events the work writes name this request (Stripe's event.request).
+      result = await runInRequest({ id: req.id, idempotencyKey: idemKey }, () => (transactional ? txWithRetry(deps.db, run) : run(deps.db)));
     } catch (err) {
       // Without a transaction the claimed key was committed before the work: release it.
       if (!transactional && idemKey && auth) {

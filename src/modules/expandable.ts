@@ -1,6 +1,7 @@
 import type { Fetcher, Fetchers } from '../http/expand.js';
 import { retrievePrice, retrieveProduct } from './catalog/service.js';
 import { creditNoteObject, getCreditNoteRow } from './credit-notes/service.js';
+import { retrieveDiscount } from './coupons/service.js';
 import { retrieveCustomer } from './customers/service.js';
 import { getInvoiceRow, invoiceObject } from './invoices/service.js';
 import { retrievePaymentIntent, retrievePaymentMethod } from './payments/service.js';
@@ -18,4 +19,6 @@ export const expandFetchers: Fetchers = new Map<string, Fetcher>([
   ['cn', async (q, id) => creditNoteObject(q, await getCreditNoteRow(q, id))],
   ['price', (q, id) => retrievePrice(q, id)],
   ['prod', (q, id) => retrieveProduct(q, id)],
+  // Discounts have no GET route of their own (as on Stripe): expand is how their start and end are read.
+  ['di', (q, id, now) => retrieveDiscount(q, now, id)],
 ]);

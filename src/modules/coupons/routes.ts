@@ -25,6 +25,10 @@ import {
   updatePromotionCode,
 } from './service.js';
 
+import { subscriptionObject } from '../subscriptions/serialize.js';
+import { effectiveNow, getSubscriptionRow } from '../subscriptions/service.js';
+import { transition } from '../subscriptions/state.js';
+
 const idParams = z.object({ id: z.string().min(1) });
 const expandQuery = z.strictObject({ expand: zExpand() });
 
@@ -36,7 +40,15 @@ export function couponRoutes(r: Router): void {
     tag: 'Coupons',
     scope: 'write',
     params: idParams,
-    handler: ({ q, now, params }) => deleteActiveDiscount(q, now, params.id),
+    handler: async ({ q, now, params }) => {
+      // The subscription's discounts change: customer.subscription.updated with the old list, as any
+      // change the object shows.
+      const sub = await getSubscriptionRow(q, params.id, true);
+      const before = await subscriptionObject(q, sub);
+      const removed = await deleteActiveDiscount(q, now, params.id);
+      await transition(q, sub, {}, await effectiveNow(q, sub.test_clock, now), undefined, before);
+      return removed;
+    },
   });
   r.route({
     method: 'POST',

@@ -18,6 +18,7 @@ import {
   type WalletRow,
 } from './repository.js';
 import { balanceLowEvents, thresholdsOf } from './service.js';
+import { outsideRequest } from '../../core/context/index.js';
 
 // Usage ingestion. One batch = one transaction: lock the customers' wallets (id order), read their
 // lots and the features' prices in one statement, plan the batch in memory (domain/usage.ts), then
@@ -281,7 +282,7 @@ export class UsageCoalescer {
     // setImmediate: every request parsed in this turn of the event loop joins the batch.
     setImmediate(() => {
       part.scheduled = false;
-      void this.flush(part);
+      void outsideRequest(() => this.flush(part));
     });
   }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NotFoundError } from '../../core/errors/index.js';
+import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { listObject, paginate } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
 import { createdBounds, listQuery, zCreatedFilter } from '../../http/schemas.js';
@@ -36,6 +36,10 @@ export function eventRoutes(r: Router): void {
         params.push(v);
         where.push(cond(`$${params.length}`));
       };
+      if (query.type && query.types?.length) {
+        // Stripe: "You may pass either type or types, but not both."
+        throw new InvalidRequestError('Pass either type or types, not both.', 'types', 'parameter_invalid');
+      }
       if (query.type) {
         // Stripe allows a trailing wildcard: customer.subscription.*
         if (query.type.endsWith('*')) add((p) => `type LIKE ${p}`, query.type.slice(0, -1) + '%');

@@ -2,6 +2,7 @@ import type { Queryable } from '../../db/index.js';
 import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
 import { bulkInsert } from '../../db/bulk.js';
+import { currentRequest } from '../../core/context/index.js';
 
 // Every state change writes an event in the same transaction as the change, shaped as Stripe's.
 // Analytics (MRR movements, churn, cohorts) will be computed from this table, so each event keeps
@@ -37,8 +38,8 @@ export async function recordEvent(q: Queryable, now: Date, e: EventInput): Promi
       objectIdOf(e),
       e.customerId ?? null,
       JSON.stringify({ object: e.object, ...(e.previousAttributes ? { previous_attributes: e.previousAttributes } : {}) }),
-      e.requestId ?? null,
-      e.idempotencyKey ?? null,
+      e.requestId ?? currentRequest()?.id ?? null,
+      e.idempotencyKey ?? currentRequest()?.idempotencyKey ?? null,
     ],
   );
   return id;
@@ -51,10 +52,13 @@ const EVENT_COLUMNS = [
   { name: 'object_id', type: 'text' },
   { name: 'customer_id', type: 'text' },
   { name: 'data', type: 'jsonb' },
+  { name: 'request_id', type: 'text' },
+  { name: 'idempotency_key', type: 'text' },
 ] as const;
 
 /** Many events in one statement (worker batches). Same shape as recordEvent. */
 export async function recordEvents(q: Queryable, now: Date, events: EventInput[]): Promise<void> {
+  const request = currentRequest();
   await bulkInsert(
     q,
     'events',
@@ -66,6 +70,8 @@ export async function recordEvents(q: Queryable, now: Date, events: EventInput[]
       object_id: objectIdOf(e),
       customer_id: e.customerId ?? null,
       data: { object: e.object, ...(e.previousAttributes ? { previous_attributes: e.previousAttributes } : {}) },
+      request_id: e.requestId ?? request?.id ?? null,
+      idempotency_key: e.idempotencyKey ?? request?.idempotencyKey ?? null,
     })),
   );
 }

@@ -89,6 +89,13 @@ export async function renewPlain(
     ],
   );
   const beforeById = new Map(before.map((o) => [o.id, o]));
+  // A `once` discount this renewal's invoice used is spent by it (persistInvoices ends it): no longer listed.
+  const spent = new Set(
+    kept.flatMap((b) => {
+      const once = new Set((discounts.get(b.invoice.subscription!) ?? []).filter((d) => d.coupon.duration === 'once').map((d) => d.id));
+      return b.invoice.discounts.map((d) => d.discount).filter((id) => once.has(id));
+    }),
+  );
   await recordEvents(
     q,
     now,
@@ -97,9 +104,10 @@ export async function renewPlain(
       const p = periods.get(s.id)!;
       const period = { current_period_start: toUnix(p.start), current_period_end: toUnix(p.end) };
       // The object after the renewal, built in memory: the periods move (the items' too), the new
-      // invoice is the latest, and a discount that ended by the new period's start is no longer listed
-      // (the discounts in force at the new start, from discountsFor above, keep the object's order).
-      const live = new Set((discounts.get(s.id) ?? []).map((d) => d.id));
+      // invoice is the latest, and a discount that ended by the new period's start, or that the new
+      // invoice spent, is no longer listed (the discounts in force at the new start, from discountsFor
+      // above, keep the object's order).
+      const live = new Set((discounts.get(s.id) ?? []).map((d) => d.id).filter((id) => !spent.has(id)));
       const object = {
         ...prev,
         ...period,

@@ -3,7 +3,7 @@ import { newId } from '../../core/ids/index.js';
 import { addSeconds, fromUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
-import { redeem, resolveDiscountSource } from '../coupons/service.js';
+import { redeem, removeSubscriptionDiscounts, resolveDiscountSource } from '../coupons/service.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import type { CustomerRow } from '../customers/repository.js';
 import { recordEvent } from '../events/service.js';
@@ -416,7 +416,7 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
       ? await resolveDiscountSource(q, { coupon: discountReq.coupon, promotionCode: discountReq.promotion_code, customerId: sub.customer, now, currency: sub.currency, amount, param })
       : null;
     // A new discount replaces the subscription's current one, as in Stripe.
-    await q.query(`UPDATE discounts SET deleted_at = $2 WHERE subscription = $1 AND deleted_at IS NULL`, [sub.id, now]);
+    await removeSubscriptionDiscounts(q, sub.id, now);
     if (src) await redeem(q, { coupon: src.coupon, promotionCode: src.promotionCode, customerId: sub.customer, subscriptionId: sub.id, now });
   }
 

@@ -397,7 +397,8 @@ describe('previewing the next invoice', () => {
     expect(change.body.total).toBe(97_000);
 
     const cases: [string, Record<string, unknown>, number, string][] = [
-      ['/v1/invoices/create_preview', { customer: cus }, 400, 'subscription'],
+      // A customer alone previews its next subscription invoice (src/modules/invoices/preview.test.ts); nothing at all is a 400.
+      ['/v1/invoices/create_preview', {}, 400, 'subscription'],
       ['/v1/invoices/create_preview', { subscription: 'sub_missing' }, 404, 'subscription'],
       ['/v1/invoices/create_preview', { subscription: sub.body.id, customer: 'cus_other' }, 400, 'customer'],
       ['/v1/invoices/create_preview', { subscription: sub.body.id, subscription_details: { proration_behavior: 'x' } }, 400, 'subscription_details[proration_behavior]'],

@@ -1,3 +1,4 @@
+import { outsideRequest } from '../../core/context/index.js';
 import { z } from 'zod';
 import { listObject, paginate } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
@@ -59,6 +60,7 @@ export function testClockRoutes(r: Router): void {
     body: z.strictObject({ frozen_time: zClockTime(), expand: zExpand() }),
     // Each step of the advance commits on its own.
     transaction: false,
-    handler: ({ deps, params, body }) => advanceTestClock(deps.db, deps, params.id, new Date(body.frozen_time * 1000)),
+    // The work an advance runs is the worker's, not this request's: its events are automatic (request null).
+    handler: ({ deps, params, body }) => outsideRequest(() => advanceTestClock(deps.db, deps, params.id, new Date(body.frozen_time * 1000))),
   });
 }

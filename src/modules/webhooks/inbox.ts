@@ -2,6 +2,7 @@ import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
+import { outsideRequest } from '../../core/context/index.js';
 
 // The inbound webhook inbox: every verified event, stored once per (source, event id) — the unique
 // constraint is the deduplication, whatever the number of API processes receiving deliveries — and
@@ -85,7 +86,7 @@ export class InboxWriter {
   store(event: IncomingEvent): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.queue.push({ event, resolve, reject });
-      if (this.inFlight < (this.opts.maxInFlight ?? 1)) void this.flush();
+      if (this.inFlight < (this.opts.maxInFlight ?? 1)) void outsideRequest(() => this.flush());
     });
   }
 
