@@ -48,8 +48,8 @@ export async function activeEntitlements(q: Queryable, customerId: string, reque
   const now = await effectiveNow(q, customers[0].test_clock, requestNow);
   const t = now.getTime();
 
-  const { rows: subs } = await q.query<{ id: string; created: Date; cancel_at_period_end: boolean; current_period_end: Date; product: string }>(
-    `SELECT s.id, s.created, s.cancel_at_period_end, s.current_period_end, p.product
+  const { rows: subs } = await q.query<{ id: string; created: Date; cancel_at_period_end: boolean; cancel_at: Date | null; current_period_end: Date; product: string }>(
+    `SELECT s.id, s.created, s.cancel_at_period_end, s.cancel_at, s.current_period_end, p.product
        FROM subscriptions s JOIN subscription_items i ON i.subscription = s.id JOIN prices p ON p.id = i.price
       WHERE s.customer = $1 AND s.status = ANY($2::text[]) AND i.quantity > 0
       ORDER BY s.id, i.id`,
@@ -82,7 +82,7 @@ export async function activeEntitlements(q: Queryable, customerId: string, reque
       out.push({ object: 'entitlement', feature: f.key, name: f.name, value: f.value ?? null, product, source, starts_at: toUnix(start), ends_at: end ? toUnix(end) : null });
     }
   };
-  for (const s of subs) add(s.product, { type: 'subscription', subscription: s.id }, new Date(s.created), s.cancel_at_period_end ? new Date(s.current_period_end) : null);
+  for (const s of subs) add(s.product, { type: 'subscription', subscription: s.id }, new Date(s.created), s.cancel_at_period_end ? new Date(s.current_period_end) : s.cancel_at ? new Date(s.cancel_at) : null);
   for (const p of purchases) {
     if (Number(p.credited) >= Number(p.amount) || p.paid_at === null) continue;
     const paidAt = fromUnix(Number(p.paid_at));

@@ -45,6 +45,7 @@ describe('worker claims', () => {
   const cases: [keyof typeof claims, string, unknown][] = [
     ['periodEnds', 'subscriptions_due_period', NOW],
     ['resumes', 'subscriptions_due_resume', Math.floor(NOW.getTime() / 1000)],
+    ['cancelAt', 'subscriptions_due_cancel', NOW],
     ['finalize', 'invoices_due_finalize', NOW],
     ['payments', 'invoices_due_payment', NOW],
   ];

@@ -7,8 +7,10 @@ import { createInvoices, finalizeInvoices, markUncollectible, voidInvoice } from
 import { collectInvoices } from '../invoices/collect.js';
 import type { InvoiceRow } from '../invoices/repository.js';
 import { defaultPaymentMethodFor } from '../payments/service.js';
-import { discountsFor, loadPricing, pendingItemsFor, pendingLines } from './billing.js';
-import { nextCycle } from './drafts.js';
+import { discountsFor, loadPricing, pendingItemsFor, pendingLines, pricedItems } from './billing.js';
+import { cancellationCredit } from './domain/proration.js';
+import { storeProrationItems } from './proration-items.js';
+import { nextCycle, pricedPeriod } from './drafts.js';
 import { itemsOf, replaceItems, type ItemRow, type SubscriptionRow } from './repository.js';
 import { subscriptionObject } from './serialize.js';
 import { stopCollection, transition } from './state.js';
@@ -43,6 +45,7 @@ export const JOB = {
   expireIncomplete: 'billing.expire_incomplete',
   trialWillEnd: 'billing.trial_will_end',
   resumes: 'billing.resume_collection',
+  cancelAt: 'billing.cancel_at',
   periodEnds: 'billing.period_end',
   finalize: 'billing.finalize',
   payments: 'billing.payment',
@@ -59,6 +62,9 @@ const skipHeld = (scope: Scope, job: string, table: string, now: string) => (sco
 export const claims = {
   resumes: (scope: Scope) =>
     `SELECT * FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND (pause_collection->>'resumes_at')::bigint <= $${scope.clock ? 2 : 1} AND ${LIVE} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.resumes, 'subscriptions', `to_timestamp($${scope.clock ? 2 : 1})`)} ORDER BY id`,
+  // A cancel_at inside the current period (one in a later period waits for that period's renewal).
+  cancelAt: (scope: Scope) =>
+    `SELECT * FROM subscriptions WHERE cancel_at IS NOT NULL AND ${LIVE} AND cancel_at <= $${scope.clock ? 2 : 1} AND cancel_at <= current_period_end AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.cancelAt, 'subscriptions', '$1')} ORDER BY cancel_at, id`,
   periodEnds: (scope: Scope) =>
     `SELECT * FROM subscriptions WHERE ${RENEWABLE} AND current_period_end <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.periodEnds, 'subscriptions', '$1')} ORDER BY current_period_end, id`,
   finalize: (scope: Scope) =>
@@ -79,6 +85,7 @@ export async function nextDueAt(q: Queryable, scope: Scope): Promise<Date | null
        SELECT min(current_period_end) AS t FROM subscriptions WHERE ${RENEWABLE} AND ${s}
        UNION ALL SELECT min(trial_end - interval '3 days') FROM subscriptions WHERE status = 'trialing' AND NOT trial_will_end_sent AND ${s}
        UNION ALL SELECT min(incomplete_expires_at) FROM subscriptions WHERE status = 'incomplete' AND ${s}
+       UNION ALL SELECT min(cancel_at) FROM subscriptions WHERE cancel_at IS NOT NULL AND ${LIVE} AND cancel_at <= current_period_end AND ${s}
        UNION ALL SELECT min(to_timestamp((pause_collection->>'resumes_at')::bigint)) FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND ${LIVE} AND ${s}
        UNION ALL SELECT min(finalize_at) FROM invoices WHERE status = 'draft' AND auto_advance AND ${s}
        UNION ALL SELECT min(next_payment_attempt) FROM invoices WHERE status = 'open' AND ${s}
@@ -139,12 +146,45 @@ export async function advancePeriods(q: Queryable, deps: BillingDeps, scope: Sco
   return subs.length;
 }
 
+/** cancel_at inside the current period has come: the subscription ends then (endSubscription). */
+export async function cancelAtDue(q: Queryable, deps: BillingDeps, scope: Scope, now: Date, limit: number): Promise<number> {
+  const { rows } = await claimRows<SubscriptionRow>(q, claims.cancelAt(scope), [...scopeParams(scope), now], limit);
+  for (const sub of rows) await endSubscription(q, deps, sub, new Date(sub.cancel_at!), now);
+  return rows.length;
+}
+
+/**
+ * A scheduled end (cancel_at_period_end, cancel_at) takes effect at `at`: before the period's end, the
+ * time after `at` is credited (unless proration_behavior none was asked, or the period was billed only
+ * up to `at` already); the subscription is canceled (.deleted), its collection stops, and its pending
+ * prorations go on one final invoice (Stripe: "left in place and collected at the end of the period").
+ */
+async function endSubscription(q: Queryable, deps: BillingDeps, sub: SubscriptionRow, at: Date, now: Date): Promise<void> {
+  const periodEnd = new Date(sub.current_period_end);
+  const paidPeriod = sub.status !== 'trialing' && sub.status !== 'paused' && at > new Date(sub.current_period_start);
+  if (at < periodEnd && sub.cancel_at_prorate && paidPeriod) {
+    const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
+    const pricing = await loadPricing(q, items.map((i) => i.price));
+    const credits = cancellationCredit(pricedItems(sub, items, pricing), pricedPeriod(sub), at);
+    await storeProrationItems(q, sub, credits, new Map(items.map((i) => [i.price, i.id])), at, { before: items, after: [], pricing });
+  }
+  await transition(
+    q,
+    sub,
+    { status: 'canceled', canceled_at: sub.canceled_at ?? at, ended_at: at, cancel_at_period_end: false, cancellation_details: { ...sub.cancellation_details, reason: 'cancellation_requested' } },
+    now,
+    'customer.subscription.deleted',
+  );
+  await stopCollection(q, sub.id, now);
+  await invoicePendingAtEnd(q, deps, sub, at, now);
+}
+
 async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow, items: ItemRow[], pricing: Awaited<ReturnType<typeof loadPricing>>, now: Date): Promise<void> {
   const periodEnd = new Date(sub.current_period_end);
-  if (sub.cancel_at_period_end) {
-    await transition(q, sub, { status: 'canceled', canceled_at: sub.canceled_at ?? periodEnd, ended_at: periodEnd, cancel_at_period_end: false, cancellation_details: { ...sub.cancellation_details, reason: 'cancellation_requested' } }, now, 'customer.subscription.deleted');
-    await stopCollection(q, sub.id, now);
-    await invoicePendingAtEnd(q, deps, sub, periodEnd, now);
+  // Ends instead of renewing: at the period end, or at a cancel_at the period reached (a late worker).
+  const cancelAt = sub.cancel_at ? new Date(sub.cancel_at) : null;
+  if (sub.cancel_at_period_end || (cancelAt && cancelAt <= periodEnd)) {
+    await endSubscription(q, deps, sub, sub.cancel_at_period_end || !cancelAt ? periodEnd : cancelAt, now);
     return;
   }
   const patch: Partial<SubscriptionRow> = {};
@@ -173,6 +213,7 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
   patch.current_period_start = next.start;
   patch.current_period_end = next.end;
   if (sub.free_stub) patch.free_stub = false;
+  if (cycle.cancelCredited) patch.cancel_at_prorate = false;
 
   const pending = (await pendingItemsFor(q, [sub])).get(sub.id)!;
   // Nothing to bill (the free stub to a later anchor, no pending items): no invoice, as Stripe.
@@ -280,6 +321,8 @@ export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, no
     { name: JOB.expireIncomplete, run: (q, limit) => expireIncomplete(q, scope, now, limit) },
     { name: JOB.trialWillEnd, run: (q, limit) => sendTrialWillEnd(q, scope, now, limit) },
     { name: JOB.resumes, run: (q, limit) => resumeCollection(q, scope, now, limit) },
+    // Before renewals: a subscription whose cancel_at has come ends instead of renewing.
+    { name: JOB.cancelAt, run: (q, limit) => cancelAtDue(q, deps, scope, now, limit) },
     { name: JOB.periodEnds, run: (q, limit) => advancePeriods(q, deps, scope, now, limit) },
     { name: JOB.finalize, run: (q, limit) => finalizeDue(q, scope, now, limit, deps) },
     { name: JOB.payments, run: (q, limit) => payDue(q, deps, scope, now, limit) },

@@ -19,6 +19,7 @@ export function isPlainRenewal(sub: SubscriptionRow): boolean {
   return (
     (sub.status === 'active' || sub.status === 'past_due' || sub.status === 'unpaid') &&
     !sub.cancel_at_period_end &&
+    sub.cancel_at === null &&
     sub.pending_schedule === null &&
     sub.pause_collection === null
   );

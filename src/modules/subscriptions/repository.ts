@@ -42,6 +42,8 @@ export interface SubscriptionRow {
   description: string | null;
   /** The stretch from the trial end to a later anchor is free (created with proration_behavior none). */
   free_stub: boolean;
+  /** At cancel_at, credit the time after it (false: proration_behavior none, or already billed short). */
+  cancel_at_prorate: boolean;
   created: Date;
   updated: Date;
 }
@@ -85,6 +87,7 @@ const SUB_COLUMNS: Column[] = [
   { name: 'metadata', type: 'jsonb' },
   { name: 'description', type: 'text' },
   { name: 'free_stub', type: 'boolean' },
+  { name: 'cancel_at_prorate', type: 'boolean' },
   { name: 'created', type: 'timestamptz' },
   { name: 'updated', type: 'timestamptz' },
 ];

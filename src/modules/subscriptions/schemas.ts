@@ -33,6 +33,7 @@ export const createSubscriptionBody = z.strictObject({
   days_until_due: zInt().pipe(z.number().int().min(0).max(365)).optional(),
   default_payment_method: z.string().optional(),
   cancel_at_period_end: zBool().optional(),
+  cancel_at: zTimestamp().optional(),
   payment_behavior: z.enum(['default_incomplete', 'error_if_incomplete', 'allow_incomplete']).optional(),
   proration_behavior: z.enum(['create_prorations', 'none']).optional(),
   trial_settings: z.strictObject({ end_behavior: z.strictObject({ missing_payment_method: z.enum(['cancel', 'create_invoice', 'pause']) }) }).optional(),
@@ -56,6 +57,8 @@ export const updateSubscriptionBody = z.strictObject({
   /** Recur: apply the item change at the end of the current period instead of now (no proration). */
   schedule_at_period_end: zBool().optional(),
   cancel_at_period_end: zBool().optional(),
+  // A time to end at; "" clears it.
+  cancel_at: z.preprocess((v) => (v === '' ? null : v), zTimestamp().nullable()).optional(),
   default_payment_method: z.string().optional(),
   pause_collection: zPauseCollection.optional(),
   trial_end: zNowOr(zTimestamp()).optional(),

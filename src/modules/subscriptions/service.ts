@@ -220,6 +220,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
       })
     : null;
 
+  const cancelAt = input.cancel_at !== undefined ? cancelAtFor(input.cancel_at, input.cancel_at_period_end, now) : null;
   const sched: BillingSchedule = { anchor, interval: terms.interval, intervalCount: terms.intervalCount };
   const firstPeriodEnd = trialEnd ?? (anchor > now ? anchor : periodAt(sched, 0).end);
   // Stripe: "If proration_behavior is none, the initial period up to the billing cycle anchor will be
@@ -244,8 +245,9 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     trial_missing_pm_behavior: input.trial_settings?.end_behavior.missing_payment_method ?? 'create_invoice',
     trial_will_end_sent: false,
     cancel_at_period_end: input.cancel_at_period_end ?? false,
-    cancel_at: null,
-    canceled_at: input.cancel_at_period_end ? now : null,
+    cancel_at: cancelAt,
+    cancel_at_prorate: input.proration_behavior !== 'none',
+    canceled_at: input.cancel_at_period_end || cancelAt ? now : null,
     ended_at: null,
     cancellation_details: {},
     pause_collection: null,
@@ -310,6 +312,14 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   return subscriptionObject(q, row);
 }
 
+/** A cancel_at asked for: in the future, and not with cancel_at_period_end (Stripe takes one of them). */
+function cancelAtFor(at: number, atPeriodEnd: boolean | undefined, now: Date): Date {
+  if (atPeriodEnd) throw new InvalidRequestError('Pass either cancel_at or cancel_at_period_end, not both.', 'cancel_at', 'parameter_invalid');
+  const when = fromUnix(at);
+  if (when <= now) throw new InvalidRequestError('cancel_at must be in the future.', 'cancel_at', 'parameter_invalid');
+  return when;
+}
+
 /** Applies Stripe's item-update semantics: entries with `id` change or delete that item, others add one. */
 function mergeItems(current: ItemRow[], updates: NonNullable<UpdateSubscriptionInput['items']>, paramBase = 'items'): ResolvedItem[] {
   const result: (ResolvedItem & { id: string; deleted: boolean })[] = current.map((i) => ({ id: i.id, price: i.price, quantity: i.quantity, metadata: i.metadata, deleted: false }));
@@ -354,11 +364,27 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   if (input.description !== undefined) patch.description = input.description || null;
   // The comment and feedback given with a cancellation request; kept when it takes effect (jobs.ts).
   if (input.cancellation_details) patch.cancellation_details = { ...sub.cancellation_details, ...input.cancellation_details };
+  if (input.cancel_at !== undefined) {
+    if (input.cancel_at === null) {
+      Object.assign(patch, { cancel_at: null, cancel_at_prorate: true, ...(sub.cancel_at_period_end ? {} : { canceled_at: null }) });
+    } else {
+      if (input.proration_behavior === 'always_invoice') {
+        throw new InvalidRequestError('cancel_at credits the time after it when the subscription ends: use create_prorations or none.', 'proration_behavior', 'parameter_invalid');
+      }
+      // Stripe: canceled_at is when the cancellation was asked for.
+      const at = cancelAtFor(input.cancel_at, input.cancel_at_period_end, now);
+      Object.assign(patch, { cancel_at: at, cancel_at_period_end: false, canceled_at: now, cancel_at_prorate: input.proration_behavior !== 'none' });
+    }
+  }
   if (input.cancel_at_period_end !== undefined) {
+    // cancel_at_period_end replaces a cancel_at (Stripe shows either as cancel_at).
+    if (input.cancel_at_period_end) Object.assign(patch, { cancel_at: null, cancel_at_prorate: true });
     patch.cancel_at_period_end = input.cancel_at_period_end;
     // Stripe: canceled_at is when the cancellation was requested (kept when it then takes effect at
-    // the period end), and undoing it clears it.
-    patch.canceled_at = input.cancel_at_period_end ? now : null;
+    // the period end), and undoing it clears it — unless a cancel_at still stands.
+    const cancelAtStands = patch.cancel_at !== undefined ? patch.cancel_at !== null : sub.cancel_at !== null;
+    if (input.cancel_at_period_end) patch.canceled_at = now;
+    else if (!cancelAtStands) patch.canceled_at = null;
   }
   if (input.schedule_at_period_end && !input.items?.length) {
     throw new InvalidRequestError('schedule_at_period_end needs the items to switch to.', 'items', 'parameter_missing');
@@ -592,7 +618,8 @@ export async function upcomingInvoice(
   const { q } = ctx;
   const sub = await getSubscriptionRow(q, input.subscription);
   // Set to cancel at the period end: it ends instead of renewing, so there is no next invoice (Stripe).
-  if (sub.status === 'canceled' || sub.status === 'incomplete_expired' || sub.cancel_at_period_end) {
+  const endsThisPeriod = sub.cancel_at !== null && new Date(sub.cancel_at) <= new Date(sub.current_period_end);
+  if (sub.status === 'canceled' || sub.status === 'incomplete_expired' || sub.cancel_at_period_end || endsThisPeriod) {
     throw new InvalidRequestError('This subscription will not be invoiced again.', 'subscription', 'invoice_upcoming_none');
   }
   const now = await effectiveNow(q, sub.test_clock, ctx.now);
