@@ -167,7 +167,7 @@ export async function updatePaymentIntentRow(q: Queryable, id: string, patch: Pa
 
 export async function listPaymentIntentRows(
   q: Queryable,
-  filter: { customer?: string; invoice?: string; status?: PaymentIntentStatus; risk_outcome?: 'allow' | 'review' | 'block' },
+  filter: { customer?: string; invoice?: string; status?: PaymentIntentStatus; risk_outcome?: 'allow' | 'review' | 'block'; created?: Array<['>=' | '<', number]> },
   list: ListParams,
 ) {
   const where: string[] = [];
@@ -176,6 +176,10 @@ export async function listPaymentIntentRows(
     if (filter[col] === undefined) continue;
     params.push(filter[col]);
     where.push(`${col} = $${params.length}`);
+  }
+  for (const [op, at] of filter.created ?? []) {
+    params.push(at);
+    where.push(`created ${op} to_timestamp($${params.length})`);
   }
   return paginate<PaymentIntentRow>(q, { table: 'payment_intents', where: where.join(' AND ') || undefined, params }, list);
 }

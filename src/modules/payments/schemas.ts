@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_AMOUNT, listQuery, zBool, zCurrency, zExpand, zInt, zMetadata, zNullableText } from '../../http/schemas.js';
+import { MAX_AMOUNT, listQuery, zBool, zCurrency, zExpand, zInt, zMetadata, zNullableText, zCreatedFilter } from '../../http/schemas.js';
 import { zAddress } from '../customers/schemas.js';
 
 // Payment methods and payment intents, in Stripe's shapes. Card numbers and CVCs enter through
@@ -33,7 +33,8 @@ const zCardInput = z
     number: zDigits(30).optional(),
     exp_month: zInt().optional(),
     exp_year: zInt().optional(),
-    cvc: zDigits(4).optional(),
+    // Any length here: a CVC of the wrong length is the gateway's card error (invalid_cvc), as on Stripe.
+    cvc: zDigits(10).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.token !== undefined) {
@@ -175,6 +176,7 @@ export const listPaymentIntentsQuery = z.strictObject({
   invoice: z.string().optional(),
   status: z.enum(PAYMENT_INTENT_STATUSES).optional(),
   risk_outcome: z.enum(['allow', 'review', 'block']).optional(),
+  created: zCreatedFilter.optional(),
 });
 
 // ---- payment intents created through the API (on-session payments) ----

@@ -751,7 +751,7 @@ export async function retrievePaymentIntent(q: Queryable, id: string): Promise<P
 
 export async function listPaymentIntents(
   q: Queryable,
-  filter: { customer?: string; invoice?: string; status?: PaymentIntentStatus; risk_outcome?: 'allow' | 'review' | 'block' },
+  filter: { customer?: string; invoice?: string; status?: PaymentIntentStatus; risk_outcome?: 'allow' | 'review' | 'block'; created?: Array<['>=' | '<', number]> },
   list: ListParams,
 ) {
   const { rows, hasMore } = await listPaymentIntentRows(q, filter, list);

@@ -62,6 +62,11 @@ export const TEST_PAYMENT_METHODS: Record<string, string> = {
   pm_card_chargeDeclinedIncorrectCvc: '4000000000000127',
   pm_card_chargeDeclinedProcessingError: '4000000000000119',
   pm_card_chargeDeclinedFraudulent: '4100000000000019',
+  // The names Stripe's testing docs give the card_declined family (same cards as above).
+  pm_card_visa_chargeDeclined: '4000000000000002',
+  pm_card_visa_chargeDeclinedInsufficientFunds: '4000000000009995',
+  pm_card_visa_chargeDeclinedLostCard: '4000000000009987',
+  pm_card_visa_chargeDeclinedStolenCard: '4000000000009979',
 };
 
 /**
@@ -72,16 +77,18 @@ export const TEST_CARD_TOKENS: Record<string, string> = Object.fromEntries(
   Object.entries(TEST_PAYMENT_METHODS).map(([pm, number]) => [`tok_${pm.slice('pm_card_'.length)}`, number]),
 );
 
-// Code, decline code and message per behaviour; the class comes from the one decline table.
-const FAILURE_CODES: Record<Exclude<Behavior, 'succeed'>, { code: string; decline: string; message: string }> = {
+// Code, decline code and message per behaviour; the class comes from the one decline table. Only
+// card_declined errors carry a decline_code (Stripe's testing table: "n/a" for expired_card,
+// incorrect_cvc and processing_error, which are error codes of their own).
+const FAILURE_CODES: Record<Exclude<Behavior, 'succeed'>, { code: string; decline?: string; message: string }> = {
   charge_customer_fail: { code: 'card_declined', decline: 'generic_decline', message: 'Your card was declined.' },
   card_declined: { code: 'card_declined', decline: 'generic_decline', message: 'Your card was declined.' },
   insufficient_funds: { code: 'card_declined', decline: 'insufficient_funds', message: 'Your card has insufficient funds.' },
   lost_card: { code: 'card_declined', decline: 'lost_card', message: 'Your card was declined.' },
   stolen_card: { code: 'card_declined', decline: 'stolen_card', message: 'Your card was declined.' },
-  expired_card: { code: 'expired_card', decline: 'expired_card', message: 'Your card has expired.' },
-  incorrect_cvc: { code: 'incorrect_cvc', decline: 'incorrect_cvc', message: "Your card's security code is incorrect." },
-  processing_error: { code: 'processing_error', decline: 'processing_error', message: 'An error occurred while processing your card. Try again in a little bit.' },
+  expired_card: { code: 'expired_card', message: 'Your card has expired.' },
+  incorrect_cvc: { code: 'incorrect_cvc', message: "Your card's security code is incorrect." },
+  processing_error: { code: 'processing_error', message: 'An error occurred while processing your card. Try again in a little bit.' },
   fraudulent: { code: 'card_declined', decline: 'fraudulent', message: 'Your card was declined.' },
 };
 
