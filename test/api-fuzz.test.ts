@@ -175,7 +175,7 @@ describe('API fuzz: no operation answers 5xx', () => {
     await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: failing, items: [{ price: group }], payment_behavior: 'allow_incomplete' } });
     await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: card, items: [{ price: group }], trial_period_days: 7, coupon: 'FUZZ10' } });
     await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: plain, amount: 5000, currency: 'usd', description: 'x' } });
-    await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: plain, collection_method: 'send_invoice', days_until_due: 30 } });
+    await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: plain, collection_method: 'send_invoice', days_until_due: 30 } });
     await t.call({ method: 'POST', url: '/v1/tax_rates', payload: { display_name: 'VAT', percentage: 20, inclusive: false, country: 'DE' } });
   }, 120_000);
 

@@ -154,7 +154,8 @@ describe('the official stripe SDK drives Recur billing', () => {
     expect((created as unknown as { price: string }).price).toBe(course.id);
     const missing = await stripe.invoiceItems.create({ customer: customer.id, pricing: { price: 'price_missing' } }).catch((e: unknown) => e);
     expect(missing).toMatchObject({ statusCode: 404, code: 'resource_missing', param: 'pricing[price]' });
-    const draft = await stripe.invoices.create({ customer: customer.id });
+    // Stripe's default is to leave pending items out (pending_invoice_items_behavior exclude): ask for them.
+    const draft = await stripe.invoices.create({ customer: customer.id, pending_invoice_items_behavior: 'include' });
     expect(draft).toMatchObject({ status: 'draft', total: 99_700 });
     const open = await stripe.invoices.finalizeInvoice(draft.id!);
     expect(open.status).toBe('open');

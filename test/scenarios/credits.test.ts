@@ -80,7 +80,7 @@ describe('Platform Professional over four months', () => {
     await t.advance(clock, '2026-02-21T12:00:00Z');
     const item = await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer, price: await t.priceId('credits_2500') } });
     expect(item.status, JSON.stringify(item.body)).toBe(200);
-    const draft = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer } });
+    const draft = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer } });
     expect(draft.body.total).toBe(2250);
     await t.call({ method: 'POST', url: `/v1/invoices/${draft.body.id}/finalize`, payload: {} });
     const paid = await t.call({ method: 'POST', url: `/v1/invoices/${draft.body.id}/pay`, payload: {} });

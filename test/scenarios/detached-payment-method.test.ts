@@ -16,7 +16,7 @@ async function invoiceWithDetachedDefault(clock?: string, card?: string) {
   const pm = await t.call({ method: 'POST', url: '/v1/payment_methods/pm_card_visa/attach', payload: { customer: cus } });
   expect(pm.status).toBe(200);
   await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, amount: 2500, currency: 'usd', description: 'Workbook' } });
-  const draft = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, default_payment_method: pm.body.id, auto_advance: true } });
+  const draft = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, default_payment_method: pm.body.id, auto_advance: true } });
   expect(draft.status, JSON.stringify(draft.body)).toBe(200);
   const det = await t.call({ method: 'POST', url: `/v1/payment_methods/${pm.body.id}/detach`, payload: {} });
   expect(det.status).toBe(200);

@@ -194,7 +194,7 @@ describe('NET terms notices, templates, plans, stats', () => {
     const clock = await t.clockAt('2026-01-05T15:00:00Z');
     const cus = await t.customer({ clock, email: 'ap@enterprise.example', name: 'Enterprise AP' });
     await t.ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, amount: 2_500_000, currency: 'usd', description: 'Enterprise training' } });
-    const draft = await t.ok({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, collection_method: 'send_invoice', days_until_due: 30 } });
+    const draft = await t.ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, collection_method: 'send_invoice', days_until_due: 30 } });
     const inv = await t.ok({ method: 'POST', url: `/v1/invoices/${draft.id}/finalize` });
     expect(inv.due_date).toBe(unix('2026-02-04T15:00:00Z'));
     await t.advance(clock, '2026-02-25T00:00:00Z');

@@ -32,7 +32,7 @@ describe('an invoice below the minimum charge after a discount', () => {
 
     // The next invoice (a 2,500 item) collects the 48 with it: 2,548 charged.
     await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, amount: 2500, currency: 'usd', description: 'Workbook' } });
-    const draft = (await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus } })).body;
+    const draft = (await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus } })).body;
     const open = (await t.call({ method: 'POST', url: `/v1/invoices/${draft.id}/finalize`, payload: { auto_advance: false } })).body;
     expect([open.total, open.starting_balance, open.amount_due, open.ending_balance]).toEqual([2500, 48, 2548, 0]);
     const paid = await t.call({ method: 'POST', url: `/v1/invoices/${draft.id}/pay`, payload: {} });

@@ -78,7 +78,7 @@ describe('credit notes', () => {
 
     // A credit on an open invoice lowers what is due; voided, it gives it back and keeps its number.
     await t.ok('POST', '/v1/invoiceitems', { customer, amount: 10_000, currency: 'usd', description: 'Extra coaching hour' });
-    const draft = await t.ok('POST', '/v1/invoices', { customer, collection_method: 'send_invoice', days_until_due: 30 });
+    const draft = await t.ok('POST', '/v1/invoices', { pending_invoice_items_behavior: 'include', customer, collection_method: 'send_invoice', days_until_due: 30 });
     const open = await t.ok('POST', `/v1/invoices/${draft.id}/finalize`, {});
     expect([open.total, open.amount_due]).toEqual([11_900, 11_900]);
     const cn3 = await t.ok('POST', '/v1/credit_notes', { invoice: open.id, amount: 5950, reason: 'order_change' });
@@ -105,7 +105,7 @@ describe('credit notes', () => {
   it('a refund through the payment that paid the invoice', async () => {
     const customer = await t.customer({ address: { country: 'GB' } });
     await t.ok('POST', '/v1/invoiceitems', { customer, amount: 30_000, currency: 'usd', description: 'Workshop' });
-    const draft = await t.ok('POST', '/v1/invoices', { customer });
+    const draft = await t.ok('POST', '/v1/invoices', { pending_invoice_items_behavior: 'include', customer });
     await t.ok('POST', `/v1/invoices/${draft.id}/finalize`, {});
     const paid = await t.ok('POST', `/v1/invoices/${draft.id}/pay`, {});
     expect([paid.status, paid.total]).toEqual(['paid', 36_000]);

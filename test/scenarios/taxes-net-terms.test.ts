@@ -136,7 +136,7 @@ describe('enterprise NET 30', () => {
   it('the customer\'s saved card pays on the hosted page', async () => {
     const customer = await t.customer({ address: { country: 'US', state: 'NY' } });
     await t.ok('POST', '/v1/invoiceitems', { customer, amount: 20_000, currency: 'usd', description: 'Strategy workshop' });
-    const draft = await t.ok('POST', '/v1/invoices', { customer, collection_method: 'send_invoice', days_until_due: 14 });
+    const draft = await t.ok('POST', '/v1/invoices', { pending_invoice_items_behavior: 'include', customer, collection_method: 'send_invoice', days_until_due: 14 });
     const open = await t.ok('POST', `/v1/invoices/${draft.id}/finalize`, {});
     expect([open.total, open.status]).toEqual([20_800, 'open']);
     const path = new URL(open.hosted_invoice_url).pathname;

@@ -179,7 +179,7 @@ describe('determination and computation', () => {
   it("fixes a customer's currency with the first finalized invoice; mixing currencies is a 400", async () => {
     const customer = await t.customer({ address: { country: 'DE' } });
     await t.ok('POST', '/v1/invoiceitems', { customer, amount: 5000, currency: 'eur', description: 'Workshop seat' });
-    const draft = await t.ok('POST', '/v1/invoices', { customer, currency: 'eur' });
+    const draft = await t.ok('POST', '/v1/invoices', { pending_invoice_items_behavior: 'include', customer, currency: 'eur' });
     expect((await t.ok('GET', `/v1/customers/${customer}`)).currency).toBeNull();
     const fin = await t.ok('POST', `/v1/invoices/${draft.id}/finalize`, {});
     expect([fin.status, fin.total, fin.tax]).toEqual(['open', 5950, 950]);
@@ -187,7 +187,7 @@ describe('determination and computation', () => {
     const usd = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer, items: [{ price: community }] } });
     expect(usd.status).toBe(400);
     expect(usd.body.error).toMatchObject({ code: 'currency_mismatch', param: 'items[0][price]' });
-    const manual = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer, currency: 'usd' } });
+    const manual = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer, currency: 'usd' } });
     expect(manual.status).toBe(400);
     expect(manual.body.error).toMatchObject({ code: 'currency_mismatch', param: 'currency', message: 'The customer is billed in eur; an invoice in usd would mix currencies.' });
   });
@@ -198,7 +198,7 @@ describe('currency lock in a worker batch', () => {
     const clock = await t.clockAt('2026-01-15T12:00:00Z');
     const customer = await t.customer({ test_clock: clock, address: { country: 'DE' } });
     await t.ok('POST', '/v1/invoiceitems', { customer, amount: 5000, currency: 'eur', description: 'Workshop seat' });
-    const draft = await t.ok('POST', '/v1/invoices', { customer, currency: 'eur', auto_advance: true });
+    const draft = await t.ok('POST', '/v1/invoices', { pending_invoice_items_behavior: 'include', customer, currency: 'eur', auto_advance: true });
     // A USD subscription fixes the customer's currency before the EUR draft's turn comes.
     const usd = await t.firstInvoice(customer, community);
     expect([usd.currency, usd.status]).toEqual(['usd', 'paid']);
@@ -236,11 +236,11 @@ describe('rate versions', () => {
 
     // Before the change, a new invoice still gets 19 %; after it, 21 %.
     await t.ok('POST', '/v1/invoiceitems', { customer, amount: 10_000, currency: 'usd', description: 'Extra session' });
-    const jan19 = await t.ok('POST', '/v1/invoices', { customer });
+    const jan19 = await t.ok('POST', '/v1/invoices', { pending_invoice_items_behavior: 'include', customer });
     expect(jan19.tax).toBe(1900);
     t.clock.set('2026-01-21T00:00:00Z');
     await t.ok('POST', '/v1/invoiceitems', { customer, amount: 10_000, currency: 'usd', description: 'Extra session' });
-    const jan21 = await t.ok('POST', '/v1/invoices', { customer });
+    const jan21 = await t.ok('POST', '/v1/invoices', { pending_invoice_items_behavior: 'include', customer });
     expect([jan21.tax, jan21.total]).toEqual([2100, 12_100]);
     expect(taxOf(jan21)).toEqual([['VAT', 21, 'Germany', 'standard_rated', 10_000, 2100, false]]);
 

@@ -109,7 +109,7 @@ describe('a cancellation credit of a discounted subscription', () => {
     const del = await t.call({ method: 'DELETE', url: `/v1/subscriptions/${sub.id}`, payload: { prorate: true } });
     expect(del.status, JSON.stringify(del.body)).toBe(200);
     // The unused-time credit waits for the customer's next invoice (no invoice_now).
-    const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer } });
+    const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer } });
     expect(inv.status, JSON.stringify(inv.body)).toBe(200);
     expect(inv.body.lines.data.map((l: { amount: number }) => l.amount)).toEqual([-75_750]);
     // Stripe fixes the discount on the proration when it is created (proration_details.discount_amounts):

@@ -97,7 +97,7 @@ describe('credit notes through the API', () => {
     const customer = await t.customer({ address: { country: 'DE' } });
     await t.ok('POST', '/v1/invoiceitems', { customer, amount: 10, currency: 'usd', description: 'Small' });
     await t.ok('POST', '/v1/invoiceitems', { customer, amount: 10_000, currency: 'usd', description: 'Big' });
-    const draft = await t.ok('POST', '/v1/invoices', { customer });
+    const draft = await t.ok('POST', '/v1/invoices', { pending_invoice_items_behavior: 'include', customer });
     await t.ok('POST', `/v1/invoices/${draft.id}/finalize`, {});
     const inv = await t.ok('POST', `/v1/invoices/${draft.id}/pay`, {});
     const small = inv.lines.data.find((l: { amount: number }) => l.amount === 10);

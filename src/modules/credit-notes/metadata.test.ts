@@ -35,7 +35,7 @@ describe('metadata updates', () => {
   it('POST /v1/credit_notes/{id}', async () => {
     const cus = await t.customer({});
     await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, amount: 5_000, currency: 'usd' } });
-    const inv = (await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, collection_method: 'send_invoice', days_until_due: 30 } })).body;
+    const inv = (await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, collection_method: 'send_invoice', days_until_due: 30 } })).body;
     await t.call({ method: 'POST', url: `/v1/invoices/${inv.id}/finalize`, payload: {} });
     const cn = await t.call({ method: 'POST', url: '/v1/credit_notes', payload: { invoice: inv.id, amount: 1_000, metadata: { a: '' } } });
     expect(cn.status, JSON.stringify(cn.body)).toBe(200);

@@ -148,7 +148,7 @@ describe('credit packs', () => {
     const clock = await t.clockAt('2026-01-15T12:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer, price: await t.priceId('credits_1000'), quantity: 2 } });
-    const inv = (await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer } })).body;
+    const inv = (await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer } })).body;
     expect(inv.total).toBe(1900); // 2 × 950
     await t.call({ method: 'POST', url: `/v1/invoices/${inv.id}/finalize`, payload: {} });
     await t.advance(clock, '2026-01-15T12:30:00Z');

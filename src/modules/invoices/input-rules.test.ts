@@ -19,7 +19,7 @@ afterAll(() => t.close());
 async function sentInvoice(): Promise<string> {
   const cus = await t.customer({});
   await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, amount: 500, currency: 'usd' } });
-  const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, collection_method: 'send_invoice', days_until_due: 30 } });
+  const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, collection_method: 'send_invoice', days_until_due: 30 } });
   expect(inv.status).toBe(200);
   return inv.body.id as string;
 }
@@ -78,7 +78,7 @@ describe('POST /v1/invoices days_until_due', () => {
       expect(res.body.error).toMatchObject({ type: 'invalid_request_error', code: 'parameter_invalid', param: 'days_until_due' });
     }
     expect(await n(`SELECT count(*) AS n FROM invoices`)).toBe(invoices);
-    const sent = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, collection_method: 'send_invoice', days_until_due: 3 } });
+    const sent = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, collection_method: 'send_invoice', days_until_due: 3 } });
     expect(sent.status).toBe(200);
   });
 });
@@ -88,7 +88,7 @@ describe('POST /v1/invoices/{id}/pay off_session', () => {
     for (const body of [{ payload: { off_session: true } }, { payload: 'off_session=false', headers: form }]) {
       const cus = await t.customer({ card: 'pm_card_visa' });
       await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, amount: 1_000, currency: 'usd' } });
-      const draft = (await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus } })).body;
+      const draft = (await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus } })).body;
       await t.call({ method: 'POST', url: `/v1/invoices/${draft.id}/finalize`, payload: {} });
       const paid = await t.call({ method: 'POST', url: `/v1/invoices/${draft.id}/pay`, ...body });
       expect(paid.status, JSON.stringify(paid.body)).toBe(200);

@@ -21,7 +21,7 @@ async function count(sql: string, params: unknown[]): Promise<number> {
 async function draftFor(customer: string, payload: Record<string, unknown> = {}) {
   const item = await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer, price: course } });
   expect(item.status, JSON.stringify(item.body)).toBe(200);
-  const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer, ...payload } });
+  const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer, ...payload } });
   expect(inv.status, JSON.stringify(inv.body)).toBe(200);
   return { item: item.body, invoice: inv.body };
 }
@@ -41,7 +41,7 @@ describe('manual invoices', () => {
     expect(item.body).toMatchObject({ object: 'invoiceitem', customer: cus, price: course, amount: 99_700, unit_amount: 99_700, quantity: 1, currency: 'usd', invoice: null, proration: false });
     expect(item.body.id).toMatch(/^ii_/);
 
-    const draft = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, description: 'Course', metadata: { order: 'A-1' } } });
+    const draft = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, description: 'Course', metadata: { order: 'A-1' } } });
     expect(draft.status).toBe(200);
     expect(draft.body).toMatchObject({
       object: 'invoice',
@@ -261,7 +261,7 @@ describe('manual invoices', () => {
     const back = await t.call({ method: 'GET', url: `/v1/invoiceitems/${item.id}` });
     expect(back.body.invoice).toBeNull();
     // The item is billed by the next invoice.
-    const next = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus } });
+    const next = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus } });
     expect(next.body).toMatchObject({ status: 'draft', total: 99_700 });
     expect(next.body.lines.data.map((l: { invoice_item: string }) => l.invoice_item)).toEqual([item.id]);
   });
@@ -287,15 +287,15 @@ describe('manual invoices', () => {
 
   it('creates an empty draft with an explicit currency, or refuses without one', async () => {
     const cus = await t.customer();
-    const none = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus } });
+    const none = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus } });
     expect(none.status).toBe(400);
     expect(none.body.error).toMatchObject({ param: 'currency', code: 'parameter_missing' });
-    const empty = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, currency: 'USD' } });
+    const empty = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, currency: 'USD' } });
     expect(empty.status).toBe(200);
     expect(empty.body).toMatchObject({ status: 'draft', currency: 'usd', total: 0, lines: { data: [] } });
     // Excluding pending items leaves them pending.
     await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, price: course } });
-    const excl = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, pending_invoice_items_behavior: 'exclude', currency: 'usd' } });
+    const excl = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, pending_invoice_items_behavior: 'exclude', currency: 'usd' } });
     expect(excl.body).toMatchObject({ total: 0, lines: { data: [] } });
     expect((await t.call({ method: 'GET', url: `/v1/invoiceitems?customer=${cus}&pending=true` })).body.data).toHaveLength(1);
   });
@@ -303,17 +303,17 @@ describe('manual invoices', () => {
   it('invoices with send_invoice only with days_until_due, and then computes the due date', async () => {
     const cus = await t.customer();
     await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, price: course } });
-    const missing = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, collection_method: 'send_invoice' } });
+    const missing = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, collection_method: 'send_invoice' } });
     expect(missing.status).toBe(400);
     expect(missing.body.error).toMatchObject({ param: 'days_until_due', code: 'parameter_missing' });
     expect(await count(`SELECT count(*)::int AS n FROM invoices WHERE customer = $1`, [cus])).toBe(0);
-    const ok = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, collection_method: 'send_invoice', days_until_due: 30 } });
+    const ok = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, collection_method: 'send_invoice', days_until_due: 30 } });
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ collection_method: 'send_invoice', due_date: 1768478400 + 30 * 86400, total: 99_700 });
   });
 
   it('404s on unknown invoices and customers, naming the param', async () => {
-    const unknownCustomer = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: 'cus_missing' } });
+    const unknownCustomer = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: 'cus_missing' } });
     expect(unknownCustomer.status).toBe(404);
     expect(unknownCustomer.body.error).toMatchObject({ code: 'resource_missing', param: 'customer' });
     for (const [method, url] of [
@@ -404,12 +404,12 @@ describe('invoice currency, subscriptions and lines', () => {
     const usd = await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, amount: 100, currency: 'usd' } });
     const eur = await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, amount: 200, currency: 'eur' } });
     expect([usd.status, eur.status]).toEqual([200, 200]);
-    const first = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus } });
+    const first = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus } });
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ currency: 'usd', subtotal: 100, total: 100 });
     expect(first.body.lines.data.map((l: { invoice_item: string; currency: string }) => [l.invoice_item, l.currency])).toEqual([[usd.body.id, 'usd']]);
     expect((await t.call({ method: 'GET', url: `/v1/invoiceitems/${eur.body.id}` })).body.invoice).toBeNull();
-    const second = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, currency: 'eur' } });
+    const second = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, currency: 'eur' } });
     expect(second.body).toMatchObject({ currency: 'eur', total: 200 });
     expect(second.body.lines.data.map((l: { invoice_item: string; currency: string }) => [l.invoice_item, l.currency])).toEqual([[eur.body.id, 'eur']]);
     // An item in another currency cannot join a draft either.
@@ -425,7 +425,7 @@ describe('invoice currency, subscriptions and lines', () => {
     const sub = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: other, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' } });
     expect(sub.status).toBe(200);
     for (const subscription of ['sub_missing', sub.body.id as string]) {
-      const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, subscription, currency: 'usd' } });
+      const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, subscription, currency: 'usd' } });
       expect(inv.status, subscription).toBe(404);
       expect(inv.body.error).toMatchObject({ code: 'resource_missing', param: 'subscription' });
       const item = await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, subscription, amount: 100, currency: 'usd' } });
@@ -438,7 +438,7 @@ describe('invoice currency, subscriptions and lines', () => {
     // With its own subscription, a manual invoice takes that subscription's and customer-level items.
     const own = await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: other, subscription: sub.body.id, amount: 700, currency: 'usd' } });
     expect(own.body.subscription).toBe(sub.body.id);
-    const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: other, subscription: sub.body.id } });
+    const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: other, subscription: sub.body.id } });
     expect(inv.status).toBe(200);
     expect(inv.body).toMatchObject({ subscription: sub.body.id, total: 700, billing_reason: 'manual' });
   });
@@ -447,7 +447,7 @@ describe('invoice currency, subscriptions and lines', () => {
     const cus = await t.customer();
     const ids: string[] = [];
     for (const amount of [100, 200, 300]) ids.push((await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, amount, currency: 'usd' } })).body.id);
-    const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus } });
+    const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus } });
     expect(inv.body.total).toBe(600);
     const all = (inv.body.lines.data as { id: string; amount: number }[]).map((l) => l.id);
     expect(inv.body.lines.data.map((l: { amount: number }) => l.amount)).toEqual([100, 200, 300]);
@@ -492,7 +492,7 @@ describe('invoice items', () => {
     expect((await t.call({ method: 'DELETE', url: `/v1/invoiceitems/${unit.body.id}` })).status).toBe(404);
 
     // The invoice bills the two remaining items.
-    const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus } });
+    const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus } });
     expect(inv.body).toMatchObject({ subtotal: 201_900, total: 201_900, amount_due: 201_900 });
     expect(inv.body.lines.data).toHaveLength(2);
     const ev = await t.call({ method: 'GET', url: `/v1/events?type=invoiceitem.deleted&customer=${cus}` });

@@ -7,7 +7,7 @@ import { paginate, type ListParams } from '../../http/pagination.js';
 import { listQuery, zBool, zCurrency, zExpand, zInt, zMetadata, zSignedAmount, zTimestamp } from '../../http/schemas.js';
 import { getPriceRow } from '../catalog/service.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
-import { recordEvent } from '../events/service.js';
+import { previousAttributes, recordEvent } from '../events/service.js';
 import { unitAmountIn } from '../subscriptions/billing.js';
 import type { PendingItemRow } from '../subscriptions/billing.js';
 import { MAX_INVOICE_AMOUNT } from './domain/totals.js';
@@ -34,6 +34,19 @@ export const createInvoiceItemBody = z.strictObject({
   expand: zExpand(),
 });
 export type CreateInvoiceItemInput = z.output<typeof createInvoiceItemBody>;
+
+/** POST /v1/invoiceitems/{id}: what Stripe lets change before the item's invoice is finalized. */
+export const updateInvoiceItemBody = z.strictObject({
+  amount: zSignedAmount().optional(),
+  unit_amount: zSignedAmount().optional(),
+  quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional(),
+  description: z.string().max(500).optional(),
+  discountable: zBool().optional(),
+  period: z.strictObject({ start: zTimestamp(), end: zTimestamp() }).optional(),
+  metadata: zMetadata().optional(),
+  expand: zExpand(),
+});
+export type UpdateInvoiceItemInput = z.output<typeof updateInvoiceItemBody>;
 
 export const listInvoiceItemsQuery = z.strictObject({
   ...listQuery,
@@ -140,7 +153,8 @@ export async function createInvoiceItem(q: Queryable, now: Date, input: CreateIn
       currency,
       start,
       end,
-      input.discountable ?? true,
+      // Stripe: discountable "defaults to false for prorations or negative invoice items".
+      input.discountable ?? unitAmount * quantity >= 0,
       JSON.stringify(mergeMetadata({}, input.metadata)),
       customer.test_clock,
       now,
@@ -155,6 +169,53 @@ export async function createInvoiceItem(q: Queryable, now: Date, input: CreateIn
 /** An item put on a draft directly: the draft's lines and totals are rebuilt from its items. */
 async function refreshDraftTotals(q: Queryable, invoiceId: string, now: Date, param: string): Promise<void> {
   await rebuildDraft(q, invoiceId, now, { param });
+}
+
+/**
+ * Updates an item while it is pending or on a draft (whose lines and totals are rebuilt); on a
+ * finalized invoice it is refused (invoice_not_editable). amount, unit_amount and quantity follow the
+ * create rules: amount is the total of a single item; unit_amount × quantity otherwise.
+ */
+export async function updateInvoiceItem(q: Queryable, now: Date, id: string, input: UpdateInvoiceItemInput) {
+  if (input.period && input.period.end < input.period.start) {
+    throw new InvalidRequestError('The period end must be on or after the period start.', 'period[end]', 'parameter_invalid');
+  }
+  const row = await getInvoiceItemRow(q, id, { forUpdate: true });
+  if (row.invoice) {
+    const { rows } = await q.query<{ status: string }>(`SELECT status FROM invoices WHERE id = $1 FOR UPDATE`, [row.invoice]);
+    if (rows[0]?.status !== 'draft') throw new InvalidRequestError('This item is on a finalized invoice and cannot be changed.', 'id', 'invoice_not_editable');
+  }
+  if (input.amount !== undefined && input.unit_amount !== undefined) throw new InvalidRequestError('Pass amount or unit_amount, not both.', 'amount', 'parameter_invalid');
+  if (row.price && (input.amount !== undefined || input.unit_amount !== undefined)) {
+    throw new InvalidRequestError("This item's amount comes from its price; change the quantity, or delete it and create another.", input.amount !== undefined ? 'amount' : 'unit_amount', 'parameter_invalid');
+  }
+  const quantity = input.quantity ?? row.quantity;
+  if (input.amount !== undefined && quantity !== 1) throw new InvalidRequestError('Use unit_amount with quantity; amount is the total of a single item.', 'amount', 'parameter_invalid');
+  const unitAmount = input.unit_amount ?? input.amount ?? Number(row.unit_amount);
+  if (Math.abs(unitAmount) * quantity > MAX_INVOICE_AMOUNT) {
+    throw new InvalidRequestError(`The item's amount (unit_amount ${unitAmount} × quantity ${quantity}) exceeds the maximum of ${MAX_INVOICE_AMOUNT} minor units.`, 'quantity', 'amount_too_large');
+  }
+  const { rows } = await q.query<InvoiceItemRow>(
+    `UPDATE invoice_items SET quantity = $2, unit_amount = $3, amount = $4, description = $5, discountable = $6, period_start = $7, period_end = $8, metadata = $9
+      WHERE id = $1 RETURNING *`,
+    [
+      id,
+      quantity,
+      unitAmount,
+      unitAmount * quantity,
+      input.description !== undefined ? input.description || null : row.description,
+      input.discountable ?? row.discountable,
+      input.period ? new Date(input.period.start * 1000) : row.period_start,
+      input.period ? new Date(input.period.end * 1000) : row.period_end,
+      JSON.stringify(mergeMetadata(row.metadata ?? {}, input.metadata)),
+    ],
+  );
+  const before = serializeInvoiceItem(row);
+  const obj = serializeInvoiceItem(rows[0]!);
+  if (row.invoice) await refreshDraftTotals(q, row.invoice, now, 'id');
+  const previous = previousAttributes(before, obj);
+  if (Object.keys(previous).length) await recordEvent(q, now, { type: 'invoiceitem.updated', object: obj, previousAttributes: previous, customerId: row.customer });
+  return obj;
 }
 
 export async function getInvoiceItemRow(q: Queryable, id: string, opts: { forUpdate?: boolean } = {}): Promise<InvoiceItemRow> {

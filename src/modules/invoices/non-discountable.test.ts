@@ -26,7 +26,7 @@ describe('a non-discountable line on a discounted invoice', () => {
     const discount = (await ok({ method: 'POST', url: `/v1/subscriptions/${sub}`, payload: { coupon } })).discounts[0];
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, subscription: sub, amount: 10_000, currency: 'usd' } });
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, subscription: sub, amount: 3_000, currency: 'usd', discountable: false } });
-    const inv = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, subscription: sub } });
+    const inv = await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, subscription: sub } });
     expect([inv.subtotal, inv.total, inv.total_discount_amounts]).toEqual([13_000, 8_000, [{ discount, amount: 5_000 }]]);
     const lines = inv.lines.data.map((l: { amount: number; discountable: boolean; discount_amounts: unknown[] }) => [l.amount, l.discountable, l.discount_amounts]);
     expect(lines).toEqual([

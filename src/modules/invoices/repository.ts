@@ -201,6 +201,16 @@ export async function reserveNumbers(q: Queryable, series: string, count: number
   return rows[0]!.first;
 }
 
-export async function listInvoiceRows(q: Queryable, f: { customer?: string; subscription?: string; status?: string }, list: ListParams) {
-  return paginate<InvoiceRow>(q, { table: 'invoices', equals: f }, list);
+export async function listInvoiceRows(
+  q: Queryable,
+  f: { customer?: string; subscription?: string; status?: string; collection_method?: string; created?: Array<['>=' | '<', number]> },
+  list: ListParams,
+) {
+  const { created, ...equals } = f;
+  const params: unknown[] = [];
+  const where = (created ?? []).map(([op, at]) => {
+    params.push(at);
+    return `created ${op} to_timestamp($${params.length})`;
+  });
+  return paginate<InvoiceRow>(q, { table: 'invoices', equals, ...(where.length ? { where: where.join(' AND '), params } : {}) }, list);
 }

@@ -37,7 +37,7 @@ async function coupon(payload: Record<string, unknown>): Promise<string> {
 
 async function openInvoice(customer: string, payload: Record<string, unknown> = {}): Promise<string> {
   await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer, price: course } });
-  const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer, ...payload } });
+  const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer, ...payload } });
   await ok({ method: 'POST', url: `/v1/invoices/${draft.id}/finalize` });
   return draft.id;
 }
@@ -50,7 +50,7 @@ describe('a draft rebuilt after an item change', () => {
     const withCoupon = await ok({ method: 'POST', url: `/v1/subscriptions/${sub}`, payload: { coupon: half } });
     const discount = withCoupon.discounts[0] as string;
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, subscription: sub, amount: 10_000, currency: 'usd' } });
-    const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, subscription: sub } });
+    const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, subscription: sub } });
     expect(draft).toMatchObject({ subtotal: 10_000, total: 5_000, total_discount_amounts: [{ discount, amount: 5_000 }] });
 
     const added = await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, invoice: draft.id, amount: 2_000, currency: 'usd' } });
@@ -66,7 +66,7 @@ describe('a draft rebuilt after an item change', () => {
 
     // Still spent once: the next invoice is at full price.
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, subscription: sub, amount: 3_000, currency: 'usd' } });
-    expect(await ok({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, subscription: sub } })).toMatchObject({ subtotal: 3_000, total: 3_000, discounts: [] });
+    expect(await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, subscription: sub } })).toMatchObject({ subtotal: 3_000, total: 3_000, discounts: [] });
   });
 
   it('a draft created empty takes the live discount with its first item and spends a `once` one then', async () => {
@@ -74,14 +74,14 @@ describe('a draft rebuilt after an item change', () => {
     const sub = await subscribed(cus);
     const half = await coupon({ percent_off: 50, duration: 'once' });
     const discount = (await ok({ method: 'POST', url: `/v1/subscriptions/${sub}`, payload: { coupon: half } })).discounts[0] as string;
-    const empty = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, subscription: sub, currency: 'usd', pending_invoice_items_behavior: 'exclude' } });
+    const empty = await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, subscription: sub, currency: 'usd', pending_invoice_items_behavior: 'exclude' } });
     expect(empty).toMatchObject({ total: 0, discounts: [] });
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, invoice: empty.id, amount: 4_000, currency: 'usd' } });
     expect(await ok({ method: 'GET', url: `/v1/invoices/${empty.id}` })).toMatchObject({ subtotal: 4_000, total: 2_000, discounts: [discount] });
     // A second item keeps it; the discount is spent for any other invoice.
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, invoice: empty.id, amount: 1_000, currency: 'usd' } });
     expect(await ok({ method: 'GET', url: `/v1/invoices/${empty.id}` })).toMatchObject({ subtotal: 5_000, total: 2_500 });
-    const other = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, subscription: sub, currency: 'usd', pending_invoice_items_behavior: 'exclude' } });
+    const other = await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, subscription: sub, currency: 'usd', pending_invoice_items_behavior: 'exclude' } });
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, invoice: other.id, amount: 1_000, currency: 'usd' } });
     expect(await ok({ method: 'GET', url: `/v1/invoices/${other.id}` })).toMatchObject({ subtotal: 1_000, total: 1_000, discounts: [] });
   });
@@ -112,13 +112,13 @@ describe('auto_advance', () => {
   it('finalize with auto_advance=false opens the invoice without automatic collection; true schedules it', async () => {
     const cus = await t.customer({ card: 'pm_card_visa' });
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, price: course } });
-    const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, auto_advance: true } });
+    const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, auto_advance: true } });
     expect(draft.auto_advance).toBe(true);
     const fin = await ok({ method: 'POST', url: `/v1/invoices/${draft.id}/finalize`, payload: { auto_advance: false } });
     expect(fin).toMatchObject({ status: 'open', auto_advance: false, next_payment_attempt: null });
 
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, price: course } });
-    const manual = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer: cus } });
+    const manual = await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus } });
     expect(manual.auto_advance).toBe(false);
     const auto = await ok({ method: 'POST', url: `/v1/invoices/${manual.id}/finalize`, payload: { auto_advance: true } });
     expect(auto).toMatchObject({ status: 'open', auto_advance: true, next_payment_attempt: auto.status_transitions.finalized_at });
@@ -215,7 +215,7 @@ describe('amounts too large for an invoice', () => {
   it('answers 400 (not 500) when the pending items together exceed it, or an added item would', async () => {
     const cus = await t.customer();
     for (let i = 0; i < 2; i++) await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, unit_amount: 999_999_999, quantity: 100, currency: 'usd' } });
-    const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus } });
+    const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus } });
     expect(inv.status).toBe(400);
     expect(inv.body.error).toMatchObject({ type: 'invalid_request_error', code: 'amount_too_large' });
     expect(await count(`SELECT count(*)::int AS n FROM invoices WHERE customer = $1`, [cus])).toBe(0);
@@ -227,12 +227,12 @@ describe('amounts too large for an invoice', () => {
        SELECT 'ii_legacy_' || g, $1, NULL, NULL, 1000000, 999999999, 999999999000000, 'usd', now(), now(), false, true, '{}', now() FROM generate_series(1, 10) g`,
       [legacy],
     );
-    const fromLegacy = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: legacy } });
+    const fromLegacy = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: legacy } });
     expect(fromLegacy.status).toBe(400);
     expect(fromLegacy.body.error.code).toBe('amount_too_large');
 
     const other = await t.customer();
-    const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer: other, currency: 'usd' } });
+    const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: other, currency: 'usd' } });
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: other, invoice: draft.id, unit_amount: 999_999_999, quantity: 100, currency: 'usd' } });
     const second = await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: other, invoice: draft.id, unit_amount: 999_999_999, quantity: 100, currency: 'usd' } });
     expect(second.status).toBe(400);
@@ -246,19 +246,19 @@ describe('default_payment_method on invoice creation', () => {
   it('400s on an unknown payment method (resource_missing) and on another customer’s, as Stripe', async () => {
     const cus = await t.customer();
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, price: course } });
-    const unknown = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, default_payment_method: 'pm_nope' } });
+    const unknown = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, default_payment_method: 'pm_nope' } });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error).toMatchObject({ type: 'invalid_request_error', code: 'resource_missing', param: 'default_payment_method' });
 
     const owner = await t.customer();
     const foreign = await ok({ method: 'POST', url: '/v1/payment_methods/pm_card_visa/attach', payload: { customer: owner } });
-    const refused = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, default_payment_method: foreign.id } });
+    const refused = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, default_payment_method: foreign.id } });
     expect(refused.status).toBe(400);
     expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', param: 'default_payment_method' });
     expect(await count(`SELECT count(*)::int AS n FROM invoices WHERE customer = $1`, [cus])).toBe(0);
 
     const own = await ok({ method: 'POST', url: '/v1/payment_methods/pm_card_mastercard/attach', payload: { customer: cus } });
-    const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, default_payment_method: own.id } });
+    const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, default_payment_method: own.id } });
     expect(draft).toMatchObject({ status: 'draft', default_payment_method: own.id, total: 99_700 });
   });
 });
@@ -267,7 +267,7 @@ describe('invoice.updated', () => {
   it('is written when an update or an item change alters the invoice, with the previous values', async () => {
     const customer = await t.customer({ card: 'pm_card_visa' });
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer, price: course } });
-    const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer } });
+    const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer } });
     const updatedEvents = async () =>
       ((await ok({ method: 'GET', url: `/v1/events?type=invoice.updated&object_id=${draft.id}` })).data as { data: { object: { total: number; metadata: Record<string, string> }; previous_attributes: Record<string, unknown> } }[]).reverse();
 

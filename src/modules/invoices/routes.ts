@@ -3,12 +3,22 @@ import { InvalidRequestError } from '../../core/errors/index.js';
 import type { Queryable } from '../../db/index.js';
 import { listObject } from '../../http/pagination.js';
 import { Respond, type Router } from '../../http/router.js';
-import { listQuery, zBool, zExpand, zInt, zMetadata, zCurrency } from '../../http/schemas.js';
+import { listQuery, zBool, zExpand, zInt, zMetadata, zCurrency, createdBounds, zCreatedFilter } from '../../http/schemas.js';
 import { mergeMetadata } from '../customers/service.js';
 import { paymentErrorFor } from '../payments/service.js';
 import { createPreviewBody, upcomingQuery } from '../subscriptions/schemas.js';
 import { effectiveNow, upcomingInvoice } from '../subscriptions/service.js';
-import { createInvoiceItemBody, deleteInvoiceItem, getInvoiceItemRow, listInvoiceItems, listInvoiceItemsQuery, serializeInvoiceItem, createInvoiceItem } from './items.js';
+import {
+  createInvoiceItem,
+  createInvoiceItemBody,
+  deleteInvoiceItem,
+  getInvoiceItemRow,
+  listInvoiceItems,
+  listInvoiceItemsQuery,
+  serializeInvoiceItem,
+  updateInvoiceItem,
+  updateInvoiceItemBody,
+} from './items.js';
 import { linesOf, listInvoiceRows, updateInvoiceRow, type InvoiceRow } from './repository.js';
 import { inPreviewSpelling, previewNewSubscription, previewedSubscription } from './preview.js';
 import { invoiceObjectSchema } from './schemas.js';
@@ -30,7 +40,7 @@ import {
 const idParams = z.object({ id: z.string().min(1) });
 
 /** Objects on a test clock live at its frozen time (as in Stripe): an invoice's clock, or its customer's. */
-async function clockNow(q: Queryable, table: 'invoices' | 'customers', id: string, now: Date): Promise<Date> {
+async function clockNow(q: Queryable, table: 'invoices' | 'customers' | 'invoice_items', id: string, now: Date): Promise<Date> {
   const { rows } = await q.query<{ test_clock: string | null }>(`SELECT test_clock FROM ${table} WHERE id = $1`, [id]);
   return effectiveNow(q, rows[0]?.test_clock ?? null, now);
 }
@@ -277,9 +287,15 @@ export function invoiceRoutes(r: Router): void {
       customer: z.string().optional(),
       subscription: z.string().optional(),
       status: z.enum(['draft', 'open', 'paid', 'void', 'uncollectible']).optional(),
+      collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
+      created: zCreatedFilter.optional(),
     }),
     handler: async ({ q, query }) => {
-      const { rows, hasMore } = await listInvoiceRows(q, { customer: query.customer, subscription: query.subscription, status: query.status }, query);
+      const { rows, hasMore } = await listInvoiceRows(
+        q,
+        { customer: query.customer, subscription: query.subscription, status: query.status, collection_method: query.collection_method, created: createdBounds(query.created) },
+        query,
+      );
       return listObject('/v1/invoices', await invoiceObjects(q, rows), hasMore);
     },
   });
@@ -302,6 +318,16 @@ export function invoiceRoutes(r: Router): void {
     params: idParams,
     query: expandOnly,
     handler: async ({ q, params }) => serializeInvoiceItem(await getInvoiceItemRow(q, params.id)),
+  });
+  r.route({
+    method: 'POST',
+    url: '/v1/invoiceitems/{id}',
+    summary: 'Update a pending invoice item, or one on a draft invoice',
+    tag: 'Invoice items',
+    scope: 'write',
+    params: idParams,
+    body: updateInvoiceItemBody,
+    handler: async ({ q, now, params, body }) => updateInvoiceItem(q, await clockNow(q, 'invoice_items', params.id, now), params.id, body),
   });
   r.route({
     method: 'DELETE',

@@ -454,10 +454,12 @@ export async function createManualInvoice(
   }
   const defaultPaymentMethod = input.default_payment_method ? await invoicePaymentMethod(q, deps, input.default_payment_method, customer.id, now) : null;
   const pseudo = { id: input.subscription ?? `manual:${customer.id}`, customer: customer.id };
+  // Stripe: pending_invoice_items_behavior "defaults to exclude if the parameter is omitted"; with a
+  // subscription the invoice "will only include pending invoice items for that subscription".
   const candidates: PendingItemRow[] =
-    input.pending_invoice_items_behavior === 'exclude'
-      ? []
-      : ((await pendingItemsFor(q, [pseudo])).get(pseudo.id) ?? []);
+    input.pending_invoice_items_behavior === 'include'
+      ? ((await pendingItemsFor(q, [pseudo])).get(pseudo.id) ?? []).filter((p) => !input.subscription || p.subscription === input.subscription)
+      : [];
   const currency = input.currency ?? customer.currency ?? candidates[0]?.currency;
   if (!currency) throw new InvalidRequestError('The customer has no pending invoice items and no currency; pass currency.', 'currency', 'parameter_missing');
   // An invoice has one currency: pending items in another one wait for an invoice in theirs.

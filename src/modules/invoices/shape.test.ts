@@ -89,7 +89,7 @@ describe('invoice parent and line parent / pricing / subtotal', () => {
     const priced = await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, price: course } });
     const fee = await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, amount: 1_000, currency: 'usd', description: 'Setup fee' } });
     expect([priced.status, fee.status]).toEqual([200, 200]);
-    const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus } });
+    const inv = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus } });
     expect(inv.status, JSON.stringify(inv.body)).toBe(200);
     expect(inv.body.parent).toBeNull();
     expect(inv.body.subscription).toBeNull();
@@ -190,7 +190,7 @@ describe("a draft's customer details", () => {
     const cus = await t.customer({ email: 'draft@example.com' });
     await t.call({ method: 'POST', url: `/v1/customers/${cus}`, payload: { name: 'Ada Draft' } });
     await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, amount: 1200, currency: 'usd', description: 'Workbook' } });
-    const draft = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, collection_method: 'send_invoice', days_until_due: 7 } });
+    const draft = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, collection_method: 'send_invoice', days_until_due: 7 } });
     expect([draft.status, draft.body.customer_email, draft.body.customer_name]).toEqual([200, 'draft@example.com', 'Ada Draft']);
     await t.call({ method: 'POST', url: `/v1/customers/${cus}`, payload: { email: 'renamed@example.com' } });
     const read = (await t.call({ method: 'GET', url: `/v1/invoices?customer=${cus}` })).body.data[0];

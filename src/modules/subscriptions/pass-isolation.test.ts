@@ -29,7 +29,7 @@ describe('a billing pass with a failing job', () => {
     expect(sub.status, JSON.stringify(sub.body)).toBe(200);
     const b = await t.customer({ card: 'pm_card_visa' });
     await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: b, amount: 2500, currency: 'usd', description: 'Workbook' } });
-    const draft = await t.call({ method: 'POST', url: '/v1/invoices', payload: { customer: b } });
+    const draft = await t.call({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: b } });
     const open = await t.call({ method: 'POST', url: `/v1/invoices/${draft.body.id}/finalize`, payload: {} });
     expect(open.body.status).toBe('open');
 

@@ -45,10 +45,10 @@ describe('deleting a test clock', () => {
     // B: one open manual invoice and one draft.
     const b = await t.customer({ clock });
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: b, price: course } });
-    const open = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer: b, collection_method: 'send_invoice', days_until_due: 30 } });
+    const open = await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: b, collection_method: 'send_invoice', days_until_due: 30 } });
     expect((await ok({ method: 'POST', url: `/v1/invoices/${open.id}/finalize` })).status).toBe('open');
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: b, price: course } });
-    const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer: b } });
+    const draft = await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: b } });
     expect(draft.status).toBe('draft');
 
     // C: deleted before the clock, its subscription still active (deleting a customer leaves them).
