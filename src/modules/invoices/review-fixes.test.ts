@@ -74,14 +74,14 @@ describe('a draft rebuilt after an item change', () => {
     const sub = await subscribed(cus);
     const half = await coupon({ percent_off: 50, duration: 'once' });
     const discount = (await ok({ method: 'POST', url: `/v1/subscriptions/${sub}`, payload: { coupon: half } })).discounts[0] as string;
-    const empty = await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, subscription: sub, currency: 'usd', pending_invoice_items_behavior: 'exclude' } });
+    const empty = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, subscription: sub, currency: 'usd', pending_invoice_items_behavior: 'exclude' } });
     expect(empty).toMatchObject({ total: 0, discounts: [] });
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, invoice: empty.id, amount: 4_000, currency: 'usd' } });
     expect(await ok({ method: 'GET', url: `/v1/invoices/${empty.id}` })).toMatchObject({ subtotal: 4_000, total: 2_000, discounts: [discount] });
     // A second item keeps it; the discount is spent for any other invoice.
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, invoice: empty.id, amount: 1_000, currency: 'usd' } });
     expect(await ok({ method: 'GET', url: `/v1/invoices/${empty.id}` })).toMatchObject({ subtotal: 5_000, total: 2_500 });
-    const other = await ok({ method: 'POST', url: '/v1/invoices', payload: { pending_invoice_items_behavior: 'include', customer: cus, subscription: sub, currency: 'usd', pending_invoice_items_behavior: 'exclude' } });
+    const other = await ok({ method: 'POST', url: '/v1/invoices', payload: { customer: cus, subscription: sub, currency: 'usd', pending_invoice_items_behavior: 'exclude' } });
     await ok({ method: 'POST', url: '/v1/invoiceitems', payload: { customer: cus, invoice: other.id, amount: 1_000, currency: 'usd' } });
     expect(await ok({ method: 'GET', url: `/v1/invoices/${other.id}` })).toMatchObject({ subtotal: 1_000, total: 1_000, discounts: [] });
   });
