@@ -28,7 +28,7 @@ export async function previewedSubscription(q: Queryable, input: { customer?: st
   if (!input.subscription) {
     if (!input.customer) throw new InvalidRequestError('Pass subscription or customer.', 'subscription', 'parameter_missing');
     const { rows } = await q.query<{ id: string }>(
-      `SELECT id FROM subscriptions WHERE customer = $1 AND status NOT IN ('canceled', 'incomplete_expired') AND NOT cancel_at_period_end
+      `SELECT id FROM subscriptions WHERE customer = $1 AND status IN ('trialing', 'active', 'past_due', 'unpaid') AND NOT cancel_at_period_end
         AND (cancel_at IS NULL OR cancel_at > current_period_end)
         ORDER BY current_period_end, id LIMIT 1`,
       [input.customer],

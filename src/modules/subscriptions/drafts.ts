@@ -81,7 +81,7 @@ export function nextCycle(
   items: ItemRow[],
   pricing: Map<string, PriceInfo>,
   itemId: () => string = () => '',
-): { items: ItemRow[]; period: Period; lines: LineDraft[]; applied: Partial<SubscriptionRow> | null; cancelCredited: boolean } {
+): { items: ItemRow[]; period: Period; lines: LineDraft[]; applied: Partial<SubscriptionRow> | null; cancelCredited: boolean; freeStub: boolean } {
   const periodEnd = new Date(sub.current_period_end);
   let billed = items;
   let sched = scheduleOf(sub);
@@ -97,15 +97,17 @@ export function nextCycle(
   }
   const { period, lines, partial } = billFrom(sub, billed, pricing, sched, periodEnd);
   // A free stub (a trial ending before a later anchor, created with proration_behavior none) bills nothing.
-  const billedLines = partial && sub.free_stub ? [] : lines;
-  // Stripe: a cancel_at "during a future period … will always cause a proration for that period": the
-  // period it falls in is billed only up to it (its line, and a credit for the time after cancel_at).
+  const freeStub = partial && sub.free_stub;
+  const billedLines = freeStub ? [] : lines;
+  // Stripe: a cancel_at "during a future period … will always cause a proration for that period" (so
+  // whatever proration_behavior it was set with): the period it falls in is billed only up to it — its
+  // line, and a credit for the time after cancel_at.
   const cancelAt = sub.cancel_at ? new Date(sub.cancel_at) : null;
-  if (cancelAt && sub.cancel_at_prorate && cancelAt > period.start && cancelAt < period.end && billedLines.length > 0) {
+  if (cancelAt && cancelAt > period.start && cancelAt < period.end && billedLines.length > 0) {
     const credits = cancellationCredit(pricedItems(sub, billed, pricing), period, cancelAt).map((l, i) => prorationLine(sub, l, billed[i]!.id || null, pricing));
-    return { items: billed, period, lines: [...billedLines, ...credits], applied, cancelCredited: true };
+    return { items: billed, period, lines: [...billedLines, ...credits], applied, cancelCredited: true, freeStub };
   }
-  return { items: billed, period, lines: billedLines, applied, cancelCredited: false };
+  return { items: billed, period, lines: billedLines, applied, cancelCredited: false, freeStub };
 }
 
 /** An invoice an operation creates at once: period lines of `items` for `period`, plus the pending items. */

@@ -161,8 +161,10 @@ export async function cancelAtDue(q: Queryable, deps: BillingDeps, scope: Scope,
  */
 async function endSubscription(q: Queryable, deps: BillingDeps, sub: SubscriptionRow, at: Date, now: Date): Promise<void> {
   const periodEnd = new Date(sub.current_period_end);
-  const paidPeriod = sub.status !== 'trialing' && sub.status !== 'paused' && at > new Date(sub.current_period_start);
-  if (at < periodEnd && sub.cancel_at_prorate && paidPeriod) {
+  // Only time that was paid for is credited: not a trial, a pause or a free stub, nor a period whose
+  // renewal billed it only up to cancel_at already.
+  const paidPeriod = sub.status !== 'trialing' && sub.status !== 'paused' && !sub.free_stub && at > new Date(sub.current_period_start);
+  if (at < periodEnd && sub.cancel_at_prorate && !sub.cancel_billed_to && paidPeriod) {
     const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
     const pricing = await loadPricing(q, items.map((i) => i.price));
     const credits = cancellationCredit(pricedItems(sub, items, pricing), pricedPeriod(sub), at);
@@ -212,8 +214,10 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
   const next = cycle.period;
   patch.current_period_start = next.start;
   patch.current_period_end = next.end;
-  if (sub.free_stub) patch.free_stub = false;
-  if (cycle.cancelCredited) patch.cancel_at_prorate = false;
+  // A free stub stays free until the period at the anchor starts.
+  if (sub.free_stub && !cycle.freeStub) patch.free_stub = false;
+  // The new period is billed up to a cancel_at inside it, or in full.
+  patch.cancel_billed_to = cycle.cancelCredited ? new Date(sub.cancel_at!) : null;
 
   const pending = (await pendingItemsFor(q, [sub])).get(sub.id)!;
   // Nothing to bill (the free stub to a later anchor, no pending items): no invoice, as Stripe.

@@ -20,6 +20,8 @@ export function isPlainRenewal(sub: SubscriptionRow): boolean {
     (sub.status === 'active' || sub.status === 'past_due' || sub.status === 'unpaid') &&
     !sub.cancel_at_period_end &&
     sub.cancel_at === null &&
+    sub.cancel_billed_to === null &&
+    !sub.free_stub &&
     sub.pending_schedule === null &&
     sub.pause_collection === null
   );

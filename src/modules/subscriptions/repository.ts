@@ -44,6 +44,8 @@ export interface SubscriptionRow {
   free_stub: boolean;
   /** At cancel_at, credit the time after it (false: proration_behavior none, or already billed short). */
   cancel_at_prorate: boolean;
+  /** The current period was billed only up to this time (a renewal short of cancel_at). */
+  cancel_billed_to: Date | null;
   created: Date;
   updated: Date;
 }
@@ -88,6 +90,7 @@ const SUB_COLUMNS: Column[] = [
   { name: 'description', type: 'text' },
   { name: 'free_stub', type: 'boolean' },
   { name: 'cancel_at_prorate', type: 'boolean' },
+  { name: 'cancel_billed_to', type: 'timestamptz' },
   { name: 'created', type: 'timestamptz' },
   { name: 'updated', type: 'timestamptz' },
 ];

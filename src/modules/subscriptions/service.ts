@@ -16,7 +16,7 @@ import { updateInvoiceRow } from '../invoices/repository.js';
 import { resolvePaymentMethod } from '../payments/service.js';
 import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines, pricedItems, unitAmountIn, type PriceInfo } from './billing.js';
 import { periodAt, trialEnd as trialEndAfter, type BillingSchedule } from './domain/periods.js';
-import { cancellationCredit, prorateChange } from './domain/proration.js';
+import { cancellationCredit, prorateChange, stretchLines } from './domain/proration.js';
 import { nextCycle, planChange, planResume, planTrialEndNow, pricedPeriod, prorationLine, type ImmediateInvoice, type ProrationBehavior } from './drafts.js';
 import { findSubscription, insertItems, insertSubscriptions, itemsOf, replaceItems, updateSubscriptionRow, type ItemRow, type SubscriptionRow } from './repository.js';
 import type { CreateSubscriptionInput, UpdateSubscriptionInput } from './schemas.js';
@@ -247,6 +247,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     cancel_at_period_end: input.cancel_at_period_end ?? false,
     cancel_at: cancelAt,
     cancel_at_prorate: input.proration_behavior !== 'none',
+    cancel_billed_to: null,
     canceled_at: input.cancel_at_period_end || cancelAt ? now : null,
     ended_at: null,
     cancellation_details: {},
@@ -257,7 +258,8 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     test_clock: customer.test_clock,
     metadata: mergeMetadata({}, input.metadata),
     description: input.description || null,
-    free_stub: trialEnd !== null && anchor > trialEnd && input.proration_behavior === 'none',
+    // The stretch to the anchor is free: from now (freeStub), or from the trial end.
+    free_stub: freeStub || (trialEnd !== null && anchor > trialEnd && input.proration_behavior === 'none'),
     created: now,
     updated: now,
   };
@@ -312,6 +314,40 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   return subscriptionObject(q, row);
 }
 
+/**
+ * The current period was billed only up to `cancel_billed_to` (its renewal fell short of cancel_at).
+ * When cancel_at moves or is cleared, the difference is billed (a later end) or credited (an earlier
+ * one) as a pending proration, so the period nets exactly the time it runs; the end then credits
+ * nothing more.
+ */
+async function rebillShortPeriod(q: Queryable, sub: SubscriptionRow, patch: Partial<SubscriptionRow>, now: Date): Promise<void> {
+  const period = pricedPeriod(sub);
+  const periodEnd = new Date(sub.current_period_end);
+  const billedTo = new Date(sub.cancel_billed_to!);
+  const cancelAt = patch.cancel_at !== undefined ? patch.cancel_at : sub.cancel_at;
+  const atPeriodEnd = patch.cancel_at_period_end ?? sub.cancel_at_period_end;
+  const newEnd = !atPeriodEnd && cancelAt && new Date(cancelAt) < periodEnd ? new Date(cancelAt) : periodEnd;
+  if (newEnd.getTime() !== billedTo.getTime()) {
+    const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
+    const pricing = await loadPricing(q, items.map((i) => i.price));
+    const priced = pricedItems(sub, items, pricing);
+    const lines = newEnd > billedTo ? stretchLines('debit', priced, period, billedTo, newEnd) : stretchLines('credit', priced, period, newEnd, billedTo);
+    await storeProrationItems(q, sub, lines, new Map(items.map((i) => [i.price, i.id])), now, { before: items, after: items, pricing });
+  }
+  patch.cancel_billed_to = newEnd < periodEnd ? newEnd : null;
+}
+
+/**
+ * A subscription whose cancel_at has come has ended, whether or not the worker has written it yet:
+ * changing it in that gap would bill or credit a subscription that no longer runs (or revive it). So
+ * it is refused as an ended one is; the worker ends it at cancel_at.
+ */
+function assertNotPastCancelAt(sub: SubscriptionRow, now: Date): void {
+  if (sub.cancel_at && new Date(sub.cancel_at) <= now) {
+    throw new InvalidRequestError(`This subscription ended at its cancel_at (${Math.floor(new Date(sub.cancel_at).getTime() / 1000)}).`, 'id', 'subscription_ended');
+  }
+}
+
 /** A cancel_at asked for: in the future, and not with cancel_at_period_end (Stripe takes one of them). */
 function cancelAtFor(at: number, atPeriodEnd: boolean | undefined, now: Date): Date {
   if (atPeriodEnd) throw new InvalidRequestError('Pass either cancel_at or cancel_at_period_end, not both.', 'cancel_at', 'parameter_invalid');
@@ -356,6 +392,7 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     if (other) throw new InvalidRequestError(`An incomplete subscription can only have its metadata and default_payment_method updated until its first invoice is paid.`, other[0], 'subscription_incomplete');
   }
   const now = await effectiveNow(q, sub.test_clock, ctx.now);
+  assertNotPastCancelAt(sub, now);
   const c: Ctx = { ...ctx, now };
   const customer = await getCustomerRow(q, sub.customer, { param: 'customer' });
   const patch: Partial<SubscriptionRow> = {};
@@ -385,6 +422,9 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     const cancelAtStands = patch.cancel_at !== undefined ? patch.cancel_at !== null : sub.cancel_at !== null;
     if (input.cancel_at_period_end) patch.canceled_at = now;
     else if (!cancelAtStands) patch.canceled_at = null;
+  }
+  if ((input.cancel_at !== undefined || input.cancel_at_period_end !== undefined) && sub.cancel_billed_to) {
+    await rebillShortPeriod(q, sub, patch, now);
   }
   if (input.schedule_at_period_end && !input.items?.length) {
     throw new InvalidRequestError('schedule_at_period_end needs the items to switch to.', 'items', 'parameter_missing');
@@ -419,6 +459,8 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     if (end < now || (addingTrial && end.getTime() === now.getTime())) throw new InvalidRequestError('trial_end must be in the future.', 'trial_end', 'parameter_invalid');
     assertTrialLength(now, end);
     if (addingTrial && input.items?.length) throw new InvalidRequestError('Add a trial and change the items in separate requests.', 'trial_end', 'parameter_invalid');
+    // trial_end sets the anchor to the trial end; billing_cycle_anchor=now would set it to now.
+    if (addingTrial && input.billing_cycle_anchor === 'now') throw new InvalidRequestError('A new trial sets the billing cycle anchor to its end: billing_cycle_anchor=now contradicts it.', 'billing_cycle_anchor', 'parameter_invalid');
     if (addingTrial && input.proration_behavior === 'always_invoice') {
       throw new InvalidRequestError('A trial added to an active subscription credits its unused time to the next invoice: use create_prorations or none.', 'proration_behavior', 'parameter_invalid');
     }
@@ -531,6 +573,7 @@ export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_
   const sub = await getSubscriptionRow(q, id, true);
   if (sub.status === 'canceled' || sub.status === 'incomplete_expired') throw new ConflictError(`This subscription is already ${sub.status}.`, 'subscription_ended');
   const now = await effectiveNow(q, sub.test_clock, ctx.now);
+  assertNotPastCancelAt(sub, now);
   const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
   const pricing = await loadPricing(
     q,
@@ -661,7 +704,13 @@ export async function upcomingInvoice(
     const lines = [...periodLines(planned, immediate.items, pricing, immediate.period), ...immediate.lines, ...pending, ...prorations];
     draft = draftFor(planned, { reason: immediate.reason, period: immediate.period, lines, discounts });
   } else {
-    const cycle = nextCycle(planned, items, pricing);
+    let cycle = nextCycle(planned, items, pricing);
+    if (cycle.freeStub && pending.length === 0 && prorations.length === 0) {
+      // The free stretch after a trial bills nothing (the worker makes no invoice then): the next
+      // invoice is the full period at the anchor.
+      planned = { ...planned, status: 'active', current_period_start: cycle.period.start, current_period_end: cycle.period.end, free_stub: false };
+      cycle = nextCycle(planned, items, pricing);
+    }
     const discounts = (await discountsFor(q, [sub], new Map([[sub.id, cycle.period.start]]), { lock: false })).get(sub.id)!;
     draft = draftFor(planned, { reason: 'subscription_cycle', period: cycle.period, lines: [...cycle.lines, ...pending, ...prorations], discounts });
   }

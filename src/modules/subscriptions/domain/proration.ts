@@ -64,10 +64,11 @@ function proratedAmount(item: PricedItem, remaining: number, length: number): nu
   return multiplyRatio(item.unitAmount, BigInt(item.quantity) * BigInt(remaining), length, 'half_even');
 }
 
-function line(kind: 'credit' | 'debit', item: PricedItem, period: ProrationPeriod, prorationDate: Date): ProrationLine {
+function line(kind: 'credit' | 'debit', item: PricedItem, period: ProrationPeriod, prorationDate: Date, until: Date = period.end): ProrationLine {
   assertItem(item);
-  const { remaining, length } = assertWindow(period, prorationDate);
-  const magnitude = proratedAmount(item, remaining, length);
+  const { length } = assertWindow(period, prorationDate);
+  if (until.getTime() <= prorationDate.getTime() || until.getTime() > period.end.getTime()) throw new RangeError('until must fall inside (prorationDate, period.end]');
+  const magnitude = proratedAmount(item, toUnix(until) - toUnix(prorationDate), length);
   const verb = kind === 'credit' ? 'Unused time on' : 'Remaining time on';
   return {
     priceId: item.priceId,
@@ -79,7 +80,7 @@ function line(kind: 'credit' | 'debit', item: PricedItem, period: ProrationPerio
     unitAmount: item.unitAmount,
     quantity: item.quantity,
     proration: true,
-    period: { start: prorationDate, end: period.end },
+    period: { start: prorationDate, end: until },
   };
 }
 
@@ -129,6 +130,16 @@ export function prorateChange(input: {
     ...oldItems.filter((o) => !unchanged(o, newItems)).map((o) => prorationCredit(o, period, prorationDate)),
     ...newItems.filter((n) => !unchanged(n, oldItems)).map((n) => prorationDebit(n, period, prorationDate)),
   ];
+}
+
+/**
+ * A stretch [from, to) of `period` credited (a cancellation moved earlier) or billed again (one moved
+ * later or cleared after the period was billed only up to it): each item's amount × (to − from) /
+ * period length, rounded once.
+ */
+export function stretchLines(kind: 'credit' | 'debit', items: readonly PricedItem[], period: ProrationPeriod, from: Date, to: Date): ProrationLine[] {
+  assertOneCurrency(items);
+  return items.map((item) => line(kind, item, period, from, to));
 }
 
 /** Immediate cancellation with `prorate`: credits for the unused time only, no debits. */
