@@ -157,3 +157,25 @@ describe('DELETE /v1/subscriptions/{id}/discount on a canceled subscription', ()
     expect(await countRows(t, 'events')).toBe(events);
   });
 });
+
+describe('an item change in a period billed short of a later cancel_at', () => {
+  it('bills the period by the time each item ran: the short part first, then the change, then the end credit', async () => {
+    const { clock, sub } = await community('2026-03-01T00:00:00Z', { cancel_at: unix('2026-04-15T00:00:00Z') });
+    await t.advance(clock, '2026-04-02T00:00:00Z');
+    // April [Apr 1, May 1) is 30 days: 9,700 − 9,700 × 16/30 (5,173.33 → 5,173) = 4,527.
+    expect((await t.invoices(sub.id)).map((i) => i.total)).toEqual([9700, 4527]);
+    await t.advance(clock, '2026-04-05T00:00:00Z');
+    await update(t, sub.id, { items: [{ id: sub.items.data[0].id, price: await t.priceId('group_monthly') }] });
+    await t.advance(clock, '2026-04-16T00:00:00Z');
+    const invs = await t.invoices(sub.id);
+    // The rest of April on Community again +5,173; the change on Apr 5: −9,700 × 26/30 (8,406.67 → −8,407)
+    // and +150,000 × 26/30 = 130,000; the end on Apr 15: −150,000 × 16/30 = −80,000. Sum 46,766, so April
+    // comes to 4,527 + 46,766 = 51,293 = Community Apr 1–5 (1,293.33) + Group Apr 5–15 (50,000).
+    expect(invs.map((i) => [i.billing_reason, i.total])).toEqual([
+      ['subscription_create', 9700],
+      ['subscription_cycle', 4527],
+      ['subscription_update', 46_766],
+    ]);
+    expect((await t.sub(sub.id)).status).toBe('canceled');
+  });
+});

@@ -509,6 +509,14 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
       // A downgrade for the period end: nothing changes or prorates now; the worker applies it.
       patch.pending_schedule = { id: newId('sched'), items: next.map((i) => ({ price: i.price, quantity: i.quantity })), effective_at: new Date(sub.current_period_end).toISOString() };
     } else {
+      // A period billed only up to a later cancel_at: bill its rest first (as if cancel_at were cleared),
+      // so the change prorates a fully billed period and the end credits the time after cancel_at on the
+      // new items — rather than crediting the old items' [cancel_at, end) twice.
+      const billedTo = patch.cancel_billed_to !== undefined ? patch.cancel_billed_to : sub.cancel_billed_to;
+      if (billedTo) {
+        await rebillShortPeriod(q, { ...sub, cancel_billed_to: billedTo, cancel_at: null, cancel_at_period_end: false }, {}, now);
+        Object.assign(patch, { cancel_billed_to: null, cancel_at_prorate: true });
+      }
       const prorationDate = input.proration_date !== undefined ? fromUnix(input.proration_date) : now;
       const newRows: ItemRow[] = next.map((i) => ({ id: (i as { id?: string }).id || newId('si'), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: i.metadata, created: now }));
       const plan = planChange(sub, {
