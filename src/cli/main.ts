@@ -39,9 +39,9 @@ The database is PostgreSQL when DATABASE_URL is set, otherwise the embedded PGli
 (default ./.recur/data). PGlite allows one process at a time: while the server runs, use its API.
 `;
 
-async function withRuntime<T>(fn: (rt: Awaited<ReturnType<typeof openRuntime>>) => Promise<T>): Promise<T> {
+async function withRuntime<T>(fn: (rt: Awaited<ReturnType<typeof openRuntime>>) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
   const config = loadConfig();
-  const rt = await openRuntime({ ...config, logLevel: 'warn' });
+  const rt = await openRuntime({ ...config, logLevel: 'warn' }, opts);
   try {
     return await fn(rt);
   } finally {
@@ -81,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
         const applied = await migrate(rt.db, rt.clock);
         process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Database is up to date.\n');
         return 0;
-      });
+      }, { migrate: false }); // applied here, so the command can say which
     case 'seed':
       return withRuntime(async (rt) => {
         const { created } = await runSeed(rt);
@@ -116,7 +116,11 @@ async function main(argv: string[]): Promise<number> {
       let clock = await getTestClock(rt.db, arg).then(serializeTestClock);
       do {
         const limit = await advanceLimit(rt.db, arg, new Date(clock.frozen_time * 1000));
-        clock = await advanceTestClock(rt.db, { gateways, config, clock: rt.clock }, arg, limit < to ? limit : to);
+        clock = await advanceTestClock(rt.db, { gateways, config, clock: rt.clock }, arg, limit < to ? limit : to).catch((err: unknown) => {
+          // The API names its parameter; here the user typed --to.
+          if (err instanceof AppError && err.param === 'frozen_time') throw new UsageError(`--to must be later than the clock's current time (${new Date(clock.frozen_time * 1000).toISOString()}).`);
+          throw err;
+        });
       } while (clock.frozen_time * 1000 < to.getTime());
       process.stdout.write(`Test clock ${clock.id} is at ${new Date(clock.frozen_time * 1000).toISOString()} (${clock.status}).\n`);
       return 0;
