@@ -13,6 +13,7 @@ import { markForReplay } from '../modules/webhooks/inbox.js';
 import { processInbox } from '../modules/webhooks/jobs.js';
 import { MAX_CLOCK_TIME, advanceLimit, advanceTestClock, getTestClock, serializeTestClock } from '../modules/test-clocks/service.js';
 import { AppError } from '../core/errors/index.js';
+import { parseCliTime } from './time-arg.js';
 import { table } from './table.js';
 
 const HELP = `recur — billing and revenue engine
@@ -30,8 +31,8 @@ Commands:
   keys revoke ID                 Revoke an API key
   customers list [--email E] [--limit N]
                                  List customers as a table
-  clock advance ID --to TIME     Advance a test clock (TIME: ISO 8601 or Unix seconds), running its
-                                 customers' due billing in time order
+  clock advance ID --to TIME     Advance a test clock (TIME: ISO 8601, UTC unless it names a zone, or
+                                 Unix seconds), running its customers' due billing in time order
   webhooks replay ID | --failed  Process an inbound gateway webhook again (inbox id or event id), or
                                  every failed and dead-lettered one
 
@@ -107,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'clock' && sub === 'advance') {
     if (!arg || !values.to) throw new UsageError('clock advance needs an ID and --to TIME');
-    const to = /^\d+$/.test(values.to) ? new Date(Number(values.to) * 1000) : new Date(values.to);
+    const to = parseCliTime(values.to);
     if (Number.isNaN(to.getTime())) throw new UsageError(`--to is not a time: ${values.to}`);
     if (to.getTime() > MAX_CLOCK_TIME * 1000) throw new UsageError(`--to must be no later than 9900-01-01, the last time a test clock shows`);
     return withRuntime(async (rt) => {
