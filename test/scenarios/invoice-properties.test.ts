@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { halfEven } from '../helpers/half-even.js';
 import { createTaxApp, type TaxApp } from './taxes-support.js';
 
 // Property test of invoice and credit-note arithmetic through the real API (tax app: a US seller with
@@ -25,14 +26,6 @@ const ADDR = {
 // ppm per rate, in the order the engine lists them
 const RATES: Record<keyof typeof ADDR, number[]> = { DE: [190_000], NY: [40_000], QC: [50_000, 99_750], WA: [], JP: [100_000] };
 
-const halfEven = (num: bigint, den: bigint): number => {
-  const neg = num < 0n;
-  const n = neg ? -num : num;
-  let q = n / den;
-  const r = n % den;
-  if (r * 2n > den || (r * 2n === den && q % 2n === 1n)) q += 1n;
-  return Number(neg ? -q : q);
-};
 
 type Line = { amount: number; price: string | null; discount_amounts: { discount: string; amount: number }[]; tax_amounts: { amount: number; inclusive: boolean; taxable_amount: number }[] };
 

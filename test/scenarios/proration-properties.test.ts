@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { halfEven as he } from '../helpers/half-even.js';
 import { createTaxApp, type TaxApp } from './taxes-support.js';
 
 // Property test: an upgrade/downgrade mid-period with `always_invoice`, under a forever percent_off or
@@ -80,14 +81,6 @@ describe('proration invoices under coupons (property)', () => {
   }, 600_000);
 });
 
-function he(num: bigint, den: bigint): number {
-  const neg = num < 0n;
-  const n = neg ? -num : num;
-  let q = n / den;
-  const r = n % den;
-  if (r * 2n > den || (r * 2n === den && q % 2n === 1n)) q += 1n;
-  return Number(neg ? -q : q);
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function check(inv: any) {
