@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
+import { postOk } from './states-support.js';
 import { get, subscribe, type BillingApp } from './support.js';
 
 // Invoice items as Stripe defines them: negative items not discountable by default, an invoice made
@@ -11,12 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const post = async (url: string, payload: Record<string, unknown> = {}): Promise<any> => {
-  const res = await t.call({ method: 'POST', url, payload });
-  expect(res.status, `${url} ${JSON.stringify(res.body)}`).toBe(200);
-  return res.body;
-};
+const post = (url: string, payload: Record<string, unknown> = {}) => postOk(t, url, payload);
 
 describe('negative invoice items are not discountable by default', () => {
   // Stripe, InvoiceItemCreateParams.discountable (node_modules/stripe/esm/resources/InvoiceItems.d.ts;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
+import { postOk } from './states-support.js';
 import { get, iso, subscribe, unix, type BillingApp } from './support.js';
 
 // Manual invoices and invoice items, compared with Stripe (InvoiceCreateParams, InvoiceItems).
@@ -10,12 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const post = async (url: string, payload: Record<string, unknown> = {}): Promise<any> => {
-  const res = await t.call({ method: 'POST', url, payload });
-  expect(res.status, `${url} ${JSON.stringify(res.body)}`).toBe(200);
-  return res.body;
-};
+const post = (url: string, payload: Record<string, unknown> = {}) => postOk(t, url, payload);
 
 describe('manual invoice lifecycle', () => {
   it('invoice items by amount and by one-time price × quantity; finalize, pay; void keeps its number; numbers gapless', async () => {
