@@ -7,10 +7,9 @@ import { createInvoices, finalizeInvoices, markUncollectible, voidInvoice } from
 import { collectInvoices } from '../invoices/collect.js';
 import type { InvoiceRow } from '../invoices/repository.js';
 import { defaultPaymentMethodFor } from '../payments/service.js';
-import { discountsFor, loadPricing, pendingItemsFor, pendingLines, pricedItems } from './billing.js';
-import { cancellationCredit } from './domain/proration.js';
-import { storeProrationItems } from './proration-items.js';
-import { nextCycle, pricedPeriod } from './drafts.js';
+import { discountsFor, loadPricing, pendingItemsFor, pendingLines } from './billing.js';
+import { storeStretch } from './proration-items.js';
+import { nextCycle } from './drafts.js';
 import { itemsOf, replaceItems, type ItemRow, type SubscriptionRow } from './repository.js';
 import { subscriptionObject } from './serialize.js';
 import { stopCollection, transition } from './state.js';
@@ -165,10 +164,7 @@ async function endSubscription(q: Queryable, deps: BillingDeps, sub: Subscriptio
   // renewal billed it only up to cancel_at already.
   const paidPeriod = sub.status !== 'trialing' && sub.status !== 'paused' && !sub.free_stub && at > new Date(sub.current_period_start);
   if (at < periodEnd && sub.cancel_at_prorate && !sub.cancel_billed_to && paidPeriod) {
-    const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
-    const pricing = await loadPricing(q, items.map((i) => i.price));
-    const credits = cancellationCredit(pricedItems(sub, items, pricing), pricedPeriod(sub), at);
-    await storeProrationItems(q, sub, credits, new Map(items.map((i) => [i.price, i.id])), at, { before: items, after: [], pricing });
+    await storeStretch(q, sub, { kind: 'credit', from: at, to: periodEnd }, at, false);
   }
   await transition(
     q,

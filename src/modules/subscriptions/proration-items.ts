@@ -2,10 +2,10 @@ import { newId } from '../../core/ids/index.js';
 import type { Queryable } from '../../db/index.js';
 import type { LineDraft } from '../invoices/builder.js';
 import { discountProrations, type Discount, type DiscountableLine } from '../invoices/domain/discounts.js';
-import { discountsFor, unitAmountIn, type PriceInfo } from './billing.js';
-import type { ProrationLine } from './domain/proration.js';
-import { prorationLine } from './drafts.js';
-import type { ItemRow, SubscriptionRow } from './repository.js';
+import { discountsFor, loadPricing, pricedItems, unitAmountIn, type PriceInfo } from './billing.js';
+import { stretchLines, type ProrationLine } from './domain/proration.js';
+import { pricedPeriod, prorationLine } from './drafts.js';
+import { itemsOf, type ItemRow, type SubscriptionRow } from './repository.js';
 
 // Proration items carry the discounts in force when they are made, as Stripe records them on the
 // proration (invoice_item.proration_details.discount_amounts): the invoice that later takes the item
@@ -113,4 +113,23 @@ export async function prorationDrafts(
   if (lines.length === 0) return [];
   const fixed = prorationDiscountAmounts(sub, lines, items, await discountsInForce(q, sub, now));
   return lines.map((l, i) => ({ ...prorationLine(sub, l, itemIds.get(l.priceId) || null, items.pricing), fixedDiscountAmounts: fixed[i]! }));
+}
+
+/**
+ * The stretch [from, to) of the current period, credited or billed again for the subscription's items
+ * as they are now, stored as pending proration items (the next invoice takes them): the time a
+ * cancellation or a new trial leaves unused, or the difference when a cancel_at moves. `itemsStay`:
+ * the items go on after it (their discounts then stay in force for the line) or end with it.
+ */
+export async function storeStretch(
+  q: Queryable,
+  sub: SubscriptionRow,
+  stretch: { kind: 'credit' | 'debit'; from: Date; to: Date },
+  now: Date,
+  itemsStay: boolean,
+): Promise<void> {
+  const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
+  const pricing = await loadPricing(q, items.map((i) => i.price));
+  const lines = stretchLines(stretch.kind, pricedItems(sub, items, pricing), pricedPeriod(sub), stretch.from, stretch.to);
+  await storeProrationItems(q, sub, lines, new Map(items.map((i) => [i.price, i.id])), now, { before: items, after: itemsStay ? items : [], pricing });
 }

@@ -16,12 +16,12 @@ import { updateInvoiceRow } from '../invoices/repository.js';
 import { resolvePaymentMethod } from '../payments/service.js';
 import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines, pricedItems, unitAmountIn, type PriceInfo } from './billing.js';
 import { periodAt, trialEnd as trialEndAfter, type BillingSchedule } from './domain/periods.js';
-import { cancellationCredit, prorateChange, stretchLines } from './domain/proration.js';
+import { prorateChange } from './domain/proration.js';
 import { nextCycle, planChange, planResume, planTrialEndNow, pricedPeriod, prorationLine, type ImmediateInvoice, type ProrationBehavior } from './drafts.js';
 import { findSubscription, insertItems, insertSubscriptions, itemsOf, replaceItems, updateSubscriptionRow, type ItemRow, type SubscriptionRow } from './repository.js';
 import type { CreateSubscriptionInput, UpdateSubscriptionInput } from './schemas.js';
 import { subscriptionObject, type SubscriptionObject } from './serialize.js';
-import { prorationDrafts, storeProrationItems } from './proration-items.js';
+import { prorationDrafts, storeProrationItems, storeStretch } from './proration-items.js';
 import { stopCollection, transition } from './state.js';
 import { MAX_TRIAL_PERIOD_DAYS } from '../catalog/domain/recurring.js';
 
@@ -321,19 +321,13 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
  * nothing more.
  */
 async function rebillShortPeriod(q: Queryable, sub: SubscriptionRow, patch: Partial<SubscriptionRow>, now: Date): Promise<void> {
-  const period = pricedPeriod(sub);
   const periodEnd = new Date(sub.current_period_end);
   const billedTo = new Date(sub.cancel_billed_to!);
   const cancelAt = patch.cancel_at !== undefined ? patch.cancel_at : sub.cancel_at;
   const atPeriodEnd = patch.cancel_at_period_end ?? sub.cancel_at_period_end;
   const newEnd = !atPeriodEnd && cancelAt && new Date(cancelAt) < periodEnd ? new Date(cancelAt) : periodEnd;
-  if (newEnd.getTime() !== billedTo.getTime()) {
-    const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
-    const pricing = await loadPricing(q, items.map((i) => i.price));
-    const priced = pricedItems(sub, items, pricing);
-    const lines = newEnd > billedTo ? stretchLines('debit', priced, period, billedTo, newEnd) : stretchLines('credit', priced, period, newEnd, billedTo);
-    await storeProrationItems(q, sub, lines, new Map(items.map((i) => [i.price, i.id])), now, { before: items, after: items, pricing });
-  }
+  if (newEnd > billedTo) await storeStretch(q, sub, { kind: 'debit', from: billedTo, to: newEnd }, now, true);
+  if (newEnd < billedTo) await storeStretch(q, sub, { kind: 'credit', from: newEnd, to: billedTo }, now, true);
   patch.cancel_billed_to = newEnd < periodEnd ? newEnd : null;
 }
 
@@ -491,10 +485,7 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   if (addingTrial && (input.proration_behavior ?? 'create_prorations') === 'create_prorations' && now < new Date(sub.current_period_end)) {
     // The paid time from now to the old period end is unused: credited as a proration, which the
     // invoice at the trial end takes (as a cancellation with prorate does).
-    const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
-    const pricing = await loadPricing(q, items.map((i) => i.price));
-    const credits = cancellationCredit(pricedItems(sub, items, pricing), pricedPeriod(sub), now);
-    await storeProrationItems(q, sub, credits, new Map(items.map((i) => [i.price, i.id])), now, { before: items, after: items, pricing });
+    await storeStretch(q, sub, { kind: 'credit', from: now, to: new Date(sub.current_period_end) }, now, true);
   }
 
   let invoiceNow: string | null = null;
@@ -589,8 +580,7 @@ export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_
   );
   const period = pricedPeriod(sub);
   if (input.prorate && sub.status !== 'trialing' && now < period.end && now >= new Date(sub.current_period_start)) {
-    const credits = cancellationCredit(pricedItems(sub, items, pricing), period, now);
-    await storeProrationItems(q, sub, credits, new Map(items.map((i) => [i.price, i.id])), now, { before: items, after: [], pricing });
+    await storeStretch(q, sub, { kind: 'credit', from: now, to: period.end }, now, false);
   }
   const after = await transition(
     q,
