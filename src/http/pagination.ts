@@ -16,11 +16,12 @@ export interface ListResult<T> {
 /**
  * Cursor pagination over sortable ids, newest first (Stripe's order). `where` is a SQL condition
  * using $1..$n for `params`; `equals` adds `column = value` for each value given (a list's filters;
- * undefined ones are left out); the cursor conditions are appended after them.
+ * undefined ones are left out); `created` adds the half-open bounds of a `created` filter (in Unix
+ * seconds, from createdBounds); the cursor conditions are appended after them.
  */
 export async function paginate<R extends { id: string }>(
   q: Queryable,
-  opts: { table: string; where?: string; params?: unknown[]; equals?: Record<string, unknown>; columns?: string },
+  opts: { table: string; where?: string; params?: unknown[]; equals?: Record<string, unknown>; created?: ReadonlyArray<readonly ['>=' | '<', number]>; columns?: string },
   list: ListParams,
 ): Promise<{ rows: R[]; hasMore: boolean }> {
   const limit = list.limit ?? 10;
@@ -30,6 +31,10 @@ export async function paginate<R extends { id: string }>(
     if (v === undefined) continue;
     params.push(v);
     conds.push(`${col} = $${params.length}`);
+  }
+  for (const [op, at] of opts.created ?? []) {
+    params.push(at);
+    conds.push(`created ${op} to_timestamp($${params.length})`);
   }
   let order = 'DESC';
   if (list.starting_after) {

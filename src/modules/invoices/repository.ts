@@ -207,10 +207,5 @@ export async function listInvoiceRows(
   list: ListParams,
 ) {
   const { created, ...equals } = f;
-  const params: unknown[] = [];
-  const where = (created ?? []).map(([op, at]) => {
-    params.push(at);
-    return `created ${op} to_timestamp($${params.length})`;
-  });
-  return paginate<InvoiceRow>(q, { table: 'invoices', equals, ...(where.length ? { where: where.join(' AND '), params } : {}) }, list);
+  return paginate<InvoiceRow>(q, { table: 'invoices', equals, created }, list);
 }

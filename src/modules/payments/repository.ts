@@ -177,11 +177,7 @@ export async function listPaymentIntentRows(
     params.push(filter[col]);
     where.push(`${col} = $${params.length}`);
   }
-  for (const [op, at] of filter.created ?? []) {
-    params.push(at);
-    where.push(`created ${op} to_timestamp($${params.length})`);
-  }
-  return paginate<PaymentIntentRow>(q, { table: 'payment_intents', where: where.join(' AND ') || undefined, params }, list);
+  return paginate<PaymentIntentRow>(q, { table: 'payment_intents', where: where.join(' AND ') || undefined, params, created: filter.created }, list);
 }
 
 /** An attempt by the gateway's reference for the charge (stored plain, or "gateway:ref" when routed). */
