@@ -123,3 +123,13 @@ describe('the preview of a send_invoice subscription', () => {
     expect([renewal.billing_reason, renewal.next_payment_attempt, iso(renewal.due_date)]).toEqual(['subscription_cycle', null, '2026-05-06T00:00:00Z']);
   });
 });
+
+describe('the preview is a draft', () => {
+  it("shows the customer's current email and name, as a draft invoice does", async () => {
+    const customer = await t.customer({ card: 'pm_card_visa', email: 'preview@example.com' });
+    await t.call({ method: 'POST', url: `/v1/customers/${customer}`, payload: { name: 'Pre View' } });
+    const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
+    const up = await get(t, `/v1/invoices/upcoming?subscription=${sub.id}`);
+    expect([up.status, up.customer_email, up.customer_name]).toEqual(['draft', 'preview@example.com', 'Pre View']);
+  });
+});
