@@ -1,4 +1,3 @@
-import { InvalidRequestError } from '../../core/errors/index.js';
 import { z } from 'zod';
 import { listObject } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
@@ -27,7 +26,7 @@ import {
 } from './service.js';
 
 import { subscriptionObject } from '../subscriptions/serialize.js';
-import { effectiveNow, getSubscriptionRow } from '../subscriptions/service.js';
+import { assertNotEnded, effectiveNow, getSubscriptionRow } from '../subscriptions/service.js';
 import { transition } from '../subscriptions/state.js';
 
 const idParams = z.object({ id: z.string().min(1) });
@@ -45,9 +44,7 @@ export function couponRoutes(r: Router): void {
       // The subscription's discounts change: customer.subscription.updated with the old list, as any
       // change the object shows.
       const sub = await getSubscriptionRow(q, params.id, true);
-      if (sub.status === 'canceled' || sub.status === 'incomplete_expired') {
-        throw new InvalidRequestError(`A ${sub.status} subscription can no longer be updated.`, 'id', 'subscription_ended');
-      }
+      assertNotEnded(sub);
       const before = await subscriptionObject(q, sub);
       const removed = await deleteActiveDiscount(q, now, params.id);
       await transition(q, sub, {}, await effectiveNow(q, sub.test_clock, now), undefined, before);

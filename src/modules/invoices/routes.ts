@@ -4,7 +4,7 @@ import type { Queryable } from '../../db/index.js';
 import { listObject } from '../../http/pagination.js';
 import { Respond, type Router } from '../../http/router.js';
 import { listQuery, zBool, zExpand, zInt, zMetadata, zCurrency, createdBounds, zCreatedFilter } from '../../http/schemas.js';
-import { mergeMetadata } from '../customers/service.js';
+import { customerNow, mergeMetadata } from '../customers/service.js';
 import { paymentErrorFor } from '../payments/service.js';
 import { createPreviewBody, upcomingQuery } from '../subscriptions/schemas.js';
 import { effectiveNow, upcomingInvoice } from '../subscriptions/service.js';
@@ -40,7 +40,7 @@ import {
 const idParams = z.object({ id: z.string().min(1) });
 
 /** Objects on a test clock live at its frozen time (as in Stripe): an invoice's clock, or its customer's. */
-async function clockNow(q: Queryable, table: 'invoices' | 'customers' | 'invoice_items', id: string, now: Date): Promise<Date> {
+async function clockNow(q: Queryable, table: 'invoices' | 'invoice_items', id: string, now: Date): Promise<Date> {
   const { rows } = await q.query<{ test_clock: string | null }>(`SELECT test_clock FROM ${table} WHERE id = $1`, [id]);
   return effectiveNow(q, rows[0]?.test_clock ?? null, now);
 }
@@ -83,7 +83,7 @@ export function invoiceRoutes(r: Router): void {
       expand: zExpand(),
     }),
     response: invoiceObjectSchema,
-    handler: async ({ q, now, deps, body }) => invoiceObject(q, await createManualInvoice(q, await clockNow(q, 'customers', body.customer, now), body, deps.config.tax, deps)),
+    handler: async ({ q, now, deps, body }) => invoiceObject(q, await createManualInvoice(q, await customerNow(q, body.customer, now), body, deps.config.tax, deps)),
   });
   r.route({
     method: 'GET',
@@ -117,8 +117,7 @@ export function invoiceRoutes(r: Router): void {
     handler: async ({ q, now, deps, body }) => {
       const details = body.subscription_details ?? {};
       if (!body.subscription && body.customer && details.items?.length) {
-        const customerNow = await clockNow(q, 'customers', body.customer, now);
-        return previewNewSubscription(deps, customerNow, body.customer, details.items);
+        return previewNewSubscription(deps, await customerNow(q, body.customer, now), body.customer, details.items);
       }
       const subscription = await previewedSubscription(q, body);
       try {
@@ -307,7 +306,7 @@ export function invoiceRoutes(r: Router): void {
     tag: 'Invoice items',
     scope: 'write',
     body: createInvoiceItemBody,
-    handler: async ({ q, now, body }) => createInvoiceItem(q, await clockNow(q, 'customers', body.customer, now), body),
+    handler: async ({ q, now, body }) => createInvoiceItem(q, await customerNow(q, body.customer, now), body),
   });
   r.route({
     method: 'GET',

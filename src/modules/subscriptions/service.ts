@@ -314,6 +314,13 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   return subscriptionObject(q, row);
 }
 
+/** An ended subscription (canceled, incomplete_expired) takes no more changes. */
+export function assertNotEnded(sub: SubscriptionRow): void {
+  if (sub.status === 'canceled' || sub.status === 'incomplete_expired') {
+    throw new InvalidRequestError(`A ${sub.status} subscription can no longer be updated.`, 'id', 'subscription_ended');
+  }
+}
+
 /**
  * The current period was billed only up to `cancel_billed_to` (its renewal fell short of cancel_at).
  * When cancel_at moves or is cleared, the difference is billed (a later end) or credited (an earlier
@@ -377,9 +384,7 @@ function mergeItems(current: ItemRow[], updates: NonNullable<UpdateSubscriptionI
 export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubscriptionInput): Promise<SubscriptionObject> {
   const { q } = ctx;
   let sub = await getSubscriptionRow(q, id, true);
-  if (sub.status === 'canceled' || sub.status === 'incomplete_expired') {
-    throw new InvalidRequestError(`A ${sub.status} subscription can no longer be updated.`, 'id', 'subscription_ended');
-  }
+  assertNotEnded(sub);
   if (sub.status === 'incomplete') {
     // Stripe: until its first payment succeeds, only metadata and the payment method can change.
     const other = Object.entries(input).find(([k, v]) => v !== undefined && !['metadata', 'default_payment_method', 'expand'].includes(k));
