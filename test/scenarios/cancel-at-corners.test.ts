@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
 import { chainProblems } from './event-chain-support.js';
-import { countRows, get, iso, lineTuple, subscribe, unix, update, type BillingApp } from './support.js';
+import { communityOnClock, countRows, get, iso, lineTuple, subscribe, unix, update, type BillingApp } from './support.js';
 
 // Corner cases of cancel_at (moved, cleared, with proration_behavior none, inside a free stub), a trial
 // added with billing_cycle_anchor=now, free-stub previews, DELETE …/discount. Values by hand; sources in each test.
@@ -12,12 +12,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function community(start: string, extra: Record<string, unknown> = {}) {
-  const clock = await t.clockAt(start);
-  const customer = await t.customer({ clock, card: 'pm_card_visa' });
-  const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now', ...extra });
-  return { clock, customer, sub };
-}
+const community = (start: string, extra: Record<string, unknown> = {}) => communityOnClock(t, start, extra);
+
 const clearCancelAt = (id: string) =>
   t.call({ method: 'POST', url: `/v1/subscriptions/${id}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'cancel_at=' });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
-import { events, get, iso, lineTuple, subscribe, unix, update, type BillingApp } from './support.js';
+import { communityOnClock, events, get, iso, lineTuple, unix, update, type BillingApp } from './support.js';
 
 // cancel_at (Stripe, update a subscription: "A timestamp at which the subscription should cancel. If
 // set to a date before the current period ends, this will cause a proration if prorations have been
@@ -13,12 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function communityFrom(start: string, extra: Record<string, unknown> = {}) {
-  const clock = await t.clockAt(start);
-  const customer = await t.customer({ clock, card: 'pm_card_visa' });
-  const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now', ...extra });
-  return { clock, customer, sub };
-}
+const communityFrom = (start: string, extra: Record<string, unknown> = {}) => communityOnClock(t, start, extra);
 
 describe('cancel_at inside the current period', () => {
   it('ends the subscription then and credits the time after it on a final invoice', async () => {

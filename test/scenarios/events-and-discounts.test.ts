@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
 import { addMonths } from '../../src/core/time/index.js';
 import { eventsOf, postOk, type BillingApp } from './states-support.js';
-import { unix } from './support.js';
+import { communityOnClock, unix } from './support.js';
 
 // Events (Stripe's Event shape, its request, and "every state change writes one event") around
 // subscription discounts: removed, replaced, spent by a renewal, expanded. Sources in each test.
@@ -13,12 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function activeSub(start: string, extra: Record<string, unknown> = {}) {
-  const clock = await t.clockAt(start);
-  const customer = await t.customer({ clock, card: 'pm_card_visa' });
-  const sub = await postOk(t, '/v1/subscriptions', { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now', ...extra });
-  return { clock, customer, sub };
-}
+const activeSub = (start: string, extra: Record<string, unknown> = {}) => communityOnClock(t, start, extra);
 
 describe('Event.request (stripe Event.Request: "ID of the API request that caused the event. If null, the event was automatic")', () => {
   it('an event written by an API request carries that request id and its Idempotency-Key', async () => {

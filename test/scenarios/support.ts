@@ -18,6 +18,18 @@ export async function subscribe(t: BillingApp, payload: Record<string, unknown>)
   return res.body;
 }
 
+/**
+ * A customer on a new test clock at `start`, with a Visa as default, subscribed to Community Access
+ * (9,700 a month) without a trial: the common start of the subscription scenarios.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function communityOnClock(t: BillingApp, start: string, extra: Record<string, unknown> = {}): Promise<{ clock: string; customer: string; sub: any }> {
+  const clock = await t.clockAt(start);
+  const customer = await t.customer({ clock, card: 'pm_card_visa' });
+  const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now', ...extra });
+  return { clock, customer, sub };
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function update(t: BillingApp, id: string, payload: Record<string, unknown>): Promise<any> {
   const res = await t.call({ method: 'POST', url: `/v1/subscriptions/${id}`, payload });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
-import { events, iso, lineTuple, secs, subscribe, unix, update, type BillingApp } from './support.js';
+import { communityOnClock, events, iso, lineTuple, secs, unix, update, type BillingApp } from './support.js';
 
 // A trial added to an active subscription (trial_end on update). Stripe, "Changing the billing cycle on
 // pre-existing subscriptions": "Introducing a trial results in setting the anchor to the end of the
@@ -14,12 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function activeSince(start: string) {
-  const clock = await t.clockAt(start);
-  const customer = await t.customer({ clock, card: 'pm_card_visa' });
-  const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
-  return { clock, customer, sub };
-}
+const activeSince = (start: string) => communityOnClock(t, start);
 
 const charged = (invs: Awaited<ReturnType<BillingApp['invoices']>>) =>
   invs.flatMap((i) => i.lines.data.filter((l) => !l.proration).map((l) => [iso(l.period.start), iso(l.period.end), l.amount]));
