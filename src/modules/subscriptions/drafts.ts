@@ -161,7 +161,11 @@ export function planChange(
       ? cancellationCredit(pricedItems(sub, o.current, o.pricing), period, o.prorationDate)
       : prorateChange({ oldItems: pricedItems(sub, o.current, o.pricing), newItems: pricedItems(sub, o.next, o.pricing), period, prorationDate: o.prorationDate });
   }
-  const patch: Partial<SubscriptionRow> = { interval: o.terms.interval, interval_count: o.terms.intervalCount, pending_schedule: null };
+  // A change of price or quantity (or a new cycle) replaces a change scheduled for the period end;
+  // one that only touches item metadata leaves it standing.
+  const key = (rows: ItemRow[]) => rows.map((r) => `${r.id}|${r.price}|${r.quantity}`).sort().join(',');
+  const itemsChanged = resetAnchor || key(o.current) !== key(o.next);
+  const patch: Partial<SubscriptionRow> = { interval: o.terms.interval, interval_count: o.terms.intervalCount, ...(itemsChanged ? { pending_schedule: null } : {}) };
   let immediate: ImmediateInvoice | null = null;
   if (resetAnchor && !unbilled) {
     const newPeriod = periodAt({ anchor: o.now, interval: o.terms.interval, intervalCount: o.terms.intervalCount }, 0);

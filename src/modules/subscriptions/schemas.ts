@@ -18,6 +18,7 @@ const zNowOr = (inner: z.ZodType<number>) => z.union([z.literal('now'), inner]);
 const zFeedback = z.enum(['customer_service', 'low_quality', 'missing_features', 'other', 'switched_service', 'too_complex', 'too_expensive', 'unused']);
 const zCancellationDetails = z.strictObject({ comment: z.string().max(5000).optional(), feedback: zFeedback.optional() });
 const zDiscounts = z.array(z.strictObject({ coupon: z.string().optional(), promotion_code: z.string().optional() })).max(1);
+const zUpdateDiscounts = z.array(z.strictObject({ coupon: z.string().optional(), promotion_code: z.string().optional(), discount: z.string().optional() })).max(1);
 
 export const createSubscriptionBody = z.strictObject({
   customer: z.string().min(1),
@@ -64,8 +65,9 @@ export const updateSubscriptionBody = z.strictObject({
   trial_end: zNowOr(zTimestamp()).optional(),
   coupon: z.string().optional(),
   promotion_code: z.string().optional(),
-  // Current SDKs add a coupon with discounts: [{coupon}] and remove it with discounts: "" (empty list).
-  discounts: z.preprocess((v) => (v === '' ? [] : v), zDiscounts).optional(),
+  // Current SDKs add a coupon with discounts: [{coupon}] and remove it with discounts: "" (empty list);
+  // [{discount: di_…}] keeps the subscription's current discount (Stripe: "an existing discount … to reuse").
+  discounts: z.preprocess((v) => (v === '' ? [] : v), zUpdateDiscounts).optional(),
   cancellation_details: zCancellationDetails.optional(),
   // "" unsets it.
   description: z.string().max(500).optional(),

@@ -23,6 +23,7 @@ import type { CreateSubscriptionInput, UpdateSubscriptionInput } from './schemas
 import { subscriptionObject, type SubscriptionObject } from './serialize.js';
 import { prorationDrafts, storeProrationItems, storeStretch } from './proration-items.js';
 import { stopCollection, transition } from './state.js';
+import { catchUpPeriods, periodDue } from './catch-up.js';
 import { MAX_TRIAL_PERIOD_DAYS } from '../catalog/domain/recurring.js';
 
 // Subscription use cases behind the API. Each runs inside the caller's transaction. Time is the
@@ -230,7 +231,9 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   const sub: SubscriptionRow = {
     id: newId('sub'),
     customer: customer.id,
-    status: trialEnd ? 'trialing' : freeStub ? 'active' : 'incomplete',
+    // A send_invoice subscription attempts no payment, so it is active from its creation (Stripe: only
+    // a failed first charge makes a subscription incomplete).
+    status: trialEnd ? 'trialing' : freeStub || input.collection_method === 'send_invoice' ? 'active' : 'incomplete',
     currency: terms.currency,
     interval: terms.interval,
     interval_count: terms.intervalCount,
@@ -363,7 +366,7 @@ function mergeItems(current: ItemRow[], updates: NonNullable<UpdateSubscriptionI
   updates.forEach((u, idx) => {
     if (u.id) {
       const target = result.find((r) => r.id === u.id);
-      if (!target) throw new NotFoundError('subscription_item', u.id, `items[${idx}][id]`);
+      if (!target) throw new NotFoundError('subscription_item', u.id, `${paramBase}[${idx}][id]`);
       if (u.deleted) target.deleted = true;
       if (u.price) {
         target.price = u.price;
@@ -372,7 +375,7 @@ function mergeItems(current: ItemRow[], updates: NonNullable<UpdateSubscriptionI
       if (u.quantity !== undefined) target.quantity = u.quantity;
       if (u.metadata) target.metadata = mergeMetadata(target.metadata, u.metadata);
     } else {
-      if (!u.price) throw new InvalidRequestError('A new item needs a price.', `items[${idx}][price]`, 'parameter_missing');
+      if (!u.price) throw new InvalidRequestError('A new item needs a price.', `${paramBase}[${idx}][price]`, 'parameter_missing');
       result.push({ id: '', price: u.price, quantity: u.quantity ?? 1, metadata: u.metadata ?? {}, deleted: false, param: `${paramBase}[${idx}][price]` });
     }
   });
@@ -384,13 +387,18 @@ function mergeItems(current: ItemRow[], updates: NonNullable<UpdateSubscriptionI
 export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubscriptionInput): Promise<SubscriptionObject> {
   const { q } = ctx;
   let sub = await getSubscriptionRow(q, id, true);
+  const now = await effectiveNow(q, sub.test_clock, ctx.now);
+  // The period ended and the worker has not renewed it yet: renew (or end) it first.
+  if (periodDue(sub, now)) {
+    await catchUpPeriods(q, ctx.deps, sub.id, now);
+    sub = await getSubscriptionRow(q, id, true);
+  }
   assertNotEnded(sub);
   if (sub.status === 'incomplete') {
     // Stripe: until its first payment succeeds, only metadata and the payment method can change.
     const other = Object.entries(input).find(([k, v]) => v !== undefined && !['metadata', 'default_payment_method', 'expand'].includes(k));
     if (other) throw new InvalidRequestError(`An incomplete subscription can only have its metadata and default_payment_method updated until its first invoice is paid.`, other[0], 'subscription_incomplete');
   }
-  const now = await effectiveNow(q, sub.test_clock, ctx.now);
   assertNotPastCancelAt(sub, now);
   const c: Ctx = { ...ctx, now };
   const customer = await getCustomerRow(q, sub.customer, { param: 'customer' });
@@ -427,6 +435,17 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   }
   if (input.schedule_at_period_end && !input.items?.length) {
     throw new InvalidRequestError('schedule_at_period_end needs the items to switch to.', 'items', 'parameter_missing');
+  }
+  // A change scheduled for the period end neither restarts the cycle nor invoices now.
+  if (input.schedule_at_period_end && input.billing_cycle_anchor === 'now') {
+    throw new InvalidRequestError('schedule_at_period_end applies the items at the period end: billing_cycle_anchor=now contradicts it.', 'billing_cycle_anchor', 'parameter_invalid');
+  }
+  if (input.schedule_at_period_end && input.proration_behavior === 'always_invoice') {
+    throw new InvalidRequestError('schedule_at_period_end applies the items at the period end without proration: always_invoice contradicts it.', 'proration_behavior', 'parameter_invalid');
+  }
+  // Stripe: the cycle cannot be anchored before the trial's end (end the trial with trial_end=now).
+  if (input.billing_cycle_anchor === 'now' && sub.status === 'trialing' && input.trial_end !== 'now') {
+    throw new InvalidRequestError('billing_cycle_anchor=now would fall before the trial ends; end the trial with trial_end=now instead.', 'billing_cycle_anchor', 'subscription_update_trial_after_billing_cycle_anchor');
   }
   const method = input.collection_method ?? sub.collection_method;
   if (input.days_until_due !== undefined && method !== 'send_invoice') {
@@ -473,11 +492,29 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   if (input.discounts && (input.coupon || input.promotion_code)) {
     throw new InvalidRequestError('Pass either discounts or coupon/promotion_code, not both.', input.coupon ? 'coupon' : 'promotion_code', 'parameter_invalid');
   }
-  // discounts: [] (sent as "") removes the discount; [{coupon | promotion_code}] or coupon / promotion_code replaces it.
-  const discountReq = input.discounts ? (input.discounts[0] ?? null) : input.coupon || input.promotion_code ? { coupon: input.coupon, promotion_code: input.promotion_code } : undefined;
+  // discounts: [] (sent as "") removes the discount, as does coupon: "" (older integrations);
+  // [{coupon | promotion_code}] or coupon / promotion_code replaces it; [{discount}] keeps it.
+  const clearsDiscount = input.coupon === '' || input.promotion_code === '';
+  let discountReq = input.discounts
+    ? (input.discounts[0] ?? null)
+    : input.coupon || input.promotion_code
+      ? { coupon: input.coupon || undefined, promotion_code: input.promotion_code || undefined }
+      : clearsDiscount
+        ? null
+        : undefined;
+  if (discountReq && 'discount' in discountReq && discountReq.discount !== undefined) {
+    if (discountReq.coupon || discountReq.promotion_code) {
+      throw new InvalidRequestError('Pass one of coupon, promotion_code or discount in discounts[0].', 'discounts[0][discount]', 'parameter_invalid');
+    }
+    const own = await q.query(`SELECT 1 FROM discounts WHERE id = $1 AND subscription = $2 AND deleted_at IS NULL`, [discountReq.discount, sub.id]);
+    if (!own.rows[0]) throw new InvalidRequestError(`${discountReq.discount} is not a discount of this subscription.`, 'discounts[0][discount]', 'resource_missing');
+    discountReq = undefined; // the current discount stays as it is
+  }
   if (discountReq !== undefined) {
     const param = input.discounts ? (discountReq?.promotion_code ? 'discounts[0][promotion_code]' : 'discounts[0][coupon]') : input.promotion_code ? 'promotion_code' : 'coupon';
-    const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
+    // A promotion code's minimum amount applies to what will be billed: the items this request sets.
+    const current = (await itemsOf(q, [sub.id])).get(sub.id)!;
+    const items = input.items?.length && !input.schedule_at_period_end ? mergeItems(current, input.items) : current;
     const amount = periodAmount(items, await loadPricing(q, items.map((i) => i.price)), sub.currency);
     const src = discountReq
       ? await resolveDiscountSource(q, { coupon: discountReq.coupon, promotionCode: discountReq.promotion_code, customerId: sub.customer, now, currency: sub.currency, amount, param })
@@ -514,7 +551,12 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
         Object.assign(patch, { cancel_billed_to: null, cancel_at_prorate: true });
       }
       const prorationDate = input.proration_date !== undefined ? fromUnix(input.proration_date) : now;
-      const newRows: ItemRow[] = next.map((i) => ({ id: (i as { id?: string }).id || newId('si'), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: i.metadata, created: now }));
+      // A kept item keeps its id and its creation time.
+      const createdOf = new Map(current.map((r) => [r.id, r.created]));
+      const newRows: ItemRow[] = next.map((i) => {
+        const id = (i as { id?: string }).id || newId('si');
+        return { id, subscription: sub.id, price: i.price, quantity: i.quantity, metadata: i.metadata, created: createdOf.get(id) ?? now };
+      });
       const plan = planChange(sub, {
         current,
         next: newRows,
@@ -558,6 +600,11 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     const collected = await collectNow(c, invoiceNow, sub, behavior !== 'default_incomplete');
     // Stripe: the update is refused and nothing changes (the transaction rolls back).
     if (collected.error && behavior === 'error_if_incomplete') throw cardError(collected.error);
+    // Stripe: "default_incomplete … transition[s] the subscription to status=past_due when payment is
+    // required and await[s] explicit confirmation" — the open invoice is not attempted.
+    if (behavior === 'default_incomplete' && collected.invoice?.status === 'open' && sub.collection_method === 'charge_automatically' && sub.status !== 'past_due') {
+      sub = await transition(q, sub, { status: 'past_due' }, now);
+    }
   }
   return subscriptionObject(q, (await findSubscription(q, sub.id))!);
 }
@@ -676,6 +723,9 @@ export async function upcomingInvoice(
   let items = current;
   let prorations: LineDraft[] = [];
   let immediate: ImmediateInvoice | null = null;
+  if (input.billingCycleAnchor === 'now' && sub.status === 'trialing') {
+    throw new InvalidRequestError('billing_cycle_anchor=now would fall before the trial ends.', 'subscription_billing_cycle_anchor', 'subscription_update_trial_after_billing_cycle_anchor');
+  }
   if (input.items?.length || input.billingCycleAnchor === 'now') {
     const merged = mergeItems(current, input.items ?? [], 'subscription_items');
     pricing = await loadPricing(q, [...current.map((i) => i.price), ...merged.map((i) => i.price)]);
