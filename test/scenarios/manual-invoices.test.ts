@@ -52,14 +52,22 @@ describe('manual invoice lifecycle', () => {
     const p3 = await post(`/v1/invoices/${d3.id}/pay`);
     expect([p3.status, p3.amount_paid, p3.status_transitions.marked_uncollectible_at !== null]).toEqual(['paid', 1000, true]);
 
-    // Immutability of finalized invoices: a stable code on each attempt.
+    // Stripe: "Once an invoice is finalized, monetary values, as well as collection_method, become
+    // uneditable" — each refused with a stable code; the description (the memo) and metadata stay editable.
     const addItem = await t.call({ method: 'POST', url: '/v1/invoiceitems', payload: { customer, amount: 10, currency: 'usd', invoice: d3.id } });
     expect([addItem.status, addItem.body.error?.code]).toEqual([400, 'invoice_not_editable']);
     const lineItem = (await get(t, `/v1/invoiceitems?invoice=${d3.id}`)).data[0];
     const del = await t.call({ method: 'DELETE', url: `/v1/invoiceitems/${lineItem.id}` });
     expect([del.status, del.body.error?.code]).toEqual([400, 'invoice_not_editable']);
-    const desc = await t.call({ method: 'POST', url: `/v1/invoices/${d3.id}`, payload: { description: 'x' } });
-    expect([desc.status, desc.body.error?.code]).toEqual([400, 'invoice_not_editable']);
+    for (const [param, value] of [
+      ['collection_method', 'send_invoice'],
+      ['days_until_due', 30],
+    ] as const) {
+      const refused = await t.call({ method: 'POST', url: `/v1/invoices/${d3.id}`, payload: { [param]: value } });
+      expect([refused.status, refused.body.error?.code, refused.body.error?.param]).toEqual([400, 'invoice_not_editable', param]);
+    }
+    const desc = await post(`/v1/invoices/${d3.id}`, { description: 'PO 4711', metadata: { po: '4711' } });
+    expect([desc.status, desc.description, desc.metadata, desc.total, desc.amount_paid, desc.number]).toEqual(['paid', 'PO 4711', { po: '4711' }, 1000, 1000, f3.number]);
     const delInv = await t.call({ method: 'DELETE', url: `/v1/invoices/${d3.id}` });
     expect([delInv.status, delInv.body.error?.code]).toEqual([400, 'invoice_not_editable']);
   });

@@ -13,6 +13,8 @@ export interface CustomerRow {
   currency: string | null;
   tax_exempt: 'none' | 'exempt' | 'reverse';
   invoice_settings: { default_payment_method?: string | null };
+  /** Stripe's invoice_prefix: the customer's own number series, or null for the account's. */
+  invoice_prefix: string | null;
   balance: number;
   metadata: Record<string, string>;
   test_clock: string | null;
@@ -23,7 +25,7 @@ export interface CustomerRow {
 
 const COLUMNS = [
   'id', 'email', 'name', 'description', 'phone', 'address', 'tax_ids', 'preferred_locales', 'currency', 'tax_exempt',
-  'invoice_settings', 'balance', 'metadata', 'test_clock', 'created', 'updated',
+  'invoice_settings', 'invoice_prefix', 'balance', 'metadata', 'test_clock', 'created', 'updated',
 ] as const;
 const JSON_COLUMNS = new Set(['address', 'tax_ids', 'preferred_locales', 'invoice_settings', 'metadata']);
 

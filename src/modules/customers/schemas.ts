@@ -45,6 +45,16 @@ const customerFields = {
   tax_exempt: z.enum(['none', 'exempt', 'reverse']).optional(),
   invoice_settings: z.strictObject({ default_payment_method: zNullableText(255).optional() }).optional(),
   balance: zSignedAmount().optional(),
+  /**
+   * Stripe: "The prefix for the customer used to generate unique invoice numbers": 3–12 upper-case
+   * letters or digits. Set, the customer's invoices are numbered PREFIX-0001, … in their own gapless
+   * series; `""` unsets it (the account series again, for invoices finalized from then on).
+   */
+  invoice_prefix: z
+    .string()
+    .regex(/^[A-Z0-9]{3,12}$/, 'must be 3–12 upper-case letters or digits')
+    .or(z.literal('').transform(() => null))
+    .optional(),
   metadata: zMetadata().optional(),
   expand: zExpand(),
 };
@@ -75,6 +85,7 @@ export const customerObject = z.object({
   currency: z.string().nullable(),
   description: z.string().nullable(),
   email: z.string().nullable(),
+  invoice_prefix: z.string().nullable(),
   invoice_settings: z.object({ default_payment_method: z.string().nullable() }),
   livemode: z.boolean(),
   metadata: z.record(z.string(), z.string()),

@@ -20,6 +20,7 @@ export function serializeCustomer(r: CustomerRow): CustomerObject {
     currency: r.currency,
     description: r.description,
     email: r.email,
+    invoice_prefix: r.invoice_prefix ?? null,
     invoice_settings: { default_payment_method: r.invoice_settings.default_payment_method ?? null },
     livemode: false,
     metadata: r.metadata,
@@ -92,6 +93,7 @@ export async function createCustomer(q: Queryable, deps: PaymentDeps, requestNow
     currency: input.currency ?? null,
     tax_exempt: input.tax_exempt ?? 'none',
     invoice_settings: { default_payment_method: null },
+    invoice_prefix: input.invoice_prefix ?? null,
     balance: input.balance ?? 0,
     metadata: mergeMetadata({}, input.metadata),
     test_clock: input.test_clock ?? null,
@@ -152,6 +154,7 @@ export async function updateCustomer(q: Queryable, deps: PaymentDeps, now: Date,
     if (pm) patch.invoice_settings.default_payment_method = (await resolvePaymentMethod(q, deps, pm, id, now, { param: 'invoice_settings[default_payment_method]' })).id;
   }
   if (input.balance !== undefined) patch.balance = input.balance;
+  if (input.invoice_prefix !== undefined) patch.invoice_prefix = input.invoice_prefix;
   if (input.metadata !== undefined) patch.metadata = mergeMetadata(before.metadata, input.metadata);
   const after = await updateCustomerRow(q, id, patch);
   await recordBalanceSet(q, now, { customer: id, before: Number(before.balance), after: Number(after.balance), currency: after.currency, initial: false });

@@ -45,6 +45,8 @@ export interface InvoiceDraft {
   periodEnd: Date;
   collectionMethod: CollectionMethod;
   daysUntilDue: number | null;
+  /** A send_invoice invoice's due date given as such (Stripe's due_date); else `now` + daysUntilDue. */
+  dueDate?: Date | null;
   autoAdvance: boolean;
   /** When the worker finalises this draft; null = only by hand (or now, by the caller). */
   finalizeAt: Date | null;
@@ -134,7 +136,7 @@ export function buildInvoice(d: InvoiceDraft, now: Date): BuiltInvoice {
     next_payment_attempt: null,
     auto_advance: d.autoAdvance,
     finalize_at: d.finalizeAt,
-    due_date: d.collectionMethod === 'send_invoice' ? addDays(now, d.daysUntilDue ?? 30) : null,
+    due_date: d.collectionMethod === 'send_invoice' ? (d.dueDate ?? addDays(now, d.daysUntilDue ?? 30)) : null,
     default_payment_method: d.defaultPaymentMethod,
     discounts: discounted ? discounted.totalDiscountAmounts.map((a) => ({ discount: a.discountId, amount: a.amount })) : [],
     paid_out_of_band: false,

@@ -235,19 +235,20 @@ describe('manual invoices', () => {
     expect((await t.call({ method: 'GET', url: `/v1/invoices/${id}` })).body).toMatchObject({ status: 'open', attempt_count: 0 });
   });
 
-  it('updates a draft, and only the metadata of a finalized invoice', async () => {
+  it('updates a draft, and only the description and metadata of a finalized invoice (not its collection_method)', async () => {
     const cus = await t.customer();
     const { invoice } = await draftFor(cus);
     const upd = await t.call({ method: 'POST', url: `/v1/invoices/${invoice.id}`, payload: { description: 'Updated', auto_advance: false, metadata: { a: '1' } } });
     expect(upd.status).toBe(200);
     expect(upd.body).toMatchObject({ description: 'Updated', auto_advance: false, metadata: { a: '1' }, status: 'draft' });
     await t.call({ method: 'POST', url: `/v1/invoices/${invoice.id}/finalize` });
-    const refused = await t.call({ method: 'POST', url: `/v1/invoices/${invoice.id}`, payload: { description: 'Too late' } });
+    // Stripe: "Once an invoice is finalized, monetary values, as well as collection_method, become uneditable."
+    const refused = await t.call({ method: 'POST', url: `/v1/invoices/${invoice.id}`, payload: { collection_method: 'send_invoice', days_until_due: 30 } });
     expect(refused.status).toBe(400);
-    expect(refused.body.error).toMatchObject({ code: 'invoice_not_editable', param: 'description' });
-    const meta = await t.call({ method: 'POST', url: `/v1/invoices/${invoice.id}`, payload: { metadata: { b: '2', a: '' } } });
+    expect(refused.body.error).toMatchObject({ code: 'invoice_not_editable', param: 'collection_method' });
+    const meta = await t.call({ method: 'POST', url: `/v1/invoices/${invoice.id}`, payload: { description: 'Finalized memo', metadata: { b: '2', a: '' } } });
     expect(meta.status).toBe(200);
-    expect(meta.body).toMatchObject({ description: 'Updated', metadata: { b: '2' }, status: 'open' });
+    expect(meta.body).toMatchObject({ description: 'Finalized memo', metadata: { b: '2' }, status: 'open', collection_method: 'charge_automatically' });
   });
 
   it('deletes a draft, putting its items back to pending', async () => {

@@ -3,7 +3,8 @@ import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import { findSubscription } from '../subscriptions/repository.js';
 import type { UpdateSubscriptionInput } from '../subscriptions/schemas.js';
-import { createSubscription } from '../subscriptions/service.js';
+import { createSubscription, effectiveNow } from '../subscriptions/service.js';
+import { catchUpPeriods, periodDue } from '../subscriptions/catch-up.js';
 import type { InvoiceObject } from './serialize.js';
 import { getInvoiceRow, invoiceObject } from './service.js';
 
@@ -15,7 +16,8 @@ import { getInvoiceRow, invoiceObject } from './service.js';
 /** The preview service names upcoming's query params; create_preview nests them under subscription_details. */
 export function inPreviewSpelling(err: unknown): unknown {
   if (!(err instanceof AppError) || !err.param?.startsWith('subscription_')) return err;
-  const param = err.param.replace(/^subscription_items/, 'subscription_details[items]').replace(/^subscription_proration_date$/, 'subscription_details[proration_date]');
+  const param = err.param.replace(/^subscription_items/, 'subscription_details[items]').replace(/^subscription_proration_date$/, 'subscription_details[proration_date]')
+    .replace(/^subscription_billing_cycle_anchor$/, 'subscription_details[billing_cycle_anchor]');
   return new AppError(err.status, err.type, err.code, err.message, param, err.extra);
 }
 
@@ -46,6 +48,31 @@ export async function previewedSubscription(q: Queryable, input: { customer?: st
 
 class Rollback {
   constructor(readonly invoice: InvoiceObject | null) {}
+}
+
+class RollbackWith<T> {
+  constructor(readonly value: T) {}
+}
+
+/**
+ * A proposed change to a subscription whose period has ended before the worker renewed it: the update
+ * would renew it first (catchUpPeriods), so the preview does the same in a transaction that is always
+ * rolled back. Otherwise `preview` runs as it is.
+ */
+export async function previewAfterDueRenewals<T>(deps: AppDeps, q: Queryable, now: Date, subscription: string, proposed: boolean, preview: (q: Queryable) => Promise<T>): Promise<T> {
+  const sub = proposed ? await findSubscription(q, subscription) : null;
+  const subNow = sub ? await effectiveNow(q, sub.test_clock, now) : now;
+  if (!sub || !periodDue(sub, subNow)) return preview(q);
+  try {
+    await deps.db.tx(async (tq) => {
+      await catchUpPeriods(tq, deps, subscription, subNow);
+      throw new RollbackWith(await preview(tq));
+    });
+    throw new Error('unreachable: the preview transaction always rolls back');
+  } catch (err) {
+    if (err instanceof RollbackWith) return err.value as T;
+    throw err;
+  }
 }
 
 /**

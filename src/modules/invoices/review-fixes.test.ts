@@ -125,7 +125,7 @@ describe('auto_advance', () => {
     expect(auto.next_payment_attempt).toBe(1768478400);
   });
 
-  it('updates auto_advance and metadata of an open invoice; everything else stays immutable', async () => {
+  it('updates auto_advance, description and metadata of an open invoice; collection terms stay immutable', async () => {
     const cus = await t.customer({ card: 'pm_card_visa' });
     const id = await openInvoice(cus, { auto_advance: true });
     expect(await ok({ method: 'GET', url: `/v1/invoices/${id}` })).toMatchObject({ status: 'open', auto_advance: true, next_payment_attempt: 1768478400 });
@@ -135,10 +135,12 @@ describe('auto_advance', () => {
     const on = await ok({ method: 'POST', url: `/v1/invoices/${id}`, payload: { auto_advance: true } });
     expect(on).toMatchObject({ status: 'open', auto_advance: true, next_payment_attempt: 1768478400, metadata: { po: '42' } });
 
-    const desc = await t.call({ method: 'POST', url: `/v1/invoices/${id}`, payload: { description: 'late', auto_advance: false } });
-    expect(desc.status).toBe(400);
-    expect(desc.body.error).toMatchObject({ code: 'invoice_not_editable', param: 'description' });
-    expect(await ok({ method: 'GET', url: `/v1/invoices/${id}` })).toMatchObject({ auto_advance: true, description: null });
+    // A refused field refuses the whole request: auto_advance stays on.
+    const terms = await t.call({ method: 'POST', url: `/v1/invoices/${id}`, payload: { collection_method: 'send_invoice', days_until_due: 30, auto_advance: false } });
+    expect(terms.status).toBe(400);
+    expect(terms.body.error).toMatchObject({ code: 'invoice_not_editable', param: 'collection_method' });
+    expect(await ok({ method: 'GET', url: `/v1/invoices/${id}` })).toMatchObject({ auto_advance: true, description: null, collection_method: 'charge_automatically' });
+    expect(await ok({ method: 'POST', url: `/v1/invoices/${id}`, payload: { description: 'late memo' } })).toMatchObject({ status: 'open', description: 'late memo' });
 
     await ok({ method: 'POST', url: `/v1/invoices/${id}/pay` });
     const paid = await t.call({ method: 'POST', url: `/v1/invoices/${id}`, payload: { auto_advance: false } });

@@ -3,7 +3,8 @@ import { InvalidRequestError } from '../../core/errors/index.js';
 import type { Queryable } from '../../db/index.js';
 import { listObject } from '../../http/pagination.js';
 import { Respond, type Router } from '../../http/router.js';
-import { listQuery, zBool, zExpand, zInt, zMetadata, zCurrency, createdBounds, zCreatedFilter } from '../../http/schemas.js';
+import { addDays } from '../../core/time/index.js';
+import { listQuery, zBool, zExpand, zInt, zMetadata, zCurrency, createdBounds, zCreatedFilter, zNullableText, zTimestamp } from '../../http/schemas.js';
 import { customerNow, mergeMetadata } from '../customers/service.js';
 import { paymentErrorFor } from '../payments/service.js';
 import { createPreviewBody, upcomingQuery } from '../subscriptions/schemas.js';
@@ -19,13 +20,15 @@ import {
   updateInvoiceItem,
   updateInvoiceItemBody,
 } from './items.js';
-import { linesOf, listInvoiceRows, updateInvoiceRow, type InvoiceRow } from './repository.js';
-import { inPreviewSpelling, previewNewSubscription, previewedSubscription } from './preview.js';
+import { linesOf, listInvoiceRows, updateInvoiceRow, type CollectionMethod, type InvoiceRow } from './repository.js';
+import { inPreviewSpelling, previewAfterDueRenewals, previewNewSubscription, previewedSubscription } from './preview.js';
 import { invoiceObjectSchema } from './schemas.js';
 import { serializeLine } from './serialize.js';
 import {
+  checkDueTerms,
   createManualInvoice,
   deleteDraft,
+  finalizeAtFrom,
   finalizeInvoices,
   getInvoiceRow,
   invoiceObject,
@@ -62,6 +65,33 @@ async function collectionSchedule(q: Queryable, inv: InvoiceRow, autoAdvance: bo
 
 const expandOnly = z.strictObject({ expand: zExpand() });
 
+/** Fields of POST /v1/invoices/{id} that only a draft takes (Stripe: uneditable once finalized). */
+const DRAFT_ONLY_FIELDS = ['collection_method', 'days_until_due', 'due_date'] as const;
+
+/**
+ * A draft's new collection terms (Stripe's rules, as on creation): charge_automatically has no due date
+ * and takes no days_until_due or due_date; send_invoice is due at due_date (in the future), or
+ * days_until_due after the invoice's creation, or keeps the due date it has (one is required).
+ */
+function draftTerms(
+  inv: InvoiceRow,
+  body: { collection_method?: CollectionMethod; days_until_due?: number; due_date?: number },
+  now: Date,
+): Partial<InvoiceRow> {
+  if (body.collection_method === undefined && body.days_until_due === undefined && body.due_date === undefined) return {};
+  const method = body.collection_method ?? inv.collection_method;
+  const dueDate = checkDueTerms(body, method, now);
+  if (method === 'charge_automatically') {
+    if (body.days_until_due !== undefined) {
+      throw new InvalidRequestError('days_until_due can only be set when collection_method is send_invoice.', 'days_until_due', 'parameter_invalid');
+    }
+    return { collection_method: method, due_date: null };
+  }
+  const due = dueDate ?? (body.days_until_due !== undefined ? addDays(new Date(inv.created), body.days_until_due) : inv.due_date);
+  if (due === null) throw new InvalidRequestError('days_until_due or due_date is required when collection_method is send_invoice.', 'days_until_due', 'parameter_missing');
+  return { collection_method: method, due_date: due };
+}
+
 export function invoiceRoutes(r: Router): void {
   r.route({
     method: 'POST',
@@ -74,8 +104,10 @@ export function invoiceRoutes(r: Router): void {
       subscription: z.string().min(1).optional(),
       collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
       days_until_due: zInt().pipe(z.number().int().min(0).max(365)).optional(),
+      /** Stripe: when a send_invoice invoice is due (instead of days_until_due); in the future. */
+      due_date: zTimestamp().optional(),
       auto_advance: zBool().optional(),
-      description: z.string().max(1000).optional(),
+      description: zNullableText(1000).optional(),
       metadata: zMetadata().optional(),
       pending_invoice_items_behavior: z.enum(['include', 'exclude']).optional(),
       default_payment_method: z.string().min(1).optional(),
@@ -94,15 +126,18 @@ export function invoiceRoutes(r: Router): void {
     query: upcomingQuery,
     handler: async ({ q, now, deps, query }) => {
       const subscription = await previewedSubscription(q, query);
-      return upcomingInvoice(
-        { q, deps, now },
-        {
-          subscription,
-          items: query.subscription_items,
-          prorationDate: query.subscription_proration_date,
-          prorationBehavior: query.subscription_proration_behavior,
-          billingCycleAnchor: query.subscription_billing_cycle_anchor,
-        },
+      const proposed = Boolean(query.subscription_items?.length) || query.subscription_billing_cycle_anchor === 'now';
+      return previewAfterDueRenewals(deps, q, now, subscription, proposed, (pq) =>
+        upcomingInvoice(
+          { q: pq, deps, now },
+          {
+            subscription,
+            items: query.subscription_items,
+            prorationDate: query.subscription_proration_date,
+            prorationBehavior: query.subscription_proration_behavior,
+            billingCycleAnchor: query.subscription_billing_cycle_anchor,
+          },
+        ),
       );
     },
   });
@@ -121,9 +156,12 @@ export function invoiceRoutes(r: Router): void {
       }
       const subscription = await previewedSubscription(q, body);
       try {
-        return await upcomingInvoice(
-          { q, deps, now },
-          { subscription, items: details.items, prorationDate: details.proration_date, prorationBehavior: details.proration_behavior, billingCycleAnchor: details.billing_cycle_anchor },
+        const proposed = Boolean(details.items?.length) || details.billing_cycle_anchor === 'now';
+        return await previewAfterDueRenewals(deps, q, now, subscription, proposed, (pq) =>
+          upcomingInvoice(
+            { q: pq, deps, now },
+            { subscription, items: details.items, prorationDate: details.proration_date, prorationBehavior: details.proration_behavior, billingCycleAnchor: details.billing_cycle_anchor },
+          ),
         );
       } catch (err) {
         throw inPreviewSpelling(err);
@@ -165,24 +203,41 @@ export function invoiceRoutes(r: Router): void {
   r.route({
     method: 'POST',
     url: '/v1/invoices/{id}',
-    summary: 'Update an invoice: a draft fully; an open one only auto_advance and metadata; a closed one only metadata',
+    summary: 'Update an invoice: a draft fully; a finalized one only description and metadata (and auto_advance while it is open)',
     tag: 'Invoices',
     scope: 'write',
     params: idParams,
-    body: z.strictObject({ description: z.string().max(1000).optional(), metadata: zMetadata().optional(), auto_advance: zBool().optional(), expand: zExpand() }),
-    handler: async ({ q, now: requestNow, params, body }) => {
+    body: z.strictObject({
+      description: zNullableText(1000).optional(),
+      metadata: zMetadata().optional(),
+      auto_advance: zBool().optional(),
+      collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
+      days_until_due: zInt().pipe(z.number().int().min(0).max(365)).optional(),
+      due_date: zTimestamp().optional(),
+      expand: zExpand(),
+    }),
+    handler: async ({ q, now: requestNow, deps, params, body }) => {
       const inv = await getInvoiceRow(q, params.id, true);
       const now = await effectiveNow(q, inv.test_clock, requestNow);
-      // As Stripe: a finalized invoice is immutable except metadata, and auto_advance while it is open.
-      if (inv.status !== 'draft' && body.description !== undefined) {
-        throw new InvalidRequestError('A finalized invoice is immutable; only metadata (and auto_advance while it is open) can change.', 'description', 'invoice_not_editable');
+      // Stripe: "Draft invoices are fully editable. Once an invoice is finalized, monetary values, as
+      // well as collection_method, become uneditable" — and the due terms with it; description and
+      // metadata stay editable, auto_advance while the invoice is open.
+      const draftOnly = DRAFT_ONLY_FIELDS.find((f) => body[f] !== undefined);
+      if (inv.status !== 'draft' && draftOnly) {
+        throw new InvalidRequestError(`${draftOnly} can only change on a draft invoice; this one is ${inv.status}.`, draftOnly, 'invoice_not_editable');
       }
       if (inv.status !== 'draft' && inv.status !== 'open' && body.auto_advance !== undefined) {
         throw new InvalidRequestError(`auto_advance can only change on a draft or open invoice; this one is ${inv.status}.`, 'auto_advance', 'invoice_not_editable');
       }
       const row = await updateInvoiceRow(q, inv.id, {
         ...(body.description !== undefined ? { description: body.description } : {}),
+        ...(inv.status === 'draft' ? draftTerms(inv, body, now) : {}),
         ...(body.auto_advance !== undefined ? { auto_advance: body.auto_advance } : {}),
+        // A draft turned to auto_advance that has no finalization time (a manual draft created without
+        // it, a keep_as_draft or unpaid renewal) is finalized after the configured delay, as Stripe's hour.
+        ...(inv.status === 'draft' && body.auto_advance === true && inv.finalize_at === null
+          ? { finalize_at: finalizeAtFrom(now, deps.config.finalizeDelaySeconds) }
+          : {}),
         ...(inv.status === 'open' && body.auto_advance !== undefined ? await collectionSchedule(q, inv, body.auto_advance, now) : {}),
         // Stripe's rules (a "" value unsets its key, metadata="" unsets all, at most 50 keys after the merge).
         ...(body.metadata !== undefined ? { metadata: mergeMetadata(inv.metadata, body.metadata) } : {}),

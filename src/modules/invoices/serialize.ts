@@ -73,9 +73,10 @@ export interface SerializeOptions {
    * The customer's current details. Stripe: until the invoice is finalized its customer_email,
    * customer_name, customer_address, customer_tax_exempt and customer_tax_ids equal the customer's;
    * a draft stores no snapshot (customer_details is taken at finalization), so a draft shows these
-   * when the caller passes them, and nulls otherwise.
+   * when the caller passes them, and nulls otherwise. With `balance`, a draft's starting_balance is
+   * the customer's current balance (Stripe's rule until finalization).
    */
-  customer?: CustomerDetails | null;
+  customer?: (CustomerDetails & { balance?: number }) | null;
   /**
    * The invoice's latest payment intent (each attempt is one), or null before any: Stripe's
    * `payment_intent` (API versions before 2025-03-31), which `expand[]=latest_invoice.payment_intent`
@@ -87,7 +88,12 @@ export interface SerializeOptions {
 export function serializeInvoice(inv: InvoiceRow, lines: readonly SerializableLine[], opts: SerializeOptions = {}): InvoiceObject {
   const taxAmounts = inv.total_tax_amounts ?? [];
   const decision = inv.tax_context?.decision ?? null;
-  const customer = (inv.status === 'draft' ? (opts.customer ?? inv.customer_details) : inv.customer_details) ?? null;
+  const draft = inv.status === 'draft';
+  const customer = (draft ? (opts.customer ?? inv.customer_details) : inv.customer_details) ?? null;
+  // Stripe starting_balance: "If the invoice has not been finalized yet, this will be the current
+  // customer balance" (when the caller passed it); ending_balance: "null if the invoice has not been
+  // finalized yet". Finalization stores both.
+  const startingBalance = draft && opts.customer?.balance !== undefined ? Number(opts.customer.balance) : inv.starting_balance;
   return {
     id: inv.id,
     object: 'invoice' as const,
@@ -120,7 +126,7 @@ export function serializeInvoice(inv: InvoiceRow, lines: readonly SerializableLi
     discounts: inv.discounts.map((d) => d.discount),
     due_date: ts(inv.due_date),
     effective_at: inv.status_transitions.finalized_at ?? null,
-    ending_balance: inv.ending_balance,
+    ending_balance: draft ? null : inv.ending_balance,
     hosted_invoice_url: inv.hosted_invoice_url ?? null,
     invoice_pdf: inv.hosted_invoice_url ? `${inv.hosted_invoice_url}/pdf` : null,
     lines: { object: 'list' as const, data: lines.map(serializeLine), has_more: false, url: `/v1/invoices/${inv.id}/lines` },
@@ -142,7 +148,7 @@ export function serializeInvoice(inv: InvoiceRow, lines: readonly SerializableLi
     pre_payment_credit_notes_amount: inv.pre_payment_credit_notes_amount ?? 0,
     period_end: ts(inv.period_end)!,
     period_start: ts(inv.period_start)!,
-    starting_balance: inv.starting_balance,
+    starting_balance: startingBalance,
     status: inv.status,
     status_transitions: {
       finalized_at: inv.status_transitions.finalized_at ?? null,

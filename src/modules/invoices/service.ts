@@ -4,6 +4,7 @@ import { minimumCharge } from '../../core/money/index.js';
 import { toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
+import type { Config } from '../../config.js';
 import { previousAttributes, recordEvents, type EventInput } from '../events/service.js';
 import type { Discount } from './domain/discounts.js';
 import { noSuchPaymentMethod, notAttachedToCustomer } from '../payments/errors.js';
@@ -20,6 +21,7 @@ import { serializeInvoice, type InvoiceObject } from './serialize.js';
 import type { TaxConfig } from '../taxes/config.js';
 import { applyTax, loadPriceBehaviors, type CustomerDetails } from '../taxes/context.js';
 import { hostedInvoiceUrls, type LinkConfig } from '../documents/links.js';
+import { spendOnceDiscounts } from './discount-ends.js';
 
 // Invoice lifecycle: draft → open → paid | void | uncollectible. Finalised invoices are immutable
 // (only status, payment and balance fields move). Every transition writes its event in the same
@@ -56,12 +58,18 @@ export async function latestPaymentIntents(q: Queryable, invoiceIds: readonly st
   return new Map(rows.map((r) => [r.invoice, r.id]));
 }
 
-/** The current details of the customers of the drafts among `invs` (one query; none without drafts). */
-export async function draftCustomers(q: Queryable, invs: readonly Pick<InvoiceRow, 'status' | 'customer'>[]): Promise<Map<string, CustomerDetails>> {
+/** A draft's customer as the draft shows it: current details and current balance (its starting_balance). */
+export type DraftCustomer = CustomerDetails & { balance: number };
+
+/** The current details and balances of the customers of the drafts among `invs` (one query; none without drafts). */
+export async function draftCustomers(q: Queryable, invs: readonly Pick<InvoiceRow, 'status' | 'customer'>[]): Promise<Map<string, DraftCustomer>> {
   const ids = [...new Set(invs.filter((i) => i.status === 'draft').map((i) => i.customer))];
   if (ids.length === 0) return new Map();
-  const { rows } = await q.query<CustomerDetails & { id: string }>(`SELECT id, name, email, address, tax_ids, tax_exempt FROM customers WHERE id = ANY($1::text[])`, [ids]);
-  return new Map(rows.map((c) => [c.id, customerDetails(c)!]));
+  const { rows } = await q.query<CustomerDetails & { id: string; balance: number }>(
+    `SELECT id, name, email, address, tax_ids, tax_exempt, balance FROM customers WHERE id = ANY($1::text[])`,
+    [ids],
+  );
+  return new Map(rows.map((c) => [c.id, { ...customerDetails(c)!, balance: Number(c.balance) }]));
 }
 
 export async function getInvoiceRow(q: Queryable, id: string, forUpdate = false, param = 'id'): Promise<InvoiceRow> {
@@ -73,7 +81,8 @@ export async function getInvoiceRow(q: Queryable, id: string, forUpdate = false,
 /**
  * Writes built invoices and their lines. Invoices that would bill an already-invoiced subscription
  * period are dropped by the database (unique index) and reported as skipped; their pending items
- * stay pending. Pending invoice items used by an invoice are attached to it; `once` discounts end.
+ * stay pending. Pending invoice items used by an invoice are attached to it; `once` discounts end
+ * (each with its customer.discount.deleted).
  */
 export async function persistInvoices(q: Queryable, built: BuiltInvoice[], now: Date): Promise<BuiltInvoice[]> {
   if (built.length === 0) return [];
@@ -88,13 +97,8 @@ export async function persistInvoices(q: Queryable, built: BuiltInvoice[], now: 
     ]);
   }
   const usedDiscounts = kept.flatMap((b) => b.invoice.discounts.map((d) => d.discount));
-  if (usedDiscounts.length) {
-    // A `once` discount is spent by the first invoice it reduces.
-    await q.query(
-      `UPDATE discounts d SET end_at = $2 FROM coupons c WHERE d.coupon = c.id AND c.duration = 'once' AND d.id = ANY($1::text[]) AND d.end_at IS NULL`,
-      [usedDiscounts, now],
-    );
-  }
+  // A `once` discount is spent by the first invoice it reduces (customer.discount.deleted).
+  await spendOnceDiscounts(q, usedDiscounts, now);
   const customers = await draftCustomers(q, kept.map((b) => b.invoice));
   await recordEvents(
     q,
@@ -115,6 +119,7 @@ export async function createInvoices(q: Queryable, drafts: InvoiceDraft[], now: 
 }
 
 export interface FinalizeOptions {
+  /** Numbers every invoice in this series; without it each customer's invoice_prefix, else DEFAULT_SERIES. */
   series?: string;
   /** Makes the hosted invoice link (publicUrl, link secret, TTL); without it the invoice has none. */
   config?: LinkConfig;
@@ -127,17 +132,18 @@ export interface FinalizeOptions {
 }
 
 /**
- * Finalises drafts: assigns gapless numbers (one counter row, locked), applies the customer balance,
+ * Finalises drafts: assigns gapless numbers (one locked counter row per series: the customer's
+ * invoice_prefix, else the account's DEFAULT_SERIES; the batch takes one reservation per series),
+ * applies the customer balance,
  * opens them (or marks them paid when nothing is due) and schedules the automatic payment attempt.
  */
 export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, opts: FinalizeOptions = {}): Promise<InvoiceRow[]> {
   if (ids.length === 0) return [];
-  const series = opts.series ?? DEFAULT_SERIES;
   const { rows: locked } = await q.query<InvoiceRow>(`SELECT * FROM invoices WHERE id = ANY($1::text[]) AND status = 'draft' ORDER BY id FOR UPDATE`, [ids]);
   if (locked.length === 0) return [];
   const customers = [...new Set(locked.map((d) => d.customer))];
-  const { rows: customerRows } = await q.query<CustomerDetails & { id: string; balance: number; currency: string | null }>(
-    `SELECT id, balance, currency, name, email, address, tax_ids, tax_exempt FROM customers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+  const { rows: customerRows } = await q.query<CustomerDetails & { id: string; balance: number; currency: string | null; invoice_prefix: string | null }>(
+    `SELECT id, balance, currency, invoice_prefix, name, email, address, tax_ids, tax_exempt FROM customers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
     [customers],
   );
   const customerOf = new Map(customerRows.map((c) => [c.id, c]));
@@ -161,14 +167,14 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
     `UPDATE customers AS c SET currency = u.cur FROM unnest($1::text[], $2::text[]) AS u(id, cur) WHERE c.id = u.id AND c.currency IS NULL`,
     [[...currencyOf.keys()], [...currencyOf.values()]],
   );
-  const first = await reserveNumbers(q, series, drafts.length);
+  const numberOf = await reserveInvoiceNumbers(q, drafts, (d) => opts.series ?? customerOf.get(d.customer)?.invoice_prefix ?? DEFAULT_SERIES);
   const balance = new Map(customerRows.filter((c) => Number(c.balance) !== 0).map((b) => [b.id, Number(b.balance)]));
   const hosted = opts.config ? await hostedInvoiceUrls(q, opts.config, now, drafts) : new Map<string, string>();
   const nowS = toUnix(now);
   const out: InvoiceRow[] = [];
   const balanceTx: { customer: string; amount: number; currency: string; invoice: string; ending: number; type: 'applied_to_invoice' | 'invoice_too_small' }[] = [];
   const events: EventInput[] = [];
-  for (const [i, d] of drafts.entries()) {
+  for (const d of drafts) {
     const starting = balance.get(d.customer) ?? 0;
     // The draft's total already holds discounts and tax.
     const lineTotals = computeInvoiceTotals({ lineAmounts: [Number(d.total)], startingBalance: starting });
@@ -188,8 +194,8 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
     const auto = d.collection_method === 'charge_automatically' && d.auto_advance && !paidNow;
     const row: InvoiceRow = {
       ...d,
-      number: formatInvoiceNumber(series, first + i),
-      series,
+      number: numberOf.get(d.id)!.number,
+      series: numberOf.get(d.id)!.series,
       status: paidNow ? 'paid' : 'open',
       starting_balance: starting,
       ending_balance: tooSmall ? lineTotals.ending_balance + lineTotals.amount_due : lineTotals.ending_balance,
@@ -206,11 +212,11 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
     out.push(row);
   }
   await q.query(
-    `UPDATE invoices AS t SET status = u.status, number = u.number, series = $9, starting_balance = u.sb, ending_balance = u.eb,
+    `UPDATE invoices AS t SET status = u.status, number = u.number, series = u.series, starting_balance = u.sb, ending_balance = u.eb,
        amount_due = u.due, amount_remaining = u.rem, next_payment_attempt = u.npa, status_transitions = u.st::jsonb, updated = $10,
        customer_details = u.cd::jsonb, hosted_invoice_url = u.hurl
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::timestamptz[], $11::text[], $12::text[], $13::text[])
-       AS u(id, status, number, sb, eb, due, rem, npa, st, cd, hurl)
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::timestamptz[], $11::text[], $12::text[], $13::text[], $9::text[])
+       AS u(id, status, number, sb, eb, due, rem, npa, st, cd, hurl, series)
      WHERE t.id = u.id`,
     [
       out.map((r) => r.id),
@@ -221,7 +227,7 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
       out.map((r) => r.amount_due),
       out.map((r) => r.amount_remaining),
       out.map((r) => (r.next_payment_attempt ? r.next_payment_attempt.toISOString() : null)),
-      series,
+      out.map((r) => r.series),
       now,
       out.map((r) => JSON.stringify(r.status_transitions)),
       out.map((r) => JSON.stringify(r.customer_details)),
@@ -254,6 +260,27 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
   await recordEvents(q, now, events);
   // Zero-amount invoices are paid at once; their subscriptions move as if a payment succeeded.
   for (const r of out) if (r.status === 'paid' && r.subscription) await syncSubscriptionAfterPayment(q, r, true, now);
+  return out;
+}
+
+/**
+ * Numbers for drafts in finalization order, per series: one reservation (one locked counter row) per
+ * series, the series taken in name order so two batches lock shared counters in the same order.
+ */
+async function reserveInvoiceNumbers(q: Queryable, drafts: readonly InvoiceRow[], seriesOf: (d: InvoiceRow) => string): Promise<Map<string, { series: string; number: string }>> {
+  const bySeries = new Map<string, InvoiceRow[]>();
+  for (const d of drafts) {
+    const series = seriesOf(d);
+    const group = bySeries.get(series);
+    if (group) group.push(d);
+    else bySeries.set(series, [d]);
+  }
+  const out = new Map<string, { series: string; number: string }>();
+  for (const series of [...bySeries.keys()].sort()) {
+    const group = bySeries.get(series)!;
+    const first = await reserveNumbers(q, series, group.length);
+    for (const [i, d] of group.entries()) out.set(d.id, { series, number: formatInvoiceNumber(series, first + i) });
+  }
   return out;
 }
 
@@ -426,22 +453,25 @@ export async function createManualInvoice(
     subscription?: string;
     collection_method?: 'charge_automatically' | 'send_invoice';
     days_until_due?: number;
+    /** Unix seconds (Stripe's due_date): send_invoice only, instead of days_until_due, in the future. */
+    due_date?: number;
     auto_advance?: boolean;
-    description?: string;
+    description?: string | null;
     metadata?: Record<string, string>;
     pending_invoice_items_behavior?: 'include' | 'exclude';
     default_payment_method?: string;
     currency?: string;
   },
   tax?: TaxConfig,
-  deps?: PaymentDeps,
+  deps?: PaymentDeps & { config?: Partial<Pick<Config, 'finalizeDelaySeconds'>> },
 ): Promise<InvoiceRow> {
   const customer = await getCustomerRow(q, input.customer, { param: 'customer' });
   if (input.currency && customer.currency && input.currency !== customer.currency) {
     throw new InvalidRequestError(`The customer is billed in ${customer.currency}; an invoice in ${input.currency} would mix currencies.`, 'currency', 'currency_mismatch');
   }
-  if (input.collection_method === 'send_invoice' && input.days_until_due === undefined) {
-    throw new InvalidRequestError('days_until_due is required when collection_method is send_invoice.', 'days_until_due', 'parameter_missing');
+  const dueDate = checkDueTerms(input, input.collection_method ?? 'charge_automatically', now);
+  if (input.collection_method === 'send_invoice' && input.days_until_due === undefined && dueDate === null) {
+    throw new InvalidRequestError('days_until_due or due_date is required when collection_method is send_invoice.', 'days_until_due', 'parameter_missing');
   }
   // As Stripe (and subscriptions here): a due date only exists for invoices sent to be paid, so
   // days_until_due with charge_automatically (explicit or the default) is refused.
@@ -481,9 +511,10 @@ export async function createManualInvoice(
         periodEnd: now,
         collectionMethod: input.collection_method ?? 'charge_automatically',
         daysUntilDue: input.days_until_due ?? null,
+        dueDate,
         // Stripe: a manual invoice is finalised automatically about an hour later unless auto_advance is false.
         autoAdvance: input.auto_advance ?? false,
-        finalizeAt: input.auto_advance ? new Date(now.getTime() + 3600_000) : null,
+        finalizeAt: input.auto_advance ? finalizeAtFrom(now, deps?.config?.finalizeDelaySeconds) : null,
         defaultPaymentMethod,
         testClock: customer.test_clock,
         description: input.description ?? null,
@@ -496,6 +527,29 @@ export async function createManualInvoice(
     tax,
   );
   return built!.invoice;
+}
+
+/** When a draft whose automatic advance is on is finalized: `delaySeconds` (the configured RECUR_FINALIZE_DELAY_SECONDS, Stripe's hour) after `now`. */
+export function finalizeAtFrom(now: Date, delaySeconds = 3600): Date {
+  return new Date(now.getTime() + delaySeconds * 1000);
+}
+
+/**
+ * Stripe's due_date rules (InvoiceCreateParams / InvoiceUpdateParams): only for send_invoice invoices,
+ * not together with days_until_due, and in the future. Returns the due date, or null when none is given.
+ */
+export function checkDueTerms(input: { days_until_due?: number; due_date?: number }, collectionMethod: 'charge_automatically' | 'send_invoice', now: Date): Date | null {
+  if (input.due_date === undefined) return null;
+  if (input.days_until_due !== undefined) {
+    throw new InvalidRequestError('Pass either due_date or days_until_due, not both.', 'due_date', 'parameter_invalid');
+  }
+  if (collectionMethod !== 'send_invoice') {
+    throw new InvalidRequestError('due_date can only be set when collection_method is send_invoice.', 'due_date', 'parameter_invalid');
+  }
+  if (input.due_date <= toUnix(now)) {
+    throw new InvalidRequestError('due_date must be in the future.', 'due_date', 'parameter_invalid');
+  }
+  return new Date(input.due_date * 1000);
 }
 
 /** A line or invoice total past MAX_INVOICE_AMOUNT is a 400 (amount_too_large), not a RangeError (500) later. */
@@ -615,10 +669,11 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date, o
   const discountRecords = built.invoice.discounts.length > 0 || live ? built.invoice.discounts : inv.discounts.map((d) => ({ discount: d.discount, amount: 0 }));
   if (live && built.invoice.discounts.length > 0) {
     // As persistInvoices does at creation: a `once` discount is spent by the first invoice it reduces.
-    await q.query(`UPDATE discounts d SET end_at = $2 FROM coupons c WHERE d.coupon = c.id AND c.duration = 'once' AND d.id = ANY($1::text[]) AND d.end_at IS NULL`, [
+    await spendOnceDiscounts(
+      q,
       built.invoice.discounts.map((d) => d.discount),
       now,
-    ]);
+    );
   }
   await q.query(`DELETE FROM invoice_lines WHERE invoice = $1`, [inv.id]);
   await insertLines(q, built.lines);

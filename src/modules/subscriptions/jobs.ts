@@ -5,6 +5,7 @@ import type { AppDeps } from '../../deps.js';
 import { recordEvent } from '../events/service.js';
 import { createInvoices, finalizeInvoices, markUncollectible, voidInvoice } from '../invoices/service.js';
 import { collectInvoices } from '../invoices/collect.js';
+import { recordLapsedDiscounts } from '../invoices/discount-ends.js';
 import type { InvoiceRow } from '../invoices/repository.js';
 import { defaultPaymentMethodFor } from '../payments/service.js';
 import { discountsFor, loadPricing, pendingItemsFor, pendingLines } from './billing.js';
@@ -177,7 +178,7 @@ async function endSubscription(q: Queryable, deps: BillingDeps, sub: Subscriptio
   await invoicePendingAtEnd(q, deps, sub, at, now);
 }
 
-async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow, items: ItemRow[], pricing: Awaited<ReturnType<typeof loadPricing>>, now: Date): Promise<void> {
+export async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow, items: ItemRow[], pricing: Awaited<ReturnType<typeof loadPricing>>, now: Date): Promise<void> {
   const periodEnd = new Date(sub.current_period_end);
   // Ends instead of renewing: at the period end, or at a cancel_at the period reached (a late worker).
   const cancelAt = sub.cancel_at ? new Date(sub.cancel_at) : null;
@@ -222,6 +223,8 @@ async function advanceOne(q: Queryable, deps: BillingDeps, sub: SubscriptionRow,
     return;
   }
   const discounts = (await discountsFor(q, [sub], new Map([[sub.id, next.start]]))).get(sub.id)!;
+  // A `repeating` discount that ended by the new period's start: its customer.discount.deleted now.
+  await recordLapsedDiscounts(q, [{ subscription: sub.id, customer: sub.customer, at: next.start }], now);
   const paused = sub.pause_collection?.behavior ?? null;
   const [built] = await createInvoices(
     q,

@@ -5,6 +5,7 @@ import { buildInvoice, type BuiltInvoice, type InvoiceDraft } from '../invoices/
 import type { TaxConfig } from '../taxes/config.js';
 import { applyTax } from '../taxes/context.js';
 import { persistInvoices } from '../invoices/service.js';
+import { recordLapsedDiscounts } from '../invoices/discount-ends.js';
 import { discountsFor, pendingItemsFor, pendingLines, periodLines, type PriceInfo } from './billing.js';
 import { periodContainingTime } from './domain/periods.js';
 import type { ItemRow, SubscriptionRow } from './repository.js';
@@ -74,6 +75,13 @@ export async function renewPlain(
   const built: BuiltInvoice[] = (await applyTax(q, tax, drafts, now)).map((d) => buildInvoice(d, now));
   // The unique index (subscription, period_start) drops any invoice another worker already wrote.
   const kept = await persistInvoices(q, built, now);
+  // A `repeating` discount that ended by the new period's start: this renewal is the first to bill
+  // without it, so its customer.discount.deleted is written now (one query for the batch).
+  await recordLapsedDiscounts(
+    q,
+    subs.map((s) => ({ subscription: s.id, customer: s.customer, at: periods.get(s.id)!.start })),
+    now,
+  );
   const invoiceOf = new Map(kept.map((b) => [b.invoice.subscription!, b.invoice.id]));
   // A period whose invoice already exists (a crashed run's leftovers can't exist: all of this is one
   // transaction; this is the constraint's backstop) still moves on, so nothing loops on it.
