@@ -1,3 +1,4 @@
+import { InvalidRequestError } from '../core/errors/index.js';
 import type { Queryable } from '../db/index.js';
 
 export interface ListParams {
@@ -25,6 +26,16 @@ export async function paginate<R extends { id: string }>(
   list: ListParams,
 ): Promise<{ rows: R[]; hasMore: boolean }> {
   const limit = list.limit ?? 10;
+  // Stripe refuses both cursors at once, and a cursor naming nothing (a typo would otherwise restart
+  // a sync from the newest page without a word).
+  if (list.starting_after !== undefined && list.ending_before !== undefined) {
+    throw new InvalidRequestError('Received both starting_after and ending_before parameters. Please pass in only one.', 'ending_before', 'parameter_invalid');
+  }
+  const cursor = list.starting_after ?? list.ending_before;
+  if (cursor !== undefined) {
+    const found = await q.query(`SELECT 1 FROM ${opts.table} WHERE id = $1`, [cursor]);
+    if (!found.rows[0]) throw new InvalidRequestError(`No such object: '${cursor}'`, list.starting_after !== undefined ? 'starting_after' : 'ending_before', 'resource_missing');
+  }
   const params = [...(opts.params ?? [])];
   const conds = opts.where ? [`(${opts.where})`] : [];
   for (const [col, v] of Object.entries(opts.equals ?? {})) {

@@ -163,7 +163,7 @@ describe('products API', () => {
       description: null,
       features: [{ key: 'a', name: 'A', value: null }],
       marketing_features: [{ name: 'A' }],
-      metadata: { keep: '1', drop: '2' },
+      metadata: { drop: '2', added: null },
       updated: CREATED,
     });
     // Nothing changes: no event.
@@ -425,11 +425,12 @@ describe('prices API', () => {
     });
     const events = await eventsFor(p.id);
     expect(events.map((e) => e.type)).toEqual(['price.updated', 'price.created']);
+    // Hashes by their changed keys only (Stripe since 2015-01-26); null: a key that was not there.
     expect(events[0]!.data.previous_attributes).toEqual({
       nickname: null,
-      metadata: { a: '1' },
+      metadata: { a: '1', b: null },
       tax_behavior: 'unspecified',
-      currency_options: p.currency_options,
+      currency_options: { usd: { tax_behavior: 'unspecified' }, eur: { tax_behavior: 'unspecified', unit_amount: 9000, unit_amount_decimal: '9000' }, gbp: null },
     });
 
     const locked = await t.call({ method: 'POST', url: `/v1/prices/${p.id}`, payload: { tax_behavior: 'exclusive' } });

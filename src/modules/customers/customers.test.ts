@@ -35,7 +35,8 @@ describe('customers API', () => {
 
     const events = await t.call({ method: 'GET', url: `/v1/events?customer=${id}` });
     expect(events.body.data.map((e: { type: string }) => e.type)).toEqual(['customer.updated', 'customer.created']);
-    expect(events.body.data[0].data.previous_attributes).toEqual({ name: 'Ann', metadata: { tier: 'elite' } });
+    // metadata by its changed keys only, as Stripe's: tier removed (old value), seg added (null before).
+    expect(events.body.data[0].data.previous_attributes).toEqual({ name: 'Ann', metadata: { tier: 'elite', seg: null } });
 
     const del = await t.call({ method: 'DELETE', url: `/v1/customers/${id}` });
     expect(del.body).toEqual({ id, object: 'customer', deleted: true });

@@ -103,7 +103,23 @@ export function serializeEvent(r: EventRow) {
 export function previousAttributes(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(after)) {
-    if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) out[k] = before[k] ?? null;
+    if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) out[k] = previousValue(before[k], after[k]);
+  }
+  return out;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The old value of a changed attribute. A hash changed in place shows only its changed keys, each
+ * with its old value (null for a key it did not have), as Stripe's events have since 2015-01-26
+ * ("only show the difference": `{address: {line2: "Bar"}}`); arrays and scalars show the whole old value.
+ */
+function previousValue(before: unknown, after: unknown): unknown {
+  if (!isPlainObject(before) || !isPlainObject(after)) return before ?? null;
+  const out: Record<string, unknown> = {};
+  for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) out[k] = previousValue(before[k], after[k]);
   }
   return out;
 }

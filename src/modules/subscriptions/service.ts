@@ -634,22 +634,29 @@ export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_
   if (input.prorate && sub.status !== 'trialing' && now < period.end && now >= new Date(sub.current_period_start)) {
     await storeStretch(q, sub, { kind: 'credit', from: now, to: period.end }, now, false);
   }
+  // The final invoice (invoice_now): pending items, including the prorated credit; a negative total
+  // becomes customer credit when it is finalised. Written before the cancellation so the subscription
+  // (and its .deleted event) names it as latest_invoice, as Stripe's; collected after it.
+  let finalInvoice: string | null = null;
+  if (input.invoice_now) {
+    const draft = await invoiceDraftNow(q, sub, [], pricing, 'subscription_update', { start: now, end: now });
+    if (draft.lines.length) finalInvoice = (await createInvoices(q, [draft], now, ctx.deps.config.tax))[0]?.invoice.id ?? null;
+  }
   const after = await transition(
     q,
     sub,
-    { status: 'canceled', canceled_at: now, ended_at: now, cancel_at_period_end: false, cancellation_details: { reason: 'cancellation_requested', ...input.cancellation_details } },
+    {
+      status: 'canceled',
+      canceled_at: now,
+      ended_at: now,
+      cancel_at_period_end: false,
+      cancellation_details: { reason: 'cancellation_requested', ...input.cancellation_details },
+      ...(finalInvoice ? { latest_invoice: finalInvoice } : {}),
+    },
     now,
     'customer.subscription.deleted',
   );
-  if (input.invoice_now) {
-    // The final invoice: pending items (including the prorated credit). A negative total becomes
-    // customer credit when it is finalised.
-    const draft = await invoiceDraftNow(q, after, [], pricing, 'subscription_update', { start: now, end: now });
-    if (draft.lines.length) {
-      const built = (await createInvoices(q, [draft], now, ctx.deps.config.tax))[0];
-      if (built) await collectNow({ ...ctx, now }, built.invoice.id, after, true);
-    }
-  }
+  if (finalInvoice) await collectNow({ ...ctx, now }, finalInvoice, after, true);
   // An incomplete subscription's open first invoice is voided with it.
   if (sub.status === 'incomplete' && sub.latest_invoice) {
     const { rows } = await q.query<{ status: string }>(`SELECT status FROM invoices WHERE id = $1`, [sub.latest_invoice]);

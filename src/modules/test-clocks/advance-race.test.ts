@@ -46,6 +46,29 @@ describe('test clock advance claim', () => {
     expect(next.body).toMatchObject({ frozen_time: START + 12 * DAY, status: 'ready' });
   });
 
+  it('while advancing, the clock shows status_details.advancing.target_frozen_time (Stripe); ready again, {}', async () => {
+    const clock = await t.clockAt('2026-01-15T12:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer, items: [{ price: await t.priceId('community_monthly') }], trial_period_days: 7 } });
+    const db = t.testDb.db;
+    const realQuery = db.query.bind(db);
+    let seen: { status?: string; status_details?: unknown } | null = null;
+    vi.spyOn(db, 'query').mockImplementation((async (sql: string, params?: unknown[]) => {
+      // At the advance's first due instant (the trial-will-end notice), another request reads the clock.
+      if (!seen && typeof sql === 'string' && sql.includes('SET frozen_time = $2, advancing_since = $3')) {
+        seen = {};
+        seen = await frozenTime(clock);
+      }
+      return realQuery(sql, params);
+    }) as typeof db.query);
+    const res = await advance(clock, START + 20 * DAY);
+    vi.restoreAllMocks();
+    expect(res.status).toBe(200);
+    expect(seen).toMatchObject({ status: 'advancing', status_details: { advancing: { target_frozen_time: START + 20 * DAY } } });
+    expect(res.body).toMatchObject({ status: 'ready', status_details: {} });
+    expect(await frozenTime(clock)).toMatchObject({ status: 'ready', status_details: {}, frozen_time: START + 20 * DAY });
+  });
+
   it.skipIf(!usingPostgres)('two overlapping advances (PostgreSQL): the stale one is refused, the clock ends at the later target', async () => {
     const clock = await t.clockAt('2026-01-15T12:00:00Z');
     const db = t.testDb.db;

@@ -19,6 +19,8 @@ export interface TestClockRow {
   name: string | null;
   frozen_time: Date;
   status: 'ready' | 'advancing' | 'internal_failure';
+  /** While advancing: the frozen_time the advance moves to. */
+  target_frozen_time?: Date | null;
   created: Date;
   deleted_at: Date | null;
 }
@@ -33,7 +35,7 @@ export function serializeTestClock(r: TestClockRow) {
     livemode: false,
     name: r.name,
     status: r.status,
-    status_details: {},
+    status_details: r.status === 'advancing' && r.target_frozen_time ? { advancing: { target_frozen_time: toUnix(new Date(r.target_frozen_time)) } } : {},
   };
 }
 
@@ -154,7 +156,7 @@ export async function advanceTestClock(db: Db, deps: BillingDeps & Pick<DunningJ
   // advance may have moved it on since the check above (check-then-act), and this one must then not
   // take the clock back. The advance works from the frozen time it claimed, not the one it read first.
   const claimed = await db.query<TestClockRow>(
-    `UPDATE test_clocks SET status = 'advancing', advancing_since = $2
+    `UPDATE test_clocks SET status = 'advancing', advancing_since = $2, target_frozen_time = $4
       WHERE id = $1 AND deleted_at IS NULL AND frozen_time < $4
         AND (status = 'ready' OR (status = 'advancing' AND (advancing_since IS NULL OR advancing_since < $3)))
       RETURNING *`,
@@ -188,7 +190,7 @@ export async function advanceTestClock(db: Db, deps: BillingDeps & Pick<DunningJ
       await drainDunning(db, deps, scope, at);
       current = at;
     }
-    const { rows } = await db.query<TestClockRow>(`UPDATE test_clocks SET frozen_time = $2, status = 'ready', advancing_since = NULL WHERE id = $1 RETURNING *`, [id, to]);
+    const { rows } = await db.query<TestClockRow>(`UPDATE test_clocks SET frozen_time = $2, status = 'ready', advancing_since = NULL, target_frozen_time = NULL WHERE id = $1 RETURNING *`, [id, to]);
     return serializeTestClock(rows[0]!);
   } catch (err) {
     await db.query(`UPDATE test_clocks SET status = 'internal_failure' WHERE id = $1`, [id]);
