@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import qs from 'qs';
 import { AppError } from './core/errors/index.js';
 import type { Config } from './config.js';
@@ -6,6 +6,7 @@ import type { Clock } from './core/time/index.js';
 import type { Db } from './db/index.js';
 import type { AppDeps } from './deps.js';
 import { Authenticator, RateLimiter } from './http/auth.js';
+import { requestLogSerializer } from './http/log-redaction.js';
 import { Metrics } from './http/metrics.js';
 import { heldCounts } from './jobs/holds.js';
 import { buildOpenApi } from './http/openapi.js';
@@ -38,12 +39,18 @@ export interface BuildAppOptions {
   db: Db;
   clock: Clock;
   config: Config;
-  logger?: FastifyBaseLogger;
+  /**
+   * Fastify logger options (level, stream, redact, …) in place of the defaults from the config. The
+   * request serializer that keeps card data and secrets in query strings out of the log is always added.
+   */
+  logger?: LoggerOptions;
   /** Payment gateways; defaults to the built-in simulated gateway, keyed by the database's fingerprint secret. */
   gateways?: Gateways;
   /** Email/SMS transports; defaults to what the config describes (SMTP, Twilio) or the outbox. */
   notifier?: Notifier;
 }
+
+type LoggerOptions = Exclude<NonNullable<FastifyServerOptions['logger']>, boolean>;
 
 // Stripe's bracket notation: items[0][price]=…, expand[]=…, metadata[k]=v — in bodies and queries.
 const QS_OPTIONS = { arrayLimit: 1000, depth: 10, parameterLimit: 10_000, allowDots: false } as const;
@@ -52,12 +59,16 @@ export const API_VERSION = '0.1.0';
 
 /** Builds the whole HTTP app around injected dependencies; no globals, so tests build many. */
 export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyInstance; deps: AppDeps }> {
+  const logger: LoggerOptions = opts.logger ?? {
+    level: opts.config.logLevel,
+    // Never log secrets or card data: requests are logged by method and URL only, and these are cut.
+    redact: ['req.headers.authorization', 'req.body.card', 'req.body.number', 'req.body.cvc'],
+  };
   const app = Fastify({
-    logger: opts.logger ?? {
-      level: opts.config.logLevel,
-      // Never log secrets or card data: requests are logged by method and URL only, and these are cut.
-      redact: ['req.headers.authorization', 'req.body.card', 'req.body.number', 'req.body.cvc'],
-    },
+    // The URL of every request line (Fastify's "incoming request", at info) goes through
+    // requestLogSerializer: the values of query parameters such as card[number], card[cvc], *token*,
+    // *secret* and anything shaped like a card number are [REDACTED], whatever logger options are given.
+    logger: { ...logger, serializers: { ...logger.serializers, req: requestLogSerializer } },
     bodyLimit: opts.config.bodyLimit,
     routerOptions: { querystringParser: (str) => qs.parse(str, QS_OPTIONS) },
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}${Math.random().toString(36).slice(2, 8)}`,

@@ -22,6 +22,7 @@ const DECLINES: Record<string, { code: string; decline_code?: string; message: s
   incorrect_cvc: { code: 'incorrect_cvc', message: "Your card's security code is incorrect." },
   processing_error: { code: 'processing_error', message: 'An error occurred while processing your card. Try again in a little bit.' },
   fraudulent: { code: 'card_declined', decline_code: 'fraudulent', message: 'Your card was declined.' },
+  card_velocity_exceeded: { code: 'card_declined', decline_code: 'card_velocity_exceeded', message: 'Your card was declined.' },
 };
 
 function id(prefix: string): string {

@@ -36,7 +36,15 @@ export interface TokenizedCard {
   country: string | null;
   fingerprint: string;
   funding: 'credit' | 'debit' | 'prepaid' | 'unknown';
+  /**
+   * The CVC check's result when a CVC was given and the gateway reports one (Stripe's
+   * `card.checks.cvc_check`); absent: a given CVC counts as passed.
+   */
+  cvc_check?: CvcCheckResult;
 }
+
+/** Stripe's values of `card.checks.cvc_check` (null when no CVC was given). */
+export type CvcCheckResult = 'pass' | 'fail' | 'unavailable' | 'unchecked';
 
 /** What the router decides on, beyond amount and currency (all optional: a caller gives what it knows). */
 export interface ChargeContext {

@@ -1,6 +1,6 @@
 import type { Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
-import type { FailureClass, RoutingInfo } from './gateway.js';
+import type { CvcCheckResult, FailureClass, RoutingInfo } from './gateway.js';
 import type { LastPaymentError, PaymentIntentStatus } from './schemas.js';
 
 // All of the payments module's SQL. Rows hold what the gateway gave back for a card (brand, last4,
@@ -14,7 +14,7 @@ export interface StoredCard {
   country: string | null;
   fingerprint: string;
   funding: string;
-  cvc_check: 'pass' | null;
+  cvc_check: CvcCheckResult | null;
 }
 
 export interface BillingDetails {

@@ -160,7 +160,8 @@ async function tokenizeAndInsert(
       country: tok.country,
       fingerprint: tok.fingerprint,
       funding: tok.funding,
-      cvc_check: card.cvc !== undefined ? 'pass' : null,
+      // The gateway's CVC check when a CVC was given (Stripe's 4000000000000101 fails it); null without one.
+      cvc_check: card.cvc !== undefined ? (tok.cvc_check ?? 'pass') : null,
     },
     billing_details: mergeBillingDetails(NO_BILLING_DETAILS, extra.billing_details),
     gateway: gateway.name,

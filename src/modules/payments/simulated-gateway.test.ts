@@ -30,6 +30,8 @@ describe('cardBrand', () => {
     ['6011111111111117', 'discover'],
     ['3566002020360505', 'jcb'],
     ['36227206271667', 'diners'],
+    ['6200000000000005', 'unionpay'],
+    ['6205500000000000004', 'unionpay'],
     ['9999999999999995', 'unknown'],
   ])('%s → %s', (number, brand) => {
     expect(cardBrand(number)).toBe(brand);
