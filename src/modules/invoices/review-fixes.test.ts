@@ -279,7 +279,7 @@ describe('invoice.updated', () => {
     await ok({ method: 'POST', url: `/v1/invoices/${draft.id}`, payload: { metadata: { order: '42' } } });
     const events = await updatedEvents();
     expect(events.map((e) => [e.data.object.total, e.data.object.metadata, e.data.previous_attributes])).toEqual([
-      [99_700, { order: '42' }, { metadata: {} }],
+      [99_700, { order: '42' }, { metadata: { order: null } }],
       [101_700, { order: '42' }, { subtotal: 99_700, subtotal_excluding_tax: 99_700, total: 99_700, total_excluding_tax: 99_700, amount_due: 99_700, amount_remaining: 99_700 }],
     ]);
   });

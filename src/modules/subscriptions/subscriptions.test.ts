@@ -342,7 +342,7 @@ describe('updating, canceling and resuming', () => {
       [sub.body.id, 'incomplete'],
     ]);
     expect(events[1]!.data.object.metadata).toEqual({ k: 'v' });
-    expect(events[1]!.data.previous_attributes).toEqual({ metadata: {} });
+    expect(events[1]!.data.previous_attributes).toEqual({ metadata: { k: null } });
     expect(events[0]!.data.previous_attributes).toMatchObject({ status: 'active', canceled_at: null });
     const exact = await t.call({ method: 'GET', url: `/v1/events?type=customer.subscription.created&customer=${cus}` });
     expect(exact.body.data).toHaveLength(1);
