@@ -68,3 +68,24 @@ export async function paginate<R extends { id: string }>(
 export function listObject<T>(url: string, data: T[], hasMore: boolean): ListResult<T> {
   return { object: 'list', data, has_more: hasMore, url };
 }
+
+/**
+ * A page of a list kept in its own order (an invoice's or a credit note's lines, not newest first):
+ * the cursor walks positions. The same rules as paginate(): both cursors are a 400, and a cursor
+ * naming no item of the list is a 400 resource_missing on the parameter sent.
+ */
+export function pageByPosition<T extends { id: string }>(items: readonly T[], list: ListParams): { rows: T[]; hasMore: boolean } {
+  const limit = list.limit ?? 10;
+  if (list.starting_after !== undefined && list.ending_before !== undefined) {
+    throw new InvalidRequestError('Received both starting_after and ending_before parameters. Please pass in only one.', 'ending_before', 'parameter_invalid');
+  }
+  const after = list.starting_after !== undefined;
+  const cursor = list.starting_after ?? list.ending_before;
+  const at = cursor === undefined ? -1 : items.findIndex((l) => l.id === cursor);
+  if (cursor !== undefined && at < 0) throw new InvalidRequestError(`No such object: '${cursor}'`, after ? 'starting_after' : 'ending_before', 'resource_missing');
+  if (cursor === undefined) return { rows: items.slice(0, limit), hasMore: limit < items.length };
+  if (after) return { rows: items.slice(at + 1, at + 1 + limit), hasMore: at + 1 + limit < items.length };
+  const from = Math.max(0, at - limit);
+  return { rows: items.slice(from, at), hasMore: from > 0 };
+}
+

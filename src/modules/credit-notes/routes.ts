@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
-import { listObject } from '../../http/pagination.js';
+import { listObject, pageByPosition } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
 import { listQuery, zExpand, zMetadata } from '../../http/schemas.js';
 import { effectiveNow } from '../subscriptions/service.js';
@@ -61,9 +61,10 @@ export function creditNoteRoutes(r: Router): void {
     scope: 'read',
     params: idParams,
     query: z.strictObject({ ...listQuery }),
-    handler: async ({ q, params }) => {
+    handler: async ({ q, params, query }) => {
       const cn = await creditNoteObject(q, await getCreditNoteRow(q, params.id));
-      return listObject(`/v1/credit_notes/${params.id}/lines`, cn.lines.data, false);
+      const page = pageByPosition(cn.lines.data, query);
+      return listObject(`/v1/credit_notes/${params.id}/lines`, page.rows, page.hasMore);
     },
   });
   r.route({

@@ -9,6 +9,7 @@ import { attachPaymentMethod, resolvePaymentMethod, type PaymentDeps } from '../
 import { findCustomer, insertCustomer, listCustomerRows, updateCustomerRow, type CustomerRow } from './repository.js';
 import type { CreateCustomerInput, CustomerObject, UpdateCustomerInput } from './schemas.js';
 import { recordBalanceSet } from '../credit-notes/balance.js';
+import { DEFAULT_SERIES } from '../invoices/service.js';
 
 export function serializeCustomer(r: CustomerRow): CustomerObject {
   return {
@@ -100,6 +101,7 @@ export async function createCustomer(q: Queryable, deps: PaymentDeps, requestNow
     created: now,
     updated: now,
   });
+  if (row.invoice_prefix) await claimInvoicePrefix(q, row.invoice_prefix, row.id, now);
   // The balance is a ledger: a starting balance is its first transaction.
   await recordBalanceSet(q, now, { customer: row.id, before: 0, after: row.balance, currency: row.currency, initial: true });
   // Stripe: `payment_method` is attached to the new customer, as POST /v1/payment_methods/{id}/attach
@@ -154,7 +156,10 @@ export async function updateCustomer(q: Queryable, deps: PaymentDeps, now: Date,
     if (pm) patch.invoice_settings.default_payment_method = (await resolvePaymentMethod(q, deps, pm, id, now, { param: 'invoice_settings[default_payment_method]' })).id;
   }
   if (input.balance !== undefined) patch.balance = input.balance;
-  if (input.invoice_prefix !== undefined) patch.invoice_prefix = input.invoice_prefix;
+  if (input.invoice_prefix !== undefined) {
+    patch.invoice_prefix = input.invoice_prefix;
+    if (input.invoice_prefix) await claimInvoicePrefix(q, input.invoice_prefix, id, now);
+  }
   if (input.metadata !== undefined) patch.metadata = mergeMetadata(before.metadata, input.metadata);
   const after = await updateCustomerRow(q, id, patch);
   await recordBalanceSet(q, now, { customer: id, before: Number(before.balance), after: Number(after.balance), currency: after.currency, initial: false });
@@ -162,6 +167,19 @@ export async function updateCustomer(q: Queryable, deps: PaymentDeps, now: Date,
   const prev = previousAttributes(serializeCustomer(before), obj);
   if (Object.keys(prev).length > 0) await recordEvent(q, now, { type: 'customer.updated', object: obj, previousAttributes: prev, customerId: id });
   return obj;
+}
+
+/**
+ * Stripe: a customer's invoice prefix "can't match any other customer prefix, including prefixes that
+ * are no longer in use", nor the account's (DEFAULT_SERIES). A prefix is claimed for good by its first
+ * customer (invoice_prefix_claims, migration 0023); that customer may take it again. A concurrent
+ * claim of the same prefix waits on the primary key and then finds it taken.
+ */
+async function claimInvoicePrefix(q: Queryable, prefix: string, customer: string, now: Date): Promise<void> {
+  if (prefix === DEFAULT_SERIES) throw new InvalidRequestError(`${prefix} is the account's invoice prefix.`, 'invoice_prefix', 'invoice_prefix_taken');
+  await q.query(`INSERT INTO invoice_prefix_claims (prefix, customer, created) VALUES ($1, $2, $3) ON CONFLICT (prefix) DO NOTHING`, [prefix, customer, now]);
+  const { rows } = await q.query<{ customer: string }>(`SELECT customer FROM invoice_prefix_claims WHERE prefix = $1`, [prefix]);
+  if (rows[0]?.customer !== customer) throw new InvalidRequestError(`The invoice prefix ${prefix} belongs to another customer.`, 'invoice_prefix', 'invoice_prefix_taken');
 }
 
 /** Soft delete: invoices, payments and events keep pointing at the row; the API answers `deleted`. */

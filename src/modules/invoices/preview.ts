@@ -55,12 +55,13 @@ class RollbackWith<T> {
 }
 
 /**
- * A proposed change to a subscription whose period has ended before the worker renewed it: the update
- * would renew it first (catchUpPeriods), so the preview does the same in a transaction that is always
- * rolled back. Otherwise `preview` runs as it is.
+ * A subscription whose period has ended before the worker renewed it: the worker is about to renew
+ * it (and an update would renew it first: catchUpPeriods), so the preview does the same in a
+ * transaction that is always rolled back, and shows the invoice after that renewal — the same answer
+ * as once the worker has run. Otherwise `preview` runs as it is.
  */
-export async function previewAfterDueRenewals<T>(deps: AppDeps, q: Queryable, now: Date, subscription: string, proposed: boolean, preview: (q: Queryable) => Promise<T>): Promise<T> {
-  const sub = proposed ? await findSubscription(q, subscription) : null;
+export async function previewAfterDueRenewals<T>(deps: AppDeps, q: Queryable, now: Date, subscription: string, preview: (q: Queryable) => Promise<T>): Promise<T> {
+  const sub = await findSubscription(q, subscription);
   const subNow = sub ? await effectiveNow(q, sub.test_clock, now) : now;
   if (!sub || !periodDue(sub, subNow)) return preview(q);
   try {

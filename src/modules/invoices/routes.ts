@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidRequestError } from '../../core/errors/index.js';
 import type { Queryable } from '../../db/index.js';
-import { listObject } from '../../http/pagination.js';
+import { listObject, pageByPosition } from '../../http/pagination.js';
 import { Respond, type Router } from '../../http/router.js';
 import { addDays } from '../../core/time/index.js';
 import { listQuery, zBool, zExpand, zInt, zMetadata, zCurrency, createdBounds, zCreatedFilter, zNullableText, zTimestamp } from '../../http/schemas.js';
@@ -126,8 +126,7 @@ export function invoiceRoutes(r: Router): void {
     query: upcomingQuery,
     handler: async ({ q, now, deps, query }) => {
       const subscription = await previewedSubscription(q, query);
-      const proposed = Boolean(query.subscription_items?.length) || query.subscription_billing_cycle_anchor === 'now';
-      return previewAfterDueRenewals(deps, q, now, subscription, proposed, (pq) =>
+      return previewAfterDueRenewals(deps, q, now, subscription, (pq) =>
         upcomingInvoice(
           { q: pq, deps, now },
           {
@@ -156,8 +155,7 @@ export function invoiceRoutes(r: Router): void {
       }
       const subscription = await previewedSubscription(q, body);
       try {
-        const proposed = Boolean(details.items?.length) || details.billing_cycle_anchor === 'now';
-        return await previewAfterDueRenewals(deps, q, now, subscription, proposed, (pq) =>
+        return await previewAfterDueRenewals(deps, q, now, subscription, (pq) =>
           upcomingInvoice(
             { q: pq, deps, now },
             { subscription, items: details.items, prorationDate: details.proration_date, prorationBehavior: details.proration_behavior, billingCycleAnchor: details.billing_cycle_anchor },
@@ -191,13 +189,8 @@ export function invoiceRoutes(r: Router): void {
       await getInvoiceRow(q, params.id);
       const lines = (await linesOf(q, [params.id])).get(params.id)!;
       // Lines keep the invoice's order (not newest first), so the cursor walks their positions.
-      const limit = query.limit ?? 10;
-      const cursor = query.starting_after ?? query.ending_before;
-      const at = cursor === undefined ? -1 : lines.findIndex((l) => l.id === cursor);
-      if (cursor !== undefined && at < 0) throw new InvalidRequestError(`No such line item: '${cursor}'`, query.starting_after ? 'starting_after' : 'ending_before', 'resource_missing');
-      const [from, to] = query.starting_after ? [at + 1, at + 1 + limit] : query.ending_before ? [Math.max(0, at - limit), at] : [0, limit];
-      const hasMore = query.ending_before ? from > 0 : to < lines.length;
-      return listObject(`/v1/invoices/${params.id}/lines`, lines.slice(from, to).map(serializeLine), hasMore);
+      const page = pageByPosition(lines, query);
+      return listObject(`/v1/invoices/${params.id}/lines`, page.rows.map(serializeLine), page.hasMore);
     },
   });
   r.route({

@@ -200,7 +200,7 @@ export function planResume(
   items: ItemRow[],
   pricing: Map<string, PriceInfo>,
   now: Date,
-  o: { billingCycleAnchor: 'now' | 'unchanged'; behavior: ProrationBehavior },
+  o: { billingCycleAnchor: 'now' | 'unchanged'; behavior: ProrationBehavior; prorationDate?: Date },
 ): { patch: Partial<SubscriptionRow>; immediate: ImmediateInvoice | null } {
   if (o.billingCycleAnchor === 'now') {
     const period = periodAt({ anchor: now, interval: sub.interval, intervalCount: sub.interval_count }, 0);
@@ -209,9 +209,18 @@ export function planResume(
       immediate: { period: { start: period.start, end: period.end }, items, lines: [], reason: 'subscription_cycle' },
     };
   }
-  const bill = billFrom(sub, items, pricing, scheduleOf(sub), now);
+  // proration_date (Stripe): prorate as though resumed then, inside the anchor's period containing now.
+  const from = o.prorationDate ?? now;
+  if (o.prorationDate) {
+    const containing = periodContainingTime(scheduleOf(sub), now);
+    if (from < containing.start || from >= containing.end) {
+      throw new InvalidRequestError('proration_date must fall within the current period.', 'proration_date', 'parameter_invalid');
+    }
+  }
+  const bill = billFrom(sub, items, pricing, scheduleOf(sub), from);
   const patch: Partial<SubscriptionRow> = { status: 'active', current_period_start: bill.period.start, current_period_end: bill.period.end };
   if (!bill.partial) return { patch, immediate: { period: bill.period, items, lines: [], reason: 'subscription_cycle' } };
-  if (o.behavior === 'none') return { patch, immediate: null };
+  // The stretch to the anchor is free: a cancellation or cancel_at inside it credits nothing.
+  if (o.behavior === 'none') return { patch: { ...patch, free_stub: true }, immediate: null };
   return { patch, immediate: { period: bill.period, items: [], lines: bill.lines, reason: 'subscription_update' } };
 }

@@ -64,7 +64,7 @@ export function subscriptionRoutes(r: Router): void {
     params: idParams,
     body: resumeSubscriptionBody,
     response: subscriptionObjectSchema,
-    handler: ({ q, deps, now, params, body }) => resumeSubscription({ q, deps, now }, params.id, { billing_cycle_anchor: body.billing_cycle_anchor, proration_behavior: body.proration_behavior }),
+    handler: ({ q, deps, now, params, body }) => resumeSubscription({ q, deps, now }, params.id, { billing_cycle_anchor: body.billing_cycle_anchor, proration_behavior: body.proration_behavior, proration_date: body.proration_date }),
   });
   r.route({
     method: 'POST',

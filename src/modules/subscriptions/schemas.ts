@@ -91,6 +91,7 @@ export const cancelSubscriptionBody = z.strictObject({
 export const resumeSubscriptionBody = z.strictObject({
   billing_cycle_anchor: z.enum(['now', 'unchanged']).optional(),
   proration_behavior: z.enum(['create_prorations', 'always_invoice', 'none']).optional(),
+  proration_date: zTimestamp().optional(),
   expand: zExpand(),
 });
 

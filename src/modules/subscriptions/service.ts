@@ -24,6 +24,7 @@ import { subscriptionObject, type SubscriptionObject } from './serialize.js';
 import { prorationDrafts, storeProrationItems, storeStretch } from './proration-items.js';
 import { stopCollection, transition } from './state.js';
 import { catchUpPeriods, periodDue } from './catch-up.js';
+import { deleteInvoiceItem } from '../invoices/items.js';
 import { MAX_TRIAL_PERIOD_DAYS } from '../catalog/domain/recurring.js';
 
 // Subscription use cases behind the API. Each runs inside the caller's transaction. Time is the
@@ -621,9 +622,15 @@ export async function releaseSchedule(ctx: Ctx, scheduleId: string): Promise<Sub
 
 export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_now?: boolean; prorate?: boolean; cancellation_details?: { comment?: string; feedback?: string } }): Promise<SubscriptionObject> {
   const { q } = ctx;
-  const sub = await getSubscriptionRow(q, id, true);
-  if (sub.status === 'canceled' || sub.status === 'incomplete_expired') throw new ConflictError(`This subscription is already ${sub.status}.`, 'subscription_ended');
+  let sub = await getSubscriptionRow(q, id, true);
   const now = await effectiveNow(q, sub.test_clock, ctx.now);
+  // The period ended and the worker has not renewed it yet: renew (or end) it first, as Stripe would
+  // have at the period end, so the cancellation credits the period that contains now.
+  if (periodDue(sub, now)) {
+    await catchUpPeriods(q, ctx.deps, sub.id, now);
+    sub = await getSubscriptionRow(q, id, true);
+  }
+  if (sub.status === 'canceled' || sub.status === 'incomplete_expired') throw new ConflictError(`This subscription is already ${sub.status}.`, 'subscription_ended');
   assertNotPastCancelAt(sub, now);
   const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
   const pricing = await loadPricing(
@@ -631,8 +638,20 @@ export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_
     items.map((i) => i.price),
   );
   const period = pricedPeriod(sub);
-  if (input.prorate && sub.status !== 'trialing' && now < period.end && now >= new Date(sub.current_period_start)) {
+  // Only time that was paid for is credited (as at a scheduled end, jobs.ts): not a trial, a pause, a
+  // free stub, nor an incomplete subscription's first period (its unpaid invoice is voided below).
+  const paidPeriod = sub.status !== 'trialing' && sub.status !== 'paused' && sub.status !== 'incomplete' && !sub.free_stub;
+  if (input.prorate && paidPeriod && now < period.end && now >= new Date(sub.current_period_start)) {
     await storeStretch(q, sub, { kind: 'credit', from: now, to: period.end }, now, false);
+  }
+  // Stripe: cancelled at once without prorate or invoice_now, the subscription's pending prorations
+  // are removed (nothing will invoice them for it any more).
+  if (!input.prorate && !input.invoice_now) {
+    const { rows: pendingProrations } = await q.query<{ id: string }>(
+      `SELECT id FROM invoice_items WHERE subscription = $1 AND invoice IS NULL AND proration AND deleted_at IS NULL ORDER BY id`,
+      [sub.id],
+    );
+    for (const item of pendingProrations) await deleteInvoiceItem(q, now, item.id);
   }
   // The final invoice (invoice_now): pending items, including the prorated credit; a negative total
   // becomes customer credit when it is finalised. Written before the cancellation so the subscription
@@ -685,7 +704,11 @@ export async function cancelCustomerSubscriptions(ctx: Ctx, customerId: string):
  * billing_cycle_anchor `now` (the default) starts a new cycle invoiced and charged now; `unchanged`
  * keeps the old anchor, prorating the stretch to its next date unless proration_behavior is none.
  */
-export async function resumeSubscription(ctx: Ctx, id: string, input: { billing_cycle_anchor?: 'now' | 'unchanged'; proration_behavior?: ProrationBehavior } = {}): Promise<SubscriptionObject> {
+export async function resumeSubscription(
+  ctx: Ctx,
+  id: string,
+  input: { billing_cycle_anchor?: 'now' | 'unchanged'; proration_behavior?: ProrationBehavior; proration_date?: number } = {},
+): Promise<SubscriptionObject> {
   const { q } = ctx;
   const sub = await getSubscriptionRow(q, id, true);
   if (sub.status !== 'paused') throw new InvalidRequestError('Only a paused subscription can be resumed.', 'id', 'subscription_not_paused');
@@ -695,7 +718,11 @@ export async function resumeSubscription(ctx: Ctx, id: string, input: { billing_
     q,
     items.map((i) => i.price),
   );
-  const plan = planResume(sub, items, pricing, now, { billingCycleAnchor: input.billing_cycle_anchor ?? 'now', behavior: input.proration_behavior ?? 'create_prorations' });
+  const plan = planResume(sub, items, pricing, now, {
+    billingCycleAnchor: input.billing_cycle_anchor ?? 'now',
+    behavior: input.proration_behavior ?? 'create_prorations',
+    prorationDate: input.proration_date !== undefined ? fromUnix(input.proration_date) : undefined,
+  });
   // The invoice the resume makes is the .resumed event's latest_invoice (drafted for the resumed
   // subscription, before the row is written).
   const resumed = { ...sub, ...plan.patch, updated: now } as SubscriptionRow;
