@@ -1,7 +1,7 @@
 import { AppError, ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { newId } from '../../core/ids/index.js';
 import { minimumCharge } from '../../core/money/index.js';
-import { toUnix } from '../../core/time/index.js';
+import { addSeconds, fromUnix, toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import type { Config } from '../../config.js';
@@ -531,7 +531,7 @@ export async function createManualInvoice(
 
 /** When a draft whose automatic advance is on is finalized: `delaySeconds` (the configured RECUR_FINALIZE_DELAY_SECONDS, Stripe's hour) after `now`. */
 export function finalizeAtFrom(now: Date, delaySeconds = 3600): Date {
-  return new Date(now.getTime() + delaySeconds * 1000);
+  return addSeconds(now, delaySeconds);
 }
 
 /**
@@ -549,7 +549,7 @@ export function checkDueTerms(input: { days_until_due?: number; due_date?: numbe
   if (input.due_date <= toUnix(now)) {
     throw new InvalidRequestError('due_date must be in the future.', 'due_date', 'parameter_invalid');
   }
-  return new Date(input.due_date * 1000);
+  return fromUnix(input.due_date);
 }
 
 /** A line or invoice total past MAX_INVOICE_AMOUNT is a 400 (amount_too_large), not a RangeError (500) later. */

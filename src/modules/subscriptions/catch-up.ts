@@ -1,7 +1,7 @@
 import type { Queryable } from '../../db/index.js';
 import { outsideRequest } from '../../core/context/index.js';
 import { loadPricing } from './billing.js';
-import { advanceOne, type BillingDeps } from './jobs.js';
+import { advanceOne, RENEWABLE_STATUSES, type BillingDeps } from './jobs.js';
 import { itemsOf, type SubscriptionRow } from './repository.js';
 
 /**
@@ -15,8 +15,8 @@ export async function catchUpPeriods(q: Queryable, deps: BillingDeps, subscripti
   // Each pass moves one period forward; a bound keeps a malformed row from looping forever.
   for (let pass = 0; pass < 1000; pass++) {
     const { rows } = await q.query<SubscriptionRow>(
-      `SELECT * FROM subscriptions WHERE id = $1 AND status IN ('trialing', 'active', 'past_due', 'unpaid') AND current_period_end <= $2 FOR UPDATE`,
-      [subscriptionId, now],
+      `SELECT * FROM subscriptions WHERE id = $1 AND status = ANY($3::text[]) AND current_period_end <= $2 FOR UPDATE`,
+      [subscriptionId, now, RENEWABLE_STATUSES],
     );
     const sub = rows[0];
     if (!sub) return;
@@ -28,5 +28,5 @@ export async function catchUpPeriods(q: Queryable, deps: BillingDeps, subscripti
 
 /** Whether a subscription's period has ended and its renewal (or end) is still due. */
 export function periodDue(sub: Pick<SubscriptionRow, 'status' | 'current_period_end'>, now: Date): boolean {
-  return ['trialing', 'active', 'past_due', 'unpaid'].includes(sub.status) && new Date(sub.current_period_end) <= now;
+  return (RENEWABLE_STATUSES as readonly string[]).includes(sub.status) && new Date(sub.current_period_end) <= now;
 }

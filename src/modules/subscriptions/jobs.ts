@@ -13,7 +13,7 @@ import { storeStretch } from './proration-items.js';
 import { nextCycle } from './drafts.js';
 import { itemsOf, replaceItems, type ItemRow, type SubscriptionRow } from './repository.js';
 import { subscriptionObject } from './serialize.js';
-import { stopCollection, transition } from './state.js';
+import { currentPeriodPaid, stopCollection, transition } from './state.js';
 import { isPlainRenewal, renewPlain } from './renewals.js';
 import { newId } from '../../core/ids/index.js';
 import { markOverdueInvoices } from '../documents/net-terms.js';
@@ -36,7 +36,9 @@ function scopeSql(scope: Scope, param: number): string {
 }
 const scopeParams = (scope: Scope) => (scope.clock === null ? [] : [scope.clock]);
 
-const RENEWABLE = `status IN ('trialing', 'active', 'past_due', 'unpaid')`;
+/** Statuses whose period end is due work (renewal, trial end, period-end cancellation). */
+export const RENEWABLE_STATUSES = ['trialing', 'active', 'past_due', 'unpaid'] as const;
+const RENEWABLE = `status IN (${RENEWABLE_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 /** Not ended: an ended subscription's leftover pause_collection never resumes (no event after .deleted). */
 const LIVE = `status NOT IN ('canceled', 'incomplete_expired')`;
 
@@ -163,7 +165,7 @@ async function endSubscription(q: Queryable, deps: BillingDeps, sub: Subscriptio
   const periodEnd = new Date(sub.current_period_end);
   // Only time that was paid for is credited: not a trial, a pause or a free stub, nor a period whose
   // renewal billed it only up to cancel_at already.
-  const paidPeriod = sub.status !== 'trialing' && sub.status !== 'paused' && !sub.free_stub && at > new Date(sub.current_period_start);
+  const paidPeriod = currentPeriodPaid(sub) && at > new Date(sub.current_period_start);
   if (at < periodEnd && sub.cancel_at_prorate && !sub.cancel_billed_to && paidPeriod) {
     await storeStretch(q, sub, { kind: 'credit', from: at, to: periodEnd }, at, false);
   }

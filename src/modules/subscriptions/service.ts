@@ -22,7 +22,7 @@ import { findSubscription, insertItems, insertSubscriptions, itemsOf, replaceIte
 import type { CreateSubscriptionInput, UpdateSubscriptionInput } from './schemas.js';
 import { subscriptionObject, type SubscriptionObject } from './serialize.js';
 import { prorationDrafts, storeProrationItems, storeStretch } from './proration-items.js';
-import { stopCollection, transition } from './state.js';
+import { currentPeriodPaid, stopCollection, transition } from './state.js';
 import { catchUpPeriods, periodDue } from './catch-up.js';
 import { deleteInvoiceItem } from '../invoices/items.js';
 import { MAX_TRIAL_PERIOD_DAYS } from '../catalog/domain/recurring.js';
@@ -638,10 +638,9 @@ export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_
     items.map((i) => i.price),
   );
   const period = pricedPeriod(sub);
-  // Only time that was paid for is credited (as at a scheduled end, jobs.ts): not a trial, a pause, a
-  // free stub, nor an incomplete subscription's first period (its unpaid invoice is voided below).
-  const paidPeriod = sub.status !== 'trialing' && sub.status !== 'paused' && sub.status !== 'incomplete' && !sub.free_stub;
-  if (input.prorate && paidPeriod && now < period.end && now >= new Date(sub.current_period_start)) {
+  // Only time that was paid for is credited, as at a scheduled end (an incomplete subscription's unpaid
+  // invoice is voided below).
+  if (input.prorate && currentPeriodPaid(sub) && now < period.end && now >= new Date(sub.current_period_start)) {
     await storeStretch(q, sub, { kind: 'credit', from: now, to: period.end }, now, false);
   }
   // Stripe: cancelled at once without prorate or invoice_now, the subscription's pending prorations

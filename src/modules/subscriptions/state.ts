@@ -15,6 +15,15 @@ import { subscriptionObject, type SubscriptionObject } from './serialize.js';
  * object is serialised from the database as it is now. An update that changes nothing the object shows
  * records no customer.subscription.updated (.deleted / .paused / .resumed are always recorded).
  */
+/**
+ * Whether the subscription's current period was paid for, so that time in it can be credited (a
+ * cancellation with prorate, a cancel_at end): not a trial, a pause, a free stub, nor an incomplete
+ * subscription's unpaid first period.
+ */
+export function currentPeriodPaid(sub: Pick<SubscriptionRow, 'status' | 'free_stub'>): boolean {
+  return sub.status !== 'trialing' && sub.status !== 'paused' && sub.status !== 'incomplete' && !sub.free_stub;
+}
+
 export async function transition(
   q: Queryable,
   sub: SubscriptionRow,
