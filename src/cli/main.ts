@@ -6,15 +6,17 @@ import { migrate } from '../db/migrate.js';
 import { createApiKey, listApiKeys, revokeApiKey, type Scope } from '../modules/api-keys/service.js';
 import { listCustomers } from '../modules/customers/service.js';
 import { openRuntime, runSeed } from '../runtime.js';
-import { serve } from './serve.js';
-import { buildGateways } from '../modules/payments/gateways-from-config.js';
-import { readFingerprintSecret } from '../modules/payments/installation-secret.js';
-import { markForReplay } from '../modules/webhooks/inbox.js';
-import { processInbox } from '../modules/webhooks/jobs.js';
-import { MAX_CLOCK_TIME, advanceLimit, advanceTestClock, getTestClock, serializeTestClock } from '../modules/test-clocks/service.js';
 import { AppError } from '../core/errors/index.js';
 import { parseCliTime } from './time-arg.js';
 import { table } from './table.js';
+
+// The server, the gateways, test clocks and webhooks are loaded only by the commands that use them:
+// the server alone (Fastify, the gateway SDKs, OpenAPI) is most of a short command's start-up time.
+const loadServer = () => import('./serve.js');
+const loadGateways = async () => {
+  const [{ buildGateways }, { readFingerprintSecret }] = await Promise.all([import('../modules/payments/gateways-from-config.js'), import('../modules/payments/installation-secret.js')]);
+  return { buildGateways, readFingerprintSecret };
+};
 
 const HELP = `recur — billing and revenue engine
 
@@ -72,10 +74,10 @@ async function main(argv: string[]): Promise<number> {
   const config = loadConfig();
   switch (cmd) {
     case 'serve':
-      await serve(config, { api: true, worker: config.worker });
+      await (await loadServer()).serve(config, { api: true, worker: config.worker });
       return -1; // keeps running
     case 'worker':
-      await serve(config, { api: false, worker: true });
+      await (await loadServer()).serve(config, { api: false, worker: true });
       return -1;
     case 'migrate':
       return withRuntime(async (rt) => {
@@ -108,6 +110,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'clock' && sub === 'advance') {
     if (!arg || !values.to) throw new UsageError('clock advance needs an ID and --to TIME');
+    const { MAX_CLOCK_TIME, advanceLimit, advanceTestClock, getTestClock, serializeTestClock } = await import('../modules/test-clocks/service.js');
+    const { buildGateways, readFingerprintSecret } = await loadGateways();
     const to = parseCliTime(values.to);
     if (Number.isNaN(to.getTime())) throw new UsageError(`--to is not a time: ${values.to}`);
     if (to.getTime() > MAX_CLOCK_TIME * 1000) throw new UsageError(`--to must be no later than 9900-01-01, the last time a test clock shows`);
@@ -129,6 +133,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (cmd === 'webhooks' && sub === 'replay') {
     if (!arg && !values.failed) throw new UsageError('webhooks replay needs an ID or --failed');
+    const [{ markForReplay }, { processInbox }, { buildGateways, readFingerprintSecret }] = await Promise.all([
+      import('../modules/webhooks/inbox.js'),
+      import('../modules/webhooks/jobs.js'),
+      loadGateways(),
+    ]);
     return withRuntime(async (rt) => {
       const now = rt.clock.now();
       const ids = await rt.db.tx((q) => markForReplay(q, arg ? { id: arg } : { failed: true }, now));

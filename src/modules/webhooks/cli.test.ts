@@ -3,9 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { systemClock } from '../../core/time/index.js';
-import { migrate } from '../../db/migrate.js';
-import { openPglite } from '../../db/pglite.js';
+import { openMigratedDataDir } from '../../../test/helpers/db.js';
 
 // `recur webhooks replay ID | --failed`, as an operator runs it, on an embedded database.
 
@@ -20,8 +18,7 @@ function recur(...args: string[]) {
 
 describe('recur webhooks replay', () => {
   it('replays failed and dead-lettered events, or one by id', async () => {
-    const db = await openPglite(dataDir);
-    await migrate(db, systemClock);
+    const db = await openMigratedDataDir(dataDir);
     const now = new Date();
     for (const [id, status] of [
       ['whin_cli_failed', 'failed'],
