@@ -56,11 +56,12 @@ const PAID_AT = `coalesce(to_timestamp((i.status_transitions->>'paid_at')::bigin
 /** The earliest instant some credit work of this scope is due (test clocks step to it). */
 export async function nextCreditDueAt(q: Queryable, scope: Scope): Promise<Date | null> {
   const { rows } = await q.query<{ t: Date | null }>(
-    `SELECT min(t) AS t FROM (
-       SELECT min(g.expires_at) AS t FROM credit_grants g WHERE ${OPEN_EXPIRING} AND ${scopeOf('g.test_clock', scope)}
-       UNION ALL SELECT min(s.current_period_start) FROM subscriptions s ${PLAN_CREDITS} WHERE ${PLAN_DUE} AND ${scopeOf('s.test_clock', scope)}
-       UNION ALL SELECT min(${PAID_AT}) ${PACK_LINES} AND ${scopeOf('i.test_clock', scope)}
-     ) due`,
+    // LEAST of scalar subqueries (NULLs skipped), planned faster than min() over a UNION ALL.
+    `SELECT LEAST(
+       (SELECT min(g.expires_at) FROM credit_grants g WHERE ${OPEN_EXPIRING} AND ${scopeOf('g.test_clock', scope)}),
+       (SELECT min(s.current_period_start) FROM subscriptions s ${PLAN_CREDITS} WHERE ${PLAN_DUE} AND ${scopeOf('s.test_clock', scope)}),
+       (SELECT min(${PAID_AT}) ${PACK_LINES} AND ${scopeOf('i.test_clock', scope)})
+     ) AS t`,
     scopeParams(scope),
   );
   return rows[0]?.t ? new Date(rows[0].t) : null;

@@ -132,7 +132,14 @@ export function serializeInvoice(inv: InvoiceRow, lines: readonly SerializableLi
     lines: { object: 'list' as const, data: lines.map(serializeLine), has_more: false, url: `/v1/invoices/${inv.id}/lines` },
     livemode: false,
     metadata: inv.metadata,
-    next_payment_attempt: ts(inv.next_payment_attempt),
+    // A draft the worker will finalize and charge shows when (Stripe: about an hour after a renewal
+    // draft is created); null for send_invoice, as Stripe documents, and for drafts finalized by hand.
+    next_payment_attempt:
+      inv.status === 'draft'
+        ? inv.collection_method === 'charge_automatically' && inv.auto_advance && inv.finalize_at
+          ? ts(inv.finalize_at)
+          : null
+        : ts(inv.next_payment_attempt),
     number: inv.number,
     paid: inv.status === 'paid',
     paid_out_of_band: inv.paid_out_of_band,

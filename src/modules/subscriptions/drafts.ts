@@ -179,9 +179,25 @@ export function planChange(
 
 /**
  * trial_end=now: the trial ends at once and the first paid period starts now, anchored now, invoiced
- * (and charged) in the same request.
+ * (and charged) in the same request — unless billing_cycle_anchor=unchanged keeps a future anchor.
  */
-export function planTrialEndNow(sub: SubscriptionRow, items: ItemRow[], now: Date): { patch: Partial<SubscriptionRow>; immediate: ImmediateInvoice } {
+export function planTrialEndNow(
+  sub: SubscriptionRow,
+  items: ItemRow[],
+  pricing: Map<string, PriceInfo>,
+  now: Date,
+  o: { keepAnchor: boolean; behavior: ProrationBehavior },
+): { patch: Partial<SubscriptionRow>; immediate: ImmediateInvoice | null } {
+  // billing_cycle_anchor=unchanged with the anchor still ahead (an anchor set after the trial, or the
+  // trial end itself): the anchor stays, and the stretch from now to it is billed as the natural end of
+  // the trial would bill it — prorated, or free with proration_behavior none.
+  if (o.keepAnchor && new Date(sub.billing_cycle_anchor).getTime() > now.getTime()) {
+    const bill = billFrom(sub, items, pricing, scheduleOf(sub), now);
+    const patch: Partial<SubscriptionRow> = { status: 'active', trial_end: now, current_period_start: bill.period.start, current_period_end: bill.period.end };
+    if (!bill.partial) return { patch, immediate: { period: bill.period, items, lines: [], reason: 'subscription_update' } };
+    if (o.behavior === 'none') return { patch: { ...patch, free_stub: true }, immediate: null };
+    return { patch, immediate: { period: bill.period, items: [], lines: bill.lines, reason: 'subscription_update' } };
+  }
   const period = periodAt({ anchor: now, interval: sub.interval, intervalCount: sub.interval_count }, 0);
   return {
     patch: { status: 'active', trial_end: now, billing_cycle_anchor: now, current_period_start: period.start, current_period_end: period.end },

@@ -83,16 +83,18 @@ export const claims = {
 export async function nextDueAt(q: Queryable, scope: Scope): Promise<Date | null> {
   const s = scopeSql(scope, 1);
   const { rows } = await q.query<{ t: Date | null }>(
-    `SELECT min(t) AS t FROM (
-       SELECT min(current_period_end) AS t FROM subscriptions WHERE ${RENEWABLE} AND ${s}
-       UNION ALL SELECT min(trial_end - interval '3 days') FROM subscriptions WHERE status = 'trialing' AND NOT trial_will_end_sent AND ${s}
-       UNION ALL SELECT min(incomplete_expires_at) FROM subscriptions WHERE status = 'incomplete' AND ${s}
-       UNION ALL SELECT min(cancel_at) FROM subscriptions WHERE cancel_at IS NOT NULL AND ${LIVE} AND cancel_at <= current_period_end AND ${s}
-       UNION ALL SELECT min(to_timestamp((pause_collection->>'resumes_at')::bigint)) FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND ${LIVE} AND ${s}
-       UNION ALL SELECT min(finalize_at) FROM invoices WHERE status = 'draft' AND auto_advance AND ${s}
-       UNION ALL SELECT min(next_payment_attempt) FROM invoices WHERE status = 'open' AND ${s}
-       UNION ALL SELECT min(due_date) FROM invoices WHERE status = 'open' AND due_date IS NOT NULL AND overdue_at IS NULL AND ${s}
-     ) due`,
+    // LEAST of scalar subqueries, not min() over a UNION ALL: the same answer (LEAST skips NULLs), planned
+    // in about a fifth of the time — on PGlite this query runs at every step of a test clock's advance.
+    `SELECT LEAST(
+       (SELECT min(current_period_end) AS t FROM subscriptions WHERE ${RENEWABLE} AND ${s}),
+       (SELECT min(trial_end - interval '3 days') FROM subscriptions WHERE status = 'trialing' AND NOT trial_will_end_sent AND ${s}),
+       (SELECT min(incomplete_expires_at) FROM subscriptions WHERE status = 'incomplete' AND ${s}),
+       (SELECT min(cancel_at) FROM subscriptions WHERE cancel_at IS NOT NULL AND ${LIVE} AND cancel_at <= current_period_end AND ${s}),
+       (SELECT min(to_timestamp((pause_collection->>'resumes_at')::bigint)) FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND ${LIVE} AND ${s}),
+       (SELECT min(finalize_at) FROM invoices WHERE status = 'draft' AND auto_advance AND ${s}),
+       (SELECT min(next_payment_attempt) FROM invoices WHERE status = 'open' AND ${s}),
+       (SELECT min(due_date) FROM invoices WHERE status = 'open' AND due_date IS NOT NULL AND overdue_at IS NULL AND ${s})
+     ) AS t`,
     scopeParams(scope),
   );
   return rows[0]?.t ? new Date(rows[0].t) : null;

@@ -590,9 +590,12 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
       q,
       items.map((i) => i.price),
     );
-    const plan = planTrialEndNow({ ...sub, ...patch } as SubscriptionRow, items, now);
+    const plan = planTrialEndNow({ ...sub, ...patch } as SubscriptionRow, items, pricing, now, {
+      keepAnchor: input.billing_cycle_anchor === 'unchanged',
+      behavior: input.proration_behavior ?? 'create_prorations',
+    });
     Object.assign(patch, plan.patch);
-    invoiceNow = await createImmediate(ctx, { ...sub, ...patch } as SubscriptionRow, plan.immediate, pricing, now);
+    if (plan.immediate) invoiceNow = await createImmediate(ctx, { ...sub, ...patch } as SubscriptionRow, plan.immediate, pricing, now);
   }
 
   sub = await transition(q, sub, { ...patch, ...(invoiceNow ? { latest_invoice: invoiceNow } : {}) }, now, undefined, before);
