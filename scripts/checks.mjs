@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 
 const run = (script) =>
   new Promise((resolve) => {
-    const child = spawn(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', script], { stdio: 'inherit' });
+    const child = spawn(`npm run --silent ${script}`, { stdio: 'inherit', shell: true });
     child.on('exit', (code, signal) => resolve({ script, ok: code === 0, code: code ?? signal }));
   });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
-import { events, get, invTuple, iso, lineTuple, subscribe, unix, update, type BillingApp } from './support.js';
+import { events, get, invTuple, iso, lineTuple, subscribe, unix, update, advanceTo, recurringPrice, type BillingApp } from './support.js';
 
 // Audit: billing periods against Stripe's documented behaviour
 // (https://docs.stripe.com/billing/subscriptions/billing-cycle, …/trials, API reference).
@@ -12,18 +12,6 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const periods = (bounds: string[]) => bounds.slice(0, -1).map((b, i) => [b, bounds[i + 1]!] as const);
-
-/** One test-clock advance to exactly `to` (no 28-day stepping). */
-async function step(clock: string, to: string) {
-  const res = await t.call({ method: 'POST', url: `/v1/test_helpers/test_clocks/${clock}/advance`, payload: { frozen_time: unix(to) } });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-}
-
-async function price(recurring: Record<string, unknown>, unit_amount = 1000): Promise<string> {
-  const res = await t.call({ method: 'POST', url: '/v1/prices', payload: { product: 'prod_community', currency: 'usd', unit_amount, recurring } });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body.id;
-}
 
 describe('interval_count', () => {
   it('quarterly (month × 3) anchored Aug 31: Nov 30, Feb 28, then back to May 31 and Aug 31', async () => {
@@ -41,31 +29,31 @@ describe('interval_count', () => {
   });
 
   it('day × 10: a period every 10 days', async () => {
-    const p = await price({ interval: 'day', interval_count: 10 });
+    const p = await recurringPrice(t, { interval: 'day', interval_count: 10 });
     const clock = await t.clockAt('2026-01-15T12:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     const sub = await subscribe(t, { customer, items: [{ price: p }] });
     expect([sub.status, iso(sub.current_period_start), iso(sub.current_period_end), iso(sub.billing_cycle_anchor)]).toEqual(['active', '2026-01-15T12:00:00Z', '2026-01-25T12:00:00Z', '2026-01-15T12:00:00Z']);
-    await step(clock, '2026-01-25T13:00:00Z');
-    await step(clock, '2026-02-04T13:00:00Z');
+    await advanceTo(t, clock, '2026-01-25T13:00:00Z');
+    await advanceTo(t, clock, '2026-02-04T13:00:00Z');
     const bounds = ['2026-01-15T12:00:00Z', '2026-01-25T12:00:00Z', '2026-02-04T12:00:00Z', '2026-02-14T12:00:00Z'];
     expect((await t.invoices(sub.id)).map(invTuple)).toEqual(periods(bounds).map(([s, e], k) => ['paid', 1000, 1000, s, e, k === 0 ? 'subscription_create' : 'subscription_cycle']));
   });
 
   it('week × 2 anchored on Friday Jan 16 2026: every other Friday', async () => {
-    const p = await price({ interval: 'week', interval_count: 2 });
+    const p = await recurringPrice(t, { interval: 'week', interval_count: 2 });
     const clock = await t.clockAt('2026-01-16T09:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     const sub = await subscribe(t, { customer, items: [{ price: p }] });
-    await step(clock, '2026-01-30T10:00:00Z');
-    await step(clock, '2026-02-13T10:00:00Z');
+    await advanceTo(t, clock, '2026-01-30T10:00:00Z');
+    await advanceTo(t, clock, '2026-02-13T10:00:00Z');
     const bounds = ['2026-01-16T09:00:00Z', '2026-01-30T09:00:00Z', '2026-02-13T09:00:00Z', '2026-02-27T09:00:00Z'];
     expect((await t.invoices(sub.id)).map(invTuple)).toEqual(periods(bounds).map(([s, e], k) => ['paid', 1000, 1000, s, e, k === 0 ? 'subscription_create' : 'subscription_cycle']));
     expect(new Date('2026-02-27T09:00:00Z').getUTCDay()).toBe(5);
   });
 
   it('year × 2 anchored Feb 29 2028: Feb 29 2030 does not exist → Feb 28 2030, then Feb 29 2032', async () => {
-    const p = await price({ interval: 'year', interval_count: 2 });
+    const p = await recurringPrice(t, { interval: 'year', interval_count: 2 });
     const clock = await t.clockAt('2028-02-29T10:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     const sub = await subscribe(t, { customer, items: [{ price: p }] });
@@ -99,9 +87,9 @@ describe('trials and the anchor', () => {
     expect([up.total, up.amount_due, iso(up.next_payment_attempt), up.billing_reason]).toEqual([9700, 9700, '2026-01-31T10:00:00Z', 'subscription_cycle']);
     expect(up.lines.data.map(lineTuple)).toEqual([['1 × Community Access (at $97.00 / month)', 9700, '2026-01-31T10:00:00Z', '2026-02-28T10:00:00Z', false]]);
 
-    await step(clock, '2026-01-28T09:59:59Z');
+    await advanceTo(t, clock, '2026-01-28T09:59:59Z');
     expect(await events(t, customer, 'customer.subscription.trial_will_end')).toHaveLength(0);
-    await step(clock, '2026-01-28T10:00:00Z');
+    await advanceTo(t, clock, '2026-01-28T10:00:00Z');
     expect(await events(t, customer, 'customer.subscription.trial_will_end')).toHaveLength(1);
 
     await t.advance(clock, '2026-03-31T12:00:00Z');
@@ -123,7 +111,7 @@ describe('trials and the anchor', () => {
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_period_days: 7 });
     expect(sub.trial_end - sub.trial_start).toBe(7 * 86_400);
     expect([iso(sub.trial_end), iso(sub.billing_cycle_anchor), iso(sub.current_period_end)]).toEqual(['2026-03-12T08:30:15Z', '2026-03-12T08:30:15Z', '2026-03-12T08:30:15Z']);
-    await step(clock, '2026-03-12T09:00:00Z');
+    await advanceTo(t, clock, '2026-03-12T09:00:00Z');
     const after = await t.sub(sub.id);
     expect([after.status, iso(after.current_period_start), iso(after.current_period_end)]).toEqual(['active', '2026-03-12T08:30:15Z', '2026-04-12T08:30:15Z']);
   });
@@ -141,7 +129,7 @@ describe('trials and the anchor', () => {
     const clock = await t.clockAt('2026-01-15T12:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_period_days: 14 });
-    await step(clock, '2026-01-20T06:00:00Z');
+    await advanceTo(t, clock, '2026-01-20T06:00:00Z');
     const ended = await update(t, sub.id, { trial_end: 'now' });
     expect([ended.status, iso(ended.trial_end), iso(ended.billing_cycle_anchor), iso(ended.current_period_start), iso(ended.current_period_end)]).toEqual([
       'active',
@@ -170,7 +158,7 @@ describe('future anchor and GET /v1/invoices/upcoming', () => {
     const up = await get(t, `/v1/invoices/upcoming?subscription=${sub.id}`);
     expect([up.total, iso(up.next_payment_attempt), up.billing_reason]).toEqual([9700, '2026-02-01T00:00:00Z', 'subscription_cycle']);
     expect(up.lines.data.map(lineTuple)).toEqual([['1 × Community Access (at $97.00 / month)', 9700, '2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z', false]]);
-    await step(clock, '2026-02-01T02:00:00Z');
+    await advanceTo(t, clock, '2026-02-01T02:00:00Z');
     expect((await t.invoices(sub.id)).map(invTuple)).toEqual([['paid', 9700, 9700, '2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z', 'subscription_cycle']]);
   });
 
@@ -187,7 +175,7 @@ describe('future anchor and GET /v1/invoices/upcoming', () => {
     const clock = await t.clockAt('2026-01-31T10:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
-    await step(clock, '2026-02-28T11:00:00Z');
+    await advanceTo(t, clock, '2026-02-28T11:00:00Z');
     const up = await get(t, `/v1/invoices/upcoming?subscription=${sub.id}`);
     expect([up.total, iso(up.next_payment_attempt)]).toEqual([9700, '2026-03-31T10:00:00Z']);
     expect(up.lines.data.map(lineTuple)).toEqual([['1 × Community Access (at $97.00 / month)', 9700, '2026-03-31T10:00:00Z', '2026-04-30T10:00:00Z', false]]);

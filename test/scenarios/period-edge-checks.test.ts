@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
-import { events, get, invTuple, iso, lineTuple, subscribe, unix, update, type BillingApp } from './support.js';
+import { events, get, invTuple, iso, lineTuple, subscribe, unix, update, advanceTo, recurringPrice, type BillingApp } from './support.js';
 
 // Audit: edge cases of billing periods against Stripe's documented behaviour.
 
@@ -9,17 +9,6 @@ beforeAll(async () => {
   t = await createBillingApp();
 });
 afterAll(() => t.close());
-
-async function step(clock: string, to: string) {
-  const res = await t.call({ method: 'POST', url: `/v1/test_helpers/test_clocks/${clock}/advance`, payload: { frozen_time: unix(to) } });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-}
-
-async function price(recurring: Record<string, unknown>, unit_amount = 1000): Promise<string> {
-  const res = await t.call({ method: 'POST', url: '/v1/prices', payload: { product: 'prod_community', currency: 'usd', unit_amount, recurring } });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body.id;
-}
 
 describe('trial followed by a later anchor: upcoming during the trial', () => {
   it('upcoming is the prorated stub [trial end, anchor), charged at the trial end', async () => {
@@ -46,12 +35,12 @@ describe('trial followed by a later anchor: upcoming during the trial', () => {
     const up = await get(t, `/v1/invoices/upcoming?subscription=${sub.id}`);
     expect([up.total, iso(up.next_payment_attempt)]).toEqual([9700, '2026-02-01T00:00:00Z']);
     expect(up.lines.data.map(lineTuple)).toEqual([['1 × Community Access (at $97.00 / month)', 9700, '2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z', false]]);
-    await step(clock, '2026-01-15T01:00:00Z');
+    await advanceTo(t, clock, '2026-01-15T01:00:00Z');
     const mid = await t.sub(sub.id);
     expect([mid.status, iso(mid.current_period_start), iso(mid.current_period_end)]).toEqual(['active', '2026-01-15T00:00:00Z', '2026-02-01T00:00:00Z']);
     const up2 = await get(t, `/v1/invoices/upcoming?subscription=${sub.id}`);
     expect([up2.total, iso(up2.next_payment_attempt)]).toEqual([9700, '2026-02-01T00:00:00Z']);
-    await step(clock, '2026-02-01T02:00:00Z');
+    await advanceTo(t, clock, '2026-02-01T02:00:00Z');
     const invs = await t.invoices(sub.id);
     expect(invs.map((i) => [i.total, iso(i.period_start), iso(i.period_end)])).toEqual([
       [0, '2026-01-10T00:00:00Z', '2026-01-15T00:00:00Z'],
@@ -65,10 +54,10 @@ describe('trial changes', () => {
     const clock = await t.clockAt('2026-01-10T00:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_period_days: 2 });
-    await step(clock, '2026-01-10T00:00:01Z');
+    await advanceTo(t, clock, '2026-01-10T00:00:01Z');
     const notices = await events(t, customer, 'customer.subscription.trial_will_end');
     expect(notices).toHaveLength(1);
-    await step(clock, '2026-01-12T01:00:00Z');
+    await advanceTo(t, clock, '2026-01-12T01:00:00Z');
     expect(await events(t, customer, 'customer.subscription.trial_will_end')).toHaveLength(1);
   });
 
@@ -76,11 +65,11 @@ describe('trial changes', () => {
     const clock = await t.clockAt('2026-01-10T00:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_period_days: 7 });
-    await step(clock, '2026-01-15T00:00:00Z');
+    await advanceTo(t, clock, '2026-01-15T00:00:00Z');
     expect(await events(t, customer, 'customer.subscription.trial_will_end')).toHaveLength(1);
     const ext = await update(t, sub.id, { trial_end: unix('2026-01-31T00:00:00Z') });
     expect([ext.status, iso(ext.trial_end), iso(ext.current_period_end), iso(ext.billing_cycle_anchor)]).toEqual(['trialing', '2026-01-31T00:00:00Z', '2026-01-31T00:00:00Z', '2026-01-31T00:00:00Z']);
-    await step(clock, '2026-01-28T00:00:01Z');
+    await advanceTo(t, clock, '2026-01-28T00:00:01Z');
     expect(await events(t, customer, 'customer.subscription.trial_will_end')).toHaveLength(2);
     await t.advance(clock, '2026-03-01T00:00:00Z');
     const invs = await t.invoices(sub.id);
@@ -106,12 +95,12 @@ describe('trial changes', () => {
 
 describe('future anchor, other intervals', () => {
   it('weekly: created Friday Jan 16, anchored Monday Jan 19 → 3/7 stub, then every Monday', async () => {
-    const p = await price({ interval: 'week' }, 1000);
+    const p = await recurringPrice(t, { interval: 'week' }, 1000);
     const clock = await t.clockAt('2026-01-16T00:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     const sub = await subscribe(t, { customer, items: [{ price: p }], billing_cycle_anchor: unix('2026-01-19T00:00:00Z') });
-    await step(clock, '2026-01-19T01:00:00Z');
-    await step(clock, '2026-01-26T01:00:00Z');
+    await advanceTo(t, clock, '2026-01-19T01:00:00Z');
+    await advanceTo(t, clock, '2026-01-26T01:00:00Z');
     // 1,000 × 3 / 7 = 428.57 → 429.
     expect((await t.invoices(sub.id)).map(invTuple)).toEqual([
       ['paid', 429, 429, '2026-01-16T00:00:00Z', '2026-01-19T00:00:00Z', 'subscription_create'],
@@ -133,7 +122,7 @@ describe('billing_cycle_anchor=now and renewal drafts', () => {
     const clock = await t.clockAt('2026-01-31T10:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
-    await step(clock, '2026-02-10T10:00:00Z');
+    await advanceTo(t, clock, '2026-02-10T10:00:00Z');
     const upd = await update(t, sub.id, { billing_cycle_anchor: 'now', proration_behavior: 'create_prorations' });
     expect([iso(upd.billing_cycle_anchor), iso(upd.current_period_start), iso(upd.current_period_end)]).toEqual(['2026-02-10T10:00:00Z', '2026-02-10T10:00:00Z', '2026-03-10T10:00:00Z']);
     const invs = await t.invoices(sub.id);
@@ -150,7 +139,7 @@ describe('billing_cycle_anchor=now and renewal drafts', () => {
     const clock = await t.clockAt('2026-01-31T10:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
-    await step(clock, '2026-02-28T10:00:00Z');
+    await advanceTo(t, clock, '2026-02-28T10:00:00Z');
     const invs = await t.invoices(sub.id);
     const draft = invs[invs.length - 1]!;
     expect([draft.status, draft.billing_reason]).toEqual(['draft', 'subscription_cycle']);
@@ -169,7 +158,7 @@ describe('send_invoice subscriptions', () => {
     const up = await get(t, `/v1/invoices/upcoming?subscription=${sub.id}`);
     expect([up.total, up.next_payment_attempt]).toEqual([9700, null]);
     expect(up.lines.data.map((l: { period: { start: number; end: number } }) => [iso(l.period.start), iso(l.period.end)])).toEqual([['2026-02-28T10:00:00Z', '2026-03-31T10:00:00Z']]);
-    await step(clock, '2026-02-28T12:00:00Z');
+    await advanceTo(t, clock, '2026-02-28T12:00:00Z');
     const invs = await t.invoices(sub.id);
     const last = await get(t, `/v1/invoices/${invs[invs.length - 1]!.id}`);
     expect([last.status, last.next_payment_attempt, iso(last.due_date)]).toEqual(['open', null, '2026-03-30T10:00:00Z']);
@@ -181,7 +170,7 @@ describe('ending a trial early that leads into a fixed anchor', () => {
     const clock = await t.clockAt('2026-01-10T00:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_period_days: 10, billing_cycle_anchor: unix('2026-02-01T00:00:00Z') });
-    await step(clock, '2026-01-13T00:00:00Z');
+    await advanceTo(t, clock, '2026-01-13T00:00:00Z');
     const res = await t.call({ method: 'POST', url: `/v1/subscriptions/${sub.id}`, payload: { trial_end: 'now', billing_cycle_anchor: 'unchanged' } });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect([res.body.status, iso(res.body.billing_cycle_anchor), iso(res.body.current_period_start), iso(res.body.current_period_end)]).toEqual([
@@ -206,7 +195,7 @@ describe('ending a trial early that leads into a fixed anchor', () => {
     const price = await t.priceId('community_monthly');
     const a = await subscribe(t, { customer, items: [{ price }], trial_period_days: 10, billing_cycle_anchor: unix('2026-02-01T00:00:00Z') });
     const b = await subscribe(t, { customer, items: [{ price }], trial_period_days: 10, billing_cycle_anchor: unix('2026-02-01T00:00:00Z') });
-    await step(clock, '2026-01-13T00:00:00Z');
+    await advanceTo(t, clock, '2026-01-13T00:00:00Z');
     const free = await t.call({ method: 'POST', url: `/v1/subscriptions/${a.id}`, payload: { trial_end: 'now', billing_cycle_anchor: 'unchanged', proration_behavior: 'none' } });
     expect([free.status, free.body.status, iso(free.body.billing_cycle_anchor), iso(free.body.current_period_end), free.body.latest_invoice === a.latest_invoice]).toEqual([
       200,

@@ -61,3 +61,16 @@ export async function countRows(t: BillingApp, table: 'invoices' | 'invoice_item
   const { rows } = await t.testDb.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM ${table}`);
   return Number(rows[0]!.n);
 }
+
+/** One test-clock advance to exactly `to` (no stepping), which must succeed. */
+export async function advanceTo(t: BillingApp, clock: string, to: string): Promise<void> {
+  const res = await t.call({ method: 'POST', url: `/v1/test_helpers/test_clocks/${clock}/advance`, payload: { frozen_time: unix(to) } });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+/** A $10 (or `unit_amount`) recurring price of the Community product with the given `recurring`. */
+export async function recurringPrice(t: BillingApp, recurring: Record<string, unknown>, unit_amount = 1000): Promise<string> {
+  const res = await t.call({ method: 'POST', url: '/v1/prices', payload: { product: 'prod_community', currency: 'usd', unit_amount, recurring } });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.id;
+}

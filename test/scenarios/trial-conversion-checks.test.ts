@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
-import { get, invTuple, iso, subscribe, unix, type BillingApp } from './support.js';
+import { get, invTuple, iso, subscribe, unix, advanceTo, type BillingApp } from './support.js';
 
 // Audit: trial conversion amounts, item-level periods, and the invoice's own period fields.
 
@@ -9,11 +9,6 @@ beforeAll(async () => {
   t = await createBillingApp();
 });
 afterAll(() => t.close());
-
-async function step(clock: string, to: string) {
-  const res = await t.call({ method: 'POST', url: `/v1/test_helpers/test_clocks/${clock}/advance`, payload: { frozen_time: unix(to) } });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-}
 
 describe('trial conversion', () => {
   it('two items (3 × 9,700 + 4,900): $0 trial invoice with both items, then 34,000 for [trial end, +1 month)', async () => {
@@ -64,7 +59,7 @@ describe("the invoice's own period_start / period_end (documented deviation, doc
     const clock = await t.clockAt('2026-03-01T00:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
-    await step(clock, '2026-04-01T02:00:00Z');
+    await advanceTo(t, clock, '2026-04-01T02:00:00Z');
     const invs = await t.invoices(sub.id);
     expect(invs.map((i) => [iso(i.period_start), iso(i.period_end), iso(i.lines.data[0]!.period.start), iso(i.lines.data[0]!.period.end)])).toEqual([
       ['2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z', '2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z'],
