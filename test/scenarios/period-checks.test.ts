@@ -195,3 +195,64 @@ describe('future anchor and GET /v1/invoices/upcoming', () => {
     ]);
   });
 });
+
+describe('billing_cycle_anchor_config (Stripe: the next occurrence of day_of_month, at hour, minute, second UTC)', () => {
+  it('day_of_month 31 from Jan 10 10:00: anchor Jan 31 10:00, the stub prorated, then Feb 28 and Mar 31', async () => {
+    const clock = await t.clockAt('2026-01-10T10:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now', billing_cycle_anchor_config: { day_of_month: 31 } });
+    expect([sub.status, iso(sub.billing_cycle_anchor), iso(sub.current_period_end), sub.billing_cycle_anchor_config]).toEqual([
+      'active',
+      '2026-01-31T10:00:00Z',
+      '2026-01-31T10:00:00Z',
+      { day_of_month: 31, hour: null, minute: null, month: null, second: null },
+    ]);
+    // [Jan 10, Jan 31) of the 31-day period [Dec 31, Jan 31): 9,700 × 21/31 = 6,570.97 → 6,571.
+    await advanceTo(t, clock, '2026-03-01T00:00:00Z');
+    await advanceTo(t, clock, '2026-03-31T12:00:00Z');
+    expect((await t.invoices(sub.id)).map(invTuple)).toEqual([
+      ['paid', 6571, 6571, '2026-01-10T10:00:00Z', '2026-01-31T10:00:00Z', 'subscription_create'],
+      ['paid', 9700, 9700, '2026-01-31T10:00:00Z', '2026-02-28T10:00:00Z', 'subscription_cycle'],
+      ['paid', 9700, 9700, '2026-02-28T10:00:00Z', '2026-03-31T10:00:00Z', 'subscription_cycle'],
+      ['paid', 9700, 9700, '2026-03-31T10:00:00Z', '2026-04-30T10:00:00Z', 'subscription_cycle'],
+    ]);
+  });
+
+  it('hour, minute and second as given; with a trial, the next occurrence after the trial end', async () => {
+    const clock = await t.clockAt('2026-01-10T10:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const sub = await subscribe(t, {
+      customer,
+      items: [{ price: await t.priceId('community_monthly') }],
+      trial_period_days: 7,
+      billing_cycle_anchor_config: { day_of_month: 15, hour: 0, minute: 0, second: 0 },
+    });
+    // The trial ends Jan 17 10:00; Jan 15 00:00 is before it, so the anchor is Feb 15 00:00.
+    expect([sub.status, iso(sub.trial_end), iso(sub.billing_cycle_anchor)]).toEqual(['trialing', '2026-01-17T10:00:00Z', '2026-02-15T00:00:00Z']);
+  });
+
+  it('is refused beside billing_cycle_anchor, and with a weekly price, naming billing_cycle_anchor_config; nothing is written', async () => {
+    const clock = await t.clockAt('2026-01-10T10:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const both = await t.call({
+      method: 'POST',
+      url: '/v1/subscriptions',
+      payload: { customer, items: [{ price: await t.priceId('community_monthly') }], billing_cycle_anchor: unix('2026-01-31T00:00:00Z'), billing_cycle_anchor_config: { day_of_month: 31 } },
+    });
+    const weekly = await t.call({
+      method: 'POST',
+      url: '/v1/subscriptions',
+      payload: { customer, items: [{ price: await recurringPrice(t, { interval: 'week' }) }], billing_cycle_anchor_config: { day_of_month: 31 } },
+    });
+    const badDay = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer, items: [{ price: await t.priceId('community_monthly') }], billing_cycle_anchor_config: { day_of_month: 32 } } });
+    expect([both.status, both.body.error.param, weekly.status, weekly.body.error.param, badDay.status, badDay.body.error.param]).toEqual([
+      400,
+      'billing_cycle_anchor_config',
+      400,
+      'billing_cycle_anchor_config',
+      400,
+      'billing_cycle_anchor_config[day_of_month]',
+    ]);
+    expect((await get(t, `/v1/subscriptions?customer=${customer}`)).data).toHaveLength(0);
+  });
+});

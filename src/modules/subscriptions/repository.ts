@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/index.js';
+import type { AnchorConfig } from './domain/anchor-config.js';
 import { bulkInsert, type Column } from '../../db/bulk.js';
 import type { Interval } from '../../core/time/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
@@ -40,6 +41,7 @@ export interface SubscriptionRow {
   test_clock: string | null;
   metadata: Record<string, string>;
   description: string | null;
+  billing_cycle_anchor_config: AnchorConfig | null;
   /** The stretch from the trial end to a later anchor is free (created with proration_behavior none). */
   free_stub: boolean;
   /** At cancel_at, credit the time after it (false: proration_behavior none, or already billed short). */
@@ -88,6 +90,7 @@ const SUB_COLUMNS: Column[] = [
   { name: 'test_clock', type: 'text' },
   { name: 'metadata', type: 'jsonb' },
   { name: 'description', type: 'text' },
+  { name: 'billing_cycle_anchor_config', type: 'jsonb' },
   { name: 'free_stub', type: 'boolean' },
   { name: 'cancel_at_prorate', type: 'boolean' },
   { name: 'cancel_billed_to', type: 'timestamptz' },

@@ -30,6 +30,16 @@ export const createSubscriptionBody = z.strictObject({
   promotion_code: z.string().optional(),
   discounts: zDiscounts.optional(),
   billing_cycle_anchor: zTimestamp().optional(),
+  // Stripe: the anchor as the next occurrence of a day of the month (month and year intervals only).
+  billing_cycle_anchor_config: z
+    .strictObject({
+      day_of_month: zInt().pipe(z.number().int().min(1).max(31)),
+      hour: zInt().pipe(z.number().int().min(0).max(23)).optional(),
+      minute: zInt().pipe(z.number().int().min(0).max(59)).optional(),
+      second: zInt().pipe(z.number().int().min(0).max(59)).optional(),
+      month: zInt().pipe(z.number().int().min(1).max(12)).optional(),
+    })
+    .optional(),
   collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
   days_until_due: zInt().pipe(z.number().int().min(0).max(365)).optional(),
   default_payment_method: z.string().optional(),

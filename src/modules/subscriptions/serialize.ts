@@ -13,6 +13,9 @@ export function serializeSubscription(s: SubscriptionRow, items: ItemRow[], pric
     id: s.id,
     object: 'subscription' as const,
     billing_cycle_anchor: ts(s.billing_cycle_anchor)!,
+    billing_cycle_anchor_config: s.billing_cycle_anchor_config
+      ? { hour: null, minute: null, month: null, second: null, ...s.billing_cycle_anchor_config }
+      : null,
     cancel_at: s.cancel_at_period_end ? period.current_period_end : ts(s.cancel_at),
     cancel_at_period_end: s.cancel_at_period_end,
     canceled_at: ts(s.canceled_at),

@@ -17,6 +17,7 @@ import { resolvePaymentMethod } from '../payments/service.js';
 import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines, pricedItems, unitAmountIn, type PriceInfo } from './billing.js';
 import { periodAt, trialEnd as trialEndAfter, type BillingSchedule } from './domain/periods.js';
 import { prorateChange } from './domain/proration.js';
+import { anchorFromConfig } from './domain/anchor-config.js';
 import { nextCycle, planChange, planResume, planTrialEndNow, pricedPeriod, prorationLine, type ImmediateInvoice, type ProrationBehavior } from './drafts.js';
 import { findSubscription, insertItems, insertSubscriptions, itemsOf, replaceItems, updateSubscriptionRow, type ItemRow, type SubscriptionRow } from './repository.js';
 import type { CreateSubscriptionInput, UpdateSubscriptionInput } from './schemas.js';
@@ -193,13 +194,25 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     if (days > 0) trialEnd = trialEndAfter(now, days);
   }
   let anchor = trialEnd ?? now;
-  if (input.billing_cycle_anchor !== undefined) {
-    anchor = fromUnix(input.billing_cycle_anchor);
-    if (anchor < (trialEnd ?? now)) throw new InvalidRequestError('billing_cycle_anchor must be in the future (and after the trial).', 'billing_cycle_anchor', 'parameter_invalid');
+  const anchorConfig = input.billing_cycle_anchor_config ?? null;
+  if (anchorConfig) {
+    if (input.billing_cycle_anchor !== undefined) {
+      throw new InvalidRequestError('billing_cycle_anchor_config and billing_cycle_anchor are mutually exclusive.', 'billing_cycle_anchor_config', 'parameter_invalid');
+    }
+    if (terms.interval !== 'month' && terms.interval !== 'year') {
+      throw new InvalidRequestError('billing_cycle_anchor_config is only valid with monthly and yearly prices.', 'billing_cycle_anchor_config', 'parameter_invalid');
+    }
+    // The next occurrence after the trial, when there is one (the anchor cannot precede the trial end).
+    anchor = anchorFromConfig(trialEnd ?? now, anchorConfig);
+  }
+  if (input.billing_cycle_anchor !== undefined || anchorConfig) {
+    const param = anchorConfig ? 'billing_cycle_anchor_config' : 'billing_cycle_anchor';
+    if (input.billing_cycle_anchor !== undefined) anchor = fromUnix(input.billing_cycle_anchor);
+    if (anchor < (trialEnd ?? now)) throw new InvalidRequestError('billing_cycle_anchor must be in the future (and after the trial).', param, 'parameter_invalid');
     // Stripe: at most one period ahead, so the first (prorated) stretch is never longer than a period.
     const natural = periodAt({ anchor: trialEnd ?? now, interval: terms.interval, intervalCount: terms.intervalCount }, 0).end;
     if (anchor > natural) {
-      throw new InvalidRequestError(`billing_cycle_anchor cannot be later than the next natural billing date (${Math.floor(natural.getTime() / 1000)}).`, 'billing_cycle_anchor', 'parameter_invalid');
+      throw new InvalidRequestError(`billing_cycle_anchor cannot be later than the next natural billing date (${Math.floor(natural.getTime() / 1000)}).`, param, 'parameter_invalid');
     }
   }
 
@@ -262,6 +275,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     test_clock: customer.test_clock,
     metadata: mergeMetadata({}, input.metadata),
     description: input.description || null,
+    billing_cycle_anchor_config: anchorConfig,
     // The stretch to the anchor is free: from now (freeStub), or from the trial end.
     free_stub: freeStub || (trialEnd !== null && anchor > trialEnd && input.proration_behavior === 'none'),
     created: now,
