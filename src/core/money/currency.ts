@@ -8,6 +8,10 @@ for (const code of cc.codes()) {
   const entry = cc.code(code);
   if (entry && typeof entry.digits === 'number') exponents.set(code.toLowerCase(), entry.digits);
 }
+// Where Stripe's API exponent differs from ISO's, Stripe's wins: amounts are what the gateways charge.
+// ISK "will remain a two-decimal currency in the Stripe API" (100 = 1 króna; ISO: 0), and MGA is in
+// Stripe's zero-decimal list (ISO: 2). docs.stripe.com/currencies.
+for (const [code, digits] of Object.entries({ isk: 2, mga: 0 })) exponents.set(code, digits);
 
 export function isCurrency(code: string): boolean {
   return exponents.has(code.toLowerCase());

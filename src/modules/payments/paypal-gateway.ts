@@ -61,9 +61,15 @@ export function createPayPalClient(settings: PayPalSettings): Client {
 }
 
 /** Minor units → PayPal's decimal string ("12.34"; JPY "1234"). */
+/** Currencies PayPal takes without decimals although they have two ("Decimal amounts cause an error"). */
+const PAYPAL_WHOLE_UNITS = new Set(['huf', 'twd']);
+
 export function toPayPalValue(amount: number, currency: string): string {
   const exp = currencyExponent(currency);
   if (exp === 0) return String(amount);
+  // A whole amount goes as whole units; a fractional one keeps its decimals and PayPal refuses it,
+  // rather than being charged a rounded amount the invoice does not show.
+  if (PAYPAL_WHOLE_UNITS.has(currency.toLowerCase()) && amount % 10 ** exp === 0) return String(amount / 10 ** exp);
   const s = String(Math.abs(amount)).padStart(exp + 1, '0');
   return `${amount < 0 ? '-' : ''}${s.slice(0, -exp)}.${s.slice(-exp)}`;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listQuery, zBool, zExpand, zInt, zMetadata, zTimestamp } from '../../http/schemas.js';
+import { listQuery, zBool, zExpand, zInt, zMetadata, zTimestamp, zCurrency } from '../../http/schemas.js';
 
 const zQuantity = zInt().pipe(z.number().int().min(0).max(1_000_000));
 
@@ -23,6 +23,8 @@ const zUpdateDiscounts = z.array(z.strictObject({ coupon: z.string().optional(),
 export const createSubscriptionBody = z.strictObject({
   customer: z.string().min(1),
   items: z.array(zCreateItem).min(1).max(20),
+  /** Stripe: the currency to bill in, picking the prices' currency_options (the customer's by default). */
+  currency: zCurrency().optional(),
   trial_period_days: zInt().pipe(z.number().int().min(0).max(730)).optional(),
   trial_end: zNowOr(zTimestamp()).optional(),
   trial_from_plan: zBool().optional(),

@@ -172,7 +172,10 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     q,
     items.map((i) => i.price),
   );
-  const terms = validateItems(items, pricing, customer, null);
+  if (input.currency && customer.currency && input.currency !== customer.currency) {
+    throw new InvalidRequestError(`The customer is billed in ${customer.currency}; currency ${input.currency} cannot be used.`, 'currency', 'currency_mismatch');
+  }
+  const terms = validateItems(items, pricing, customer, input.currency ?? null);
   if (input.collection_method === 'send_invoice' && input.days_until_due === undefined) {
     throw new InvalidRequestError('days_until_due is required when collection_method is send_invoice.', 'days_until_due', 'parameter_missing');
   }
