@@ -60,10 +60,10 @@ export function createPayPalClient(settings: PayPalSettings): Client {
   return client;
 }
 
-/** Minor units → PayPal's decimal string ("12.34"; JPY "1234"). */
 /** Currencies PayPal takes without decimals although they have two ("Decimal amounts cause an error"). */
 const PAYPAL_WHOLE_UNITS = new Set(['huf', 'twd']);
 
+/** Minor units → PayPal's decimal string ("12.34"; JPY "1234"; HUF 17500 → "175"). */
 export function toPayPalValue(amount: number, currency: string): string {
   const exp = currencyExponent(currency);
   if (exp === 0) return String(amount);
