@@ -3,7 +3,7 @@
 // Community Access 9,700/month; April 2026 has 30 days, so Apr 16 leaves exactly half unused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
-import { events, get, iso, lineTuple, subscribe, unix, update, type BillingApp } from './support.js';
+import { events, get, iso, lineTuple, subscribe, unix, update, communityOnClock, deleteSubscription, customerBalance, type BillingApp } from './support.js';
 
 let t: BillingApp;
 beforeAll(async () => {
@@ -11,18 +11,9 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const del = (id: string, payload?: Record<string, unknown>) => t.call({ method: 'DELETE', url: `/v1/subscriptions/${id}`, ...(payload ? { payload } : {}) });
 const inv = async (id: string) => get(t, `/v1/invoices/${id}`);
-const balance = async (customer: string) => (await get(t, `/v1/customers/${customer}`)).balance as number;
 const pis = async (customer: string) => ((await get(t, `/v1/payment_intents?customer=${customer}&limit=100`)).data as { amount: number; status: string }[]).slice().reverse();
 const pendingItems = async (customer: string) => ((await get(t, `/v1/invoiceitems?customer=${customer}&pending=true&limit=100`)).data as { amount: number }[]).map((i) => i.amount);
-
-async function community(start: string, extra: Record<string, unknown> = {}, card = 'pm_card_visa') {
-  const clock = await t.clockAt(start);
-  const customer = await t.customer({ clock, card });
-  const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now', ...extra });
-  return { clock, customer, sub };
-}
 
 describe('DELETE prorate+invoice_now by state', () => {
   it('trialing: no credit, no final invoice, balance 0', async () => {
@@ -31,10 +22,10 @@ describe('DELETE prorate+invoice_now by state', () => {
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }] });
     expect(sub.status).toBe('trialing');
     await t.advance(clock, '2026-04-11T00:00:00Z');
-    const res = await del(sub.id, { prorate: true, invoice_now: true });
+    const res = await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect((await t.invoices(sub.id)).map((i) => i.total)).toEqual([0]);
-    expect(await balance(customer)).toBe(0);
+    expect(await customerBalance(t, customer)).toBe(0);
     expect(await pendingItems(customer)).toEqual([]);
   });
 
@@ -44,10 +35,10 @@ describe('DELETE prorate+invoice_now by state', () => {
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_settings: { end_behavior: { missing_payment_method: 'pause' } } });
     await t.advance(clock, '2026-07-10T00:00:00Z');
     expect((await t.sub(sub.id)).status).toBe('paused');
-    const res = await del(sub.id, { prorate: true, invoice_now: true });
+    const res = await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect((await t.invoices(sub.id)).map((i) => i.total)).toEqual([0]);
-    expect(await balance(customer)).toBe(0);
+    expect(await customerBalance(t, customer)).toBe(0);
     expect(await pendingItems(customer)).toEqual([]);
   });
 
@@ -60,7 +51,7 @@ describe('DELETE prorate+invoice_now by state', () => {
     await t.advance(clock, '2026-04-16T00:00:00Z');
     expect((await t.sub(sub.id)).status).toBe('past_due');
     const before = (await pis(customer)).length;
-    const res = await del(sub.id, { prorate: true, invoice_now: true });
+    const res = await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const invs = await t.invoices(sub.id);
     expect(invs.map((i) => [i.status, i.total])).toEqual([
@@ -70,7 +61,7 @@ describe('DELETE prorate+invoice_now by state', () => {
     ]);
     const open = await inv(invs[1]!.id);
     expect([open.auto_advance, open.next_payment_attempt, open.amount_remaining]).toEqual([false, null, 9700]);
-    expect(await balance(customer)).toBe(-4850);
+    expect(await customerBalance(t, customer)).toBe(-4850);
     await t.advance(clock, '2026-07-20T00:00:00Z');
     expect((await pis(customer)).length).toBe(before);
     expect((await t.invoices(sub.id)).length).toBe(3);
@@ -80,34 +71,34 @@ describe('DELETE prorate+invoice_now by state', () => {
 describe('credit amounts', () => {
   it('percent_off forever 20 %: the credit returns what was paid (half of 7,760)', async () => {
     const coupon = (await t.call({ method: 'POST', url: '/v1/coupons', payload: { percent_off: 20, duration: 'forever' } })).body.id;
-    const { clock, customer, sub } = await community('2026-04-01T00:00:00Z', { coupon });
+    const { clock, customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z', { coupon });
     expect((await t.invoices(sub.id))[0]!.total).toBe(7760);
     await t.advance(clock, '2026-04-16T00:00:00Z');
-    expect((await del(sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
+    expect((await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
     const final = (await t.invoices(sub.id))[1]!;
     expect([final.total, final.status]).toEqual([-3880, 'paid']);
-    expect(await balance(customer)).toBe(-3880);
+    expect(await customerBalance(t, customer)).toBe(-3880);
   });
 
   it('amount_off forever $10: the credit returns half of 8,700', async () => {
     const coupon = (await t.call({ method: 'POST', url: '/v1/coupons', payload: { amount_off: 1000, currency: 'usd', duration: 'forever' } })).body.id;
-    const { clock, customer, sub } = await community('2026-04-01T00:00:00Z', { coupon });
+    const { clock, customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z', { coupon });
     expect((await t.invoices(sub.id))[0]!.total).toBe(8700);
     await t.advance(clock, '2026-04-16T00:00:00Z');
-    expect((await del(sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
+    expect((await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
     const final = (await t.invoices(sub.id))[1]!;
     expect([final.total, final.status]).toEqual([-4350, 'paid']);
-    expect(await balance(customer)).toBe(-4350);
+    expect(await customerBalance(t, customer)).toBe(-4350);
   });
 
   it('percent_off repeating 3 months, cancelled in month 2: still returns what was paid', async () => {
     const coupon = (await t.call({ method: 'POST', url: '/v1/coupons', payload: { percent_off: 50, duration: 'repeating', duration_in_months: 3 } })).body.id;
-    const { clock, customer, sub } = await community('2026-03-01T00:00:00Z', { coupon });
+    const { clock, customer, sub } = await communityOnClock(t, '2026-03-01T00:00:00Z', { coupon });
     await t.advance(clock, '2026-04-16T00:00:00Z');
     expect((await t.invoices(sub.id)).map((i) => i.total)).toEqual([4850, 4850]);
-    expect((await del(sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
+    expect((await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
     expect((await t.invoices(sub.id))[2]!.total).toBe(-2425);
-    expect(await balance(customer)).toBe(-2425);
+    expect(await customerBalance(t, customer)).toBe(-2425);
   });
 
   it('annual Elite cancelled mid-year: −5,400,000 × 183/365 = −2,707,397', async () => {
@@ -115,11 +106,11 @@ describe('credit amounts', () => {
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('elite_annual') }], trial_end: 'now' });
     await t.advance(clock, '2026-07-02T00:00:00Z');
-    expect((await del(sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
+    expect((await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
     const final = await inv((await t.invoices(sub.id))[1]!.id);
     expect(final.lines.data.map(lineTuple)).toEqual([['Unused time on Elite 1:1 Coaching after Jul 2, 2026', -2_707_397, '2026-07-02T00:00:00Z', '2027-01-01T00:00:00Z', true]]);
     expect([final.total, final.amount_due, final.ending_balance]).toEqual([-2_707_397, 0, -2_707_397]);
-    expect(await balance(customer)).toBe(-2_707_397);
+    expect(await customerBalance(t, customer)).toBe(-2_707_397);
   });
 
   it('quantity 3 and two items: one credit line per item', async () => {
@@ -134,7 +125,7 @@ describe('credit amounts', () => {
       trial_end: 'now',
     });
     await t.advance(clock, '2026-04-21T00:00:00Z');
-    expect((await del(sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
+    expect((await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
     const final = await inv((await t.invoices(sub.id))[1]!.id);
     // [Apr 1, May 1) = 30 days; 10 unused: −29,100/3 = −9,700 and −150,000/3 = −50,000.
     expect(final.lines.data.map((l: { amount: number; quantity: number; proration: boolean }) => [l.amount, l.quantity, l.proration]).sort()).toEqual(
@@ -144,32 +135,32 @@ describe('credit amounts', () => {
       ].sort(),
     );
     expect(final.total).toBe(-59_700);
-    expect(await balance(customer)).toBe(-59_700);
+    expect(await customerBalance(t, customer)).toBe(-59_700);
   });
 
   it('pending prorations of an earlier change are on the final invoice', async () => {
-    const { clock, customer, sub } = await community('2026-04-01T00:00:00Z');
+    const { clock, customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
     await t.advance(clock, '2026-04-11T00:00:00Z');
     await update(t, sub.id, { items: [{ id: sub.items.data[0].id, quantity: 2 }] });
     await t.advance(clock, '2026-04-21T00:00:00Z');
-    expect((await del(sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
+    expect((await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
     const final = await inv((await t.invoices(sub.id))[1]!.id);
     // Apr 11: −9,700 × 20/30 = −6,467, +19,400 × 20/30 = +12,933; Apr 21: −19,400 × 10/30 = −6,467.
     expect(final.lines.data.map((l: { amount: number }) => l.amount)).toEqual([-6467, 12_933, -6467]);
     expect([final.total, final.status]).toEqual([-1, 'paid']);
-    expect(await balance(customer)).toBe(-1);
+    expect(await customerBalance(t, customer)).toBe(-1);
     expect(await pendingItems(customer)).toEqual([]);
   });
 
   it('a negative final invoice on a customer who owes 500: ending_balance −4,350', async () => {
-    const { clock, customer, sub } = await community('2026-04-01T00:00:00Z');
+    const { clock, customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
     const adj = await t.call({ method: 'POST', url: `/v1/customers/${customer}/balance_transactions`, payload: { amount: 500, currency: 'usd', description: 'owed' } });
     expect(adj.status, JSON.stringify(adj.body)).toBe(200);
     await t.advance(clock, '2026-04-16T00:00:00Z');
-    expect((await del(sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
+    expect((await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
     const final = await inv((await t.invoices(sub.id))[1]!.id);
     expect([final.total, final.amount_due, final.starting_balance, final.ending_balance, final.status]).toEqual([-4850, 0, 500, -4350, 'paid']);
-    expect(await balance(customer)).toBe(-4350);
+    expect(await customerBalance(t, customer)).toBe(-4350);
   });
 });
 
@@ -180,7 +171,7 @@ describe('send_invoice', () => {
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now', collection_method: 'send_invoice', days_until_due: 30 });
     await t.advance(clock, '2026-04-16T00:00:00Z');
     await update(t, sub.id, { items: [{ id: sub.items.data[0].id, quantity: 2 }] });
-    const res = await del(sub.id, { invoice_now: true });
+    const res = await deleteSubscription(t, sub.id, { invoice_now: true });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const invs = await t.invoices(sub.id);
     const final = await inv(invs[1]!.id);
@@ -194,21 +185,21 @@ describe('send_invoice', () => {
     const customer = await t.customer({ clock });
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now', collection_method: 'send_invoice', days_until_due: 30 });
     await t.advance(clock, '2026-04-16T00:00:00Z');
-    expect((await del(sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
+    expect((await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
     const invs = await t.invoices(sub.id);
     expect(invs.map((i) => [i.status, i.total])).toEqual([
       ['open', 9700],
       ['paid', -4850],
     ]);
-    expect(await balance(customer)).toBe(-4850);
+    expect(await customerBalance(t, customer)).toBe(-4850);
   });
 });
 
 describe('events and edges', () => {
   it('.deleted carries cancellation_details and latest_invoice; final invoice events; nothing after', async () => {
-    const { clock, customer, sub } = await community('2026-04-01T00:00:00Z');
+    const { clock, customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
     await t.advance(clock, '2026-04-16T00:00:00Z');
-    const res = await del(sub.id, { prorate: true, invoice_now: true, cancellation_details: { comment: 'too pricey', feedback: 'too_expensive' } });
+    const res = await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true, cancellation_details: { comment: 'too pricey', feedback: 'too_expensive' } });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.cancellation_details).toEqual({ comment: 'too pricey', feedback: 'too_expensive', reason: 'cancellation_requested' });
     const final = (await t.invoices(sub.id))[1]!;
@@ -226,30 +217,30 @@ describe('events and edges', () => {
   });
 
   it('cancellation_details without comment/feedback: both null', async () => {
-    const { sub } = await community('2026-04-01T00:00:00Z');
-    const res = await del(sub.id);
+    const { sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
+    const res = await deleteSubscription(t, sub.id);
     expect(res.body.cancellation_details).toEqual({ comment: null, feedback: null, reason: 'cancellation_requested' });
   });
 
   it('invalid feedback value: 400 on cancellation_details[feedback], nothing changes', async () => {
-    const { sub } = await community('2026-04-01T00:00:00Z');
-    const res = await del(sub.id, { cancellation_details: { feedback: 'meh' } });
+    const { sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
+    const res = await deleteSubscription(t, sub.id, { cancellation_details: { feedback: 'meh' } });
     expect(res.status).toBe(400);
     expect((await t.sub(sub.id)).status).toBe('active');
   });
 
   it('double DELETE: second 400 subscription_ended, no second event', async () => {
-    const { customer, sub } = await community('2026-04-01T00:00:00Z');
-    expect((await del(sub.id)).status).toBe(200);
-    const second = await del(sub.id, { prorate: true, invoice_now: true });
+    const { customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
+    expect((await deleteSubscription(t, sub.id)).status).toBe(200);
+    const second = await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true });
     expect([second.status, second.body.error?.code]).toEqual([400, 'subscription_ended']);
     expect(await events(t, customer, 'customer.subscription.deleted')).toHaveLength(1);
     expect((await t.invoices(sub.id)).length).toBe(1);
   });
 
   it('invoice_now with nothing pending: no $0 invoice', async () => {
-    const { customer, sub } = await community('2026-04-01T00:00:00Z');
-    const res = await del(sub.id, { invoice_now: true });
+    const { customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
+    const res = await deleteSubscription(t, sub.id, { invoice_now: true });
     expect(res.status).toBe(200);
     expect((await t.invoices(sub.id)).length).toBe(1);
     expect(res.body.latest_invoice).toBe(sub.latest_invoice);
@@ -257,16 +248,16 @@ describe('events and edges', () => {
   });
 
   it('prorate at the very start of the period credits the whole period', async () => {
-    const { customer, sub } = await community('2026-04-01T00:00:00Z');
-    expect((await del(sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
+    const { customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
+    expect((await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
     expect((await t.invoices(sub.id)).map((i) => i.total)).toEqual([9700, -9700]);
-    expect(await balance(customer)).toBe(-9700);
+    expect(await customerBalance(t, customer)).toBe(-9700);
   });
 
   it('nothing billed by the worker over the 3 months after an immediate cancel', async () => {
-    const { clock, customer, sub } = await community('2026-04-01T00:00:00Z');
+    const { clock, customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
     await t.advance(clock, '2026-04-16T00:00:00Z');
-    expect((await del(sub.id, { prorate: true })).status).toBe(200);
+    expect((await deleteSubscription(t, sub.id, { prorate: true })).status).toBe(200);
     await t.advance(clock, '2026-07-20T00:00:00Z');
     expect((await t.invoices(sub.id)).length).toBe(1);
     expect((await pis(customer)).map((p) => p.amount)).toEqual([9700]);
@@ -277,7 +268,7 @@ describe('events and edges', () => {
 
 describe('cancel_at_period_end combined', () => {
   it('then an item change: cancel_at_period_end kept, prorations collected at the end, then canceled', async () => {
-    const { clock, sub } = await community('2026-04-01T00:00:00Z');
+    const { clock, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
     await t.advance(clock, '2026-04-16T00:00:00Z');
     await update(t, sub.id, { cancel_at_period_end: true });
     const changed = await update(t, sub.id, { items: [{ id: sub.items.data[0].id, quantity: 2 }] });
@@ -293,7 +284,7 @@ describe('cancel_at_period_end combined', () => {
   });
 
   it('then pause_collection: accepted, canceled at the end with no renewal', async () => {
-    const { clock, customer, sub } = await community('2026-04-01T00:00:00Z');
+    const { clock, customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
     await t.advance(clock, '2026-04-16T00:00:00Z');
     await update(t, sub.id, { cancel_at_period_end: true });
     const paused = await update(t, sub.id, { pause_collection: { behavior: 'keep_as_draft' } });
@@ -305,11 +296,11 @@ describe('cancel_at_period_end combined', () => {
   });
 
   it('pause_collection then DELETE: canceled, nothing billed after, keep_as_draft draft not finalized', async () => {
-    const { clock, customer, sub } = await community('2026-04-01T00:00:00Z');
+    const { clock, customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
     await update(t, sub.id, { pause_collection: { behavior: 'keep_as_draft' } });
     await t.advance(clock, '2026-05-10T00:00:00Z');
     expect((await t.invoices(sub.id)).map((i) => i.status)).toEqual(['paid', 'draft']);
-    expect((await del(sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
+    expect((await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
     await t.advance(clock, '2026-08-01T00:00:00Z');
     const invs = await t.invoices(sub.id);
     expect(invs.slice(0, 2).map((i) => i.status)).toEqual(['paid', 'draft']);
@@ -355,12 +346,12 @@ describe('resume', () => {
   });
   it('resume of a canceled subscription: 400', async () => {
     const { sub } = await pausedSub();
-    expect((await del(sub.id)).status).toBe(200);
+    expect((await deleteSubscription(t, sub.id)).status).toBe(200);
     const res = await t.call({ method: 'POST', url: `/v1/subscriptions/${sub.id}/resume`, payload: {} });
     expect(res.status).toBe(400);
   });
   it('resume of an active subscription with pause_collection: 400 (use pause_collection="")', async () => {
-    const { sub } = await community('2026-04-01T00:00:00Z');
+    const { sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
     await update(t, sub.id, { pause_collection: { behavior: 'void' } });
     const res = await t.call({ method: 'POST', url: `/v1/subscriptions/${sub.id}/resume`, payload: {} });
     expect(res.status).toBe(400);
@@ -369,7 +360,7 @@ describe('resume', () => {
 
 describe('more edges', () => {
   it('idempotent DELETE replay answers the same 200, one final invoice, one .deleted', async () => {
-    const { customer, sub } = await community('2026-04-01T00:00:00Z');
+    const { customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
     const call = () => t.call({ method: 'DELETE', url: `/v1/subscriptions/${sub.id}`, payload: { prorate: true, invoice_now: true }, headers: { 'idempotency-key': `del-${sub.id}` } });
     const a = await call();
     const b = await call();
@@ -380,16 +371,16 @@ describe('more edges', () => {
   });
 
   it('cancel_at_period_end, then DELETE prorate+invoice_now: ends now, credit −4,850, one .deleted', async () => {
-    const { clock, customer, sub } = await community('2026-04-01T00:00:00Z');
+    const { clock, customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
     await t.advance(clock, '2026-04-10T00:00:00Z');
     await update(t, sub.id, { cancel_at_period_end: true });
     await t.advance(clock, '2026-04-16T00:00:00Z');
-    const res = await del(sub.id, { prorate: true, invoice_now: true });
+    const res = await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true });
     expect(res.status).toBe(200);
     expect([iso(res.body.canceled_at), iso(res.body.ended_at), res.body.cancel_at_period_end, res.body.cancel_at]).toEqual(['2026-04-16T00:00:00Z', '2026-04-16T00:00:00Z', false, null]);
     expect((await t.invoices(sub.id)).map((i) => i.total)).toEqual([9700, -4850]);
     await t.advance(clock, '2026-06-02T00:00:00Z');
     expect(await events(t, customer, 'customer.subscription.deleted')).toHaveLength(1);
-    expect(await balance(customer)).toBe(-4850);
+    expect(await customerBalance(t, customer)).toBe(-4850);
   });
 });

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drainBilling } from '../../src/modules/subscriptions/jobs.js';
 import { createBillingApp } from '../helpers/billing.js';
-import { get, subscribe, unix, update, type BillingApp } from './support.js';
+import { get, subscribe, unix, update, communityOnClock, deleteSubscription, customerBalance, type BillingApp } from './support.js';
 
 let t: BillingApp;
 beforeAll(async () => {
@@ -10,37 +10,27 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const del = (id: string, payload?: Record<string, unknown>) => t.call({ method: 'DELETE', url: `/v1/subscriptions/${id}`, ...(payload ? { payload } : {}) });
-const balance = async (customer: string) => (await get(t, `/v1/customers/${customer}`)).balance as number;
-
-async function community(start: string, extra: Record<string, unknown> = {}, card = 'pm_card_visa') {
-  const clock = await t.clockAt(start);
-  const customer = await t.customer({ clock, card });
-  const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now', ...extra });
-  return { clock, customer, sub };
-}
-
 describe('DELETE prorate=true credits only time that was paid', () => {
   it('incomplete: the cancel voids the unpaid first invoice and credits nothing', async () => {
-    const { customer, sub } = await community('2026-04-01T00:00:00Z', {}, 'pm_card_chargeCustomerFail');
+    const { customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z', {}, 'pm_card_chargeCustomerFail');
     expect(sub.status).toBe('incomplete');
-    const res = await del(sub.id, { prorate: true, invoice_now: true });
+    const res = await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     // Seen: [['void', 9700], ['paid', -9700]] and balance −9,700 — a credit for money never collected.
     expect((await t.invoices(sub.id)).map((i) => [i.status, i.total])).toEqual([['void', 9700]]);
-    expect(await balance(customer)).toBe(0);
+    expect(await customerBalance(t, customer)).toBe(0);
   });
 
   it('free stub (later billing_cycle_anchor, proration_behavior none): DELETE credits nothing of the unbilled stub', async () => {
-    const { clock, customer, sub } = await community('2026-01-10T00:00:00Z', { billing_cycle_anchor: unix('2026-02-01T00:00:00Z'), proration_behavior: 'none' });
+    const { clock, customer, sub } = await communityOnClock(t, '2026-01-10T00:00:00Z', { billing_cycle_anchor: unix('2026-02-01T00:00:00Z'), proration_behavior: 'none' });
     expect(await t.invoices(sub.id)).toEqual([]);
     await t.advance(clock, '2026-01-20T00:00:00Z');
-    const res = await del(sub.id, { prorate: true, invoice_now: true });
+    const res = await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     // Seen: a −3,755 invoice (9,700 × 12/31) and balance −3,755. cancel_at at the same instant credits nothing
     // (test/scenarios/cancel-at-corners.test.ts): DELETE and cancel_at disagree.
     expect((await t.invoices(sub.id)).map((i) => i.total)).toEqual([]);
-    expect(await balance(customer)).toBe(0);
+    expect(await customerBalance(t, customer)).toBe(0);
   });
 
   it('resumed with billing_cycle_anchor=unchanged, proration_behavior=none (stretch to the anchor free): DELETE credits nothing of it', async () => {
@@ -54,10 +44,10 @@ describe('DELETE prorate=true credits only time that was paid', () => {
     expect(resumed.status).toBe(200);
     await t.advance(clock, '2026-07-20T00:00:00Z');
     expect((await t.invoices(sub.id)).map((i) => i.total)).toEqual([0]);
-    expect((await del(sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
+    expect((await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true })).status).toBe(200);
     // Seen: [0, −3,755] (9,700 × 12/31 for Jul 20 → Aug 1) and balance −3,755, for time billed at 0.
     expect((await t.invoices(sub.id)).map((i) => i.total)).toEqual([0]);
-    expect(await balance(customer)).toBe(0);
+    expect(await customerBalance(t, customer)).toBe(0);
   });
 });
 
@@ -68,7 +58,7 @@ describe('worker lag never reaches DELETE', () => {
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
     // The worker has not run since Apr 1 (it polls); the DELETE comes on Apr 10.
     t.clock.set(new Date('2026-04-10T00:00:00Z'));
-    const res = await del(sub.id, { prorate: true, invoice_now: true });
+    const res = await deleteSubscription(t, sub.id, { prorate: true, invoice_now: true });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     await drainBilling(t.testDb.db, { ...t.deps, config: { ...t.deps.config, finalizeDelaySeconds: 0 } }, { clock: null }, t.clock.now());
     // Seen: only [['subscription_create', 9700]] — Apr 1–10 never billed, and no credit either. With the
@@ -84,10 +74,10 @@ describe('worker lag never reaches DELETE', () => {
 
 describe('pending prorations on an immediate cancel without prorate or invoice_now', () => {
   it('are removed (Stripe: "pending prorations are removed if invoice_now and prorate are both set to false")', async () => {
-    const { clock, customer, sub } = await community('2026-04-01T00:00:00Z');
+    const { clock, customer, sub } = await communityOnClock(t, '2026-04-01T00:00:00Z');
     await t.advance(clock, '2026-04-16T00:00:00Z');
     await update(t, sub.id, { items: [{ id: sub.items.data[0].id, quantity: 2 }] });
-    expect((await del(sub.id)).status).toBe(200);
+    expect((await deleteSubscription(t, sub.id)).status).toBe(200);
     // Seen: [9700, −4850] stay pending and are billed on the customer's next invoice of any other
     // subscription — +4,850 for a quantity change of a subscription that was canceled at once.
     const pending = (await get(t, `/v1/invoiceitems?customer=${customer}&pending=true&limit=100`)).data.map((i: { amount: number }) => i.amount);

@@ -1,15 +1,8 @@
-import { expect } from 'vitest';
 import { createBillingApp, iso, unix } from '../helpers/billing.js';
+import { ok } from './support.js';
 
 export type BillingApp = Awaited<ReturnType<typeof createBillingApp>>;
-export { createBillingApp, iso, unix };
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function ok(t: BillingApp, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: Record<string, unknown>): Promise<any> {
-  const res = await t.call({ method, url, ...(payload ? { payload } : {}) });
-  expect(res.status, `${method} ${url} → ${JSON.stringify(res.body)}`).toBe(200);
-  return res.body;
-}
+export { createBillingApp, iso, ok, unix };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function eventsFor(t: BillingApp, type: string, filter: (o: any) => boolean = () => true): Promise<any[]> {

@@ -3,7 +3,7 @@ import { createBillingApp } from '../helpers/billing.js';
 import { currencyExponent, formatMoney, minimumCharge } from '../../src/core/money/index.js';
 import { toPayPalValue } from '../../src/modules/payments/paypal-gateway.js';
 import { pdfToText } from './taxes-support.js';
-import { get, iso, subscribe, update, type BillingApp } from './support.js';
+import { get, iso, ok, subscribe, update, type BillingApp } from './support.js';
 
 // Audit of non-USD money handling against Stripe's documented behaviour. Every expected amount is
 // worked out by hand in the comments. A failing test is a defect.
@@ -14,20 +14,14 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function ok(method: 'GET' | 'POST', url: string, payload?: Record<string, unknown>): Promise<any> {
-  const res = await t.call({ method, url, ...(payload ? { payload } : {}) });
-  expect(res.status, `${method} ${url} → ${JSON.stringify(res.body)}`).toBe(200);
-  return res.body;
-}
 async function price(currency: string, unit_amount: number, extra: Record<string, unknown> = {}): Promise<string> {
-  return (await ok('POST', '/v1/prices', { product: 'prod_community', currency, unit_amount, recurring: { interval: 'month' }, ...extra })).id;
+  return (await ok(t, 'POST', '/v1/prices', { product: 'prod_community', currency, unit_amount, recurring: { interval: 'month' }, ...extra })).id;
 }
 /** A customer with a Visa on a clock (optionally with a currency / balance). */
 async function customer(clock: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const c = await ok('POST', '/v1/customers', { email: 'fx@example.com', test_clock: clock, ...extra });
-  const pm = await ok('POST', '/v1/payment_methods/pm_card_visa/attach', { customer: c.id });
-  await ok('POST', `/v1/customers/${c.id}`, { invoice_settings: { default_payment_method: pm.id } });
+  const c = await ok(t, 'POST', '/v1/customers', { email: 'fx@example.com', test_clock: clock, ...extra });
+  const pm = await ok(t, 'POST', '/v1/payment_methods/pm_card_visa/attach', { customer: c.id });
+  await ok(t, 'POST', `/v1/customers/${c.id}`, { invoice_settings: { default_payment_method: pm.id } });
   return c.id;
 }
 async function firstInvoice(subId: string) {
@@ -74,7 +68,7 @@ describe('zero-decimal currencies (JPY, KRW)', () => {
   });
 
   it('percent_off 33.33 % on ¥1,000 takes ¥333 (333.3 → 333)', async () => {
-    const c = await ok('POST', '/v1/coupons', { percent_off: 33.33, duration: 'once' });
+    const c = await ok(t, 'POST', '/v1/coupons', { percent_off: 33.33, duration: 'once' });
     const clock = await t.clockAt('2026-03-01T00:00:00Z');
     const cus = await customer(clock);
     const sub = await subscribe(t, { customer: cus, items: [{ price: await price('jpy', 1000) }], trial_end: 'now', coupon: c.id });
@@ -83,7 +77,7 @@ describe('zero-decimal currencies (JPY, KRW)', () => {
   });
 
   it('percent_off 12.5 % on ₩9,999 takes ₩1,250 (1249.875 → 1250)', async () => {
-    const c = await ok('POST', '/v1/coupons', { percent_off: 12.5, duration: 'once' });
+    const c = await ok(t, 'POST', '/v1/coupons', { percent_off: 12.5, duration: 'once' });
     const clock = await t.clockAt('2026-03-01T00:00:00Z');
     const cus = await customer(clock);
     const sub = await subscribe(t, { customer: cus, items: [{ price: await price('krw', 9999) }], trial_end: 'now', coupon: c.id });
@@ -92,7 +86,7 @@ describe('zero-decimal currencies (JPY, KRW)', () => {
   });
 
   it('amount_off ¥300 coupon on a ¥1,000 subscription → ¥700', async () => {
-    const c = await ok('POST', '/v1/coupons', { amount_off: 300, currency: 'jpy', duration: 'once' });
+    const c = await ok(t, 'POST', '/v1/coupons', { amount_off: 300, currency: 'jpy', duration: 'once' });
     const clock = await t.clockAt('2026-03-01T00:00:00Z');
     const cus = await customer(clock);
     const sub = await subscribe(t, { customer: cus, items: [{ price: await price('jpy', 1000) }], trial_end: 'now', coupon: c.id });
@@ -103,7 +97,7 @@ describe('zero-decimal currencies (JPY, KRW)', () => {
   // Stripe: "any amount-off coupons you applied to the customer that are denominated in non-CAD currency are
   // ignored" (docs.stripe.com/invoicing/multi-currency-customers). Recur refuses instead: 400, named param.
   it('a USD amount_off coupon on a new JPY subscription → 400 coupon_currency_mismatch on `coupon`', async () => {
-    const c = await ok('POST', '/v1/coupons', { amount_off: 500, currency: 'usd', duration: 'forever' });
+    const c = await ok(t, 'POST', '/v1/coupons', { amount_off: 500, currency: 'usd', duration: 'forever' });
     const clock = await t.clockAt('2026-03-01T00:00:00Z');
     const cus = await customer(clock);
     const res = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: cus, items: [{ price: await price('jpy', 1000) }], trial_end: 'now', coupon: c.id } });
@@ -111,7 +105,7 @@ describe('zero-decimal currencies (JPY, KRW)', () => {
   });
 
   it('a USD amount_off coupon added later to a JPY subscription → 400 on discounts[0][coupon]; renewals stay ¥1,000', async () => {
-    const c = await ok('POST', '/v1/coupons', { amount_off: 500, currency: 'usd', duration: 'forever' });
+    const c = await ok(t, 'POST', '/v1/coupons', { amount_off: 500, currency: 'usd', duration: 'forever' });
     const clock = await t.clockAt('2026-03-01T00:00:00Z');
     const cus = await customer(clock);
     const sub = await subscribe(t, { customer: cus, items: [{ price: await price('jpy', 1000) }], trial_end: 'now' });
@@ -145,8 +139,8 @@ describe('zero-decimal currencies (JPY, KRW)', () => {
   });
 
   it('promotion code minimum ¥1,000 (JPY): met by ¥1,000, not by ¥999, not by a USD amount', async () => {
-    const c = await ok('POST', '/v1/coupons', { percent_off: 10, duration: 'once' });
-    const promo = await ok('POST', '/v1/promotion_codes', { coupon: c.id, code: 'YEN1000', restrictions: { minimum_amount: 1000, minimum_amount_currency: 'jpy' } });
+    const c = await ok(t, 'POST', '/v1/coupons', { percent_off: 10, duration: 'once' });
+    const promo = await ok(t, 'POST', '/v1/promotion_codes', { coupon: c.id, code: 'YEN1000', restrictions: { minimum_amount: 1000, minimum_amount_currency: 'jpy' } });
     const clock = await t.clockAt('2026-03-01T00:00:00Z');
     const low = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: await customer(clock), items: [{ price: await price('jpy', 999) }], trial_end: 'now', promotion_code: promo.id } });
     expect(low.status).toBe(400);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drainBilling } from '../../src/modules/subscriptions/jobs.js';
 import { createBillingApp } from '../helpers/billing.js';
-import { countRows, unix, type BillingApp } from './support.js';
+import { countRows, unix, ok, errorOf, type BillingApp } from './support.js';
 
 // Bad input on recently added parameters and paths: rules an audit found broken once.
 
@@ -11,19 +11,12 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function ok(method: 'GET' | 'POST' | 'DELETE', url: string, payload?: Record<string, unknown>): Promise<any> {
-  const res = await t.call({ method, url, ...(payload ? { payload } : {}) });
-  expect(res.status, `${method} ${url} → ${JSON.stringify(res.body)}`).toBe(200);
-  return res.body;
-}
 const call = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: Record<string, unknown>) => t.call({ method, url, ...(payload ? { payload } : {}) });
-const err = (r: { status: number; body: { error?: { code?: string; param?: string } } }) => [r.status, r.body.error?.code, r.body.error?.param];
 
 async function finalized(customer: string, amounts: number[]) {
-  for (const amount of amounts) await ok('POST', '/v1/invoiceitems', { customer, amount, currency: 'usd' });
-  const d = await ok('POST', '/v1/invoices', { customer, pending_invoice_items_behavior: 'include', collection_method: 'send_invoice', days_until_due: 5 });
-  return ok('POST', `/v1/invoices/${d.id}/finalize`, { auto_advance: false });
+  for (const amount of amounts) await ok(t, 'POST', '/v1/invoiceitems', { customer, amount, currency: 'usd' });
+  const d = await ok(t, 'POST', '/v1/invoices', { customer, pending_invoice_items_behavior: 'include', collection_method: 'send_invoice', days_until_due: 5 });
+  return ok(t, 'POST', `/v1/invoices/${d.id}/finalize`, { auto_advance: false });
 }
 
 describe('invoice_prefix', () => {
@@ -31,23 +24,23 @@ describe('invoice_prefix', () => {
     // Stripe (Invoicing › Customize › invoice numbering): customer prefixes "have to be between 3 and 12
     // characters and they can't match any other customer prefix, including prefixes that are no longer
     // in use" — each customer-level series is one customer's.
-    const a = await ok('POST', '/v1/customers', { invoice_prefix: 'SHARED1' });
+    const a = await ok(t, 'POST', '/v1/customers', { invoice_prefix: 'SHARED1' });
     const invA = await finalized(a.id, [1000]);
     expect(invA.number).toBe('SHARED1-0001');
     const b = await call('POST', '/v1/customers', { invoice_prefix: 'SHARED1' });
-    expect(err(b)).toEqual([400, expect.any(String), 'invoice_prefix']);
-    const c = await ok('POST', '/v1/customers', {});
-    expect(err(await call('POST', `/v1/customers/${c.id}`, { invoice_prefix: 'SHARED1' }))).toEqual([400, expect.any(String), 'invoice_prefix']);
+    expect(errorOf(b)).toEqual([400, expect.any(String), 'invoice_prefix']);
+    const c = await ok(t, 'POST', '/v1/customers', {});
+    expect(errorOf(await call('POST', `/v1/customers/${c.id}`, { invoice_prefix: 'SHARED1' }))).toEqual([400, expect.any(String), 'invoice_prefix']);
     // A prefix no longer in use by its customer is still taken.
-    await ok('POST', `/v1/customers/${a.id}`, { invoice_prefix: 'SHARED2' });
-    expect(err(await call('POST', `/v1/customers/${c.id}`, { invoice_prefix: 'SHARED1' }))).toEqual([400, expect.any(String), 'invoice_prefix']);
+    await ok(t, 'POST', `/v1/customers/${a.id}`, { invoice_prefix: 'SHARED2' });
+    expect(errorOf(await call('POST', `/v1/customers/${c.id}`, { invoice_prefix: 'SHARED1' }))).toEqual([400, expect.any(String), 'invoice_prefix']);
   });
 
   it("the account series' prefix (RECUR) cannot be a customer's prefix", async () => {
     // Stripe: an account prefix "can't match any customer prefix". With RECUR a customer's invoices
     // are numbered inside the account-wide series (RECUR-0002 between other customers' invoices).
     const r = await call('POST', '/v1/customers', { invoice_prefix: 'RECUR' });
-    expect(err(r)).toEqual([400, expect.any(String), 'invoice_prefix']);
+    expect(errorOf(r)).toEqual([400, expect.any(String), 'invoice_prefix']);
   });
 });
 
@@ -58,10 +51,10 @@ describe('list pagination', () => {
     // starting_after and ignores ending_before.
     const customer = await t.customer();
     const inv = await finalized(customer, [100, 200, 300]);
-    const lines = (await ok('GET', `/v1/invoices/${inv.id}/lines`)).data.map((l: { id: string }) => l.id);
+    const lines = (await ok(t, 'GET', `/v1/invoices/${inv.id}/lines`)).data.map((l: { id: string }) => l.id);
     expect(lines.length).toBe(3);
     const r = await call('GET', `/v1/invoices/${inv.id}/lines?starting_after=${lines[0]}&ending_before=${lines[2]}`);
-    expect(err(r)).toEqual([400, 'parameter_invalid', 'ending_before']);
+    expect(errorOf(r)).toEqual([400, 'parameter_invalid', 'ending_before']);
   });
 
   it('GET /v1/invoices/{id}/lines?starting_after= (empty) names starting_after', async () => {
@@ -71,7 +64,7 @@ describe('list pagination', () => {
     const customer = await t.customer();
     const inv = await finalized(customer, [100, 200]);
     const r = await call('GET', `/v1/invoices/${inv.id}/lines?starting_after=`);
-    expect(err(r)).toEqual([400, 'resource_missing', 'starting_after']);
+    expect(errorOf(r)).toEqual([400, 'resource_missing', 'starting_after']);
   });
 
   it('GET /v1/credit_notes/{id}/lines honours limit and cursors', async () => {
@@ -80,13 +73,13 @@ describe('list pagination', () => {
     // cursor is a 200.
     const customer = await t.customer();
     const inv = await finalized(customer, [100, 200, 300]);
-    const lines = (await ok('GET', `/v1/invoices/${inv.id}/lines`)).data.map((l: { id: string }) => l.id);
-    const cn = await ok('POST', '/v1/credit_notes', { invoice: inv.id, lines: lines.map((id: string) => ({ type: 'invoice_line_item', invoice_line_item: id })) });
+    const lines = (await ok(t, 'GET', `/v1/invoices/${inv.id}/lines`)).data.map((l: { id: string }) => l.id);
+    const cn = await ok(t, 'POST', '/v1/credit_notes', { invoice: inv.id, lines: lines.map((id: string) => ({ type: 'invoice_line_item', invoice_line_item: id })) });
     expect(cn.lines.data.length).toBe(3);
-    const page = await ok('GET', `/v1/credit_notes/${cn.id}/lines?limit=1`);
+    const page = await ok(t, 'GET', `/v1/credit_notes/${cn.id}/lines?limit=1`);
     expect([page.data.length, page.has_more]).toEqual([1, true]);
     const bad = await call('GET', `/v1/credit_notes/${cn.id}/lines?starting_after=nope_1`);
-    expect(err(bad)).toEqual([400, 'resource_missing', 'starting_after']);
+    expect(errorOf(bad)).toEqual([400, 'resource_missing', 'starting_after']);
   });
 });
 
@@ -99,20 +92,20 @@ describe('upcoming invoice after an unrenewed period end (real time, worker not 
     // Apr 1 – May 1 invoice: the same question gets two answers depending on the worker's lag.
     t.clock.set(new Date('2026-03-01T00:00:00Z'));
     const customer = await t.customer({ card: 'pm_card_visa' });
-    const s = await ok('POST', '/v1/subscriptions', { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
+    const s = await ok(t, 'POST', '/v1/subscriptions', { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
     const item = s.items.data[0].id;
     t.clock.set(new Date('2026-04-01T00:00:05Z'));
     const before = await Promise.all((['invoices', 'invoice_items', 'invoice_lines', 'events', 'payment_intents'] as const).map((n) => countRows(t, n)));
     const periods = (inv: { lines: { data: { period: { start: number; end: number } }[] } }) => inv.lines.data.map((l) => [l.period.start, l.period.end]);
-    const noop = await ok('GET', `/v1/invoices/upcoming?subscription=${s.id}&subscription_items[0][id]=${item}&subscription_items[0][quantity]=1`);
-    const plain = await ok('GET', `/v1/invoices/upcoming?subscription=${s.id}`);
-    const preview = await ok('POST', '/v1/invoices/create_preview', { subscription: s.id });
+    const noop = await ok(t, 'GET', `/v1/invoices/upcoming?subscription=${s.id}&subscription_items[0][id]=${item}&subscription_items[0][quantity]=1`);
+    const plain = await ok(t, 'GET', `/v1/invoices/upcoming?subscription=${s.id}`);
+    const preview = await ok(t, 'POST', '/v1/invoices/create_preview', { subscription: s.id });
     const may = [[unix('2026-05-01T00:00:00Z'), unix('2026-06-01T00:00:00Z')]];
     expect(periods(noop)).toEqual(may);
     expect(await Promise.all((['invoices', 'invoice_items', 'invoice_lines', 'events', 'payment_intents'] as const).map((n) => countRows(t, n)))).toEqual(before);
     // After the worker: May 1 – Jun 1.
     await drainBilling(t.testDb.db, { ...t.deps, config: { ...t.deps.config, finalizeDelaySeconds: 0 } }, { clock: null }, new Date('2026-04-01T00:00:10Z'));
-    const after = await ok('GET', `/v1/invoices/upcoming?subscription=${s.id}`);
+    const after = await ok(t, 'GET', `/v1/invoices/upcoming?subscription=${s.id}`);
     expect(periods(after)).toEqual(may);
     expect([periods(plain), periods(preview)]).toEqual([may, may]);
     t.clock.set(new Date('2026-03-01T00:00:00Z'));

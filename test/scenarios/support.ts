@@ -19,13 +19,13 @@ export async function subscribe(t: BillingApp, payload: Record<string, unknown>)
 }
 
 /**
- * A customer on a new test clock at `start`, with a Visa as default, subscribed to Community Access
+ * A customer on a new test clock at `start`, with a Visa (or `card`) as default, subscribed to Community Access
  * (9,700 a month) without a trial: the common start of the subscription scenarios.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function communityOnClock(t: BillingApp, start: string, extra: Record<string, unknown> = {}): Promise<{ clock: string; customer: string; sub: any }> {
+export async function communityOnClock(t: BillingApp, start: string, extra: Record<string, unknown> = {}, card = 'pm_card_visa'): Promise<{ clock: string; customer: string; sub: any }> {
   const clock = await t.clockAt(start);
-  const customer = await t.customer({ clock, card: 'pm_card_visa' });
+  const customer = await t.customer({ clock, card });
   const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now', ...extra });
   return { clock, customer, sub };
 }
@@ -74,3 +74,21 @@ export async function recurringPrice(t: BillingApp, recurring: Record<string, un
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body.id;
 }
+
+/** A request that must answer 200; its body. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function ok(t: BillingApp, method: 'GET' | 'POST' | 'DELETE', url: string, payload?: Record<string, unknown>): Promise<any> {
+  const res = await t.call({ method, url, ...(payload ? { payload } : {}) });
+  expect(res.status, `${method} ${url} → ${JSON.stringify(res.body)}`).toBe(200);
+  return res.body;
+}
+
+/** [status, error code, error param] of an answer, to assert a refusal in one line. */
+export const errorOf = (r: { status: number; body: { error?: { code?: string; param?: string } } }) => [r.status, r.body.error?.code, r.body.error?.param];
+
+/** DELETE /v1/subscriptions/:id (a cancel), with optional parameters; the raw answer. */
+export const deleteSubscription = (t: BillingApp, id: string, payload?: Record<string, unknown>) =>
+  t.call({ method: 'DELETE', url: `/v1/subscriptions/${id}`, ...(payload ? { payload } : {}) });
+
+/** The customer's balance (negative: credit). */
+export const customerBalance = async (t: BillingApp, customer: string) => (await get(t, `/v1/customers/${customer}`)).balance as number;

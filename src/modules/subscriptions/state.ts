@@ -9,13 +9,6 @@ import { subscriptionObject, type SubscriptionObject } from './serialize.js';
 // (or .deleted / .paused / .resumed) with the previous status, in the caller's transaction.
 
 /**
- * Applies `patch` and records the event with the object after it and, as previous_attributes, the
- * top-level fields that differ from `before`. A caller that has already written something the object
- * shows (items, discounts) must pass `before`, the object serialised before that write; without it the
- * object is serialised from the database as it is now. An update that changes nothing the object shows
- * records no customer.subscription.updated (.deleted / .paused / .resumed are always recorded).
- */
-/**
  * Whether the subscription's current period was paid for, so that time in it can be credited (a
  * cancellation with prorate, a cancel_at end): not a trial, a pause, a free stub, nor an incomplete
  * subscription's unpaid first period.
@@ -24,6 +17,13 @@ export function currentPeriodPaid(sub: Pick<SubscriptionRow, 'status' | 'free_st
   return sub.status !== 'trialing' && sub.status !== 'paused' && sub.status !== 'incomplete' && !sub.free_stub;
 }
 
+/**
+ * Applies `patch` and records the event with the object after it and, as previous_attributes, the
+ * top-level fields that differ from `before`. A caller that has already written something the object
+ * shows (items, discounts) must pass `before`, the object serialised before that write; without it the
+ * object is serialised from the database as it is now. An update that changes nothing the object shows
+ * records no customer.subscription.updated (.deleted / .paused / .resumed are always recorded).
+ */
 export async function transition(
   q: Queryable,
   sub: SubscriptionRow,
