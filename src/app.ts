@@ -34,6 +34,7 @@ import { taxRateRoutes } from './modules/taxes/routes.js';
 import { creditNoteRoutes } from './modules/credit-notes/routes.js';
 import { entitlementRoutes } from './modules/entitlements/routes.js';
 import { documentRoutes, hostedInvoiceRoutes } from './modules/documents/routes.js';
+import { searchRoutes } from './modules/search/routes.js';
 
 export interface BuildAppOptions {
   db: Db;
@@ -156,6 +157,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
   creditNoteRoutes(router);
   entitlementRoutes(router);
   documentRoutes(router);
+  searchRoutes(router);
 
   const openapi = buildOpenApi(router.defs, API_VERSION);
   app.get('/openapi.json', async () => openapi);

@@ -164,4 +164,24 @@ describe('the official stripe SDK drives Recur billing', () => {
     const voidPaid = await stripe.invoices.voidInvoice(draft.id!).catch((e: unknown) => e);
     expect(voidPaid).toMatchObject({ statusCode: 400, code: 'invoice_not_voidable' });
   });
+  it('searches customers, subscriptions and invoices, paging through every result with the SDK', async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) made.push((await stripe.customers.create({ email: `search-${i}@example.com`, metadata: { cohort: 'sdk-search' } })).id);
+    // limit 2: the SDK follows next_page to the second page by itself.
+    const all = await stripe.customers.search({ query: `metadata['cohort']:'sdk-search'`, limit: 2 }).autoPagingToArray({ limit: 10 });
+    expect(all.map((c) => c.id)).toEqual([...made].reverse());
+    const page = await stripe.customers.search({ query: `email~"search-1" AND metadata['cohort']:'sdk-search'` });
+    expect(page).toMatchObject({ object: 'search_result', has_more: false, next_page: null });
+    expect(page.data.map((c) => c.id)).toEqual([made[1]]);
+
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: unix('2026-03-01T00:00:00Z') });
+    const { customer } = await customerOnClock(clock.id);
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.elite_monthly! }], trial_end: 'now', metadata: { search: 'sdk-elite' } });
+    const subs = await stripe.subscriptions.search({ query: `status:'active' AND metadata['search']:'sdk-elite'` });
+    expect(subs.data.map((s) => s.id)).toEqual([sub.id]);
+    const invoices = await stripe.invoices.search({ query: `customer:'${customer.id}' AND total>=500000` });
+    expect(invoices.data.map((i) => [i.id, i.status, i.total])).toEqual([[sub.latest_invoice, 'paid', 500_000]]);
+    const bad = await stripe.customers.search({ query: 'shoe:"9"' }).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'query' });
+  });
 });

@@ -2,7 +2,7 @@ import { InvalidRequestError } from '../core/errors/index.js';
 import type { Queryable } from '../db/index.js';
 
 // Stripe's `expand[]`: a response field holding an object's id is replaced by that object, and a
-// dotted path expands inside it (`latest_invoice.customer`); in a list, paths start with `data.`.
+// dotted path expands inside it (`latest_invoice.customer`); in a list (or search result), paths start with `data.`.
 // Which ids can be expanded is decided by their prefix (cus_, in_, pi_, …): the registry maps a prefix
 // to the function the object's own GET route uses, so an expanded object is exactly what that route
 // answers. At most four levels deep, as on Stripe.
@@ -31,8 +31,8 @@ async function expandAt(q: Queryable, node: unknown, segments: string[], fetcher
   if (node === null || typeof node !== 'object') throw notExpandable(path, index);
   const obj = node as Record<string, unknown>;
   const [field, ...rest] = segments as [string, ...string[]];
-  if (obj.object === 'list' && field === 'data' && Array.isArray(obj.data)) {
-    // `data.x` on a list: each element; `data` alone names nothing to expand.
+  if ((obj.object === 'list' || obj.object === 'search_result') && field === 'data' && Array.isArray(obj.data)) {
+    // `data.x` on a list or a search result: each element; `data` alone names nothing to expand.
     if (rest.length === 0) throw notExpandable(path, index);
     for (const item of obj.data) await expandAt(q, item, rest, fetchers, path, index, now);
     return;
