@@ -45,7 +45,7 @@ export async function get(t: BillingApp, url: string): Promise<any> {
 }
 
 /** Events of one type for one customer, oldest first. */
-export async function events(t: BillingApp, customer: string, type: string): Promise<{ id: string; type: string; created: number; data: { object: any } }[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function events(t: BillingApp, customer: string, type: string): Promise<{ id: string; type: string; created: number; data: { object: any; previous_attributes?: any } }[]> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const body = await get(t, `/v1/events?type=${encodeURIComponent(type)}&customer=${customer}&limit=100`);
   return body.data.slice().reverse();
 }

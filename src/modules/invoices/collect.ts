@@ -273,10 +273,14 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
   }
   await recordEvents(q, now, events);
 
-  // Subscriptions that recover (past_due, incomplete, unpaid → active) are few: one by one.
+  // Subscriptions that recover (past_due, incomplete, unpaid → active) are few: one by one…
   const subIds = paidRows.map((r) => r.subscription).filter((s): s is string => !!s);
   if (subIds.length) {
-    const { rows: moving } = await q.query<{ id: string }>(`SELECT id FROM subscriptions WHERE id = ANY($1::text[]) AND status IN ('incomplete', 'past_due', 'unpaid')`, [subIds]);
+    // …and those with a pending update, which may be waiting for one of these invoices (pending-update.ts).
+    const { rows: moving } = await q.query<{ id: string }>(
+      `SELECT id FROM subscriptions WHERE id = ANY($1::text[]) AND (status IN ('incomplete', 'past_due', 'unpaid') OR pending_update IS NOT NULL)`,
+      [subIds],
+    );
     const movingSet = new Set(moving.map((m) => m.id));
     for (const r of paidRows) if (r.subscription && movingSet.has(r.subscription)) await syncSubscriptionAfterPayment(q, r, true, now);
   }

@@ -12,6 +12,7 @@ import { findPaymentMethod } from '../payments/repository.js';
 import { attemptPayment, defaultPaymentMethodFor, isTestPaymentMethod, PAYMENT_METHOD_MISSING, resolvePaymentMethod, type PaymentAttempt, type PaymentDeps } from '../payments/service.js';
 import { discountsFor, pendingItemsFor, pendingLines, toDiscount, type DiscountTermsRow, type PendingItemRow } from '../subscriptions/billing.js';
 import { syncSubscriptionAfterPayment } from '../subscriptions/state.js';
+import { discardPendingUpdate } from '../subscriptions/pending-update.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import { buildInvoice, type BuiltInvoice, type InvoiceDraft, type LineDraft } from './builder.js';
 import { formatInvoiceNumber } from './domain/numbering.js';
@@ -428,6 +429,8 @@ export async function voidInvoice(q: Queryable, invoiceId: string, now: Date): P
     updated: now,
   });
   await recordEvents(q, now, [{ type: 'invoice.voided', object: await invoiceObject(q, row), customerId: row.customer }]);
+  // A pending update waiting for this invoice is discarded with it (Stripe).
+  await discardPendingUpdate(q, row, now);
   return row;
 }
 

@@ -48,6 +48,7 @@ describe('worker claims', () => {
     ['cancelAt', 'subscriptions_due_cancel', NOW],
     ['finalize', 'invoices_due_finalize', NOW],
     ['payments', 'invoices_due_payment', NOW],
+    ['pendingUpdates', 'subscriptions_due_pending_update', NOW],
   ];
   // Real time, where the rows are (a test clock's claims may read its few rows by the clock index and sort them).
   const scope: Scope = { clock: null };

@@ -15,6 +15,7 @@ import { itemsOf, replaceItems, type ItemRow, type SubscriptionRow } from './rep
 import { subscriptionObject } from './serialize.js';
 import { currentPeriodPaid, stopCollection, transition } from './state.js';
 import { isPlainRenewal, renewPlain } from './renewals.js';
+import { discardPendingUpdate } from './pending-update.js';
 import { newId } from '../../core/ids/index.js';
 import { markOverdueInvoices } from '../documents/net-terms.js';
 import { heldFilter, runPass, type HoldableJob } from '../../jobs/holds.js';
@@ -45,6 +46,7 @@ const LIVE = `status NOT IN ('canceled', 'incomplete_expired')`;
 /** Names of the billing jobs, as stored with a held row (src/jobs/holds.ts). */
 export const JOB = {
   expireIncomplete: 'billing.expire_incomplete',
+  pendingUpdates: 'billing.expire_pending_update',
   trialWillEnd: 'billing.trial_will_end',
   resumes: 'billing.resume_collection',
   cancelAt: 'billing.cancel_at',
@@ -77,6 +79,8 @@ export const claims = {
     `SELECT * FROM subscriptions WHERE status = 'trialing' AND NOT trial_will_end_sent AND trial_end - interval '3 days' <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.trialWillEnd, 'subscriptions', '$1')} ORDER BY trial_end`,
   expireIncomplete: (scope: Scope) =>
     `SELECT * FROM subscriptions WHERE status = 'incomplete' AND incomplete_expires_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.expireIncomplete, 'subscriptions', '$1')} ORDER BY incomplete_expires_at`,
+  pendingUpdates: (scope: Scope) =>
+    `SELECT * FROM subscriptions WHERE pending_update_expires_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.pendingUpdates, 'subscriptions', '$1')} ORDER BY pending_update_expires_at, id`,
 };
 
 /** The earliest instant at which some work of this scope becomes due (for test clock stepping). */
@@ -89,6 +93,7 @@ export async function nextDueAt(q: Queryable, scope: Scope): Promise<Date | null
        (SELECT min(current_period_end) AS t FROM subscriptions WHERE ${RENEWABLE} AND ${s}),
        (SELECT min(trial_end - interval '3 days') FROM subscriptions WHERE status = 'trialing' AND NOT trial_will_end_sent AND ${s}),
        (SELECT min(incomplete_expires_at) FROM subscriptions WHERE status = 'incomplete' AND ${s}),
+       (SELECT min(pending_update_expires_at) FROM subscriptions WHERE pending_update_expires_at IS NOT NULL AND ${s}),
        (SELECT min(cancel_at) FROM subscriptions WHERE cancel_at IS NOT NULL AND ${LIVE} AND cancel_at <= current_period_end AND ${s}),
        (SELECT min(to_timestamp((pause_collection->>'resumes_at')::bigint)) FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND ${LIVE} AND ${s}),
        (SELECT min(finalize_at) FROM invoices WHERE status = 'draft' AND auto_advance AND ${s}),
@@ -119,6 +124,22 @@ export async function expireIncomplete(q: Queryable, scope: Scope, now: Date, li
       const inv = await q.query<{ status: string }>(`SELECT status FROM invoices WHERE id = $1`, [sub.latest_invoice]);
       if (inv.rows[0]?.status === 'open') await voidInvoice(q, sub.latest_invoice, now);
     }
+  }
+  return rows.length;
+}
+
+/** Pending updates whose invoice was not paid in time: discarded, and their invoice voided (Stripe). */
+export async function expirePendingUpdates(q: Queryable, scope: Scope, now: Date, limit: number): Promise<number> {
+  const { rows } = await claimRows<SubscriptionRow>(q, claims.pendingUpdates(scope), [...scopeParams(scope), now], limit);
+  for (const sub of rows) {
+    const invoice = sub.pending_update?.invoice;
+    if (!invoice) {
+      await q.query(`UPDATE subscriptions SET pending_update_expires_at = NULL WHERE id = $1`, [sub.id]);
+      continue;
+    }
+    await discardPendingUpdate(q, { id: invoice, subscription: sub.id }, now, true);
+    const inv = await q.query<{ status: string }>(`SELECT status FROM invoices WHERE id = $1`, [invoice]);
+    if (inv.rows[0]?.status === 'open' || inv.rows[0]?.status === 'uncollectible') await voidInvoice(q, invoice, now);
   }
   return rows.length;
 }
@@ -326,6 +347,8 @@ export async function payDue(q: Queryable, deps: BillingDeps, scope: Scope, now:
 export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, now: Date): Promise<number> {
   const jobs: HoldableJob[] = [
     { name: JOB.expireIncomplete, run: (q, limit) => expireIncomplete(q, scope, now, limit) },
+    // Before renewals: a pending update expires by its period's end at the latest.
+    { name: JOB.pendingUpdates, run: (q, limit) => expirePendingUpdates(q, scope, now, limit) },
     { name: JOB.trialWillEnd, run: (q, limit) => sendTrialWillEnd(q, scope, now, limit) },
     { name: JOB.resumes, run: (q, limit) => resumeCollection(q, scope, now, limit) },
     // Before renewals: a subscription whose cancel_at has come ends instead of renewing.

@@ -37,6 +37,9 @@ export interface SubscriptionRow {
   pause_collection: { behavior: 'keep_as_draft' | 'mark_uncollectible' | 'void'; resumes_at: number | null } | null;
   latest_invoice: string | null;
   pending_schedule: PendingSchedule | null;
+  /** A change waiting for its invoice to be paid (payment_behavior=pending_if_incomplete). */
+  pending_update: PendingUpdate | null;
+  pending_update_expires_at: Date | null;
   incomplete_expires_at: Date | null;
   test_clock: string | null;
   metadata: Record<string, string>;
@@ -50,6 +53,19 @@ export interface SubscriptionRow {
   cancel_billed_to: Date | null;
   created: Date;
   updated: Date;
+}
+
+/**
+ * An update made with payment_behavior=pending_if_incomplete whose invoice is not paid yet: the items
+ * and subscription fields it sets once the invoice is paid (times as ISO strings, as stored in jsonb).
+ * `charging` marks the request's own first attempt, during which paying the invoice must not apply it
+ * (the request applies it itself, as one update).
+ */
+export interface PendingUpdate {
+  invoice: string;
+  items: { id: string; price: string; quantity: number; metadata: Record<string, string>; created: string }[];
+  patch: Record<string, unknown>;
+  charging?: boolean;
 }
 
 export interface ItemRow {
@@ -86,6 +102,8 @@ const SUB_COLUMNS: Column[] = [
   { name: 'pause_collection', type: 'jsonb' },
   { name: 'latest_invoice', type: 'text' },
   { name: 'pending_schedule', type: 'jsonb' },
+  { name: 'pending_update', type: 'jsonb' },
+  { name: 'pending_update_expires_at', type: 'timestamptz' },
   { name: 'incomplete_expires_at', type: 'timestamptz' },
   { name: 'test_clock', type: 'text' },
   { name: 'metadata', type: 'jsonb' },

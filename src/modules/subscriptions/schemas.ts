@@ -85,9 +85,8 @@ export const updateSubscriptionBody = z.strictObject({
   description: z.string().max(500).optional(),
   collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
   days_until_due: zInt().pipe(z.number().int().min(0).max(365)).optional(),
-  // pending_if_incomplete (Stripe's pending updates) is not supported: refused as an unknown value
-  // rather than accepted and ignored (docs/adr).
-  payment_behavior: z.enum(['default_incomplete', 'error_if_incomplete', 'allow_incomplete']).optional(),
+  // pending_if_incomplete: Stripe's pending updates (pending-update.ts).
+  payment_behavior: z.enum(['default_incomplete', 'error_if_incomplete', 'allow_incomplete', 'pending_if_incomplete']).optional(),
   metadata: zMetadata().optional(),
   expand: zExpand(),
 });

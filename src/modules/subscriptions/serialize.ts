@@ -3,7 +3,7 @@ import type { Queryable } from '../../db/index.js';
 import { findPricesByIds } from '../catalog/repository.js';
 import { serializePrice } from '../catalog/service.js';
 import type { PriceObject } from '../catalog/schemas.js';
-import { itemsOf, type ItemRow, type SubscriptionRow } from './repository.js';
+import { itemsOf, type ItemRow, type PendingUpdate, type SubscriptionRow } from './repository.js';
 
 const ts = (d: Date | null) => (d ? toUnix(new Date(d)) : null);
 
@@ -49,7 +49,7 @@ export function serializeSubscription(s: SubscriptionRow, items: ItemRow[], pric
     livemode: false,
     metadata: s.metadata,
     pause_collection: s.pause_collection,
-    pending_update: null,
+    pending_update: s.pending_update ? serializePendingUpdate(s, s.pending_update, prices) : null,
     // A period-end change waiting to apply (Recur's scheduled downgrade), released via its id.
     schedule: s.pending_schedule
       ? { id: s.pending_schedule.id, effective_at: toUnix(new Date(s.pending_schedule.effective_at)), items: s.pending_schedule.items }
@@ -65,13 +65,39 @@ export function serializeSubscription(s: SubscriptionRow, items: ItemRow[], pric
 
 export type SubscriptionObject = ReturnType<typeof serializeSubscription>;
 
+/** Stripe's `pending_update` hash: what the subscription becomes once the invoice is paid, and until when. */
+function serializePendingUpdate(s: SubscriptionRow, u: PendingUpdate, prices: Map<string, PriceObject>) {
+  const at = (v: unknown) => (typeof v === 'string' ? toUnix(new Date(v)) : null);
+  const period = {
+    current_period_start: at(u.patch.current_period_start) ?? ts(s.current_period_start)!,
+    current_period_end: at(u.patch.current_period_end) ?? ts(s.current_period_end)!,
+  };
+  return {
+    billing_cycle_anchor: at(u.patch.billing_cycle_anchor),
+    expires_at: ts(s.pending_update_expires_at)!,
+    subscription_items: u.items.map((i) => ({
+      id: i.id,
+      object: 'subscription_item' as const,
+      created: toUnix(new Date(i.created)),
+      metadata: i.metadata,
+      price: prices.get(i.price) ?? i.price,
+      quantity: i.quantity,
+      subscription: s.id,
+      ...period,
+    })),
+    trial_end: at(u.patch.trial_end),
+    trial_from_plan: null,
+  };
+}
+
 /** Loads items, prices and live discounts for subscriptions and serialises them. */
 export async function subscriptionObjects(q: Queryable, subs: SubscriptionRow[]): Promise<SubscriptionObject[]> {
   const items = await itemsOf(
     q,
     subs.map((s) => s.id),
   );
-  const priceIds = [...new Set([...items.values()].flat().map((i) => i.price))];
+  const pendingPrices = subs.flatMap((s) => s.pending_update?.items.map((i) => i.price) ?? []);
+  const priceIds = [...new Set([...[...items.values()].flat().map((i) => i.price), ...pendingPrices])];
   const prices = new Map((await findPricesByIds(q, priceIds)).map((p) => [p.id, serializePrice(p)]));
   // Discounts still in force for the current period (an ended repeating coupon is no longer listed).
   const { rows: discounts } = subs.length

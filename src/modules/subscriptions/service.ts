@@ -6,7 +6,7 @@ import type { AppDeps } from '../../deps.js';
 import { redeem, removeSubscriptionDiscounts, resolveDiscountSource } from '../coupons/service.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import type { CustomerRow } from '../customers/repository.js';
-import { recordEvent } from '../events/service.js';
+import { previousAttributes, recordEvent } from '../events/service.js';
 import { buildInvoice, type InvoiceDraft, type LineDraft } from '../invoices/builder.js';
 import { serializeInvoice } from '../invoices/serialize.js';
 import { computeInvoiceTotals } from '../invoices/domain/totals.js';
@@ -25,6 +25,7 @@ import { subscriptionObject, type SubscriptionObject } from './serialize.js';
 import { prorationDrafts, storeProrationItems, storeStretch } from './proration-items.js';
 import { currentPeriodPaid, stopCollection, transition } from './state.js';
 import { catchUpPeriods, periodDue } from './catch-up.js';
+import { applyPendingUpdate, assertPendingUpdateAllowed, discardPendingUpdate, keepPendingUpdate, parkPendingUpdate } from './pending-update.js';
 import { deleteInvoiceItem } from '../invoices/items.js';
 import { MAX_TRIAL_PERIOD_DAYS } from '../catalog/domain/recurring.js';
 
@@ -274,6 +275,8 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     pause_collection: null,
     latest_invoice: null,
     pending_schedule: null,
+    pending_update: null,
+    pending_update_expires_at: null,
     incomplete_expires_at: null,
     test_clock: customer.test_clock,
     metadata: mergeMetadata({}, input.metadata),
@@ -418,6 +421,7 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     if (other) throw new InvalidRequestError(`An incomplete subscription can only have its metadata and default_payment_method updated until its first invoice is paid.`, other[0], 'subscription_incomplete');
   }
   assertNotPastCancelAt(sub, now);
+  assertPendingUpdateAllowed(sub, input);
   const c: Ctx = { ...ctx, now };
   const customer = await getCustomerRow(q, sub.customer, { param: 'customer' });
   const patch: Partial<SubscriptionRow> = {};
@@ -549,6 +553,9 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   }
 
   let invoiceNow: string | null = null;
+  // The items as they are, for a pending update to put back if its invoice is not paid at once.
+  const pendingMode = input.payment_behavior === 'pending_if_incomplete';
+  const itemsBefore = pendingMode ? (await itemsOf(q, [sub.id])).get(sub.id)! : [];
   // billing_cycle_anchor: now alone restarts the cycle with the same items (credit for the unused
   // time, a new full period invoiced now), as Stripe.
   if (input.items?.length || input.billing_cycle_anchor === 'now') {
@@ -615,6 +622,7 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     if (plan.immediate) invoiceNow = await createImmediate(ctx, { ...sub, ...patch } as SubscriptionRow, plan.immediate, pricing, now);
   }
 
+  if (invoiceNow && pendingMode) return chargePendingUpdate(c, sub, { before, itemsBefore, patch, invoice: invoiceNow });
   sub = await transition(q, sub, { ...patch, ...(invoiceNow ? { latest_invoice: invoiceNow } : {}) }, now, undefined, before);
   if (invoiceNow) {
     const behavior = input.payment_behavior ?? 'allow_incomplete';
@@ -628,6 +636,28 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     }
   }
   return subscriptionObject(q, (await findSubscription(q, sub.id))!);
+}
+
+/**
+ * payment_behavior=pending_if_incomplete with an invoice to pay now: the change is parked, the invoice
+ * charged, and the change applied only if it was paid; otherwise it waits in `pending_update`. One
+ * customer.subscription.updated tells which (the items changed, or a pending_update appeared).
+ */
+async function chargePendingUpdate(
+  c: Ctx,
+  sub: SubscriptionRow,
+  o: { before: SubscriptionObject; itemsBefore: ItemRow[]; patch: Partial<SubscriptionRow>; invoice: string },
+): Promise<SubscriptionObject> {
+  const { q, now } = c;
+  const after = (await itemsOf(q, [sub.id])).get(sub.id)!;
+  await parkPendingUpdate(q, sub, { before: o.itemsBefore, after, patch: o.patch, invoice: o.invoice, now });
+  const collected = await collectNow(c, o.invoice, sub, true);
+  const parked = (await findSubscription(q, sub.id, true))!;
+  const done = collected.invoice?.status === 'paid' ? await applyPendingUpdate(q, parked, now) : await keepPendingUpdate(q, parked, now);
+  const obj = await subscriptionObject(q, done);
+  const prev = previousAttributes(o.before, obj);
+  if (Object.keys(prev).length > 0) await recordEvent(q, now, { type: 'customer.subscription.updated', object: obj, previousAttributes: prev, customerId: sub.customer });
+  return obj;
 }
 
 /** Releases a period-end change before it applies. */
@@ -675,6 +705,15 @@ export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_
   // The final invoice (invoice_now): pending items, including the prorated credit; a negative total
   // becomes customer credit when it is finalised. Written before the cancellation so the subscription
   // (and its .deleted event) names it as latest_invoice, as Stripe's; collected after it.
+  // A pending update ends with the subscription: its invoice is voided (which discards it), before the
+  // .deleted event, after which the subscription has no more events.
+  if (sub.pending_update) {
+    const pendingInvoice = sub.pending_update.invoice;
+    const { rows } = await q.query<{ status: string }>(`SELECT status FROM invoices WHERE id = $1`, [pendingInvoice]);
+    if (rows[0]?.status === 'open' || rows[0]?.status === 'uncollectible') await voidInvoice(q, pendingInvoice, now);
+    else await discardPendingUpdate(q, { id: pendingInvoice, subscription: sub.id }, now);
+    sub = (await findSubscription(q, sub.id, true))!;
+  }
   let finalInvoice: string | null = null;
   if (input.invoice_now) {
     const draft = await invoiceDraftNow(q, sub, [], pricing, 'subscription_update', { start: now, end: now });

@@ -4,6 +4,7 @@ import { updateInvoiceRow, type InvoiceRow } from '../invoices/repository.js';
 import { recordInvoiceUpdated } from '../invoices/service.js';
 import { findSubscription, updateSubscriptionRow, type SubscriptionRow, type SubscriptionStatus } from './repository.js';
 import { subscriptionObject, type SubscriptionObject } from './serialize.js';
+import { applyPaidPendingUpdate } from './pending-update.js';
 
 // Status transitions, as Stripe defines them. Every transition writes customer.subscription.updated
 // (or .deleted / .paused / .resumed) with the previous status, in the caller's transaction.
@@ -43,8 +44,15 @@ export async function transition(
 
 /** After a payment attempt on one of its invoices: recover to active, or fall to past_due. */
 export async function syncSubscriptionAfterPayment(q: Queryable, invoice: InvoiceRow, succeeded: boolean, now: Date): Promise<void> {
-  const sub = await findSubscription(q, invoice.subscription!, true);
+  let sub = await findSubscription(q, invoice.subscription!, true);
   if (!sub) return;
+  if (sub.pending_update?.invoice === invoice.id) {
+    // A pending update's invoice: the update request's own attempt decides itself (chargePendingUpdate);
+    // a later failed attempt leaves the update waiting and the subscription as it was (Stripe: it
+    // "will continue to cycle as if no update request was made"); a later success applies it.
+    if (sub.pending_update.charging || !succeeded) return;
+    sub = await applyPaidPendingUpdate(q, sub, now);
+  }
   // Stripe: past_due and unpaid are about the latest finalized invoice. Paying (or failing) an older one
   // changes the status only if the latest invoice is not itself in arrears: open after a failed attempt,
   // or past its due date (an open NET-terms invoice not yet due is not).

@@ -40,8 +40,15 @@ describe('payment_behavior on update', () => {
     expect([after.status, after.items.data[0].price.id]).toEqual(['active', price.community_monthly]);
     expect(await t.invoices(sub.id)).toHaveLength(1);
 
-    const unsupported = await post(`/v1/subscriptions/${sub.id}`, { ...upgrade, payment_behavior: 'pending_if_incomplete' });
-    expect([unsupported.status, unsupported.body.error.param]).toEqual([400, 'payment_behavior']);
+    // pending_if_incomplete: the change waits for its invoice (test/scenarios/pending-updates); voiding it discards the change.
+    const pending = await post(`/v1/subscriptions/${sub.id}`, { ...upgrade, payment_behavior: 'pending_if_incomplete' });
+    expect([pending.status, pending.body.status, pending.body.items.data[0].price.id, pending.body.pending_update?.subscription_items[0].price.id]).toEqual([
+      200,
+      'active',
+      price.community_monthly,
+      price.group_monthly,
+    ]);
+    expect((await post(`/v1/invoices/${pending.body.latest_invoice}/void`, {})).status).toBe(200);
 
     // allow_incomplete (the default): the change stands, the invoice stays open, the subscription is past_due.
     const allowed = await post(`/v1/subscriptions/${sub.id}`, upgrade);
