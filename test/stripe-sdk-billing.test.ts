@@ -184,4 +184,21 @@ describe('the official stripe SDK drives Recur billing', () => {
     const bad = await stripe.customers.search({ query: 'shoe:"9"' }).catch((e: unknown) => e);
     expect(bad).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'query' });
   });
+  it('manages seats through subscription items', async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: unix('2026-03-01T00:00:00Z') });
+    const { customer } = await customerOnClock(clock.id);
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.community_monthly! }], trial_end: 'now' });
+    const added = await stripe.subscriptionItems.create({ subscription: sub.id, price: price.group_monthly!, quantity: 2, proration_behavior: 'none' });
+    expect(added).toMatchObject({ object: 'subscription_item', quantity: 2, subscription: sub.id, price: { id: price.group_monthly } });
+    const seats = await stripe.subscriptionItems.update(added.id, { quantity: 5, proration_behavior: 'none' });
+    expect([seats.id, seats.quantity]).toEqual([added.id, 5]);
+    const listed = await stripe.subscriptionItems.list({ subscription: sub.id });
+    expect(listed.data.map((i) => [i.price.id, i.quantity])).toEqual([
+      [price.community_monthly, 1],
+      [price.group_monthly, 5],
+    ]);
+    const removed = await stripe.subscriptionItems.del(sub.items.data[0]!.id, { proration_behavior: 'none' });
+    expect(removed).toMatchObject({ id: sub.items.data[0]!.id, deleted: true });
+    expect((await stripe.subscriptions.retrieve(sub.id)).items.data.map((i) => [i.id, i.quantity])).toEqual([[added.id, 5]]);
+  });
 });

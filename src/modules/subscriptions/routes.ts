@@ -3,7 +3,19 @@ import { listObject } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
 import { zExpand } from '../../http/schemas.js';
 import { listSubscriptionRows } from './repository.js';
-import { cancelSubscriptionBody, createSubscriptionBody, listSubscriptionsQuery, resumeSubscriptionBody, subscriptionObjectSchema, updateSubscriptionBody } from './schemas.js';
+import {
+  cancelSubscriptionBody,
+  createSubscriptionBody,
+  createSubscriptionItemBody,
+  deleteSubscriptionItemBody,
+  listSubscriptionItemsQuery,
+  listSubscriptionsQuery,
+  resumeSubscriptionBody,
+  subscriptionObjectSchema,
+  updateSubscriptionBody,
+  updateSubscriptionItemBody,
+} from './schemas.js';
+import { createSubscriptionItem, deleteSubscriptionItem, listSubscriptionItems, retrieveSubscriptionItem, updateSubscriptionItem } from './subscription-items.js';
 import { subscriptionObject, subscriptionObjects } from './serialize.js';
 import { cancelSubscription, createSubscription, getSubscriptionRow, releaseSchedule, resumeSubscription, updateSubscription } from './service.js';
 
@@ -87,6 +99,64 @@ export function subscriptionRoutes(r: Router): void {
       const status = query.status;
       const { rows, hasMore } = await listSubscriptionRows(q, { customer: query.customer, status, price: query.price, test_clock: query.test_clock }, query);
       return listObject('/v1/subscriptions', await subscriptionObjects(q, rows), hasMore);
+    },
+  });
+  subscriptionItemRoutes(r);
+}
+
+/** /v1/subscription_items: Stripe's per-item API, each call an update of the item's subscription. */
+function subscriptionItemRoutes(r: Router): void {
+  const tag = 'Subscription items';
+  r.route({
+    method: 'POST',
+    url: '/v1/subscription_items',
+    summary: "Add an item to a subscription (prorated as an update of the subscription's items)",
+    tag,
+    scope: 'write',
+    body: createSubscriptionItemBody,
+    handler: ({ q, deps, now, body }) => createSubscriptionItem({ q, deps, now }, body),
+  });
+  r.route({
+    method: 'GET',
+    url: '/v1/subscription_items/{id}',
+    summary: 'Retrieve a subscription item',
+    tag,
+    scope: 'read',
+    params: idParams,
+    query: z.strictObject({ expand: zExpand() }),
+    handler: ({ q, params }) => retrieveSubscriptionItem(q, params.id),
+  });
+  r.route({
+    method: 'POST',
+    url: '/v1/subscription_items/{id}',
+    summary: "Change an item's price, quantity or metadata (prorated as an update of the subscription)",
+    tag,
+    scope: 'write',
+    params: idParams,
+    body: updateSubscriptionItemBody,
+    handler: ({ q, deps, now, params, body }) => updateSubscriptionItem({ q, deps, now }, params.id, body),
+  });
+  r.route({
+    method: 'DELETE',
+    url: '/v1/subscription_items/{id}',
+    summary: 'Remove an item from its subscription (prorated; the last item cannot be removed)',
+    tag,
+    scope: 'write',
+    params: idParams,
+    query: deleteSubscriptionItemBody,
+    body: deleteSubscriptionItemBody,
+    handler: ({ q, deps, now, params, query, body }) => deleteSubscriptionItem({ q, deps, now }, params.id, { ...query, ...body }),
+  });
+  r.route({
+    method: 'GET',
+    url: '/v1/subscription_items',
+    summary: "List a subscription's items",
+    tag,
+    scope: 'read',
+    query: listSubscriptionItemsQuery,
+    handler: async ({ q, query }) => {
+      const { rows, hasMore } = await listSubscriptionItems(q, query.subscription, query);
+      return listObject('/v1/subscription_items', rows, hasMore);
     },
   });
 }

@@ -158,3 +158,34 @@ export const subscriptionObjectSchema = z.object({
   pause_collection: z.unknown(),
   metadata: z.record(z.string(), z.string()),
 });
+
+// ---------- subscription items (/v1/subscription_items): one item changed through its subscription ----------
+
+const zItemChange = {
+  proration_behavior: z.enum(['create_prorations', 'always_invoice', 'none']).optional(),
+  proration_date: zTimestamp().optional(),
+  payment_behavior: z.enum(['default_incomplete', 'error_if_incomplete', 'allow_incomplete', 'pending_if_incomplete']).optional(),
+  expand: zExpand(),
+};
+
+export const createSubscriptionItemBody = z.strictObject({
+  subscription: z.string().min(1),
+  price: z.string().min(1),
+  quantity: zQuantity.optional(),
+  metadata: zMetadata().optional(),
+  ...zItemChange,
+});
+
+export const updateSubscriptionItemBody = z.strictObject({
+  price: z.string().min(1).optional(),
+  quantity: zQuantity.optional(),
+  metadata: zMetadata().optional(),
+  ...zItemChange,
+});
+
+export const deleteSubscriptionItemBody = z.strictObject({
+  proration_behavior: zItemChange.proration_behavior,
+  proration_date: zItemChange.proration_date,
+});
+
+export const listSubscriptionItemsQuery = z.strictObject({ ...listQuery, subscription: z.string().min(1) });

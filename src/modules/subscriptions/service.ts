@@ -54,9 +54,9 @@ export async function effectiveNow(q: Queryable, testClock: string | null, now: 
   return rows[0] ? new Date(rows[0].frozen_time) : now;
 }
 
-export async function getSubscriptionRow(q: Queryable, id: string, forUpdate = false): Promise<SubscriptionRow> {
+export async function getSubscriptionRow(q: Queryable, id: string, forUpdate = false, param = 'id'): Promise<SubscriptionRow> {
   const sub = await findSubscription(q, id, forUpdate);
-  if (!sub) throw new NotFoundError('subscription', id);
+  if (!sub) throw new NotFoundError('subscription', id, param);
   return sub;
 }
 
