@@ -21,6 +21,8 @@ import {
   updateInvoiceItemBody,
 } from './items.js';
 import { linesOf, listInvoiceRows, updateInvoiceRow, type CollectionMethod, type InvoiceRow } from './repository.js';
+import { sendInvoiceNow } from '../notifications/lifecycle.js';
+import { recordEvent } from '../events/service.js';
 import { inPreviewSpelling, previewAfterDueRenewals, previewNewSubscription, previewedSubscription } from './preview.js';
 import { invoiceObjectSchema } from './schemas.js';
 import { serializeLine } from './serialize.js';
@@ -265,6 +267,27 @@ export function invoiceRoutes(r: Router): void {
       if (body.auto_advance !== undefined && body.auto_advance !== inv.auto_advance) await updateInvoiceRow(q, inv.id, { auto_advance: body.auto_advance, updated: now });
       await finalizeInvoices(q, [inv.id], now, { config: deps.config });
       return invoiceObject(q, await getInvoiceRow(q, inv.id));
+    },
+  });
+  r.route({
+    method: 'POST',
+    url: '/v1/invoices/{id}/send',
+    summary: 'Email a finalized (open or paid) invoice to the customer now, out of the automatic schedule',
+    tag: 'Invoices',
+    scope: 'write',
+    params: idParams,
+    body: z.strictObject({ expand: zExpand() }),
+    handler: async ({ q, now: requestNow, deps, params }) => {
+      const inv = await getInvoiceRow(q, params.id, true);
+      if (inv.status !== 'open' && inv.status !== 'paid') {
+        throw new InvalidRequestError(`Only a finalized invoice (open or paid) can be sent; this one is ${inv.status}.`, 'id', 'invoice_not_finalized');
+      }
+      const now = await effectiveNow(q, inv.test_clock, requestNow);
+      await sendInvoiceNow(q, deps.config, inv, now);
+      const obj = await invoiceObject(q, inv);
+      // Stripe's invoice.sent: the invoice was emailed to the customer.
+      await recordEvent(q, now, { type: 'invoice.sent', object: obj, customerId: inv.customer });
+      return obj;
     },
   });
   r.route({

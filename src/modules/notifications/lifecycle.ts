@@ -1,6 +1,7 @@
 import { AppError } from '../../core/errors/index.js';
 import { formatMoney } from '../../core/money/index.js';
 import { toUnix } from '../../core/time/index.js';
+import { newId } from '../../core/ids/index.js';
 import type { Config } from '../../config.js';
 import { bulkInsert } from '../../db/bulk.js';
 import type { Queryable } from '../../db/index.js';
@@ -11,6 +12,7 @@ import { findSubscription } from '../subscriptions/repository.js';
 import { upcomingInvoice } from '../subscriptions/service.js';
 import { invoiceVars, localeTag } from '../dunning/service.js';
 import { customerContext, enqueueMessage, formatDate, type Scope } from './service.js';
+import type { MessageRow } from './repository.js';
 
 // Lifecycle messages beside dunning. Event-driven ones (receipt, invoice sent, trial ending) are
 // called from the inbox; time-driven ones (card expiring, upcoming renewal, overdue reminders) are
@@ -63,6 +65,25 @@ export async function sendInvoiceSent(q: Queryable, config: Config, inv: Invoice
     vars: await invoiceVars(q, inv, ctx),
     dedupeKey: `invoice_sent:${inv.id}`,
     payLinkFor: { customer: inv.customer, invoice: inv.id },
+    objectId: inv.id,
+    now,
+  });
+}
+
+/**
+ * POST /v1/invoices/{id}/send (Stripe's "send an invoice for manual payment"): the invoice email again,
+ * now, for any open or paid invoice — each request its own message (an Idempotency-Key makes a retry
+ * one). An open invoice's email carries the pay link.
+ */
+export async function sendInvoiceNow(q: Queryable, config: Config, inv: InvoiceRow, now: Date): Promise<MessageRow | null> {
+  const ctx = await customerContext(q, inv.customer, config.notifications);
+  return enqueueMessage(q, config, {
+    customer: inv.customer,
+    template: 'invoice_sent',
+    channel: 'email',
+    vars: await invoiceVars(q, inv, ctx),
+    dedupeKey: `invoice_sent:${inv.id}:manual:${newId('send')}`,
+    ...(inv.status === 'open' ? { payLinkFor: { customer: inv.customer, invoice: inv.id } } : {}),
     objectId: inv.id,
     now,
   });
