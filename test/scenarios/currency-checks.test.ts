@@ -228,6 +228,45 @@ describe('multi-currency prices (currency_options)', () => {
   });
 });
 
+describe('coupons in several currencies (currency_options)', () => {
+  it('an amount_off coupon takes its EUR option off a EUR subscription, its USD amount off a USD one', async () => {
+    const coupon = await ok(t, 'POST', '/v1/coupons', { amount_off: 300, currency: 'usd', currency_options: { EUR: { amount_off: 250 } }, duration: 'forever' });
+    expect([coupon.currency, coupon.amount_off, coupon.currency_options]).toEqual(['usd', 300, { eur: { amount_off: 250 } }]);
+    expect((await get(t, `/v1/coupons/${coupon.id}`)).currency_options).toEqual({ eur: { amount_off: 250 } });
+    const p = await price('usd', 1000, { currency_options: { eur: { unit_amount: 900 }, gbp: { unit_amount: 800 } } });
+
+    const clock = await t.clockAt('2026-03-01T00:00:00Z');
+    const eur = await subscribe(t, { customer: await customer(clock, { currency: 'eur' }), items: [{ price: p }], trial_end: 'now', discounts: [{ coupon: coupon.id }] });
+    const eurInv = await firstInvoice(eur.id);
+    expect([eurInv.currency, eurInv.subtotal, eurInv.total_discount_amounts.map((d: { amount: number }) => d.amount), eurInv.total]).toEqual(['eur', 900, [250], 650]);
+    const usd = await subscribe(t, { customer: await customer(clock), items: [{ price: p }], trial_end: 'now', discounts: [{ coupon: coupon.id }] });
+    expect((await firstInvoice(usd.id)).total).toBe(700);
+    // The next month's EUR renewal keeps the option's amount (forever).
+    await t.advance(clock, '2026-04-01T02:00:00Z');
+    const renewal = await get(t, `/v1/invoices/${(await get(t, `/v1/subscriptions/${eur.id}`)).latest_invoice}`);
+    expect([renewal.currency, renewal.total, iso(renewal.period_start)]).toEqual(['eur', 650, '2026-04-01T00:00:00Z']);
+
+    // No GBP option: refused on a GBP subscription, nothing written.
+    const gbpCustomer = await customer(clock, { currency: 'gbp' });
+    const gbp = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: gbpCustomer, items: [{ price: p }], trial_end: 'now', discounts: [{ coupon: coupon.id }] } });
+    expect([gbp.status, gbp.body.error?.code, gbp.body.error?.param]).toEqual([400, 'coupon_currency_mismatch', 'discounts[0][coupon]']);
+    expect((await get(t, `/v1/subscriptions?customer=${gbpCustomer}`)).data).toHaveLength(0);
+  });
+
+  it('refuses currency options on a percent_off coupon, for the coupon\'s own currency, or with a bad code', async () => {
+    const bad = async (payload: Record<string, unknown>) => {
+      const r = await t.call({ method: 'POST', url: '/v1/coupons', payload });
+      return [r.status, r.body.error?.param];
+    };
+    expect(await bad({ percent_off: 10, currency_options: { eur: { amount_off: 100 } } })).toEqual([400, 'currency_options']);
+    expect(await bad({ amount_off: 300, currency: 'usd', currency_options: { usd: { amount_off: 100 } } })).toEqual([400, 'currency_options[usd]']);
+    expect(await bad({ amount_off: 300, currency: 'usd', currency_options: { xyz: { amount_off: 100 } } })).toEqual([400, 'currency_options[xyz]']);
+    expect(await bad({ amount_off: 300, currency: 'usd', currency_options: { eur: { amount_off: 0 } } })).toEqual([400, 'currency_options[eur][amount_off]']);
+    // A percent_off coupon shows no currency_options at all.
+    expect(Object.hasOwn(await ok(t, 'POST', '/v1/coupons', { percent_off: 10 }), 'currency_options')).toBe(false);
+  });
+});
+
 describe('mixing currencies', () => {
   it('items of different currencies on one subscription → 400 naming items[1][price]', async () => {
     const usd = await price('usd', 1000);

@@ -10,6 +10,8 @@ export interface CouponRow {
   /** Minor units of `currency`. */
   amount_off: number | null;
   currency: string | null;
+  /** An amount_off coupon's amount in other currencies (Stripe's currency_options). */
+  currency_options: Record<string, { amount_off: number }>;
   duration: CouponDuration;
   /** Set iff duration is 'repeating'. */
   duration_in_months: number | null;
@@ -55,7 +57,7 @@ export interface DiscountRow {
 }
 
 const COUPON_COLUMNS = [
-  'id', 'name', 'percent_off_bp', 'amount_off', 'currency', 'duration', 'duration_in_months', 'max_redemptions', 'times_redeemed',
+  'id', 'name', 'percent_off_bp', 'amount_off', 'currency', 'currency_options', 'duration', 'duration_in_months', 'max_redemptions', 'times_redeemed',
   'redeem_by', 'applies_to_products', 'metadata', 'created',
 ] as const;
 const PROMOTION_CODE_COLUMNS = [
@@ -63,7 +65,7 @@ const PROMOTION_CODE_COLUMNS = [
   'minimum_amount', 'minimum_amount_currency', 'metadata', 'created',
 ] as const;
 const DISCOUNT_COLUMNS = ['id', 'coupon', 'customer', 'subscription', 'invoice', 'promotion_code', 'start_at', 'end_at', 'created'] as const;
-const JSON_COLUMNS = new Set(['applies_to_products', 'metadata']);
+const JSON_COLUMNS = new Set(['applies_to_products', 'metadata', 'currency_options']);
 
 function toParam(col: string, v: unknown): unknown {
   return JSON_COLUMNS.has(col) && v !== null && v !== undefined ? JSON.stringify(v) : v;

@@ -43,6 +43,8 @@ export const createCouponBody = z.strictObject({
   percent_off: zPercentOff().optional(),
   amount_off: zInt().pipe(z.number().int().min(1, 'must be a positive amount in minor units')).optional(),
   currency: zCurrency().optional(),
+  /** amount_off in other currencies: {eur: {amount_off: 900}} (keys checked in the service, to name the bad one). */
+  currency_options: z.record(z.string(), z.strictObject({ amount_off: zInt().pipe(z.number().int().min(1, 'must be a positive amount in minor units')) })).optional(),
   /** Stripe's default is `once`. */
   duration: z.enum(COUPON_DURATIONS).optional(),
   duration_in_months: zInt().pipe(z.number().int().min(1).max(1200)).optional(),
@@ -72,6 +74,8 @@ export const couponObject = z.object({
   applies_to: z.object({ products: z.array(z.string()) }).optional(),
   created: z.number().int(),
   currency: z.string().nullable(),
+  /** An amount_off coupon's amounts in other currencies ({} for none; absent on a percent_off coupon). */
+  currency_options: z.record(z.string(), z.object({ amount_off: z.number().int() })).optional(),
   duration: z.enum(COUPON_DURATIONS),
   duration_in_months: z.number().int().nullable(),
   livemode: z.boolean(),

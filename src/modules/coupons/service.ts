@@ -3,6 +3,7 @@ import type { Queryable } from '../../db/index.js';
 import { AppError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { hasPrefix, newId } from '../../core/ids/index.js';
 import { addMonths, fromUnix, toUnix } from '../../core/time/index.js';
+import { isCurrency } from '../../core/money/index.js';
 import type { ListParams } from '../../http/pagination.js';
 import { findProductsByIds } from '../catalog/repository.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
@@ -65,6 +66,7 @@ export function serializeCoupon(r: CouponRow, now: Date): CouponObject {
     ...(r.applies_to_products ? { applies_to: { products: r.applies_to_products } } : {}),
     created: toUnix(new Date(r.created)),
     currency: r.currency,
+    ...(r.amount_off !== null ? { currency_options: r.currency_options } : {}),
     duration: r.duration,
     duration_in_months: r.duration_in_months,
     livemode: false,
@@ -99,6 +101,20 @@ async function checkProducts(q: Queryable, products: string[]): Promise<string[]
   return unique;
 }
 
+/** currency_options: only with amount_off, each key a currency other than the coupon's own. */
+function checkCurrencyOptions(options: Record<string, { amount_off: number }> | undefined, currency: string | null): Record<string, { amount_off: number }> {
+  if (options === undefined) return {};
+  if (currency === null) throw new InvalidRequestError('currency_options can only be given with amount_off.', 'currency_options');
+  const out: Record<string, { amount_off: number }> = {};
+  for (const [key, option] of Object.entries(options)) {
+    const code = key.toLowerCase();
+    if (!isCurrency(code)) throw new InvalidRequestError(`${key} is not an ISO-4217 currency code.`, `currency_options[${key}]`);
+    if (code === currency) throw new InvalidRequestError(`The coupon's own currency (${currency}) takes amount_off, not a currency option.`, `currency_options[${key}]`);
+    out[code] = { amount_off: option.amount_off };
+  }
+  return out;
+}
+
 export async function createCoupon(q: Queryable, now: Date, input: CreateCouponInput): Promise<CouponObject> {
   const hasPercent = input.percent_off !== undefined;
   const hasAmount = input.amount_off !== undefined;
@@ -108,6 +124,7 @@ export async function createCoupon(q: Queryable, now: Date, input: CreateCouponI
     throw new InvalidRequestError('Missing required param: currency (an amount_off coupon needs one).', 'currency', 'parameter_missing');
   }
   if (hasPercent && input.currency !== undefined) throw new InvalidRequestError('currency can only be given with amount_off.', 'currency');
+  const currencyOptions = checkCurrencyOptions(input.currency_options, hasAmount ? input.currency! : null);
   const duration = input.duration ?? 'once';
   if (duration === 'repeating' && input.duration_in_months === undefined) {
     throw new InvalidRequestError('Missing required param: duration_in_months (required when duration is repeating).', 'duration_in_months', 'parameter_missing');
@@ -126,6 +143,7 @@ export async function createCoupon(q: Queryable, now: Date, input: CreateCouponI
     percent_off_bp: hasPercent ? Math.round(input.percent_off! * 100) : null,
     amount_off: input.amount_off ?? null,
     currency: input.currency ?? null,
+    currency_options: currencyOptions,
     duration,
     duration_in_months: input.duration_in_months ?? null,
     max_redemptions: input.max_redemptions ?? null,
@@ -398,9 +416,9 @@ export async function resolveDiscountSource(q: Queryable, args: ResolveDiscountS
   if (!coupon) throw new NotFoundError('coupon', couponId, param);
   const unavailable = couponUnavailable(coupon, now, param);
   if (unavailable) throw unavailable;
-  if (currency !== undefined && coupon.currency !== null && coupon.currency !== currency) {
+  if (currency !== undefined && coupon.currency !== null && coupon.currency !== currency && !coupon.currency_options[currency]) {
     throw new InvalidRequestError(
-      `Coupon '${coupon.id}' takes ${coupon.amount_off} off in ${coupon.currency}; it cannot apply to amounts in ${currency}.`,
+      `Coupon '${coupon.id}' takes ${coupon.amount_off} off in ${coupon.currency} and has no currency option for ${currency}; it cannot apply to amounts in ${currency}.`,
       param,
       'coupon_currency_mismatch',
     );

@@ -578,7 +578,7 @@ async function invoicePaymentMethod(q: Queryable, deps: PaymentDeps | undefined,
 async function discountsById(q: Queryable, ids: string[]): Promise<Discount[]> {
   if (ids.length === 0) return [];
   const { rows } = await q.query<DiscountTermsRow>(
-    `SELECT d.id, d.start_at, c.id AS coupon_id, c.percent_off_bp, c.amount_off, c.currency, c.duration, c.duration_in_months, c.applies_to_products
+    `SELECT d.id, d.start_at, c.id AS coupon_id, c.percent_off_bp, c.amount_off, c.currency, c.currency_options, c.duration, c.duration_in_months, c.applies_to_products
        FROM discounts d JOIN coupons c ON c.id = d.coupon WHERE d.id = ANY($1::text[])`,
     [ids],
   );

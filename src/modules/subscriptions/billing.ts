@@ -160,6 +160,7 @@ export interface DiscountTermsRow {
   percent_off_bp: number | null;
   amount_off: number | null;
   currency: string | null;
+  currency_options: Record<string, { amount_off: number }> | null;
   duration: 'once' | 'repeating' | 'forever';
   duration_in_months: number | null;
   applies_to_products: string[] | null;
@@ -181,7 +182,7 @@ export async function discountsFor(q: Queryable, subs: Pick<SubscriptionRow, 'id
   const out = new Map<string, Discount[]>(subs.map((s) => [s.id, []]));
   if (subs.length === 0) return out;
   const { rows } = await q.query<DiscountJoinRow>(
-    `SELECT d.id, d.subscription, d.customer, d.start_at, d.end_at, c.id AS coupon_id, c.percent_off_bp, c.amount_off, c.currency,
+    `SELECT d.id, d.subscription, d.customer, d.start_at, d.end_at, c.id AS coupon_id, c.percent_off_bp, c.amount_off, c.currency, c.currency_options,
             c.duration, c.duration_in_months, c.applies_to_products
        FROM discounts d JOIN coupons c ON c.id = d.coupon
       WHERE d.deleted_at IS NULL AND (d.subscription = ANY($1::text[]) OR (d.subscription IS NULL AND d.invoice IS NULL AND d.customer = ANY($2::text[])))
@@ -207,6 +208,7 @@ export function toDiscount(r: DiscountTermsRow): Discount {
       percent_off: r.percent_off_bp === null ? null : r.percent_off_bp / 100,
       amount_off: r.amount_off,
       currency: r.currency,
+      currency_options: r.currency_options,
       duration: r.duration,
       duration_in_months: r.duration_in_months,
       applies_to: r.applies_to_products ? { products: r.applies_to_products } : null,

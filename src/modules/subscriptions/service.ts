@@ -163,6 +163,8 @@ async function collectNow(ctx: Ctx, invoiceId: string, sub: SubscriptionRow, cha
   return { invoice: res.invoice, error: res.succeeded ? null : res.error, paymentIntent: res.paymentIntent };
 }
 
+const discountField = (d: { promotion_code?: string }) => (d.promotion_code ? 'promotion_code' : 'coupon');
+
 export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInput): Promise<SubscriptionObject> {
   const { q } = ctx;
   const customer = await getCustomerRow(q, input.customer, { param: 'customer', forUpdate: true });
@@ -235,7 +237,8 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
         currency: terms.currency,
         // restrictions.minimum_amount: a period of the items, before discounts.
         amount: periodAmount(items, pricing, terms.currency),
-        param: discountReq.promotion_code ? 'promotion_code' : 'coupon',
+        // The parameter as it was sent: discounts[0][coupon] (current SDKs) or coupon (older ones).
+        param: input.discounts?.length ? `discounts[0][${discountField(discountReq)}]` : discountField(discountReq),
       })
     : null;
 

@@ -14,6 +14,8 @@ export interface Coupon {
   /** Minor units, with `currency`. */
   readonly amount_off?: number | null;
   readonly currency?: string | null;
+  /** amount_off in other currencies (Stripe's currency_options), keyed by lowercase currency. */
+  readonly currency_options?: Readonly<Record<string, { readonly amount_off: number }>> | null;
   readonly duration: CouponDuration;
   readonly duration_in_months?: number | null;
   readonly applies_to?: { readonly products: readonly string[] } | null;
@@ -180,7 +182,7 @@ export function applyDiscounts(lines: readonly DiscountableLine[], discounts: re
   const totals: DiscountAmount[] = [];
 
   for (const discount of discounts) {
-    const coupon = discount.coupon;
+    const coupon = inCurrency(discount.coupon, currency);
     assertCoupon(coupon);
     const idx = lines.map((_, i) => i).filter((i) => eligible(coupon, lines[i]!) && (fixed[i] === null || coupon.duration === 'once'));
     const parts = discountParts(coupon, remaining, idx, currency);
@@ -226,6 +228,17 @@ function discountParts(coupon: Coupon, remaining: readonly number[], idx: readon
     split(cap, pos, remaining, parts);
   }
   return parts;
+}
+
+/**
+ * The coupon's terms in `currency`: an amount_off coupon takes its currency option's amount there
+ * (Stripe's currency_options); otherwise it is unchanged (and a currency it has no amount in is refused
+ * by assertCouponCurrency).
+ */
+export function inCurrency(c: Coupon, currency: string | undefined): Coupon {
+  if (currency === undefined || c.amount_off === null || c.amount_off === undefined || c.currency?.toLowerCase() === currency) return c;
+  const option = c.currency_options?.[currency];
+  return option ? { ...c, amount_off: option.amount_off, currency } : c;
 }
 
 function assertCouponCurrency(coupon: Coupon, currency: string | undefined): void {
@@ -304,7 +317,7 @@ export function discountProrations(lines: readonly DiscountableLine[], basis: Pr
   const totals: DiscountAmount[] = [];
 
   for (const discount of discounts) {
-    const coupon = discount.coupon;
+    const coupon = inCurrency(discount.coupon, currency);
     assertCoupon(coupon);
     if (coupon.amount_off !== null && coupon.amount_off !== undefined) assertCouponCurrency(coupon, currency);
     const idx = lines.map((_, i) => i).filter((i) => eligible(coupon, lines[i]!));
