@@ -111,8 +111,31 @@ describe.each([
         if (r.chance(0.15)) {
           delete body.proration_behavior;
           body.schedule_at_period_end = true;
+        } else if (r.chance(0.25)) {
+          // Stripe's pending updates: applied only once the change's invoice is paid.
+          body.payment_behavior = 'pending_if_incomplete';
         }
         await call('POST', `/v1/subscriptions/${id}`, body);
+      },
+      // The per-item API: add an item, change one's quantity, or remove one.
+      async () => {
+        if (!subs.length) return;
+        const id = r.pick(subs);
+        const sub = (await call('GET', `/v1/subscriptions/${id}`)).body;
+        const items = (sub.items?.data ?? []) as { id: string; price: { id: string; recurring?: { interval: string; interval_count: number } } }[];
+        if (!items.length) return;
+        const recurring = items[0]!.price.recurring;
+        const suffix = recurring?.interval === 'year' ? 'annual' : recurring?.interval_count === 3 ? 'quarterly' : 'monthly';
+        const proration_behavior = r.pick(['create_prorations', 'always_invoice', 'none']);
+        const kind = r.int(0, 2);
+        if (kind === 0) {
+          const price = prices[r.pick(RECURRING.filter((k) => k.endsWith(suffix)))];
+          await call('POST', '/v1/subscription_items', { subscription: id, price, quantity: r.int(1, 2), proration_behavior });
+        } else if (kind === 1) {
+          await call('POST', `/v1/subscription_items/${r.pick(items).id}`, { quantity: r.int(1, 5), proration_behavior, ...(r.chance(0.3) ? { payment_behavior: 'pending_if_incomplete' } : {}) });
+        } else {
+          await call('DELETE', `/v1/subscription_items/${r.pick(items).id}`, { proration_behavior: r.pick(['create_prorations', 'none']) });
+        }
       },
       async () => {
         if (subs.length) await call('POST', `/v1/subscriptions/${r.pick(subs)}`, { cancel_at_period_end: r.chance(0.6) });
