@@ -262,6 +262,14 @@ describe('coupons in several currencies (currency_options)', () => {
     expect(await bad({ amount_off: 300, currency: 'usd', currency_options: { usd: { amount_off: 100 } } })).toEqual([400, 'currency_options[usd]']);
     expect(await bad({ amount_off: 300, currency: 'usd', currency_options: { xyz: { amount_off: 100 } } })).toEqual([400, 'currency_options[xyz]']);
     expect(await bad({ amount_off: 300, currency: 'usd', currency_options: { eur: { amount_off: 0 } } })).toEqual([400, 'currency_options[eur][amount_off]']);
+    // An update adds currencies; one the coupon has keeps its amount.
+    const c = await ok(t, 'POST', '/v1/coupons', { amount_off: 300, currency: 'usd', currency_options: { eur: { amount_off: 250 } } });
+    const more = await ok(t, 'POST', `/v1/coupons/${c.id}`, { currency_options: { gbp: { amount_off: 200 }, eur: { amount_off: 250 } } });
+    expect(more.currency_options).toEqual({ eur: { amount_off: 250 }, gbp: { amount_off: 200 } });
+    const changed = await t.call({ method: 'POST', url: `/v1/coupons/${c.id}`, payload: { currency_options: { eur: { amount_off: 100 } } } });
+    expect([changed.status, changed.body.error?.param]).toEqual([400, 'currency_options[eur]']);
+    const updated = (await get(t, `/v1/events?type=coupon.updated&limit=1`)).data[0].data;
+    expect([updated.object.id, updated.previous_attributes]).toEqual([c.id, { currency_options: { gbp: null } }]);
     // A percent_off coupon shows no currency_options at all.
     expect(Object.hasOwn(await ok(t, 'POST', '/v1/coupons', { percent_off: 10 }), 'currency_options')).toBe(false);
   });

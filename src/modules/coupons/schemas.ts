@@ -37,6 +37,9 @@ export const zPercentOff = () =>
 
 // ---------- coupons ----------
 
+const zCurrencyOptions = () =>
+  z.record(z.string(), z.strictObject({ amount_off: zInt().pipe(z.number().int().min(1, 'must be a positive amount in minor units')) })).optional();
+
 export const createCouponBody = z.strictObject({
   id: z.string().min(1).max(100).regex(COUPON_ID, 'must contain only letters, digits, underscores and hyphens').optional(),
   name: zNullableText(40).optional(),
@@ -44,7 +47,7 @@ export const createCouponBody = z.strictObject({
   amount_off: zInt().pipe(z.number().int().min(1, 'must be a positive amount in minor units')).optional(),
   currency: zCurrency().optional(),
   /** amount_off in other currencies: {eur: {amount_off: 900}} (keys checked in the service, to name the bad one). */
-  currency_options: z.record(z.string(), z.strictObject({ amount_off: zInt().pipe(z.number().int().min(1, 'must be a positive amount in minor units')) })).optional(),
+  currency_options: zCurrencyOptions(),
   /** Stripe's default is `once`. */
   duration: z.enum(COUPON_DURATIONS).optional(),
   duration_in_months: zInt().pipe(z.number().int().min(1).max(1200)).optional(),
@@ -59,6 +62,8 @@ export type CreateCouponInput = z.output<typeof createCouponBody>;
 /** Like Stripe: everything but the name and metadata is fixed once discounts can point at the coupon. */
 export const updateCouponBody = z.strictObject({
   name: zNullableText(40).optional(),
+  /** More currencies for an amount_off coupon (those it has keep their amounts). */
+  currency_options: zCurrencyOptions(),
   metadata: zMetadata().optional(),
   expand: zExpand(),
 });

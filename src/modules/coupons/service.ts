@@ -179,6 +179,17 @@ export async function updateCoupon(q: Queryable, now: Date, id: string, input: U
   const patch: Partial<CouponRow> = {};
   if (input.name !== undefined) patch.name = input.name;
   if (input.metadata !== undefined) patch.metadata = mergeMetadata(before.metadata, input.metadata);
+  if (input.currency_options !== undefined) {
+    // Discounts already granted apply the coupon's amounts: a currency it has keeps its amount; new ones are added.
+    const added = checkCurrencyOptions(input.currency_options, before.amount_off !== null ? before.currency : null);
+    for (const [code, option] of Object.entries(added)) {
+      const had = before.currency_options[code];
+      if (had && had.amount_off !== option.amount_off) {
+        throw new InvalidRequestError(`The coupon already takes ${had.amount_off} off in ${code}; a currency's amount cannot change.`, `currency_options[${code}]`);
+      }
+    }
+    patch.currency_options = { ...before.currency_options, ...added };
+  }
   const after = Object.keys(patch).length > 0 ? await updateCouponRow(q, id, patch) : before;
   const obj = serializeCoupon(after, now);
   const prev = previousAttributes(serializeCoupon(before, now), obj);
