@@ -85,8 +85,10 @@ describe('pending updates', () => {
 
   it('voids the invoice and discards the update when it expires unpaid; the next renewal bills the old plan', async () => {
     const { clock, customer, sub } = await communityWithFailingCardOnJan16();
-    const res = await upgrade(sub);
+    // With the course as add_invoice_items: on the pending invoice (72,413 + 99,700), voided with it.
+    const res = await upgrade(sub, { add_invoice_items: [{ price: await t.priceId('course_onetime') }] });
     const pendingInvoice = res.body.latest_invoice as string;
+    expect([(await get(t, `/v1/invoices/${pendingInvoice}`)).total, res.body.pending_update?.expires_at]).toEqual([172_113, Date.parse('2026-01-16T23:00:00Z') / 1000]);
     await advanceTo(t, clock, '2026-01-16T23:00:00Z');
     expect((await get(t, `/v1/invoices/${pendingInvoice}`)).status).toBe('void');
     const after = await get(t, `/v1/subscriptions/${sub.id}`);

@@ -15,8 +15,11 @@ import { subscriptionObject, type SubscriptionObject } from './serialize.js';
 /** Stripe: pending updates expire 23 hours after the update, or earlier at the period's (or trial's) end. */
 export const PENDING_UPDATE_TTL_SECONDS = 23 * 3600;
 
-/** Stripe's supported attributes of a pending update (add_invoice_items and trial_from_plan: not in Recur). */
-const PENDING_PARAMS = new Set(['items', 'proration_behavior', 'proration_date', 'billing_cycle_anchor', 'trial_end', 'payment_behavior', 'expand']);
+/**
+ * Stripe's supported attributes of a pending update (trial_from_plan: not in Recur). add_invoice_items
+ * go on the change's invoice, so they are paid, or voided, with it.
+ */
+const PENDING_PARAMS = new Set(['items', 'proration_behavior', 'proration_date', 'billing_cycle_anchor', 'trial_end', 'add_invoice_items', 'payment_behavior', 'expand']);
 const PENDING_ITEM_PARAMS = new Set(['id', 'price', 'quantity', 'deleted']);
 
 /** The checks of an update made with pending_if_incomplete, and of any item change while one waits. */

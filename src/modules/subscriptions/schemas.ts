@@ -20,9 +20,13 @@ const zCancellationDetails = z.strictObject({ comment: z.string().max(5000).opti
 const zDiscounts = z.array(z.strictObject({ coupon: z.string().optional(), promotion_code: z.string().optional() })).max(1);
 const zUpdateDiscounts = z.array(z.strictObject({ coupon: z.string().optional(), promotion_code: z.string().optional(), discount: z.string().optional() })).max(1);
 
+/** Stripe's add_invoice_items: one-time prices billed on the subscription's next invoice. */
+const zAddInvoiceItems = z.array(z.strictObject({ price: z.string().min(1), quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional() })).max(20);
+
 export const createSubscriptionBody = z.strictObject({
   customer: z.string().min(1),
   items: z.array(zCreateItem).min(1).max(20),
+  add_invoice_items: zAddInvoiceItems.optional(),
   /** Stripe: the currency to bill in, picking the prices' currency_options (the customer's by default). */
   currency: zCurrency().optional(),
   trial_period_days: zInt().pipe(z.number().int().min(0).max(730)).optional(),
@@ -64,6 +68,7 @@ const zPauseCollection = z.preprocess(
 
 export const updateSubscriptionBody = z.strictObject({
   items: z.array(zUpdateItem).max(20).optional(),
+  add_invoice_items: zAddInvoiceItems.optional(),
   proration_behavior: z.enum(['create_prorations', 'always_invoice', 'none']).optional(),
   proration_date: zTimestamp().optional(),
   billing_cycle_anchor: z.enum(['now', 'unchanged']).optional(),

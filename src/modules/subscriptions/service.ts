@@ -25,6 +25,7 @@ import { subscriptionObject, type SubscriptionObject } from './serialize.js';
 import { prorationDrafts, storeProrationItems, storeStretch } from './proration-items.js';
 import { currentPeriodPaid, stopCollection, transition } from './state.js';
 import { catchUpPeriods, periodDue } from './catch-up.js';
+import { addInvoiceItems } from './add-invoice-items.js';
 import { applyPendingUpdate, assertPendingUpdateAllowed, discardPendingUpdate, keepPendingUpdate, parkPendingUpdate } from './pending-update.js';
 import { deleteInvoiceItem } from '../invoices/items.js';
 import { MAX_TRIAL_PERIOD_DAYS } from '../catalog/domain/recurring.js';
@@ -295,6 +296,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   await insertItems(q, itemRows);
   if (discountSource) await redeem(q, { coupon: discountSource.coupon, promotionCode: discountSource.promotionCode, customerId: customer.id, subscriptionId: sub.id, now });
   if (!customer.currency) await q.query(`UPDATE customers SET currency = $2 WHERE id = $1`, [customer.id, sub.currency]);
+  const added = await addInvoiceItems(q, sub, input.add_invoice_items, now);
 
   if (freeStub) {
     await recordEvent(q, now, { type: 'customer.subscription.created', object: await subscriptionObject(q, sub), customerId: customer.id });
@@ -309,7 +311,10 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
       unitAmount: 0,
       amount: 0,
     }));
-    draft = draftFor(sub, { reason: 'subscription_create', period: { start: now, end: trialEnd }, lines, discounts: [] });
+    // add_invoice_items are billed at once, on the trial's invoice (with the subscription's discount).
+    const fees = added.length ? pendingLines(((await pendingItemsFor(q, [sub])).get(sub.id) ?? []).filter((p) => added.includes(p.id))) : [];
+    const discounts = fees.length ? (await discountsFor(q, [sub], new Map([[sub.id, now]]))).get(sub.id)! : [];
+    draft = draftFor(sub, { reason: 'subscription_create', period: { start: now, end: trialEnd }, lines: [...lines, ...fees], discounts });
   } else if (anchor > now) {
     const full = periodAt(sched, -1);
     const lines = prorateChange({ oldItems: [], newItems: pricedItems(sub, itemRows, pricing), period: full, prorationDate: now }).map((l, i) =>
@@ -555,6 +560,8 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     await storeStretch(q, sub, { kind: 'credit', from: now, to: new Date(sub.current_period_end) }, now, true);
   }
 
+  // One-time prices for the next invoice: this change's, if it invoices now (created first, so it takes them).
+  await addInvoiceItems(q, sub, input.add_invoice_items, now);
   let invoiceNow: string | null = null;
   // The items as they are, for a pending update to put back if its invoice is not paid at once.
   const pendingMode = input.payment_behavior === 'pending_if_incomplete';

@@ -1,0 +1,45 @@
+import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
+import type { Queryable } from '../../db/index.js';
+import { createInvoiceItem } from '../invoices/items.js';
+import { loadPricing, unitAmountIn } from './billing.js';
+import type { SubscriptionRow } from './repository.js';
+
+// Stripe's add_invoice_items on subscription create and update: one-time prices (a setup fee, a
+// workbook) added as pending invoice items of the subscription, so the next invoice it makes bills
+// them — the first invoice on create (the trial's too), the change's invoice on an update that invoices
+// now, else the next renewal.
+
+export interface AddInvoiceItem {
+  price: string;
+  quantity?: number;
+}
+
+/** Creates the pending items (invoiceitem.created each); returns their ids. */
+export async function addInvoiceItems(q: Queryable, sub: Pick<SubscriptionRow, 'id' | 'customer' | 'currency'>, list: readonly AddInvoiceItem[] | undefined, now: Date): Promise<string[]> {
+  if (!list?.length) return [];
+  const pricing = await loadPricing(
+    q,
+    list.map((i) => i.price),
+  );
+  const ids: string[] = [];
+  for (const [idx, item] of list.entries()) {
+    const param = `add_invoice_items[${idx}][price]`;
+    const info = pricing.get(item.price);
+    if (!info) throw new NotFoundError('price', item.price, param);
+    if (info.price.type !== 'one_time') throw new InvalidRequestError(`add_invoice_items takes one-time prices; ${item.price} is recurring.`, param, 'parameter_invalid');
+    if (!info.price.active) throw new InvalidRequestError(`The price ${item.price} is not active.`, param, 'price_inactive');
+    if (unitAmountIn(info.price, sub.currency) === null) {
+      throw new InvalidRequestError(`The price ${item.price} has no ${sub.currency} amount, the subscription's currency.`, param, 'currency_mismatch');
+    }
+    const created = await createInvoiceItem(q, now, {
+      customer: sub.customer,
+      subscription: sub.id,
+      price: item.price,
+      quantity: item.quantity,
+      currency: sub.currency,
+      description: info.productName,
+    });
+    ids.push(created.id);
+  }
+  return ids;
+}
