@@ -57,32 +57,27 @@ export async function sendReceipt(q: Queryable, config: Config, inv: InvoiceRow,
 
 export async function sendInvoiceSent(q: Queryable, config: Config, inv: InvoiceRow, now: Date): Promise<void> {
   if (inv.collection_method !== 'send_invoice' || inv.status !== 'open') return;
-  const ctx = await customerContext(q, inv.customer, config.notifications);
-  await enqueueMessage(q, config, {
-    customer: inv.customer,
-    template: 'invoice_sent',
-    channel: 'email',
-    vars: await invoiceVars(q, inv, ctx),
-    dedupeKey: `invoice_sent:${inv.id}`,
-    payLinkFor: { customer: inv.customer, invoice: inv.id },
-    objectId: inv.id,
-    now,
-  });
+  await enqueueInvoiceEmail(q, config, inv, now, `invoice_sent:${inv.id}`);
 }
 
 /**
  * POST /v1/invoices/{id}/send (Stripe's "send an invoice for manual payment"): the invoice email again,
  * now, for any open or paid invoice — each request its own message (an Idempotency-Key makes a retry
- * one). An open invoice's email carries the pay link.
+ * one).
  */
-export async function sendInvoiceNow(q: Queryable, config: Config, inv: InvoiceRow, now: Date): Promise<MessageRow | null> {
+export function sendInvoiceNow(q: Queryable, config: Config, inv: InvoiceRow, now: Date): Promise<MessageRow | null> {
+  return enqueueInvoiceEmail(q, config, inv, now, `invoice_sent:${inv.id}:manual:${newId('send')}`);
+}
+
+/** The invoice_sent email, once per dedupe key; an open invoice's carries the pay link. */
+async function enqueueInvoiceEmail(q: Queryable, config: Config, inv: InvoiceRow, now: Date, dedupeKey: string): Promise<MessageRow | null> {
   const ctx = await customerContext(q, inv.customer, config.notifications);
   return enqueueMessage(q, config, {
     customer: inv.customer,
     template: 'invoice_sent',
     channel: 'email',
     vars: await invoiceVars(q, inv, ctx),
-    dedupeKey: `invoice_sent:${inv.id}:manual:${newId('send')}`,
+    dedupeKey,
     ...(inv.status === 'open' ? { payLinkFor: { customer: inv.customer, invoice: inv.id } } : {}),
     objectId: inv.id,
     now,
