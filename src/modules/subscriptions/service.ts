@@ -712,9 +712,6 @@ export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_
     );
     for (const item of pendingProrations) await deleteInvoiceItem(q, now, item.id);
   }
-  // The final invoice (invoice_now): pending items, including the prorated credit; a negative total
-  // becomes customer credit when it is finalised. Written before the cancellation so the subscription
-  // (and its .deleted event) names it as latest_invoice, as Stripe's; collected after it.
   // A pending update ends with the subscription: its invoice is voided (which discards it), before the
   // .deleted event, after which the subscription has no more events.
   if (sub.pending_update) {
@@ -724,6 +721,9 @@ export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_
     else await discardPendingUpdate(q, { id: pendingInvoice, subscription: sub.id }, now);
     sub = (await findSubscription(q, sub.id, true))!;
   }
+  // The final invoice (invoice_now): pending items, including the prorated credit; a negative total
+  // becomes customer credit when it is finalised. Written before the cancellation so the subscription
+  // (and its .deleted event) names it as latest_invoice, as Stripe's; collected after it.
   let finalInvoice: string | null = null;
   if (input.invoice_now) {
     const draft = await invoiceDraftNow(q, sub, [], pricing, 'subscription_update', { start: now, end: now });
