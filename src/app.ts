@@ -15,6 +15,7 @@ import { Router } from './http/router.js';
 import { apiKeyRoutes } from './modules/api-keys/routes.js';
 import { catalogRoutes } from './modules/catalog/routes.js';
 import { couponRoutes } from './modules/coupons/routes.js';
+import { subscriptionScheduleRoutes } from './modules/subscription-schedules/routes.js';
 import { creditRoutes } from './modules/credits/routes.js';
 import { customerRoutes } from './modules/customers/routes.js';
 import { eventRoutes } from './modules/events/routes.js';
@@ -144,6 +145,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
   paymentMethodRoutes(router);
   paymentIntentRoutes(router);
   couponRoutes(router);
+  subscriptionScheduleRoutes(router);
   subscriptionRoutes(router);
   invoiceRoutes(router);
   testClockRoutes(router);

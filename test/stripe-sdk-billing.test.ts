@@ -201,4 +201,34 @@ describe('the official stripe SDK drives Recur billing', () => {
     expect(removed).toMatchObject({ id: sub.items.data[0]!.id, deleted: true });
     expect((await stripe.subscriptions.retrieve(sub.id)).items.data.map((i) => [i.id, i.quantity])).toEqual([[added.id, 5]]);
   });
+
+  it('schedules a downgrade for the period end with a subscription schedule, as Stripe integrations do', async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: unix('2026-03-01T00:00:00Z') });
+    const { customer } = await customerOnClock(clock.id);
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.group_monthly! }], trial_end: 'now' });
+    const schedule = await stripe.subscriptionSchedules.create({ from_subscription: sub.id });
+    expect(schedule).toMatchObject({ object: 'subscription_schedule', status: 'active', subscription: sub.id, end_behavior: 'release' });
+    const phase = schedule.phases[0]!;
+    const updated = await stripe.subscriptionSchedules.update(schedule.id, {
+      phases: [
+        { items: [{ price: price.group_monthly!, quantity: 1 }], start_date: phase.start_date, end_date: phase.end_date },
+        { items: [{ price: price.community_monthly!, quantity: 1 }], duration: { interval: 'month', interval_count: 2 } },
+      ],
+      proration_behavior: 'none',
+    });
+    expect(updated.phases.map((p) => [iso(p.start_date), iso(p.end_date), p.items[0]!.price])).toEqual([
+      ['2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z', price.group_monthly],
+      ['2026-04-01T00:00:00Z', '2026-06-01T00:00:00Z', price.community_monthly],
+    ]);
+    expect((await stripe.subscriptions.retrieve(sub.id)).schedule).toBe(schedule.id);
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: unix('2026-04-01T02:00:00Z') });
+    const renewal = await stripe.invoices.retrieve((await stripe.subscriptions.retrieve(sub.id)).latest_invoice as string);
+    expect([renewal.total, renewal.billing_reason]).toEqual([9700, 'subscription_cycle']);
+    const listed = await stripe.subscriptionSchedules.list({ customer: customer.id });
+    expect(listed.data.map((s) => [s.id, s.status, s.current_phase?.start_date])).toEqual([[schedule.id, 'active', unix('2026-04-01T00:00:00Z')]]);
+    const released = await stripe.subscriptionSchedules.release(schedule.id);
+    expect([released.status, released.released_subscription]).toEqual(['released', sub.id]);
+    const err = await stripe.subscriptionSchedules.cancel(schedule.id).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'StripeInvalidRequestError', code: 'subscription_schedule_ended', statusCode: 400 });
+  });
 });

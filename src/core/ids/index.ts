@@ -11,7 +11,8 @@ const RAND_LEN = 13;
 
 export type IdPrefix =
   | 'cus' | 'prod' | 'price' | 'sub' | 'si' | 'in' | 'il' | 'ii' | 'pi' | 'pm' | 'evt' | 'key' | 'coupon'
-  | 'promo' | 'clock' | 'txr' | 'cn' | 'cbtxn' | 're' | 'dp' | 'whin' | 'req' | 'sched' | 'ctx' | 'ue' | 'dcamp' | 'task' | 'msg';
+  | 'promo' | 'clock' | 'txr' | 'cn' | 'cbtxn' | 're' | 'dp' | 'whin' | 'req' | 'sched' | 'sub_sched' | 'ctx' | 'ue' | 'dcamp' | 'task'
+  | 'msg';
 
 function encode(value: bigint, len: number): string {
   let out = '';
@@ -76,6 +77,7 @@ export function idReplayScope(): <T>(fn: () => Promise<T>) => Promise<T> {
   };
 }
 
+/** The tail of an id has no underscore, so `sub_sched_…` does not count as a `sub_…`. */
 export function hasPrefix(id: string, prefix: string): boolean {
-  return id.startsWith(prefix + '_');
+  return id.startsWith(prefix + '_') && !id.slice(prefix.length + 1).includes('_');
 }

@@ -10,6 +10,7 @@ import { findCustomer, insertCustomer, listCustomerRows, updateCustomerRow, type
 import type { CreateCustomerInput, CustomerObject, UpdateCustomerInput } from './schemas.js';
 import { recordBalanceSet } from '../credit-notes/balance.js';
 import { DEFAULT_SERIES } from '../invoices/service.js';
+import { cancelNotStartedSchedules } from '../subscription-schedules/lifecycle.js';
 
 export function serializeCustomer(r: CustomerRow): CustomerObject {
   return {
@@ -187,6 +188,8 @@ export async function deleteCustomer(q: Queryable, now: Date, id: string): Promi
   const before = await getCustomerRow(q, id, { forUpdate: true });
   await updateCustomerRow(q, id, { deleted_at: now, updated: now });
   await recordEvent(q, now, { type: 'customer.deleted', object: serializeCustomer(before), customerId: id });
+  // Schedules that have not started yet would start a subscription for no one.
+  await cancelNotStartedSchedules(q, id, now);
   return { id, object: 'customer', deleted: true };
 }
 

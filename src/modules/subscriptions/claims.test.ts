@@ -49,6 +49,7 @@ describe('worker claims', () => {
     ['finalize', 'invoices_due_finalize', NOW],
     ['payments', 'invoices_due_payment', NOW],
     ['pendingUpdates', 'subscriptions_due_pending_update', NOW],
+    ['scheduleStarts', 'subscription_schedules_due_start', NOW],
   ];
   // Real time, where the rows are (a test clock's claims may read its few rows by the clock index and sort them).
   const scope: Scope = { clock: null };
@@ -56,7 +57,7 @@ describe('worker claims', () => {
     it(`${name} reads ${index} in order, without sorting`, async () => {
       const plan = await planOf(claims[name](scope), [at]);
       const nodes = flatten(plan);
-      const table = name === 'finalize' || name === 'payments' ? 'invoices' : 'subscriptions';
+      const table = name === 'finalize' || name === 'payments' ? 'invoices' : name === 'scheduleStarts' ? 'subscription_schedules' : 'subscriptions';
       // The claimed table is read by its due index and never sorted (a sort of the few held rows the
       // claim skips, work_holds, is harmless).
       expect(nodes.filter((n) => n['Relation Name'] === table).map((n) => [n['Node Type'], n['Index Name']])).toEqual([['Index Scan', index]]);

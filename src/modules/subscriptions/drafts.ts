@@ -4,6 +4,7 @@ import { periodLines, pricedItems, type PriceInfo } from './billing.js';
 import { periodAt, periodContainingTime, type BillingSchedule } from './domain/periods.js';
 import { cancellationCredit, prorateChange, type ProrationLine } from './domain/proration.js';
 import type { ItemRow, SubscriptionRow } from './repository.js';
+import { isScheduleId } from '../subscription-schedules/repository.js';
 
 // What an operation would invoice, as pure functions of the loaded state. The real operations
 // (update, trial end, resume) apply the plan — write items, pending proration items, invoices — and
@@ -86,7 +87,10 @@ export function nextCycle(
   let billed = items;
   let sched = scheduleOf(sub);
   let applied: Partial<SubscriptionRow> | null = null;
-  if (sub.pending_schedule && new Date(sub.pending_schedule.effective_at) <= periodEnd) {
+  if (sub.pending_schedule && !sub.pending_schedule.items && new Date(sub.pending_schedule.effective_at) <= periodEnd) {
+    // A schedule ending here (end_behavior release): the items stay, the schedule lets go.
+    applied = { pending_schedule: null };
+  } else if (sub.pending_schedule?.items && new Date(sub.pending_schedule.effective_at) <= periodEnd) {
     billed = sub.pending_schedule.items.map((i) => ({ id: itemId(), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: {}, created: periodEnd }));
     applied = { pending_schedule: null };
     const price = pricing.get(billed[0]!.price)!.price;
@@ -162,10 +166,11 @@ export function planChange(
       : prorateChange({ oldItems: pricedItems(sub, o.current, o.pricing), newItems: pricedItems(sub, o.next, o.pricing), period, prorationDate: o.prorationDate });
   }
   // A change of price or quantity (or a new cycle) replaces a change scheduled for the period end;
-  // one that only touches item metadata leaves it standing.
+  // one that only touches item metadata leaves it standing. A subscription schedule's next phase
+  // stays: it applies at the phase's end whatever the items are by then, as Stripe's.
   const key = (rows: ItemRow[]) => rows.map((r) => `${r.id}|${r.price}|${r.quantity}`).sort().join(',');
   const itemsChanged = resetAnchor || key(o.current) !== key(o.next);
-  const patch: Partial<SubscriptionRow> = { interval: o.terms.interval, interval_count: o.terms.intervalCount, ...(itemsChanged ? { pending_schedule: null } : {}) };
+  const patch: Partial<SubscriptionRow> = { interval: o.terms.interval, interval_count: o.terms.intervalCount, ...(itemsChanged && !isScheduleId(sub.pending_schedule?.id) ? { pending_schedule: null } : {}) };
   let immediate: ImmediateInvoice | null = null;
   if (resetAnchor && !unbilled) {
     const newPeriod = periodAt({ anchor: o.now, interval: o.terms.interval, intervalCount: o.terms.intervalCount }, 0);

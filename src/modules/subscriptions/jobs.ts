@@ -19,6 +19,9 @@ import { discardPendingUpdate } from './pending-update.js';
 import { newId } from '../../core/ids/index.js';
 import { markOverdueInvoices } from '../documents/net-terms.js';
 import { heldFilter, runPass, type HoldableJob } from '../../jobs/holds.js';
+import { schedulePhaseStarted } from '../subscription-schedules/lifecycle.js';
+import { isScheduleId, type ScheduleRow } from '../subscription-schedules/repository.js';
+import { startSchedule } from '../subscription-schedules/service.js';
 
 // The billing worker's due work. Each function claims a batch of due rows for one scope (real time:
 // rows without a test clock; or one test clock's rows) with FOR UPDATE SKIP LOCKED, and handles them
@@ -54,6 +57,7 @@ export const JOB = {
   finalize: 'billing.finalize',
   payments: 'billing.payment',
   overdue: 'billing.overdue',
+  scheduleStarts: 'billing.schedule_start',
 } as const;
 
 /** On real time, claims skip rows held after failing alone; a test clock's advance fails instead. */
@@ -79,6 +83,9 @@ export const claims = {
     `SELECT * FROM subscriptions WHERE status = 'trialing' AND NOT trial_will_end_sent AND trial_end - interval '3 days' <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.trialWillEnd, 'subscriptions', '$1')} ORDER BY trial_end`,
   expireIncomplete: (scope: Scope) =>
     `SELECT * FROM subscriptions WHERE status = 'incomplete' AND incomplete_expires_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.expireIncomplete, 'subscriptions', '$1')} ORDER BY incomplete_expires_at`,
+  // Subscription schedules whose start_date came: their subscription is created then.
+  scheduleStarts: (scope: Scope) =>
+    `SELECT * FROM subscription_schedules WHERE status = 'not_started' AND start_date <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.scheduleStarts, 'subscription_schedules', '$1')} ORDER BY start_date, id`,
   pendingUpdates: (scope: Scope) =>
     `SELECT * FROM subscriptions WHERE pending_update_expires_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.pendingUpdates, 'subscriptions', '$1')} ORDER BY pending_update_expires_at, id`,
 };
@@ -98,11 +105,19 @@ export async function nextDueAt(q: Queryable, scope: Scope): Promise<Date | null
        (SELECT min(to_timestamp((pause_collection->>'resumes_at')::bigint)) FROM subscriptions WHERE pause_collection->>'resumes_at' IS NOT NULL AND ${LIVE} AND ${s}),
        (SELECT min(finalize_at) FROM invoices WHERE status = 'draft' AND auto_advance AND ${s}),
        (SELECT min(next_payment_attempt) FROM invoices WHERE status = 'open' AND ${s}),
-       (SELECT min(due_date) FROM invoices WHERE status = 'open' AND due_date IS NOT NULL AND overdue_at IS NULL AND ${s})
+       (SELECT min(due_date) FROM invoices WHERE status = 'open' AND due_date IS NOT NULL AND overdue_at IS NULL AND ${s}),
+       (SELECT min(start_date) FROM subscription_schedules WHERE status = 'not_started' AND ${s})
      ) AS t`,
     scopeParams(scope),
   );
   return rows[0]?.t ? new Date(rows[0].t) : null;
+}
+
+/** Starts the subscription schedules whose start_date came (each creates its subscription, charged then). */
+export async function startDueSchedules(q: Queryable, deps: BillingDeps, scope: Scope, now: Date, limit: number): Promise<number> {
+  const { rows } = await claimRows<ScheduleRow>(q, claims.scheduleStarts(scope), [...scopeParams(scope), now], limit);
+  for (const s of rows) await startSchedule({ q, deps, now }, s);
+  return rows.length;
 }
 
 /** `customer.subscription.trial_will_end`, 3 days before a trial ends (Stripe's notice). */
@@ -230,12 +245,14 @@ export async function advanceOne(q: Queryable, deps: BillingDeps, sub: Subscript
   // object as it was before that write.
   const before = cycle.applied ? await subscriptionObject(q, sub) : undefined;
   if (cycle.applied) {
-    await replaceItems(q, sub.id, cycle.items);
+    if (sub.pending_schedule?.items) await replaceItems(q, sub.id, cycle.items);
     Object.assign(patch, cycle.applied);
   }
   const next = cycle.period;
   patch.current_period_start = next.start;
   patch.current_period_end = next.end;
+  // A subscription schedule's step applied: the subscription takes on the following one.
+  if (cycle.applied && isScheduleId(sub.pending_schedule?.id)) Object.assign(patch, await schedulePhaseStarted(q, sub.pending_schedule!.id, sub.id, next.start, now));
   // A free stub stays free until the period at the anchor starts.
   if (sub.free_stub && !cycle.freeStub) patch.free_stub = false;
   // The new period is billed up to a cancel_at inside it, or in full.
@@ -351,6 +368,7 @@ export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, no
     { name: JOB.pendingUpdates, run: (q, limit) => expirePendingUpdates(q, scope, now, limit) },
     { name: JOB.trialWillEnd, run: (q, limit) => sendTrialWillEnd(q, scope, now, limit) },
     { name: JOB.resumes, run: (q, limit) => resumeCollection(q, scope, now, limit) },
+    { name: JOB.scheduleStarts, run: (q, limit) => startDueSchedules(q, deps, scope, now, limit) },
     // Before renewals: a subscription whose cancel_at has come ends instead of renewing.
     { name: JOB.cancelAt, run: (q, limit) => cancelAtDue(q, deps, scope, now, limit) },
     { name: JOB.periodEnds, run: (q, limit) => advancePeriods(q, deps, scope, now, limit) },

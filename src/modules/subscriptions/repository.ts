@@ -7,8 +7,10 @@ import { paginate, type ListParams } from '../../http/pagination.js';
 export type SubscriptionStatus = 'incomplete' | 'incomplete_expired' | 'trialing' | 'active' | 'past_due' | 'unpaid' | 'canceled' | 'paused';
 
 export interface PendingSchedule {
+  /** `sched_…` (schedule_at_period_end) or the `sub_sched_…` subscription schedule whose next step this is. */
   id: string;
-  items: { price: string; quantity: number }[];
+  /** The items from effective_at on; null: a subscription schedule ends there and the items stay. */
+  items: { price: string; quantity: number }[] | null;
   effective_at: string; // ISO
 }
 

@@ -17,7 +17,7 @@ import {
 } from './schemas.js';
 import { createSubscriptionItem, deleteSubscriptionItem, listSubscriptionItems, retrieveSubscriptionItem, updateSubscriptionItem } from './subscription-items.js';
 import { subscriptionObject, subscriptionObjects } from './serialize.js';
-import { cancelSubscription, createSubscription, getSubscriptionRow, releaseSchedule, resumeSubscription, updateSubscription } from './service.js';
+import { cancelSubscription, createSubscription, getSubscriptionRow, resumeSubscription, updateSubscription } from './service.js';
 
 const idParams = z.object({ id: z.string().min(1) });
 
@@ -77,16 +77,6 @@ export function subscriptionRoutes(r: Router): void {
     body: resumeSubscriptionBody,
     response: subscriptionObjectSchema,
     handler: ({ q, deps, now, params, body }) => resumeSubscription({ q, deps, now }, params.id, { billing_cycle_anchor: body.billing_cycle_anchor, proration_behavior: body.proration_behavior, proration_date: body.proration_date }),
-  });
-  r.route({
-    method: 'POST',
-    url: '/v1/subscription_schedules/{id}/release',
-    summary: 'Release a scheduled period-end change before it applies',
-    tag: 'Subscriptions',
-    scope: 'write',
-    params: idParams,
-    body: z.strictObject({ expand: zExpand() }),
-    handler: ({ q, deps, now, params }) => releaseSchedule({ q, deps, now }, params.id),
   });
   r.route({
     method: 'GET',

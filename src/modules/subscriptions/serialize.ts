@@ -4,6 +4,7 @@ import { findPricesByIds } from '../catalog/repository.js';
 import { serializePrice } from '../catalog/service.js';
 import type { PriceObject } from '../catalog/schemas.js';
 import { itemsOf, type ItemRow, type PendingUpdate, type SubscriptionRow } from './repository.js';
+import { isScheduleId } from '../subscription-schedules/repository.js';
 
 const ts = (d: Date | null) => (d ? toUnix(new Date(d)) : null);
 
@@ -50,8 +51,11 @@ export function serializeSubscription(s: SubscriptionRow, items: ItemRow[], pric
     metadata: s.metadata,
     pause_collection: s.pause_collection,
     pending_update: s.pending_update ? serializePendingUpdate(s, s.pending_update, prices) : null,
-    // A period-end change waiting to apply (Recur's scheduled downgrade), released via its id.
-    schedule: s.pending_schedule
+    // The subscription schedule managing it (its id, as Stripe's), or a period-end change waiting to
+    // apply (Recur's schedule_at_period_end), released via its id.
+    schedule: isScheduleId(s.pending_schedule?.id)
+      ? s.pending_schedule!.id
+      : s.pending_schedule
       ? { id: s.pending_schedule.id, effective_at: toUnix(new Date(s.pending_schedule.effective_at)), items: s.pending_schedule.items }
       : null,
     start_date: ts(s.created)!,

@@ -29,6 +29,7 @@ import { addInvoiceItems } from './add-invoice-items.js';
 import { applyPendingUpdate, assertPendingUpdateAllowed, discardPendingUpdate, keepPendingUpdate, parkPendingUpdate } from './pending-update.js';
 import { deleteInvoiceItem } from '../invoices/items.js';
 import { MAX_TRIAL_PERIOD_DAYS } from '../catalog/domain/recurring.js';
+import { isScheduleId } from '../subscription-schedules/repository.js';
 
 // Subscription use cases behind the API. Each runs inside the caller's transaction. Time is the
 // request's `now`, or the customer's test clock when the customer has one.
@@ -430,6 +431,7 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   }
   assertNotPastCancelAt(sub, now);
   assertPendingUpdateAllowed(sub, input);
+  assertScheduleAllows(sub, input);
   const c: Ctx = { ...ctx, now };
   const customer = await getCustomerRow(q, sub.customer, { param: 'customer' });
   const patch: Partial<SubscriptionRow> = {};
@@ -573,6 +575,10 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     const next = mergeItems(current, input.items ?? []);
     const pricing = await loadPricing(q, [...current.map((i) => i.price), ...next.map((i) => i.price)]);
     const terms = validateItems(next, pricing, customer, sub.currency);
+    if (isScheduleId(sub.pending_schedule?.id) && (terms.interval !== sub.interval || terms.intervalCount !== sub.interval_count)) {
+      // Another interval would move the period ends, where the schedule's phases change.
+      throw new InvalidRequestError(`The subscription is managed by the subscription schedule ${sub.pending_schedule!.id}: its items keep their interval. Change the interval in a phase of the schedule.`, 'items', 'subscription_managed_by_schedule');
+    }
     if (input.schedule_at_period_end) {
       // A downgrade for the period end: nothing changes or prorates now; the worker applies it.
       patch.pending_schedule = { id: newId('sched'), items: next.map((i) => ({ price: i.price, quantity: i.quantity })), effective_at: new Date(sub.current_period_end).toISOString() };
@@ -668,6 +674,24 @@ async function chargePendingUpdate(
   const prev = previousAttributes(o.before, obj);
   if (Object.keys(prev).length > 0) await recordEvent(q, now, { type: 'customer.subscription.updated', object: obj, previousAttributes: prev, customerId: sub.customer });
   return obj;
+}
+
+/**
+ * A subscription managed by a schedule takes its end and its cycle from the schedule: setting them
+ * directly is refused, as Stripe refuses "updating any cancelation behavior directly".
+ */
+function assertScheduleAllows(sub: SubscriptionRow, input: UpdateSubscriptionInput): void {
+  if (!isScheduleId(sub.pending_schedule?.id)) return;
+  const param =
+    (['cancel_at', 'cancel_at_period_end', 'schedule_at_period_end'] as const).find((k) => input[k] !== undefined) ??
+    (input.billing_cycle_anchor === 'now' ? 'billing_cycle_anchor' : undefined);
+  if (param) {
+    throw new InvalidRequestError(
+      `The subscription is managed by the subscription schedule ${sub.pending_schedule!.id}: ${param} cannot be set on it directly. Update or release the schedule instead.`,
+      param,
+      'subscription_managed_by_schedule',
+    );
+  }
 }
 
 /** Releases a period-end change before it applies. */

@@ -5,6 +5,8 @@ import { recordInvoiceUpdated } from '../invoices/service.js';
 import { findSubscription, updateSubscriptionRow, type SubscriptionRow, type SubscriptionStatus } from './repository.js';
 import { subscriptionObject, type SubscriptionObject } from './serialize.js';
 import { applyPaidPendingUpdate } from './pending-update.js';
+import { scheduleSubscriptionEnded } from '../subscription-schedules/lifecycle.js';
+import { isScheduleId } from '../subscription-schedules/repository.js';
 
 // Status transitions, as Stripe defines them. Every transition writes customer.subscription.updated
 // (or .deleted / .paused / .resumed) with the previous status, in the caller's transaction.
@@ -34,7 +36,10 @@ export async function transition(
   before?: SubscriptionObject,
 ): Promise<SubscriptionRow> {
   const beforeObj = before ?? (await subscriptionObject(q, sub));
-  const after = await updateSubscriptionRow(q, sub.id, { ...patch, updated: now });
+  // An ending subscription leaves its schedule, which completes or is canceled with it.
+  const schedule = (patch.status === 'canceled' || patch.status === 'incomplete_expired') && isScheduleId(sub.pending_schedule?.id) ? sub.pending_schedule!.id : null;
+  const after = await updateSubscriptionRow(q, sub.id, { ...patch, ...(schedule ? { pending_schedule: null } : {}), updated: now });
+  if (schedule) await scheduleSubscriptionEnded(q, schedule, after, now);
   const obj = await subscriptionObject(q, after);
   const previous = previousAttributes(beforeObj, obj);
   if (eventType === 'customer.subscription.updated' && Object.keys(previous).length === 0) return after;

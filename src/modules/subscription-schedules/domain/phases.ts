@@ -1,0 +1,143 @@
+// A schedule's phases as dates. Recur changes a subscription's items only at its period ends (the
+// renewal bills the next phase's items), so every phase boundary must be a period boundary of the
+// phase's own billing schedule: the same anchor while the interval stays, a new anchor at the
+// phase's start when the interval changes (as a scheduled change to another interval does).
+import { InvalidRequestError } from '../../../core/errors/index.js';
+import { addIntervals, fromUnix, toUnix, type Interval } from '../../../core/time/index.js';
+import { periodAt, periodContainingTime, type BillingSchedule } from '../../subscriptions/domain/periods.js';
+
+export interface PhaseItem {
+  price: string;
+  quantity: number;
+}
+
+export type PhaseProration = 'create_prorations' | 'none' | 'always_invoice';
+
+export interface PhaseInput {
+  start_date?: number;
+  end_date?: number;
+  iterations?: number;
+  duration?: { interval: Interval; interval_count?: number };
+  items: PhaseItem[];
+  proration_behavior?: PhaseProration;
+  metadata?: Record<string, string>;
+}
+
+/** A phase as stored: Unix seconds, as the API shows them. */
+export interface Phase {
+  start_date: number;
+  end_date: number;
+  items: PhaseItem[];
+  proration_behavior: PhaseProration;
+  metadata: Record<string, string>;
+}
+
+/** What the phases need to know of a price. */
+export interface PriceTerms {
+  type: 'recurring' | 'one_time';
+  active: boolean;
+  interval: Interval | null;
+  intervalCount: number | null;
+  /** Whether the price can be billed in the schedule's currency (its own or a currency option). */
+  inCurrency: boolean;
+}
+
+export interface PlanOptions {
+  /** When the first phase starts. */
+  start: Date;
+  /** The billing schedule the first phase continues (a subscription's), or null: anchored at `start`. */
+  first: BillingSchedule | null;
+  prices: ReadonlyMap<string, PriceTerms>;
+  currency: string;
+}
+
+const isBoundary = (s: BillingSchedule, t: Date) => periodContainingTime(s, t).start.getTime() === t.getTime();
+
+/** The billing schedule of a phase's items (all of one interval), continuing `previous` when it is the same. */
+function phaseSchedule(items: PhaseItem[], i: number, o: PlanOptions, start: Date, previous: BillingSchedule | null): BillingSchedule {
+  let terms: { interval: Interval; intervalCount: number } | null = null;
+  items.forEach((item, j) => {
+    const p = o.prices.get(item.price)!;
+    const param = `phases[${i}][items][${j}][price]`;
+    if (p.type !== 'recurring' || !p.interval || !p.intervalCount) throw new InvalidRequestError(`The price ${item.price} is not recurring: a phase's items are recurring prices.`, param, 'parameter_invalid');
+    if (!p.active) throw new InvalidRequestError(`The price ${item.price} is not active.`, param, 'parameter_invalid');
+    if (!p.inCurrency) throw new InvalidRequestError(`The price ${item.price} has no amount in ${o.currency}, the schedule's currency.`, param, 'parameter_invalid');
+    if (terms && (terms.interval !== p.interval || terms.intervalCount !== p.intervalCount)) {
+      throw new InvalidRequestError("All items of a phase must bill on the same interval.", param, 'parameter_invalid');
+    }
+    terms = { interval: p.interval, intervalCount: p.intervalCount };
+  });
+  const t = terms as { interval: Interval; intervalCount: number } | null;
+  if (!t) throw new InvalidRequestError('A phase needs at least one item.', `phases[${i}][items]`, 'parameter_missing');
+  if (previous && previous.interval === t.interval && previous.intervalCount === t.intervalCount) return previous;
+  return { anchor: start, interval: t.interval, intervalCount: t.intervalCount };
+}
+
+function phaseEnd(p: PhaseInput, i: number, last: boolean, sched: BillingSchedule, start: Date): Date {
+  const given = [p.end_date !== undefined, p.iterations !== undefined, p.duration !== undefined].filter(Boolean).length;
+  if (given > 1) throw new InvalidRequestError('Set only one of end_date, iterations and duration on a phase.', `phases[${i}][end_date]`, 'parameter_invalid');
+  const around = (t: Date) => {
+    const period = periodContainingTime(sched, t);
+    return `the billing periods around it end at ${toUnix(period.start)} and ${toUnix(period.end)}`;
+  };
+  if (p.end_date !== undefined) {
+    const end = fromUnix(p.end_date);
+    if (end.getTime() <= start.getTime()) throw new InvalidRequestError(`phases[${i}][end_date] must be after the phase's start (${toUnix(start)}).`, `phases[${i}][end_date]`, 'parameter_invalid');
+    if (!isBoundary(sched, end)) {
+      throw new InvalidRequestError(`Recur moves to the next phase at a billing period's end; phases[${i}][end_date] falls inside a period (${around(end)}).`, `phases[${i}][end_date]`, 'parameter_invalid');
+    }
+    return end;
+  }
+  if (p.duration !== undefined) {
+    const end = addIntervals(start, p.duration.interval, p.duration.interval_count ?? 1, 1);
+    if (!isBoundary(sched, end)) {
+      throw new InvalidRequestError(`Recur moves to the next phase at a billing period's end; this duration ends inside a period (${around(end)}).`, `phases[${i}][duration]`, 'parameter_invalid');
+    }
+    return end;
+  }
+  if (p.iterations === undefined && !last) throw new InvalidRequestError('Every phase but the last needs end_date, iterations or duration.', `phases[${i}][end_date]`, 'parameter_missing');
+  // A phase starting inside a period (a stub before a later anchor) counts that stub as its first iteration.
+  return periodAt(sched, periodContainingTime(sched, start).index + (p.iterations ?? 1)).start;
+}
+
+/**
+ * The phases with their dates, one after another from `start`. `start_date` on a phase may repeat its
+ * start, nothing else; the last phase without a length lasts one billing period.
+ */
+export function planPhases(input: readonly PhaseInput[], o: PlanOptions): Phase[] {
+  if (input.length === 0) throw new InvalidRequestError('A schedule needs at least one phase.', 'phases', 'parameter_missing');
+  const out: Phase[] = [];
+  let start = o.start;
+  let sched: BillingSchedule | null = o.first;
+  input.forEach((p, i) => {
+    if (p.start_date !== undefined && p.start_date !== toUnix(start)) {
+      throw new InvalidRequestError(`phases[${i}][start_date] must be ${toUnix(start)}, where the ${i === 0 ? 'schedule' : 'previous phase'} ${i === 0 ? 'starts' : 'ends'}.`, `phases[${i}][start_date]`, 'parameter_invalid');
+    }
+    const s = phaseSchedule(p.items, i, o, start, i === 0 && o.first ? null : sched);
+    // The first phase of a subscription's schedule keeps the subscription's cycle (its items are the subscription's).
+    sched = i === 0 && o.first ? o.first : s;
+    const end = phaseEnd(p, i, i === input.length - 1, sched, start);
+    out.push({
+      start_date: toUnix(start),
+      end_date: toUnix(end),
+      items: p.items.map((it) => ({ price: it.price, quantity: it.quantity })),
+      proration_behavior: p.proration_behavior ?? 'create_prorations',
+      metadata: p.metadata ?? {},
+    });
+    start = end;
+  });
+  return out;
+}
+
+/** The phase in force at `at` (start ≤ at < end), if any. */
+export function phaseAt(phases: readonly Phase[], at: Date): { index: number; phase: Phase } | null {
+  const t = toUnix(at);
+  const index = phases.findIndex((p) => p.start_date <= t && t < p.end_date);
+  return index < 0 ? null : { index, phase: phases[index]! };
+}
+
+/** Same prices and quantities, in any order. */
+export function sameItems(a: readonly PhaseItem[], b: readonly PhaseItem[]): boolean {
+  const key = (xs: readonly PhaseItem[]) => xs.map((x) => `${x.price}×${x.quantity}`).sort().join(',');
+  return key(a) === key(b);
+}

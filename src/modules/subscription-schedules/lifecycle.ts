@@ -1,0 +1,70 @@
+// The schedule's side of the subscription's life: what the subscription carries as its next step, and
+// what the schedule becomes when the subscription reaches a phase's start or ends. Called from the
+// subscription's own code (renewal, transition), so this file depends on nothing of it but types.
+import type { Queryable } from '../../db/index.js';
+import { fromUnix, toUnix } from '../../core/time/index.js';
+import { recordEvent } from '../events/service.js';
+import type { SubscriptionRow } from '../subscriptions/repository.js';
+import { findSchedule, updateSchedule, type ScheduleRow } from './repository.js';
+import { scheduleObject } from './serialize.js';
+
+/**
+ * What the subscription carries while phase `k` is in force: the next phase's items for the phase's
+ * end (the renewal there applies them), or the end itself — a release (the items stay) or, with
+ * end_behavior cancel, a cancel_at.
+ */
+export function stepFor(s: ScheduleRow, k: number): Pick<SubscriptionRow, 'pending_schedule' | 'cancel_at'> {
+  const phase = s.phases[k]!;
+  const effective_at = fromUnix(phase.end_date).toISOString();
+  const next = s.phases[k + 1];
+  if (next) return { pending_schedule: { id: s.id, items: next.items, effective_at }, cancel_at: null };
+  return { pending_schedule: { id: s.id, items: null, effective_at }, cancel_at: s.end_behavior === 'cancel' ? fromUnix(phase.end_date) : null };
+}
+
+/** The index of the phase a subscription is in: the one containing its current period's start. */
+export function phaseIndexOf(s: ScheduleRow, sub: Pick<SubscriptionRow, 'current_period_start'>): number {
+  const t = toUnix(new Date(sub.current_period_start));
+  const k = s.phases.findIndex((p) => p.start_date <= t && t < p.end_date);
+  return k < 0 ? s.phases.length - 1 : k;
+}
+
+async function record(q: Queryable, s: ScheduleRow, type: string, now: Date, previous?: Record<string, unknown>): Promise<void> {
+  await recordEvent(q, now, { type, object: scheduleObject(s, now), customerId: s.customer, ...(previous ? { previousAttributes: previous } : {}) });
+}
+
+/**
+ * The renewal at `at` applied the schedule's step: the next phase starts (its successor's step is
+ * returned for the subscription to carry), or — past the last phase — the schedule releases the
+ * subscription (end_behavior release; `cancel` ends it before any renewal).
+ */
+export async function schedulePhaseStarted(q: Queryable, scheduleId: string, subId: string, at: Date, now: Date): Promise<Partial<SubscriptionRow>> {
+  const s = await findSchedule(q, scheduleId, true);
+  if (!s || s.status !== 'active') return {};
+  const k = s.phases.findIndex((p) => p.start_date === toUnix(at));
+  if (k >= 0) return stepFor(s, k);
+  const released = await updateSchedule(q, s.id, { status: 'released', released_at: at, released_subscription: subId, subscription: null });
+  await record(q, released, 'subscription_schedule.released', now);
+  return {};
+}
+
+/** The subscription ended (canceled, or expired incomplete): its schedule completes or is canceled. */
+export async function scheduleSubscriptionEnded(q: Queryable, scheduleId: string, sub: SubscriptionRow, now: Date): Promise<void> {
+  const s = await findSchedule(q, scheduleId, true);
+  if (!s || s.status !== 'active') return;
+  const endedAt = sub.ended_at ? new Date(sub.ended_at) : now;
+  const last = s.phases[s.phases.length - 1]!;
+  const completed = s.end_behavior === 'cancel' && toUnix(endedAt) === last.end_date;
+  const after = await updateSchedule(q, s.id, completed ? { status: 'completed', completed_at: endedAt } : { status: 'canceled', canceled_at: endedAt });
+  await record(q, after, completed ? 'subscription_schedule.completed' : 'subscription_schedule.canceled', now);
+}
+
+/** A deleted customer's schedules that have not started are canceled (their subscription never comes). */
+export async function cancelNotStartedSchedules(q: Queryable, customer: string, now: Date): Promise<void> {
+  const { rows } = await q.query<ScheduleRow>(
+    `UPDATE subscription_schedules SET status = 'canceled', canceled_at = $2 WHERE customer = $1 AND status = 'not_started' RETURNING *`,
+    [customer, now],
+  );
+  for (const s of rows) await record(q, s, 'subscription_schedule.canceled', now);
+}
+
+export { record as recordScheduleEvent };

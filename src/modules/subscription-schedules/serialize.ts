@@ -1,0 +1,67 @@
+import { toUnix } from '../../core/time/index.js';
+import { phaseAt, type Phase } from './domain/phases.js';
+import type { ScheduleRow } from './repository.js';
+
+const unixOrNull = (d: Date | null) => (d ? toUnix(new Date(d)) : null);
+
+function phaseObject(p: Phase, currency: string) {
+  return {
+    add_invoice_items: [],
+    application_fee_percent: null,
+    billing_cycle_anchor: null,
+    billing_thresholds: null,
+    collection_method: null,
+    currency,
+    default_payment_method: null,
+    default_tax_rates: [],
+    description: null,
+    discounts: [],
+    end_date: p.end_date,
+    invoice_settings: null,
+    items: p.items.map((i) => ({ billing_thresholds: null, discounts: [], metadata: {}, price: i.price, quantity: i.quantity, tax_rates: [] })),
+    metadata: p.metadata,
+    on_behalf_of: null,
+    proration_behavior: p.proration_behavior,
+    start_date: p.start_date,
+    transfer_data: null,
+    trial_end: null,
+  };
+}
+
+/** Stripe's subscription_schedule object; `now` places current_phase (the schedule's clock time). */
+export function scheduleObject(r: ScheduleRow, now: Date, collectionMethod = 'charge_automatically') {
+  const current = r.status === 'active' ? phaseAt(r.phases, now) : null;
+  return {
+    id: r.id,
+    object: 'subscription_schedule' as const,
+    application: null,
+    billing_mode: { type: 'classic' },
+    canceled_at: unixOrNull(r.canceled_at),
+    completed_at: unixOrNull(r.completed_at),
+    created: toUnix(new Date(r.created)),
+    current_phase: current ? { start_date: current.phase.start_date, end_date: current.phase.end_date } : null,
+    customer: r.customer,
+    default_settings: {
+      application_fee_percent: null,
+      automatic_tax: { enabled: false, liability: null },
+      billing_cycle_anchor: 'automatic',
+      billing_thresholds: null,
+      collection_method: collectionMethod,
+      default_payment_method: null,
+      description: null,
+      invoice_settings: { account_tax_ids: null, days_until_due: null, issuer: { type: 'self' } },
+      on_behalf_of: null,
+      transfer_data: null,
+    },
+    end_behavior: r.end_behavior,
+    livemode: false,
+    metadata: r.metadata,
+    phases: r.phases.map((p) => phaseObject(p, r.currency)),
+    released_at: unixOrNull(r.released_at),
+    released_subscription: r.released_subscription,
+    status: r.status,
+    subscription: r.subscription,
+    test_clock: r.test_clock,
+  };
+}
+export type ScheduleObject = ReturnType<typeof scheduleObject>;

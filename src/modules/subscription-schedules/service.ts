@@ -1,0 +1,282 @@
+import type { Queryable } from '../../db/index.js';
+import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
+import { newId } from '../../core/ids/index.js';
+import { fromUnix, toUnix } from '../../core/time/index.js';
+import type { ListParams } from '../../http/pagination.js';
+import { listObject } from '../../http/pagination.js';
+import { getCustomerRow, mergeMetadata } from '../customers/service.js';
+import { previousAttributes } from '../events/service.js';
+import { loadPricing, unitAmountIn } from '../subscriptions/billing.js';
+import { catchUpPeriods, periodDue } from '../subscriptions/catch-up.js';
+import { scheduleOf } from '../subscriptions/drafts.js';
+import { RENEWABLE_STATUSES } from '../subscriptions/jobs.js';
+import { itemsOf, type SubscriptionRow } from '../subscriptions/repository.js';
+import { cancelSubscription, createSubscription, effectiveNow, getSubscriptionRow, type Ctx } from '../subscriptions/service.js';
+import { transition } from '../subscriptions/state.js';
+import { planPhases, sameItems, type Phase, type PhaseInput, type PriceTerms } from './domain/phases.js';
+import { phaseIndexOf, recordScheduleEvent, stepFor } from './lifecycle.js';
+import { findSchedule, insertSchedule, isScheduleId, listScheduleRows, updateSchedule, type ScheduleRow } from './repository.js';
+import type { CreateScheduleInput, UpdateScheduleInput } from './schemas.js';
+import { scheduleObject, type ScheduleObject } from './serialize.js';
+
+type InputPhases = NonNullable<CreateScheduleInput['phases']>;
+
+const LIVE: ReadonlySet<string> = new Set(['not_started', 'active']);
+
+async function objectOf(q: Queryable, s: ScheduleRow, now: Date): Promise<ScheduleObject> {
+  const subId = s.subscription ?? s.released_subscription;
+  const { rows } = subId ? await q.query<{ collection_method: string }>(`SELECT collection_method FROM subscriptions WHERE id = $1`, [subId]) : { rows: [] };
+  return scheduleObject(s, now, rows[0]?.collection_method);
+}
+
+async function getSchedule(q: Queryable, id: string, forUpdate = false): Promise<ScheduleRow> {
+  const s = await findSchedule(q, id, forUpdate);
+  if (!s) throw new NotFoundError('subscription_schedule', id);
+  return s;
+}
+
+function assertLive(s: ScheduleRow, verb: string): void {
+  if (!LIVE.has(s.status)) throw new ConflictError(`You cannot ${verb} a subscription schedule that is ${s.status}.`, 'subscription_schedule_ended', 'id');
+}
+
+/** The phases' prices (404 naming the entry), as the phase planner sees them in `currency`. */
+async function phasePrices(q: Queryable, phases: InputPhases, currency: string | null): Promise<{ prices: Map<string, PriceTerms>; currency: string }> {
+  const pricing = await loadPricing(q, phases.flatMap((p) => p.items.map((i) => i.price)));
+  phases.forEach((p, i) =>
+    p.items.forEach((it, j) => {
+      if (!pricing.has(it.price)) throw new NotFoundError('price', it.price, `phases[${i}][items][${j}][price]`);
+    }),
+  );
+  const cur = currency ?? pricing.get(phases[0]!.items[0]!.price)!.price.currency;
+  const prices = new Map<string, PriceTerms>();
+  for (const [id, { price }] of pricing) {
+    prices.set(id, { type: price.type, active: price.active, interval: price.interval, intervalCount: price.interval_count, inCurrency: unitAmountIn(price, cur) !== null });
+  }
+  return { prices, currency: cur };
+}
+
+const withQuantities = (phases: InputPhases): PhaseInput[] => phases.map((p) => ({ ...p, items: p.items.map((i) => ({ price: i.price, quantity: i.quantity ?? 1 })) }));
+
+/** The schedule takes the subscription over: it carries the schedule's next step from now on. */
+async function attach(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, now: Date): Promise<void> {
+  await transition(q, sub, stepFor(s, phaseIndexOf(s, sub)), now);
+}
+
+export async function createSchedule(ctx: Ctx, input: CreateScheduleInput): Promise<ScheduleObject> {
+  return input.from_subscription !== undefined ? fromSubscription(ctx, input) : forCustomer(ctx, input);
+}
+
+/** Stripe's from_subscription: one phase, the subscription's current period with its items, then release. */
+async function fromSubscription(ctx: Ctx, input: CreateScheduleInput): Promise<ScheduleObject> {
+  const { q } = ctx;
+  const other = (['customer', 'phases', 'start_date', 'end_behavior'] as const).find((k) => input[k] !== undefined);
+  if (other) throw new InvalidRequestError(`from_subscription takes the subscription as the schedule's first phase: set ${other} with an update of the schedule.`, other, 'parameter_invalid');
+  const id = input.from_subscription!;
+  let sub = await getSubscriptionRow(q, id, true, 'from_subscription');
+  const now = await effectiveNow(q, sub.test_clock, ctx.now);
+  if (periodDue(sub, now)) {
+    await catchUpPeriods(q, ctx.deps, sub.id, now);
+    sub = await getSubscriptionRow(q, id, true, 'from_subscription');
+  }
+  if (!(RENEWABLE_STATUSES as readonly string[]).includes(sub.status)) {
+    throw new InvalidRequestError(`A ${sub.status} subscription cannot be put on a schedule.`, 'from_subscription', 'parameter_invalid');
+  }
+  if (sub.pending_schedule) {
+    const by = isScheduleId(sub.pending_schedule.id) ? `the subscription schedule ${sub.pending_schedule.id}` : `a change scheduled for the period end (${sub.pending_schedule.id}); release it first`;
+    throw new ConflictError(`The subscription is already managed by ${by}.`, 'subscription_managed_by_schedule', 'from_subscription');
+  }
+  if (sub.cancel_at || sub.cancel_at_period_end) {
+    throw new InvalidRequestError('The subscription is set to cancel: clear its cancellation first, and end the schedule with end_behavior=cancel instead.', 'from_subscription', 'parameter_invalid');
+  }
+  if (sub.pending_update) throw new InvalidRequestError('The subscription has a pending update waiting for its invoice to be paid.', 'from_subscription', 'parameter_invalid');
+  const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
+  const phase: Phase = {
+    start_date: toUnix(new Date(sub.current_period_start)),
+    end_date: toUnix(new Date(sub.current_period_end)),
+    items: items.map((i) => ({ price: i.price, quantity: i.quantity })),
+    proration_behavior: 'create_prorations',
+    metadata: {},
+  };
+  const s = await insertSchedule(q, {
+    ...blank(),
+    id: newId('sub_sched'),
+    customer: sub.customer,
+    subscription: sub.id,
+    status: 'active',
+    currency: sub.currency,
+    phases: [phase],
+    start_date: new Date(sub.current_period_start),
+    metadata: mergeMetadata({}, input.metadata),
+    test_clock: sub.test_clock,
+    created: now,
+  });
+  await recordScheduleEvent(q, s, 'subscription_schedule.created', now);
+  await attach(q, s, sub, now);
+  return objectOf(q, s, now);
+}
+
+function blank(): Pick<ScheduleRow, 'released_subscription' | 'end_behavior' | 'canceled_at' | 'completed_at' | 'released_at'> {
+  return { released_subscription: null, end_behavior: 'release', canceled_at: null, completed_at: null, released_at: null };
+}
+
+/** A schedule for a customer: its subscription starts now, or the worker starts it at start_date. */
+async function forCustomer(ctx: Ctx, input: CreateScheduleInput): Promise<ScheduleObject> {
+  const { q } = ctx;
+  if (input.customer === undefined) throw new InvalidRequestError('Provide customer (with phases) or from_subscription.', 'customer', 'parameter_missing');
+  if (!input.phases) throw new InvalidRequestError('A schedule for a customer needs its phases.', 'phases', 'parameter_missing');
+  const customer = await getCustomerRow(q, input.customer, { param: 'customer', forUpdate: true });
+  const now = await effectiveNow(q, customer.test_clock, ctx.now);
+  const start = input.start_date === undefined || input.start_date === 'now' ? now : fromUnix(input.start_date);
+  if (start.getTime() < now.getTime()) throw new InvalidRequestError('Recur does not backdate schedules: start_date must be now or later.', 'start_date', 'parameter_invalid');
+  const { prices, currency } = await phasePrices(q, input.phases, customer.currency);
+  const phases = planPhases(withQuantities(input.phases), { start, first: null, prices, currency });
+  let s = await insertSchedule(q, {
+    ...blank(),
+    id: newId('sub_sched'),
+    customer: customer.id,
+    subscription: null,
+    status: 'not_started',
+    end_behavior: input.end_behavior ?? 'release',
+    currency,
+    phases,
+    start_date: start,
+    metadata: mergeMetadata({}, input.metadata),
+    test_clock: customer.test_clock,
+    created: now,
+  });
+  await recordScheduleEvent(q, s, 'subscription_schedule.created', now);
+  if (start.getTime() === now.getTime()) s = await startSchedule({ ...ctx, now }, s);
+  return objectOf(q, s, now);
+}
+
+/**
+ * Starts a not_started schedule at its start_date: the subscription of its first phase, charged at
+ * once (Stripe's schedules bill their first invoice as a subscription created then would; no trial
+ * from the prices), then carrying the schedule's next step.
+ */
+export async function startSchedule(ctx: Ctx, s: ScheduleRow): Promise<ScheduleRow> {
+  const { q } = ctx;
+  const at = new Date(s.start_date);
+  const created = await createSubscription(
+    { ...ctx, now: at },
+    { customer: s.customer, currency: s.currency, items: s.phases[0]!.items.map((i) => ({ price: i.price, quantity: i.quantity })), trial_end: 'now', payment_behavior: 'allow_incomplete' },
+  );
+  const before = await objectOf(q, s, at);
+  const started = await updateSchedule(q, s.id, { status: 'active', subscription: created.id });
+  const after = await objectOf(q, started, at);
+  await recordScheduleEvent(q, started, 'subscription_schedule.updated', at, previousAttributes(before, after));
+  const sub = await getSubscriptionRow(q, created.id, true);
+  // A first payment that failed for good ends the subscription (incomplete_expired) later, and the schedule with it.
+  await attach(q, started, sub, at);
+  return started;
+}
+
+export async function retrieveSchedule(q: Queryable, now: Date, id: string): Promise<ScheduleObject> {
+  const s = await getSchedule(q, id);
+  return objectOf(q, s, await effectiveNow(q, s.test_clock, now));
+}
+
+export async function listSchedules(q: Queryable, now: Date, filter: { customer?: string; scheduled?: boolean }, list: ListParams) {
+  const { rows, hasMore } = await listScheduleRows(q, filter, list);
+  const data: ScheduleObject[] = [];
+  for (const r of rows) data.push(await objectOf(q, r, await effectiveNow(q, r.test_clock, now)));
+  return listObject('/v1/subscription_schedules', data, hasMore);
+}
+
+export async function updateScheduleById(ctx: Ctx, id: string, input: UpdateScheduleInput): Promise<ScheduleObject> {
+  const { q } = ctx;
+  let s = await getSchedule(q, id, true);
+  assertLive(s, 'update');
+  const now = await effectiveNow(q, s.test_clock, ctx.now);
+  let sub = s.subscription ? await getSubscriptionRow(q, s.subscription, true) : null;
+  if (sub && periodDue(sub, now)) {
+    await catchUpPeriods(q, ctx.deps, sub.id, now);
+    sub = await getSubscriptionRow(q, sub.id, true);
+    s = await getSchedule(q, id, true);
+    assertLive(s, 'update');
+  }
+  const before = await objectOf(q, s, now);
+  const patch: Partial<ScheduleRow> = {};
+  if (input.metadata) patch.metadata = mergeMetadata(s.metadata, input.metadata);
+  if (input.end_behavior) patch.end_behavior = input.end_behavior;
+  if (input.phases) patch.phases = sub ? await replanActive(q, s, sub, input.phases) : await replanNotStarted(q, s, input.phases);
+  const after = await updateSchedule(q, s.id, patch);
+  if (sub && (input.phases || input.end_behavior)) await attach(q, after, sub, now);
+  const obj = await objectOf(q, after, now);
+  const prev = previousAttributes(before, obj);
+  if (Object.keys(prev).length > 0) await recordScheduleEvent(q, after, 'subscription_schedule.updated', now, prev);
+  return obj;
+}
+
+/**
+ * New phases for a running schedule. Past phases stay as they were (sent again, they are skipped);
+ * the first phase given is the one in force: same items as the subscription has, same start; its end
+ * and everything after it may change.
+ */
+async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, input: InputPhases): Promise<Phase[]> {
+  const k = phaseIndexOf(s, sub);
+  const current = s.phases[k]!;
+  const skip = input.findIndex((p) => p.start_date === undefined || p.start_date >= current.start_date);
+  if (skip < 0) throw new InvalidRequestError('The phases must include the phase in force.', 'phases', 'parameter_invalid');
+  const given = withQuantities(input.slice(skip));
+  const items = (await itemsOf(q, [sub.id])).get(sub.id)!.map((i) => ({ price: i.price, quantity: i.quantity }));
+  if (!sameItems(given[0]!.items, items)) {
+    throw new InvalidRequestError(
+      `phases[${skip}] is the phase in force: its items must be the subscription's (Recur changes items at period ends; to change them now, update the subscription).`,
+      `phases[${skip}][items]`,
+      'parameter_invalid',
+    );
+  }
+  const { prices } = await phasePrices(q, input.slice(skip), s.currency);
+  const planned = renumber(skip, () => planPhases(given, { start: fromUnix(current.start_date), first: scheduleOf(sub), prices, currency: s.currency }));
+  if (planned[0]!.end_date < toUnix(new Date(sub.current_period_end))) {
+    throw new InvalidRequestError(`The phase in force cannot end before the current period ends (${toUnix(new Date(sub.current_period_end))}).`, `phases[${skip}][end_date]`, 'parameter_invalid');
+  }
+  return [...s.phases.slice(0, k), ...planned];
+}
+
+async function replanNotStarted(q: Queryable, s: ScheduleRow, input: InputPhases): Promise<Phase[]> {
+  const { prices } = await phasePrices(q, input, s.currency);
+  return planPhases(withQuantities(input), { start: new Date(s.start_date), first: null, prices, currency: s.currency });
+}
+
+/** Errors name the phase as the request numbered it, past phases included. */
+function renumber<T>(offset: number, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (offset > 0 && err instanceof InvalidRequestError && err.param) {
+      const param = err.param.replace(/^phases\[(\d+)\]/, (_, i: string) => `phases[${Number(i) + offset}]`);
+      throw new InvalidRequestError(err.message.replace(/phases\[(\d+)\]/g, (_, i: string) => `phases[${Number(i) + offset}]`), param, err.code);
+    }
+    throw err;
+  }
+}
+
+/** Cancels the schedule and, if it runs one, its subscription now (Stripe's defaults: invoice_now and prorate true). */
+export async function cancelScheduleById(ctx: Ctx, id: string, input: { invoice_now?: boolean; prorate?: boolean }): Promise<ScheduleObject> {
+  const { q } = ctx;
+  const s = await getSchedule(q, id, true);
+  assertLive(s, 'cancel');
+  const now = await effectiveNow(q, s.test_clock, ctx.now);
+  // Marked first, so the subscription's ending does not complete or cancel it a second time.
+  const canceled = await updateSchedule(q, s.id, { status: 'canceled', canceled_at: now });
+  await recordScheduleEvent(q, canceled, 'subscription_schedule.canceled', now);
+  if (s.subscription) await cancelSubscription({ ...ctx, now }, s.subscription, { invoice_now: input.invoice_now ?? true, prorate: input.prorate ?? true });
+  return objectOf(q, canceled, now);
+}
+
+/** Stops the schedule and leaves its subscription as it is (without the schedule's cancel_at unless preserve_cancel_date). */
+export async function releaseScheduleById(ctx: Ctx, id: string, input: { preserve_cancel_date?: boolean }): Promise<ScheduleObject> {
+  const { q } = ctx;
+  const s = await getSchedule(q, id, true);
+  assertLive(s, 'release');
+  const now = await effectiveNow(q, s.test_clock, ctx.now);
+  const released = await updateSchedule(q, s.id, { status: 'released', released_at: now, released_subscription: s.subscription, subscription: null });
+  if (s.subscription) {
+    const sub = await getSubscriptionRow(q, s.subscription, true);
+    await transition(q, sub, { pending_schedule: null, ...(input.preserve_cancel_date ? {} : { cancel_at: null }) }, now);
+  }
+  await recordScheduleEvent(q, released, 'subscription_schedule.released', now);
+  return objectOf(q, released, now);
+}

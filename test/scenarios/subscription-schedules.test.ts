@@ -1,0 +1,214 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBillingApp } from '../helpers/billing.js';
+import { advanceTo, customerBalance, errorOf, events, get, iso, ok, subscribe, unix, type BillingApp, type Inv } from './support.js';
+
+// Stripe's subscription schedules, as an integration uses them: from_subscription then an update with
+// the next phase (the period-end downgrade), a customer's schedule of phases (three months monthly,
+// then a year), a future start, release and cancel. Community is 9,700 a month (97,000 a year),
+// Group 150,000 a month.
+
+let t: BillingApp;
+beforeAll(async () => {
+  t = await createBillingApp();
+});
+afterAll(() => t.close());
+
+const schedules = '/v1/subscription_schedules';
+const totals = async (sub: string) => (await t.invoices(sub)).map((i: Inv) => [i.total, i.billing_reason, iso(i.period_start), iso(i.period_end)]);
+const phaseDates = (s: { phases: { start_date: number; end_date: number; items: { price: string; quantity: number }[] }[] }) =>
+  s.phases.map((p) => [iso(p.start_date), iso(p.end_date), p.items.map((i) => `${i.price}×${i.quantity}`).join(',')]);
+
+async function groupOnClock(start = '2026-01-01T00:00:00Z') {
+  const clock = await t.clockAt(start);
+  const customer = await t.customer({ clock, card: 'pm_card_visa' });
+  const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('group_monthly') }], trial_end: 'now' });
+  return { clock, customer, sub };
+}
+
+/** from_subscription, then the Community phase from Feb 1: Stripe's period-end downgrade. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function downgradeAtPeriodEnd(sub: { id: string }, existing?: any) {
+  const sched = existing ?? (await ok(t, 'POST', schedules, { from_subscription: sub.id }));
+  const [group, community] = [await t.priceId('group_monthly'), await t.priceId('community_monthly')];
+  return ok(t, 'POST', `${schedules}/${sched.id}`, {
+    phases: [
+      { items: [{ price: group, quantity: 1 }], start_date: sched.phases[0].start_date, end_date: sched.phases[0].end_date },
+      { items: [{ price: community }], iterations: 1 },
+    ],
+  });
+}
+
+describe('subscription schedules', () => {
+  it('from_subscription then a Community phase: Feb 1 bills 9,700 with no proration, Mar 1 releases the subscription', async () => {
+    const { clock, customer, sub } = await groupOnClock();
+    const created = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+    expect([created.object, created.status, created.end_behavior, created.subscription, created.customer]).toEqual(['subscription_schedule', 'active', 'release', sub.id, customer]);
+    expect(phaseDates(created)).toEqual([['2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z', `${await t.priceId('group_monthly')}×1`]]);
+    expect(created.current_phase).toEqual({ start_date: unix('2026-01-01T00:00:00Z'), end_date: unix('2026-02-01T00:00:00Z') });
+    expect((await t.sub(sub.id)).schedule).toBe(created.id);
+
+    const updated = await downgradeAtPeriodEnd(sub, created);
+    expect(phaseDates(updated).map((p) => [p[0], p[1]])).toEqual([
+      ['2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'],
+      ['2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z'],
+    ]);
+    // Nothing changes or prorates now; the preview of Feb 1 shows the Community phase.
+    expect((await t.sub(sub.id)).items.data.map((i: { price: { id: string } }) => i.price.id)).toEqual([await t.priceId('group_monthly')]);
+    const upcoming = await get(t, `/v1/invoices/upcoming?subscription=${sub.id}`);
+    expect([upcoming.total, upcoming.period_start]).toEqual([9700, unix('2026-02-01T00:00:00Z')]);
+
+    await advanceTo(t, clock, '2026-02-01T02:00:00Z');
+    const feb = await t.sub(sub.id);
+    expect(feb.items.data.map((i: { price: { id: string } }) => i.price.id)).toEqual([await t.priceId('community_monthly')]);
+    expect(feb.schedule).toBe(created.id);
+    const inFeb = await get(t, `${schedules}/${created.id}`);
+    expect([inFeb.status, inFeb.current_phase]).toEqual(['active', { start_date: unix('2026-02-01T00:00:00Z'), end_date: unix('2026-03-01T00:00:00Z') }]);
+    const febInvoice: Inv = await get(t, `/v1/invoices/${feb.latest_invoice}`);
+    expect(febInvoice.lines.data.map((l) => [l.description, l.amount, l.proration])).toEqual([['1 × Community Access (at $97.00 / month)', 9700, false]]);
+
+    await advanceTo(t, clock, '2026-03-01T02:00:00Z');
+    const done = await get(t, `${schedules}/${created.id}`);
+    expect([done.status, done.subscription, done.released_subscription, done.released_at, done.current_phase]).toEqual(['released', null, sub.id, unix('2026-03-01T00:00:00Z'), null]);
+    const mar = await t.sub(sub.id);
+    expect([mar.schedule, mar.status]).toEqual([null, 'active']);
+    await advanceTo(t, clock, '2026-04-01T02:00:00Z');
+    expect(await totals(sub.id)).toEqual([
+      [150_000, 'subscription_create', '2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'],
+      [9700, 'subscription_cycle', '2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z'],
+      [9700, 'subscription_cycle', '2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z'],
+      [9700, 'subscription_cycle', '2026-04-01T00:00:00Z', '2026-05-01T00:00:00Z'],
+    ]);
+    expect((await events(t, customer, 'subscription_schedule.created')).length).toBe(1);
+    expect((await events(t, customer, 'subscription_schedule.updated')).map((e) => e.data.previous_attributes.phases.length)).toEqual([1]);
+    expect((await events(t, customer, 'subscription_schedule.released')).map((e) => [e.created, e.data.object.released_subscription])).toEqual([[unix('2026-03-01T00:00:00Z'), sub.id]]);
+  });
+
+  it('a customer’s schedule: three months of Community monthly, then a year of Community annual, then cancel', async () => {
+    const clock = await t.clockAt('2026-01-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const sched = await ok(t, 'POST', schedules, {
+      customer,
+      start_date: 'now',
+      end_behavior: 'cancel',
+      phases: [{ items: [{ price: await t.priceId('community_monthly') }], iterations: 3 }, { items: [{ price: await t.priceId('community_annual') }], iterations: 1 }],
+    });
+    expect([sched.status, sched.end_behavior]).toEqual(['active', 'cancel']);
+    expect(phaseDates(sched).map((p) => [p[0], p[1]])).toEqual([
+      ['2026-01-01T00:00:00Z', '2026-04-01T00:00:00Z'],
+      ['2026-04-01T00:00:00Z', '2027-04-01T00:00:00Z'],
+    ]);
+    const subId = sched.subscription as string;
+    // No trial from the prices (Community has 30 days by default): the schedule's subscription bills at once.
+    const sub = await t.sub(subId);
+    expect([sub.status, sub.schedule, sub.cancel_at, sub.trial_end]).toEqual(['active', sched.id, null, null]);
+    for (const at of ['2026-02-01T02:00:00Z', '2026-03-01T02:00:00Z', '2026-04-01T02:00:00Z']) await advanceTo(t, clock, at);
+    // The last phase is in force: the subscription now carries the schedule's end.
+    expect((await t.sub(subId)).cancel_at).toBe(unix('2027-04-01T00:00:00Z'));
+    await advanceTo(t, clock, '2027-04-01T02:00:00Z');
+    const ended = await t.sub(subId);
+    expect([ended.status, ended.ended_at, ended.schedule]).toEqual(['canceled', unix('2027-04-01T00:00:00Z'), null]);
+    const done = await get(t, `${schedules}/${sched.id}`);
+    expect([done.status, done.completed_at, done.subscription]).toEqual(['completed', unix('2027-04-01T00:00:00Z'), subId]);
+    expect(await totals(subId)).toEqual([
+      [9700, 'subscription_create', '2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'],
+      [9700, 'subscription_cycle', '2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z'],
+      [9700, 'subscription_cycle', '2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z'],
+      [97_000, 'subscription_cycle', '2026-04-01T00:00:00Z', '2027-04-01T00:00:00Z'],
+    ]);
+    expect((await events(t, customer, 'subscription_schedule.completed')).length).toBe(1);
+  });
+
+  it('a future start: not_started until Jan 10, when the worker creates the subscription and charges 150,000', async () => {
+    const clock = await t.clockAt('2026-01-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const sched = await ok(t, 'POST', schedules, {
+      customer,
+      start_date: unix('2026-01-10T09:00:00Z'),
+      phases: [{ items: [{ price: await t.priceId('group_monthly') }], iterations: 2 }],
+    });
+    expect([sched.status, sched.subscription, sched.current_phase]).toEqual(['not_started', null, null]);
+    expect((await get(t, `${schedules}?customer=${customer}&scheduled=true`)).data.map((s: { id: string }) => s.id)).toEqual([sched.id]);
+    await advanceTo(t, clock, '2026-01-10T08:59:59Z');
+    expect((await get(t, `${schedules}/${sched.id}`)).status).toBe('not_started');
+    await advanceTo(t, clock, '2026-01-10T10:00:00Z');
+    const started = await get(t, `${schedules}/${sched.id}`);
+    expect(started.status).toBe('active');
+    const sub = await t.sub(started.subscription);
+    expect([sub.status, sub.start_date, sub.current_period_end, sub.schedule]).toEqual(['active', unix('2026-01-10T09:00:00Z'), unix('2026-02-10T09:00:00Z'), sched.id]);
+    expect(await totals(sub.id)).toEqual([[150_000, 'subscription_create', '2026-01-10T09:00:00Z', '2026-02-10T09:00:00Z']]);
+    expect((await get(t, `${schedules}?customer=${customer}&scheduled=true`)).data).toEqual([]);
+    // Two periods, then released: the subscription goes on.
+    await advanceTo(t, clock, '2026-02-10T10:00:00Z');
+    await advanceTo(t, clock, '2026-03-10T10:00:00Z');
+    expect([(await get(t, `${schedules}/${sched.id}`)).status, (await t.sub(sub.id)).status]).toEqual(['released', 'active']);
+  });
+
+  it('ends with its subscription (DELETE) or its customer (before it starts): canceled either way', async () => {
+    const { customer, sub } = await groupOnClock();
+    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+    await ok(t, 'DELETE', `/v1/subscriptions/${sub.id}`);
+    expect([(await get(t, `${schedules}/${sched.id}`)).status, (await get(t, `${schedules}/${sched.id}`)).canceled_at]).toEqual(['canceled', unix('2026-01-01T00:00:00Z')]);
+    expect((await events(t, customer, 'subscription_schedule.canceled')).length).toBe(1);
+
+    const clock = await t.clockAt('2026-01-01T00:00:00Z');
+    const later = await t.customer({ clock, card: 'pm_card_visa' });
+    const future = await ok(t, 'POST', schedules, { customer: later, start_date: unix('2026-02-01T00:00:00Z'), phases: [{ items: [{ price: await t.priceId('group_monthly') }] }] });
+    await ok(t, 'DELETE', `/v1/customers/${later}`);
+    expect((await get(t, `${schedules}/${future.id}`)).status).toBe('canceled');
+    await advanceTo(t, clock, '2026-02-01T01:00:00Z');
+    expect((await get(t, `/v1/subscriptions?customer=${later}&status=all`)).data).toEqual([]);
+  });
+
+  it('release before the change keeps Group; cancel ends the subscription with a credit of 77,419 for 16 of 31 days', async () => {
+    const a = await groupOnClock();
+    const released = await ok(t, 'POST', `${schedules}/${(await downgradeAtPeriodEnd(a.sub)).id}/release`, {});
+    expect([released.status, released.subscription, released.released_subscription]).toEqual(['released', null, a.sub.id]);
+    expect((await t.sub(a.sub.id)).schedule).toBeNull();
+    await advanceTo(t, a.clock, '2026-02-01T02:00:00Z');
+    expect((await totals(a.sub.id)).map((r) => r[0])).toEqual([150_000, 150_000]);
+
+    const b = await groupOnClock();
+    const sched = await downgradeAtPeriodEnd(b.sub);
+    await advanceTo(t, b.clock, '2026-01-16T00:00:00Z');
+    const canceled = await ok(t, 'POST', `${schedules}/${sched.id}/cancel`, {});
+    expect([canceled.status, canceled.canceled_at]).toEqual(['canceled', unix('2026-01-16T00:00:00Z')]);
+    const sub = await t.sub(b.sub.id);
+    expect([sub.status, sub.ended_at, sub.schedule]).toEqual(['canceled', unix('2026-01-16T00:00:00Z'), null]);
+    // Unused time on Group: 150,000 × 16/31 = 77,419.35 → 77,419, on the final invoice, credited to the balance.
+    expect(await customerBalance(t, b.customer)).toBe(-77_419);
+    expect((await events(t, b.customer, 'subscription_schedule.canceled')).length).toBe(1);
+    expect((await events(t, b.customer, 'subscription_schedule.completed')).length).toBe(0);
+  });
+
+  it('refuses what it cannot do, naming the parameter, and writes nothing', async () => {
+    const { sub } = await groupOnClock();
+    const call = (url: string, payload: Record<string, unknown>) => t.call({ method: 'POST', url, payload });
+    const [group, community, course] = [await t.priceId('group_monthly'), await t.priceId('community_monthly'), await t.priceId('course_onetime')];
+    expect(errorOf(await call(schedules, { from_subscription: sub.id, phases: [{ items: [{ price: group }] }] }))).toEqual([400, 'parameter_invalid', 'phases']);
+    expect(errorOf(await call(schedules, { from_subscription: 'sub_nope' }))).toEqual([404, 'resource_missing', 'from_subscription']);
+    expect(errorOf(await call(schedules, { phases: [{ items: [{ price: group }] }] }))).toEqual([400, 'parameter_missing', 'customer']);
+    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+    expect(errorOf(await call(schedules, { from_subscription: sub.id }))).toEqual([400, 'subscription_managed_by_schedule', 'from_subscription']);
+
+    const phase0 = { items: [{ price: group }], start_date: sched.phases[0].start_date, end_date: sched.phases[0].end_date };
+    const upd = (phases: unknown[]) => call(`${schedules}/${sched.id}`, { phases });
+    expect(errorOf(await upd([phase0, { items: [{ price: community }], end_date: unix('2026-03-15T00:00:00Z') }]))).toEqual([400, 'parameter_invalid', 'phases[1][end_date]']);
+    expect(errorOf(await upd([{ ...phase0, items: [{ price: group, quantity: 2 }] }, { items: [{ price: community }] }]))).toEqual([400, 'parameter_invalid', 'phases[0][items]']);
+    expect(errorOf(await upd([phase0, { items: [{ price: 'price_nope' }] }]))).toEqual([404, 'resource_missing', 'phases[1][items][0][price]']);
+    expect(errorOf(await upd([phase0, { items: [{ price: course }] }]))).toEqual([400, 'parameter_invalid', 'phases[1][items][0][price]']);
+    expect(phaseDates(await get(t, `${schedules}/${sched.id}`)).length).toBe(1);
+
+    // The schedule owns the subscription's end and cycle.
+    expect(errorOf(await call(`/v1/subscriptions/${sub.id}`, { cancel_at_period_end: true }))).toEqual([400, 'subscription_managed_by_schedule', 'cancel_at_period_end']);
+    expect(errorOf(await call(`/v1/subscriptions/${sub.id}`, { billing_cycle_anchor: 'now' }))).toEqual([400, 'subscription_managed_by_schedule', 'billing_cycle_anchor']);
+    const item = (await t.sub(sub.id)).items.data[0].id;
+    expect(errorOf(await call(`/v1/subscriptions/${sub.id}`, { items: [{ id: item, price: await t.priceId('group_quarterly') }] }))).toEqual([400, 'subscription_managed_by_schedule', 'items']);
+
+    await ok(t, 'POST', `${schedules}/${sched.id}/release`, {});
+    expect(errorOf(await upd([phase0]))).toEqual([400, 'subscription_schedule_ended', 'id']);
+    expect(errorOf(await call(`${schedules}/${sched.id}/cancel`, {}))).toEqual([400, 'subscription_schedule_ended', 'id']);
+    expect(errorOf(await call(`${schedules}/sub_sched_nope/release`, {}))).toEqual([404, 'resource_missing', 'id']);
+    // Released, the subscription is its own again.
+    await ok(t, 'POST', `/v1/subscriptions/${sub.id}`, { cancel_at_period_end: true });
+  });
+});
