@@ -35,6 +35,20 @@ async function getSchedule(q: Queryable, id: string, forUpdate = false): Promise
   return s;
 }
 
+/**
+ * The schedule and its subscription, both locked, in the order the renewal locks them (the
+ * subscription first, then the schedule), so an API call and a worker never wait on each other in a
+ * cycle. The schedule's subscription only changes when it starts or is released: read again if so.
+ */
+async function lockWithSubscription(q: Queryable, id: string): Promise<{ s: ScheduleRow; sub: SubscriptionRow | null }> {
+  for (;;) {
+    const peek = await getSchedule(q, id);
+    const sub = peek.subscription ? await getSubscriptionRow(q, peek.subscription, true) : null;
+    const s = await getSchedule(q, id, true);
+    if (s.subscription === peek.subscription) return { s, sub };
+  }
+}
+
 function assertLive(s: ScheduleRow, verb: string): void {
   if (!LIVE.has(s.status)) throw new ConflictError(`You cannot ${verb} a subscription schedule that is ${s.status}.`, 'subscription_schedule_ended', 'id');
 }
@@ -185,10 +199,9 @@ export async function listSchedules(q: Queryable, now: Date, filter: { customer?
 
 export async function updateScheduleById(ctx: Ctx, id: string, input: UpdateScheduleInput): Promise<ScheduleObject> {
   const { q } = ctx;
-  let s = await getSchedule(q, id, true);
+  let { s, sub } = await lockWithSubscription(q, id);
   assertLive(s, 'update');
   const now = await effectiveNow(q, s.test_clock, ctx.now);
-  let sub = s.subscription ? await getSubscriptionRow(q, s.subscription, true) : null;
   if (sub && periodDue(sub, now)) {
     await catchUpPeriods(q, ctx.deps, sub.id, now);
     sub = await getSubscriptionRow(q, sub.id, true);
@@ -256,7 +269,7 @@ function renumber<T>(offset: number, fn: () => T): T {
 /** Cancels the schedule and, if it runs one, its subscription now (Stripe's defaults: invoice_now and prorate true). */
 export async function cancelScheduleById(ctx: Ctx, id: string, input: { invoice_now?: boolean; prorate?: boolean }): Promise<ScheduleObject> {
   const { q } = ctx;
-  const s = await getSchedule(q, id, true);
+  const { s } = await lockWithSubscription(q, id);
   assertLive(s, 'cancel');
   const now = await effectiveNow(q, s.test_clock, ctx.now);
   // Marked first, so the subscription's ending does not complete or cancel it a second time.
@@ -269,12 +282,11 @@ export async function cancelScheduleById(ctx: Ctx, id: string, input: { invoice_
 /** Stops the schedule and leaves its subscription as it is (without the schedule's cancel_at unless preserve_cancel_date). */
 export async function releaseScheduleById(ctx: Ctx, id: string, input: { preserve_cancel_date?: boolean }): Promise<ScheduleObject> {
   const { q } = ctx;
-  const s = await getSchedule(q, id, true);
+  const { s, sub } = await lockWithSubscription(q, id);
   assertLive(s, 'release');
   const now = await effectiveNow(q, s.test_clock, ctx.now);
   const released = await updateSchedule(q, s.id, { status: 'released', released_at: now, released_subscription: s.subscription, subscription: null });
-  if (s.subscription) {
-    const sub = await getSubscriptionRow(q, s.subscription, true);
+  if (sub) {
     await transition(q, sub, { pending_schedule: null, ...(input.preserve_cancel_date ? {} : { cancel_at: null }) }, now);
   }
   await recordScheduleEvent(q, released, 'subscription_schedule.released', now);
