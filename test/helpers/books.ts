@@ -136,5 +136,13 @@ export async function checkBooks(q: Db): Promise<Problem[]> {
     'latest_invoice belongs to the subscription',
     await rows(`SELECT s.id, s.latest_invoice, i.subscription FROM subscriptions s JOIN invoices i ON i.id = s.latest_invoice WHERE i.subscription IS DISTINCT FROM s.id`),
   );
+  // A running schedule and its subscription point at each other, and only while the subscription lives.
+  add(
+    'an active schedule is carried by its live subscription, and only by it',
+    await rows(`SELECT ss.id, ss.status, s.id AS sub, s.status AS sub_status, s.pending_schedule->>'id' AS carried
+                  FROM subscription_schedules ss FULL JOIN subscriptions s ON s.id = ss.subscription AND ss.status = 'active'
+                 WHERE (ss.status = 'active' AND (s.id IS NULL OR s.status IN ('canceled', 'incomplete_expired') OR s.pending_schedule->>'id' IS DISTINCT FROM ss.id))
+                    OR (ss.id IS NULL AND s.pending_schedule->>'id' LIKE 'sub\\_sched\\_%')`),
+  );
   return problems;
 }

@@ -9,7 +9,7 @@ import { rng } from '../helpers/rng.js';
 // Months of random operations on one test clock, without and with automatic tax (customers in
 // taxed and untaxed places) — subscriptions created on every seeded plan, with
 // trials, coupons, failing cards and send_invoice; upgrades and downgrades under each proration
-// behaviour; cancellations, pauses, manual invoices, payments, credit notes and refunds — with the books checked after every
+// behaviour; subscription schedules (a next phase, release, cancel, future starts); cancellations, pauses, manual invoices, payments, credit notes and refunds — with the books checked after every
 // clock advance: each invoice's arithmetic, the balance ledger, gapless numbers, one invoice per
 // period, one charge per paid invoice. The operations are drawn from a seeded generator, so a failure
 // replays from RANDOM_OPS_SEED. No 5xx is ever acceptable; a 4xx is (a random change may be invalid).
@@ -63,6 +63,7 @@ describe.each([
     let frozen = clockRes.body.frozen_time as number;
     const customers: string[] = [];
     const subs: string[] = [];
+    const schedules: string[] = [];
     const { call, log, fivexx } = recordedCalls(t);
     const newCustomer = async (fixed?: { card: string; address: (typeof ADDRESSES)[number] }) => {
       const address = fixed ? fixed.address : tax ? r.pick(ADDRESSES) : null;
@@ -135,6 +136,34 @@ describe.each([
           await call('POST', `/v1/subscription_items/${r.pick(items).id}`, { quantity: r.int(1, 5), proration_behavior, ...(r.chance(0.3) ? { payment_behavior: 'pending_if_incomplete' } : {}) });
         } else {
           await call('DELETE', `/v1/subscription_items/${r.pick(items).id}`, { proration_behavior: r.pick(['create_prorations', 'none']) });
+        }
+      },
+      // Subscription schedules: a next phase on a running subscription, a future start, release, cancel.
+      async () => {
+        const kind = r.int(0, 3);
+        if (kind === 0 && subs.length) {
+          const created = await call('POST', '/v1/subscription_schedules', { from_subscription: r.pick(subs) });
+          if (created.status !== 200) return;
+          schedules.push(created.body.id);
+          const phase = created.body.phases[0] as { start_date: number; end_date: number; items: { price: string; quantity: number }[] };
+          await call('POST', `/v1/subscription_schedules/${created.body.id}`, {
+            end_behavior: r.pick(['release', 'cancel']),
+            phases: [
+              { items: phase.items.map((i) => ({ price: i.price, quantity: i.quantity })), start_date: phase.start_date, end_date: phase.end_date },
+              { items: [{ price: prices[r.pick(RECURRING)], quantity: r.int(1, 3) }], iterations: r.int(1, 2) },
+            ],
+          });
+        } else if (kind === 1) {
+          const customer = r.chance(0.5) || customers.length === 0 ? await newCustomer() : r.pick(customers);
+          const res = await call('POST', '/v1/subscription_schedules', {
+            customer,
+            start_date: r.chance(0.3) ? 'now' : frozen + r.int(1, 30) * 86_400,
+            end_behavior: r.pick(['release', 'cancel']),
+            phases: [{ items: [{ price: prices.community_monthly, quantity: 1 }], iterations: r.int(1, 2) }, { items: [{ price: prices[r.pick(RECURRING)] }] }],
+          });
+          if (res.status === 200) schedules.push(res.body.id);
+        } else if (schedules.length) {
+          await call('POST', `/v1/subscription_schedules/${r.pick(schedules)}/${kind === 2 ? 'release' : 'cancel'}`, {});
         }
       },
       async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
+import { checkBooks } from '../helpers/books.js';
 import { advanceTo, customerBalance, errorOf, events, get, iso, ok, subscribe, unix, type BillingApp, type Inv } from './support.js';
 
 // Stripe's subscription schedules, as an integration uses them: from_subscription then an update with
@@ -210,5 +211,13 @@ describe('subscription schedules', () => {
     expect(errorOf(await call(`${schedules}/sub_sched_nope/release`, {}))).toEqual([404, 'resource_missing', 'id']);
     // Released, the subscription is its own again.
     await ok(t, 'POST', `/v1/subscriptions/${sub.id}`, { cancel_at_period_end: true });
+  });
+
+  it('keeps the books (and the books see a schedule its subscription no longer carries)', async () => {
+    const { sub } = await groupOnClock();
+    const sched = await downgradeAtPeriodEnd(sub);
+    expect(await checkBooks(t.testDb.db)).toEqual([]);
+    await t.testDb.db.query(`UPDATE subscriptions SET pending_schedule = NULL WHERE id = $1`, [sub.id]);
+    expect((await checkBooks(t.testDb.db)).map((p) => [p.check, (p.detail as { id: string }).id])).toEqual([['an active schedule is carried by its live subscription, and only by it', sched.id]]);
   });
 });
