@@ -12,7 +12,9 @@ export type Fetchers = ReadonlyMap<string, Fetcher>;
 
 const MAX_DEPTH = 4;
 
-const prefixOf = (id: string) => (id.includes('_') ? id.slice(0, id.indexOf('_')) : '');
+// An id's prefix is what comes before its first underscore (`prod_group_coaching` is a product), except
+// for Stripe's one two-word prefix: `sub_sched_…` is a subscription schedule, not a subscription.
+const prefixOf = (id: string) => (id.startsWith('sub_sched_') ? 'sub_sched' : id.includes('_') ? id.slice(0, id.indexOf('_')) : '');
 
 function notExpandable(path: string, index: number): InvalidRequestError {
   return new InvalidRequestError(`This property cannot be expanded (${path}).`, `expand[${index}]`, 'parameter_invalid');

@@ -6,6 +6,7 @@ import { retrieveCustomer } from './customers/service.js';
 import { getInvoiceRow, invoiceObject } from './invoices/service.js';
 import { retrievePaymentIntent, retrievePaymentMethod } from './payments/service.js';
 import { subscriptionObject } from './subscriptions/serialize.js';
+import { retrieveSchedule } from './subscription-schedules/service.js';
 import { getSubscriptionRow } from './subscriptions/service.js';
 
 // The objects `expand[]` can put in place of their ids (src/http/expand.ts), by id prefix: each
@@ -13,6 +14,7 @@ import { getSubscriptionRow } from './subscriptions/service.js';
 export const expandFetchers: Fetchers = new Map<string, Fetcher>([
   ['cus', (q, id) => retrieveCustomer(q, id)],
   ['sub', async (q, id) => subscriptionObject(q, await getSubscriptionRow(q, id))],
+  ['sub_sched', (q, id, now) => retrieveSchedule(q, now, id)],
   ['in', async (q, id) => invoiceObject(q, await getInvoiceRow(q, id))],
   ['pi', (q, id) => retrievePaymentIntent(q, id)],
   ['pm', (q, id) => retrievePaymentMethod(q, id)],

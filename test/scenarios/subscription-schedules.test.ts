@@ -47,6 +47,9 @@ describe('subscription schedules', () => {
     expect(phaseDates(created)).toEqual([['2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z', `${await t.priceId('group_monthly')}×1`]]);
     expect(created.current_phase).toEqual({ start_date: unix('2026-01-01T00:00:00Z'), end_date: unix('2026-02-01T00:00:00Z') });
     expect((await t.sub(sub.id)).schedule).toBe(created.id);
+    const expanded = await get(t, `/v1/subscriptions/${sub.id}?expand[]=schedule&expand[]=schedule.subscription`);
+    expect([expanded.schedule.object, expanded.schedule.id, expanded.schedule.subscription.id]).toEqual(['subscription_schedule', created.id, sub.id]);
+    expect((await get(t, `${schedules}/${created.id}?expand[]=customer`)).customer.id).toBe(customer);
 
     const updated = await downgradeAtPeriodEnd(sub, created);
     expect(phaseDates(updated).map((p) => [p[0], p[1]])).toEqual([
@@ -202,6 +205,7 @@ describe('subscription schedules', () => {
     // The schedule owns the subscription's end and cycle.
     expect(errorOf(await call(`/v1/subscriptions/${sub.id}`, { cancel_at_period_end: true }))).toEqual([400, 'subscription_managed_by_schedule', 'cancel_at_period_end']);
     expect(errorOf(await call(`/v1/subscriptions/${sub.id}`, { billing_cycle_anchor: 'now' }))).toEqual([400, 'subscription_managed_by_schedule', 'billing_cycle_anchor']);
+    expect(errorOf(await call(`/v1/subscriptions/${sub.id}`, { trial_end: unix('2026-01-20T00:00:00Z') }))).toEqual([400, 'subscription_managed_by_schedule', 'trial_end']);
     const item = (await t.sub(sub.id)).items.data[0].id;
     expect(errorOf(await call(`/v1/subscriptions/${sub.id}`, { items: [{ id: item, price: await t.priceId('group_quarterly') }] }))).toEqual([400, 'subscription_managed_by_schedule', 'items']);
 

@@ -35,12 +35,15 @@ async function record(q: Queryable, s: ScheduleRow, type: string, now: Date, pre
 /**
  * The renewal at `at` applied the schedule's step: the next phase starts (its successor's step is
  * returned for the subscription to carry), or — past the last phase — the schedule releases the
- * subscription (end_behavior release; `cancel` ends it before any renewal).
+ * subscription (end_behavior release; `cancel` ends it before any renewal). `at` is the phase's start
+ * unless the periods moved under the schedule (a paused subscription resumed with a new anchor): then
+ * the step applied at the first renewal after it, and the phase containing `at` is the one in force.
  */
 export async function schedulePhaseStarted(q: Queryable, scheduleId: string, subId: string, at: Date, now: Date): Promise<Partial<SubscriptionRow>> {
   const s = await findSchedule(q, scheduleId, true);
   if (!s || s.status !== 'active') return {};
-  const k = s.phases.findIndex((p) => p.start_date === toUnix(at));
+  const t = toUnix(at);
+  const k = s.phases.findIndex((p) => p.start_date <= t && t < p.end_date);
   if (k >= 0) return stepFor(s, k);
   const released = await updateSchedule(q, s.id, { status: 'released', released_at: at, released_subscription: subId, subscription: null });
   await record(q, released, 'subscription_schedule.released', now);

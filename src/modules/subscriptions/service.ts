@@ -683,7 +683,7 @@ async function chargePendingUpdate(
 function assertScheduleAllows(sub: SubscriptionRow, input: UpdateSubscriptionInput): void {
   if (!isScheduleId(sub.pending_schedule?.id)) return;
   const param =
-    (['cancel_at', 'cancel_at_period_end', 'schedule_at_period_end'] as const).find((k) => input[k] !== undefined) ??
+    (['cancel_at', 'cancel_at_period_end', 'schedule_at_period_end', 'trial_end'] as const).find((k) => input[k] !== undefined) ??
     (input.billing_cycle_anchor === 'now' ? 'billing_cycle_anchor' : undefined);
   if (param) {
     throw new InvalidRequestError(
