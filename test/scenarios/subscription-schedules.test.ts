@@ -200,6 +200,10 @@ describe('subscription schedules', () => {
     expect(errorOf(await upd([{ ...phase0, items: [{ price: group, quantity: 2 }] }, { items: [{ price: community }] }]))).toEqual([400, 'parameter_invalid', 'phases[0][items]']);
     expect(errorOf(await upd([phase0, { items: [{ price: 'price_nope' }] }]))).toEqual([404, 'resource_missing', 'phases[1][items][0][price]']);
     expect(errorOf(await upd([phase0, { items: [{ price: course }] }]))).toEqual([400, 'parameter_invalid', 'phases[1][items][0][price]']);
+    // A past phase sent again is skipped, and errors keep the request's numbering.
+    const past = { items: [{ price: group }], start_date: unix('2025-12-01T00:00:00Z'), end_date: sched.phases[0].start_date };
+    expect(errorOf(await upd([past, phase0, { items: [{ price: 'price_nope' }] }]))).toEqual([404, 'resource_missing', 'phases[2][items][0][price]']);
+    expect(errorOf(await upd([past, phase0, { items: [{ price: community }], end_date: unix('2026-03-15T00:00:00Z') }]))).toEqual([400, 'parameter_invalid', 'phases[2][end_date]']);
     expect(phaseDates(await get(t, `${schedules}/${sched.id}`)).length).toBe(1);
 
     // The schedule owns the subscription's end and cycle.

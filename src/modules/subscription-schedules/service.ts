@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/index.js';
-import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
+import { AppError, ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { newId } from '../../core/ids/index.js';
 import { fromUnix, toUnix } from '../../core/time/index.js';
 import type { ListParams } from '../../http/pagination.js';
@@ -240,8 +240,10 @@ async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, 
       'parameter_invalid',
     );
   }
-  const { prices } = await phasePrices(q, input.slice(skip), s.currency);
-  const planned = renumber(skip, () => planPhases(given, { start: fromUnix(current.start_date), first: scheduleOf(sub), prices, currency: s.currency }));
+  const planned = await renumber(skip, async () => {
+    const { prices } = await phasePrices(q, input.slice(skip), s.currency);
+    return planPhases(given, { start: fromUnix(current.start_date), first: scheduleOf(sub), prices, currency: s.currency });
+  });
   if (planned[0]!.end_date < toUnix(new Date(sub.current_period_end))) {
     throw new InvalidRequestError(`The phase in force cannot end before the current period ends (${toUnix(new Date(sub.current_period_end))}).`, `phases[${skip}][end_date]`, 'parameter_invalid');
   }
@@ -254,13 +256,13 @@ async function replanNotStarted(q: Queryable, s: ScheduleRow, input: InputPhases
 }
 
 /** Errors name the phase as the request numbered it, past phases included. */
-function renumber<T>(offset: number, fn: () => T): T {
+async function renumber<T>(offset: number, fn: () => Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
-    if (offset > 0 && err instanceof InvalidRequestError && err.param) {
-      const param = err.param.replace(/^phases\[(\d+)\]/, (_, i: string) => `phases[${Number(i) + offset}]`);
-      throw new InvalidRequestError(err.message.replace(/phases\[(\d+)\]/g, (_, i: string) => `phases[${Number(i) + offset}]`), param, err.code);
+    if (offset > 0 && err instanceof AppError && err.param?.startsWith('phases[')) {
+      const shift = (text: string) => text.replace(/phases\[(\d+)\]/g, (_, i: string) => `phases[${Number(i) + offset}]`);
+      throw new AppError(err.status, err.type, err.code, shift(err.message), shift(err.param), err.extra);
     }
     throw err;
   }
