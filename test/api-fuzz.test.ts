@@ -27,6 +27,7 @@ const FIELD_COLLECTION: Record<string, string> = {
   product: 'products',
   grants_product: 'products',
   subscription: 'subscriptions',
+  from_subscription: 'subscriptions',
   invoice: 'invoices',
   payment_method: 'payment_methods',
   default_payment_method: 'payment_methods',
