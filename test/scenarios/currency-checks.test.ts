@@ -3,7 +3,7 @@ import { createBillingApp } from '../helpers/billing.js';
 import { currencyExponent, formatMoney, minimumCharge } from '../../src/core/money/index.js';
 import { toPayPalValue } from '../../src/modules/payments/paypal-gateway.js';
 import { pdfToText } from './taxes-support.js';
-import { get, iso, ok, subscribe, update, type BillingApp } from './support.js';
+import { errorOf, get, iso, ok, subscribe, update, type BillingApp } from './support.js';
 
 // Audit of non-USD money handling against Stripe's documented behaviour. Every expected amount is
 // worked out by hand in the comments. A failing test is a defect.
@@ -148,6 +148,28 @@ describe('zero-decimal currencies (JPY, KRW)', () => {
     expect(usd.status).toBe(400);
     const sub = await subscribe(t, { customer: await customer(clock), items: [{ price: await price('jpy', 1000) }], trial_end: 'now', promotion_code: promo.id });
     expect((await firstInvoice(sub.id)).total).toBe(900);
+  });
+
+  it('restrictions.currency_options: ¥1,000 or $9.00 (a USD option) — $8.99 and a EUR amount fall short', async () => {
+    const c = await ok(t, 'POST', '/v1/coupons', { percent_off: 10, duration: 'once' });
+    const promo = await ok(t, 'POST', '/v1/promotion_codes', {
+      coupon: c.id,
+      code: 'YENORUSD',
+      restrictions: { minimum_amount: 1000, minimum_amount_currency: 'jpy', currency_options: { USD: { minimum_amount: 900 } } },
+    });
+    expect(promo.restrictions).toEqual({ first_time_transaction: false, minimum_amount: 1000, minimum_amount_currency: 'jpy', currency_options: { usd: { minimum_amount: 900 } } });
+    const clock = await t.clockAt('2026-03-01T00:00:00Z');
+    const attempt = async (currency: string, amount: number) =>
+      t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: await customer(clock), items: [{ price: await price(currency, amount) }], trial_end: 'now', promotion_code: promo.id } });
+    expect(errorOf(await attempt('usd', 899))).toEqual([400, 'promotion_code_minimum_amount', 'promotion_code']);
+    expect(errorOf(await attempt('eur', 5000))).toEqual([400, 'promotion_code_minimum_amount', 'promotion_code']);
+    const sub = await subscribe(t, { customer: await customer(clock), items: [{ price: await price('usd', 900) }], trial_end: 'now', promotion_code: promo.id });
+    expect((await firstInvoice(sub.id)).total).toBe(810);
+    // Options extend a minimum in its own currency; that currency is not an option of itself.
+    const create = (restrictions: Record<string, unknown>) => t.call({ method: 'POST', url: '/v1/promotion_codes', payload: { coupon: c.id, restrictions } });
+    expect(errorOf(await create({ currency_options: { usd: { minimum_amount: 900 } } }))).toEqual([400, 'parameter_invalid', 'restrictions[currency_options]']);
+    expect(errorOf(await create({ minimum_amount: 1000, minimum_amount_currency: 'jpy', currency_options: { jpy: { minimum_amount: 900 } } }))).toEqual([400, 'parameter_invalid', 'restrictions[currency_options][jpy]']);
+    expect(errorOf(await create({ minimum_amount: 1000, minimum_amount_currency: 'jpy', currency_options: { xx1: { minimum_amount: 900 } } }))).toEqual([400, 'parameter_invalid', 'restrictions[currency_options][xx1]']);
   });
 
   it('JPY minimum charge is ¥50 and formatting has no decimals', () => {

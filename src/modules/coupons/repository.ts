@@ -38,6 +38,8 @@ export interface PromotionCodeRow {
   first_time_transaction: boolean;
   minimum_amount: number | null;
   minimum_amount_currency: string | null;
+  /** The minimum in other currencies than minimum_amount_currency (Stripe's restrictions.currency_options). */
+  minimum_amount_options: Record<string, { minimum_amount: number }>;
   metadata: Record<string, string>;
   created: Date;
 }
@@ -62,10 +64,10 @@ const COUPON_COLUMNS = [
 ] as const;
 const PROMOTION_CODE_COLUMNS = [
   'id', 'code', 'coupon', 'active', 'customer', 'expires_at', 'max_redemptions', 'times_redeemed', 'first_time_transaction',
-  'minimum_amount', 'minimum_amount_currency', 'metadata', 'created',
+  'minimum_amount', 'minimum_amount_currency', 'minimum_amount_options', 'metadata', 'created',
 ] as const;
 const DISCOUNT_COLUMNS = ['id', 'coupon', 'customer', 'subscription', 'invoice', 'promotion_code', 'start_at', 'end_at', 'created'] as const;
-const JSON_COLUMNS = new Set(['applies_to_products', 'metadata', 'currency_options']);
+const JSON_COLUMNS = new Set(['applies_to_products', 'metadata', 'currency_options', 'minimum_amount_options']);
 
 function toParam(col: string, v: unknown): unknown {
   return JSON_COLUMNS.has(col) && v !== null && v !== undefined ? JSON.stringify(v) : v;

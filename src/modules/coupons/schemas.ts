@@ -112,6 +112,8 @@ export const createPromotionCodeBody = z.strictObject({
       first_time_transaction: zBool().optional(),
       minimum_amount: zAmount().optional(),
       minimum_amount_currency: zCurrency().optional(),
+      /** The minimum in other currencies: {eur: {minimum_amount: 900}} (keys checked in the service, to name the bad one). */
+      currency_options: z.record(z.string(), z.strictObject({ minimum_amount: zAmount() })).optional(),
     })
     .optional(),
   metadata: zMetadata().optional(),
@@ -154,6 +156,7 @@ export const promotionCodeObject = z.object({
     first_time_transaction: z.boolean(),
     minimum_amount: z.number().int().nullable(),
     minimum_amount_currency: z.string().nullable(),
+    currency_options: z.record(z.string(), z.object({ minimum_amount: z.number().int() })).optional(),
   }),
   times_redeemed: z.number().int(),
 });

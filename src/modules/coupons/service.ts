@@ -233,9 +233,28 @@ export function serializePromotionCode(r: PromotionCodeRow, coupon: CouponRow, n
       first_time_transaction: r.first_time_transaction,
       minimum_amount: r.minimum_amount,
       minimum_amount_currency: r.minimum_amount_currency,
+      // Shown when set (Stripe includes it on request; an integration reading it finds it here).
+      ...(Object.keys(r.minimum_amount_options).length > 0 ? { currency_options: r.minimum_amount_options } : {}),
     },
     times_redeemed: r.times_redeemed,
   };
+}
+
+/** restrictions[currency_options]: beside a minimum_amount, each key a currency other than its own. */
+function checkMinimumOptions(options: Record<string, { minimum_amount: number }> | undefined, currency: string | null): Record<string, { minimum_amount: number }> {
+  if (options === undefined) return {};
+  if (currency === null) {
+    throw new InvalidRequestError('restrictions[currency_options] extends restrictions[minimum_amount] to other currencies: set minimum_amount and minimum_amount_currency too.', 'restrictions[currency_options]');
+  }
+  const out: Record<string, { minimum_amount: number }> = {};
+  for (const [key, option] of Object.entries(options)) {
+    const code = key.toLowerCase();
+    const param = `restrictions[currency_options][${key}]`;
+    if (!isCurrency(code)) throw new InvalidRequestError(`${key} is not an ISO-4217 currency code.`, param);
+    if (code === currency) throw new InvalidRequestError(`The minimum in ${currency} is restrictions[minimum_amount], not a currency option.`, param);
+    out[code] = { minimum_amount: option.minimum_amount };
+  }
+  return out;
 }
 
 // No 0/O or 1/I: customers read these codes off screens and receipts.
@@ -283,6 +302,7 @@ export async function createPromotionCode(q: Queryable, now: Date, input: Create
   if (r.minimum_amount_currency !== undefined && r.minimum_amount === undefined) {
     throw new InvalidRequestError('Missing required param: restrictions[minimum_amount].', 'restrictions[minimum_amount]', 'parameter_missing');
   }
+  const minimumOptions = checkMinimumOptions(r.currency_options, r.minimum_amount_currency ?? null);
 
   const base = {
     coupon: coupon.id,
@@ -294,6 +314,7 @@ export async function createPromotionCode(q: Queryable, now: Date, input: Create
     first_time_transaction: r.first_time_transaction ?? false,
     minimum_amount: r.minimum_amount ?? null,
     minimum_amount_currency: r.minimum_amount_currency ?? null,
+    minimum_amount_options: minimumOptions,
     metadata: mergeMetadata({}, input.metadata),
     created: now,
   };
@@ -438,13 +459,16 @@ export async function resolveDiscountSource(q: Queryable, args: ResolveDiscountS
     if (promo.first_time_transaction && (await customerHasPaid(q, args.customerId))) {
       throw new InvalidRequestError(`Promotion code '${promo.code}' is only for customers without a previous payment.`, param, 'promotion_code_first_time_only');
     }
-    // The minimum is in the restriction's currency: an amount in another currency cannot meet it.
+    // The minimum is in the restriction's currency or one of its currency options: an amount in
+    // another currency cannot meet it.
     if (promo.minimum_amount !== null && args.amount !== undefined) {
-      const otherCurrency = currency !== undefined && currency !== promo.minimum_amount_currency;
-      if (otherCurrency || args.amount < promo.minimum_amount) {
+      const minimum = currency === undefined || currency === promo.minimum_amount_currency ? promo.minimum_amount : promo.minimum_amount_options[currency]?.minimum_amount;
+      const inCurrency = currency ?? promo.minimum_amount_currency;
+      if (minimum === undefined || args.amount < minimum) {
         throw new InvalidRequestError(
-          `Promotion code '${promo.code}' needs a minimum amount of ${promo.minimum_amount} ${promo.minimum_amount_currency}` +
-            (otherCurrency ? `; this amount is in ${currency}.` : `; this amount is ${args.amount} ${promo.minimum_amount_currency}.`),
+          minimum === undefined
+            ? `Promotion code '${promo.code}' needs a minimum amount of ${promo.minimum_amount} ${promo.minimum_amount_currency}; this amount is in ${currency}.`
+            : `Promotion code '${promo.code}' needs a minimum amount of ${minimum} ${inCurrency}; this amount is ${args.amount} ${inCurrency}.`,
           param,
           'promotion_code_minimum_amount',
         );
