@@ -221,6 +221,15 @@ describe('subscription schedules', () => {
     await ok(t, 'POST', `/v1/subscriptions/${sub.id}`, { cancel_at_period_end: true });
   });
 
+  it("shows the subscription's collection method in default_settings, in the API and in its events", async () => {
+    const clock = await t.clockAt('2026-01-01T00:00:00Z');
+    const customer = await t.customer({ clock });
+    const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now', collection_method: 'send_invoice', days_until_due: 14 });
+    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id, metadata: { plan: 'intro' } });
+    expect([sched.default_settings.collection_method, sched.metadata]).toEqual(['send_invoice', { plan: 'intro' }]);
+    expect((await events(t, customer, 'subscription_schedule.created')).map((e) => e.data.object.default_settings.collection_method)).toEqual(['send_invoice']);
+  });
+
   it('keeps the books (and the books see a schedule its subscription no longer carries)', async () => {
     const { sub } = await groupOnClock();
     const sched = await downgradeAtPeriodEnd(sub);

@@ -6,7 +6,7 @@ import { fromUnix, toUnix } from '../../core/time/index.js';
 import { recordEvent } from '../events/service.js';
 import type { SubscriptionRow } from '../subscriptions/repository.js';
 import { findSchedule, updateSchedule, type ScheduleRow } from './repository.js';
-import { scheduleObject } from './serialize.js';
+import { scheduleObject, type ScheduleObject } from './serialize.js';
 
 /**
  * What the subscription carries while phase `k` is in force: the next phase's items for the phase's
@@ -28,8 +28,15 @@ export function phaseIndexOf(s: ScheduleRow, sub: Pick<SubscriptionRow, 'current
   return k < 0 ? s.phases.length - 1 : k;
 }
 
+/** The API object: its default_settings show the subscription's collection method. */
+export async function scheduleObjectOf(q: Queryable, s: ScheduleRow, now: Date): Promise<ScheduleObject> {
+  const subId = s.subscription ?? s.released_subscription;
+  const { rows } = subId ? await q.query<{ collection_method: string }>(`SELECT collection_method FROM subscriptions WHERE id = $1`, [subId]) : { rows: [] };
+  return scheduleObject(s, now, rows[0]?.collection_method);
+}
+
 async function record(q: Queryable, s: ScheduleRow, type: string, now: Date, previous?: Record<string, unknown>): Promise<void> {
-  await recordEvent(q, now, { type, object: scheduleObject(s, now), customerId: s.customer, ...(previous ? { previousAttributes: previous } : {}) });
+  await recordEvent(q, now, { type, object: await scheduleObjectOf(q, s, now), customerId: s.customer, ...(previous ? { previousAttributes: previous } : {}) });
 }
 
 /**

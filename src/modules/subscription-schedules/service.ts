@@ -14,20 +14,16 @@ import { itemsOf, type SubscriptionRow } from '../subscriptions/repository.js';
 import { cancelSubscription, createSubscription, effectiveNow, getSubscriptionRow, type Ctx } from '../subscriptions/service.js';
 import { transition } from '../subscriptions/state.js';
 import { planPhases, sameItems, type Phase, type PhaseInput, type PriceTerms } from './domain/phases.js';
-import { phaseIndexOf, recordScheduleEvent, stepFor } from './lifecycle.js';
+import { phaseIndexOf, recordScheduleEvent, scheduleObjectOf, stepFor } from './lifecycle.js';
 import { findSchedule, insertSchedule, isScheduleId, listScheduleRows, updateSchedule, type ScheduleRow } from './repository.js';
 import type { CreateScheduleInput, UpdateScheduleInput } from './schemas.js';
-import { scheduleObject, type ScheduleObject } from './serialize.js';
+import type { ScheduleObject } from './serialize.js';
 
 type InputPhases = NonNullable<CreateScheduleInput['phases']>;
 
 const LIVE: ReadonlySet<string> = new Set(['not_started', 'active']);
 
-async function objectOf(q: Queryable, s: ScheduleRow, now: Date): Promise<ScheduleObject> {
-  const subId = s.subscription ?? s.released_subscription;
-  const { rows } = subId ? await q.query<{ collection_method: string }>(`SELECT collection_method FROM subscriptions WHERE id = $1`, [subId]) : { rows: [] };
-  return scheduleObject(s, now, rows[0]?.collection_method);
-}
+const objectOf = scheduleObjectOf;
 
 async function getSchedule(q: Queryable, id: string, forUpdate = false): Promise<ScheduleRow> {
   const s = await findSchedule(q, id, forUpdate);
