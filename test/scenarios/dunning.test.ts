@@ -211,6 +211,21 @@ describe('trial segment: offered an extension', () => {
 });
 
 describe('exhaustion, hard declines and quiet hours', () => {
+  it("cancels a subscription schedule with the subscription it gave up on: subscription_schedule.aborted (Stripe's delinquency)", async () => {
+    const clock = await t.clockAt('2026-01-05T15:00:00Z');
+    const cus = await t.customer({ clock, card: 'pm_card_visa', email: 'lee@example.com' });
+    const sub = await t.ok({ method: 'POST', url: '/v1/subscriptions', payload: { customer: cus, items: [{ price: await t.priceId('community_monthly') }], trial_period_days: 0 } });
+    const sched = await t.ok({ method: 'POST', url: '/v1/subscription_schedules', payload: { from_subscription: sub.id } });
+    await t.ok({ method: 'POST', url: `/v1/subscription_schedules/${sched.id}`, payload: { phases: [{ items: [{ price: await t.priceId('community_monthly') }], start_date: sched.phases[0].start_date, iterations: 12 }] } });
+    await t.setDefaultCard(cus, 'pm_card_chargeDeclined');
+    await t.advance(clock, '2026-02-25T00:00:00Z');
+    expect((await t.ok({ method: 'GET', url: `/v1/subscriptions/${sub.id}` })).status).toBe('canceled');
+    const after = await t.ok({ method: 'GET', url: `/v1/subscription_schedules/${sched.id}` });
+    expect([after.status, after.canceled_at]).toEqual(['canceled', unix('2026-02-22T16:00:00Z')]);
+    const types = (await t.ok({ method: 'GET', url: `/v1/events?customer=${cus}&limit=100` })).data.map((e: { type: string }) => e.type).filter((x: string) => x.startsWith('subscription_schedule.'));
+    expect(types).toEqual(['subscription_schedule.aborted', 'subscription_schedule.updated', 'subscription_schedule.created']);
+  });
+
   it('runs the standard plan to its end: cancels the subscription, marks the invoice uncollectible, dunning.exhausted', async () => {
     const clock = await t.clockAt('2026-01-05T15:00:00Z');
     const cus = await t.customer({ clock, card: 'pm_card_visa', email: 'lee@example.com' });

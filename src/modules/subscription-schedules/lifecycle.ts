@@ -57,7 +57,11 @@ export async function schedulePhaseStarted(q: Queryable, scheduleId: string, sub
   return {};
 }
 
-/** The subscription ended (canceled, or expired incomplete): its schedule completes or is canceled. */
+/**
+ * The subscription ended (canceled, or expired incomplete): its schedule completes or is canceled —
+ * `subscription_schedule.aborted` when dunning canceled it for failed payments (Stripe's "canceled
+ * due to delinquency"), `.canceled` otherwise.
+ */
 export async function scheduleSubscriptionEnded(q: Queryable, scheduleId: string, sub: SubscriptionRow, now: Date): Promise<void> {
   const s = await findSchedule(q, scheduleId, true);
   if (!s || s.status !== 'active') return;
@@ -65,7 +69,8 @@ export async function scheduleSubscriptionEnded(q: Queryable, scheduleId: string
   const last = s.phases[s.phases.length - 1]!;
   const completed = s.end_behavior === 'cancel' && toUnix(endedAt) === last.end_date;
   const after = await updateSchedule(q, s.id, completed ? { status: 'completed', completed_at: endedAt } : { status: 'canceled', canceled_at: endedAt });
-  await record(q, after, completed ? 'subscription_schedule.completed' : 'subscription_schedule.canceled', now);
+  const delinquent = sub.cancellation_details?.reason === 'payment_failed';
+  await record(q, after, completed ? 'subscription_schedule.completed' : delinquent ? 'subscription_schedule.aborted' : 'subscription_schedule.canceled', now);
 }
 
 /** A deleted customer's schedules that have not started are canceled (their subscription never comes). */
