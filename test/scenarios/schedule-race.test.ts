@@ -2,23 +2,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
 import { usingPostgres } from '../helpers/db.js';
 import { drainBilling } from '../../src/modules/subscriptions/jobs.js';
+import { ok, type BillingApp } from './support.js';
 
 // Subscription schedules under two workers (two connection pools, the real worker pass) on PostgreSQL:
 // schedules starting at the same instant each create one subscription and one charge; schedules whose
 // next phase starts then apply it once, on the renewal's one invoice; an API update racing the
 // workers neither deadlocks nor double-bills.
 
-let t: Awaited<ReturnType<typeof createBillingApp>>;
+let t: BillingApp;
 beforeAll(async () => {
   t = await createBillingApp('2026-03-01T00:00:00Z');
 });
 afterAll(() => t.close());
 
-async function post(url: string, payload: Record<string, unknown>) {
-  const res = await t.call({ method: 'POST', url, payload });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body;
-}
+const post = (url: string, payload: Record<string, unknown>) => ok(t, 'POST', url, payload);
 const APR_1 = Date.parse('2026-04-01T00:00:00Z') / 1000;
 
 describe.skipIf(!usingPostgres)('subscription schedules with two workers on PostgreSQL', () => {
