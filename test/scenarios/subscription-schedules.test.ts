@@ -122,6 +122,35 @@ describe('subscription schedules', () => {
     expect((await events(t, customer, 'subscription_schedule.completed')).length).toBe(1);
   });
 
+  it('anchored Jan 31: Group from Feb 28 for two months (to Apr 30, the clamp undone), then a year of Community annual', async () => {
+    const clock = await t.clockAt('2026-01-31T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
+    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+    const updated = await ok(t, 'POST', `${schedules}/${sched.id}`, {
+      phases: [
+        { items: [{ price: await t.priceId('community_monthly') }], start_date: sched.phases[0].start_date, end_date: sched.phases[0].end_date },
+        { items: [{ price: await t.priceId('group_monthly') }], iterations: 2 },
+        { items: [{ price: await t.priceId('community_annual') }], iterations: 1 },
+      ],
+    });
+    expect(phaseDates(updated).map((p) => [p[0], p[1]])).toEqual([
+      ['2026-01-31T00:00:00Z', '2026-02-28T00:00:00Z'],
+      ['2026-02-28T00:00:00Z', '2026-04-30T00:00:00Z'],
+      ['2026-04-30T00:00:00Z', '2027-04-30T00:00:00Z'],
+    ]);
+    for (const at of ['2026-02-28T02:00:00Z', '2026-03-31T02:00:00Z', '2026-04-30T02:00:00Z', '2027-04-30T02:00:00Z']) await advanceTo(t, clock, at);
+    expect(await totals(sub.id)).toEqual([
+      [9700, 'subscription_create', '2026-01-31T00:00:00Z', '2026-02-28T00:00:00Z'],
+      [150_000, 'subscription_cycle', '2026-02-28T00:00:00Z', '2026-03-31T00:00:00Z'],
+      [150_000, 'subscription_cycle', '2026-03-31T00:00:00Z', '2026-04-30T00:00:00Z'],
+      [97_000, 'subscription_cycle', '2026-04-30T00:00:00Z', '2027-04-30T00:00:00Z'],
+      // Released at the last phase's end: the subscription renews on as it is.
+      [97_000, 'subscription_cycle', '2027-04-30T00:00:00Z', '2028-04-30T00:00:00Z'],
+    ]);
+    expect((await get(t, `${schedules}/${sched.id}`)).status).toBe('released');
+  });
+
   it('a future start: not_started until Jan 10, when the worker creates the subscription and charges 150,000', async () => {
     const clock = await t.clockAt('2026-01-01T00:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
