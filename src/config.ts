@@ -21,6 +21,8 @@ export interface Config {
   finalizeDelaySeconds: number;
   /** Rows a worker claims per batch. */
   workerBatchSize: number;
+  /** Worker loops per process (PostgreSQL; PGlite runs one). */
+  workerConcurrency: number;
   /** Dunning and customer notifications (email, SMS, pay links, personalisation). */
   notifications: NotificationConfig;
   /** Gateways (Stripe, PayPal), routing, fraud rules, inbound webhooks. */
@@ -89,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: 1024 * 1024,
     finalizeDelaySeconds: int('RECUR_FINALIZE_DELAY_SECONDS', 3600, env),
     workerBatchSize: int('RECUR_WORKER_BATCH_SIZE', 500, env),
+    workerConcurrency: int('RECUR_WORKER_CONCURRENCY', 1, env),
     notifications: {
       smtpUrl: env.SMTP_URL || undefined,
       emailFrom: env.RECUR_EMAIL_FROM || 'Recur Billing <billing@localhost>',

@@ -29,13 +29,15 @@ export async function serve(config: Config, opts: { api: boolean; worker: boolea
   // Without SMTP/Twilio, messages go to the outbox: the database, and (on PGlite) files beside the data folder.
   const outboxDir = config.notifications.outboxDir ?? (config.databaseUrl ? undefined : join(dirname(config.dataDir), 'outbox'));
   const notifier = notifierFromConfig(config.notifications, { outboxDir });
-  const worker = opts.worker ? new Worker({ db: rt.db, clock: rt.clock, logger: rt.logger, deps: { gateways, config } }, allJobs({ notifier })) : null;
+  // PGlite is one connection: more loops than one would only take turns on it.
+  const concurrency = rt.db.kind === 'postgres' ? config.workerConcurrency : 1;
+  const worker = opts.worker ? new Worker({ db: rt.db, clock: rt.clock, logger: rt.logger, deps: { gateways, config } }, allJobs({ notifier }), 1000, concurrency) : null;
   const built = opts.api ? await buildApp({ db: rt.db, clock: rt.clock, config, gateways, notifier }) : null;
   if (built) {
     await built.app.listen({ port: config.port, host: config.host });
   }
   worker?.start();
-  rt.logger.info({ db: rt.db.kind, api: opts.api, worker: Boolean(worker) }, 'recur started');
+  rt.logger.info({ db: rt.db.kind, api: opts.api, worker: Boolean(worker), workerLoops: worker ? concurrency : 0 }, 'recur started');
 
   let stopping = false;
   const shutdown = async (signal: string) => {

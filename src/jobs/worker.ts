@@ -4,8 +4,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { BillingDeps } from '../modules/subscriptions/jobs.js';
 
 // The worker loop. Each job claims its due rows itself (FOR UPDATE SKIP LOCKED on PostgreSQL), so
-// any number of worker processes can run against one database. A job returns how many items it
-// handled; the loop sleeps only when a full pass found nothing to do.
+// any number of worker processes — or loops in one process — can run against one database. A job
+// returns how many items it handled; a loop sleeps only when a full pass found nothing to do.
 
 export interface JobContext {
   db: Db;
@@ -22,13 +22,20 @@ export interface Job {
 
 export class Worker {
   private stopped = false;
-  private wake: (() => void) | null = null;
-  private loop: Promise<void> | null = null;
+  private wakes = new Set<() => void>();
+  private loops: Promise<void>[] = [];
 
+  /**
+   * `concurrency` loops run side by side, each holding a connection while it works: on PostgreSQL one
+   * loop's database waits are another's CPU time (on 2 cores, where PostgreSQL takes one, 4 loops renew
+   * 5–10 % more than 2: docs/BENCHMARKS.md; more cores leave more to overlap). PGlite has one
+   * connection, so more than one loop only takes turns.
+   */
   constructor(
     private readonly ctx: JobContext,
     private readonly jobs: Job[],
     private readonly idleMs = 1000,
+    private readonly concurrency = 1,
   ) {}
 
   /** One pass over every job until none has work left; used by tests and test clocks. */
@@ -44,19 +51,35 @@ export class Worker {
   }
 
   start(): void {
-    if (this.loop) return;
-    this.loop = (async () => {
-      while (!this.stopped) {
-        const n = await this.drain(1);
-        if (n === 0 && !this.stopped) await new Promise<void>((r) => ((this.wake = r), setTimeout(r, this.idleMs)));
-      }
-    })();
+    if (this.loops.length) return;
+    for (let i = 0; i < Math.max(1, this.concurrency); i++) {
+      this.loops.push(
+        (async () => {
+          while (!this.stopped) {
+            const n = await this.drain(1);
+            if (n === 0 && !this.stopped) await this.idle();
+          }
+        })(),
+      );
+    }
+  }
+
+  private idle(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakes.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, this.idleMs);
+      this.wakes.add(wake);
+    });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
-    await this.loop;
+    for (const wake of [...this.wakes]) wake();
+    await Promise.all(this.loops);
   }
 
   private async runJob(job: Job): Promise<number> {
