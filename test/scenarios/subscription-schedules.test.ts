@@ -151,6 +151,36 @@ describe('subscription schedules', () => {
     expect((await get(t, `${schedules}/${sched.id}`)).status).toBe('released');
   });
 
+  it("add_invoice_items: the course (99,700) on a phase's first invoice — at the schedule's start and at a later phase", async () => {
+    const clock = await t.clockAt('2026-01-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const [community, group, course] = [await t.priceId('community_monthly'), await t.priceId('group_monthly'), await t.priceId('course_onetime')];
+    const sched = await ok(t, 'POST', schedules, {
+      customer,
+      phases: [
+        { items: [{ price: community }], add_invoice_items: [{ price: course }], iterations: 1 },
+        { items: [{ price: group }], add_invoice_items: [{ price: course, quantity: 2 }], iterations: 1 },
+      ],
+    });
+    expect(sched.phases.map((p: { add_invoice_items: { price: string; quantity: number }[] }) => p.add_invoice_items.map((i) => [i.price, i.quantity]))).toEqual([[[course, 1]], [[course, 2]]]);
+    await advanceTo(t, clock, '2026-02-01T02:00:00Z');
+    await advanceTo(t, clock, '2026-03-01T02:00:00Z');
+    const lines = (await t.invoices(sched.subscription)).map((i: Inv) => i.lines.data.map((l) => [l.description, l.amount]));
+    expect(lines).toEqual([
+      [['1 × Community Access (at $97.00 / month)', 9700], ['Self-Paced Courses', 99_700]],
+      [['1 × Group Coaching Programs (at $1,500.00 / month)', 150_000], ['Self-Paced Courses', 199_400]],
+      // Released: Group renews alone.
+      [['1 × Group Coaching Programs (at $1,500.00 / month)', 150_000]],
+    ]);
+    // A recurring price is not an invoice item; the phase in force keeps what it billed.
+    const { sub } = await groupOnClock();
+    const mine = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+    const phase0 = { items: [{ price: group }], start_date: mine.phases[0].start_date, end_date: mine.phases[0].end_date };
+    const upd = (phases: unknown[]) => t.call({ method: 'POST', url: `${schedules}/${mine.id}`, payload: { phases } });
+    expect(errorOf(await upd([phase0, { items: [{ price: community }], add_invoice_items: [{ price: group }] }]))).toEqual([400, 'parameter_invalid', 'phases[1][add_invoice_items][0][price]']);
+    expect(errorOf(await upd([{ ...phase0, add_invoice_items: [{ price: course }] }, { items: [{ price: community }] }]))).toEqual([400, 'parameter_invalid', 'phases[0][add_invoice_items]']);
+  });
+
   it('a future start: not_started until Jan 10, when the worker creates the subscription and charges 150,000', async () => {
     const clock = await t.clockAt('2026-01-01T00:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });

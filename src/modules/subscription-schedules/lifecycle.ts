@@ -4,6 +4,7 @@
 import type { Queryable } from '../../db/index.js';
 import { fromUnix, toUnix } from '../../core/time/index.js';
 import { recordEvent } from '../events/service.js';
+import { addInvoiceItems } from '../subscriptions/add-invoice-items.js';
 import type { SubscriptionRow } from '../subscriptions/repository.js';
 import { findSchedule, updateSchedule, type ScheduleRow } from './repository.js';
 import { scheduleObject, type ScheduleObject } from './serialize.js';
@@ -51,7 +52,11 @@ export async function schedulePhaseStarted(q: Queryable, scheduleId: string, sub
   if (!s || s.status !== 'active') return {};
   const t = toUnix(at);
   const k = s.phases.findIndex((p) => p.start_date <= t && t < p.end_date);
-  if (k >= 0) return stepFor(s, k);
+  if (k >= 0) {
+    // Its one-time prices join the invoice this renewal is about to make (pending items of the subscription).
+    await addInvoiceItems(q, { id: subId, customer: s.customer, currency: s.currency }, s.phases[k]!.add_invoice_items, now, { checked: true });
+    return stepFor(s, k);
+  }
   const released = await updateSchedule(q, s.id, { status: 'released', released_at: at, released_subscription: subId, subscription: null });
   await record(q, released, 'subscription_schedule.released', now);
   return {};

@@ -5,6 +5,8 @@ const zProration = z.enum(['create_prorations', 'none', 'always_invoice']);
 const zPhaseItem = z.strictObject({ price: z.string().min(1), quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional() });
 const zPhase = z.strictObject({
   items: z.array(zPhaseItem).min(1).max(20),
+  /** One-time prices billed on the phase's first invoice (a setup fee with an upgrade). */
+  add_invoice_items: z.array(zPhaseItem).max(20).optional(),
   start_date: zTimestamp().optional(),
   end_date: zTimestamp().optional(),
   /** Stripe's older way to give a phase's length: billing periods of its price. */

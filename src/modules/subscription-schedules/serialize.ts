@@ -6,7 +6,7 @@ const unixOrNull = (d: Date | null) => (d ? toUnix(new Date(d)) : null);
 
 function phaseObject(p: Phase, currency: string) {
   return {
-    add_invoice_items: [],
+    add_invoice_items: (p.add_invoice_items ?? []).map((i) => ({ discounts: [], price: i.price, quantity: i.quantity, tax_rates: [] })),
     application_fee_percent: null,
     billing_cycle_anchor: null,
     billing_thresholds: null,

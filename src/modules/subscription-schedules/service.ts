@@ -6,6 +6,7 @@ import type { ListParams } from '../../http/pagination.js';
 import { listObject } from '../../http/pagination.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import { previousAttributes } from '../events/service.js';
+import { checkInvoiceItemPrices } from '../subscriptions/add-invoice-items.js';
 import { loadPricing, unitAmountIn } from '../subscriptions/billing.js';
 import { catchUpPeriods, periodDue } from '../subscriptions/catch-up.js';
 import { scheduleOf } from '../subscriptions/drafts.js';
@@ -65,7 +66,14 @@ async function phasePrices(q: Queryable, phases: InputPhases, currency: string |
   return { prices, currency: cur };
 }
 
-const withQuantities = (phases: InputPhases): PhaseInput[] => phases.map((p) => ({ ...p, items: p.items.map((i) => ({ price: i.price, quantity: i.quantity ?? 1 })) }));
+const withQuantity = (i: { price: string; quantity?: number }) => ({ price: i.price, quantity: i.quantity ?? 1 });
+const withQuantities = (phases: InputPhases): PhaseInput[] =>
+  phases.map((p) => ({ ...p, items: p.items.map(withQuantity), add_invoice_items: p.add_invoice_items?.map(withQuantity) }));
+
+/** Each phase's add_invoice_items: one-time prices with an amount in the schedule's currency. */
+async function checkAddInvoiceItems(q: Queryable, phases: InputPhases, currency: string): Promise<void> {
+  for (const [i, p] of phases.entries()) if (p.add_invoice_items?.length) await checkInvoiceItemPrices(q, p.add_invoice_items, currency, `phases[${i}][add_invoice_items]`);
+}
 
 /** The schedule takes the subscription over: it carries the schedule's next step from now on. */
 async function attach(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, now: Date): Promise<void> {
@@ -140,6 +148,7 @@ async function forCustomer(ctx: Ctx, input: CreateScheduleInput): Promise<Schedu
   if (start.getTime() < now.getTime()) throw new InvalidRequestError('Recur does not backdate schedules: start_date must be now or later.', 'start_date', 'parameter_invalid');
   const { prices, currency } = await phasePrices(q, input.phases, customer.currency);
   const phases = planPhases(withQuantities(input.phases), { start, first: null, prices, currency });
+  await checkAddInvoiceItems(q, input.phases, currency);
   let s = await insertSchedule(q, {
     ...blank(),
     id: newId('sub_sched'),
@@ -169,7 +178,14 @@ export async function startSchedule(ctx: Ctx, s: ScheduleRow): Promise<ScheduleR
   const at = new Date(s.start_date);
   const created = await createSubscription(
     { ...ctx, now: at },
-    { customer: s.customer, currency: s.currency, items: s.phases[0]!.items.map((i) => ({ price: i.price, quantity: i.quantity })), trial_end: 'now', payment_behavior: 'allow_incomplete' },
+    {
+      customer: s.customer,
+      currency: s.currency,
+      items: s.phases[0]!.items.map((i) => ({ price: i.price, quantity: i.quantity })),
+      add_invoice_items: s.phases[0]!.add_invoice_items,
+      trial_end: 'now',
+      payment_behavior: 'allow_incomplete',
+    },
   );
   const before = await objectOf(q, s, at);
   const started = await updateSchedule(q, s.id, { status: 'active', subscription: created.id });
@@ -236,9 +252,15 @@ async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, 
       'parameter_invalid',
     );
   }
+  // The phase in force has started: its one-time prices were billed then and stay as they were.
+  if (!sameItems(given[0]!.add_invoice_items ?? [], current.add_invoice_items ?? [])) {
+    throw new InvalidRequestError(`phases[${skip}] is the phase in force: its add_invoice_items were billed when it started.`, `phases[${skip}][add_invoice_items]`, 'parameter_invalid');
+  }
   const planned = await renumber(skip, async () => {
     const { prices } = await phasePrices(q, input.slice(skip), s.currency);
-    return planPhases(given, { start: fromUnix(current.start_date), first: scheduleOf(sub), prices, currency: s.currency });
+    const out = planPhases(given, { start: fromUnix(current.start_date), first: scheduleOf(sub), prices, currency: s.currency });
+    await checkAddInvoiceItems(q, input.slice(skip), s.currency);
+    return out;
   });
   if (planned[0]!.end_date < toUnix(new Date(sub.current_period_end))) {
     throw new InvalidRequestError(`The phase in force cannot end before the current period ends (${toUnix(new Date(sub.current_period_end))}).`, `phases[${skip}][end_date]`, 'parameter_invalid');
@@ -248,7 +270,9 @@ async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, 
 
 async function replanNotStarted(q: Queryable, s: ScheduleRow, input: InputPhases): Promise<Phase[]> {
   const { prices } = await phasePrices(q, input, s.currency);
-  return planPhases(withQuantities(input), { start: new Date(s.start_date), first: null, prices, currency: s.currency });
+  const phases = planPhases(withQuantities(input), { start: new Date(s.start_date), first: null, prices, currency: s.currency });
+  await checkAddInvoiceItems(q, input, s.currency);
+  return phases;
 }
 
 /** Errors name the phase as the request numbered it, past phases included. */

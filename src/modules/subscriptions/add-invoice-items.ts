@@ -14,23 +14,45 @@ export interface AddInvoiceItem {
   quantity?: number;
 }
 
-/** Creates the pending items (invoiceitem.created each); returns their ids. */
-export async function addInvoiceItems(q: Queryable, sub: Pick<SubscriptionRow, 'id' | 'customer' | 'currency'>, list: readonly AddInvoiceItem[] | undefined, now: Date): Promise<string[]> {
-  if (!list?.length) return [];
+/**
+ * Checks the prices (one-time, active, with an amount in `currency`), naming a refused one as
+ * `{prefix}[i][price]`; returns their pricing.
+ */
+export async function checkInvoiceItemPrices(q: Queryable, list: readonly AddInvoiceItem[], currency: string, prefix = 'add_invoice_items') {
   const pricing = await loadPricing(
     q,
     list.map((i) => i.price),
   );
-  const ids: string[] = [];
   for (const [idx, item] of list.entries()) {
-    const param = `add_invoice_items[${idx}][price]`;
+    const param = `${prefix}[${idx}][price]`;
     const info = pricing.get(item.price);
     if (!info) throw new NotFoundError('price', item.price, param);
     if (info.price.type !== 'one_time') throw new InvalidRequestError(`add_invoice_items takes one-time prices; ${item.price} is recurring.`, param, 'parameter_invalid');
     if (!info.price.active) throw new InvalidRequestError(`The price ${item.price} is not active.`, param, 'price_inactive');
-    if (unitAmountIn(info.price, sub.currency) === null) {
-      throw new InvalidRequestError(`The price ${item.price} has no ${sub.currency} amount, the subscription's currency.`, param, 'currency_mismatch');
+    if (unitAmountIn(info.price, currency) === null) {
+      throw new InvalidRequestError(`The price ${item.price} has no ${currency} amount, the subscription's currency.`, param, 'currency_mismatch');
     }
+  }
+  return pricing;
+}
+
+/**
+ * Creates the pending items (invoiceitem.created each); returns their ids. `checked: true` takes the
+ * prices as checked already (a schedule's phase, checked when it was set: it bills them when it starts
+ * even if a price was archived meanwhile, rather than failing the renewal).
+ */
+export async function addInvoiceItems(
+  q: Queryable,
+  sub: Pick<SubscriptionRow, 'id' | 'customer' | 'currency'>,
+  list: readonly AddInvoiceItem[] | undefined,
+  now: Date,
+  opts: { checked?: boolean } = {},
+): Promise<string[]> {
+  if (!list?.length) return [];
+  const pricing = opts.checked ? await loadPricing(q, list.map((i) => i.price)) : await checkInvoiceItemPrices(q, list, sub.currency);
+  const ids: string[] = [];
+  for (const item of list) {
+    const info = pricing.get(item.price)!;
     const created = await createInvoiceItem(q, now, {
       customer: sub.customer,
       subscription: sub.id,

@@ -19,6 +19,7 @@ export interface PhaseInput {
   iterations?: number;
   duration?: { interval: Interval; interval_count?: number };
   items: PhaseItem[];
+  add_invoice_items?: PhaseItem[];
   proration_behavior?: PhaseProration;
   metadata?: Record<string, string>;
 }
@@ -28,6 +29,8 @@ export interface Phase {
   start_date: number;
   end_date: number;
   items: PhaseItem[];
+  /** One-time prices for the phase's first invoice (absent on phases stored before it existed). */
+  add_invoice_items?: PhaseItem[];
   proration_behavior: PhaseProration;
   metadata: Record<string, string>;
 }
@@ -121,6 +124,7 @@ export function planPhases(input: readonly PhaseInput[], o: PlanOptions): Phase[
       start_date: toUnix(start),
       end_date: toUnix(end),
       items: p.items.map((it) => ({ price: it.price, quantity: it.quantity })),
+      add_invoice_items: (p.add_invoice_items ?? []).map((it) => ({ price: it.price, quantity: it.quantity })),
       proration_behavior: p.proration_behavior ?? 'create_prorations',
       metadata: p.metadata ?? {},
     });
