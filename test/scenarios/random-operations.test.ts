@@ -148,10 +148,20 @@ describe.each([
           const phase = created.body.phases[0] as { start_date: number; end_date: number; items: { price: string; quantity: number }[] };
           await call('POST', `/v1/subscription_schedules/${created.body.id}`, {
             end_behavior: r.pick(['release', 'cancel']),
-            phases: [
-              { items: phase.items.map((i) => ({ price: i.price, quantity: i.quantity })), start_date: phase.start_date, end_date: phase.end_date },
-              { items: [{ price: prices[r.pick(RECURRING)], quantity: r.int(1, 3) }], iterations: r.int(1, 2) },
-            ],
+            // The next phase at the period end, or (one time in three) inside the period, prorated.
+            phases: r.chance(0.67)
+              ? [
+                  { items: phase.items.map((i) => ({ price: i.price, quantity: i.quantity })), start_date: phase.start_date, end_date: phase.end_date },
+                  { items: [{ price: prices[r.pick(RECURRING)], quantity: r.int(1, 3) }], iterations: r.int(1, 2) },
+                ]
+              : [
+                  { items: phase.items.map((i) => ({ price: i.price, quantity: i.quantity })), start_date: phase.start_date, end_date: frozen + r.int(1, 10) * 86_400 },
+                  {
+                    items: [{ price: prices[r.pick(RECURRING)], quantity: r.int(1, 3) }],
+                    duration: { interval: 'month', interval_count: r.int(1, 2) },
+                    proration_behavior: r.pick(['create_prorations', 'always_invoice', 'none']),
+                  },
+                ],
           });
         } else if (kind === 1) {
           const customer = r.chance(0.5) || customers.length === 0 ? await newCustomer() : r.pick(customers);

@@ -17,6 +17,7 @@ afterAll(() => t.close());
 
 const post = (url: string, payload: Record<string, unknown>) => ok(t, 'POST', url, payload);
 const APR_1 = Date.parse('2026-04-01T00:00:00Z') / 1000;
+const MAR_15 = Date.parse('2026-03-15T00:00:00Z') / 1000;
 
 describe.skipIf(!usingPostgres)('subscription schedules with two workers on PostgreSQL', () => {
   it('start each schedule once and apply each phase change once', async () => {
@@ -32,10 +33,27 @@ describe.skipIf(!usingPostgres)('subscription schedules with two workers on Post
       const sched = await post('/v1/subscription_schedules', { from_subscription: sub.id, metadata: { race: 'change' } });
       await post(`/v1/subscription_schedules/${sched.id}`, { phases: [{ items: [{ price: group }], end_date: APR_1 }, { items: [{ price: community }], iterations: 1 }] });
       changing.push(sched.id);
+      // And a change inside the period, on Mar 15, prorated by the worker then.
+      const c = await t.customer({ card: 'pm_card_visa' });
+      const midSub = await post('/v1/subscriptions', { customer: c, items: [{ price: group }], trial_end: 'now', metadata: { race: 'mid' } });
+      const mid = await post('/v1/subscription_schedules', { from_subscription: midSub.id });
+      await post(`/v1/subscription_schedules/${mid.id}`, { phases: [{ items: [{ price: group }], end_date: MAR_15 }, { items: [{ price: community }], end_date: APR_1 }] });
     }
     const other = await t.testDb.openAnother(4);
     const at = new Date('2026-04-01T00:00:00Z');
     const deps = { ...t.deps, config: { ...t.deps.config, workerBatchSize: 4, finalizeDelaySeconds: 0 } };
+    // Mar 15: only the changes inside the period are due; each applies once, with one credit and one debit:
+    // unused Group 150,000 × 17/31 = 82,258.06 → −82,258, remaining Community 9,700 × 17/31 = 5,319.35 → 5,319.
+    const mar15 = new Date(MAR_15 * 1000);
+    await Promise.all([drainBilling(t.testDb.db, deps, { clock: null }, mar15), drainBilling(other, deps, { clock: null }, mar15)]);
+    const { rows: prorations } = await t.testDb.db.query<{ amount: number; n: number }>(
+      `SELECT ii.amount::int AS amount, count(*)::int AS n FROM invoice_items ii JOIN subscriptions s ON s.id = ii.subscription
+        WHERE s.metadata->>'race' = 'mid' AND ii.proration GROUP BY 1 ORDER BY 1`,
+    );
+    expect(prorations).toEqual([
+      { amount: -82_258, n: N },
+      { amount: 5319, n: N },
+    ]);
     // Meanwhile the API moves the first changing schedules' end behavior (locks: subscription, then schedule).
     const updates = (async () => {
       for (const id of changing.slice(0, 5)) await post(`/v1/subscription_schedules/${id}`, { end_behavior: 'cancel' });

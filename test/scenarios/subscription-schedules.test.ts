@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
 import { checkBooks } from '../helpers/books.js';
-import { advanceTo, customerBalance, errorOf, events, get, iso, ok, subscribe, unix, type BillingApp, type Inv } from './support.js';
+import { advanceTo, communityOnClock, customerBalance, errorOf, events, get, iso, ok, subscribe, unix, type BillingApp, type Inv } from './support.js';
 
 // Stripe's subscription schedules, as an integration uses them: from_subscription then an update with
 // the next phase (the period-end downgrade), a customer's schedule of phases (three months monthly,
@@ -181,6 +181,69 @@ describe('subscription schedules', () => {
     expect(errorOf(await upd([{ ...phase0, add_invoice_items: [{ price: course }] }, { items: [{ price: community }] }]))).toEqual([400, 'parameter_invalid', 'phases[0][add_invoice_items]']);
   });
 
+  it('a phase change inside a period (Jan 16): prorated then, −5,006 + 77,419, billed with the Feb 1 renewal (222,413)', async () => {
+    const { clock, customer, sub } = await communityOnClock(t, '2026-01-01T00:00:00Z');
+    const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
+    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+    const updated = await ok(t, 'POST', `${schedules}/${sched.id}`, {
+      phases: [
+        { items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: unix('2026-01-16T00:00:00Z') },
+        { items: [{ price: group }], end_date: unix('2026-02-01T00:00:00Z') },
+      ],
+    });
+    expect(phaseDates(updated).map((p) => [p[0], p[1]])).toEqual([
+      ['2026-01-01T00:00:00Z', '2026-01-16T00:00:00Z'],
+      ['2026-01-16T00:00:00Z', '2026-02-01T00:00:00Z'],
+    ]);
+    await advanceTo(t, clock, '2026-01-15T23:59:59Z');
+    expect((await t.sub(sub.id)).items.data.map((i: { price: { id: string } }) => i.price.id)).toEqual([community]);
+    await advanceTo(t, clock, '2026-01-16T01:00:00Z');
+    expect((await t.sub(sub.id)).items.data.map((i: { price: { id: string } }) => i.price.id)).toEqual([group]);
+    // Unused Community: 9,700 × 16/31 = 5,006.45 → −5,006; remaining Group: 150,000 × 16/31 = 77,419.35 → 77,419.
+    const pending = (await get(t, `/v1/invoiceitems?customer=${customer}&pending=true`)).data.map((i: { amount: number; proration: boolean }) => [i.amount, i.proration]);
+    expect(pending.sort()).toEqual([[-5006, true], [77_419, true]].sort());
+    expect((await get(t, `${schedules}/${sched.id}`)).current_phase).toEqual({ start_date: unix('2026-01-16T00:00:00Z'), end_date: unix('2026-02-01T00:00:00Z') });
+    await advanceTo(t, clock, '2026-02-01T02:00:00Z');
+    expect((await totals(sub.id)).map((r) => r[0])).toEqual([9700, 222_413]);
+    expect((await get(t, `${schedules}/${sched.id}`)).status).toBe('released');
+    expect(await checkBooks(t.testDb.db)).toEqual([]);
+  });
+
+  it('inside a period with always_invoice: 72,413 invoiced and paid at Jan 16; a release and a cancel inside a period', async () => {
+    const a = await communityOnClock(t, '2026-01-01T00:00:00Z');
+    const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
+    const sched = await ok(t, 'POST', schedules, { from_subscription: a.sub.id });
+    await ok(t, 'POST', `${schedules}/${sched.id}`, {
+      phases: [
+        { items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: unix('2026-01-16T00:00:00Z') },
+        { items: [{ price: group }], end_date: unix('2026-02-01T00:00:00Z'), proration_behavior: 'always_invoice' },
+      ],
+    });
+    await advanceTo(t, a.clock, '2026-01-16T01:00:00Z');
+    const inv: Inv = await get(t, `/v1/invoices/${(await t.sub(a.sub.id)).latest_invoice}`);
+    expect([inv.status, inv.total, inv.amount_paid]).toEqual(['paid', 72_413, 72_413]);
+
+    // A single phase ending Jan 20 with end_behavior release: released then, nothing else changes.
+    const b = await communityOnClock(t, '2026-01-01T00:00:00Z');
+    const rel = await ok(t, 'POST', schedules, { from_subscription: b.sub.id });
+    await ok(t, 'POST', `${schedules}/${rel.id}`, { phases: [{ items: [{ price: community }], start_date: rel.phases[0].start_date, end_date: unix('2026-01-20T00:00:00Z') }] });
+    await advanceTo(t, b.clock, '2026-01-20T01:00:00Z');
+    const released = await get(t, `${schedules}/${rel.id}`);
+    expect([released.status, released.released_at]).toEqual(['released', unix('2026-01-20T00:00:00Z')]);
+    expect([(await t.sub(b.sub.id)).schedule, (await t.sub(b.sub.id)).status]).toEqual([null, 'active']);
+
+    // The same with end_behavior cancel: canceled Jan 20, the schedule completed.
+    const c = await communityOnClock(t, '2026-01-01T00:00:00Z');
+    const can = await ok(t, 'POST', schedules, { from_subscription: c.sub.id });
+    await ok(t, 'POST', `${schedules}/${can.id}`, { end_behavior: 'cancel', phases: [{ items: [{ price: community }], start_date: can.phases[0].start_date, end_date: unix('2026-01-20T00:00:00Z') }] });
+    expect((await t.sub(c.sub.id)).cancel_at).toBe(unix('2026-01-20T00:00:00Z'));
+    await advanceTo(t, c.clock, '2026-01-20T01:00:00Z');
+    const ended = await t.sub(c.sub.id);
+    expect([ended.status, ended.ended_at]).toEqual(['canceled', unix('2026-01-20T00:00:00Z')]);
+    expect((await get(t, `${schedules}/${can.id}`)).status).toBe('completed');
+    expect(await checkBooks(t.testDb.db)).toEqual([]);
+  });
+
   it('a future start: not_started until Jan 10, when the worker creates the subscription and charges 150,000', async () => {
     const clock = await t.clockAt('2026-01-01T00:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
@@ -255,14 +318,15 @@ describe('subscription schedules', () => {
 
     const phase0 = { items: [{ price: group }], start_date: sched.phases[0].start_date, end_date: sched.phases[0].end_date };
     const upd = (phases: unknown[]) => call(`${schedules}/${sched.id}`, { phases });
-    expect(errorOf(await upd([phase0, { items: [{ price: community }], end_date: unix('2026-03-15T00:00:00Z') }]))).toEqual([400, 'parameter_invalid', 'phases[1][end_date]']);
+    // A phase ending inside a period (Jan 20) makes the next start there: its length cannot be counted in periods.
+    expect(errorOf(await upd([{ ...phase0, end_date: unix('2026-01-20T00:00:00Z') }, { items: [{ price: community }], iterations: 1 }]))).toEqual([400, 'parameter_invalid', 'phases[1][iterations]']);
     expect(errorOf(await upd([{ ...phase0, items: [{ price: group, quantity: 2 }] }, { items: [{ price: community }] }]))).toEqual([400, 'parameter_invalid', 'phases[0][items]']);
     expect(errorOf(await upd([phase0, { items: [{ price: 'price_nope' }] }]))).toEqual([404, 'resource_missing', 'phases[1][items][0][price]']);
     expect(errorOf(await upd([phase0, { items: [{ price: course }] }]))).toEqual([400, 'parameter_invalid', 'phases[1][items][0][price]']);
     // A past phase sent again is skipped, and errors keep the request's numbering.
     const past = { items: [{ price: group }], start_date: unix('2025-12-01T00:00:00Z'), end_date: sched.phases[0].start_date };
     expect(errorOf(await upd([past, phase0, { items: [{ price: 'price_nope' }] }]))).toEqual([404, 'resource_missing', 'phases[2][items][0][price]']);
-    expect(errorOf(await upd([past, phase0, { items: [{ price: community }], end_date: unix('2026-03-15T00:00:00Z') }]))).toEqual([400, 'parameter_invalid', 'phases[2][end_date]']);
+    expect(errorOf(await upd([past, { ...phase0, end_date: unix('2026-01-20T00:00:00Z') }, { items: [{ price: community }] }]))).toEqual([400, 'parameter_missing', 'phases[2][end_date]']);
     expect(phaseDates(await get(t, `${schedules}/${sched.id}`)).length).toBe(1);
 
     // The schedule owns the subscription's end and cycle.

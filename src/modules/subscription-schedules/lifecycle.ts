@@ -1,29 +1,46 @@
 // The schedule's side of the subscription's life: what the subscription carries as its next step, and
 // what the schedule becomes when the subscription reaches a phase's start or ends. Called from the
-// subscription's own code (renewal, transition), so this file depends on nothing of it but types.
+// subscription's own code (renewal, transition), so it uses none of the subscription's services —
+// only its row types, its period arithmetic and the pending-item writer.
 import type { Queryable } from '../../db/index.js';
 import { fromUnix, toUnix } from '../../core/time/index.js';
 import { recordEvent } from '../events/service.js';
 import { addInvoiceItems } from '../subscriptions/add-invoice-items.js';
+import { periodContainingTime, type BillingSchedule } from '../subscriptions/domain/periods.js';
 import type { SubscriptionRow } from '../subscriptions/repository.js';
 import { findSchedule, updateSchedule, type ScheduleRow } from './repository.js';
 import { scheduleObject, type ScheduleObject } from './serialize.js';
 
 /**
  * What the subscription carries while phase `k` is in force: the next phase's items for the phase's
- * end (the renewal there applies them), or the end itself — a release (the items stay) or, with
- * end_behavior cancel, a cancel_at.
+ * end, or the end itself — a release (the items stay) or, with end_behavior cancel, a cancel_at. An
+ * end on a period boundary of `billing` (the subscription's schedule) is applied by the renewal there;
+ * one inside a period carries step_at, for the worker to apply at that instant, prorated.
  */
-export function stepFor(s: ScheduleRow, k: number): Pick<SubscriptionRow, 'pending_schedule' | 'cancel_at'> {
+export function stepFor(s: ScheduleRow, k: number, billing: BillingSchedule): Pick<SubscriptionRow, 'pending_schedule' | 'cancel_at'> {
   const phase = s.phases[k]!;
-  const effective_at = fromUnix(phase.end_date).toISOString();
+  const end = fromUnix(phase.end_date);
+  const effective_at = end.toISOString();
+  const inside = periodContainingTime(billing, end).start.getTime() !== end.getTime();
+  const step = inside ? { step_at: phase.end_date } : {};
   const next = s.phases[k + 1];
-  if (next) return { pending_schedule: { id: s.id, items: next.items, effective_at }, cancel_at: null };
-  return { pending_schedule: { id: s.id, items: null, effective_at }, cancel_at: s.end_behavior === 'cancel' ? fromUnix(phase.end_date) : null };
+  if (next) return { pending_schedule: { id: s.id, items: next.items, effective_at, ...step }, cancel_at: null };
+  // A cancel_at ends the subscription there itself (billed up to it), inside a period or not.
+  if (s.end_behavior === 'cancel') return { pending_schedule: { id: s.id, items: null, effective_at }, cancel_at: end };
+  return { pending_schedule: { id: s.id, items: null, effective_at, ...step }, cancel_at: null };
 }
 
-/** The index of the phase a subscription is in: the one containing its current period's start. */
-export function phaseIndexOf(s: ScheduleRow, sub: Pick<SubscriptionRow, 'current_period_start'>): number {
+/**
+ * The index of the phase in force on a subscription: the one whose end is the step it carries (a step
+ * inside a period is applied later than the period's start, so the period alone cannot tell); before
+ * the schedule installed a step, the one containing the current period's start.
+ */
+export function phaseIndexOf(s: ScheduleRow, sub: Pick<SubscriptionRow, 'current_period_start' | 'pending_schedule'>): number {
+  if (sub.pending_schedule?.id === s.id) {
+    const end = toUnix(new Date(sub.pending_schedule.effective_at));
+    const k = s.phases.findIndex((p) => p.end_date === end);
+    if (k >= 0) return k;
+  }
   const t = toUnix(new Date(sub.current_period_start));
   const k = s.phases.findIndex((p) => p.start_date <= t && t < p.end_date);
   return k < 0 ? s.phases.length - 1 : k;
@@ -47,15 +64,23 @@ async function record(q: Queryable, s: ScheduleRow, type: string, now: Date, pre
  * unless the periods moved under the schedule (a paused subscription resumed with a new anchor): then
  * the step applied at the first renewal after it, and the phase containing `at` is the one in force.
  */
-export async function schedulePhaseStarted(q: Queryable, scheduleId: string, subId: string, at: Date, now: Date): Promise<Partial<SubscriptionRow>> {
+export async function schedulePhaseStarted(
+  q: Queryable,
+  scheduleId: string,
+  subId: string,
+  at: Date,
+  now: Date,
+  billing: BillingSchedule,
+  opts: { itemsAdded?: boolean } = {},
+): Promise<Partial<SubscriptionRow>> {
   const s = await findSchedule(q, scheduleId, true);
   if (!s || s.status !== 'active') return {};
   const t = toUnix(at);
   const k = s.phases.findIndex((p) => p.start_date <= t && t < p.end_date);
   if (k >= 0) {
     // Its one-time prices join the invoice this renewal is about to make (pending items of the subscription).
-    await addInvoiceItems(q, { id: subId, customer: s.customer, currency: s.currency }, s.phases[k]!.add_invoice_items, now, { checked: true });
-    return stepFor(s, k);
+    if (!opts.itemsAdded) await addInvoiceItems(q, { id: subId, customer: s.customer, currency: s.currency }, s.phases[k]!.add_invoice_items, now, { checked: true });
+    return stepFor(s, k, billing);
   }
   const released = await updateSchedule(q, s.id, { status: 'released', released_at: at, released_subscription: subId, subscription: null });
   await record(q, released, 'subscription_schedule.released', now);

@@ -6,16 +6,16 @@ import type { ListParams } from '../../http/pagination.js';
 import { listObject } from '../../http/pagination.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import { previousAttributes } from '../events/service.js';
-import { checkInvoiceItemPrices } from '../subscriptions/add-invoice-items.js';
+import { addInvoiceItems, checkInvoiceItemPrices } from '../subscriptions/add-invoice-items.js';
 import { loadPricing, unitAmountIn } from '../subscriptions/billing.js';
 import { catchUpPeriods, periodDue } from '../subscriptions/catch-up.js';
 import { scheduleOf } from '../subscriptions/drafts.js';
 import { RENEWABLE_STATUSES } from '../subscriptions/jobs.js';
 import { itemsOf, type SubscriptionRow } from '../subscriptions/repository.js';
-import { cancelSubscription, createSubscription, effectiveNow, getSubscriptionRow, type Ctx } from '../subscriptions/service.js';
+import { cancelSubscription, createSubscription, effectiveNow, getSubscriptionRow, updateSubscription, type Ctx } from '../subscriptions/service.js';
 import { transition } from '../subscriptions/state.js';
 import { planPhases, sameItems, type Phase, type PhaseInput, type PriceTerms } from './domain/phases.js';
-import { phaseIndexOf, recordScheduleEvent, scheduleObjectOf, stepFor } from './lifecycle.js';
+import { phaseIndexOf, recordScheduleEvent, scheduleObjectOf, schedulePhaseStarted, stepFor } from './lifecycle.js';
 import { findSchedule, insertSchedule, isScheduleId, listScheduleRows, updateSchedule, type ScheduleRow } from './repository.js';
 import type { CreateScheduleInput, UpdateScheduleInput } from './schemas.js';
 import type { ScheduleObject } from './serialize.js';
@@ -75,9 +75,13 @@ async function checkAddInvoiceItems(q: Queryable, phases: InputPhases, currency:
   for (const [i, p] of phases.entries()) if (p.add_invoice_items?.length) await checkInvoiceItemPrices(q, p.add_invoice_items, currency, `phases[${i}][add_invoice_items]`);
 }
 
-/** The schedule takes the subscription over: it carries the schedule's next step from now on. */
-async function attach(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, now: Date): Promise<void> {
-  await transition(q, sub, stepFor(s, phaseIndexOf(s, sub)), now);
+/**
+ * The schedule takes the subscription over: it carries the step at the end of phase `k` (the phase in
+ * force; by default, found from the subscription — an update passes the index it found before it
+ * replaced the phases) from now on.
+ */
+async function attach(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, now: Date, k = phaseIndexOf(s, sub)): Promise<void> {
+  await transition(q, sub, stepFor(s, k, scheduleOf(sub)), now);
 }
 
 export async function createSchedule(ctx: Ctx, input: CreateScheduleInput): Promise<ScheduleObject> {
@@ -221,12 +225,14 @@ export async function updateScheduleById(ctx: Ctx, id: string, input: UpdateSche
     assertLive(s, 'update');
   }
   const before = await objectOf(q, s, now);
+  // The phase in force keeps its index: past phases stay, the new ones follow it.
+  const inForce = sub ? phaseIndexOf(s, sub) : 0;
   const patch: Partial<ScheduleRow> = {};
   if (input.metadata) patch.metadata = mergeMetadata(s.metadata, input.metadata);
   if (input.end_behavior) patch.end_behavior = input.end_behavior;
-  if (input.phases) patch.phases = sub ? await replanActive(q, s, sub, input.phases) : await replanNotStarted(q, s, input.phases);
+  if (input.phases) patch.phases = sub ? await replanActive(q, s, sub, input.phases, now) : await replanNotStarted(q, s, input.phases);
   const after = await updateSchedule(q, s.id, patch);
-  if (sub && (input.phases || input.end_behavior)) await attach(q, after, sub, now);
+  if (sub && (input.phases || input.end_behavior)) await attach(q, after, sub, now, inForce);
   const obj = await objectOf(q, after, now);
   const prev = previousAttributes(before, obj);
   if (Object.keys(prev).length > 0) await recordScheduleEvent(q, after, 'subscription_schedule.updated', now, prev);
@@ -238,7 +244,7 @@ export async function updateScheduleById(ctx: Ctx, id: string, input: UpdateSche
  * the first phase given is the one in force: same items as the subscription has, same start; its end
  * and everything after it may change.
  */
-async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, input: InputPhases): Promise<Phase[]> {
+async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, input: InputPhases, now: Date): Promise<Phase[]> {
   const k = phaseIndexOf(s, sub);
   const current = s.phases[k]!;
   const skip = input.findIndex((p) => p.start_date === undefined || p.start_date >= current.start_date);
@@ -262,8 +268,8 @@ async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, 
     await checkAddInvoiceItems(q, input.slice(skip), s.currency);
     return out;
   });
-  if (planned[0]!.end_date < toUnix(new Date(sub.current_period_end))) {
-    throw new InvalidRequestError(`The phase in force cannot end before the current period ends (${toUnix(new Date(sub.current_period_end))}).`, `phases[${skip}][end_date]`, 'parameter_invalid');
+  if (planned[0]!.end_date <= toUnix(now)) {
+    throw new InvalidRequestError(`The phase in force must end after now (${toUnix(now)}).`, `phases[${skip}][end_date]`, 'parameter_invalid');
   }
   return [...s.phases.slice(0, k), ...planned];
 }
@@ -286,6 +292,47 @@ async function renumber<T>(offset: number, fn: () => Promise<T>): Promise<T> {
     }
     throw err;
   }
+}
+
+/**
+ * A phase change inside a billing period, due at its step_at: the subscription is updated then — the
+ * next phase's items, its proration_behavior, proration_date = step_at; its add_invoice_items first,
+ * so an always_invoice change bills them — and carries the following step. A worker so late that the
+ * period has ended meanwhile leaves the change to the renewal (applied there, without proration).
+ */
+export async function applyScheduleStep(ctx: Ctx, claimed: SubscriptionRow): Promise<void> {
+  const { q } = ctx;
+  let sub = claimed;
+  const step = sub.pending_schedule!;
+  const stepAt = step.step_at!;
+  const now = await effectiveNow(q, sub.test_clock, ctx.now);
+  if (periodDue(sub, now)) {
+    await transition(q, sub, { pending_schedule: { id: step.id, items: step.items, effective_at: step.effective_at } }, now);
+    return;
+  }
+  const s = await findSchedule(q, step.id, true);
+  if (!s || s.status !== 'active') {
+    await transition(q, sub, { pending_schedule: null }, now);
+    return;
+  }
+  const k = s.phases.findIndex((p) => p.start_date === stepAt);
+  if (step.items && k >= 0) {
+    await addInvoiceItems(q, { id: sub.id, customer: s.customer, currency: s.currency }, s.phases[k]!.add_invoice_items, now, { checked: true });
+    const current = (await itemsOf(q, [sub.id])).get(sub.id)!;
+    await updateSubscription(
+      { ...ctx, now },
+      sub.id,
+      {
+        items: [...current.map((i) => ({ id: i.id, deleted: true })), ...step.items.map((i) => ({ price: i.price, quantity: i.quantity }))],
+        proration_behavior: s.phases[k]!.proration_behavior,
+        proration_date: stepAt,
+      },
+      { bySchedule: true },
+    );
+    sub = await getSubscriptionRow(q, sub.id, true);
+  }
+  const next = await schedulePhaseStarted(q, s.id, sub.id, fromUnix(stepAt), now, scheduleOf(sub), { itemsAdded: true });
+  await transition(q, sub, { pending_schedule: null, ...next }, now);
 }
 
 /** Cancels the schedule and, if it runs one, its subscription now (Stripe's defaults: invoice_now and prorate true). */

@@ -50,6 +50,7 @@ describe('worker claims', () => {
     ['payments', 'invoices_due_payment', NOW],
     ['pendingUpdates', 'subscriptions_due_pending_update', NOW],
     ['scheduleStarts', 'subscription_schedules_due_start', NOW],
+    ['scheduleSteps', 'subscriptions_due_schedule_step', Math.floor(NOW.getTime() / 1000)],
   ];
   // Real time, where the rows are (a test clock's claims may read its few rows by the clock index and sort them).
   const scope: Scope = { clock: null };

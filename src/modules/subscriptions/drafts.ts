@@ -87,11 +87,13 @@ export function nextCycle(
   let billed = items;
   let sched = scheduleOf(sub);
   let applied: Partial<SubscriptionRow> | null = null;
-  if (sub.pending_schedule && !sub.pending_schedule.items && new Date(sub.pending_schedule.effective_at) <= periodEnd) {
+  // A step inside a period (step_at) is the worker's to apply at that instant, not the renewal's.
+  const step = sub.pending_schedule && sub.pending_schedule.step_at === undefined && new Date(sub.pending_schedule.effective_at) <= periodEnd ? sub.pending_schedule : null;
+  if (step && !step.items) {
     // A schedule ending here (end_behavior release): the items stay, the schedule lets go.
     applied = { pending_schedule: null };
-  } else if (sub.pending_schedule?.items && new Date(sub.pending_schedule.effective_at) <= periodEnd) {
-    billed = sub.pending_schedule.items.map((i) => ({ id: itemId(), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: {}, created: periodEnd }));
+  } else if (step?.items) {
+    billed = step.items.map((i) => ({ id: itemId(), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: {}, created: periodEnd }));
     applied = { pending_schedule: null };
     const price = pricing.get(billed[0]!.price)!.price;
     if (price.interval !== sub.interval || price.interval_count !== sub.interval_count) {

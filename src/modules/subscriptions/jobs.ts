@@ -10,7 +10,7 @@ import type { InvoiceRow } from '../invoices/repository.js';
 import { defaultPaymentMethodFor } from '../payments/service.js';
 import { discountsFor, loadPricing, pendingItemsFor, pendingLines } from './billing.js';
 import { storeStretch } from './proration-items.js';
-import { nextCycle } from './drafts.js';
+import { nextCycle, scheduleOf } from './drafts.js';
 import { itemsOf, replaceItems, type ItemRow, type SubscriptionRow } from './repository.js';
 import { subscriptionObject } from './serialize.js';
 import { currentPeriodPaid, stopCollection, transition } from './state.js';
@@ -21,7 +21,7 @@ import { markOverdueInvoices } from '../documents/net-terms.js';
 import { heldFilter, runPass, type HoldableJob } from '../../jobs/holds.js';
 import { schedulePhaseStarted } from '../subscription-schedules/lifecycle.js';
 import { isScheduleId, type ScheduleRow } from '../subscription-schedules/repository.js';
-import { startSchedule } from '../subscription-schedules/service.js';
+import { applyScheduleStep, startSchedule } from '../subscription-schedules/service.js';
 
 // The billing worker's due work. Each function claims a batch of due rows for one scope (real time:
 // rows without a test clock; or one test clock's rows) with FOR UPDATE SKIP LOCKED, and handles them
@@ -58,6 +58,7 @@ export const JOB = {
   payments: 'billing.payment',
   overdue: 'billing.overdue',
   scheduleStarts: 'billing.schedule_start',
+  scheduleSteps: 'billing.schedule_step',
 } as const;
 
 /** On real time, claims skip rows held after failing alone; a test clock's advance fails instead. */
@@ -86,6 +87,9 @@ export const claims = {
   // Subscription schedules whose start_date came: their subscription is created then.
   scheduleStarts: (scope: Scope) =>
     `SELECT * FROM subscription_schedules WHERE status = 'not_started' AND start_date <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.scheduleStarts, 'subscription_schedules', '$1')} ORDER BY start_date, id`,
+  // A schedule's phase change inside a billing period, due at its step_at (Unix seconds).
+  scheduleSteps: (scope: Scope) =>
+    `SELECT * FROM subscriptions WHERE pending_schedule->>'step_at' IS NOT NULL AND (pending_schedule->>'step_at')::bigint <= $${scope.clock ? 2 : 1} AND ${LIVE} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.scheduleSteps, 'subscriptions', `to_timestamp($${scope.clock ? 2 : 1})`)} ORDER BY (pending_schedule->>'step_at')::bigint, id`,
   pendingUpdates: (scope: Scope) =>
     `SELECT * FROM subscriptions WHERE pending_update_expires_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.pendingUpdates, 'subscriptions', '$1')} ORDER BY pending_update_expires_at, id`,
 };
@@ -106,7 +110,8 @@ export async function nextDueAt(q: Queryable, scope: Scope): Promise<Date | null
        (SELECT min(finalize_at) FROM invoices WHERE status = 'draft' AND auto_advance AND ${s}),
        (SELECT min(next_payment_attempt) FROM invoices WHERE status = 'open' AND ${s}),
        (SELECT min(due_date) FROM invoices WHERE status = 'open' AND due_date IS NOT NULL AND overdue_at IS NULL AND ${s}),
-       (SELECT min(start_date) FROM subscription_schedules WHERE status = 'not_started' AND ${s})
+       (SELECT min(start_date) FROM subscription_schedules WHERE status = 'not_started' AND ${s}),
+       (SELECT min(to_timestamp((pending_schedule->>'step_at')::bigint)) FROM subscriptions WHERE pending_schedule->>'step_at' IS NOT NULL AND ${LIVE} AND ${s})
      ) AS t`,
     scopeParams(scope),
   );
@@ -117,6 +122,13 @@ export async function nextDueAt(q: Queryable, scope: Scope): Promise<Date | null
 export async function startDueSchedules(q: Queryable, deps: BillingDeps, scope: Scope, now: Date, limit: number): Promise<number> {
   const { rows } = await claimRows<ScheduleRow>(q, claims.scheduleStarts(scope), [...scopeParams(scope), now], limit);
   for (const s of rows) await startSchedule({ q, deps, now }, s);
+  return rows.length;
+}
+
+/** Applies the schedule phase changes due inside a billing period (prorated, as an update at that instant). */
+export async function applyScheduleSteps(q: Queryable, deps: BillingDeps, scope: Scope, now: Date, limit: number): Promise<number> {
+  const { rows } = await claimRows<SubscriptionRow>(q, claims.scheduleSteps(scope), [...scopeParams(scope), Math.floor(now.getTime() / 1000)], limit);
+  for (const sub of rows) await applyScheduleStep({ q, deps, now }, sub);
   return rows.length;
 }
 
@@ -252,7 +264,9 @@ export async function advanceOne(q: Queryable, deps: BillingDeps, sub: Subscript
   patch.current_period_start = next.start;
   patch.current_period_end = next.end;
   // A subscription schedule's step applied: the subscription takes on the following one.
-  if (cycle.applied && isScheduleId(sub.pending_schedule?.id)) Object.assign(patch, await schedulePhaseStarted(q, sub.pending_schedule!.id, sub.id, next.start, now));
+  if (cycle.applied && isScheduleId(sub.pending_schedule?.id)) {
+    Object.assign(patch, await schedulePhaseStarted(q, sub.pending_schedule!.id, sub.id, next.start, now, scheduleOf({ ...sub, ...patch })));
+  }
   // A free stub stays free until the period at the anchor starts.
   if (sub.free_stub && !cycle.freeStub) patch.free_stub = false;
   // The new period is billed up to a cancel_at inside it, or in full.
@@ -369,6 +383,8 @@ export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, no
     { name: JOB.trialWillEnd, run: (q, limit) => sendTrialWillEnd(q, scope, now, limit) },
     { name: JOB.resumes, run: (q, limit) => resumeCollection(q, scope, now, limit) },
     { name: JOB.scheduleStarts, run: (q, limit) => startDueSchedules(q, deps, scope, now, limit) },
+    // Before renewals: a step inside the period ending now comes first (a late one is left to the renewal).
+    { name: JOB.scheduleSteps, run: (q, limit) => applyScheduleSteps(q, deps, scope, now, limit) },
     // Before renewals: a subscription whose cancel_at has come ends instead of renewing.
     { name: JOB.cancelAt, run: (q, limit) => cancelAtDue(q, deps, scope, now, limit) },
     { name: JOB.periodEnds, run: (q, limit) => advancePeriods(q, deps, scope, now, limit) },

@@ -12,6 +12,12 @@ export interface PendingSchedule {
   /** The items from effective_at on; null: a subscription schedule ends there and the items stay. */
   items: { price: string; quantity: number }[] | null;
   effective_at: string; // ISO
+  /**
+   * Set (Unix seconds, = effective_at) when a schedule's step falls inside a billing period: the
+   * worker applies it then, prorated (jobs.ts applyScheduleSteps); without it the renewal at
+   * effective_at applies it.
+   */
+  step_at?: number;
 }
 
 export interface SubscriptionRow {

@@ -414,7 +414,8 @@ function mergeItems(current: ItemRow[], updates: NonNullable<UpdateSubscriptionI
   return kept;
 }
 
-export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubscriptionInput): Promise<SubscriptionObject> {
+/** `bySchedule`: the subscription's own schedule changes its phase (what the API refuses on a managed subscription). */
+export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubscriptionInput, opts: { bySchedule?: boolean } = {}): Promise<SubscriptionObject> {
   const { q } = ctx;
   let sub = await getSubscriptionRow(q, id, true);
   const now = await effectiveNow(q, sub.test_clock, ctx.now);
@@ -431,7 +432,7 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   }
   assertNotPastCancelAt(sub, now);
   assertPendingUpdateAllowed(sub, input);
-  assertScheduleAllows(sub, input);
+  if (!opts.bySchedule) assertScheduleAllows(sub, input);
   const c: Ctx = { ...ctx, now };
   const customer = await getCustomerRow(q, sub.customer, { param: 'customer' });
   const patch: Partial<SubscriptionRow> = {};
@@ -575,7 +576,7 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     const next = mergeItems(current, input.items ?? []);
     const pricing = await loadPricing(q, [...current.map((i) => i.price), ...next.map((i) => i.price)]);
     const terms = validateItems(next, pricing, customer, sub.currency);
-    if (isScheduleId(sub.pending_schedule?.id) && (terms.interval !== sub.interval || terms.intervalCount !== sub.interval_count)) {
+    if (!opts.bySchedule && isScheduleId(sub.pending_schedule?.id) && (terms.interval !== sub.interval || terms.intervalCount !== sub.interval_count)) {
       // Another interval would move the period ends, where the schedule's phases change.
       throw new InvalidRequestError(`The subscription is managed by the subscription schedule ${sub.pending_schedule!.id}: its items keep their interval. Change the interval in a phase of the schedule.`, 'items', 'subscription_managed_by_schedule');
     }

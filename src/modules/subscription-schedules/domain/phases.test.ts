@@ -39,20 +39,26 @@ describe('planPhases', () => {
     expect(ps[0]!.proration_behavior).toBe('create_prorations');
   });
 
-  it('takes an end_date on a period boundary (Feb 28, the clamped one) and refuses one inside a period', () => {
+  it('takes an end_date on a period boundary (Feb 28, the clamped one) or inside a period', () => {
     expect(dates(plan([{ items: [item('monthly')], end_date: u('2026-02-28T10:00:00Z') }, { items: [item('annual')], iterations: 1 }]))).toEqual([
       ['2026-01-31T10:00:00.000Z', '2026-02-28T10:00:00.000Z'],
       // Another interval starts its own cycle at the phase start.
       ['2026-02-28T10:00:00.000Z', '2027-02-28T10:00:00.000Z'],
     ]);
-    expect(refusal(() => plan([{ items: [item('monthly')], end_date: u('2026-02-27T10:00:00Z') }, { items: [item('monthly')] }]))).toEqual(['phases[0][end_date]', 'parameter_invalid']);
+    // Inside a period: the next phase (same interval) starts mid-period, so its length is a date or a duration.
+    expect(dates(plan([{ items: [item('monthly')], end_date: u('2026-02-15T00:00:00Z') }, { items: [item('monthly_b')], end_date: u('2026-03-31T10:00:00Z') }]))).toEqual([
+      ['2026-01-31T10:00:00.000Z', '2026-02-15T00:00:00.000Z'],
+      ['2026-02-15T00:00:00.000Z', '2026-03-31T10:00:00.000Z'],
+    ]);
+    expect(refusal(() => plan([{ items: [item('monthly')], end_date: u('2026-02-15T00:00:00Z') }, { items: [item('monthly_b')], iterations: 1 }]))).toEqual(['phases[1][iterations]', 'parameter_invalid']);
+    expect(refusal(() => plan([{ items: [item('monthly')], end_date: u('2026-02-15T00:00:00Z') }, { items: [item('monthly_b')] }]))).toEqual(['phases[1][end_date]', 'parameter_missing']);
     expect(refusal(() => plan([{ items: [item('monthly')], end_date: u('2026-01-31T10:00:00Z') }]))).toEqual(['phases[0][end_date]', 'parameter_invalid']);
   });
 
-  it('takes a duration that lands on a boundary (3 months of a monthly price), not one inside a period (1 month of an annual one)', () => {
+  it('takes a duration from the phase start, on a boundary or not', () => {
     expect(dates(plan([{ items: [item('monthly')], duration: { interval: 'month', interval_count: 3 } }]))).toEqual([['2026-01-31T10:00:00.000Z', '2026-04-30T10:00:00.000Z']]);
     expect(dates(plan([{ items: [item('quarterly')], duration: { interval: 'year' } }]))).toEqual([['2026-01-31T10:00:00.000Z', '2027-01-31T10:00:00.000Z']]);
-    expect(refusal(() => plan([{ items: [item('annual')], duration: { interval: 'month' } }]))).toEqual(['phases[0][duration]', 'parameter_invalid']);
+    expect(dates(plan([{ items: [item('annual')], duration: { interval: 'month' } }]))).toEqual([['2026-01-31T10:00:00.000Z', '2026-02-28T10:00:00.000Z']]);
   });
 
   it("continues a subscription's cycle in the first phase, a stub included", () => {

@@ -1,7 +1,9 @@
-// A schedule's phases as dates. Recur changes a subscription's items only at its period ends (the
-// renewal bills the next phase's items), so every phase boundary must be a period boundary of the
-// phase's own billing schedule: the same anchor while the interval stays, a new anchor at the
-// phase's start when the interval changes (as a scheduled change to another interval does).
+// A schedule's phases as dates. Each phase bills on its own billing schedule: the same anchor while
+// the interval stays, a new anchor at the phase's start when the interval changes (as a change to
+// another interval does). A boundary on a period end is applied by the renewal there (nothing to
+// prorate); one inside a period (an end_date or a duration that lands there) by the worker at that
+// instant, prorated. `iterations` counts billing periods, so it needs a phase that starts on a
+// period boundary (or the subscription's own current phase, whose stub counts as one).
 import { InvalidRequestError } from '../../../core/errors/index.js';
 import { addIntervals, fromUnix, toUnix, type Interval } from '../../../core/time/index.js';
 import { periodAt, periodContainingTime, type BillingSchedule } from '../../subscriptions/domain/periods.js';
@@ -54,7 +56,7 @@ export interface PlanOptions {
   currency: string;
 }
 
-const isBoundary = (s: BillingSchedule, t: Date) => periodContainingTime(s, t).start.getTime() === t.getTime();
+export const isBoundary = (s: BillingSchedule, t: Date) => periodContainingTime(s, t).start.getTime() === t.getTime();
 
 /** The billing schedule of a phase's items (all of one interval), continuing `previous` when it is the same. */
 function phaseSchedule(items: PhaseItem[], i: number, o: PlanOptions, start: Date, previous: BillingSchedule | null): BillingSchedule {
@@ -76,30 +78,21 @@ function phaseSchedule(items: PhaseItem[], i: number, o: PlanOptions, start: Dat
   return { anchor: start, interval: t.interval, intervalCount: t.intervalCount };
 }
 
-function phaseEnd(p: PhaseInput, i: number, last: boolean, sched: BillingSchedule, start: Date): Date {
+function phaseEnd(p: PhaseInput, i: number, last: boolean, sched: BillingSchedule, start: Date, countsStub: boolean): Date {
   const given = [p.end_date !== undefined, p.iterations !== undefined, p.duration !== undefined].filter(Boolean).length;
   if (given > 1) throw new InvalidRequestError('Set only one of end_date, iterations and duration on a phase.', `phases[${i}][end_date]`, 'parameter_invalid');
-  const around = (t: Date) => {
-    const period = periodContainingTime(sched, t);
-    return `the billing periods around it end at ${toUnix(period.start)} and ${toUnix(period.end)}`;
-  };
   if (p.end_date !== undefined) {
     const end = fromUnix(p.end_date);
     if (end.getTime() <= start.getTime()) throw new InvalidRequestError(`phases[${i}][end_date] must be after the phase's start (${toUnix(start)}).`, `phases[${i}][end_date]`, 'parameter_invalid');
-    if (!isBoundary(sched, end)) {
-      throw new InvalidRequestError(`Recur moves to the next phase at a billing period's end; phases[${i}][end_date] falls inside a period (${around(end)}).`, `phases[${i}][end_date]`, 'parameter_invalid');
-    }
     return end;
   }
-  if (p.duration !== undefined) {
-    const end = addIntervals(start, p.duration.interval, p.duration.interval_count ?? 1, 1);
-    if (!isBoundary(sched, end)) {
-      throw new InvalidRequestError(`Recur moves to the next phase at a billing period's end; this duration ends inside a period (${around(end)}).`, `phases[${i}][duration]`, 'parameter_invalid');
-    }
-    return end;
-  }
+  if (p.duration !== undefined) return addIntervals(start, p.duration.interval, p.duration.interval_count ?? 1, 1);
   if (p.iterations === undefined && !last) throw new InvalidRequestError('Every phase but the last needs end_date, iterations or duration.', `phases[${i}][end_date]`, 'parameter_missing');
-  // A phase starting inside a period (a stub before a later anchor) counts that stub as its first iteration.
+  if (!countsStub && !isBoundary(sched, start)) {
+    const param = p.iterations === undefined ? `phases[${i}][end_date]` : `phases[${i}][iterations]`;
+    throw new InvalidRequestError(`phases[${i}] starts inside a billing period: give its length as end_date or duration (iterations count whole periods).`, param, p.iterations === undefined ? 'parameter_missing' : 'parameter_invalid');
+  }
+  // The subscription's current phase starting inside a period (a stub before a later anchor) counts that stub as its first iteration.
   return periodAt(sched, periodContainingTime(sched, start).index + (p.iterations ?? 1)).start;
 }
 
@@ -119,7 +112,7 @@ export function planPhases(input: readonly PhaseInput[], o: PlanOptions): Phase[
     const s = phaseSchedule(p.items, i, o, start, i === 0 && o.first ? null : sched);
     // The first phase of a subscription's schedule keeps the subscription's cycle (its items are the subscription's).
     sched = i === 0 && o.first ? o.first : s;
-    const end = phaseEnd(p, i, i === input.length - 1, sched, start);
+    const end = phaseEnd(p, i, i === input.length - 1, sched, start, i === 0 && o.first !== null);
     out.push({
       start_date: toUnix(start),
       end_date: toUnix(end),
