@@ -253,7 +253,7 @@ async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, 
   const items = (await itemsOf(q, [sub.id])).get(sub.id)!.map((i) => ({ price: i.price, quantity: i.quantity }));
   if (!sameItems(given[0]!.items, items)) {
     throw new InvalidRequestError(
-      `phases[${skip}] is the phase in force: its items must be the subscription's (Recur changes items at period ends; to change them now, update the subscription).`,
+      `phases[${skip}] is the phase in force: its items must be the subscription's. To change them now, update the subscription; to change them later, end this phase then and give the items to the next one.`,
       `phases[${skip}][items]`,
       'parameter_invalid',
     );
