@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
 import { checkBooks } from '../helpers/books.js';
+import { subscriptionScheduleObject } from '../../src/modules/subscription-schedules/schemas.js';
 import { advanceTo, communityOnClock, customerBalance, errorOf, events, get, iso, ok, subscribe, unix, type BillingApp, type Inv } from './support.js';
 
 // Stripe's subscription schedules, as an integration uses them: from_subscription then an update with
@@ -357,6 +358,10 @@ describe('subscription schedules', () => {
     const { sub } = await groupOnClock();
     const sched = await downgradeAtPeriodEnd(sub);
     expect(await checkBooks(t.testDb.db)).toEqual([]);
+    // Every schedule this file made, in every state, is the object the OpenAPI document describes.
+    const all = await get(t, `${schedules}?limit=100`);
+    expect(new Set(all.data.map((x: { status: string }) => x.status))).toEqual(new Set(['active', 'released', 'canceled', 'completed']));
+    for (const x of all.data) expect(subscriptionScheduleObject.safeParse(x).error).toBeUndefined();
     await t.testDb.db.query(`UPDATE subscriptions SET pending_schedule = NULL WHERE id = $1`, [sub.id]);
     expect((await checkBooks(t.testDb.db)).map((p) => [p.check, (p.detail as { id: string }).id])).toEqual([['an active schedule is carried by its live subscription, and only by it', sched.id]]);
   });

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import type { Router } from '../../http/router.js';
-import { zExpand } from '../../http/schemas.js';
+import { zExpand, zList } from '../../http/schemas.js';
+import { subscriptionObjectSchema } from '../subscriptions/schemas.js';
 import { releaseSchedule } from '../subscriptions/service.js';
 import { isScheduleId } from './repository.js';
-import { cancelScheduleBody, createScheduleBody, listSchedulesQuery, releaseScheduleBody, updateScheduleBody } from './schemas.js';
+import { cancelScheduleBody, createScheduleBody, listSchedulesQuery, releaseScheduleBody, subscriptionScheduleObject, updateScheduleBody } from './schemas.js';
 import { cancelScheduleById, createSchedule, listSchedules, releaseScheduleById, retrieveSchedule, updateScheduleById } from './service.js';
 
 const idParams = z.object({ id: z.string().min(1) });
@@ -17,6 +18,7 @@ export function subscriptionScheduleRoutes(r: Router): void {
     tag,
     scope: 'write',
     body: createScheduleBody,
+    response: subscriptionScheduleObject,
     handler: ({ q, deps, now, body }) => createSchedule({ q, deps, now }, body),
   });
   r.route({
@@ -27,6 +29,7 @@ export function subscriptionScheduleRoutes(r: Router): void {
     scope: 'read',
     params: idParams,
     query: z.strictObject({ expand: zExpand() }),
+    response: subscriptionScheduleObject,
     handler: ({ q, now, params }) => retrieveSchedule(q, now, params.id),
   });
   r.route({
@@ -37,6 +40,7 @@ export function subscriptionScheduleRoutes(r: Router): void {
     scope: 'write',
     params: idParams,
     body: updateScheduleBody,
+    response: subscriptionScheduleObject,
     handler: ({ q, deps, now, params, body }) => updateScheduleById({ q, deps, now }, params.id, body),
   });
   r.route({
@@ -46,6 +50,7 @@ export function subscriptionScheduleRoutes(r: Router): void {
     tag,
     scope: 'read',
     query: listSchedulesQuery,
+    response: zList(subscriptionScheduleObject),
     handler: ({ q, now, query }) => listSchedules(q, now, { customer: query.customer, scheduled: query.scheduled }, query),
   });
   r.route({
@@ -56,6 +61,7 @@ export function subscriptionScheduleRoutes(r: Router): void {
     scope: 'write',
     params: idParams,
     body: cancelScheduleBody,
+    response: subscriptionScheduleObject,
     handler: ({ q, deps, now, params, body }) => cancelScheduleById({ q, deps, now }, params.id, body),
   });
   r.route({
@@ -66,6 +72,8 @@ export function subscriptionScheduleRoutes(r: Router): void {
     scope: 'write',
     params: idParams,
     body: releaseScheduleBody,
+    // A sched_… id (schedule_at_period_end) answers with its subscription.
+    response: subscriptionScheduleObject.or(subscriptionObjectSchema),
     handler: ({ q, deps, now, params, body }) =>
       isScheduleId(params.id) ? releaseScheduleById({ q, deps, now }, params.id, body) : releaseSchedule({ q, deps, now }, params.id),
   });

@@ -44,3 +44,70 @@ export type UpdateScheduleInput = z.output<typeof updateScheduleBody>;
 export const cancelScheduleBody = z.strictObject({ invoice_now: zBool().optional(), prorate: zBool().optional(), expand: zExpand() });
 export const releaseScheduleBody = z.strictObject({ preserve_cancel_date: zBool().optional(), expand: zExpand() });
 export const listSchedulesQuery = z.strictObject({ ...listQuery, customer: z.string().optional(), scheduled: zBool().optional() });
+
+// ---------- the object (the OpenAPI document's response; serialize.ts builds it) ----------
+
+const zUnixOrNull = z.number().int().nullable();
+const zPhaseItemObject = z.strictObject({
+  billing_thresholds: z.null(),
+  discounts: z.array(z.never()),
+  metadata: z.record(z.string(), z.string()),
+  price: z.string(),
+  quantity: z.number().int(),
+  tax_rates: z.array(z.never()),
+});
+const zAddInvoiceItemObject = z.strictObject({ discounts: z.array(z.never()), price: z.string(), quantity: z.number().int(), tax_rates: z.array(z.never()) });
+const zPhaseObject = z.strictObject({
+  add_invoice_items: z.array(zAddInvoiceItemObject),
+  application_fee_percent: z.null(),
+  billing_cycle_anchor: z.null(),
+  billing_thresholds: z.null(),
+  collection_method: z.null(),
+  currency: z.string(),
+  default_payment_method: z.null(),
+  default_tax_rates: z.array(z.never()),
+  description: z.null(),
+  discounts: z.array(z.never()),
+  end_date: z.number().int(),
+  invoice_settings: z.null(),
+  items: z.array(zPhaseItemObject),
+  metadata: z.record(z.string(), z.string()),
+  on_behalf_of: z.null(),
+  proration_behavior: zProration,
+  start_date: z.number().int(),
+  transfer_data: z.null(),
+  trial_end: z.null(),
+});
+export const subscriptionScheduleObject = z.strictObject({
+  id: z.string(),
+  object: z.literal('subscription_schedule'),
+  application: z.null(),
+  billing_mode: z.strictObject({ type: z.literal('classic') }),
+  canceled_at: zUnixOrNull,
+  completed_at: zUnixOrNull,
+  created: z.number().int(),
+  current_phase: z.strictObject({ start_date: z.number().int(), end_date: z.number().int() }).nullable(),
+  customer: z.string(),
+  default_settings: z.strictObject({
+    application_fee_percent: z.null(),
+    automatic_tax: z.strictObject({ enabled: z.literal(false), liability: z.null() }),
+    billing_cycle_anchor: z.literal('automatic'),
+    billing_thresholds: z.null(),
+    collection_method: z.string(),
+    default_payment_method: z.null(),
+    description: z.null(),
+    invoice_settings: z.strictObject({ account_tax_ids: z.null(), days_until_due: z.null(), issuer: z.strictObject({ type: z.literal('self') }) }),
+    on_behalf_of: z.null(),
+    transfer_data: z.null(),
+  }),
+  end_behavior: zEndBehavior,
+  livemode: z.literal(false),
+  metadata: z.record(z.string(), z.string()),
+  phases: z.array(zPhaseObject),
+  released_at: zUnixOrNull,
+  released_subscription: z.string().nullable(),
+  status: z.enum(['not_started', 'active', 'completed', 'released', 'canceled']),
+  subscription: z.string().nullable(),
+  test_clock: z.string().nullable(),
+});
+export type ScheduleObject = z.infer<typeof subscriptionScheduleObject>;

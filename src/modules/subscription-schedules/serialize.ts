@@ -1,6 +1,7 @@
 import { toUnix } from '../../core/time/index.js';
 import { phaseAt, type Phase } from './domain/phases.js';
 import type { ScheduleRow } from './repository.js';
+import type { ScheduleObject } from './schemas.js';
 
 const unixOrNull = (d: Date | null) => (d ? toUnix(new Date(d)) : null);
 
@@ -29,11 +30,11 @@ function phaseObject(p: Phase, currency: string) {
 }
 
 /** Stripe's subscription_schedule object; `now` places current_phase (the schedule's clock time). */
-export function scheduleObject(r: ScheduleRow, now: Date, collectionMethod = 'charge_automatically') {
+export function scheduleObject(r: ScheduleRow, now: Date, collectionMethod = 'charge_automatically'): ScheduleObject {
   const current = r.status === 'active' ? phaseAt(r.phases, now) : null;
   return {
     id: r.id,
-    object: 'subscription_schedule' as const,
+    object: 'subscription_schedule',
     application: null,
     billing_mode: { type: 'classic' },
     canceled_at: unixOrNull(r.canceled_at),
@@ -64,4 +65,4 @@ export function scheduleObject(r: ScheduleRow, now: Date, collectionMethod = 'ch
     test_clock: r.test_clock,
   };
 }
-export type ScheduleObject = ReturnType<typeof scheduleObject>;
+export type { ScheduleObject };
