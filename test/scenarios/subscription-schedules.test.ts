@@ -245,6 +245,24 @@ describe('subscription schedules', () => {
     expect(await checkBooks(t.testDb.db)).toEqual([]);
   });
 
+  it('an incomplete subscription takes no change inside its period; expired, it cancels the schedule', async () => {
+    const clock = await t.clockAt('2026-01-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_chargeCustomerFail' });
+    const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
+    const sched = await ok(t, 'POST', schedules, {
+      customer,
+      phases: [{ items: [{ price: community }], end_date: unix('2026-01-01T05:00:00Z') }, { items: [{ price: group }], duration: { interval: 'month' } }],
+    });
+    expect((await t.sub(sched.subscription)).status).toBe('incomplete');
+    // The advance passes 05:00 without applying the change (and without waiting on it forever).
+    await advanceTo(t, clock, '2026-01-01T06:00:00Z');
+    const sub = await t.sub(sched.subscription);
+    expect([sub.status, sub.items.data.map((i: { price: { id: string } }) => i.price.id)]).toEqual(['incomplete', [community]]);
+    await advanceTo(t, clock, '2026-01-02T01:00:00Z');
+    expect((await t.sub(sched.subscription)).status).toBe('incomplete_expired');
+    expect((await get(t, `${schedules}/${sched.id}`)).status).toBe('canceled');
+  });
+
   it('a future start: not_started until Jan 10, when the worker creates the subscription and charges 150,000', async () => {
     const clock = await t.clockAt('2026-01-01T00:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });

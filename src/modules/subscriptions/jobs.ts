@@ -45,6 +45,8 @@ export const RENEWABLE_STATUSES = ['trialing', 'active', 'past_due', 'unpaid'] a
 const RENEWABLE = `status IN (${RENEWABLE_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 /** Not ended: an ended subscription's leftover pause_collection never resumes (no event after .deleted). */
 const LIVE = `status NOT IN ('canceled', 'incomplete_expired')`;
+/** Can take a schedule's step inside a period: live and past its first payment. */
+const STEPPABLE = `status NOT IN ('canceled', 'incomplete_expired', 'incomplete')`;
 
 /** Names of the billing jobs, as stored with a held row (src/jobs/holds.ts). */
 export const JOB = {
@@ -87,9 +89,11 @@ export const claims = {
   // Subscription schedules whose start_date came: their subscription is created then.
   scheduleStarts: (scope: Scope) =>
     `SELECT * FROM subscription_schedules WHERE status = 'not_started' AND start_date <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.scheduleStarts, 'subscription_schedules', '$1')} ORDER BY start_date, id`,
-  // A schedule's phase change inside a billing period, due at its step_at (Unix seconds).
+  // A schedule's phase change inside a billing period, due at its step_at (Unix seconds). An incomplete
+  // subscription (first payment pending) takes no change until it is paid (Stripe: only metadata and the
+  // payment method change then); it waits, and applies late if still inside the period.
   scheduleSteps: (scope: Scope) =>
-    `SELECT * FROM subscriptions WHERE pending_schedule->>'step_at' IS NOT NULL AND (pending_schedule->>'step_at')::bigint <= $${scope.clock ? 2 : 1} AND ${LIVE} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.scheduleSteps, 'subscriptions', `to_timestamp($${scope.clock ? 2 : 1})`)} ORDER BY (pending_schedule->>'step_at')::bigint, id`,
+    `SELECT * FROM subscriptions WHERE pending_schedule->>'step_at' IS NOT NULL AND (pending_schedule->>'step_at')::bigint <= $${scope.clock ? 2 : 1} AND ${STEPPABLE} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.scheduleSteps, 'subscriptions', `to_timestamp($${scope.clock ? 2 : 1})`)} ORDER BY (pending_schedule->>'step_at')::bigint, id`,
   pendingUpdates: (scope: Scope) =>
     `SELECT * FROM subscriptions WHERE pending_update_expires_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.pendingUpdates, 'subscriptions', '$1')} ORDER BY pending_update_expires_at, id`,
 };
@@ -111,7 +115,7 @@ export async function nextDueAt(q: Queryable, scope: Scope): Promise<Date | null
        (SELECT min(next_payment_attempt) FROM invoices WHERE status = 'open' AND ${s}),
        (SELECT min(due_date) FROM invoices WHERE status = 'open' AND due_date IS NOT NULL AND overdue_at IS NULL AND ${s}),
        (SELECT min(start_date) FROM subscription_schedules WHERE status = 'not_started' AND ${s}),
-       (SELECT min(to_timestamp((pending_schedule->>'step_at')::bigint)) FROM subscriptions WHERE pending_schedule->>'step_at' IS NOT NULL AND ${LIVE} AND ${s})
+       (SELECT min(to_timestamp((pending_schedule->>'step_at')::bigint)) FROM subscriptions WHERE pending_schedule->>'step_at' IS NOT NULL AND ${STEPPABLE} AND ${s})
      ) AS t`,
     scopeParams(scope),
   );
