@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
 import { checkBooks } from '../helpers/books.js';
 import { subscriptionScheduleObject } from '../../src/modules/subscription-schedules/schemas.js';
-import { advanceTo, communityOnClock, customerBalance, errorOf, events, get, iso, ok, subscribe, unix, type BillingApp, type Inv } from './support.js';
+import { advanceTo, communityOnClock, customerBalance, errorOf, events, get, iso, ok, recurringPrice, subscribe, unix, type BillingApp, type Inv } from './support.js';
 
 // Stripe's subscription schedules, as an integration uses them: from_subscription then an update with
 // the next phase (the period-end downgrade), a customer's schedule of phases (three months monthly,
@@ -243,6 +243,22 @@ describe('subscription schedules', () => {
     expect([ended.status, ended.ended_at]).toEqual(['canceled', unix('2026-01-20T00:00:00Z')]);
     expect((await get(t, `${schedules}/${can.id}`)).status).toBe('completed');
     expect(await checkBooks(t.testDb.db)).toEqual([]);
+  });
+
+  it('a price archived after the phases were set still bills when its phase starts inside a period (−5,006 + 10,323)', async () => {
+    const { clock, customer, sub } = await communityOnClock(t, '2026-01-01T00:00:00Z');
+    const community = await t.priceId('community_monthly');
+    const later = await recurringPrice(t, { interval: 'month' }, 20_000);
+    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+    await ok(t, 'POST', `${schedules}/${sched.id}`, {
+      phases: [{ items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: unix('2026-01-16T00:00:00Z') }, { items: [{ price: later }], end_date: unix('2026-02-01T00:00:00Z') }],
+    });
+    await ok(t, 'POST', `/v1/prices/${later}`, { active: false });
+    await advanceTo(t, clock, '2026-01-16T01:00:00Z');
+    expect((await t.sub(sub.id)).items.data.map((i: { price: { id: string } }) => i.price.id)).toEqual([later]);
+    // 20,000 × 16/31 = 10,322.58 → 10,323.
+    const pending = (await get(t, `/v1/invoiceitems?customer=${customer}&pending=true`)).data.map((i: { amount: number }) => i.amount);
+    expect(pending.sort((a: number, b: number) => a - b)).toEqual([-5006, 10_323]);
   });
 
   it('an incomplete subscription takes no change inside its period; expired, it cancels the schedule', async () => {

@@ -61,7 +61,7 @@ async function phasePrices(q: Queryable, phases: InputPhases, currency: string |
   const cur = currency ?? pricing.get(phases[0]!.items[0]!.price)!.price.currency;
   const prices = new Map<string, PriceTerms>();
   for (const [id, { price }] of pricing) {
-    prices.set(id, { type: price.type, active: price.active, interval: price.interval, intervalCount: price.interval_count, inCurrency: unitAmountIn(price, cur) !== null });
+    prices.set(id, { type: price.type, active: price.active, interval: price.interval, intervalCount: price.interval_count, inCurrency: unitAmountIn(price, cur) !== null, customer: price.customer });
   }
   return { prices, currency: cur };
 }
@@ -151,7 +151,7 @@ async function forCustomer(ctx: Ctx, input: CreateScheduleInput): Promise<Schedu
   const start = input.start_date === undefined || input.start_date === 'now' ? now : fromUnix(input.start_date);
   if (start.getTime() < now.getTime()) throw new InvalidRequestError('Recur does not backdate schedules: start_date must be now or later.', 'start_date', 'parameter_invalid');
   const { prices, currency } = await phasePrices(q, input.phases, customer.currency);
-  const phases = planPhases(withQuantities(input.phases), { start, first: null, prices, currency });
+  const phases = planPhases(withQuantities(input.phases), { start, first: null, prices, currency, customer: customer.id });
   await checkAddInvoiceItems(q, input.phases, currency);
   let s = await insertSchedule(q, {
     ...blank(),
@@ -264,7 +264,7 @@ async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, 
   }
   const planned = await renumber(skip, async () => {
     const { prices } = await phasePrices(q, input.slice(skip), s.currency);
-    const out = planPhases(given, { start: fromUnix(current.start_date), first: scheduleOf(sub), prices, currency: s.currency });
+    const out = planPhases(given, { start: fromUnix(current.start_date), first: scheduleOf(sub), prices, currency: s.currency, customer: s.customer });
     await checkAddInvoiceItems(q, input.slice(skip), s.currency);
     return out;
   });
@@ -276,7 +276,7 @@ async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, 
 
 async function replanNotStarted(q: Queryable, s: ScheduleRow, input: InputPhases): Promise<Phase[]> {
   const { prices } = await phasePrices(q, input, s.currency);
-  const phases = planPhases(withQuantities(input), { start: new Date(s.start_date), first: null, prices, currency: s.currency });
+  const phases = planPhases(withQuantities(input), { start: new Date(s.start_date), first: null, prices, currency: s.currency, customer: s.customer });
   await checkAddInvoiceItems(q, input, s.currency);
   return phases;
 }

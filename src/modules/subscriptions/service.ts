@@ -82,6 +82,7 @@ function validateItems(
   customer: CustomerRow,
   currency: string | null,
   paramBase = 'items',
+  opts: { allowInactive?: boolean } = {},
 ): { currency: string; interval: SubscriptionRow['interval']; intervalCount: number } {
   let cur = currency;
   let interval: { interval: SubscriptionRow['interval']; count: number } | null = null;
@@ -91,7 +92,7 @@ function validateItems(
     const info = pricing.get(it.price);
     if (!info) throw new NotFoundError('price', it.price, param);
     const p = info.price;
-    if (!p.active) throw new InvalidRequestError(`The price ${p.id} is not active and cannot be used for new subscriptions.`, param, 'price_inactive');
+    if (!p.active && !opts.allowInactive) throw new InvalidRequestError(`The price ${p.id} is not active and cannot be used for new subscriptions.`, param, 'price_inactive');
     if (p.type !== 'recurring') throw new InvalidRequestError(`The price ${p.id} is a one_time price; subscriptions need recurring prices.`, param, 'price_not_recurring');
     if (p.customer && p.customer !== customer.id) throw new InvalidRequestError(`The price ${p.id} belongs to another customer.`, param, 'price_customer_mismatch');
     if (seen.has(p.id)) throw new InvalidRequestError(`The price ${p.id} appears twice; use quantity instead.`, param, 'duplicate_price');
@@ -575,7 +576,8 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
     const current = (await itemsOf(q, [sub.id])).get(sub.id)!;
     const next = mergeItems(current, input.items ?? []);
     const pricing = await loadPricing(q, [...current.map((i) => i.price), ...next.map((i) => i.price)]);
-    const terms = validateItems(next, pricing, customer, sub.currency);
+    // A schedule's phase was checked when it was set: a price archived since still bills, as at a renewal.
+    const terms = validateItems(next, pricing, customer, sub.currency, 'items', { allowInactive: opts.bySchedule });
     if (!opts.bySchedule && isScheduleId(sub.pending_schedule?.id) && (terms.interval !== sub.interval || terms.intervalCount !== sub.interval_count)) {
       // Another interval would move the period ends, where the schedule's phases change.
       throw new InvalidRequestError(`The subscription is managed by the subscription schedule ${sub.pending_schedule!.id}: its items keep their interval. Change the interval in a phase of the schedule.`, 'items', 'subscription_managed_by_schedule');

@@ -45,6 +45,8 @@ export interface PriceTerms {
   intervalCount: number | null;
   /** Whether the price can be billed in the schedule's currency (its own or a currency option). */
   inCurrency: boolean;
+  /** A customer's own price (Stripe's price.customer), or null. */
+  customer?: string | null;
 }
 
 export interface PlanOptions {
@@ -54,6 +56,8 @@ export interface PlanOptions {
   first: BillingSchedule | null;
   prices: ReadonlyMap<string, PriceTerms>;
   currency: string;
+  /** The schedule's customer: another customer's own price is refused. */
+  customer?: string;
 }
 
 export const isBoundary = (s: BillingSchedule, t: Date) => periodContainingTime(s, t).start.getTime() === t.getTime();
@@ -61,9 +65,13 @@ export const isBoundary = (s: BillingSchedule, t: Date) => periodContainingTime(
 /** The billing schedule of a phase's items (all of one interval), continuing `previous` when it is the same. */
 function phaseSchedule(items: PhaseItem[], i: number, o: PlanOptions, start: Date, previous: BillingSchedule | null): BillingSchedule {
   let terms: { interval: Interval; intervalCount: number } | null = null;
+  const seen = new Set<string>();
   items.forEach((item, j) => {
     const p = o.prices.get(item.price)!;
     const param = `phases[${i}][items][${j}][price]`;
+    if (seen.has(item.price)) throw new InvalidRequestError(`The price ${item.price} appears twice in the phase; use quantity instead.`, param, 'duplicate_price');
+    seen.add(item.price);
+    if (p.customer && o.customer !== undefined && p.customer !== o.customer) throw new InvalidRequestError(`The price ${item.price} belongs to another customer.`, param, 'price_customer_mismatch');
     if (p.type !== 'recurring' || !p.interval || !p.intervalCount) throw new InvalidRequestError(`The price ${item.price} is not recurring: a phase's items are recurring prices.`, param, 'parameter_invalid');
     if (!p.active) throw new InvalidRequestError(`The price ${item.price} is not active.`, param, 'parameter_invalid');
     if (!p.inCurrency) throw new InvalidRequestError(`The price ${item.price} has no amount in ${o.currency}, the schedule's currency.`, param, 'parameter_invalid');
