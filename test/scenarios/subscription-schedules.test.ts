@@ -385,6 +385,7 @@ describe('subscription schedules', () => {
     const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now', collection_method: 'send_invoice', days_until_due: 14 });
     const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id, metadata: { plan: 'intro' } });
     expect([sched.default_settings.collection_method, sched.metadata]).toEqual(['send_invoice', { plan: 'intro' }]);
+    expect((await get(t, `${schedules}?customer=${customer}`)).data.map((x: { default_settings: { collection_method: string } }) => x.default_settings.collection_method)).toEqual(['send_invoice']);
     expect((await events(t, customer, 'subscription_schedule.created')).map((e) => e.data.object.default_settings.collection_method)).toEqual(['send_invoice']);
   });
 

@@ -18,13 +18,12 @@ import { planPhases, sameItems, type Phase, type PhaseInput, type PriceTerms } f
 import { phaseIndexOf, recordScheduleEvent, scheduleObjectOf, schedulePhaseStarted, stepFor } from './lifecycle.js';
 import { findSchedule, insertSchedule, isScheduleId, listScheduleRows, updateSchedule, type ScheduleRow } from './repository.js';
 import type { CreateScheduleInput, UpdateScheduleInput } from './schemas.js';
-import type { ScheduleObject } from './serialize.js';
+import { scheduleObject, type ScheduleObject } from './serialize.js';
 
 type InputPhases = NonNullable<CreateScheduleInput['phases']>;
 
 const LIVE: ReadonlySet<string> = new Set(['not_started', 'active']);
 
-const objectOf = scheduleObjectOf;
 
 async function getSchedule(q: Queryable, id: string, forUpdate = false): Promise<ScheduleRow> {
   const s = await findSchedule(q, id, forUpdate);
@@ -134,7 +133,7 @@ async function fromSubscription(ctx: Ctx, input: CreateScheduleInput): Promise<S
   });
   await recordScheduleEvent(q, s, 'subscription_schedule.created', now);
   await attach(q, s, sub, now);
-  return objectOf(q, s, now);
+  return scheduleObjectOf(q, s, now);
 }
 
 function blank(): Pick<ScheduleRow, 'released_subscription' | 'end_behavior' | 'canceled_at' | 'completed_at' | 'released_at'> {
@@ -169,7 +168,7 @@ async function forCustomer(ctx: Ctx, input: CreateScheduleInput): Promise<Schedu
   });
   await recordScheduleEvent(q, s, 'subscription_schedule.created', now);
   if (start.getTime() === now.getTime()) s = await startSchedule({ ...ctx, now }, s);
-  return objectOf(q, s, now);
+  return scheduleObjectOf(q, s, now);
 }
 
 /**
@@ -191,9 +190,9 @@ export async function startSchedule(ctx: Ctx, s: ScheduleRow): Promise<ScheduleR
       payment_behavior: 'allow_incomplete',
     },
   );
-  const before = await objectOf(q, s, at);
+  const before = await scheduleObjectOf(q, s, at);
   const started = await updateSchedule(q, s.id, { status: 'active', subscription: created.id });
-  const after = await objectOf(q, started, at);
+  const after = await scheduleObjectOf(q, started, at);
   await recordScheduleEvent(q, started, 'subscription_schedule.updated', at, previousAttributes(before, after));
   const sub = await getSubscriptionRow(q, created.id, true);
   // A first payment that failed for good ends the subscription (incomplete_expired) later, and the schedule with it.
@@ -203,13 +202,21 @@ export async function startSchedule(ctx: Ctx, s: ScheduleRow): Promise<ScheduleR
 
 export async function retrieveSchedule(q: Queryable, now: Date, id: string): Promise<ScheduleObject> {
   const s = await getSchedule(q, id);
-  return objectOf(q, s, await effectiveNow(q, s.test_clock, now));
+  return scheduleObjectOf(q, s, await effectiveNow(q, s.test_clock, now));
 }
 
+/** A page of schedules: their subscriptions' collection methods and their clocks' times read once for the page. */
 export async function listSchedules(q: Queryable, now: Date, filter: { customer?: string; scheduled?: boolean }, list: ListParams) {
   const { rows, hasMore } = await listScheduleRows(q, filter, list);
-  const data: ScheduleObject[] = [];
-  for (const r of rows) data.push(await objectOf(q, r, await effectiveNow(q, r.test_clock, now)));
+  const subIds = rows.map((r) => r.subscription ?? r.released_subscription).filter((x): x is string => x !== null);
+  const clockIds = [...new Set(rows.map((r) => r.test_clock).filter((x): x is string => x !== null))];
+  const methods = new Map(
+    subIds.length ? (await q.query<{ id: string; collection_method: string }>(`SELECT id, collection_method FROM subscriptions WHERE id = ANY($1::text[])`, [subIds])).rows.map((r) => [r.id, r.collection_method]) : [],
+  );
+  const clocks = new Map(
+    clockIds.length ? (await q.query<{ id: string; frozen_time: Date }>(`SELECT id, frozen_time FROM test_clocks WHERE id = ANY($1::text[])`, [clockIds])).rows.map((r) => [r.id, new Date(r.frozen_time)]) : [],
+  );
+  const data = rows.map((r) => scheduleObject(r, (r.test_clock && clocks.get(r.test_clock)) || now, methods.get(r.subscription ?? r.released_subscription ?? '')));
   return listObject('/v1/subscription_schedules', data, hasMore);
 }
 
@@ -224,7 +231,7 @@ export async function updateScheduleById(ctx: Ctx, id: string, input: UpdateSche
     s = await getSchedule(q, id, true);
     assertLive(s, 'update');
   }
-  const before = await objectOf(q, s, now);
+  const before = await scheduleObjectOf(q, s, now);
   // The phase in force keeps its index: past phases stay, the new ones follow it.
   const inForce = sub ? phaseIndexOf(s, sub) : 0;
   const patch: Partial<ScheduleRow> = {};
@@ -233,7 +240,7 @@ export async function updateScheduleById(ctx: Ctx, id: string, input: UpdateSche
   if (input.phases) patch.phases = sub ? await replanActive(q, s, sub, input.phases, now) : await replanNotStarted(q, s, input.phases);
   const after = await updateSchedule(q, s.id, patch);
   if (sub && (input.phases || input.end_behavior)) await attach(q, after, sub, now, inForce);
-  const obj = await objectOf(q, after, now);
+  const obj = await scheduleObjectOf(q, after, now);
   const prev = previousAttributes(before, obj);
   if (Object.keys(prev).length > 0) await recordScheduleEvent(q, after, 'subscription_schedule.updated', now, prev);
   return obj;
@@ -345,7 +352,7 @@ export async function cancelScheduleById(ctx: Ctx, id: string, input: { invoice_
   const canceled = await updateSchedule(q, s.id, { status: 'canceled', canceled_at: now });
   await recordScheduleEvent(q, canceled, 'subscription_schedule.canceled', now);
   if (s.subscription) await cancelSubscription({ ...ctx, now }, s.subscription, { invoice_now: input.invoice_now ?? true, prorate: input.prorate ?? true });
-  return objectOf(q, canceled, now);
+  return scheduleObjectOf(q, canceled, now);
 }
 
 /** Stops the schedule and leaves its subscription as it is (without the schedule's cancel_at unless preserve_cancel_date). */
@@ -359,5 +366,5 @@ export async function releaseScheduleById(ctx: Ctx, id: string, input: { preserv
     await transition(q, sub, { pending_schedule: null, ...(input.preserve_cancel_date ? {} : { cancel_at: null }) }, now);
   }
   await recordScheduleEvent(q, released, 'subscription_schedule.released', now);
-  return objectOf(q, released, now);
+  return scheduleObjectOf(q, released, now);
 }
