@@ -145,14 +145,16 @@ describe.each([
           const created = await call('POST', '/v1/subscription_schedules', { from_subscription: r.pick(subs) });
           if (created.status !== 200) return;
           schedules.push(created.body.id);
-          const phase = created.body.phases[0] as { start_date: number; end_date: number; items: { price: string; quantity: number }[] };
+          const phase = created.body.phases[0] as { start_date: number; end_date: number; items: { price: string; quantity: number }[]; discounts: unknown[] };
+          // The next phase's discount: a coupon, none (the subscription's is removed), or not named (none either).
+          const discounts = r.chance(0.4) ? { discounts: r.chance(0.3) ? [] : [{ coupon: r.pick(coupons) }] } : {};
           await call('POST', `/v1/subscription_schedules/${created.body.id}`, {
             end_behavior: r.pick(['release', 'cancel']),
             // The next phase at the period end, or (one time in three) inside the period, prorated.
             phases: r.chance(0.67)
               ? [
-                  { items: phase.items.map((i) => ({ price: i.price, quantity: i.quantity })), start_date: phase.start_date, end_date: phase.end_date },
-                  { items: [{ price: prices[r.pick(RECURRING)], quantity: r.int(1, 3) }], iterations: r.int(1, 2) },
+                  { items: phase.items.map((i) => ({ price: i.price, quantity: i.quantity })), start_date: phase.start_date, end_date: phase.end_date, discounts: phase.discounts },
+                  { items: [{ price: prices[r.pick(RECURRING)], quantity: r.int(1, 3) }], iterations: r.int(1, 2), ...discounts, ...(r.chance(0.2) ? { trial: true } : {}) },
                 ]
               : [
                   { items: phase.items.map((i) => ({ price: i.price, quantity: i.quantity })), start_date: phase.start_date, end_date: frozen + r.int(1, 10) * 86_400 },
@@ -160,6 +162,7 @@ describe.each([
                     items: [{ price: prices[r.pick(RECURRING)], quantity: r.int(1, 3) }],
                     duration: { interval: 'month', interval_count: r.int(1, 2) },
                     proration_behavior: r.pick(['create_prorations', 'always_invoice', 'none']),
+                    ...discounts,
                   },
                 ],
           });
@@ -169,7 +172,15 @@ describe.each([
             customer,
             start_date: r.chance(0.3) ? 'now' : frozen + r.int(1, 30) * 86_400,
             end_behavior: r.pick(['release', 'cancel']),
-            phases: [{ items: [{ price: prices.community_monthly, quantity: 1 }], iterations: r.int(1, 2) }, { items: [{ price: prices[r.pick(RECURRING)] }] }],
+            phases: [
+              {
+                items: [{ price: prices.community_monthly, quantity: 1 }],
+                iterations: r.int(1, 2),
+                ...(r.chance(0.4) ? { coupon: r.pick(coupons) } : {}),
+                ...(r.chance(0.2) ? { trial: true } : {}),
+              },
+              { items: [{ price: prices[r.pick(RECURRING)] }] },
+            ],
           });
           if (res.status === 200) schedules.push(res.body.id);
         } else if (schedules.length) {

@@ -568,9 +568,13 @@ export async function activeDiscountsFor(
   return rows.map((discount) => ({ discount, coupon: coupons.get(discount.coupon)! }));
 }
 
+/**
+ * A discount for `expand[]` (Stripe has no endpoint of its own for it). One removed from its
+ * subscription since still expands: the invoices it reduced keep naming it.
+ */
 export async function retrieveDiscount(q: Queryable, now: Date, discountId: string): Promise<DiscountObject> {
   const row = await findDiscount(q, discountId);
-  if (!row || row.deleted_at) throw new NotFoundError('discount', discountId);
+  if (!row) throw new NotFoundError('discount', discountId);
   const coupon = (await findCoupon(q, row.coupon))!;
   return serializeDiscount(row, coupon, now);
 }

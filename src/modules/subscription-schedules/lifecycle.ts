@@ -8,6 +8,7 @@ import { recordEvent } from '../events/service.js';
 import { addInvoiceItems } from '../subscriptions/add-invoice-items.js';
 import { periodContainingTime, type BillingSchedule } from '../subscriptions/domain/periods.js';
 import type { SubscriptionRow } from '../subscriptions/repository.js';
+import { applyPhaseDiscounts } from './discounts.js';
 import { findSchedule, updateSchedule, type ScheduleRow } from './repository.js';
 import { scheduleObject, type ScheduleObject } from './serialize.js';
 
@@ -24,7 +25,9 @@ export function stepFor(s: ScheduleRow, k: number, billing: BillingSchedule): Pi
   const inside = periodContainingTime(billing, end).start.getTime() !== end.getTime();
   const step = inside ? { step_at: phase.end_date } : {};
   const next = s.phases[k + 1];
-  if (next) return { pending_schedule: { id: s.id, items: next.items, effective_at, ...step }, cancel_at: null };
+  // A trial at the next phase's start is the renewal's to apply (a phase starting inside a period takes none).
+  const trial = next?.trial_end && !inside ? { trial_end: next.trial_end } : {};
+  if (next) return { pending_schedule: { id: s.id, items: next.items, effective_at, ...step, ...trial }, cancel_at: null };
   // A cancel_at ends the subscription there itself (billed up to it), inside a period or not.
   if (s.end_behavior === 'cancel') return { pending_schedule: { id: s.id, items: null, effective_at }, cancel_at: end };
   return { pending_schedule: { id: s.id, items: null, effective_at, ...step }, cancel_at: null };
@@ -80,6 +83,8 @@ export async function schedulePhaseStarted(
   if (k >= 0) {
     // Its one-time prices join the invoice this renewal is about to make (pending items of the subscription).
     if (!opts.itemsAdded) await addInvoiceItems(q, { id: subId, customer: s.customer, currency: s.currency }, s.phases[k]!.add_invoice_items, now, { checked: true });
+    // Its discount too, from its start: the renewal's invoice there takes it (read after this).
+    await applyPhaseDiscounts(q, { id: subId, customer: s.customer }, s.phases[k]!.discounts, at);
     return stepFor(s, k, billing);
   }
   const released = await updateSchedule(q, s.id, { status: 'released', released_at: at, released_subscription: subId, subscription: null });

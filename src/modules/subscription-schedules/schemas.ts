@@ -3,8 +3,20 @@ import { listQuery, zBool, zExpand, zInt, zMetadata, zTimestamp } from '../../ht
 
 const zProration = z.enum(['create_prorations', 'none', 'always_invoice']);
 const zPhaseItem = z.strictObject({ price: z.string().min(1), quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional() });
+/**
+ * A phase's discount, as Stripe takes it: a coupon, a promotion code, or an existing discount of the
+ * subscription; the object shows `{coupon, discount: null, promotion_code}`, so it may be sent back as read.
+ */
+const zPhaseDiscount = z.strictObject({ coupon: z.string().min(1).nullish(), promotion_code: z.string().min(1).nullish(), discount: z.string().min(1).nullish() });
 const zPhase = z.strictObject({
   items: z.array(zPhaseItem).min(1).max(20),
+  /** The subscription's discount while the phase runs (at most one, as on a subscription); "" or [] for none. */
+  discounts: z.preprocess((v) => (v === '' ? [] : v), z.array(zPhaseDiscount).max(1)).optional(),
+  /** Older API versions' way to give the phase's discount. */
+  coupon: z.string().min(1).optional(),
+  /** The phase is a trial from its start to trial_end (or, with trial, to its end): $0, then the cycle is anchored there. */
+  trial_end: zTimestamp().optional(),
+  trial: zBool().optional(),
   /** One-time prices billed on the phase's first invoice (a setup fee with an upgrade). */
   add_invoice_items: z.array(zPhaseItem).max(20).optional(),
   start_date: zTimestamp().optional(),
@@ -67,7 +79,7 @@ const zPhaseObject = z.strictObject({
   default_payment_method: z.null(),
   default_tax_rates: z.array(z.never()),
   description: z.null(),
-  discounts: z.array(z.never()),
+  discounts: z.array(z.strictObject({ coupon: z.string(), discount: z.null(), promotion_code: z.string().nullable() })),
   end_date: z.number().int(),
   invoice_settings: z.null(),
   items: z.array(zPhaseItemObject),
@@ -76,7 +88,7 @@ const zPhaseObject = z.strictObject({
   proration_behavior: zProration,
   start_date: z.number().int(),
   transfer_data: z.null(),
-  trial_end: z.null(),
+  trial_end: z.number().int().nullable(),
 });
 export const subscriptionScheduleObject = z.strictObject({
   id: z.string(),

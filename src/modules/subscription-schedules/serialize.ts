@@ -16,7 +16,7 @@ function phaseObject(p: Phase, currency: string) {
     default_payment_method: null,
     default_tax_rates: [],
     description: null,
-    discounts: [],
+    discounts: (p.discounts ?? []).map((d) => ({ coupon: d.coupon, discount: null, promotion_code: d.promotion_code })),
     end_date: p.end_date,
     invoice_settings: null,
     items: p.items.map((i) => ({ billing_thresholds: null, discounts: [], metadata: {}, price: i.price, quantity: i.quantity, tax_rates: [] })),
@@ -25,7 +25,7 @@ function phaseObject(p: Phase, currency: string) {
     proration_behavior: p.proration_behavior,
     start_date: p.start_date,
     transfer_data: null,
-    trial_end: null,
+    trial_end: p.trial_end ?? null,
   };
 }
 

@@ -14,7 +14,8 @@ import { RENEWABLE_STATUSES } from '../subscriptions/jobs.js';
 import { itemsOf, type SubscriptionRow } from '../subscriptions/repository.js';
 import { cancelSubscription, createSubscription, effectiveNow, getSubscriptionRow, updateSubscription, type Ctx } from '../subscriptions/service.js';
 import { transition } from '../subscriptions/state.js';
-import { planPhases, sameItems, type Phase, type PhaseInput, type PriceTerms } from './domain/phases.js';
+import { planPhases, sameDiscounts, sameItems, type Phase, type PhaseDiscount, type PhaseInput, type PriceTerms } from './domain/phases.js';
+import { ownDiscountAt, resolvePhaseDiscounts } from './discounts.js';
 import { phaseIndexOf, recordScheduleEvent, scheduleObjectOf, schedulePhaseStarted, stepFor } from './lifecycle.js';
 import { findSchedule, insertSchedule, isScheduleId, listScheduleRows, updateSchedule, type ScheduleRow } from './repository.js';
 import type { CreateScheduleInput, UpdateScheduleInput } from './schemas.js';
@@ -67,7 +68,11 @@ async function phasePrices(q: Queryable, phases: InputPhases, currency: string |
 
 const withQuantity = (i: { price: string; quantity?: number }) => ({ price: i.price, quantity: i.quantity ?? 1 });
 const withQuantities = (phases: InputPhases): PhaseInput[] =>
-  phases.map((p) => ({ ...p, items: p.items.map(withQuantity), add_invoice_items: p.add_invoice_items?.map(withQuantity) }));
+  phases.map(({ coupon: _c, discounts: _d, ...p }) => ({ ...p, items: p.items.map(withQuantity), add_invoice_items: p.add_invoice_items?.map(withQuantity) }));
+
+/** The planned phases with their discounts: a phase that names none has none of its own (Stripe: the coupon is removed). */
+const withDiscounts = (phases: Phase[], discounts: readonly (PhaseDiscount[] | undefined)[]): Phase[] =>
+  phases.map((p, i) => ({ ...p, discounts: discounts[i] ?? [] }));
 
 /** Each phase's add_invoice_items: one-time prices with an amount in the schedule's currency. */
 async function checkAddInvoiceItems(q: Queryable, phases: InputPhases, currency: string): Promise<void> {
@@ -111,10 +116,14 @@ async function fromSubscription(ctx: Ctx, input: CreateScheduleInput): Promise<S
   }
   if (sub.pending_update) throw new InvalidRequestError('The subscription has a pending update waiting for its invoice to be paid.', 'from_subscription', 'parameter_invalid');
   const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
+  const own = await ownDiscountAt(q, sub.id, now);
   const phase: Phase = {
     start_date: toUnix(new Date(sub.current_period_start)),
     end_date: toUnix(new Date(sub.current_period_end)),
     items: items.map((i) => ({ price: i.price, quantity: i.quantity })),
+    // The subscription's own discount is the phase's, so a later phase without it removes it.
+    discounts: own ? [{ coupon: own.coupon, promotion_code: own.promotion_code }] : [],
+    trial_end: sub.status === 'trialing' && sub.trial_end ? toUnix(new Date(sub.trial_end)) : null,
     proration_behavior: 'create_prorations',
     metadata: {},
   };
@@ -150,8 +159,9 @@ async function forCustomer(ctx: Ctx, input: CreateScheduleInput): Promise<Schedu
   const start = input.start_date === undefined || input.start_date === 'now' ? now : fromUnix(input.start_date);
   if (start.getTime() < now.getTime()) throw new InvalidRequestError('Recur does not backdate schedules: start_date must be now or later.', 'start_date', 'parameter_invalid');
   const { prices, currency } = await phasePrices(q, input.phases, customer.currency);
-  const phases = planPhases(withQuantities(input.phases), { start, first: null, prices, currency, customer: customer.id });
+  const planned = planPhases(withQuantities(input.phases), { start, first: null, prices, currency, customer: customer.id });
   await checkAddInvoiceItems(q, input.phases, currency);
+  const phases = withDiscounts(planned, await resolvePhaseDiscounts(q, input.phases, { customer: customer.id, currency, now, subscription: null }));
   let s = await insertSchedule(q, {
     ...blank(),
     id: newId('sub_sched'),
@@ -179,17 +189,22 @@ async function forCustomer(ctx: Ctx, input: CreateScheduleInput): Promise<Schedu
 export async function startSchedule(ctx: Ctx, s: ScheduleRow): Promise<ScheduleRow> {
   const { q } = ctx;
   const at = new Date(s.start_date);
-  const created = await createSubscription(
-    { ...ctx, now: at },
-    {
-      customer: s.customer,
-      currency: s.currency,
-      items: s.phases[0]!.items.map((i) => ({ price: i.price, quantity: i.quantity })),
-      add_invoice_items: s.phases[0]!.add_invoice_items,
-      trial_end: 'now',
-      payment_behavior: 'allow_incomplete',
-    },
-  );
+  const first = s.phases[0]!;
+  const create = (discount?: PhaseDiscount) =>
+    createSubscription(
+      { ...ctx, now: at },
+      {
+        customer: s.customer,
+        currency: s.currency,
+        items: first.items.map((i) => ({ price: i.price, quantity: i.quantity })),
+        add_invoice_items: first.add_invoice_items,
+        // A trial only if the phase has one (never the prices' default).
+        trial_end: first.trial_end ?? 'now',
+        payment_behavior: 'allow_incomplete',
+        ...(discount ? { discounts: [discount.promotion_code ? { promotion_code: discount.promotion_code } : { coupon: discount.coupon }] } : {}),
+      },
+    );
+  const created = await withFallback(q, first.discounts?.[0], create);
   const before = await scheduleObjectOf(q, s, at);
   const started = await updateSchedule(q, s.id, { status: 'active', subscription: created.id });
   const after = await scheduleObjectOf(q, started, at);
@@ -198,6 +213,25 @@ export async function startSchedule(ctx: Ctx, s: ScheduleRow): Promise<ScheduleR
   // A first payment that failed for good ends the subscription (incomplete_expired) later, and the schedule with it.
   await attach(q, started, sub, at);
   return started;
+}
+
+/**
+ * The first phase's subscription with the phase's discount, checked when the phases were set; one that
+ * can no longer be redeemed at the start (deleted, used up, expired — refused before anything is
+ * charged) is left out rather than failing the start (as at a later phase's start, discounts.ts).
+ */
+async function withFallback<T>(q: Queryable, discount: PhaseDiscount | undefined, create: (d?: PhaseDiscount) => Promise<T>): Promise<T> {
+  if (!discount) return create();
+  await q.query('SAVEPOINT schedule_start');
+  try {
+    const out = await create(discount);
+    await q.query('RELEASE SAVEPOINT schedule_start');
+    return out;
+  } catch (err) {
+    await q.query('ROLLBACK TO SAVEPOINT schedule_start');
+    if (!(err instanceof AppError) || err.status >= 500 || err.status === 402) throw err;
+    return create();
+  }
 }
 
 export async function retrieveSchedule(q: Queryable, now: Date, id: string): Promise<ScheduleObject> {
@@ -237,7 +271,7 @@ export async function updateScheduleById(ctx: Ctx, id: string, input: UpdateSche
   const patch: Partial<ScheduleRow> = {};
   if (input.metadata) patch.metadata = mergeMetadata(s.metadata, input.metadata);
   if (input.end_behavior) patch.end_behavior = input.end_behavior;
-  if (input.phases) patch.phases = sub ? await replanActive(q, s, sub, input.phases, now) : await replanNotStarted(q, s, input.phases);
+  if (input.phases) patch.phases = sub ? await replanActive(q, s, sub, input.phases, now) : await replanNotStarted(q, s, input.phases, now);
   const after = await updateSchedule(q, s.id, patch);
   if (sub && (input.phases || input.end_behavior)) await attach(q, after, sub, now, inForce);
   const obj = await scheduleObjectOf(q, after, now);
@@ -270,10 +304,32 @@ async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, 
     throw new InvalidRequestError(`phases[${skip}] is the phase in force: its add_invoice_items were billed when it started.`, `phases[${skip}][add_invoice_items]`, 'parameter_invalid');
   }
   const planned = await renumber(skip, async () => {
-    const { prices } = await phasePrices(q, input.slice(skip), s.currency);
+    const rest = input.slice(skip);
+    const { prices } = await phasePrices(q, rest, s.currency);
     const out = planPhases(given, { start: fromUnix(current.start_date), first: scheduleOf(sub), prices, currency: s.currency, customer: s.customer });
-    await checkAddInvoiceItems(q, input.slice(skip), s.currency);
-    return out;
+    await checkAddInvoiceItems(q, rest, s.currency);
+    // The phase in force put its discount in place when it started: it keeps it (change the subscription's instead).
+    const inForce = current.discounts ?? [];
+    const discounts = await resolvePhaseDiscounts(q, rest, { customer: s.customer, currency: s.currency, now, subscription: sub.id, known: s.phases.flatMap((p) => p.discounts ?? []) });
+    if (discounts[0] !== undefined && !sameDiscounts(discounts[0], inForce)) {
+      throw new InvalidRequestError(
+        'phases[0] is the phase in force: its discount was put in place when it started. To change it now, update the subscription; to change it later, end this phase then and give the discount to the next one.',
+        rest[0]!.coupon !== undefined ? 'phases[0][coupon]' : 'phases[0][discounts]',
+        'parameter_invalid',
+      );
+    }
+    // …and its trial, as it started (or as the subscription had it when the schedule took it over).
+    const trial = current.trial_end ?? null;
+    const sent = rest[0]!;
+    if ((sent.trial_end !== undefined && sent.trial_end !== trial) || (sent.trial && trial !== out[0]!.end_date)) {
+      throw new InvalidRequestError(
+        'phases[0] is the phase in force: its trial was set when it started and stays as it is.',
+        sent.trial_end !== undefined ? 'phases[0][trial_end]' : 'phases[0][trial]',
+        'parameter_invalid',
+      );
+    }
+    out[0] = { ...out[0]!, trial_end: trial };
+    return withDiscounts(out, [inForce, ...discounts.slice(1)]);
   });
   if (planned[0]!.end_date <= toUnix(now)) {
     throw new InvalidRequestError(`The phase in force must end after now (${toUnix(now)}).`, `phases[${skip}][end_date]`, 'parameter_invalid');
@@ -281,11 +337,12 @@ async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, 
   return [...s.phases.slice(0, k), ...planned];
 }
 
-async function replanNotStarted(q: Queryable, s: ScheduleRow, input: InputPhases): Promise<Phase[]> {
+async function replanNotStarted(q: Queryable, s: ScheduleRow, input: InputPhases, now: Date): Promise<Phase[]> {
   const { prices } = await phasePrices(q, input, s.currency);
   const phases = planPhases(withQuantities(input), { start: new Date(s.start_date), first: null, prices, currency: s.currency, customer: s.customer });
   await checkAddInvoiceItems(q, input, s.currency);
-  return phases;
+  const known = s.phases.flatMap((p) => p.discounts ?? []);
+  return withDiscounts(phases, await resolvePhaseDiscounts(q, input, { customer: s.customer, currency: s.currency, now, subscription: null, known }));
 }
 
 /** Errors name the phase as the request numbered it, past phases included. */

@@ -71,6 +71,11 @@ export function periodLines(sub: SubscriptionRow, items: ItemRow[], pricing: Map
   });
 }
 
+/** A trial's $0 lines for `items` over `period` (the trial's invoice). */
+export function trialLines(sub: SubscriptionRow, items: ItemRow[], pricing: Map<string, PriceInfo>, period: { start: Date; end: Date }): LineDraft[] {
+  return periodLines(sub, items, pricing, period).map((l) => ({ ...l, description: `Trial period for ${pricing.get(l.price!)!.productName}`, unitAmount: 0, amount: 0 }));
+}
+
 export interface PendingItemRow {
   id: string;
   customer: string;

@@ -1,6 +1,7 @@
 import { InvalidRequestError } from '../../core/errors/index.js';
 import type { LineDraft } from '../invoices/builder.js';
-import { periodLines, pricedItems, type PriceInfo } from './billing.js';
+import { periodLines, pricedItems, trialLines, type PriceInfo } from './billing.js';
+import { fromUnix } from '../../core/time/index.js';
 import { periodAt, periodContainingTime, type BillingSchedule } from './domain/periods.js';
 import { cancellationCredit, prorateChange, type ProrationLine } from './domain/proration.js';
 import type { ItemRow, SubscriptionRow } from './repository.js';
@@ -100,6 +101,13 @@ export function nextCycle(
       sched = { anchor: periodEnd, interval: price.interval!, intervalCount: price.interval_count! };
       Object.assign(applied, { interval: price.interval!, interval_count: price.interval_count!, billing_cycle_anchor: periodEnd });
     }
+  }
+  // A schedule's phase starting with a trial: free up to the trial's end, where the cycle is anchored.
+  if (step?.items && step.trial_end !== undefined) {
+    const trialEnd = fromUnix(step.trial_end);
+    const period = { start: periodEnd, end: trialEnd };
+    Object.assign(applied!, { status: 'trialing', trial_start: periodEnd, trial_end: trialEnd, billing_cycle_anchor: trialEnd, trial_will_end_sent: false });
+    return { items: billed, period, lines: trialLines(sub, billed, pricing, period), applied, cancelCredited: false, freeStub: false };
   }
   const { period, lines, partial } = billFrom(sub, billed, pricing, sched, periodEnd);
   // A free stub (a trial ending before a later anchor, created with proration_behavior none) bills nothing.

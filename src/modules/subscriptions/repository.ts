@@ -18,6 +18,11 @@ export interface PendingSchedule {
    * effective_at applies it.
    */
   step_at?: number;
+  /**
+   * Set (Unix seconds) when the schedule's next phase starts with a trial: the renewal at effective_at
+   * bills the trial ($0) up to it, and the cycle is anchored there.
+   */
+  trial_end?: number;
 }
 
 export interface SubscriptionRow {

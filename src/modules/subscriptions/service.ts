@@ -4,6 +4,7 @@ import { addSeconds, fromUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import { redeem, removeSubscriptionDiscounts, resolveDiscountSource } from '../coupons/service.js';
+import { upcomingPhaseDiscounts } from '../subscription-schedules/discounts.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import type { CustomerRow } from '../customers/repository.js';
 import { previousAttributes, recordEvent } from '../events/service.js';
@@ -14,7 +15,7 @@ import { applyTax } from '../taxes/context.js';
 import { createInvoices, draftCustomers, finalizeInvoices, payInvoice, voidInvoice } from '../invoices/service.js';
 import { updateInvoiceRow } from '../invoices/repository.js';
 import { resolvePaymentMethod } from '../payments/service.js';
-import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines, pricedItems, unitAmountIn, type PriceInfo } from './billing.js';
+import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines, pricedItems, trialLines, unitAmountIn, type PriceInfo } from './billing.js';
 import { periodAt, trialEnd as trialEndAfter, type BillingSchedule } from './domain/periods.js';
 import { prorateChange } from './domain/proration.js';
 import { anchorFromConfig } from './domain/anchor-config.js';
@@ -307,12 +308,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   // The first invoice: $0 for a trial; the first period (or the prorated stretch to a future anchor) otherwise.
   let draft: InvoiceDraft;
   if (trialEnd) {
-    const lines = periodLines(sub, itemRows, pricing, { start: now, end: trialEnd }).map((l) => ({
-      ...l,
-      description: `Trial period for ${pricing.get(l.price!)!.productName}`,
-      unitAmount: 0,
-      amount: 0,
-    }));
+    const lines = trialLines(sub, itemRows, pricing, { start: now, end: trialEnd });
     // add_invoice_items are billed at once, on the trial's invoice (with the subscription's discount).
     const fees = added.length ? pendingLines(((await pendingItemsFor(q, [sub])).get(sub.id) ?? []).filter((p) => added.includes(p.id))) : [];
     const discounts = fees.length ? (await discountsFor(q, [sub], new Map([[sub.id, now]]))).get(sub.id)! : [];
@@ -893,7 +889,10 @@ export async function upcomingInvoice(
       planned = { ...planned, status: 'active', current_period_start: cycle.period.start, current_period_end: cycle.period.end, free_stub: false };
       cycle = nextCycle(planned, items, pricing);
     }
-    const discounts = (await discountsFor(q, [sub], new Map([[sub.id, cycle.period.start]]), { lock: false })).get(sub.id)!;
+    // A schedule's phase starting there brings its own discount (put in place by the renewal).
+    const discounts =
+      (cycle.applied ? await upcomingPhaseDiscounts(q, sub, cycle.period.start) : null) ??
+      (await discountsFor(q, [sub], new Map([[sub.id, cycle.period.start]]), { lock: false })).get(sub.id)!;
     draft = draftFor(planned, { reason: 'subscription_cycle', period: cycle.period, lines: [...cycle.lines, ...pending, ...prorations], discounts });
   }
   // The preview is taxed as the real invoice will be.

@@ -5,6 +5,7 @@
 // instant, prorated. `iterations` counts billing periods, so it needs a phase that starts on a
 // period boundary (or the subscription's own current phase, whose stub counts as one).
 import { InvalidRequestError } from '../../../core/errors/index.js';
+import { MAX_TRIAL_PERIOD_DAYS } from '../../catalog/domain/recurring.js';
 import { addIntervals, fromUnix, toUnix, type Interval } from '../../../core/time/index.js';
 import { periodAt, periodContainingTime, type BillingSchedule } from '../../subscriptions/domain/periods.js';
 
@@ -15,6 +16,12 @@ export interface PhaseItem {
 
 export type PhaseProration = 'create_prorations' | 'none' | 'always_invoice';
 
+/** A phase's discount: a coupon, and the promotion code it was given by (resolved when the phases are set). */
+export interface PhaseDiscount {
+  coupon: string;
+  promotion_code: string | null;
+}
+
 export interface PhaseInput {
   start_date?: number;
   end_date?: number;
@@ -22,6 +29,10 @@ export interface PhaseInput {
   duration?: { interval: Interval; interval_count?: number };
   items: PhaseItem[];
   add_invoice_items?: PhaseItem[];
+  /** The phase is a trial from its start to this instant (Stripe: "must be before the phase end date"). */
+  trial_end?: number;
+  /** The whole phase is a trial. */
+  trial?: boolean;
   proration_behavior?: PhaseProration;
   metadata?: Record<string, string>;
 }
@@ -33,6 +44,13 @@ export interface Phase {
   items: PhaseItem[];
   /** One-time prices for the phase's first invoice (absent on phases stored before it existed). */
   add_invoice_items?: PhaseItem[];
+  /**
+   * The subscription's own discount while the phase runs ([] for none), put in place when the phase
+   * starts. Absent on phases stored before phases took discounts: those leave the discount alone.
+   */
+  discounts?: PhaseDiscount[];
+  /** The phase is a trial from its start to this instant (its whole length with `trial: true`); null or absent: none. */
+  trial_end?: number | null;
   proration_behavior: PhaseProration;
   metadata: Record<string, string>;
 }
@@ -117,13 +135,29 @@ export function planPhases(input: readonly PhaseInput[], o: PlanOptions): Phase[
     if (p.start_date !== undefined && p.start_date !== toUnix(start)) {
       throw new InvalidRequestError(`phases[${i}][start_date] must be ${toUnix(start)}, where the ${i === 0 ? 'schedule' : 'previous phase'} ${i === 0 ? 'starts' : 'ends'}.`, `phases[${i}][start_date]`, 'parameter_invalid');
     }
+    const previous = sched;
     const s = phaseSchedule(p.items, i, o, start, i === 0 && o.first ? null : sched);
     // The first phase of a subscription's schedule keeps the subscription's cycle (its items are the subscription's).
     sched = i === 0 && o.first ? o.first : s;
-    const end = phaseEnd(p, i, i === input.length - 1, sched, start, i === 0 && o.first !== null);
+    const inForce = i === 0 && o.first !== null;
+    // A trial ending inside the phase moves the anchor to its end (Stripe: "introducing a trial results in
+    // setting the anchor to the end of the trial"): the phase's periods, and the next phases', count from there.
+    const trialEnd = inForce ? undefined : trialEndOf(p, i, start, previous);
+    if (trialEnd) sched = { ...sched, anchor: trialEnd };
+    const end = phaseEnd(p, i, i === input.length - 1, sched, start, inForce);
+    if (trialEnd && trialEnd.getTime() >= end.getTime()) {
+      throw new InvalidRequestError(`phases[${i}][trial_end] must be before the phase's end (${toUnix(end)}).`, `phases[${i}][trial_end]`, 'parameter_invalid');
+    }
+    // A whole-phase trial ends with the phase: the anchor moves there (a no-op on a period boundary).
+    if (p.trial) sched = { ...sched, anchor: end };
+    const trial = p.trial ? end : trialEnd;
+    if (trial && trial.getTime() - start.getTime() > MAX_TRIAL_PERIOD_DAYS * 86_400_000) {
+      throw new InvalidRequestError(`A phase's trial lasts at most ${MAX_TRIAL_PERIOD_DAYS} days.`, `phases[${i}][${p.trial ? 'trial' : 'trial_end'}]`, 'parameter_invalid');
+    }
     out.push({
       start_date: toUnix(start),
       end_date: toUnix(end),
+      trial_end: trial ? toUnix(trial) : null,
       items: p.items.map((it) => ({ price: it.price, quantity: it.quantity })),
       add_invoice_items: (p.add_invoice_items ?? []).map((it) => ({ price: it.price, quantity: it.quantity })),
       proration_behavior: p.proration_behavior ?? 'create_prorations',
@@ -134,11 +168,42 @@ export function planPhases(input: readonly PhaseInput[], o: PlanOptions): Phase[
   return out;
 }
 
+/**
+ * The end of a trial given by trial_end, checked: after the phase's start, not with `trial`, not with
+ * `iterations` (its periods would count from a moved anchor), and on a phase that starts where a
+ * billing period does — the schedule's start, or a period end of the phase before (a trial starting
+ * inside a period would end a paid period early; end the previous phase on a period end instead).
+ */
+function trialEndOf(p: PhaseInput, i: number, start: Date, previous: BillingSchedule | null): Date | undefined {
+  if (p.trial_end === undefined && !p.trial) return undefined;
+  const param = `phases[${i}][${p.trial_end !== undefined ? 'trial_end' : 'trial'}]`;
+  if (p.trial_end !== undefined && p.trial) throw new InvalidRequestError('Set only one of trial and trial_end on a phase.', `phases[${i}][trial]`, 'parameter_invalid');
+  if (previous && !isBoundary(previous, start)) {
+    throw new InvalidRequestError(`phases[${i}] starts inside a billing period: a trial phase must start where a period does.`, param, 'parameter_invalid');
+  }
+  if (p.trial) return undefined;
+  const end = fromUnix(p.trial_end!);
+  if (end.getTime() <= start.getTime()) throw new InvalidRequestError(`phases[${i}][trial_end] must be after the phase's start (${toUnix(start)}).`, param, 'parameter_invalid');
+  if (p.iterations !== undefined) {
+    throw new InvalidRequestError('A phase with trial_end gives its length as end_date or duration: iterations would count periods from the trial end.', `phases[${i}][iterations]`, 'parameter_invalid');
+  }
+  if (p.end_date === undefined && p.duration === undefined) {
+    throw new InvalidRequestError('A phase with trial_end needs end_date or duration.', `phases[${i}][end_date]`, 'parameter_missing');
+  }
+  return end;
+}
+
 /** The phase in force at `at` (start ≤ at < end), if any. */
 export function phaseAt(phases: readonly Phase[], at: Date): { index: number; phase: Phase } | null {
   const t = toUnix(at);
   const index = phases.findIndex((p) => p.start_date <= t && t < p.end_date);
   return index < 0 ? null : { index, phase: phases[index]! };
+}
+
+/** Same coupons from the same promotion codes, in any order. */
+export function sameDiscounts(a: readonly PhaseDiscount[], b: readonly PhaseDiscount[]): boolean {
+  const key = (xs: readonly PhaseDiscount[]) => xs.map((x) => `${x.coupon}|${x.promotion_code ?? ''}`).sort().join(',');
+  return key(a) === key(b);
 }
 
 /** Same prices and quantities, in any order. */
