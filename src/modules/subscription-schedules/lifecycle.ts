@@ -9,6 +9,7 @@ import { addInvoiceItems } from '../subscriptions/add-invoice-items.js';
 import { periodContainingTime, type BillingSchedule } from '../subscriptions/domain/periods.js';
 import type { SubscriptionRow } from '../subscriptions/repository.js';
 import { applyPhaseDiscounts } from './discounts.js';
+import { effectiveSettings } from './domain/phases.js';
 import { findSchedule, updateSchedule, type ScheduleRow } from './repository.js';
 import { scheduleObject, type ScheduleObject } from './serialize.js';
 
@@ -27,7 +28,10 @@ export function stepFor(s: ScheduleRow, k: number, billing: BillingSchedule): Pi
   const next = s.phases[k + 1];
   // A trial at the next phase's start is the renewal's to apply (a phase starting inside a period takes none).
   const trial = next?.trial_end && !inside ? { trial_end: next.trial_end } : {};
-  if (next) return { pending_schedule: { id: s.id, items: next.items, effective_at, ...step, ...trial }, cancel_at: null };
+  // Its collection method with it (its default payment method is put in place when it starts: schedulePhaseStarted).
+  const settings = next ? effectiveSettings(next, s.default_settings ?? {}) : {};
+  const collection = settings.collection_method ? { collection_method: settings.collection_method, days_until_due: settings.days_until_due ?? null } : {};
+  if (next) return { pending_schedule: { id: s.id, items: next.items, effective_at, ...step, ...trial, ...collection }, cancel_at: null };
   // A cancel_at ends the subscription there itself (billed up to it), inside a period or not.
   if (s.end_behavior === 'cancel') return { pending_schedule: { id: s.id, items: null, effective_at }, cancel_at: end };
   return { pending_schedule: { id: s.id, items: null, effective_at, ...step }, cancel_at: null };
@@ -52,7 +56,7 @@ export function phaseIndexOf(s: ScheduleRow, sub: Pick<SubscriptionRow, 'current
 /** The API object: its default_settings show the subscription's collection method. */
 export async function scheduleObjectOf(q: Queryable, s: ScheduleRow, now: Date): Promise<ScheduleObject> {
   const subId = s.subscription ?? s.released_subscription;
-  const { rows } = subId ? await q.query<{ collection_method: string }>(`SELECT collection_method FROM subscriptions WHERE id = $1`, [subId]) : { rows: [] };
+  const { rows } = subId ? await q.query<Pick<SubscriptionRow, 'collection_method'>>(`SELECT collection_method FROM subscriptions WHERE id = $1`, [subId]) : { rows: [] };
   return scheduleObject(s, now, rows[0]?.collection_method);
 }
 
@@ -85,11 +89,22 @@ export async function schedulePhaseStarted(
     if (!opts.itemsAdded) await addInvoiceItems(q, { id: subId, customer: s.customer, currency: s.currency }, s.phases[k]!.add_invoice_items, now, { checked: true });
     // Its discount too, from its start: the renewal's invoice there takes it (read after this).
     await applyPhaseDiscounts(q, { id: subId, customer: s.customer }, s.phases[k]!.discounts, at);
-    return stepFor(s, k, billing);
+    return { ...(await phasePaymentMethod(q, s, k)), ...stepFor(s, k, billing) };
   }
   const released = await updateSchedule(q, s.id, { status: 'released', released_at: at, released_subscription: subId, subscription: null });
   await record(q, released, 'subscription_schedule.released', now);
   return {};
+}
+
+/**
+ * The default payment method phase `k` sets (its own or the schedule's default), if it is still the
+ * customer's: one detached since the phases were set is left out (the subscription keeps its own).
+ */
+async function phasePaymentMethod(q: Queryable, s: ScheduleRow, k: number): Promise<Pick<SubscriptionRow, 'default_payment_method'> | Record<string, never>> {
+  const pm = effectiveSettings(s.phases[k]!, s.default_settings ?? {}).default_payment_method;
+  if (!pm) return {};
+  const { rows } = await q.query(`SELECT 1 FROM payment_methods WHERE id = $1 AND customer = $2 AND detached_at IS NULL`, [pm, s.customer]);
+  return rows[0] ? { default_payment_method: pm } : {};
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
-import type { Phase } from './domain/phases.js';
+import type { Phase, PhaseSettings } from './domain/phases.js';
 
 export type ScheduleStatus = 'not_started' | 'active' | 'completed' | 'released' | 'canceled';
 
@@ -13,6 +13,8 @@ export interface ScheduleRow {
   end_behavior: 'release' | 'cancel';
   currency: string;
   phases: Phase[];
+  /** Stripe's default_settings: what phases without their own settings put in place. */
+  default_settings: PhaseSettings;
   start_date: Date;
   metadata: Record<string, string>;
   test_clock: string | null;
@@ -23,10 +25,10 @@ export interface ScheduleRow {
 }
 
 const COLUMNS = [
-  'id', 'customer', 'subscription', 'released_subscription', 'status', 'end_behavior', 'currency', 'phases', 'start_date', 'metadata', 'test_clock',
+  'id', 'customer', 'subscription', 'released_subscription', 'status', 'end_behavior', 'currency', 'phases', 'default_settings', 'start_date', 'metadata', 'test_clock',
   'created', 'canceled_at', 'completed_at', 'released_at',
 ] as const;
-const JSON_COLUMNS = new Set(['phases', 'metadata']);
+const JSON_COLUMNS = new Set(['phases', 'default_settings', 'metadata']);
 const toParam = (col: string, v: unknown) => (JSON_COLUMNS.has(col) && v !== null && v !== undefined ? JSON.stringify(v) : v);
 
 export async function insertSchedule(q: Queryable, row: ScheduleRow): Promise<ScheduleRow> {

@@ -8,7 +8,17 @@ const zPhaseItem = z.strictObject({ price: z.string().min(1), quantity: zInt().p
  * subscription; the object shows `{coupon, discount: null, promotion_code}`, so it may be sent back as read.
  */
 const zPhaseDiscount = z.strictObject({ coupon: z.string().min(1).nullish(), promotion_code: z.string().min(1).nullish(), discount: z.string().min(1).nullish() });
+const zCollection = z.enum(['charge_automatically', 'send_invoice']);
+const zDaysUntilDue = zInt().pipe(z.number().int().min(0).max(365));
+/** How a phase collects (or, as default_settings, every phase that sets none of its own). */
+const zSettings = {
+  collection_method: zCollection.optional(),
+  invoice_settings: z.strictObject({ days_until_due: zDaysUntilDue.optional() }).optional(),
+  default_payment_method: z.string().min(1).optional(),
+};
+const zDefaultSettings = z.strictObject(zSettings);
 const zPhase = z.strictObject({
+  ...zSettings,
   items: z.array(zPhaseItem).min(1).max(20),
   /** The subscription's discount while the phase runs (at most one, as on a subscription); "" or [] for none. */
   discounts: z.preprocess((v) => (v === '' ? [] : v), z.array(zPhaseDiscount).max(1)).optional(),
@@ -37,6 +47,7 @@ export const createScheduleBody = z.strictObject({
   customer: z.string().min(1).optional(),
   start_date: z.union([z.literal('now'), zTimestamp()]).optional(),
   end_behavior: zEndBehavior.optional(),
+  default_settings: zDefaultSettings.optional(),
   phases: zPhases.optional(),
   metadata: zMetadata().optional(),
   expand: zExpand(),
@@ -45,6 +56,7 @@ export type CreateScheduleInput = z.output<typeof createScheduleBody>;
 
 export const updateScheduleBody = z.strictObject({
   phases: zPhases.optional(),
+  default_settings: zDefaultSettings.optional(),
   end_behavior: zEndBehavior.optional(),
   /** Accepted as Stripe's: Recur's phase changes fall at period ends, where nothing prorates. */
   proration_behavior: zProration.optional(),
@@ -74,14 +86,14 @@ const zPhaseObject = z.strictObject({
   application_fee_percent: z.null(),
   billing_cycle_anchor: z.null(),
   billing_thresholds: z.null(),
-  collection_method: z.null(),
+  collection_method: zCollection.nullable(),
   currency: z.string(),
-  default_payment_method: z.null(),
+  default_payment_method: z.string().nullable(),
   default_tax_rates: z.array(z.never()),
   description: z.null(),
   discounts: z.array(z.strictObject({ coupon: z.string(), discount: z.null(), promotion_code: z.string().nullable() })),
   end_date: z.number().int(),
-  invoice_settings: z.null(),
+  invoice_settings: z.strictObject({ account_tax_ids: z.null(), days_until_due: z.number().int().nullable(), issuer: z.null() }).nullable(),
   items: z.array(zPhaseItemObject),
   metadata: z.record(z.string(), z.string()),
   on_behalf_of: z.null(),
@@ -105,10 +117,10 @@ export const subscriptionScheduleObject = z.strictObject({
     automatic_tax: z.strictObject({ enabled: z.literal(false), liability: z.null() }),
     billing_cycle_anchor: z.literal('automatic'),
     billing_thresholds: z.null(),
-    collection_method: z.string(),
-    default_payment_method: z.null(),
+    collection_method: zCollection,
+    default_payment_method: z.string().nullable(),
     description: z.null(),
-    invoice_settings: z.strictObject({ account_tax_ids: z.null(), days_until_due: z.null(), issuer: z.strictObject({ type: z.literal('self') }) }),
+    invoice_settings: z.strictObject({ account_tax_ids: z.null(), days_until_due: z.number().int().nullable(), issuer: z.strictObject({ type: z.literal('self') }) }),
     on_behalf_of: z.null(),
     transfer_data: z.null(),
   }),

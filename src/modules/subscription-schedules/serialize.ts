@@ -11,14 +11,14 @@ function phaseObject(p: Phase, currency: string) {
     application_fee_percent: null,
     billing_cycle_anchor: null,
     billing_thresholds: null,
-    collection_method: null,
+    collection_method: p.settings?.collection_method ?? null,
     currency,
-    default_payment_method: null,
+    default_payment_method: p.settings?.default_payment_method ?? null,
     default_tax_rates: [],
     description: null,
     discounts: (p.discounts ?? []).map((d) => ({ coupon: d.coupon, discount: null, promotion_code: d.promotion_code })),
     end_date: p.end_date,
-    invoice_settings: null,
+    invoice_settings: p.settings?.days_until_due != null ? { account_tax_ids: null, days_until_due: p.settings.days_until_due, issuer: null } : null,
     items: p.items.map((i) => ({ billing_thresholds: null, discounts: [], metadata: {}, price: i.price, quantity: i.quantity, tax_rates: [] })),
     metadata: p.metadata,
     on_behalf_of: null,
@@ -29,8 +29,12 @@ function phaseObject(p: Phase, currency: string) {
   };
 }
 
-/** Stripe's subscription_schedule object; `now` places current_phase (the schedule's clock time). */
-export function scheduleObject(r: ScheduleRow, now: Date, collectionMethod = 'charge_automatically'): ScheduleObject {
+/**
+ * Stripe's subscription_schedule object; `now` places current_phase (the schedule's clock time).
+ * default_settings shows the schedule's own, else what its subscription has (`collectionMethod`).
+ */
+export function scheduleObject(r: ScheduleRow, now: Date, collectionMethod: 'charge_automatically' | 'send_invoice' = 'charge_automatically'): ScheduleObject {
+  const defaults = r.default_settings ?? {};
   const current = r.status === 'active' ? phaseAt(r.phases, now) : null;
   return {
     id: r.id,
@@ -47,10 +51,10 @@ export function scheduleObject(r: ScheduleRow, now: Date, collectionMethod = 'ch
       automatic_tax: { enabled: false, liability: null },
       billing_cycle_anchor: 'automatic',
       billing_thresholds: null,
-      collection_method: collectionMethod,
-      default_payment_method: null,
+      collection_method: defaults.collection_method ?? collectionMethod,
+      default_payment_method: defaults.default_payment_method ?? null,
       description: null,
-      invoice_settings: { account_tax_ids: null, days_until_due: null, issuer: { type: 'self' } },
+      invoice_settings: { account_tax_ids: null, days_until_due: defaults.days_until_due ?? null, issuer: { type: 'self' } },
       on_behalf_of: null,
       transfer_data: null,
     },

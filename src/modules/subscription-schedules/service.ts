@@ -14,8 +14,9 @@ import { RENEWABLE_STATUSES } from '../subscriptions/jobs.js';
 import { itemsOf, type SubscriptionRow } from '../subscriptions/repository.js';
 import { cancelSubscription, createSubscription, effectiveNow, getSubscriptionRow, updateSubscription, type Ctx } from '../subscriptions/service.js';
 import { transition } from '../subscriptions/state.js';
-import { planPhases, sameDiscounts, sameItems, type Phase, type PhaseDiscount, type PhaseInput, type PriceTerms } from './domain/phases.js';
+import { effectiveSettings, planPhases, sameDiscounts, sameItems, type Phase, type PhaseDiscount, type PhaseInput, type PhaseSettings, type PriceTerms } from './domain/phases.js';
 import { ownDiscountAt, resolvePhaseDiscounts } from './discounts.js';
+import { checkPhases, resolveDefaultSettings, resolvePhaseSettings } from './settings.js';
 import { phaseIndexOf, recordScheduleEvent, scheduleObjectOf, schedulePhaseStarted, stepFor } from './lifecycle.js';
 import { findSchedule, insertSchedule, isScheduleId, listScheduleRows, updateSchedule, type ScheduleRow } from './repository.js';
 import type { CreateScheduleInput, UpdateScheduleInput } from './schemas.js';
@@ -68,11 +69,18 @@ async function phasePrices(q: Queryable, phases: InputPhases, currency: string |
 
 const withQuantity = (i: { price: string; quantity?: number }) => ({ price: i.price, quantity: i.quantity ?? 1 });
 const withQuantities = (phases: InputPhases): PhaseInput[] =>
-  phases.map(({ coupon: _c, discounts: _d, ...p }) => ({ ...p, items: p.items.map(withQuantity), add_invoice_items: p.add_invoice_items?.map(withQuantity) }));
+  phases.map(({ coupon: _c, discounts: _d, collection_method: _m, invoice_settings: _i, default_payment_method: _p, ...p }) => ({
+    ...p,
+    items: p.items.map(withQuantity),
+    add_invoice_items: p.add_invoice_items?.map(withQuantity),
+  }));
 
-/** The planned phases with their discounts: a phase that names none has none of its own (Stripe: the coupon is removed). */
-const withDiscounts = (phases: Phase[], discounts: readonly (PhaseDiscount[] | undefined)[]): Phase[] =>
-  phases.map((p, i) => ({ ...p, discounts: discounts[i] ?? [] }));
+/**
+ * The planned phases with their discounts (a phase that names none has none of its own — Stripe: the
+ * coupon is removed) and their own collection settings.
+ */
+const withTerms = (phases: Phase[], discounts: readonly (PhaseDiscount[] | undefined)[], settings: readonly PhaseSettings[]): Phase[] =>
+  phases.map((p, i) => ({ ...p, discounts: discounts[i] ?? [], settings: settings[i] ?? {} }));
 
 /** Each phase's add_invoice_items: one-time prices with an amount in the schedule's currency. */
 async function checkAddInvoiceItems(q: Queryable, phases: InputPhases, currency: string): Promise<void> {
@@ -135,6 +143,7 @@ async function fromSubscription(ctx: Ctx, input: CreateScheduleInput): Promise<S
     status: 'active',
     currency: sub.currency,
     phases: [phase],
+    default_settings: {},
     start_date: new Date(sub.current_period_start),
     metadata: mergeMetadata({}, input.metadata),
     test_clock: sub.test_clock,
@@ -161,7 +170,10 @@ async function forCustomer(ctx: Ctx, input: CreateScheduleInput): Promise<Schedu
   const { prices, currency } = await phasePrices(q, input.phases, customer.currency);
   const planned = planPhases(withQuantities(input.phases), { start, first: null, prices, currency, customer: customer.id });
   await checkAddInvoiceItems(q, input.phases, currency);
-  const phases = withDiscounts(planned, await resolvePhaseDiscounts(q, input.phases, { customer: customer.id, currency, now, subscription: null }));
+  const discounts = await resolvePhaseDiscounts(q, input.phases, { customer: customer.id, currency, now, subscription: null });
+  const c = { q, deps: ctx.deps, now, customer: customer.id };
+  const defaults = await resolveDefaultSettings(c, input.default_settings);
+  const phases = withTerms(planned, discounts, await resolvePhaseSettings(c, input.phases, defaults));
   let s = await insertSchedule(q, {
     ...blank(),
     id: newId('sub_sched'),
@@ -171,6 +183,7 @@ async function forCustomer(ctx: Ctx, input: CreateScheduleInput): Promise<Schedu
     end_behavior: input.end_behavior ?? 'release',
     currency,
     phases,
+    default_settings: defaults,
     start_date: start,
     metadata: mergeMetadata({}, input.metadata),
     test_clock: customer.test_clock,
@@ -190,6 +203,11 @@ export async function startSchedule(ctx: Ctx, s: ScheduleRow): Promise<ScheduleR
   const { q } = ctx;
   const at = new Date(s.start_date);
   const first = s.phases[0]!;
+  const settings = effectiveSettings(first, s.default_settings ?? {});
+  // A payment method detached since the phases were set is left out (the customer's default pays).
+  const pm = settings.default_payment_method
+    ? (await q.query(`SELECT 1 FROM payment_methods WHERE id = $1 AND customer = $2 AND detached_at IS NULL`, [settings.default_payment_method, s.customer])).rows[0]
+    : undefined;
   const create = (discount?: PhaseDiscount) =>
     createSubscription(
       { ...ctx, now: at },
@@ -201,6 +219,9 @@ export async function startSchedule(ctx: Ctx, s: ScheduleRow): Promise<ScheduleR
         // A trial only if the phase has one (never the prices' default).
         trial_end: first.trial_end ?? 'now',
         payment_behavior: 'allow_incomplete',
+        ...(settings.collection_method ? { collection_method: settings.collection_method } : {}),
+        ...(settings.collection_method === 'send_invoice' ? { days_until_due: settings.days_until_due! } : {}),
+        ...(pm ? { default_payment_method: settings.default_payment_method! } : {}),
         ...(discount ? { discounts: [discount.promotion_code ? { promotion_code: discount.promotion_code } : { coupon: discount.coupon }] } : {}),
       },
     );
@@ -245,7 +266,7 @@ export async function listSchedules(q: Queryable, now: Date, filter: { customer?
   const subIds = rows.map((r) => r.subscription ?? r.released_subscription).filter((x): x is string => x !== null);
   const clockIds = [...new Set(rows.map((r) => r.test_clock).filter((x): x is string => x !== null))];
   const methods = new Map(
-    subIds.length ? (await q.query<{ id: string; collection_method: string }>(`SELECT id, collection_method FROM subscriptions WHERE id = ANY($1::text[])`, [subIds])).rows.map((r) => [r.id, r.collection_method]) : [],
+    subIds.length ? (await q.query<Pick<SubscriptionRow, 'id' | 'collection_method'>>(`SELECT id, collection_method FROM subscriptions WHERE id = ANY($1::text[])`, [subIds])).rows.map((r) => [r.id, r.collection_method]) : [],
   );
   const clocks = new Map(
     clockIds.length ? (await q.query<{ id: string; frozen_time: Date }>(`SELECT id, frozen_time FROM test_clocks WHERE id = ANY($1::text[])`, [clockIds])).rows.map((r) => [r.id, new Date(r.frozen_time)]) : [],
@@ -271,9 +292,14 @@ export async function updateScheduleById(ctx: Ctx, id: string, input: UpdateSche
   const patch: Partial<ScheduleRow> = {};
   if (input.metadata) patch.metadata = mergeMetadata(s.metadata, input.metadata);
   if (input.end_behavior) patch.end_behavior = input.end_behavior;
-  if (input.phases) patch.phases = sub ? await replanActive(q, s, sub, input.phases, now) : await replanNotStarted(q, s, input.phases, now);
+  const c = { q, deps: ctx.deps, now, customer: s.customer };
+  if (input.default_settings) patch.default_settings = await resolveDefaultSettings(c, input.default_settings, s.default_settings ?? {});
+  const defaults = patch.default_settings ?? s.default_settings ?? {};
+  if (input.phases) patch.phases = sub ? await replanActive(c, s, sub, input.phases, defaults) : await replanNotStarted(c, s, input.phases, defaults);
+  // New defaults alone: the phases still to come must agree with them (their own days_until_due, say).
+  else if (input.default_settings) checkPhases(s.phases.slice(sub ? phaseIndexOf(s, sub) + 1 : 0), defaults, sub ? phaseIndexOf(s, sub) + 1 : 0);
   const after = await updateSchedule(q, s.id, patch);
-  if (sub && (input.phases || input.end_behavior)) await attach(q, after, sub, now, inForce);
+  if (sub && (input.phases || input.end_behavior || input.default_settings)) await attach(q, after, sub, now, inForce);
   const obj = await scheduleObjectOf(q, after, now);
   const prev = previousAttributes(before, obj);
   if (Object.keys(prev).length > 0) await recordScheduleEvent(q, after, 'subscription_schedule.updated', now, prev);
@@ -285,7 +311,10 @@ export async function updateScheduleById(ctx: Ctx, id: string, input: UpdateSche
  * the first phase given is the one in force: same items as the subscription has, same start; its end
  * and everything after it may change.
  */
-async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, input: InputPhases, now: Date): Promise<Phase[]> {
+type SettingsCtx = Parameters<typeof resolvePhaseSettings>[0];
+
+async function replanActive(c: SettingsCtx, s: ScheduleRow, sub: SubscriptionRow, input: InputPhases, defaults: PhaseSettings): Promise<Phase[]> {
+  const { q, now } = c;
   const k = phaseIndexOf(s, sub);
   const current = s.phases[k]!;
   const skip = input.findIndex((p) => p.start_date === undefined || p.start_date >= current.start_date);
@@ -329,7 +358,17 @@ async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, 
       );
     }
     out[0] = { ...out[0]!, trial_end: trial };
-    return withDiscounts(out, [inForce, ...discounts.slice(1)]);
+    // …and its collection settings (put in place when it started): later phases' are checked with the defaults.
+    const settings = await resolvePhaseSettings(c, rest, defaults);
+    const changed = (['collection_method', 'days_until_due', 'default_payment_method'] as const).find((key) => settings[0]![key] != null && settings[0]![key] !== current.settings?.[key]);
+    if (changed) {
+      throw new InvalidRequestError(
+        'phases[0] is the phase in force: its collection settings were put in place when it started. To change them now, update the subscription.',
+        `phases[0][${changed === 'days_until_due' ? 'invoice_settings][days_until_due' : changed}]`,
+        'parameter_invalid',
+      );
+    }
+    return withTerms(out, [inForce, ...discounts.slice(1)], [current.settings ?? {}, ...settings.slice(1)]);
   });
   if (planned[0]!.end_date <= toUnix(now)) {
     throw new InvalidRequestError(`The phase in force must end after now (${toUnix(now)}).`, `phases[${skip}][end_date]`, 'parameter_invalid');
@@ -337,12 +376,14 @@ async function replanActive(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, 
   return [...s.phases.slice(0, k), ...planned];
 }
 
-async function replanNotStarted(q: Queryable, s: ScheduleRow, input: InputPhases, now: Date): Promise<Phase[]> {
+async function replanNotStarted(c: SettingsCtx, s: ScheduleRow, input: InputPhases, defaults: PhaseSettings): Promise<Phase[]> {
+  const { q, now } = c;
   const { prices } = await phasePrices(q, input, s.currency);
   const phases = planPhases(withQuantities(input), { start: new Date(s.start_date), first: null, prices, currency: s.currency, customer: s.customer });
   await checkAddInvoiceItems(q, input, s.currency);
   const known = s.phases.flatMap((p) => p.discounts ?? []);
-  return withDiscounts(phases, await resolvePhaseDiscounts(q, input, { customer: s.customer, currency: s.currency, now, subscription: null, known }));
+  const discounts = await resolvePhaseDiscounts(q, input, { customer: s.customer, currency: s.currency, now, subscription: null, known });
+  return withTerms(phases, discounts, await resolvePhaseSettings(c, input, defaults));
 }
 
 /** Errors name the phase as the request numbered it, past phases included. */
@@ -371,7 +412,8 @@ export async function applyScheduleStep(ctx: Ctx, claimed: SubscriptionRow): Pro
   const stepAt = step.step_at!;
   const now = await effectiveNow(q, sub.test_clock, ctx.now);
   if (periodDue(sub, now)) {
-    await transition(q, sub, { pending_schedule: { id: step.id, items: step.items, effective_at: step.effective_at } }, now);
+    const { step_at: _late, ...atRenewal } = step;
+    await transition(q, sub, { pending_schedule: atRenewal }, now);
     return;
   }
   const s = await findSchedule(q, step.id, true);
@@ -390,6 +432,9 @@ export async function applyScheduleStep(ctx: Ctx, claimed: SubscriptionRow): Pro
         items: [...current.map((i) => ({ id: i.id, deleted: true })), ...step.items.map((i) => ({ price: i.price, quantity: i.quantity }))],
         proration_behavior: s.phases[k]!.proration_behavior,
         proration_date: stepAt,
+        // The phase's collection method, before any invoice this change makes (always_invoice).
+        ...(step.collection_method ? { collection_method: step.collection_method } : {}),
+        ...(step.collection_method === 'send_invoice' ? { days_until_due: step.days_until_due ?? undefined } : {}),
       },
       { bySchedule: true },
     );

@@ -96,6 +96,8 @@ export function nextCycle(
   } else if (step?.items) {
     billed = step.items.map((i) => ({ id: itemId(), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: {}, created: periodEnd }));
     applied = { pending_schedule: null };
+    // The next phase's collection method (and days until due) bills this renewal's invoice already.
+    if (step.collection_method) Object.assign(applied, { collection_method: step.collection_method, days_until_due: step.days_until_due ?? null });
     const price = pricing.get(billed[0]!.price)!.price;
     if (price.interval !== sub.interval || price.interval_count !== sub.interval_count) {
       sched = { anchor: periodEnd, interval: price.interval!, intervalCount: price.interval_count! };

@@ -296,8 +296,9 @@ export async function advanceOne(q: Queryable, deps: BillingDeps, sub: Subscript
         billingReason: 'subscription_cycle',
         periodStart: next.start,
         periodEnd: next.end,
-        collectionMethod: sub.collection_method,
-        daysUntilDue: sub.days_until_due,
+        // A schedule's phase starting here may change how the subscription collects, from this invoice on.
+        collectionMethod: patch.collection_method ?? sub.collection_method,
+        daysUntilDue: patch.days_until_due !== undefined ? patch.days_until_due : sub.days_until_due,
         // keep_as_draft and unpaid subscriptions (Stripe: invoices are created, not collected) stay drafts.
         autoAdvance: paused !== 'keep_as_draft' && sub.status !== 'unpaid',
         finalizeAt: paused || sub.status === 'unpaid' ? null : addSeconds(now, deps.config.finalizeDelaySeconds),

@@ -23,6 +23,9 @@ export interface PendingSchedule {
    * bills the trial ($0) up to it, and the cycle is anchored there.
    */
   trial_end?: number;
+  /** Set when the next phase changes how the subscription collects (its own or the schedule's default_settings). */
+  collection_method?: 'charge_automatically' | 'send_invoice';
+  days_until_due?: number | null;
 }
 
 export interface SubscriptionRow {

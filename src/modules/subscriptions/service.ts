@@ -893,7 +893,9 @@ export async function upcomingInvoice(
     const discounts =
       (cycle.applied ? await upcomingPhaseDiscounts(q, sub, cycle.period.start) : null) ??
       (await discountsFor(q, [sub], new Map([[sub.id, cycle.period.start]]), { lock: false })).get(sub.id)!;
-    draft = draftFor(planned, { reason: 'subscription_cycle', period: cycle.period, lines: [...cycle.lines, ...pending, ...prorations], discounts });
+    // The collection method a schedule's phase starting there brings bills this invoice already.
+    const billed = cycle.applied?.collection_method ? { ...planned, collection_method: cycle.applied.collection_method, days_until_due: cycle.applied.days_until_due ?? null } : planned;
+    draft = draftFor(billed, { reason: 'subscription_cycle', period: cycle.period, lines: [...cycle.lines, ...pending, ...prorations], discounts });
   }
   // The preview is taxed as the real invoice will be.
   const [taxed] = await applyTax(q, ctx.deps.config.tax, [draft], now);
@@ -906,6 +908,6 @@ export async function upcomingInvoice(
   const details = (await draftCustomers(q, [built.invoice])).get(sub.customer);
   const obj = serializeInvoice({ ...built.invoice, starting_balance: customer.balance, amount_due: due.amount_due, amount_remaining: due.amount_due }, built.lines, { customer: details });
   // Stripe: next_payment_attempt "will be null for invoices where collection_method=send_invoice".
-  const nextAttempt = sub.collection_method === 'send_invoice' ? null : Math.floor(invoiceAt.getTime() / 1000);
+  const nextAttempt = draft.collectionMethod === 'send_invoice' ? null : Math.floor(invoiceAt.getTime() / 1000);
   return { ...obj, id: `upcoming_${sub.id}`, next_payment_attempt: nextAttempt };
 }

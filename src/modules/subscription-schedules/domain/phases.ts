@@ -37,6 +37,17 @@ export interface PhaseInput {
   metadata?: Record<string, string>;
 }
 
+/**
+ * How a phase collects (Stripe's collection_method, invoice_settings.days_until_due,
+ * default_payment_method), set on the phase or in the schedule's default_settings. Absent or null:
+ * the subscription keeps what it has.
+ */
+export interface PhaseSettings {
+  collection_method?: 'charge_automatically' | 'send_invoice' | null;
+  days_until_due?: number | null;
+  default_payment_method?: string | null;
+}
+
 /** A phase as stored: Unix seconds, as the API shows them. */
 export interface Phase {
   start_date: number;
@@ -51,8 +62,25 @@ export interface Phase {
   discounts?: PhaseDiscount[];
   /** The phase is a trial from its start to this instant (its whole length with `trial: true`); null or absent: none. */
   trial_end?: number | null;
+  /** The phase's own collection settings (absent on phases stored before they existed). */
+  settings?: PhaseSettings;
   proration_behavior: PhaseProration;
   metadata: Record<string, string>;
+}
+
+/** The settings a phase puts in place when it starts: its own, else the schedule's defaults (only what is set). */
+export function effectiveSettings(phase: Pick<Phase, 'settings'>, defaults: PhaseSettings): PhaseSettings {
+  const own = phase.settings ?? {};
+  const method = own.collection_method ?? defaults.collection_method ?? null;
+  const out: PhaseSettings = {};
+  if (method) {
+    out.collection_method = method;
+    // days_until_due belongs to send_invoice: the phase's own with its own method, else the defaults'.
+    out.days_until_due = method === 'send_invoice' ? (own.days_until_due ?? defaults.days_until_due ?? null) : null;
+  }
+  const pm = own.default_payment_method ?? defaults.default_payment_method ?? null;
+  if (pm) out.default_payment_method = pm;
+  return out;
 }
 
 /** What the phases need to know of a price. */
