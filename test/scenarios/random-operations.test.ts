@@ -148,13 +148,18 @@ describe.each([
           const phase = created.body.phases[0] as { start_date: number; end_date: number; items: { price: string; quantity: number }[]; discounts: unknown[] };
           // The next phase's discount: a coupon, none (the subscription's is removed), or not named (none either).
           const discounts = r.chance(0.4) ? { discounts: r.chance(0.3) ? [] : [{ coupon: r.pick(coupons) }] } : {};
+          // Sometimes it restarts the cycle, or collects by invoice.
+          const terms = {
+            ...(r.chance(0.15) ? { billing_cycle_anchor: 'phase_start' } : {}),
+            ...(r.chance(0.15) ? { collection_method: 'send_invoice', invoice_settings: { days_until_due: 7 } } : {}),
+          };
           await call('POST', `/v1/subscription_schedules/${created.body.id}`, {
             end_behavior: r.pick(['release', 'cancel']),
             // The next phase at the period end, or (one time in three) inside the period, prorated.
             phases: r.chance(0.67)
               ? [
                   { items: phase.items.map((i) => ({ price: i.price, quantity: i.quantity })), start_date: phase.start_date, end_date: phase.end_date, discounts: phase.discounts },
-                  { items: [{ price: prices[r.pick(RECURRING)], quantity: r.int(1, 3) }], iterations: r.int(1, 2), ...discounts, ...(r.chance(0.2) ? { trial: true } : {}) },
+                  { items: [{ price: prices[r.pick(RECURRING)], quantity: r.int(1, 3) }], iterations: r.int(1, 2), ...discounts, ...terms, ...(r.chance(0.2) ? { trial: true } : {}) },
                 ]
               : [
                   { items: phase.items.map((i) => ({ price: i.price, quantity: i.quantity })), start_date: phase.start_date, end_date: frozen + r.int(1, 10) * 86_400 },
@@ -163,6 +168,7 @@ describe.each([
                     duration: { interval: 'month', interval_count: r.int(1, 2) },
                     proration_behavior: r.pick(['create_prorations', 'always_invoice', 'none']),
                     ...discounts,
+                    ...terms,
                   },
                 ],
           });

@@ -132,3 +132,60 @@ describe('subscription schedule phases: how they collect', () => {
     expect(errorOf(other)).toEqual([400, 'parameter_missing', 'default_settings[invoice_settings][days_until_due]']);
   });
 });
+
+describe("subscription schedule phases: billing_cycle_anchor=phase_start", () => {
+  it('anchored Jan 31: a phase from Feb 28 anchored at its start bills Feb 28, Mar 28, Apr 28 (the clamp kept, not undone)', async () => {
+    const clock = await t.clockAt('2026-01-31T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const community = await t.priceId('community_monthly');
+    const sub = await ok(t, 'POST', '/v1/subscriptions', { customer, items: [{ price: community }], trial_end: 'now' });
+    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+    const updated = await ok(t, 'POST', `${schedules}/${sched.id}`, {
+      phases: [
+        { items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: sched.phases[0].end_date },
+        { items: [{ price: community, quantity: 2 }], iterations: 2, billing_cycle_anchor: 'phase_start' },
+      ],
+    });
+    expect(updated.phases.map((p: { start_date: number; end_date: number; billing_cycle_anchor: string | null }) => [iso(p.start_date), iso(p.end_date), p.billing_cycle_anchor])).toEqual([
+      ['2026-01-31T00:00:00Z', '2026-02-28T00:00:00Z', null],
+      ['2026-02-28T00:00:00Z', '2026-04-28T00:00:00Z', 'phase_start'],
+    ]);
+    for (const at of ['2026-02-28', '2026-03-28', '2026-04-28']) await advanceTo(t, clock, `${at}T02:00:00Z`);
+    expect(((await t.invoices(sub.id)) as unknown as Invoice[]).map((i) => [iso(i.period_start), i.total])).toEqual([
+      ['2026-01-31T00:00:00Z', 9700],
+      ['2026-02-28T00:00:00Z', 19_400],
+      ['2026-03-28T00:00:00Z', 19_400],
+      ['2026-04-28T00:00:00Z', 19_400],
+    ]);
+    expect(iso((await t.sub(sub.id)).billing_cycle_anchor)).toBe('2026-02-28T00:00:00Z');
+  });
+
+  it('a phase from Jan 16 anchored at its start: unused Community credited (−5,006) and a full Group month invoiced then (144,994), renewing on the 16th', async () => {
+    const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
+    const { clock, sub } = await communityOnClock(t, '2026-01-01T00:00:00Z');
+    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+    const updated = await ok(t, 'POST', `${schedules}/${sched.id}`, {
+      phases: [
+        { items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: unix('2026-01-16T00:00:00Z') },
+        { items: [{ price: group }], iterations: 1, billing_cycle_anchor: 'phase_start' },
+      ],
+    });
+    expect(iso(updated.phases[1].end_date)).toBe('2026-02-16T00:00:00Z');
+    // The phase in force keeps the cycle it started on.
+    const moved = await t.call({
+      method: 'POST',
+      url: `${schedules}/${sched.id}`,
+      payload: { phases: [{ items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: unix('2026-01-16T00:00:00Z'), billing_cycle_anchor: 'phase_start' }] },
+    });
+    expect(errorOf(moved)).toEqual([400, 'parameter_invalid', 'phases[0][billing_cycle_anchor]']);
+    await advanceTo(t, clock, '2026-01-16T01:00:00Z');
+    await advanceTo(t, clock, '2026-02-16T02:00:00Z');
+    expect(((await t.invoices(sub.id)) as unknown as Invoice[]).map((i) => [iso(i.period_start), i.total, i.status])).toEqual([
+      ['2026-01-01T00:00:00Z', 9700, 'paid'],
+      ['2026-01-16T00:00:00Z', 144_994, 'paid'],
+      ['2026-02-16T00:00:00Z', 150_000, 'paid'],
+    ]);
+    expect((await get(t, `${schedules}/${sched.id}`)).status).toBe('released');
+    expect(await checkBooks(t.testDb.db)).toEqual([]);
+  });
+});

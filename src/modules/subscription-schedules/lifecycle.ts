@@ -31,7 +31,8 @@ export function stepFor(s: ScheduleRow, k: number, billing: BillingSchedule): Pi
   // Its collection method with it (its default payment method is put in place when it starts: schedulePhaseStarted).
   const settings = next ? effectiveSettings(next, s.default_settings ?? {}) : {};
   const collection = settings.collection_method ? { collection_method: settings.collection_method, days_until_due: settings.days_until_due ?? null } : {};
-  if (next) return { pending_schedule: { id: s.id, items: next.items, effective_at, ...step, ...trial, ...collection }, cancel_at: null };
+  const reset = next?.billing_cycle_anchor === 'phase_start' ? { reset_anchor: true as const } : {};
+  if (next) return { pending_schedule: { id: s.id, items: next.items, effective_at, ...step, ...trial, ...collection, ...reset }, cancel_at: null };
   // A cancel_at ends the subscription there itself (billed up to it), inside a period or not.
   if (s.end_behavior === 'cancel') return { pending_schedule: { id: s.id, items: null, effective_at }, cancel_at: end };
   return { pending_schedule: { id: s.id, items: null, effective_at, ...step }, cancel_at: null };

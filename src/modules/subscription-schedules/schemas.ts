@@ -27,6 +27,8 @@ const zPhase = z.strictObject({
   /** The phase is a trial from its start to trial_end (or, with trial, to its end): $0, then the cycle is anchored there. */
   trial_end: zTimestamp().optional(),
   trial: zBool().optional(),
+  /** phase_start: the billing cycle restarts at the phase's start; automatic (default): it goes on. */
+  billing_cycle_anchor: z.enum(['phase_start', 'automatic']).optional(),
   /** One-time prices billed on the phase's first invoice (a setup fee with an upgrade). */
   add_invoice_items: z.array(zPhaseItem).max(20).optional(),
   start_date: zTimestamp().optional(),
@@ -84,7 +86,7 @@ const zAddInvoiceItemObject = z.strictObject({ discounts: z.array(z.never()), pr
 const zPhaseObject = z.strictObject({
   add_invoice_items: z.array(zAddInvoiceItemObject),
   application_fee_percent: z.null(),
-  billing_cycle_anchor: z.null(),
+  billing_cycle_anchor: z.enum(['phase_start', 'automatic']).nullable(),
   billing_thresholds: z.null(),
   collection_method: zCollection.nullable(),
   currency: z.string(),

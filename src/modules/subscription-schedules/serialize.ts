@@ -9,7 +9,7 @@ function phaseObject(p: Phase, currency: string) {
   return {
     add_invoice_items: (p.add_invoice_items ?? []).map((i) => ({ discounts: [], price: i.price, quantity: i.quantity, tax_rates: [] })),
     application_fee_percent: null,
-    billing_cycle_anchor: null,
+    billing_cycle_anchor: p.billing_cycle_anchor ?? null,
     billing_thresholds: null,
     collection_method: p.settings?.collection_method ?? null,
     currency,

@@ -358,6 +358,11 @@ async function replanActive(c: SettingsCtx, s: ScheduleRow, sub: SubscriptionRow
       );
     }
     out[0] = { ...out[0]!, trial_end: trial };
+    // …and where its cycle was anchored.
+    if (sent.billing_cycle_anchor === 'phase_start' && current.billing_cycle_anchor !== 'phase_start') {
+      throw new InvalidRequestError('phases[0] is the phase in force: it started on the cycle it has.', 'phases[0][billing_cycle_anchor]', 'parameter_invalid');
+    }
+    if (current.billing_cycle_anchor) out[0] = { ...out[0]!, billing_cycle_anchor: current.billing_cycle_anchor };
     // …and its collection settings (put in place when it started): later phases' are checked with the defaults.
     const settings = await resolvePhaseSettings(c, rest, defaults);
     const changed = (['collection_method', 'days_until_due', 'default_payment_method'] as const).find((key) => settings[0]![key] != null && settings[0]![key] !== current.settings?.[key]);
@@ -432,6 +437,8 @@ export async function applyScheduleStep(ctx: Ctx, claimed: SubscriptionRow): Pro
         items: [...current.map((i) => ({ id: i.id, deleted: true })), ...step.items.map((i) => ({ price: i.price, quantity: i.quantity }))],
         proration_behavior: s.phases[k]!.proration_behavior,
         proration_date: stepAt,
+        // billing_cycle_anchor=phase_start: a new cycle from the phase's start, invoiced then (as an anchor reset is).
+        ...(step.reset_anchor ? { billing_cycle_anchor: 'now' as const } : {}),
         // The phase's collection method, before any invoice this change makes (always_invoice).
         ...(step.collection_method ? { collection_method: step.collection_method } : {}),
         ...(step.collection_method === 'send_invoice' ? { days_until_due: step.days_until_due ?? undefined } : {}),

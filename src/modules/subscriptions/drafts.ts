@@ -99,7 +99,8 @@ export function nextCycle(
     // The next phase's collection method (and days until due) bills this renewal's invoice already.
     if (step.collection_method) Object.assign(applied, { collection_method: step.collection_method, days_until_due: step.days_until_due ?? null });
     const price = pricing.get(billed[0]!.price)!.price;
-    if (price.interval !== sub.interval || price.interval_count !== sub.interval_count) {
+    // Another interval, or a phase that restarts the cycle (billing_cycle_anchor=phase_start): a new cycle from here.
+    if (price.interval !== sub.interval || price.interval_count !== sub.interval_count || step.reset_anchor) {
       sched = { anchor: periodEnd, interval: price.interval!, intervalCount: price.interval_count! };
       Object.assign(applied, { interval: price.interval!, interval_count: price.interval_count!, billing_cycle_anchor: periodEnd });
     }

@@ -26,6 +26,8 @@ export interface PendingSchedule {
   /** Set when the next phase changes how the subscription collects (its own or the schedule's default_settings). */
   collection_method?: 'charge_automatically' | 'send_invoice';
   days_until_due?: number | null;
+  /** Set when the next phase restarts the billing cycle at its start (billing_cycle_anchor=phase_start). */
+  reset_anchor?: true;
 }
 
 export interface SubscriptionRow {

@@ -33,6 +33,8 @@ export interface PhaseInput {
   trial_end?: number;
   /** The whole phase is a trial. */
   trial?: boolean;
+  /** phase_start: the cycle is anchored at the phase's start (automatic: it goes on as it was). */
+  billing_cycle_anchor?: 'phase_start' | 'automatic';
   proration_behavior?: PhaseProration;
   metadata?: Record<string, string>;
 }
@@ -64,6 +66,8 @@ export interface Phase {
   trial_end?: number | null;
   /** The phase's own collection settings (absent on phases stored before they existed). */
   settings?: PhaseSettings;
+  /** phase_start: the cycle restarts at the phase's start (absent: automatic). */
+  billing_cycle_anchor?: 'phase_start' | 'automatic';
   proration_behavior: PhaseProration;
   metadata: Record<string, string>;
 }
@@ -170,6 +174,9 @@ export function planPhases(input: readonly PhaseInput[], o: PlanOptions): Phase[
     const inForce = i === 0 && o.first !== null;
     // A trial ending inside the phase moves the anchor to its end (Stripe: "introducing a trial results in
     // setting the anchor to the end of the trial"): the phase's periods, and the next phases', count from there.
+    // billing_cycle_anchor=phase_start restarts the cycle at the phase's start (the phase in force keeps the subscription's).
+    const anchored = p.billing_cycle_anchor === 'phase_start' && !inForce;
+    if (anchored) sched = { ...sched, anchor: start };
     const trialEnd = inForce ? undefined : trialEndOf(p, i, start, previous);
     if (trialEnd) sched = { ...sched, anchor: trialEnd };
     const end = phaseEnd(p, i, i === input.length - 1, sched, start, inForce);
@@ -186,6 +193,7 @@ export function planPhases(input: readonly PhaseInput[], o: PlanOptions): Phase[
       start_date: toUnix(start),
       end_date: toUnix(end),
       trial_end: trial ? toUnix(trial) : null,
+      ...(anchored ? { billing_cycle_anchor: 'phase_start' as const } : {}),
       items: p.items.map((it) => ({ price: it.price, quantity: it.quantity })),
       add_invoice_items: (p.add_invoice_items ?? []).map((it) => ({ price: it.price, quantity: it.quantity })),
       proration_behavior: p.proration_behavior ?? 'create_prorations',
