@@ -231,4 +231,34 @@ describe('the official stripe SDK drives Recur billing', () => {
     const err = await stripe.subscriptionSchedules.cancel(schedule.id).catch((e: unknown) => e);
     expect(err).toMatchObject({ type: 'StripeInvalidRequestError', code: 'subscription_schedule_ended', statusCode: 400 });
   });
+
+  it('an intro offer as a schedule: a free first month (trial), two months at 20 % off, then the full price, invoiced net 15', async () => {
+    const clock = await stripe.testHelpers.testClocks.create({ frozen_time: unix('2026-03-01T00:00:00Z') });
+    const { customer } = await customerOnClock(clock.id);
+    const coupon = await stripe.coupons.create({ percent_off: 20, duration: 'forever' });
+    const schedule = await stripe.subscriptionSchedules.create({
+      customer: customer.id,
+      start_date: 'now',
+      phases: [
+        { items: [{ price: price.community_monthly! }], trial: true, duration: { interval: 'month' } },
+        { items: [{ price: price.community_monthly! }], discounts: [{ coupon: coupon.id }], duration: { interval: 'month', interval_count: 2 } },
+        { items: [{ price: price.community_monthly! }], duration: { interval: 'month' }, collection_method: 'send_invoice', invoice_settings: { days_until_due: 15 } },
+      ],
+    });
+    expect(schedule.phases.map((p) => [iso(p.start_date), p.trial_end === null ? null : iso(p.trial_end), p.discounts.map((d) => d.coupon), p.collection_method])).toEqual([
+      ['2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z', [], null],
+      ['2026-04-01T00:00:00Z', null, [coupon.id], null],
+      ['2026-06-01T00:00:00Z', null, [], 'send_invoice'],
+    ]);
+    const sub = await stripe.subscriptions.retrieve(schedule.subscription as string);
+    expect([sub.status, sub.trial_end]).toEqual(['trialing', unix('2026-04-01T00:00:00Z')]);
+    for (const at of ['2026-04-01', '2026-05-01', '2026-06-01']) await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: unix(`${at}T02:00:00Z`) });
+    const invoices = await stripe.invoices.list({ subscription: sub.id });
+    expect(invoices.data.map((i) => [iso(i.period_start), i.total, i.collection_method, i.status]).reverse()).toEqual([
+      ['2026-03-01T00:00:00Z', 0, 'charge_automatically', 'paid'],
+      ['2026-04-01T00:00:00Z', 7760, 'charge_automatically', 'paid'],
+      ['2026-05-01T00:00:00Z', 7760, 'charge_automatically', 'paid'],
+      ['2026-06-01T00:00:00Z', 9700, 'send_invoice', 'open'],
+    ]);
+  });
 });
