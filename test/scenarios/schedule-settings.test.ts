@@ -109,6 +109,24 @@ describe('subscription schedule phases: how they collect', () => {
     expect((await t.sub(sub.id)).collection_method).toBe('send_invoice');
   });
 
+  it("a phase inside a period with always_invoice: the change's invoice (72,413) is paid with the phase's card", async () => {
+    const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
+    const { clock, customer, sub } = await communityOnClock(t, '2026-01-01T00:00:00Z');
+    const mastercard = await ok(t, 'POST', '/v1/payment_methods/pm_card_mastercard/attach', { customer });
+    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+    await ok(t, 'POST', `${schedules}/${sched.id}`, {
+      phases: [
+        { items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: unix('2026-01-16T00:00:00Z') },
+        { items: [{ price: group }], end_date: unix('2026-02-01T00:00:00Z'), proration_behavior: 'always_invoice', default_payment_method: mastercard.id },
+      ],
+    });
+    await advanceTo(t, clock, '2026-01-16T01:00:00Z');
+    const change = ((await t.invoices(sub.id)) as unknown as Invoice[])[1]!;
+    expect([change.total, change.status]).toEqual([72_413, 'paid']);
+    expect((await get(t, `/v1/payment_intents/${change.payment_intent}`)).payment_method).toBe(mastercard.id);
+    expect((await t.sub(sub.id)).default_payment_method).toBe(mastercard.id);
+  });
+
   it('refuses settings that do not go together, naming the parameter, and writes nothing', async () => {
     const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
     const { sub, customer } = await communityOnClock(t, '2026-01-01T00:00:00Z');

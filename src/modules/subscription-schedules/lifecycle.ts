@@ -101,7 +101,7 @@ export async function schedulePhaseStarted(
  * The default payment method phase `k` sets (its own or the schedule's default), if it is still the
  * customer's: one detached since the phases were set is left out (the subscription keeps its own).
  */
-async function phasePaymentMethod(q: Queryable, s: ScheduleRow, k: number): Promise<Pick<SubscriptionRow, 'default_payment_method'> | Record<string, never>> {
+export async function phasePaymentMethod(q: Queryable, s: ScheduleRow, k: number): Promise<Pick<SubscriptionRow, 'default_payment_method'> | Record<string, never>> {
   const pm = effectiveSettings(s.phases[k]!, s.default_settings ?? {}).default_payment_method;
   if (!pm) return {};
   const { rows } = await q.query(`SELECT 1 FROM payment_methods WHERE id = $1 AND customer = $2 AND detached_at IS NULL`, [pm, s.customer]);

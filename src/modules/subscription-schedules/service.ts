@@ -17,7 +17,7 @@ import { transition } from '../subscriptions/state.js';
 import { effectiveSettings, planPhases, sameDiscounts, sameItems, type Phase, type PhaseDiscount, type PhaseInput, type PhaseSettings, type PriceTerms } from './domain/phases.js';
 import { ownDiscountAt, resolvePhaseDiscounts } from './discounts.js';
 import { checkPhases, resolveDefaultSettings, resolvePhaseSettings } from './settings.js';
-import { phaseIndexOf, recordScheduleEvent, scheduleObjectOf, schedulePhaseStarted, stepFor } from './lifecycle.js';
+import { phaseIndexOf, phasePaymentMethod, recordScheduleEvent, scheduleObjectOf, schedulePhaseStarted, stepFor } from './lifecycle.js';
 import { findSchedule, insertSchedule, isScheduleId, listScheduleRows, updateSchedule, type ScheduleRow } from './repository.js';
 import type { CreateScheduleInput, UpdateScheduleInput } from './schemas.js';
 import { scheduleObject, type ScheduleObject } from './serialize.js';
@@ -430,6 +430,8 @@ export async function applyScheduleStep(ctx: Ctx, claimed: SubscriptionRow): Pro
   if (step.items && k >= 0) {
     await addInvoiceItems(q, { id: sub.id, customer: s.customer, currency: s.currency }, s.phases[k]!.add_invoice_items, now, { checked: true });
     const current = (await itemsOf(q, [sub.id])).get(sub.id)!;
+    // The phase's payment method (if still the customer's) pays the change's own invoice already.
+    const pm = await phasePaymentMethod(q, s, k);
     await updateSubscription(
       { ...ctx, now },
       sub.id,
@@ -442,6 +444,7 @@ export async function applyScheduleStep(ctx: Ctx, claimed: SubscriptionRow): Pro
         // The phase's collection method, before any invoice this change makes (always_invoice).
         ...(step.collection_method ? { collection_method: step.collection_method } : {}),
         ...(step.collection_method === 'send_invoice' ? { days_until_due: step.days_until_due ?? undefined } : {}),
+        ...('default_payment_method' in pm ? { default_payment_method: pm.default_payment_method! } : {}),
       },
       { bySchedule: true },
     );
