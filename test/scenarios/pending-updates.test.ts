@@ -83,6 +83,25 @@ describe('pending updates', () => {
     expect(applied[0]!.data.previous_attributes.pending_update.subscription_items).toHaveLength(1);
   });
 
+  it('ending a trial now as a pending update sends trial_will_end only when its invoice is paid and the trial ends', async () => {
+    const clock = await t.clockAt('2026-01-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_chargeCustomerFail' });
+    const sub = await ok(t, 'POST', '/v1/subscriptions', { customer, items: [{ price: await t.priceId('community_monthly') }], trial_period_days: 30 });
+    await advanceTo(t, clock, '2026-01-10T00:00:00Z');
+    const res = await ok(t, 'POST', `/v1/subscriptions/${sub.id}`, { trial_end: 'now', payment_behavior: 'pending_if_incomplete' });
+    expect([res.status, res.trial_end, res.pending_update?.trial_end]).toEqual(['trialing', Date.parse('2026-01-31T00:00:00Z') / 1000, Date.parse('2026-01-10T00:00:00Z') / 1000]);
+    expect(await events(t, customer, 'customer.subscription.trial_will_end')).toEqual([]);
+    const visa = await ok(t, 'POST', '/v1/payment_methods/pm_card_visa/attach', { customer });
+    await ok(t, 'POST', `/v1/invoices/${res.latest_invoice}/pay`, { payment_method: visa.id });
+    const after = await get(t, `/v1/subscriptions/${sub.id}`);
+    expect([after.status, after.trial_end]).toEqual(['active', Date.parse('2026-01-10T00:00:00Z') / 1000]);
+    const notices = await events(t, customer, 'customer.subscription.trial_will_end');
+    expect(notices.map((e) => [e.data.object.status, iso(e.created)])).toEqual([['trialing', '2026-01-10T00:00:00Z']]);
+    // Written once: the worker's own notice (3 days before the old end) is not sent again.
+    await advanceTo(t, clock, '2026-01-29T00:00:00Z');
+    expect(await events(t, customer, 'customer.subscription.trial_will_end')).toHaveLength(1);
+  });
+
   it('voids the invoice and discards the update when it expires unpaid; the next renewal bills the old plan', async () => {
     const { clock, customer, sub } = await communityWithFailingCardOnJan16();
     // With the course as add_invoice_items: on the pending invoice (72,413 + 99,700), voided with it.

@@ -1,7 +1,7 @@
 import { InvalidRequestError } from '../../core/errors/index.js';
 import { addSeconds } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
-import { previousAttributes, recordEvents } from '../events/service.js';
+import { previousAttributes, recordEvents, type EventInput } from '../events/service.js';
 import { findSubscription, replaceItems, updateSubscriptionRow, type ItemRow, type PendingUpdate, type SubscriptionRow } from './repository.js';
 import type { UpdateSubscriptionInput } from './schemas.js';
 import { subscriptionObject, type SubscriptionObject } from './serialize.js';
@@ -92,10 +92,18 @@ export async function keepPendingUpdate(q: Queryable, sub: SubscriptionRow, now:
   return updateSubscriptionRow(q, sub.id, { pending_update: rest, updated: now });
 }
 
-async function recordChange(q: Queryable, sub: SubscriptionRow, before: SubscriptionObject, after: SubscriptionRow, now: Date, also: string | null): Promise<void> {
+/**
+ * An applied update that ends the trial (trial_end=now) sends the trial's customer.subscription.trial_will_end
+ * first, as the update made at once does (service.ts) — once per trial.
+ */
+export function trialNotice(sub: SubscriptionRow, patch: Record<string, unknown>, before: SubscriptionObject): EventInput[] {
+  return patch.trial_will_end_sent === true && !sub.trial_will_end_sent ? [{ type: 'customer.subscription.trial_will_end', object: before, customerId: sub.customer }] : [];
+}
+
+async function recordChange(q: Queryable, sub: SubscriptionRow, before: SubscriptionObject, after: SubscriptionRow, now: Date, also: string | null, patch: Record<string, unknown> = {}): Promise<void> {
   const obj = await subscriptionObject(q, after);
   const prev = previousAttributes(before, obj);
-  const events = [{ type: 'customer.subscription.updated', object: obj, previousAttributes: prev, customerId: sub.customer }];
+  const events: EventInput[] = [...trialNotice(sub, patch, before), { type: 'customer.subscription.updated', object: obj, previousAttributes: prev, customerId: sub.customer }];
   if (also) events.push({ type: also, object: obj, previousAttributes: prev, customerId: sub.customer });
   await recordEvents(q, now, events);
 }
@@ -107,7 +115,7 @@ async function recordChange(q: Queryable, sub: SubscriptionRow, before: Subscrip
 export async function applyPaidPendingUpdate(q: Queryable, sub: SubscriptionRow, now: Date): Promise<SubscriptionRow> {
   const before = await subscriptionObject(q, sub);
   const after = await applyPendingUpdate(q, sub, now);
-  await recordChange(q, sub, before, after, now, 'customer.subscription.pending_update_applied');
+  await recordChange(q, sub, before, after, now, 'customer.subscription.pending_update_applied', sub.pending_update!.patch);
   return after;
 }
 

@@ -7,7 +7,7 @@ import { redeem, removeSubscriptionDiscounts, resolveDiscountSource } from '../c
 import { upcomingPhaseDiscounts } from '../subscription-schedules/discounts.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import type { CustomerRow } from '../customers/repository.js';
-import { previousAttributes, recordEvent } from '../events/service.js';
+import { previousAttributes, recordEvent, recordEvents } from '../events/service.js';
 import { buildInvoice, type InvoiceDraft, type LineDraft } from '../invoices/builder.js';
 import { serializeInvoice } from '../invoices/serialize.js';
 import { computeInvoiceTotals } from '../invoices/domain/totals.js';
@@ -27,7 +27,7 @@ import { prorationDrafts, storeProrationItems, storeStretch } from './proration-
 import { currentPeriodPaid, stopCollection, transition } from './state.js';
 import { catchUpPeriods, periodDue } from './catch-up.js';
 import { addInvoiceItems } from './add-invoice-items.js';
-import { applyPendingUpdate, assertPendingUpdateAllowed, discardPendingUpdate, keepPendingUpdate, parkPendingUpdate } from './pending-update.js';
+import { applyPendingUpdate, assertPendingUpdateAllowed, discardPendingUpdate, keepPendingUpdate, parkPendingUpdate, trialNotice } from './pending-update.js';
 import { deleteInvoiceItem } from '../invoices/items.js';
 import { MAX_TRIAL_PERIOD_DAYS } from '../catalog/domain/recurring.js';
 import { isScheduleId } from '../subscription-schedules/repository.js';
@@ -619,11 +619,6 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   // trial_end=now: the first paid period starts now (anchored now), invoiced and charged below, as
   // Stripe ends a trial early; the items are those after any change made above.
   if (input.trial_end === 'now') {
-    // Stripe sends trial_will_end also when a trial is ended at once (once per trial).
-    if (!sub.trial_will_end_sent) {
-      patch.trial_will_end_sent = true;
-      await recordEvent(q, now, { type: 'customer.subscription.trial_will_end', object: await subscriptionObject(q, sub), customerId: sub.customer });
-    }
     const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
     const pricing = await loadPricing(
       q,
@@ -633,6 +628,12 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
       keepAnchor: input.billing_cycle_anchor === 'unchanged',
       behavior: input.proration_behavior ?? 'create_prorations',
     });
+    // Stripe sends trial_will_end also when a trial is ended at once (once per trial). A pending update
+    // ends the trial only once its invoice is paid: the notice is written then (pending-update.ts).
+    if (!sub.trial_will_end_sent) {
+      patch.trial_will_end_sent = true;
+      if (!(pendingMode && plan.immediate)) await recordEvent(q, now, { type: 'customer.subscription.trial_will_end', object: await subscriptionObject(q, sub), customerId: sub.customer });
+    }
     Object.assign(patch, plan.patch);
     if (plan.immediate) invoiceNow = await createImmediate(ctx, { ...sub, ...patch } as SubscriptionRow, plan.immediate, pricing, now);
   }
@@ -668,10 +669,13 @@ async function chargePendingUpdate(
   await parkPendingUpdate(q, sub, { before: o.itemsBefore, after, patch: o.patch, invoice: o.invoice, now });
   const collected = await collectNow(c, o.invoice, sub, true);
   const parked = (await findSubscription(q, sub.id, true))!;
-  const done = collected.invoice?.status === 'paid' ? await applyPendingUpdate(q, parked, now) : await keepPendingUpdate(q, parked, now);
+  const paid = collected.invoice?.status === 'paid';
+  const done = paid ? await applyPendingUpdate(q, parked, now) : await keepPendingUpdate(q, parked, now);
   const obj = await subscriptionObject(q, done);
   const prev = previousAttributes(o.before, obj);
-  if (Object.keys(prev).length > 0) await recordEvent(q, now, { type: 'customer.subscription.updated', object: obj, previousAttributes: prev, customerId: sub.customer });
+  const notice = paid ? trialNotice(sub, o.patch, o.before) : [];
+  const updated = Object.keys(prev).length > 0 ? [{ type: 'customer.subscription.updated', object: obj, previousAttributes: prev, customerId: sub.customer }] : [];
+  await recordEvents(q, now, [...notice, ...updated]);
   return obj;
 }
 
