@@ -69,6 +69,8 @@ export interface SubscriptionRow {
   cancel_at_prorate: boolean;
   /** The current period was billed only up to this time (a renewal short of cancel_at). */
   cancel_billed_to: Date | null;
+  /** backdate_start_date; null or absent: the subscription started when it was created. */
+  start_date?: Date | null;
   created: Date;
   updated: Date;
 }
@@ -130,6 +132,7 @@ const SUB_COLUMNS: Column[] = [
   { name: 'free_stub', type: 'boolean' },
   { name: 'cancel_at_prorate', type: 'boolean' },
   { name: 'cancel_billed_to', type: 'timestamptz' },
+  { name: 'start_date', type: 'timestamptz' },
   { name: 'created', type: 'timestamptz' },
   { name: 'updated', type: 'timestamptz' },
 ];

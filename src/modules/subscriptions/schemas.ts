@@ -36,6 +36,8 @@ export const createSubscriptionBody = z.strictObject({
   promotion_code: z.string().optional(),
   discounts: zDiscounts.optional(),
   billing_cycle_anchor: zTimestamp().optional(),
+  /** A past start (Stripe's): the time from it to the first billing date is billed, unless proration_behavior is none. */
+  backdate_start_date: zTimestamp().optional(),
   // Stripe: the anchor as the next occurrence of a day of the month (month and year intervals only).
   billing_cycle_anchor_config: z
     .strictObject({

@@ -58,7 +58,7 @@ export function serializeSubscription(s: SubscriptionRow, items: ItemRow[], pric
       : s.pending_schedule
       ? { id: s.pending_schedule.id, effective_at: toUnix(new Date(s.pending_schedule.effective_at)), items: s.pending_schedule.items }
       : null,
-    start_date: ts(s.created)!,
+    start_date: ts(s.start_date ?? s.created)!,
     status: s.status,
     test_clock: s.test_clock,
     trial_end: ts(s.trial_end),

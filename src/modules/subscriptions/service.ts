@@ -1,6 +1,6 @@
 import { AppError, ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { newId } from '../../core/ids/index.js';
-import { addSeconds, fromUnix } from '../../core/time/index.js';
+import { addIntervals, addSeconds, fromUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import { redeem, removeSubscriptionDiscounts, resolveDiscountSource } from '../coupons/service.js';
@@ -17,7 +17,7 @@ import { updateInvoiceRow } from '../invoices/repository.js';
 import { resolvePaymentMethod } from '../payments/service.js';
 import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines, pricedItems, trialLines, unitAmountIn, type PriceInfo } from './billing.js';
 import { periodAt, trialEnd as trialEndAfter, type BillingSchedule } from './domain/periods.js';
-import { prorateChange } from './domain/proration.js';
+import { backdatedLines, prorateChange } from './domain/proration.js';
 import { anchorFromConfig } from './domain/anchor-config.js';
 import { nextCycle, planChange, planResume, planTrialEndNow, pricedPeriod, prorationLine, type ImmediateInvoice, type ProrationBehavior } from './drafts.js';
 import { findSubscription, insertItems, insertSubscriptions, itemsOf, replaceItems, updateSubscriptionRow, type ItemRow, type SubscriptionRow } from './repository.js';
@@ -193,14 +193,26 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     throw new InvalidRequestError('You may only specify one of trial_end and trial_period_days.', 'trial_period_days', 'parameter_invalid');
   }
 
-  // Trial: explicit trial_end (or "now" for none), else trial_period_days, else the prices' default.
+  // Stripe's backdate_start_date: a start in the past, the time since billed on the first invoice.
+  const backdate = input.backdate_start_date !== undefined ? fromUnix(input.backdate_start_date) : null;
+  if (backdate && backdate >= now) throw new InvalidRequestError('backdate_start_date must be in the past.', 'backdate_start_date', 'parameter_invalid');
+  // Billed time reaches back two years at most (a trial's bound); kept for the record only (proration_behavior none), any past start.
+  if (backdate && input.proration_behavior !== 'none' && now.getTime() - backdate.getTime() > MAX_TRIAL_PERIOD_DAYS * 86_400_000) {
+    throw new InvalidRequestError(`A billed backdated start is at most ${MAX_TRIAL_PERIOD_DAYS} days in the past; use proration_behavior none to record an earlier one without billing it.`, 'backdate_start_date', 'parameter_invalid');
+  }
+  if (backdate && ((input.trial_end !== undefined && input.trial_end !== 'now') || input.trial_period_days)) {
+    throw new InvalidRequestError('A backdated subscription starts without a trial in Recur: drop trial_end or trial_period_days.', 'backdate_start_date', 'parameter_invalid');
+  }
+
+  // Trial: explicit trial_end (or "now" for none), else trial_period_days, else the prices' default
+  // (not for a backdated subscription: it started in the past).
   let trialEnd: Date | null = null;
   if (input.trial_end !== undefined && input.trial_end !== 'now') {
     trialEnd = fromUnix(input.trial_end);
     if (trialEnd <= now) throw new InvalidRequestError('trial_end must be in the future.', 'trial_end', 'parameter_invalid');
     assertTrialLength(now, trialEnd);
   } else if (input.trial_end === undefined) {
-    const days = input.trial_period_days ?? (input.trial_from_plan === false ? 0 : Math.max(0, ...items.map((i) => pricing.get(i.price)!.price.trial_period_days ?? 0)));
+    const days = input.trial_period_days ?? (input.trial_from_plan === false || backdate ? 0 : Math.max(0, ...items.map((i) => pricing.get(i.price)!.price.trial_period_days ?? 0)));
     if (days > 0) trialEnd = trialEndAfter(now, days);
   }
   let anchor = trialEnd ?? now;
@@ -291,6 +303,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     billing_cycle_anchor_config: anchorConfig,
     // The stretch to the anchor is free: from now (freeStub), or from the trial end.
     free_stub: freeStub || (trialEnd !== null && anchor > trialEnd && input.proration_behavior === 'none'),
+    start_date: backdate,
     created: now,
     updated: now,
   };
@@ -314,13 +327,22 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     const discounts = fees.length ? (await discountsFor(q, [sub], new Map([[sub.id, now]]))).get(sub.id)! : [];
     draft = draftFor(sub, { reason: 'subscription_create', period: { start: now, end: trialEnd }, lines: [...lines, ...fees], discounts });
   } else if (anchor > now) {
+    // The stretch to the anchor: from now, a share of the interval ending at the anchor; from a backdated start, Stripe's backdated time.
     const full = periodAt(sched, -1);
-    const lines = prorateChange({ oldItems: [], newItems: pricedItems(sub, itemRows, pricing), period: full, prorationDate: now }).map((l, i) =>
-      prorationLine(sub, l, itemRows[i]!.id, pricing),
-    );
+    const stretch = backdate
+      ? backdatedLines(pricedItems(sub, itemRows, pricing), backdate, anchor, addIntervals(backdate, terms.interval, terms.intervalCount, 1))
+      : prorateChange({ oldItems: [], newItems: pricedItems(sub, itemRows, pricing), period: full, prorationDate: now });
+    const lines = stretch.map((l, i) => prorationLine(sub, l, itemRows[i]!.id, pricing));
     draft = await invoiceDraftNow(q, sub, [], pricing, 'subscription_create', { start: now, end: anchor }, lines);
   } else {
-    draft = await invoiceDraftNow(q, sub, itemRows, pricing, 'subscription_create', { start: now, end: firstPeriodEnd });
+    // A backdated start bills the time since it with the first period (not with proration_behavior none).
+    const since =
+      backdate && input.proration_behavior !== 'none'
+        ? backdatedLines(pricedItems(sub, itemRows, pricing), backdate, now, addIntervals(backdate, terms.interval, terms.intervalCount, 1)).map((l, i) =>
+            prorationLine(sub, l, itemRows[i]!.id, pricing),
+          )
+        : [];
+    draft = await invoiceDraftNow(q, sub, itemRows, pricing, 'subscription_create', { start: now, end: firstPeriodEnd }, since);
   }
   const [built] = await createInvoices(q, [draft], now, ctx.deps.config.tax);
   // `created` comes before any update, with the starting status and (as Stripe's) the first invoice as

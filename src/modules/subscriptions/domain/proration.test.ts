@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { cancellationCredit, formatProrationDate, prorateChange, prorationCredit, prorationDebit, type PricedItem } from './proration.js';
+import { backdatedLines, cancellationCredit, formatProrationDate, prorateChange, prorationCredit, prorationDebit, type PricedItem } from './proration.js';
 
 const d = (iso: string) => new Date(iso);
 const DAY = 86_400;
@@ -160,5 +160,22 @@ describe('proration properties', () => {
         expect(prorationDebit(item, period, at).amount).toBe(k % 2 === 0 ? k : k + 1);
       }),
     );
+  });
+});
+
+describe('backdatedLines', () => {
+  const item: PricedItem = { priceId: 'price_c', productName: 'Community Access', unitAmount: 9700, quantity: 2, currency: 'usd' };
+  const d = (s: string) => new Date(s);
+  it('bills a whole imagined interval at the full amount, and more than one when the span is longer', () => {
+    expect(backdatedLines([item], d('2026-02-15T00:00:00Z'), d('2026-03-15T00:00:00Z'), d('2026-03-15T00:00:00Z')).map((l) => l.amount)).toEqual([19_400]);
+    // 42 days over 28: one and a half months.
+    expect(backdatedLines([item], d('2026-02-15T00:00:00Z'), d('2026-03-29T00:00:00Z'), d('2026-03-15T00:00:00Z')).map((l) => l.amount)).toEqual([29_100]);
+  });
+  it('rounds once, half to even: 2 × 9,700 × 17/31 = 10,638.709… → 10,639', () => {
+    const [l] = backdatedLines([item], d('2026-01-15T00:00:00Z'), d('2026-02-01T00:00:00Z'), d('2026-02-15T00:00:00Z'));
+    expect([l!.amount, l!.description, l!.proration]).toEqual([10_639, 'Remaining time on 2 × Community Access after Jan 15, 2026', true]);
+  });
+  it('refuses an empty span', () => {
+    expect(() => backdatedLines([item], d('2026-02-15T00:00:00Z'), d('2026-02-15T00:00:00Z'), d('2026-03-15T00:00:00Z'))).toThrow(RangeError);
   });
 });

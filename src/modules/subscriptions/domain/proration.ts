@@ -147,3 +147,30 @@ export function cancellationCredit(items: readonly PricedItem[], period: Prorati
   assertOneCurrency(items);
   return items.map((item) => prorationCredit(item, period, cancelAt));
 }
+
+/**
+ * Stripe's backdated time (classic billing mode): the span from a backdated start to `to`, one line per
+ * item, prorated over an imagined interval that starts at the backdated start (`imaginedEnd` is one
+ * billing interval after it) — "a month running February 15 to March 15 … the 14 days of February 15 to
+ * March 1 is exactly half". A span longer than the interval bills more than one period's amount.
+ */
+export function backdatedLines(items: readonly PricedItem[], from: Date, to: Date, imaginedEnd: Date): ProrationLine[] {
+  assertOneCurrency(items);
+  const span = toUnix(to) - toUnix(from);
+  const length = toUnix(imaginedEnd) - toUnix(from);
+  if (!(span > 0) || !(length > 0)) throw new RangeError('a backdated span needs from < to and from < imaginedEnd');
+  return items.map((item) => {
+    assertItem(item);
+    return {
+      priceId: item.priceId,
+      productName: item.productName,
+      description: `Remaining time on ${itemLabel(item)} after ${formatProrationDate(from)}`,
+      amount: proratedAmount(item, span, length),
+      currency: item.currency.toLowerCase(),
+      unitAmount: item.unitAmount,
+      quantity: item.quantity,
+      proration: true as const,
+      period: { start: from, end: to },
+    };
+  });
+}
