@@ -103,8 +103,15 @@ export async function checkBooks(q: Db): Promise<Problem[]> {
   );
   add(
     'a proration line is at most a whole period of its price',
+    // Backdated time (a line before its subscription's creation) may span several periods: at most as many
+    // as fit in it, each at least the interval's shortest length (a month: 28 days).
     await rows(`SELECT l.id, l.amount, l.quantity, p.unit_amount FROM invoice_lines l JOIN prices p ON p.id = l.price
-                 WHERE l.proration AND abs(l.amount) > p.unit_amount * l.quantity`),
+                  LEFT JOIN subscriptions s ON s.id = l.subscription
+                 WHERE l.proration AND abs(l.amount) > p.unit_amount * l.quantity *
+                       CASE WHEN s.start_date IS NOT NULL AND l.period_start < s.created
+                            THEN greatest(1, ceil(extract(epoch FROM l.period_end - l.period_start) / 86400.0 /
+                                   (p.interval_count * CASE p.interval WHEN 'day' THEN 1 WHEN 'week' THEN 7 WHEN 'month' THEN 28 ELSE 365 END)))
+                            ELSE 1 END`),
   );
   add(
     'status_transitions record each state reached',

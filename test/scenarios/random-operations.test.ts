@@ -88,6 +88,8 @@ describe.each([
         if (r.chance(0.3)) body.coupon = r.pick(coupons);
         if (r.chance(0.15)) Object.assign(body, { collection_method: 'send_invoice', days_until_due: r.pick([0, 7, 30]) });
         if (r.chance(0.3)) body.payment_behavior = r.pick(['default_incomplete', 'error_if_incomplete', 'allow_incomplete']);
+        // A member who had access before (or is migrated): backdated, the time since billed or not.
+        if (!body.trial_period_days && r.chance(0.1)) Object.assign(body, { backdate_start_date: frozen - r.int(1, 45) * 86_400, ...(r.chance(0.3) ? { proration_behavior: 'none' } : {}) });
         if (body.trial_period_days && r.chance(0.5)) body.trial_settings = { end_behavior: { missing_payment_method: r.pick(['cancel', 'create_invoice', 'pause']) } };
         const res = await call('POST', '/v1/subscriptions', body);
         if (res.status === 200) subs.push(res.body.id);
