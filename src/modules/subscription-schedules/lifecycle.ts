@@ -90,7 +90,7 @@ export async function schedulePhaseStarted(
     if (!opts.itemsAdded) await addInvoiceItems(q, { id: subId, customer: s.customer, currency: s.currency }, s.phases[k]!.add_invoice_items, now, { checked: true });
     // Its discount too, from its start: the renewal's invoice there takes it (read after this).
     await applyPhaseDiscounts(q, { id: subId, customer: s.customer }, s.phases[k]!.discounts, at);
-    return { ...(await phasePaymentMethod(q, s, k)), ...stepFor(s, k, billing) };
+    return { ...(await phasePaymentMethod(q, s, k)), ...(await phaseMetadata(q, subId, s.phases[k]!.metadata)), ...stepFor(s, k, billing) };
   }
   const released = await updateSchedule(q, s.id, { status: 'released', released_at: at, released_subscription: subId, subscription: null });
   await record(q, released, 'subscription_schedule.released', now);
@@ -106,6 +106,22 @@ export async function phasePaymentMethod(q: Queryable, s: ScheduleRow, k: number
   if (!pm) return {};
   const { rows } = await q.query(`SELECT 1 FROM payment_methods WHERE id = $1 AND customer = $2 AND detached_at IS NULL`, [pm, s.customer]);
   return rows[0] ? { default_payment_method: pm } : {};
+}
+
+/**
+ * Stripe: "Metadata on a schedule's phase will update the underlying subscription's metadata when the
+ * phase is entered, adding new keys and replacing existing keys … an empty value unsets a key." More
+ * than 50 keys in all leaves the subscription's as they are (a renewal cannot fail on it).
+ */
+async function phaseMetadata(q: Queryable, subId: string, metadata: Record<string, string>): Promise<Pick<SubscriptionRow, 'metadata'> | Record<string, never>> {
+  if (Object.keys(metadata).length === 0) return {};
+  const { rows } = await q.query<Pick<SubscriptionRow, 'metadata'>>(`SELECT metadata FROM subscriptions WHERE id = $1`, [subId]);
+  const merged = { ...(rows[0]?.metadata ?? {}) };
+  for (const [key, value] of Object.entries(metadata)) {
+    if (value === '') delete merged[key];
+    else merged[key] = value;
+  }
+  return Object.keys(merged).length <= 50 ? { metadata: merged } : {};
 }
 
 /**

@@ -219,6 +219,8 @@ export async function startSchedule(ctx: Ctx, s: ScheduleRow): Promise<ScheduleR
         // A trial only if the phase has one (never the prices' default).
         trial_end: first.trial_end ?? 'now',
         payment_behavior: 'allow_incomplete',
+        // The first phase's metadata is the subscription's (Stripe: set when the phase is entered).
+        metadata: first.metadata,
         ...(settings.collection_method ? { collection_method: settings.collection_method } : {}),
         ...(settings.collection_method === 'send_invoice' ? { days_until_due: settings.days_until_due! } : {}),
         ...(pm ? { default_payment_method: settings.default_payment_method! } : {}),
