@@ -127,22 +127,27 @@ describe('subscription schedule phases: how they collect', () => {
     expect((await t.sub(sub.id)).default_payment_method).toBe(mastercard.id);
   });
 
-  it("a phase's metadata updates the subscription's when the phase is entered (an empty value unsets a key)", async () => {
+  it("a phase's metadata and description update the subscription's when the phase is entered (an empty value unsets a key)", async () => {
     const clock = await t.clockAt('2026-01-01T00:00:00Z');
     const customer = await t.customer({ clock, card: 'pm_card_visa' });
     const community = await t.priceId('community_monthly');
     const sched = await ok(t, 'POST', schedules, {
       customer,
       phases: [
-        { items: [{ price: community }], iterations: 1, metadata: { plan: 'intro', cohort: 'jan' } },
+        { items: [{ price: community }], iterations: 1, metadata: { plan: 'intro', cohort: 'jan' }, description: 'Intro month' },
         { items: [{ price: community }], iterations: 1, metadata: { plan: 'standard', cohort: '' } },
+        { items: [{ price: community }], iterations: 1, description: 'Member' },
       ],
     });
+    expect(sched.phases.map((p: { description: string | null }) => p.description)).toEqual(['Intro month', null, 'Member']);
     const subId = sched.subscription as string;
-    expect((await t.sub(subId)).metadata).toEqual({ plan: 'intro', cohort: 'jan' });
+    expect([(await t.sub(subId)).metadata, (await t.sub(subId)).description]).toEqual([{ plan: 'intro', cohort: 'jan' }, 'Intro month']);
     await ok(t, 'POST', `/v1/subscriptions/${subId}`, { metadata: { owner: 'coach' } });
     await advanceTo(t, clock, '2026-02-01T02:00:00Z');
-    expect((await t.sub(subId)).metadata).toEqual({ plan: 'standard', owner: 'coach' });
+    // A phase without a description leaves the subscription's as it is.
+    expect([(await t.sub(subId)).metadata, (await t.sub(subId)).description]).toEqual([{ plan: 'standard', owner: 'coach' }, 'Intro month']);
+    await advanceTo(t, clock, '2026-03-01T02:00:00Z');
+    expect((await t.sub(subId)).description).toBe('Member');
   });
 
   it('refuses settings that do not go together, naming the parameter, and writes nothing', async () => {

@@ -90,7 +90,13 @@ export async function schedulePhaseStarted(
     if (!opts.itemsAdded) await addInvoiceItems(q, { id: subId, customer: s.customer, currency: s.currency }, s.phases[k]!.add_invoice_items, now, { checked: true });
     // Its discount too, from its start: the renewal's invoice there takes it (read after this).
     await applyPhaseDiscounts(q, { id: subId, customer: s.customer }, s.phases[k]!.discounts, at);
-    return { ...(await phasePaymentMethod(q, s, k)), ...(await phaseMetadata(q, subId, s.phases[k]!.metadata)), ...stepFor(s, k, billing) };
+    const phase = s.phases[k]!;
+    return {
+      ...(await phasePaymentMethod(q, s, k)),
+      ...(await phaseMetadata(q, subId, phase.metadata)),
+      ...(phase.description ? { description: phase.description } : {}),
+      ...stepFor(s, k, billing),
+    };
   }
   const released = await updateSchedule(q, s.id, { status: 'released', released_at: at, released_subscription: subId, subscription: null });
   await record(q, released, 'subscription_schedule.released', now);

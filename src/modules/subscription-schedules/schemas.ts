@@ -27,6 +27,8 @@ const zPhase = z.strictObject({
   /** The phase is a trial from its start to trial_end (or, with trial, to its end): $0, then the cycle is anchored there. */
   trial_end: zTimestamp().optional(),
   trial: zBool().optional(),
+  /** The subscription's description while the phase runs (set when it is entered). */
+  description: z.string().max(500).optional(),
   /** phase_start: the billing cycle restarts at the phase's start; automatic (default): it goes on. */
   billing_cycle_anchor: z.enum(['phase_start', 'automatic']).optional(),
   /** One-time prices billed on the phase's first invoice (a setup fee with an upgrade). */
@@ -92,7 +94,7 @@ const zPhaseObject = z.strictObject({
   currency: z.string(),
   default_payment_method: z.string().nullable(),
   default_tax_rates: z.array(z.never()),
-  description: z.null(),
+  description: z.string().nullable(),
   discounts: z.array(z.strictObject({ coupon: z.string(), discount: z.null(), promotion_code: z.string().nullable() })),
   end_date: z.number().int(),
   invoice_settings: z.strictObject({ account_tax_ids: z.null(), days_until_due: z.number().int().nullable(), issuer: z.null() }).nullable(),

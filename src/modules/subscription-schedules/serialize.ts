@@ -15,7 +15,7 @@ function phaseObject(p: Phase, currency: string) {
     currency,
     default_payment_method: p.settings?.default_payment_method ?? null,
     default_tax_rates: [],
-    description: null,
+    description: p.description ?? null,
     discounts: (p.discounts ?? []).map((d) => ({ coupon: d.coupon, discount: null, promotion_code: d.promotion_code })),
     end_date: p.end_date,
     invoice_settings: p.settings?.days_until_due != null ? { account_tax_ids: null, days_until_due: p.settings.days_until_due, issuer: null } : null,

@@ -221,6 +221,7 @@ export async function startSchedule(ctx: Ctx, s: ScheduleRow): Promise<ScheduleR
         payment_behavior: 'allow_incomplete',
         // The first phase's metadata is the subscription's (Stripe: set when the phase is entered).
         metadata: first.metadata,
+        ...(first.description ? { description: first.description } : {}),
         ...(settings.collection_method ? { collection_method: settings.collection_method } : {}),
         ...(settings.collection_method === 'send_invoice' ? { days_until_due: settings.days_until_due! } : {}),
         ...(pm ? { default_payment_method: settings.default_payment_method! } : {}),

@@ -35,6 +35,8 @@ export interface PhaseInput {
   trial?: boolean;
   /** phase_start: the cycle is anchored at the phase's start (automatic: it goes on as it was). */
   billing_cycle_anchor?: 'phase_start' | 'automatic';
+  /** The subscription's description while the phase runs. */
+  description?: string;
   proration_behavior?: PhaseProration;
   metadata?: Record<string, string>;
 }
@@ -68,6 +70,8 @@ export interface Phase {
   settings?: PhaseSettings;
   /** phase_start: the cycle restarts at the phase's start (absent: automatic). */
   billing_cycle_anchor?: 'phase_start' | 'automatic';
+  /** Set on the subscription when the phase is entered (absent: the subscription keeps its own). */
+  description?: string;
   proration_behavior: PhaseProration;
   metadata: Record<string, string>;
 }
@@ -194,6 +198,7 @@ export function planPhases(input: readonly PhaseInput[], o: PlanOptions): Phase[
       end_date: toUnix(end),
       trial_end: trial ? toUnix(trial) : null,
       ...(anchored ? { billing_cycle_anchor: 'phase_start' as const } : {}),
+      ...(p.description ? { description: p.description } : {}),
       items: p.items.map((it) => ({ price: it.price, quantity: it.quantity })),
       add_invoice_items: (p.add_invoice_items ?? []).map((it) => ({ price: it.price, quantity: it.quantity })),
       proration_behavior: p.proration_behavior ?? 'create_prorations',
