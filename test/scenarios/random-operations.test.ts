@@ -178,7 +178,8 @@ describe.each([
           const customer = r.chance(0.5) || customers.length === 0 ? await newCustomer() : r.pick(customers);
           const res = await call('POST', '/v1/subscription_schedules', {
             customer,
-            start_date: r.chance(0.3) ? 'now' : frozen + r.int(1, 30) * 86_400,
+            // Now, later, or (backdated) a few days ago.
+            start_date: r.chance(0.3) ? 'now' : r.chance(0.2) ? frozen - r.int(1, 10) * 86_400 : frozen + r.int(1, 30) * 86_400,
             end_behavior: r.pick(['release', 'cancel']),
             phases: [
               {

@@ -148,3 +148,68 @@ describe('subscription schedule phases with trials', () => {
     expect((await invoices(trialing.id)).map((r) => r[2])).toEqual([0, 150_000]);
   });
 });
+
+describe('backdated subscription schedules (a start_date in the past)', () => {
+  it('on Jan 20, a schedule from Jan 1: its subscription starts Jan 1, January is billed now (9,700), and the phases run from Jan 1', async () => {
+    const clock = await t.clockAt('2026-01-20T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
+    const sched = await ok(t, 'POST', schedules, {
+      customer,
+      start_date: unix('2026-01-01T00:00:00Z'),
+      phases: [{ items: [{ price: community }], iterations: 2 }, { items: [{ price: group }], iterations: 1 }],
+    });
+    expect([sched.status, phaseDates(sched)]).toEqual([
+      'active',
+      [
+        ['2026-01-01T00:00:00Z', '2026-03-01T00:00:00Z', null],
+        ['2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z', null],
+      ],
+    ]);
+    const sub = await t.sub(sched.subscription);
+    expect([iso(sub.start_date), iso(sub.current_period_start), iso(sub.current_period_end), iso(sub.billing_cycle_anchor), sub.status]).toEqual([
+      '2026-01-01T00:00:00Z',
+      '2026-01-20T00:00:00Z',
+      '2026-02-01T00:00:00Z',
+      '2026-01-01T00:00:00Z',
+      'active',
+    ]);
+    const first = (await t.invoices(sub.id))[0]!;
+    expect(first.lines.data.map((l) => [l.description, l.amount, iso(l.period.start), iso(l.period.end)])).toEqual([
+      ['Remaining time on Community Access after Jan 1, 2026', 9700, '2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'],
+    ]);
+    for (const at of ['2026-02-01', '2026-03-01', '2026-04-01']) await advanceTo(t, clock, `${at}T02:00:00Z`);
+    expect(await invoices(sub.id)).toEqual([
+      ['2026-01-20T00:00:00Z', '2026-02-01T00:00:00Z', 9700, 'subscription_create'],
+      ['2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z', 9700, 'subscription_cycle'],
+      ['2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z', 150_000, 'subscription_cycle'],
+      ['2026-04-01T00:00:00Z', '2026-05-01T00:00:00Z', 150_000, 'subscription_cycle'],
+    ]);
+    expect((await get(t, `${schedules}/${sched.id}`)).status).toBe('released');
+  });
+
+  it('from Jan 31 on Feb 10: the first period ends Feb 28 and the next Mar 31, as the phases count from Jan 31', async () => {
+    const clock = await t.clockAt('2026-02-10T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const community = await t.priceId('community_monthly');
+    const sched = await ok(t, 'POST', schedules, { customer, start_date: unix('2026-01-31T00:00:00Z'), phases: [{ items: [{ price: community }], iterations: 3 }] });
+    expect(phaseDates(sched)).toEqual([['2026-01-31T00:00:00Z', '2026-04-30T00:00:00Z', null]]);
+    for (const at of ['2026-02-28', '2026-03-31']) await advanceTo(t, clock, `${at}T02:00:00Z`);
+    expect((await invoices(sched.subscription)).map((r) => [r[0], r[1], r[2]])).toEqual([
+      ['2026-02-10T00:00:00Z', '2026-02-28T00:00:00Z', 9700],
+      ['2026-02-28T00:00:00Z', '2026-03-31T00:00:00Z', 9700],
+      ['2026-03-31T00:00:00Z', '2026-04-30T00:00:00Z', 9700],
+    ]);
+    expect(await checkBooks(t.testDb.db)).toEqual([]);
+  });
+
+  it('refuses a start so far back that the first phase has ended, or with a trial on it', async () => {
+    const clock = await t.clockAt('2026-03-10T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const community = await t.priceId('community_monthly');
+    const create = (payload: Record<string, unknown>) => t.call({ method: 'POST', url: schedules, payload: { customer, ...payload } });
+    expect(errorOf(await create({ start_date: unix('2026-01-01T00:00:00Z'), phases: [{ items: [{ price: community }], iterations: 2 }] }))).toEqual([400, 'parameter_invalid', 'start_date']);
+    expect(errorOf(await create({ start_date: unix('2026-03-01T00:00:00Z'), phases: [{ items: [{ price: community }], iterations: 1, trial: true }] }))).toEqual([400, 'parameter_invalid', 'start_date']);
+    expect((await get(t, `${schedules}?customer=${customer}`)).data).toEqual([]);
+  });
+});

@@ -10,6 +10,8 @@ import { addInvoiceItems, checkInvoiceItemPrices } from '../subscriptions/add-in
 import { loadPricing, unitAmountIn } from '../subscriptions/billing.js';
 import { catchUpPeriods, periodDue } from '../subscriptions/catch-up.js';
 import { scheduleOf } from '../subscriptions/drafts.js';
+import { periodContainingTime } from '../subscriptions/domain/periods.js';
+import { MAX_TRIAL_PERIOD_DAYS } from '../catalog/domain/recurring.js';
 import { RENEWABLE_STATUSES } from '../subscriptions/jobs.js';
 import { itemsOf, type SubscriptionRow } from '../subscriptions/repository.js';
 import { cancelSubscription, createSubscription, effectiveNow, getSubscriptionRow, updateSubscription, type Ctx } from '../subscriptions/service.js';
@@ -166,9 +168,9 @@ async function forCustomer(ctx: Ctx, input: CreateScheduleInput): Promise<Schedu
   const customer = await getCustomerRow(q, input.customer, { param: 'customer', forUpdate: true });
   const now = await effectiveNow(q, customer.test_clock, ctx.now);
   const start = input.start_date === undefined || input.start_date === 'now' ? now : fromUnix(input.start_date);
-  if (start.getTime() < now.getTime()) throw new InvalidRequestError('Recur does not backdate schedules: start_date must be now or later.', 'start_date', 'parameter_invalid');
   const { prices, currency } = await phasePrices(q, input.phases, customer.currency);
   const planned = planPhases(withQuantities(input.phases), { start, first: null, prices, currency, customer: customer.id });
+  if (start.getTime() < now.getTime()) checkBackdate(planned, start, now);
   await checkAddInvoiceItems(q, input.phases, currency);
   const discounts = await resolvePhaseDiscounts(q, input.phases, { customer: customer.id, currency, now, subscription: null });
   const c = { q, deps: ctx.deps, now, customer: customer.id };
@@ -190,8 +192,23 @@ async function forCustomer(ctx: Ctx, input: CreateScheduleInput): Promise<Schedu
     created: now,
   });
   await recordScheduleEvent(q, s, 'subscription_schedule.created', now);
-  if (start.getTime() === now.getTime()) s = await startSchedule({ ...ctx, now }, s);
+  if (start.getTime() <= now.getTime()) s = await startSchedule({ ...ctx, now }, s, { backdated: start.getTime() < now.getTime() });
   return scheduleObjectOf(q, s, now);
+}
+
+/**
+ * A start_date in the past (Stripe's backdated schedule): its subscription is created now, backdated to
+ * it (backdate_start_date), so Recur backdates within the first phase only, without a trial on it, and
+ * bills at most 730 days back.
+ */
+function checkBackdate(phases: readonly Phase[], start: Date, now: Date): void {
+  if (phases[0]!.end_date <= toUnix(now)) {
+    throw new InvalidRequestError(`Recur backdates a schedule within its first phase: phases[0] would have ended by now (${phases[0]!.end_date}).`, 'start_date', 'parameter_invalid');
+  }
+  if (phases[0]!.trial_end) throw new InvalidRequestError('A backdated schedule starts without a trial: its first phase cannot have one.', 'start_date', 'parameter_invalid');
+  if (now.getTime() - start.getTime() > MAX_TRIAL_PERIOD_DAYS * 86_400_000) {
+    throw new InvalidRequestError(`start_date can be at most ${MAX_TRIAL_PERIOD_DAYS} days in the past.`, 'start_date', 'parameter_invalid');
+  }
 }
 
 /**
@@ -199,10 +216,13 @@ async function forCustomer(ctx: Ctx, input: CreateScheduleInput): Promise<Schedu
  * once (Stripe's schedules bill their first invoice as a subscription created then would; no trial
  * from the prices), then carrying the schedule's next step.
  */
-export async function startSchedule(ctx: Ctx, s: ScheduleRow): Promise<ScheduleRow> {
+export async function startSchedule(ctx: Ctx, s: ScheduleRow, opts: { backdated?: boolean } = {}): Promise<ScheduleRow> {
   const { q } = ctx;
-  const at = new Date(s.start_date);
+  // A backdated schedule's subscription is created now, backdated to the start; the worker creates a
+  // future one as of its start_date.
+  const at = opts.backdated ? ctx.now : new Date(s.start_date);
   const first = s.phases[0]!;
+  const backdate = opts.backdated ? await backdateTerms(q, s, at) : {};
   const settings = effectiveSettings(first, s.default_settings ?? {});
   // A payment method detached since the phases were set is left out (the customer's default pays).
   const pm = settings.default_payment_method
@@ -226,6 +246,7 @@ export async function startSchedule(ctx: Ctx, s: ScheduleRow): Promise<ScheduleR
         ...(settings.collection_method === 'send_invoice' ? { days_until_due: settings.days_until_due! } : {}),
         ...(pm ? { default_payment_method: settings.default_payment_method! } : {}),
         ...(discount ? { discounts: [discount.promotion_code ? { promotion_code: discount.promotion_code } : { coupon: discount.coupon }] } : {}),
+        ...backdate,
       },
     );
   const created = await withFallback(q, first.discounts?.[0], create);
@@ -233,10 +254,22 @@ export async function startSchedule(ctx: Ctx, s: ScheduleRow): Promise<ScheduleR
   const started = await updateSchedule(q, s.id, { status: 'active', subscription: created.id });
   const after = await scheduleObjectOf(q, started, at);
   await recordScheduleEvent(q, started, 'subscription_schedule.updated', at, previousAttributes(before, after));
-  const sub = await getSubscriptionRow(q, created.id, true);
+  let sub = await getSubscriptionRow(q, created.id, true);
+  // Backdated: the periods count from the schedule's start, as its phases do (a Jan 31 start renews
+  // Feb 28, then Mar 31 — not from the first billing date, Feb 28, which would give Mar 28).
+  if (opts.backdated) sub = await transition(q, sub, { billing_cycle_anchor: new Date(s.start_date) }, at);
   // A first payment that failed for good ends the subscription (incomplete_expired) later, and the schedule with it.
   await attach(q, started, sub, at);
   return started;
+}
+
+/** backdate_start_date and the first billing date: the end of the first phase's period containing now (or now, on a boundary). */
+async function backdateTerms(q: Queryable, s: ScheduleRow, now: Date): Promise<{ backdate_start_date: number; billing_cycle_anchor?: number }> {
+  const start = new Date(s.start_date);
+  const { price } = (await loadPricing(q, [s.phases[0]!.items[0]!.price])).values().next().value!;
+  const period = periodContainingTime({ anchor: start, interval: price.interval!, intervalCount: price.interval_count! }, now);
+  const anchor = period.start.getTime() === now.getTime() ? null : period.end;
+  return { backdate_start_date: toUnix(start), ...(anchor ? { billing_cycle_anchor: toUnix(anchor) } : {}) };
 }
 
 /**
