@@ -7,7 +7,7 @@
 import type { Queryable } from '../../db/index.js';
 import { AppError, InvalidRequestError } from '../../core/errors/index.js';
 import { findCoupon, findPromotionCode, findCouponsByIds } from '../coupons/repository.js';
-import { redeem, removeSubscriptionDiscounts, resolveDiscountSource } from '../coupons/service.js';
+import { couponIsValid, redeem, removeSubscriptionDiscounts, resolveDiscountSource } from '../coupons/service.js';
 import type { Discount } from '../invoices/domain/discounts.js';
 import { recordLapsedDiscounts } from '../invoices/discount-ends.js';
 import { discountsFor, loadPricing, toDiscount, unitAmountIn } from '../subscriptions/billing.js';
@@ -169,8 +169,6 @@ export async function upcomingPhaseDiscounts(q: Queryable, sub: Pick<Subscriptio
   if (same(own, wanted)) return null;
   if (!wanted) return customerDiscounts();
   const coupon = (await findCouponsByIds(q, [wanted.coupon])).get(wanted.coupon);
-  if (!coupon || coupon.deleted_at || (coupon.redeem_by && new Date(coupon.redeem_by) <= at) || (coupon.max_redemptions !== null && coupon.times_redeemed >= coupon.max_redemptions)) {
-    return customerDiscounts();
-  }
+  if (!coupon || !couponIsValid(coupon, at)) return customerDiscounts();
   return [toDiscount({ ...coupon, id: coupon.id, coupon_id: coupon.id, start_at: at })];
 }

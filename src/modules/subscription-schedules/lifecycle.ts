@@ -4,6 +4,8 @@
 // only its row types, its period arithmetic and the pending-item writer.
 import type { Queryable } from '../../db/index.js';
 import { fromUnix, toUnix } from '../../core/time/index.js';
+import { InvalidRequestError } from '../../core/errors/index.js';
+import { mergeMetadata } from '../customers/service.js';
 import { recordEvent } from '../events/service.js';
 import { addInvoiceItems } from '../subscriptions/add-invoice-items.js';
 import { periodContainingTime, type BillingSchedule } from '../subscriptions/domain/periods.js';
@@ -122,12 +124,12 @@ export async function phasePaymentMethod(q: Queryable, s: ScheduleRow, k: number
 async function phaseMetadata(q: Queryable, subId: string, metadata: Record<string, string>): Promise<Pick<SubscriptionRow, 'metadata'> | Record<string, never>> {
   if (Object.keys(metadata).length === 0) return {};
   const { rows } = await q.query<Pick<SubscriptionRow, 'metadata'>>(`SELECT metadata FROM subscriptions WHERE id = $1`, [subId]);
-  const merged = { ...(rows[0]?.metadata ?? {}) };
-  for (const [key, value] of Object.entries(metadata)) {
-    if (value === '') delete merged[key];
-    else merged[key] = value;
+  try {
+    return { metadata: mergeMetadata(rows[0]?.metadata ?? {}, metadata) };
+  } catch (err) {
+    if (err instanceof InvalidRequestError) return {};
+    throw err;
   }
-  return Object.keys(merged).length <= 50 ? { metadata: merged } : {};
 }
 
 /**

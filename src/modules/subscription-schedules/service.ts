@@ -225,9 +225,7 @@ export async function startSchedule(ctx: Ctx, s: ScheduleRow, opts: { backdated?
   const backdate = opts.backdated ? await backdateTerms(q, s, at) : {};
   const settings = effectiveSettings(first, s.default_settings ?? {});
   // A payment method detached since the phases were set is left out (the customer's default pays).
-  const pm = settings.default_payment_method
-    ? (await q.query(`SELECT 1 FROM payment_methods WHERE id = $1 AND customer = $2 AND detached_at IS NULL`, [settings.default_payment_method, s.customer])).rows[0]
-    : undefined;
+  const pm = await phasePaymentMethod(q, s, 0);
   const create = (discount?: PhaseDiscount) =>
     createSubscription(
       { ...ctx, now: at },
@@ -244,7 +242,7 @@ export async function startSchedule(ctx: Ctx, s: ScheduleRow, opts: { backdated?
         ...(first.description ? { description: first.description } : {}),
         ...(settings.collection_method ? { collection_method: settings.collection_method } : {}),
         ...(settings.collection_method === 'send_invoice' ? { days_until_due: settings.days_until_due! } : {}),
-        ...(pm ? { default_payment_method: settings.default_payment_method! } : {}),
+        ...('default_payment_method' in pm ? { default_payment_method: pm.default_payment_method! } : {}),
         ...(discount ? { discounts: [discount.promotion_code ? { promotion_code: discount.promotion_code } : { coupon: discount.coupon }] } : {}),
         ...backdate,
       },

@@ -52,10 +52,10 @@ export async function resolveDefaultSettings(c: Context, input: SettingsInput | 
 }
 
 /** Each phase's own settings, checked together with the defaults they fall back on. */
-export async function resolvePhaseSettings(c: Context, phases: readonly SettingsInput[], defaults: PhaseSettings, offset = 0): Promise<PhaseSettings[]> {
+export async function resolvePhaseSettings(c: Context, phases: readonly SettingsInput[], defaults: PhaseSettings): Promise<PhaseSettings[]> {
   const out: PhaseSettings[] = [];
   for (const [i, p] of phases.entries()) {
-    const prefix = `phases[${i + offset}]`;
+    const prefix = `phases[${i}]`;
     const given = await own(c, p, prefix);
     check(effectiveSettings({ settings: given }, defaults), given, prefix);
     out.push(given);

@@ -319,6 +319,8 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     return subscriptionObject(q, sub);
   }
   // The first invoice: $0 for a trial; the first period (or the prorated stretch to a future anchor) otherwise.
+  // Backdated time runs from the backdated start to `end`, over an interval imagined from that start.
+  const backdatedTo = (end: Date) => backdatedLines(pricedItems(sub, itemRows, pricing), backdate!, end, addIntervals(backdate!, terms.interval, terms.intervalCount, 1));
   let draft: InvoiceDraft;
   if (trialEnd) {
     const lines = trialLines(sub, itemRows, pricing, { start: now, end: trialEnd });
@@ -330,18 +332,13 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     // The stretch to the anchor: from now, a share of the interval ending at the anchor; from a backdated start, Stripe's backdated time.
     const full = periodAt(sched, -1);
     const stretch = backdate
-      ? backdatedLines(pricedItems(sub, itemRows, pricing), backdate, anchor, addIntervals(backdate, terms.interval, terms.intervalCount, 1))
+      ? backdatedTo(anchor)
       : prorateChange({ oldItems: [], newItems: pricedItems(sub, itemRows, pricing), period: full, prorationDate: now });
     const lines = stretch.map((l, i) => prorationLine(sub, l, itemRows[i]!.id, pricing));
     draft = await invoiceDraftNow(q, sub, [], pricing, 'subscription_create', { start: now, end: anchor }, lines);
   } else {
     // A backdated start bills the time since it with the first period (not with proration_behavior none).
-    const since =
-      backdate && input.proration_behavior !== 'none'
-        ? backdatedLines(pricedItems(sub, itemRows, pricing), backdate, now, addIntervals(backdate, terms.interval, terms.intervalCount, 1)).map((l, i) =>
-            prorationLine(sub, l, itemRows[i]!.id, pricing),
-          )
-        : [];
+    const since = backdate && input.proration_behavior !== 'none' ? backdatedTo(now).map((l, i) => prorationLine(sub, l, itemRows[i]!.id, pricing)) : [];
     draft = await invoiceDraftNow(q, sub, itemRows, pricing, 'subscription_create', { start: now, end: firstPeriodEnd }, since);
   }
   const [built] = await createInvoices(q, [draft], now, ctx.deps.config.tax);
