@@ -2,6 +2,7 @@ import { loadPaymentsConfig, type PaymentsConfig } from './modules/payments/conf
 import { loadCreditsConfig, type CreditsConfig } from './modules/credits/config.js';
 import { loadTaxConfig, type TaxConfig } from './modules/taxes/config.js';
 import { loadDocumentsConfig, type DocumentsConfig } from './modules/documents/config.js';
+import { envBool, envInt } from './core/env/index.js';
 
 // Every setting Recur reads from the environment, with its default. The README's configuration
 // table mirrors this file (gateway, routing, fraud and inbound-webhook settings: modules/payments/config.ts).
@@ -61,37 +62,23 @@ export interface NotificationConfig {
   stripePublishableKey?: string;
 }
 
-function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${raw}'`);
-  return n;
-}
 
-function bool(name: string, fallback: boolean, env: NodeJS.ProcessEnv): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new Error(`${name} must be true or false, got '${raw}'`);
-}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
-    port: int('PORT', 3000, env),
+    port: envInt(env, 'PORT', 3000),
     host: env.HOST || '0.0.0.0',
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.RECUR_DATA_DIR || './.recur/data',
-    dbPoolSize: int('RECUR_DB_POOL_SIZE', 10, env),
-    rateLimit: int('RECUR_RATE_LIMIT', 100, env),
+    dbPoolSize: envInt(env, 'RECUR_DB_POOL_SIZE', 10),
+    rateLimit: envInt(env, 'RECUR_RATE_LIMIT', 100),
     logLevel: env.RECUR_LOG_LEVEL || 'info',
-    worker: bool('RECUR_WORKER', true, env),
-    seed: bool('RECUR_SEED', true, env),
+    worker: envBool(env, 'RECUR_WORKER', true),
+    seed: envBool(env, 'RECUR_SEED', true),
     bodyLimit: 1024 * 1024,
-    finalizeDelaySeconds: int('RECUR_FINALIZE_DELAY_SECONDS', 3600, env),
-    workerBatchSize: int('RECUR_WORKER_BATCH_SIZE', 500, env),
-    workerConcurrency: int('RECUR_WORKER_CONCURRENCY', 1, env),
+    finalizeDelaySeconds: envInt(env, 'RECUR_FINALIZE_DELAY_SECONDS', 3600),
+    workerBatchSize: envInt(env, 'RECUR_WORKER_BATCH_SIZE', 500),
+    workerConcurrency: envInt(env, 'RECUR_WORKER_CONCURRENCY', 1),
     notifications: {
       smtpUrl: env.SMTP_URL || undefined,
       emailFrom: env.RECUR_EMAIL_FROM || 'Recur Billing <billing@localhost>',
@@ -105,7 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       openaiModel: env.RECUR_OPENAI_MODEL || 'gpt-4o-mini',
       publicUrl: (env.RECUR_PUBLIC_URL || `http://localhost:${env.PORT || 3000}`).replace(/\/+$/, ''),
       payLinkSecret: env.RECUR_PAY_LINK_SECRET || undefined,
-      payLinkTtlHours: int('RECUR_PAY_LINK_TTL_HOURS', 30 * 24, env),
+      payLinkTtlHours: envInt(env, 'RECUR_PAY_LINK_TTL_HOURS', 30 * 24),
       defaultTimezone: env.RECUR_DEFAULT_TIMEZONE || 'UTC',
       outboxDir: env.RECUR_OUTBOX_DIR || undefined,
       stripePublishableKey: env.STRIPE_PUBLISHABLE_KEY || undefined,

@@ -1,4 +1,5 @@
 import { CREDIT_PACK_PRICING } from '../catalog/domain/credit-packs.js';
+import { envInt } from '../../core/env/index.js';
 
 // Credits and usage settings from the environment. src/config.ts embeds them as `config.credits`;
 // the README's configuration table lists every variable read here.
@@ -27,13 +28,6 @@ export interface CreditsConfig {
   usagePartitions: number;
 }
 
-function int(name: string, fallback: number, env: NodeJS.ProcessEnv): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${raw}'`);
-  return n;
-}
 
 export function loadCreditsConfig(env: NodeJS.ProcessEnv): CreditsConfig {
   const overage = env.RECUR_CREDIT_OVERAGE || 'reject';
@@ -55,12 +49,12 @@ export function loadCreditsConfig(env: NodeJS.ProcessEnv): CreditsConfig {
     overageUnitAmount: CREDIT_PACK_PRICING.creditValue,
     overageCurrency: CREDIT_PACK_PRICING.currency,
     lowBalanceThresholds: thresholds,
-    expiringSoonDays: int('RECUR_CREDIT_EXPIRING_SOON_DAYS', 7, env),
-    packExpiryDays: int('RECUR_CREDIT_PACK_EXPIRY_DAYS', 0, env),
-    usageMaxAgeDays: int('RECUR_USAGE_MAX_AGE_DAYS', 35, env),
-    usageMaxFutureSeconds: int('RECUR_USAGE_MAX_FUTURE_SECONDS', 300, env),
+    expiringSoonDays: envInt(env, 'RECUR_CREDIT_EXPIRING_SOON_DAYS', 7),
+    packExpiryDays: envInt(env, 'RECUR_CREDIT_PACK_EXPIRY_DAYS', 0),
+    usageMaxAgeDays: envInt(env, 'RECUR_USAGE_MAX_AGE_DAYS', 35),
+    usageMaxFutureSeconds: envInt(env, 'RECUR_USAGE_MAX_FUTURE_SECONDS', 300),
     usageCoalesce: /^(1|true|yes|on)$/.test(coalesce),
-    usageCoalesceMaxEvents: Math.max(1, int('RECUR_USAGE_COALESCE_MAX_EVENTS', 2000, env)),
-    usagePartitions: Math.max(1, int('RECUR_USAGE_PARTITIONS', 3, env)),
+    usageCoalesceMaxEvents: Math.max(1, envInt(env, 'RECUR_USAGE_COALESCE_MAX_EVENTS', 2000)),
+    usagePartitions: Math.max(1, envInt(env, 'RECUR_USAGE_PARTITIONS', 3)),
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { envBool, envInt, envNumber } from '../../core/env/index.js';
 
 // Payment and inbound-webhook settings from the environment. src/config.ts embeds them as
 // `config.payments`; the README's configuration table lists every variable read here.
@@ -73,29 +74,8 @@ export interface PaymentsConfig {
   };
 }
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${raw}'`);
-  return n;
-}
 
-function num(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name} must be a number from ${min} to ${max}, got '${raw}'`);
-  return n;
-}
 
-function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new Error(`${name} must be true or false, got '${raw}'`);
-}
 
 function list(raw: string | undefined): string[] {
   return (raw ?? '')
@@ -110,15 +90,15 @@ export function loadPaymentsConfig(env: NodeJS.ProcessEnv): PaymentsConfig {
         secretKey: env.STRIPE_SECRET_KEY,
         publishableKey: env.STRIPE_PUBLISHABLE_KEY || undefined,
         host: env.STRIPE_API_HOST || undefined,
-        port: env.STRIPE_API_PORT ? int(env, 'STRIPE_API_PORT', 443) : undefined,
+        port: env.STRIPE_API_PORT ? envInt(env, 'STRIPE_API_PORT', 443) : undefined,
         protocol: ((): 'http' | 'https' | undefined => {
           const p = env.STRIPE_API_PROTOCOL;
           if (!p) return undefined;
           if (p !== 'http' && p !== 'https') throw new Error(`STRIPE_API_PROTOCOL must be http or https, got '${p}'`);
           return p;
         })(),
-        timeoutMs: int(env, 'STRIPE_TIMEOUT_MS', 30_000),
-        maxNetworkRetries: int(env, 'STRIPE_MAX_NETWORK_RETRIES', 1),
+        timeoutMs: envInt(env, 'STRIPE_TIMEOUT_MS', 30_000),
+        maxNetworkRetries: envInt(env, 'STRIPE_MAX_NETWORK_RETRIES', 1),
       }
     : null;
   const paypal: PayPalSettings | null =
@@ -132,7 +112,7 @@ export function loadPaymentsConfig(env: NodeJS.ProcessEnv): PaymentsConfig {
             return e;
           })(),
           apiBase: env.PAYPAL_API_BASE || undefined,
-          timeoutMs: int(env, 'PAYPAL_TIMEOUT_MS', 30_000),
+          timeoutMs: envInt(env, 'PAYPAL_TIMEOUT_MS', 30_000),
         }
       : null;
   const configured = [...(stripe ? ['stripe'] : []), ...(paypal ? ['paypal'] : [])];
@@ -162,26 +142,26 @@ export function loadPaymentsConfig(env: NodeJS.ProcessEnv): PaymentsConfig {
     paypal,
     gateways: order,
     routingRules,
-    successRateRouting: bool(env, 'RECUR_ROUTING_SUCCESS_RATE', true),
-    exploration: num(env, 'RECUR_ROUTING_EXPLORATION', 0.05, 0, 1),
-    breakerFailureThreshold: int(env, 'RECUR_BREAKER_FAILURES', 5),
-    breakerCooldownMs: int(env, 'RECUR_BREAKER_COOLDOWN_SECONDS', 30) * 1000,
+    successRateRouting: envBool(env, 'RECUR_ROUTING_SUCCESS_RATE', true),
+    exploration: envNumber(env, 'RECUR_ROUTING_EXPLORATION', 0.05, 0, 1),
+    breakerFailureThreshold: envInt(env, 'RECUR_BREAKER_FAILURES', 5),
+    breakerCooldownMs: envInt(env, 'RECUR_BREAKER_COOLDOWN_SECONDS', 30) * 1000,
     fraud: {
-      paymentMethodFailuresPerHour: int(env, 'RECUR_FRAUD_PM_FAILURES_PER_HOUR', 5),
-      customerFailuresPerHour: int(env, 'RECUR_FRAUD_CUSTOMER_FAILURES_PER_HOUR', 10),
-      ipFailuresPerHour: int(env, 'RECUR_FRAUD_IP_FAILURES_PER_HOUR', 20),
-      blockHours: int(env, 'RECUR_FRAUD_BLOCK_HOURS', 24),
-      cardTestingDistinctCards: int(env, 'RECUR_FRAUD_CARD_TESTING_CARDS', 4),
-      cardTestingWindowMinutes: int(env, 'RECUR_FRAUD_CARD_TESTING_MINUTES', 60),
-      cardTestingSmallAmount: int(env, 'RECUR_FRAUD_CARD_TESTING_AMOUNT', 500),
+      paymentMethodFailuresPerHour: envInt(env, 'RECUR_FRAUD_PM_FAILURES_PER_HOUR', 5),
+      customerFailuresPerHour: envInt(env, 'RECUR_FRAUD_CUSTOMER_FAILURES_PER_HOUR', 10),
+      ipFailuresPerHour: envInt(env, 'RECUR_FRAUD_IP_FAILURES_PER_HOUR', 20),
+      blockHours: envInt(env, 'RECUR_FRAUD_BLOCK_HOURS', 24),
+      cardTestingDistinctCards: envInt(env, 'RECUR_FRAUD_CARD_TESTING_CARDS', 4),
+      cardTestingWindowMinutes: envInt(env, 'RECUR_FRAUD_CARD_TESTING_MINUTES', 60),
+      cardTestingSmallAmount: envInt(env, 'RECUR_FRAUD_CARD_TESTING_AMOUNT', 500),
       countryMismatch: countryMismatch as FraudSettings['countryMismatch'],
     },
     webhooks: {
       stripeSecrets: list(env.STRIPE_WEBHOOK_SECRETS),
       paypalWebhookId: env.PAYPAL_WEBHOOK_ID || null,
-      toleranceSeconds: int(env, 'STRIPE_WEBHOOK_TOLERANCE_SECONDS', 300),
-      maxAttempts: int(env, 'RECUR_WEBHOOK_MAX_ATTEMPTS', 8),
-      backoffBaseSeconds: int(env, 'RECUR_WEBHOOK_BACKOFF_SECONDS', 30),
+      toleranceSeconds: envInt(env, 'STRIPE_WEBHOOK_TOLERANCE_SECONDS', 300),
+      maxAttempts: envInt(env, 'RECUR_WEBHOOK_MAX_ATTEMPTS', 8),
+      backoffBaseSeconds: envInt(env, 'RECUR_WEBHOOK_BACKOFF_SECONDS', 30),
     },
   };
 }
