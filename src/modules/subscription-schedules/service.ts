@@ -14,7 +14,7 @@ import { periodContainingTime } from '../subscriptions/domain/periods.js';
 import { MAX_TRIAL_PERIOD_DAYS } from '../catalog/domain/recurring.js';
 import { RENEWABLE_STATUSES } from '../subscriptions/jobs.js';
 import { itemsOf, type SubscriptionRow } from '../subscriptions/repository.js';
-import { cancelSubscription, createSubscription, effectiveNow, getSubscriptionRow, updateSubscription, type Ctx } from '../subscriptions/service.js';
+import { cancelSubscription, createSubscription, effectiveNow, getSubscriptionRow, lockCaughtUp, updateSubscription, type Ctx } from '../subscriptions/service.js';
 import { transition } from '../subscriptions/state.js';
 import { effectiveSettings, planPhases, sameDiscounts, sameItems, type Phase, type PhaseDiscount, type PhaseInput, type PhaseSettings, type PriceTerms } from './domain/phases.js';
 import { ownDiscountAt, resolvePhaseDiscounts } from './discounts.js';
@@ -108,12 +108,7 @@ async function fromSubscription(ctx: Ctx, input: CreateScheduleInput): Promise<S
   const other = (['customer', 'phases', 'start_date', 'end_behavior'] as const).find((k) => input[k] !== undefined);
   if (other) throw new InvalidRequestError(`from_subscription takes the subscription as the schedule's first phase: set ${other} with an update of the schedule.`, other, 'parameter_invalid');
   const id = input.from_subscription!;
-  let sub = await getSubscriptionRow(q, id, true, 'from_subscription');
-  const now = await effectiveNow(q, sub.test_clock, ctx.now);
-  if (periodDue(sub, now)) {
-    await catchUpPeriods(q, ctx.deps, sub.id, now);
-    sub = await getSubscriptionRow(q, id, true, 'from_subscription');
-  }
+  const { sub, now } = await lockCaughtUp(ctx, id, 'from_subscription');
   if (!(RENEWABLE_STATUSES as readonly string[]).includes(sub.status)) {
     throw new InvalidRequestError(`A ${sub.status} subscription cannot be put on a schedule.`, 'from_subscription', 'parameter_invalid');
   }

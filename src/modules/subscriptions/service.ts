@@ -57,6 +57,19 @@ export async function effectiveNow(q: Queryable, testClock: string | null, now: 
   return rows[0] ? new Date(rows[0].frozen_time) : now;
 }
 
+/**
+ * A subscription locked for a change, with the time it lives at (its test clock's). A period that has
+ * ended but that the worker has not renewed yet is renewed (or ended) first, as Stripe would have at
+ * the period end, so the change applies to the period that contains now.
+ */
+export async function lockCaughtUp(ctx: Ctx, id: string, param = 'id'): Promise<{ sub: SubscriptionRow; now: Date }> {
+  const sub = await getSubscriptionRow(ctx.q, id, true, param);
+  const now = await effectiveNow(ctx.q, sub.test_clock, ctx.now);
+  if (!periodDue(sub, now)) return { sub, now };
+  await catchUpPeriods(ctx.q, ctx.deps, sub.id, now);
+  return { sub: await getSubscriptionRow(ctx.q, id, true, param), now };
+}
+
 export async function getSubscriptionRow(q: Queryable, id: string, forUpdate = false, param = 'id'): Promise<SubscriptionRow> {
   const sub = await findSubscription(q, id, forUpdate);
   if (!sub) throw new NotFoundError('subscription', id, param);
@@ -433,13 +446,9 @@ function mergeItems(current: ItemRow[], updates: NonNullable<UpdateSubscriptionI
 /** `bySchedule`: the subscription's own schedule changes its phase (what the API refuses on a managed subscription). */
 export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubscriptionInput, opts: { bySchedule?: boolean } = {}): Promise<SubscriptionObject> {
   const { q } = ctx;
-  let sub = await getSubscriptionRow(q, id, true);
-  const now = await effectiveNow(q, sub.test_clock, ctx.now);
-  // The period ended and the worker has not renewed it yet: renew (or end) it first.
-  if (periodDue(sub, now)) {
-    await catchUpPeriods(q, ctx.deps, sub.id, now);
-    sub = await getSubscriptionRow(q, id, true);
-  }
+  const caught = await lockCaughtUp(ctx, id);
+  let sub = caught.sub;
+  const now = caught.now;
   assertNotEnded(sub);
   if (sub.status === 'incomplete') {
     // Stripe: until its first payment succeeds, only metadata and the payment method can change.
@@ -728,14 +737,10 @@ export async function releaseSchedule(ctx: Ctx, scheduleId: string): Promise<Sub
 
 export async function cancelSubscription(ctx: Ctx, id: string, input: { invoice_now?: boolean; prorate?: boolean; cancellation_details?: { comment?: string; feedback?: string } }): Promise<SubscriptionObject> {
   const { q } = ctx;
-  let sub = await getSubscriptionRow(q, id, true);
-  const now = await effectiveNow(q, sub.test_clock, ctx.now);
-  // The period ended and the worker has not renewed it yet: renew (or end) it first, as Stripe would
-  // have at the period end, so the cancellation credits the period that contains now.
-  if (periodDue(sub, now)) {
-    await catchUpPeriods(q, ctx.deps, sub.id, now);
-    sub = await getSubscriptionRow(q, id, true);
-  }
+  // Due periods first, so the cancellation credits the period that contains now.
+  const caught = await lockCaughtUp(ctx, id);
+  let sub = caught.sub;
+  const now = caught.now;
   if (sub.status === 'canceled' || sub.status === 'incomplete_expired') throw new ConflictError(`This subscription is already ${sub.status}.`, 'subscription_ended');
   assertNotPastCancelAt(sub, now);
   const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
