@@ -10,6 +10,11 @@ const INT8 = 20;
 
 /** `loadDataDir` starts the database as a copy of a dump (PGlite's `dumpDataDir`), e.g. an already migrated one. */
 export async function openPglite(dataDir: string | undefined, opts: { loadDataDir?: Blob } = {}): Promise<Db> {
+  return wrapPglite(await createPglite(dataDir, opts));
+}
+
+/** The PGlite instance itself, configured as Recur uses it (tests keep instances to reuse them). */
+export async function createPglite(dataDir: string | undefined, opts: { loadDataDir?: Blob } = {}): Promise<PGlite> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   const pg = new PGlite(dataDir ?? 'memory://', {
     // BIGINT columns hold minor units and counts; they stay within 2^53 (asserted by Money).
@@ -17,7 +22,7 @@ export async function openPglite(dataDir: string | undefined, opts: { loadDataDi
     ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
   });
   await pg.waitReady;
-  return wrapPglite(pg);
+  return pg;
 }
 
 /** The Db interface over an open PGlite instance. */

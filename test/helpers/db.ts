@@ -7,6 +7,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { openPglite } from '../../src/db/pglite.js';
 import { openPostgres } from '../../src/db/postgres.js';
 import type { Db } from '../../src/db/index.js';
+import { pooledPglite } from './pglite-pool.js';
 
 // Every database test runs on the embedded PGlite by default and on a real PostgreSQL when
 // DATABASE_URL is set (CI does both). On PostgreSQL each test file gets its own schema.
@@ -55,8 +56,10 @@ export async function openTestDb(opts: { migrate?: boolean } = {}): Promise<Test
       await c.end();
     };
   } else {
-    // A migrated copy made once per run (test/global-setup.ts); migrate() below then finds nothing to do.
-    db = await openPglite(undefined, opts.migrate === false ? {} : { loadDataDir: migratedTemplate() });
+    // A migrated copy made once per run (test/global-setup.ts), or an earlier file's emptied back to it
+    // (pglite-pool.ts); migrate() below then finds nothing to do. migrate: false gets an empty database.
+    const template = opts.migrate === false ? undefined : migratedTemplate();
+    db = template ? await pooledPglite(template) : await openPglite(undefined);
     openAnother = async () => {
       throw new Error('PGlite is a single connection: concurrency tests need DATABASE_URL');
     };
