@@ -7,7 +7,8 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Each file opens its own database (a PGlite instance or a PostgreSQL schema), so files are isolated
+    // Each file gets its own database (a PGlite instance holding just the migrated template — a reused one
+    // is emptied back to it, test/helpers/pglite-pool.ts — or a PostgreSQL schema), so files are isolated
     // by their data, and share no module state that one could leave behind (no vi.mock, no env changes;
     // spies are restored). So a worker process runs file after file without reloading the modules: the
     // module loading alone was ~100 s of the run's CPU with a fresh process per file (isolate: true).
