@@ -150,13 +150,15 @@ describe.each([
           const phase = created.body.phases[0] as { start_date: number; end_date: number; items: { price: string; quantity: number }[]; discounts: unknown[] };
           // The next phase's discount: a coupon, none (the subscription's is removed), or not named (none either).
           const discounts = r.chance(0.4) ? { discounts: r.chance(0.3) ? [] : [{ coupon: r.pick(coupons) }] } : {};
-          // Sometimes it restarts the cycle, or collects by invoice.
+          // Sometimes it restarts the cycle (by its own setting, or by the schedule's default), or collects by invoice.
+          const anchorBy = r.chance(0.2) ? r.pick(['phase', 'default']) : null;
           const terms = {
-            ...(r.chance(0.15) ? { billing_cycle_anchor: 'phase_start' } : {}),
+            ...(anchorBy === 'phase' ? { billing_cycle_anchor: 'phase_start' } : {}),
             ...(r.chance(0.15) ? { collection_method: 'send_invoice', invoice_settings: { days_until_due: 7 } } : {}),
           };
           await call('POST', `/v1/subscription_schedules/${created.body.id}`, {
             end_behavior: r.pick(['release', 'cancel']),
+            ...(anchorBy === 'default' ? { default_settings: { billing_cycle_anchor: 'phase_start' } } : {}),
             // The next phase at the period end, or (one time in three) inside the period, prorated.
             phases: r.chance(0.67)
               ? [

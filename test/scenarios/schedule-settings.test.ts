@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const schedules = '/v1/subscription_schedules';
-type Invoice = { total: number; status: string; collection_method: string; due_date: number | null; period_start: number; payment_intent: string | null };
+type Invoice = { total: number; status: string; collection_method: string; due_date: number | null; period_start: number; payment_intent: string | null; lines: { data: { amount: number }[] } };
 const invoiceRows = async (sub: string) =>
   ((await t.invoices(sub)) as unknown as Invoice[]).map((i) => [iso(i.period_start), i.total, i.collection_method, i.status, i.due_date === null ? null : iso(i.due_date)]);
 
@@ -228,5 +228,51 @@ describe("subscription schedule phases: billing_cycle_anchor=phase_start", () =>
     ]);
     expect((await get(t, `${schedules}/${sched.id}`)).status).toBe('released');
     expect(await checkBooks(t.testDb.db)).toEqual([]);
+  });
+
+  it('default_settings.billing_cycle_anchor=phase_start, set after the phases, anchors a phase that sets none (−5,006, 144,994 on Jan 16)', async () => {
+    const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
+    const { clock, sub } = await communityOnClock(t, '2026-01-01T00:00:00Z');
+    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+    await ok(t, 'POST', `${schedules}/${sched.id}`, {
+      phases: [
+        { items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: unix('2026-01-16T00:00:00Z') },
+        { items: [{ price: group }], end_date: unix('2026-02-16T00:00:00Z') },
+      ],
+    });
+    // The default alone: the step already on the subscription is put there again with it.
+    const updated = await ok(t, 'POST', `${schedules}/${sched.id}`, { default_settings: { billing_cycle_anchor: 'phase_start' } });
+    expect([updated.default_settings.billing_cycle_anchor, updated.phases.map((p: { billing_cycle_anchor: string | null }) => p.billing_cycle_anchor)]).toEqual(['phase_start', [null, null]]);
+    await advanceTo(t, clock, '2026-01-16T01:00:00Z');
+    await advanceTo(t, clock, '2026-02-16T02:00:00Z');
+    expect(((await t.invoices(sub.id)) as unknown as Invoice[]).map((i) => [iso(i.period_start), i.total, i.status])).toEqual([
+      ['2026-01-01T00:00:00Z', 9700, 'paid'],
+      ['2026-01-16T00:00:00Z', 144_994, 'paid'],
+      ['2026-02-16T00:00:00Z', 150_000, 'paid'],
+    ]);
+    expect(iso((await t.sub(sub.id)).billing_cycle_anchor)).toBe('2026-01-16T00:00:00Z');
+    expect(await checkBooks(t.testDb.db)).toEqual([]);
+  });
+
+  it("a phase's own billing_cycle_anchor=automatic wins over the default: prorated on Jan 16 (−5,006 + 77,419), billed with February's 150,000 on Feb 1", async () => {
+    const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
+    const { clock, sub } = await communityOnClock(t, '2026-01-01T00:00:00Z');
+    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+    const updated = await ok(t, 'POST', `${schedules}/${sched.id}`, {
+      default_settings: { billing_cycle_anchor: 'phase_start' },
+      phases: [
+        { items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: unix('2026-01-16T00:00:00Z') },
+        { items: [{ price: group }], end_date: unix('2026-03-01T00:00:00Z'), billing_cycle_anchor: 'automatic' },
+      ],
+    });
+    expect(updated.phases.map((p: { billing_cycle_anchor: string | null }) => p.billing_cycle_anchor)).toEqual([null, 'automatic']);
+    await advanceTo(t, clock, '2026-02-01T02:00:00Z');
+    const invoices = (await t.invoices(sub.id)) as unknown as Invoice[];
+    expect(invoices.map((i) => [iso(i.period_start), i.total, i.status])).toEqual([
+      ['2026-01-01T00:00:00Z', 9700, 'paid'],
+      ['2026-02-01T00:00:00Z', 222_413, 'paid'],
+    ]);
+    expect(invoices[1]!.lines.data.map((l) => l.amount).sort((a, b) => a - b)).toEqual([-5006, 77_419, 150_000]);
+    expect(iso((await t.sub(sub.id)).billing_cycle_anchor)).toBe('2026-01-01T00:00:00Z');
   });
 });

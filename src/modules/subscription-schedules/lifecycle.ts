@@ -11,7 +11,7 @@ import { addInvoiceItems } from '../subscriptions/add-invoice-items.js';
 import { periodContainingTime, type BillingSchedule } from '../subscriptions/domain/periods.js';
 import type { SubscriptionRow } from '../subscriptions/repository.js';
 import { applyPhaseDiscounts } from './discounts.js';
-import { effectiveSettings } from './domain/phases.js';
+import { anchorsAtStart, effectiveSettings } from './domain/phases.js';
 import { findSchedule, updateSchedule, type ScheduleRow } from './repository.js';
 import { scheduleObject, type ScheduleObject } from './serialize.js';
 
@@ -33,7 +33,7 @@ export function stepFor(s: ScheduleRow, k: number, billing: BillingSchedule): Pi
   // Its collection method with it (its default payment method is put in place when it starts: schedulePhaseStarted).
   const settings = next ? effectiveSettings(next, s.default_settings ?? {}) : {};
   const collection = settings.collection_method ? { collection_method: settings.collection_method, days_until_due: settings.days_until_due ?? null } : {};
-  const reset = next?.billing_cycle_anchor === 'phase_start' ? { reset_anchor: true as const } : {};
+  const reset = next && anchorsAtStart(next, s.default_settings ?? {}) ? { reset_anchor: true as const } : {};
   if (next) return { pending_schedule: { id: s.id, items: next.items, effective_at, ...step, ...trial, ...collection, ...reset }, cancel_at: null };
   // A cancel_at ends the subscription there itself (billed up to it), inside a period or not.
   if (s.end_behavior === 'cancel') return { pending_schedule: { id: s.id, items: null, effective_at }, cancel_at: end };

@@ -16,7 +16,9 @@ const zSettings = {
   invoice_settings: z.strictObject({ days_until_due: zDaysUntilDue.optional() }).optional(),
   default_payment_method: z.string().min(1).optional(),
 };
-const zDefaultSettings = z.strictObject(zSettings);
+const zAnchor = z.enum(['phase_start', 'automatic']);
+/** default_settings also takes billing_cycle_anchor, for the phases that set none of their own. */
+const zDefaultSettings = z.strictObject({ ...zSettings, billing_cycle_anchor: zAnchor.optional() });
 const zPhase = z.strictObject({
   ...zSettings,
   items: z.array(zPhaseItem).min(1).max(20),
@@ -30,7 +32,7 @@ const zPhase = z.strictObject({
   /** The subscription's description while the phase runs (set when it is entered). */
   description: z.string().max(500).optional(),
   /** phase_start: the billing cycle restarts at the phase's start; automatic (default): it goes on. */
-  billing_cycle_anchor: z.enum(['phase_start', 'automatic']).optional(),
+  billing_cycle_anchor: zAnchor.optional(),
   /** One-time prices billed on the phase's first invoice (a setup fee with an upgrade). */
   add_invoice_items: z.array(zPhaseItem).max(20).optional(),
   start_date: zTimestamp().optional(),
@@ -119,7 +121,7 @@ export const subscriptionScheduleObject = z.strictObject({
   default_settings: z.strictObject({
     application_fee_percent: z.null(),
     automatic_tax: z.strictObject({ enabled: z.literal(false), liability: z.null() }),
-    billing_cycle_anchor: z.literal('automatic'),
+    billing_cycle_anchor: zAnchor,
     billing_thresholds: z.null(),
     collection_method: zCollection,
     default_payment_method: z.string().nullable(),

@@ -49,7 +49,7 @@ export function scheduleObject(r: ScheduleRow, now: Date, collectionMethod: 'cha
     default_settings: {
       application_fee_percent: null,
       automatic_tax: { enabled: false, liability: null },
-      billing_cycle_anchor: 'automatic',
+      billing_cycle_anchor: defaults.billing_cycle_anchor ?? 'automatic',
       billing_thresholds: null,
       collection_method: defaults.collection_method ?? collectionMethod,
       default_payment_method: defaults.default_payment_method ?? null,

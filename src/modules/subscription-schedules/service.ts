@@ -16,7 +16,7 @@ import { RENEWABLE_STATUSES } from '../subscriptions/jobs.js';
 import { itemsOf, type SubscriptionRow } from '../subscriptions/repository.js';
 import { cancelSubscription, createSubscription, effectiveNow, getSubscriptionRow, lockCaughtUp, updateSubscription, type Ctx } from '../subscriptions/service.js';
 import { transition } from '../subscriptions/state.js';
-import { effectiveSettings, planPhases, sameDiscounts, sameItems, type Phase, type PhaseDiscount, type PhaseInput, type PhaseSettings, type PriceTerms } from './domain/phases.js';
+import { anchorsAtStart, effectiveSettings, planPhases, sameDiscounts, sameItems, type Phase, type PhaseDiscount, type PhaseInput, type PhaseSettings, type PriceTerms } from './domain/phases.js';
 import { ownDiscountAt, resolvePhaseDiscounts } from './discounts.js';
 import { checkPhases, resolveDefaultSettings, resolvePhaseSettings } from './settings.js';
 import { phaseIndexOf, phasePaymentMethod, recordScheduleEvent, scheduleObjectOf, schedulePhaseStarted, stepFor } from './lifecycle.js';
@@ -164,7 +164,7 @@ async function forCustomer(ctx: Ctx, input: CreateScheduleInput): Promise<Schedu
   const now = await effectiveNow(q, customer.test_clock, ctx.now);
   const start = input.start_date === undefined || input.start_date === 'now' ? now : fromUnix(input.start_date);
   const { prices, currency } = await phasePrices(q, input.phases, customer.currency);
-  const planned = planPhases(withQuantities(input.phases), { start, first: null, prices, currency, customer: customer.id });
+  const planned = planPhases(withQuantities(input.phases), { start, first: null, prices, currency, customer: customer.id, defaultAnchor: input.default_settings?.billing_cycle_anchor });
   if (start.getTime() < now.getTime()) checkBackdate(planned, start, now);
   await checkAddInvoiceItems(q, input.phases, currency);
   const discounts = await resolvePhaseDiscounts(q, input.phases, { customer: customer.id, currency, now, subscription: null });
@@ -364,7 +364,7 @@ async function replanActive(c: SettingsCtx, s: ScheduleRow, sub: SubscriptionRow
   const planned = await renumber(skip, async () => {
     const rest = input.slice(skip);
     const { prices } = await phasePrices(q, rest, s.currency);
-    const out = planPhases(given, { start: fromUnix(current.start_date), first: scheduleOf(sub), prices, currency: s.currency, customer: s.customer });
+    const out = planPhases(given, { start: fromUnix(current.start_date), first: scheduleOf(sub), prices, currency: s.currency, customer: s.customer, defaultAnchor: defaults.billing_cycle_anchor });
     await checkAddInvoiceItems(q, rest, s.currency);
     // The phase in force put its discount in place when it started: it keeps it (change the subscription's instead).
     const inForce = current.discounts ?? [];
@@ -388,7 +388,7 @@ async function replanActive(c: SettingsCtx, s: ScheduleRow, sub: SubscriptionRow
     }
     out[0] = { ...out[0]!, trial_end: trial };
     // …and where its cycle was anchored.
-    if (sent.billing_cycle_anchor === 'phase_start' && current.billing_cycle_anchor !== 'phase_start') {
+    if (sent.billing_cycle_anchor === 'phase_start' && !anchorsAtStart(current, s.default_settings ?? {})) {
       throw new InvalidRequestError('phases[0] is the phase in force: it started on the cycle it has.', 'phases[0][billing_cycle_anchor]', 'parameter_invalid');
     }
     if (current.billing_cycle_anchor) out[0] = { ...out[0]!, billing_cycle_anchor: current.billing_cycle_anchor };
@@ -413,7 +413,7 @@ async function replanActive(c: SettingsCtx, s: ScheduleRow, sub: SubscriptionRow
 async function replanNotStarted(c: SettingsCtx, s: ScheduleRow, input: InputPhases, defaults: PhaseSettings): Promise<Phase[]> {
   const { q, now } = c;
   const { prices } = await phasePrices(q, input, s.currency);
-  const phases = planPhases(withQuantities(input), { start: new Date(s.start_date), first: null, prices, currency: s.currency, customer: s.customer });
+  const phases = planPhases(withQuantities(input), { start: new Date(s.start_date), first: null, prices, currency: s.currency, customer: s.customer, defaultAnchor: defaults.billing_cycle_anchor });
   await checkAddInvoiceItems(q, input, s.currency);
   const known = s.phases.flatMap((p) => p.discounts ?? []);
   const discounts = await resolvePhaseDiscounts(q, input, { customer: s.customer, currency: s.currency, now, subscription: null, known });

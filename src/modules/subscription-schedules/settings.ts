@@ -44,6 +44,8 @@ function check(settings: PhaseSettings, given: PhaseSettings, prefix: string): v
 export async function resolveDefaultSettings(c: Context, input: SettingsInput | undefined, current: PhaseSettings = {}): Promise<PhaseSettings> {
   if (!input) return current;
   const given = await own(c, input, 'default_settings');
+  // The anchor of phases without their own (a phase's own billing_cycle_anchor is a field of the phase).
+  if (input.billing_cycle_anchor) given.billing_cycle_anchor = input.billing_cycle_anchor;
   const merged = { ...current, ...given };
   // Switching the default to charge_automatically drops its days_until_due.
   if (merged.collection_method === 'charge_automatically' && given.days_until_due == null) delete merged.days_until_due;

@@ -29,6 +29,17 @@ function refusal(fn: () => unknown): [string | undefined, string] {
 }
 
 describe('planPhases', () => {
+  it("takes default_settings' billing_cycle_anchor for phases without their own: iterations count from a mid-period start", () => {
+    const phases: PhaseInput[] = [{ items: [item('monthly')], end_date: u('2026-02-14T10:00:00Z') }, { items: [item('monthly_b')], iterations: 2 }];
+    const anchored = planPhases(phases, { start: new Date('2026-01-31T10:00:00Z'), first: null, prices, currency: 'usd', defaultAnchor: 'phase_start' });
+    expect(dates(anchored)[1]).toEqual(['2026-02-14T10:00:00.000Z', '2026-04-14T10:00:00.000Z']);
+    // Shown as the phases gave it: null (the default), not the default's value.
+    expect(anchored.map((p) => p.billing_cycle_anchor ?? null)).toEqual([null, null]);
+    // A phase's own automatic wins: its iterations would count whole periods from inside one — refused.
+    const own = [phases[0]!, { ...phases[1]!, billing_cycle_anchor: 'automatic' as const }];
+    expect(refusal(() => planPhases(own, { start: new Date('2026-01-31T10:00:00Z'), first: null, prices, currency: 'usd', defaultAnchor: 'phase_start' }))).toEqual(['phases[1][iterations]', 'parameter_invalid']);
+  });
+
   it('counts iterations on the anchor, clamping short months (Jan 31 → Mar 31 after two)', () => {
     const ps = plan([{ items: [item('monthly')], iterations: 2 }, { items: [item('monthly_b')] }]);
     expect(dates(ps)).toEqual([

@@ -50,6 +50,8 @@ export interface PhaseSettings {
   collection_method?: 'charge_automatically' | 'send_invoice' | null;
   days_until_due?: number | null;
   default_payment_method?: string | null;
+  /** In default_settings only: the billing_cycle_anchor of phases that set none of their own. */
+  billing_cycle_anchor?: 'phase_start' | 'automatic';
 }
 
 /** A phase as stored: Unix seconds, as the API shows them. */
@@ -68,12 +70,17 @@ export interface Phase {
   trial_end?: number | null;
   /** The phase's own collection settings (absent on phases stored before they existed). */
   settings?: PhaseSettings;
-  /** phase_start: the cycle restarts at the phase's start (absent: automatic). */
+  /** phase_start: the cycle restarts at the phase's start (absent: the schedule's default_settings, else automatic). */
   billing_cycle_anchor?: 'phase_start' | 'automatic';
   /** Set on the subscription when the phase is entered (absent: the subscription keeps its own). */
   description?: string;
   proration_behavior: PhaseProration;
   metadata: Record<string, string>;
+}
+
+/** Whether a phase restarts the billing cycle at its start: its own billing_cycle_anchor, else the schedule's default. */
+export function anchorsAtStart(phase: Pick<Phase, 'billing_cycle_anchor'>, defaults: Pick<PhaseSettings, 'billing_cycle_anchor'>): boolean {
+  return (phase.billing_cycle_anchor ?? defaults.billing_cycle_anchor) === 'phase_start';
 }
 
 /** The settings a phase puts in place when it starts: its own, else the schedule's defaults (only what is set). */
@@ -112,6 +119,8 @@ export interface PlanOptions {
   currency: string;
   /** The schedule's customer: another customer's own price is refused. */
   customer?: string;
+  /** default_settings.billing_cycle_anchor: what phases without their own take. */
+  defaultAnchor?: 'phase_start' | 'automatic';
 }
 
 export const isBoundary = (s: BillingSchedule, t: Date) => periodContainingTime(s, t).start.getTime() === t.getTime();
@@ -179,7 +188,7 @@ export function planPhases(input: readonly PhaseInput[], o: PlanOptions): Phase[
     // A trial ending inside the phase moves the anchor to its end (Stripe: "introducing a trial results in
     // setting the anchor to the end of the trial"): the phase's periods, and the next phases', count from there.
     // billing_cycle_anchor=phase_start restarts the cycle at the phase's start (the phase in force keeps the subscription's).
-    const anchored = p.billing_cycle_anchor === 'phase_start' && !inForce;
+    const anchored = anchorsAtStart(p, { billing_cycle_anchor: o.defaultAnchor }) && !inForce;
     if (anchored) sched = { ...sched, anchor: start };
     const trialEnd = inForce ? undefined : trialEndOf(p, i, start, previous);
     if (trialEnd) sched = { ...sched, anchor: trialEnd };
@@ -197,7 +206,8 @@ export function planPhases(input: readonly PhaseInput[], o: PlanOptions): Phase[
       start_date: toUnix(start),
       end_date: toUnix(end),
       trial_end: trial ? toUnix(trial) : null,
-      ...(anchored ? { billing_cycle_anchor: 'phase_start' as const } : {}),
+      // The phase's own setting, as given (one that takes the default shows null, as on Stripe); the phase in force keeps its cycle.
+      ...(p.billing_cycle_anchor && !inForce ? { billing_cycle_anchor: p.billing_cycle_anchor } : {}),
       ...(p.description ? { description: p.description } : {}),
       items: p.items.map((it) => ({ price: it.price, quantity: it.quantity })),
       add_invoice_items: (p.add_invoice_items ?? []).map((it) => ({ price: it.price, quantity: it.quantity })),
