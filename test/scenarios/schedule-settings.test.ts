@@ -19,6 +19,25 @@ type Invoice = { total: number; status: string; collection_method: string; due_d
 const invoiceRows = async (sub: string) =>
   ((await t.invoices(sub)) as unknown as Invoice[]).map((i) => [iso(i.period_start), i.total, i.collection_method, i.status, i.due_date === null ? null : iso(i.due_date)]);
 
+/**
+ * Community from Jan 1 taken over by a schedule. `groupFrom16(next, extra)` ends the phase in force on
+ * Jan 16 and puts Group (with `next`'s terms) after it, in an update that may carry `extra`.
+ */
+async function communityUntilJan16() {
+  const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
+  const { clock, customer, sub } = await communityOnClock(t, '2026-01-01T00:00:00Z');
+  const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+  const groupFrom16 = (next: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    ok(t, 'POST', `${schedules}/${sched.id}`, {
+      ...extra,
+      phases: [
+        { items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: unix('2026-01-16T00:00:00Z') },
+        { items: [{ price: group }], ...next },
+      ],
+    });
+  return { clock, customer, sub, sched, community, groupFrom16 };
+}
+
 describe('subscription schedule phases: how they collect', () => {
   it('by card for two months, invoiced net 30 for March, then by card again (the defaults): the renewal bills each as its phase says', async () => {
     const clock = await t.clockAt('2026-01-01T00:00:00Z');
@@ -88,21 +107,8 @@ describe('subscription schedule phases: how they collect', () => {
   });
 
   it('a phase inside a period with always_invoice and send_invoice: the change is invoiced, not charged (72,413, due in 14 days)', async () => {
-    const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
-    const { clock, sub } = await communityOnClock(t, '2026-01-01T00:00:00Z');
-    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
-    await ok(t, 'POST', `${schedules}/${sched.id}`, {
-      phases: [
-        { items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: unix('2026-01-16T00:00:00Z') },
-        {
-          items: [{ price: group }],
-          end_date: unix('2026-02-01T00:00:00Z'),
-          proration_behavior: 'always_invoice',
-          collection_method: 'send_invoice',
-          invoice_settings: { days_until_due: 14 },
-        },
-      ],
-    });
+    const { clock, sub, groupFrom16 } = await communityUntilJan16();
+    await groupFrom16({ end_date: unix('2026-02-01T00:00:00Z'), proration_behavior: 'always_invoice', collection_method: 'send_invoice', invoice_settings: { days_until_due: 14 } });
     await advanceTo(t, clock, '2026-01-16T01:00:00Z');
     const rows = await invoiceRows(sub.id);
     expect(rows[1]).toEqual(['2026-01-16T00:00:00Z', 72_413, 'send_invoice', 'open', '2026-01-30T00:00:00Z']);
@@ -110,16 +116,9 @@ describe('subscription schedule phases: how they collect', () => {
   });
 
   it("a phase inside a period with always_invoice: the change's invoice (72,413) is paid with the phase's card", async () => {
-    const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
-    const { clock, customer, sub } = await communityOnClock(t, '2026-01-01T00:00:00Z');
+    const { clock, customer, sub, groupFrom16 } = await communityUntilJan16();
     const mastercard = await ok(t, 'POST', '/v1/payment_methods/pm_card_mastercard/attach', { customer });
-    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
-    await ok(t, 'POST', `${schedules}/${sched.id}`, {
-      phases: [
-        { items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: unix('2026-01-16T00:00:00Z') },
-        { items: [{ price: group }], end_date: unix('2026-02-01T00:00:00Z'), proration_behavior: 'always_invoice', default_payment_method: mastercard.id },
-      ],
-    });
+    await groupFrom16({ end_date: unix('2026-02-01T00:00:00Z'), proration_behavior: 'always_invoice', default_payment_method: mastercard.id });
     await advanceTo(t, clock, '2026-01-16T01:00:00Z');
     const change = ((await t.invoices(sub.id)) as unknown as Invoice[])[1]!;
     expect([change.total, change.status]).toEqual([72_413, 'paid']);
@@ -202,15 +201,8 @@ describe("subscription schedule phases: billing_cycle_anchor=phase_start", () =>
   });
 
   it('a phase from Jan 16 anchored at its start: unused Community credited (−5,006) and a full Group month invoiced then (144,994), renewing on the 16th', async () => {
-    const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
-    const { clock, sub } = await communityOnClock(t, '2026-01-01T00:00:00Z');
-    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
-    const updated = await ok(t, 'POST', `${schedules}/${sched.id}`, {
-      phases: [
-        { items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: unix('2026-01-16T00:00:00Z') },
-        { items: [{ price: group }], iterations: 1, billing_cycle_anchor: 'phase_start' },
-      ],
-    });
+    const { clock, sub, sched, community, groupFrom16 } = await communityUntilJan16();
+    const updated = await groupFrom16({ iterations: 1, billing_cycle_anchor: 'phase_start' });
     expect(iso(updated.phases[1].end_date)).toBe('2026-02-16T00:00:00Z');
     // The phase in force keeps the cycle it started on.
     const moved = await t.call({
@@ -231,15 +223,8 @@ describe("subscription schedule phases: billing_cycle_anchor=phase_start", () =>
   });
 
   it('default_settings.billing_cycle_anchor=phase_start, set after the phases, anchors a phase that sets none (−5,006, 144,994 on Jan 16)', async () => {
-    const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
-    const { clock, sub } = await communityOnClock(t, '2026-01-01T00:00:00Z');
-    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
-    await ok(t, 'POST', `${schedules}/${sched.id}`, {
-      phases: [
-        { items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: unix('2026-01-16T00:00:00Z') },
-        { items: [{ price: group }], end_date: unix('2026-02-16T00:00:00Z') },
-      ],
-    });
+    const { clock, sub, sched, groupFrom16 } = await communityUntilJan16();
+    await groupFrom16({ end_date: unix('2026-02-16T00:00:00Z') });
     // The default alone: the step already on the subscription is put there again with it.
     const updated = await ok(t, 'POST', `${schedules}/${sched.id}`, { default_settings: { billing_cycle_anchor: 'phase_start' } });
     expect([updated.default_settings.billing_cycle_anchor, updated.phases.map((p: { billing_cycle_anchor: string | null }) => p.billing_cycle_anchor)]).toEqual(['phase_start', [null, null]]);
@@ -255,16 +240,8 @@ describe("subscription schedule phases: billing_cycle_anchor=phase_start", () =>
   });
 
   it("a phase's own billing_cycle_anchor=automatic wins over the default: prorated on Jan 16 (−5,006 + 77,419), billed with February's 150,000 on Feb 1", async () => {
-    const [community, group] = [await t.priceId('community_monthly'), await t.priceId('group_monthly')];
-    const { clock, sub } = await communityOnClock(t, '2026-01-01T00:00:00Z');
-    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
-    const updated = await ok(t, 'POST', `${schedules}/${sched.id}`, {
-      default_settings: { billing_cycle_anchor: 'phase_start' },
-      phases: [
-        { items: [{ price: community }], start_date: sched.phases[0].start_date, end_date: unix('2026-01-16T00:00:00Z') },
-        { items: [{ price: group }], end_date: unix('2026-03-01T00:00:00Z'), billing_cycle_anchor: 'automatic' },
-      ],
-    });
+    const { clock, sub, groupFrom16 } = await communityUntilJan16();
+    const updated = await groupFrom16({ end_date: unix('2026-03-01T00:00:00Z'), billing_cycle_anchor: 'automatic' }, { default_settings: { billing_cycle_anchor: 'phase_start' } });
     expect(updated.phases.map((p: { billing_cycle_anchor: string | null }) => p.billing_cycle_anchor)).toEqual([null, 'automatic']);
     await advanceTo(t, clock, '2026-02-01T02:00:00Z');
     const invoices = (await t.invoices(sub.id)) as unknown as Invoice[];
