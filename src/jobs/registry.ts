@@ -1,4 +1,5 @@
 import { purgeExpiredKeys } from '../http/idempotency.js';
+import { maintainTables } from '../db/maintenance.js';
 import { runBillingPass } from '../modules/subscriptions/jobs.js';
 import { runCreditPass } from '../modules/credits/jobs.js';
 import { runDunningPass } from '../modules/dunning/jobs.js';
@@ -11,6 +12,7 @@ import type { Job } from './worker.js';
 export function allJobs(opts: { notifier?: Notifier } = {}): Job[] {
   let lastPurge = 0;
   let lastLifecycleScan = 0;
+  let lastMaintenance: number | null = null;
   return [
     {
       // Renewals, trial ends, period-end cancellations, finalisation and payment of objects on real
@@ -52,6 +54,23 @@ export function allJobs(opts: { notifier?: Notifier } = {}): Job[] {
         lastPurge = now;
         await purgeExpiredKeys(db, clock.now());
         return 0; // housekeeping never keeps the loop busy
+      },
+    },
+    {
+      // PGlite has no autovacuum (src/db/maintenance.ts): once a minute, as autovacuum's naptime, the
+      // tables past its thresholds are vacuumed or analyzed. PostgreSQL's own autovacuum does this there.
+      name: 'db.maintenance',
+      run: async ({ db, clock, logger }) => {
+        const now = clock.now().getTime();
+        if (db.kind !== 'pglite') return 0;
+        // The first look is a minute after the worker starts, not at once (a test's short-lived worker never vacuums).
+        lastMaintenance ??= now;
+        if (now - lastMaintenance < 60_000) return 0;
+        lastMaintenance = now;
+        const started = performance.now();
+        const done = await maintainTables(db);
+        if (done.length) logger.info({ tables: done, ms: Math.round(performance.now() - started) }, 'vacuumed and analyzed');
+        return 0;
       },
     },
   ];
