@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { addMonths, systemClock } from '../../src/core/time/index.js';
+import { migrate } from '../../src/db/migrate.js';
+import { openPglite } from '../../src/db/pglite.js';
+import { seedCatalog } from '../../src/modules/catalog/seed.js';
+import { createDueSubscriptions, renewalCounts, type RenewalCounts } from '../helpers/due-subscriptions.js';
+import { usingPostgres } from '../helpers/db.js';
+
+// The embedded setup: `recur worker` on a PGlite data folder, SIGKILLed twice in the middle of renewing,
+// so PostgreSQL's crash recovery runs inside PGlite at each restart. Every subscription must still get
+// exactly one invoice and one successful charge. (On PostgreSQL, worker-race.test.ts kills one of
+// several workers; on PGlite one process owns the folder, so the whole database dies with it.)
+
+const N = 3000;
+const PREFIX = 'crash';
+const root = mkdtempSync(join(tmpdir(), 'recur-pglite-kill-'));
+const dataDir = join(root, 'data');
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function startWorker(): { proc: ChildProcess; started: Promise<void> } {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    RECUR_DATA_DIR: dataDir,
+    RECUR_FINALIZE_DELAY_SECONDS: '0',
+    RECUR_WORKER_BATCH_SIZE: '100',
+    RECUR_LOG_LEVEL: 'info',
+    RECUR_SEED: 'false',
+  };
+  delete env.DATABASE_URL;
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const started = new Promise<void>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('recur started')) resolve();
+    });
+    proc.once('exit', (code, signal) => reject(new Error(`worker exited before starting (${code ?? signal})`)));
+  });
+  return { proc, started };
+}
+
+const exited = (p: ChildProcess) => new Promise<void>((resolve) => (p.exitCode !== null || p.signalCode !== null ? resolve() : p.once('exit', () => resolve())));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function counts(nextEnd: Date): Promise<RenewalCounts & { paidEvents: number }> {
+  const db = await openPglite(dataDir);
+  try {
+    const c = await renewalCounts(db, PREFIX, nextEnd);
+    const paidEvents = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE type = 'invoice.paid' AND object_id IN (SELECT id FROM invoices WHERE subscription LIKE 'sub\\_crash%')`)).rows[0]!.n;
+    return { ...c, paidEvents };
+  } finally {
+    await db.close();
+  }
+}
+
+describe.skipIf(usingPostgres)('recur worker on PGlite, killed mid-run and restarted', () => {
+  it(`renews ${N} due subscriptions exactly once each across two crashes`, async () => {
+    const dueAt = new Date(Math.floor(systemClock.now().getTime() / 1000) * 1000 - 60_000);
+    const db = await openPglite(dataDir);
+    await migrate(db, systemClock);
+    await db.tx((q) => seedCatalog(q, systemClock.now()));
+    const priceId = (await db.query<{ id: string }>(`SELECT id FROM prices WHERE lookup_key = 'community_monthly'`)).rows[0]!.id;
+    await createDueSubscriptions(db, { n: N, dueAt, priceId, prefix: PREFIX });
+    await db.close();
+    const nextEnd = addMonths(new Date(dueAt.getTime() - 31 * 86_400_000), 2);
+
+    // Two hard kills, each a moment into a run.
+    for (const after of [1500, 800]) {
+      const w = startWorker();
+      await w.started;
+      await sleep(after);
+      w.proc.kill('SIGKILL');
+      await exited(w.proc);
+      const mid = await counts(nextEnd);
+      // The kill fell inside the run: some of the work was done, not all of it.
+      expect(mid.invoices).toBeGreaterThan(0);
+      expect(mid.paidInvoices).toBeLessThan(N);
+      expect(mid.duplicatePeriods).toBe(0);
+    }
+
+    // Then runs stopped politely until everything is paid.
+    let last = await counts(nextEnd);
+    for (let run = 0; run < 8 && last.paidInvoices < N; run++) {
+      const w = startWorker();
+      await w.started;
+      await sleep(5000);
+      w.proc.kill('SIGTERM');
+      await exited(w.proc);
+      last = await counts(nextEnd);
+    }
+    expect(last).toEqual({
+      invoices: N,
+      paidInvoices: N,
+      subscriptionsWithOneInvoice: N,
+      duplicatePeriods: 0,
+      succeededIntents: N,
+      intentsPerInvoiceMax: 1,
+      advanced: N,
+      paidEvents: N,
+    });
+  }, 240_000);
+});
