@@ -1,7 +1,6 @@
 import type { Queryable } from '../../db/index.js';
 import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
-import { bulkInsert } from '../../db/bulk.js';
 import { currentRequest } from '../../core/context/index.js';
 
 // Every state change writes an event in the same transaction as the change, shaped as Stripe's.
@@ -45,34 +44,42 @@ export async function recordEvent(q: Queryable, now: Date, e: EventInput): Promi
   return id;
 }
 
-const EVENT_COLUMNS = [
-  { name: 'id', type: 'text' },
-  { name: 'type', type: 'text' },
-  { name: 'created', type: 'timestamptz' },
-  { name: 'object_id', type: 'text' },
-  { name: 'customer_id', type: 'text' },
-  { name: 'data', type: 'jsonb' },
-  { name: 'request_id', type: 'text' },
-  { name: 'idempotency_key', type: 'text' },
-] as const;
-
-/** Many events in one statement (worker batches). Same shape as recordEvent. */
+/**
+ * Many events in one statement (worker batches). Same shape as recordEvent. Events of the batch that
+ * carry the very same object (the same JavaScript object, with no previous_attributes — e.g.
+ * invoice.paid and invoice.payment_succeeded) send and parse its JSON once: the statement joins each
+ * event to its payload by number. Each row still stores its own whole `data`.
+ */
 export async function recordEvents(q: Queryable, now: Date, events: EventInput[]): Promise<void> {
+  if (events.length === 0) return;
   const request = currentRequest();
-  await bulkInsert(
-    q,
-    'events',
-    EVENT_COLUMNS,
-    events.map((e) => ({
-      id: newId('evt'),
-      type: e.type,
-      created: now,
-      object_id: objectIdOf(e),
-      customer_id: e.customerId ?? null,
-      data: { object: e.object, ...(e.previousAttributes ? { previous_attributes: e.previousAttributes } : {}) },
-      request_id: e.requestId ?? request?.id ?? null,
-      idempotency_key: e.idempotencyKey ?? request?.idempotencyKey ?? null,
-    })),
+  const payloads: string[] = [];
+  const shared = new Map<Record<string, unknown>, number>();
+  const payloadOf = events.map((e) => {
+    const reuse = e.previousAttributes ? undefined : shared.get(e.object);
+    if (reuse !== undefined) return reuse;
+    payloads.push(JSON.stringify({ object: e.object, ...(e.previousAttributes ? { previous_attributes: e.previousAttributes } : {}) }));
+    if (!e.previousAttributes) shared.set(e.object, payloads.length);
+    return payloads.length;
+  });
+  await q.query(
+    `INSERT INTO events (id, type, created, object_id, customer_id, data, request_id, idempotency_key)
+     SELECT u.id, u.type, $3, u.object_id, u.customer_id, p.data, u.request_id, u.idempotency_key
+       FROM unnest($1::text[], $2::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[])
+              AS u(id, type, object_id, customer_id, request_id, idempotency_key, payload)
+       JOIN (SELECT n, d::jsonb AS data FROM unnest(string_to_array($9::text, E'\\n')) WITH ORDINALITY AS t(d, n)) p ON p.n = u.payload`,
+    [
+      events.map(() => newId('evt')),
+      events.map((e) => e.type),
+      now,
+      events.map(objectIdOf),
+      events.map((e) => e.customerId ?? null),
+      events.map((e) => e.requestId ?? request?.id ?? null),
+      events.map((e) => e.idempotencyKey ?? request?.idempotencyKey ?? null),
+      payloadOf,
+      // JSON.stringify never emits a raw newline: one text of newline-separated documents (src/db/bulk.ts).
+      payloads.join('\n'),
+    ],
   );
 }
 
