@@ -267,7 +267,7 @@ describe.each([
       for (let k = r.int(1, 4); k > 0; k--) await r.pick(ops)();
       frozen += r.int(1, 20) * 86_400 + r.int(0, 86_399);
       const adv = await call('POST', `/v1/test_helpers/test_clocks/${clock}/advance`, { frozen_time: frozen });
-      expect(adv.status, JSON.stringify(adv.body)).toBe(200);
+      expect(adv.status, `${JSON.stringify(adv.body)} at step ${step} (seed ${SEED}):\n${log.slice(-30).join('\n')}`).toBe(200);
       const problems = await checkBooks(t.testDb.db);
       expect(fivexx, `5xx answers at step ${step}:\n${log.slice(-20).join('\n')}`).toEqual([]);
       expect(problems, `broken books after step ${step} (seed ${SEED}):\n${log.slice(-30).join('\n')}`).toEqual([]);

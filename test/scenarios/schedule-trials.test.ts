@@ -140,6 +140,13 @@ describe('subscription schedule phases with trials', () => {
     const trialing = await subscribe(t, { customer, items: [{ price: community }], trial_end: unix('2026-01-10T00:00:00Z') });
     const mine = await ok(t, 'POST', schedules, { from_subscription: trialing.id });
     expect(phaseDates(mine)).toEqual([['2026-01-01T00:00:00Z', '2026-01-10T00:00:00Z', '2026-01-10T00:00:00Z']]);
+    // Its phase cannot end before the trial does: Group would start on Jan 6 while the subscription is trialing.
+    const cut = { items: [{ price: community }], start_date: mine.phases[0].start_date };
+    const shorter = (length: Record<string, unknown>) =>
+      t.call({ method: 'POST', url: `${schedules}/${mine.id}`, payload: { phases: [{ ...cut, ...length }, { items: [{ price: group }], billing_cycle_anchor: 'phase_start', iterations: 1 }] } });
+    expect(errorOf(await shorter({ end_date: unix('2026-01-06T00:00:00Z') }))).toEqual([400, 'parameter_invalid', 'phases[0][end_date]']);
+    expect(errorOf(await shorter({ duration: { interval: 'day', interval_count: 5 } }))).toEqual([400, 'parameter_invalid', 'phases[0][duration]']);
+    expect(phaseDates(await get(t, `${schedules}/${mine.id}`))).toEqual([['2026-01-01T00:00:00Z', '2026-01-10T00:00:00Z', '2026-01-10T00:00:00Z']]);
     const again = await ok(t, 'POST', `${schedules}/${mine.id}`, {
       phases: [{ items: [{ price: community }], start_date: mine.phases[0].start_date, end_date: mine.phases[0].end_date }, { items: [{ price: group }], iterations: 1 }],
     });

@@ -387,6 +387,17 @@ async function replanActive(c: SettingsCtx, s: ScheduleRow, sub: SubscriptionRow
       );
     }
     out[0] = { ...out[0]!, trial_end: trial };
+    // A phase's trial ends by the phase's end (Stripe: trial_end "must be before the phase end date"; the
+    // trial of a subscription taken over ends with its phase): the phase in force cannot be cut shorter
+    // than its trial, or the next phase would start while the subscription is still trialing.
+    if (trial !== null && trial > out[0]!.end_date) {
+      const length = sent.end_date !== undefined ? 'end_date' : sent.duration !== undefined ? 'duration' : 'iterations';
+      throw new InvalidRequestError(
+        `phases[0] is the phase in force and its trial runs to ${trial}: it cannot end before then (${out[0]!.end_date}).`,
+        `phases[0][${length}]`,
+        'parameter_invalid',
+      );
+    }
     // …and where its cycle was anchored.
     if (sent.billing_cycle_anchor === 'phase_start' && !anchorsAtStart(current, s.default_settings ?? {})) {
       throw new InvalidRequestError('phases[0] is the phase in force: it started on the cycle it has.', 'phases[0][billing_cycle_anchor]', 'parameter_invalid');
