@@ -15,7 +15,7 @@ import { usingPostgres } from '../helpers/db.js';
 // exactly one invoice and one successful charge. (On PostgreSQL, worker-race.test.ts kills one of
 // several workers; on PGlite one process owns the folder, so the whole database dies with it.)
 
-const N = 2000;
+const N = 1000;
 const PREFIX = 'crash';
 const root = mkdtempSync(join(tmpdir(), 'recur-pglite-kill-'));
 const dataDir = join(root, 'data');
@@ -26,7 +26,7 @@ function startWorker(): { proc: ChildProcess; started: Promise<void> } {
     ...process.env,
     RECUR_DATA_DIR: dataDir,
     RECUR_FINALIZE_DELAY_SECONDS: '0',
-    RECUR_WORKER_BATCH_SIZE: '100',
+    RECUR_WORKER_BATCH_SIZE: '50',
     RECUR_LOG_LEVEL: 'info',
     RECUR_SEED: 'false',
   };
