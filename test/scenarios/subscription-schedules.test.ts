@@ -304,6 +304,14 @@ describe('subscription schedules', () => {
     expect([(await get(t, `${schedules}/${sched.id}`)).status, (await t.sub(sub.id)).status]).toEqual(['released', 'active']);
   });
 
+  it('an update with an empty body changes nothing and answers the schedule (found by the API fuzz, seed 9802: it was a 500)', async () => {
+    const { customer, sub } = await groupOnClock();
+    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+    const same = await ok(t, 'POST', `${schedules}/${sched.id}`, {});
+    expect(same).toEqual(sched);
+    expect(await events(t, customer, 'subscription_schedule.updated')).toEqual([]);
+  });
+
   it('ends with its subscription (DELETE) or its customer (before it starts): canceled either way', async () => {
     const { customer, sub } = await groupOnClock();
     const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });

@@ -41,6 +41,8 @@ export async function insertSchedule(q: Queryable, row: ScheduleRow): Promise<Sc
 
 export async function updateSchedule(q: Queryable, id: string, patch: Partial<ScheduleRow>): Promise<ScheduleRow> {
   const cols = Object.keys(patch).filter((c) => (COLUMNS as readonly string[]).includes(c) && c !== 'id');
+  // An update that changes nothing (an empty body) has nothing to SET; schedules have no `updated` column.
+  if (cols.length === 0) return (await findSchedule(q, id))!;
   const { rows } = await q.query<ScheduleRow>(
     `UPDATE subscription_schedules SET ${cols.map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE id = $1 RETURNING *`,
     [id, ...cols.map((c) => toParam(c, (patch as Record<string, unknown>)[c]))],
