@@ -15,18 +15,19 @@ import { usingPostgres } from '../helpers/db.js';
 // exactly one invoice and one successful charge. (On PostgreSQL, worker-race.test.ts kills one of
 // several workers; on PGlite one process owns the folder, so the whole database dies with it.)
 
-const N = 1000;
+const N = 800;
 const PREFIX = 'crash';
 const root = mkdtempSync(join(tmpdir(), 'recur-pglite-kill-'));
 const dataDir = join(root, 'data');
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function startWorker(): { proc: ChildProcess; started: Promise<void> } {
+/** Small batches while it is to be killed (the kill lands inside a run), large ones to finish. */
+function startWorker(batch: number): { proc: ChildProcess; started: Promise<void> } {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     RECUR_DATA_DIR: dataDir,
     RECUR_FINALIZE_DELAY_SECONDS: '0',
-    RECUR_WORKER_BATCH_SIZE: '50',
+    RECUR_WORKER_BATCH_SIZE: String(batch),
     RECUR_LOG_LEVEL: 'info',
     RECUR_SEED: 'false',
   };
@@ -84,8 +85,8 @@ describe.skipIf(usingPostgres)('recur worker on PGlite, killed mid-run and resta
     const nextEnd = addMonths(new Date(dueAt.getTime() - 31 * 86_400_000), 2);
 
     // Two hard kills, each a moment into a run.
-    for (const after of [1500, 800]) {
-      const w = startWorker();
+    for (const after of [1000, 500]) {
+      const w = startWorker(20);
       await w.started;
       await sleep(after);
       w.proc.kill('SIGKILL');
@@ -100,7 +101,7 @@ describe.skipIf(usingPostgres)('recur worker on PGlite, killed mid-run and resta
     // Then a run stopped politely once it has gone quiet, again if anything is left.
     let last = await counts(nextEnd);
     for (let run = 0; run < 5 && last.paidInvoices < N; run++) {
-      const w = startWorker();
+      const w = startWorker(250);
       await w.started;
       await walQuiet(2000, 60_000);
       w.proc.kill('SIGTERM');
