@@ -4,18 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addMonths, systemClock } from '../../src/core/time/index.js';
-import { migrate } from '../../src/db/migrate.js';
 import { openPglite } from '../../src/db/pglite.js';
 import { seedCatalog } from '../../src/modules/catalog/seed.js';
 import { createDueSubscriptions, renewalCounts, type RenewalCounts } from '../helpers/due-subscriptions.js';
-import { usingPostgres } from '../helpers/db.js';
+import { openMigratedDataDir, usingPostgres } from '../helpers/db.js';
 
 // The embedded setup: `recur worker` on a PGlite data folder, SIGKILLed twice in the middle of renewing,
 // so PostgreSQL's crash recovery runs inside PGlite at each restart. Every subscription must still get
 // exactly one invoice and one successful charge. (On PostgreSQL, worker-race.test.ts kills one of
 // several workers; on PGlite one process owns the folder, so the whole database dies with it.)
 
-const N = 800;
+const N = 400;
 const PREFIX = 'crash';
 const root = mkdtempSync(join(tmpdir(), 'recur-pglite-kill-'));
 const dataDir = join(root, 'data');
@@ -76,8 +75,8 @@ async function counts(nextEnd: Date): Promise<RenewalCounts & { paidEvents: numb
 describe.skipIf(usingPostgres)('recur worker on PGlite, killed mid-run and restarted', () => {
   it(`renews ${N} due subscriptions exactly once each across two crashes`, async () => {
     const dueAt = new Date(Math.floor(systemClock.now().getTime() / 1000) * 1000 - 60_000);
-    const db = await openPglite(dataDir);
-    await migrate(db, systemClock);
+    // A copy of the run's migrated template (test/helpers/db.ts): no migrations to apply here.
+    const db = await openMigratedDataDir(dataDir);
     await db.tx((q) => seedCatalog(q, systemClock.now()));
     const priceId = (await db.query<{ id: string }>(`SELECT id FROM prices WHERE lookup_key = 'community_monthly'`)).rows[0]!.id;
     await createDueSubscriptions(db, { n: N, dueAt, priceId, prefix: PREFIX });
