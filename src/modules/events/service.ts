@@ -24,6 +24,8 @@ export type EventInput = EventBase &
   ({ object: Record<string, unknown> & { id: string }; objectId?: string } | { object: Record<string, unknown>; objectId: string });
 
 const objectIdOf = (e: EventInput): string => e.objectId ?? (e.object.id as string);
+/** The stored `data` of an event, as JSON: its object, and what changed when there is a before. */
+const dataJson = (e: EventInput): string => JSON.stringify({ object: e.object, ...(e.previousAttributes ? { previous_attributes: e.previousAttributes } : {}) });
 
 export async function recordEvent(q: Queryable, now: Date, e: EventInput): Promise<string> {
   const id = newId('evt');
@@ -36,7 +38,7 @@ export async function recordEvent(q: Queryable, now: Date, e: EventInput): Promi
       now,
       objectIdOf(e),
       e.customerId ?? null,
-      JSON.stringify({ object: e.object, ...(e.previousAttributes ? { previous_attributes: e.previousAttributes } : {}) }),
+      dataJson(e),
       e.requestId ?? currentRequest()?.id ?? null,
       e.idempotencyKey ?? currentRequest()?.idempotencyKey ?? null,
     ],
@@ -58,7 +60,7 @@ export async function recordEvents(q: Queryable, now: Date, events: EventInput[]
   const payloadOf = events.map((e) => {
     const reuse = e.previousAttributes ? undefined : shared.get(e.object);
     if (reuse !== undefined) return reuse;
-    payloads.push(JSON.stringify({ object: e.object, ...(e.previousAttributes ? { previous_attributes: e.previousAttributes } : {}) }));
+    payloads.push(dataJson(e));
     if (!e.previousAttributes) shared.set(e.object, payloads.length);
     return payloads.length;
   });
