@@ -9,7 +9,9 @@ import { rng } from '../helpers/rng.js';
 // Months of random operations on one test clock, without and with automatic tax (customers in
 // taxed and untaxed places) — subscriptions created on every seeded plan, with
 // trials, coupons, failing cards and send_invoice; upgrades and downgrades under each proration
-// behaviour; subscription schedules (a next phase, release, cancel, future starts); cancellations, pauses, manual invoices, payments, credit notes and refunds — with the books checked after every
+// behaviour; subscription schedules (a next phase, release, cancel, future starts); cancellations, pauses
+// and resumes, manual invoices, payments, credit notes and refunds; balance adjustments, new default
+// cards and (with tax) customers moving — with the books checked after every
 // clock advance: each invoice's arithmetic, the balance ledger, gapless numbers, one invoice per
 // period, one charge per paid invoice. The operations are drawn from a seeded generator, so a failure
 // replays from RANDOM_OPS_SEED. No 5xx is ever acceptable; a 4xx is (a random change may be invalid).
@@ -252,6 +254,27 @@ describe.each([
           const inv = await call('POST', '/v1/invoices', { customer, pending_invoice_items_behavior: 'include', auto_advance: false });
           if (inv.status === 200) await call('POST', `/v1/invoices/${inv.body.id}/finalize`, {});
         }
+      },
+      // The customer's side: a goodwill credit or a debit on the balance, a new default card (a failing
+      // customer fixing theirs, or a working one breaking), a move (the tax run's places), a paused
+      // subscription resumed.
+      async () => {
+        if (!customers.length) return;
+        const customer = r.pick(customers);
+        const kind = r.int(0, 2);
+        if (kind === 0) {
+          await call('POST', `/v1/customers/${customer}/balance_transactions`, { amount: r.pick([-1, 1]) * r.int(1, 3000), currency: 'usd', description: 'Adjustment' });
+        } else if (kind === 1) {
+          const pm = await call('POST', `/v1/payment_methods/${r.pick(CARDS.filter((c) => c !== null))}/attach`, { customer });
+          if (pm.status === 200) await call('POST', `/v1/customers/${customer}`, { invoice_settings: { default_payment_method: pm.body.id } });
+        } else if (tax) {
+          const address = r.pick(ADDRESSES);
+          await call('POST', `/v1/customers/${customer}`, { address: address ?? '' });
+        }
+      },
+      async () => {
+        const { rows } = await t.testDb.db.query<{ id: string }>(`SELECT id FROM subscriptions WHERE status = 'paused' ORDER BY id`);
+        if (rows.length) await call('POST', `/v1/subscriptions/${r.pick(rows).id}/resume`, r.chance(0.5) ? { billing_cycle_anchor: r.pick(['now', 'unchanged']) } : {});
       },
     ];
 
