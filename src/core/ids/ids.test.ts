@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { idReplayScope, newId } from './index.js';
+import fc from 'fast-check';
+import { base62, encodeTail, idReplayScope, incrementTail, newId } from './index.js';
 
 describe('ids', () => {
   it('are prefixed, fixed-length and strictly increasing in bytewise order, even within one millisecond', () => {
@@ -51,5 +52,37 @@ describe('idReplayScope', () => {
     expect(a2).toEqual(a1);
     expect(b2).toEqual(b1);
     expect(new Set([...a1!, ...b1!]).size).toBe(4);
+  });
+});
+
+describe('the id tail', () => {
+  const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  // The reference: the 13 digits of hi * 62^7 + lo, computed with BigInt.
+  const reference = (hi: number, lo: number) => {
+    let v = BigInt(hi) * 62n ** 7n + BigInt(lo);
+    let out = '';
+    for (let i = 0; i < 13; i++) {
+      out = ALPHABET[Number(v % 62n)]! + out;
+      v /= 62n;
+    }
+    return out;
+  };
+
+  it('encodes as the 13 base-62 digits of one number', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 62 ** 6 - 1 }), fc.integer({ min: 0, max: 62 ** 7 - 1 }), (hi, lo) => {
+        expect(encodeTail({ hi, lo })).toBe(reference(hi, lo));
+      }),
+    );
+    expect(base62(1_800_000_000_000, 9)).toBe('00VgmOYqW');
+    expect(encodeTail({ hi: 0, lo: 61 })).toBe('000000000000z');
+  });
+
+  it('increments by one, carrying into the top digits and wrapping at 62^13', () => {
+    expect(incrementTail({ hi: 5, lo: 7 })).toEqual({ hi: 5, lo: 8 });
+    expect(incrementTail({ hi: 5, lo: 62 ** 7 - 1 })).toEqual({ hi: 6, lo: 0 });
+    expect(encodeTail({ hi: 5, lo: 62 ** 7 - 1 })).toBe('000005zzzzzzz');
+    expect(encodeTail(incrementTail({ hi: 5, lo: 62 ** 7 - 1 }))).toBe('0000060000000');
+    expect(incrementTail({ hi: 62 ** 6 - 1, lo: 62 ** 7 - 1 })).toEqual({ hi: 0, lo: 0 });
   });
 });

@@ -112,10 +112,14 @@ export function serializeEvent(r: EventRow) {
 export function previousAttributes(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(after)) {
-    if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) out[k] = previousValue(before[k], after[k]);
+    if (!sameJson(before[k], after[k])) out[k] = previousValue(before[k], after[k]);
   }
   return out;
 }
+
+// The same value (an object after a change often shares most attributes with the one before) needs no
+// encoding: comparing the JSON of every attribute was ~3 % of a renewal batch's CPU.
+const sameJson = (a: unknown, b: unknown): boolean => a === b || JSON.stringify(a) === JSON.stringify(b);
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -128,7 +132,7 @@ function previousValue(before: unknown, after: unknown): unknown {
   if (!isPlainObject(before) || !isPlainObject(after)) return before ?? null;
   const out: Record<string, unknown> = {};
   for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) out[k] = previousValue(before[k], after[k]);
+    if (!sameJson(before[k], after[k])) out[k] = previousValue(before[k], after[k]);
   }
   return out;
 }
