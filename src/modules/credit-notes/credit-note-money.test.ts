@@ -138,4 +138,30 @@ describe('credit notes through the API', () => {
     const more = await t.call({ method: 'POST', url: '/v1/credit_notes', payload: { invoice: inv.id, lines: [{ invoice_line_item: small.id, amount: 1 }] } });
     expect(more.status).toBe(400);
   });
+
+  it('a line discounted to zero goes with the credit note that takes the rest of the invoice: the notes add up to its subtotal and discount', async () => {
+    // Found by the invoice property test (seeds 9901, 9902): an amount_off coupon larger than the only
+    // discountable line, which is then 4,959 − 4,959 = 0, untaxed; two undiscountable items, NY 4 %.
+    const price = await t.ok('POST', '/v1/prices', { product: 'prod_community', currency: 'eur', unit_amount: 4959, recurring: { interval: 'month' }, tax_behavior: 'exclusive' });
+    const customer = await t.customer({ currency: 'eur', address: { country: 'US', state: 'NY', postal_code: '10001' } });
+    for (const amount of [3557, 7728]) await t.ok('POST', '/v1/invoiceitems', { customer, amount, currency: 'eur', description: 'Extra', discountable: false });
+    const coupon = await t.ok('POST', '/v1/coupons', { amount_off: 25_918, currency: 'eur', duration: 'once' });
+    const inv = await t.firstInvoice(customer, price.id, { coupon: coupon.id });
+    expect([inv.status, inv.subtotal, inv.total, inv.tax]).toEqual(['paid', 16_244, 11_736, 451]);
+    const line = (amount: number) => inv.lines.data.find((l: { amount: number }) => l.amount === amount).id as string;
+    // On its own the free line credits nothing: refused, nothing written.
+    const alone = await t.call({ method: 'POST', url: '/v1/credit_notes', payload: { invoice: inv.id, lines: [{ invoice_line_item: line(4959) }] } });
+    expect([alone.status, alone.body.error.code, alone.body.error.param]).toEqual([400, 'parameter_invalid', 'lines']);
+    const first = (await t.ok('POST', '/v1/credit_notes', { invoice: inv.id, lines: [{ invoice_line_item: line(3557) }] })) as Cn;
+    expect(first.lines.data.map((l) => [l.amount, l.discount_amount, l.total])).toEqual([[3557, 0, 3699]]);
+    // The rest of the invoice: the free line comes with it (amount 4,959, discount 4,959, total 0).
+    const rest = (await t.ok('POST', '/v1/credit_notes', { invoice: inv.id, amount: 8037 })) as Cn;
+    expect(rest.lines.data.map((l) => [l.invoice_line_item, l.amount, l.discount_amount, l.total])).toEqual([
+      [line(4959), 4959, 4959, 0],
+      [line(7728), 7728, 0, 8037],
+    ]);
+    for (const n of [first, rest]) expectConsistent(n);
+    const sum = (f: (n: Cn) => number) => f(first) + f(rest);
+    expect([sum((n) => n.subtotal), sum((n) => n.discount_amount), sum((n) => n.tax_amounts.reduce((s, x) => s + x.amount, 0)), sum((n) => n.total)]).toEqual([16_244, 4959, 451, 11_736]);
+  });
 });

@@ -15,7 +15,7 @@ import type { PaymentDeps } from '../payments/service.js';
 import type { TaxAmount } from '../taxes/domain/types.js';
 import { effectiveNow } from '../subscriptions/service.js';
 import { changeBalance } from './balance.js';
-import { CreditError, creditAmount, creditLines, creditTotals, type CreditableLine, type CreditLine } from './domain/amounts.js';
+import { CreditError, creditAmount, creditLines, creditTotals, withZeroLines, type CreditableLine, type CreditLine } from './domain/amounts.js';
 
 // Credit notes (Stripe's): they correct a finalised invoice without touching it or its number. On an
 // open invoice a credit note lowers what is due (pre-payment); on a paid one it is settled
@@ -236,11 +236,15 @@ async function plan(q: Queryable, input: CreditNoteInput, forUpdate: boolean): P
     if (err instanceof CreditError) throw new InvalidRequestError(err.message, err.param, err.code);
     throw err;
   }
-  const totals = creditTotals(lines);
+  let totals = creditTotals(lines);
   if (totals.total <= 0) throw new InvalidRequestError('The credit note would credit nothing.', 'lines', 'parameter_invalid');
   const already = Number(inv.pre_payment_credit_notes_amount) + Number(inv.post_payment_credit_notes_amount);
   if (totals.total > Number(inv.total) - already) {
     throw new InvalidRequestError(`The invoice has ${Number(inv.total) - already} left to credit; this credit note is ${totals.total}.`, 'amount', 'credit_note_exceeds_invoice');
+  }
+  if (totals.total === Number(inv.total) - already) {
+    lines = withZeroLines(creditable, lines);
+    totals = creditTotals(lines);
   }
   const settlement = [input.refund_amount, input.credit_amount, input.out_of_band_amount];
   if (inv.status !== 'paid') {

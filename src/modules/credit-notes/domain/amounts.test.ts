@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TaxAmount } from '../../taxes/domain/types.js';
-import { CreditError, creditAmount, creditLinePart, creditLines, creditTotals, type CreditableLine } from './amounts.js';
+import { CreditError, creditAmount, creditLinePart, creditLines, creditTotals, withZeroLines, type CreditableLine } from './amounts.js';
 
 const tax = (amount: number, inclusive = false): TaxAmount => ({
   amount,
@@ -66,6 +66,32 @@ describe('credit note amounts', () => {
     const incl = creditLinePart(line(9900, 1581, 0, true), 4950, null, 'x');
     expect([incl.amount, incl.tax_amounts[0]!.amount, incl.tax_amounts[0]!.taxable_amount, incl.total]).toEqual([4950, 790, 4160, 4950]);
     expect(() => creditAmount(lines, 17_300)).toThrow(/Only 17255 is left/);
+  });
+  it('a line discounted to zero is credited by the credit note that takes all that is left, and only by it', () => {
+    // Found by the invoice property test (seeds 9901, 9902): an amount_off coupon larger than the only
+    // discountable line (4,959, discounted 4,959, so no tax), and two undiscountable items taxed 4 %.
+    const lines: CreditableLine[] = [
+      { ...line(4959, 0, 4959), id: 'free' },
+      { ...line(3557, 142), id: 'x' },
+      { ...line(7728, 309), id: 'y' },
+    ];
+    // On its own it credits nothing (the service refuses such a credit note).
+    expect(creditTotals(creditLines(lines, [{ line: 'free', param: 'lines[0]' }])).total).toBe(0);
+    // A part of the invoice does not take it (the service adds the zero lines only to a note that takes all that is left).
+    expect(creditAmount(lines, 5000).map((c) => c.invoice_line)).toEqual(['x', 'y']);
+    // All that is left, by amount or by lines: the invoice's subtotal, discount and tax, in line order.
+    const all = withZeroLines(lines, creditAmount(lines, 11_736));
+    expect(all.map((c) => [c.invoice_line, c.amount, c.discount_amount, c.tax_amounts[0]!.amount, c.total])).toEqual([
+      ['free', 4959, 4959, 0, 0],
+      ['x', 3557, 0, 142, 3699],
+      ['y', 7728, 0, 309, 8037],
+    ]);
+    expect(creditTotals(all)).toMatchObject({ subtotal: 16_244, discount_amount: 4959, total_tax: 451, total: 11_736 });
+    const byLines = withZeroLines(lines, creditLines(lines, [{ line: 'y', param: 'lines[0]' }, { line: 'x', param: 'lines[1]' }]));
+    expect(byLines.map((c) => c.invoice_line)).toEqual(['free', 'x', 'y']);
+    // Once credited, nothing of it is left to take again.
+    const credited = { ...lines[0]!, credited: { amount: 4959, discount: 4959, taxes: [0] } };
+    expect(withZeroLines([credited, lines[1]!], creditLines([credited, lines[1]!], [{ line: 'x', param: 'lines[0]' }])).map((c) => c.invoice_line)).toEqual(['x']);
   });
   it('any sequence of partial credits adds up to the line at most, and to exactly the line when finished (property)', () => {
     fc.assert(

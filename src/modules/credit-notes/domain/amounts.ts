@@ -138,6 +138,22 @@ export function creditAmount(lines: readonly CreditableLine[], total: number, pa
     .filter((c): c is CreditLine => c !== null);
 }
 
+/**
+ * The lines of a credit note that takes all that is left of its invoice (the caller decides that): with
+ * what is left of the lines that credit nothing on their own (a line discounted to zero: its amount and
+ * discount equal, no tax), so the credit notes of a wholly credited invoice add up to its subtotal and
+ * discount as well as its total, as one credit note of the whole invoice would. In the invoice's line order.
+ */
+export function withZeroLines(lines: readonly CreditableLine[], credit: readonly CreditLine[]): CreditLine[] {
+  const byLine = new Map(credit.map((c) => [c.invoice_line, c]));
+  return lines.flatMap((l) => {
+    const c = byLine.get(l.id);
+    if (c) return [c];
+    const rest = remaining(l);
+    return l.amount > 0 && rest.amount > 0 && rest.total === 0 ? [build(l, rest.amount, rest.discount, rest.taxes, null)] : [];
+  });
+}
+
 export function creditTotals(lines: readonly CreditLine[]): CreditTotals {
   return {
     subtotal: lines.reduce((s, l) => s + l.amount, 0),
