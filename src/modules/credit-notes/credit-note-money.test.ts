@@ -149,7 +149,7 @@ describe('credit notes through the API', () => {
     const inv = await t.firstInvoice(customer, price.id, { coupon: coupon.id });
     expect([inv.status, inv.subtotal, inv.total, inv.tax]).toEqual(['paid', 16_244, 11_736, 451]);
     const line = (amount: number) => inv.lines.data.find((l: { amount: number }) => l.amount === amount).id as string;
-    // On its own the free line credits nothing: refused, nothing written.
+    // On its own the free line credits nothing: refused.
     const alone = await t.call({ method: 'POST', url: '/v1/credit_notes', payload: { invoice: inv.id, lines: [{ invoice_line_item: line(4959) }] } });
     expect([alone.status, alone.body.error.code, alone.body.error.param]).toEqual([400, 'parameter_invalid', 'lines']);
     const first = (await t.ok('POST', '/v1/credit_notes', { invoice: inv.id, lines: [{ invoice_line_item: line(3557) }] })) as Cn;
