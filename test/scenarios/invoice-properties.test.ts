@@ -126,7 +126,7 @@ describe('invoice and credit-note arithmetic (property)', () => {
         await checkLedger(customer);
 
         // Expected discount total.
-        const lines = inv.lines.data as (Line & { discountable: boolean })[];
+        const lines = inv.lines.data as (Line & { id: string; discountable: boolean })[];
         const eligible = lines.filter((l) => l.discountable);
         const disc = lines.reduce((a, l) => a + l.discount_amounts.reduce((b, d) => b + d.amount, 0), 0);
         if (s.coupon && 'percent_off' in s.coupon) {
@@ -185,14 +185,13 @@ describe('invoice and credit-note arithmetic (property)', () => {
           // the credit note that takes the rest of the invoice.
           const credited = all.flatMap((c) => (expect(c.lines.has_more).toBe(false), c.lines.data));
           for (const l of lines) {
-            const mine = credited.filter((c) => c.invoice_line_item === (l as unknown as { id: string }).id);
+            const mine = credited.filter((c) => c.invoice_line_item === l.id);
             const left = {
               amount: l.amount - mine.reduce((a, c) => a + c.amount, 0),
               discount: l.discount_amounts.reduce((a, d) => a + d.amount, 0) - mine.reduce((a, c) => a + c.discount_amount, 0),
               tax: l.tax_amounts.reduce((a, x) => a + x.amount, 0) - mine.reduce((a, c) => a + c.tax_amounts.reduce((b, x) => b + x.amount, 0), 0),
             };
-            const id = (l as unknown as { id: string }).id;
-            const allowed = left.amount === 0 ? left.discount === 0 : partOfLine.has(id) && left.amount === left.discount && left.discount > 0;
+            const allowed = left.amount === 0 ? left.discount === 0 : partOfLine.has(l.id) && left.amount === left.discount && left.discount > 0;
             expect(allowed && left.tax === 0, `left of line ${l.amount}: ${JSON.stringify(left)}`).toBe(true);
           }
         }
