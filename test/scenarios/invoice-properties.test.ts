@@ -175,7 +175,7 @@ describe('invoice and credit-note arithmetic (property)', () => {
           checkCreditNote(res.body);
         }
         type CnLine = { invoice_line_item: string; amount: number; discount_amount: number; tax_amounts: { amount: number }[] };
-        const all = (await t.ok('GET', `/v1/credit_notes?invoice=${inv.id}&limit=100`)).data as { total: number; total_tax: number; tax_amounts: { amount: number }[]; discount_amount: number; subtotal: number; lines: { data: CnLine[]; has_more: boolean } }[];
+        const all = (await t.ok('GET', `/v1/credit_notes?invoice=${inv.id}&limit=100`)).data as { total: number; subtotal_excluding_tax: number; total_tax: number; tax_amounts: { amount: number }[]; discount_amount: number; subtotal: number; lines: { data: CnLine[]; has_more: boolean } }[];
         expect(all.reduce((a, c) => a + c.total, 0), 'credit notes add up to the invoice total').toBe(inv.total);
         if (!lines.some((l) => l.amount < 0)) {
           expect(all.reduce((a, c) => a + c.tax_amounts.reduce((b, x) => b + x.amount, 0), 0), 'credit notes credit exactly the invoice tax').toBe(inv.tax);
@@ -184,6 +184,7 @@ describe('invoice and credit-note arithmetic (property)', () => {
           // and the invoice had nothing more to credit). A line discounted to zero is credited too: with
           // the credit note that takes the rest of the invoice.
           const credited = all.flatMap((c) => (expect(c.lines.has_more).toBe(false), c.lines.data));
+          let whole = true;
           for (const l of lines) {
             const mine = credited.filter((c) => c.invoice_line_item === l.id);
             const left = {
@@ -193,7 +194,10 @@ describe('invoice and credit-note arithmetic (property)', () => {
             };
             const allowed = left.amount === 0 ? left.discount === 0 : partOfLine.has(l.id) && left.amount === left.discount && left.discount > 0;
             expect(allowed && left.tax === 0, `left of line ${l.amount}: ${JSON.stringify(left)}`).toBe(true);
+            whole &&= left.amount === 0;
           }
+          // Every line wholly credited: the notes' subtotal_excluding_tax add up to the invoice's, to the cent.
+          if (whole) expect(all.reduce((a, c) => a + c.subtotal_excluding_tax, 0), 'Σ cn subtotal_excluding_tax').toBe(inv.subtotal_excluding_tax);
         }
         await checkLedger(customer);
       }),

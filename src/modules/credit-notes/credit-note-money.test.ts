@@ -16,8 +16,10 @@ const vat = (amount: number, taxable: number, inclusive = true): TaxAmount => ({
   display_name: 'VAT', jurisdiction: 'DE', country: 'DE', state: null, tax_type: 'vat',
 });
 
-function note(lines: Omit<CreditNoteLineRow, 'id' | 'credit_note' | 'type' | 'position' | 'invoice_line' | 'description' | 'quantity' | 'unit_amount'>[]): ReturnType<typeof serializeCreditNote> {
-  const rows: CreditNoteLineRow[] = lines.map((l, i) => ({ ...l, id: `cnli_${i}`, credit_note: 'cn_1', type: 'invoice_line_item', position: i, invoice_line: `il_${i}`, description: null, quantity: null, unit_amount: null }));
+type NoteLine = Omit<CreditNoteLineRow, 'id' | 'credit_note' | 'type' | 'position' | 'invoice_line' | 'description' | 'quantity' | 'unit_amount' | 'amount_excluding_tax'> & { amount_excluding_tax?: number };
+
+function note(lines: NoteLine[]): ReturnType<typeof serializeCreditNote> {
+  const rows: CreditNoteLineRow[] = lines.map((l, i) => ({ ...l, id: `cnli_${i}`, credit_note: 'cn_1', type: 'invoice_line_item', position: i, invoice_line: `il_${i}`, description: null, quantity: null, unit_amount: null, amount_excluding_tax: l.amount_excluding_tax ?? null }));
   const sum = (f: (l: CreditNoteLineRow) => number) => rows.reduce((s, l) => s + f(l), 0);
   const total_tax = sum((l) => l.tax_amounts.reduce((s, t) => s + t.amount, 0));
   const row: CreditNoteRow = {
@@ -49,6 +51,11 @@ describe('serializeCreditNote: amounts excluding tax are before the discounts', 
     expect(cn.subtotal_excluding_tax).toBe(4160 + 1000 + 1000);
     // total = subtotal − discounts + exclusive tax; total_excluding_tax = total − all tax.
     expect([cn.subtotal, cn.discount_amount, cn.total, cn.total_excluding_tax]).toEqual([7140, 2975, 4260, 4260 - 680]);
+  });
+
+  it('a stored amount_excluding_tax (a share of what was left of the line, since migration 0032) is the one shown', () => {
+    const cn = note([{ amount: 4950, discount_amount: 2475, tax_amounts: [vat(395, 2080)], total: 2475, amount_excluding_tax: 4159 }]);
+    expect([cn.lines.data[0]!.amount_excluding_tax, cn.subtotal_excluding_tax]).toEqual([4159, 4159]);
   });
 });
 
@@ -91,6 +98,29 @@ describe('credit notes through the API', () => {
     }
     // Read back from the database, the same.
     expect(((await t.ok('GET', `/v1/credit_notes/${(cn as unknown as { id: string }).id}`)) as Cn).subtotal_excluding_tax).toBe(8319);
+  });
+
+  it('credits of 333, 333 and the rest of a 10.00 line with VAT inside add up to its subtotal_excluding_tax, 840 (alone each: 841)', async () => {
+    const price = await t.ok('POST', '/v1/prices', { product: 'prod_community', currency: 'eur', unit_amount: 1000, recurring: { interval: 'month' }, tax_behavior: 'inclusive' });
+    const customer = await t.customer({ currency: 'eur', address: { country: 'DE' } });
+    const inv = await t.firstInvoice(customer, price.id);
+    // 1,000 × 19/119 = 159.7 → 160 of VAT inside.
+    expect([inv.status, inv.subtotal, inv.subtotal_excluding_tax, inv.tax]).toEqual(['paid', 1000, 840, 160]);
+    const line = inv.lines.data[0].id as string;
+    const notes: Cn[] = [];
+    for (const amount of [333, 333, undefined]) notes.push(await t.ok('POST', '/v1/credit_notes', { invoice: inv.id, lines: [{ invoice_line_item: line, ...(amount ? { amount } : {}) }] }));
+    // Shares of what is left of the 160: 333 × 160/1,000 = 53.3 → 53; 333 × 107/667 = 53.4 → 53; the rest 54.
+    // Each alone would hold 53, 53 and 334 × 19/119 = 53.3 → 53: 159 in all, a cent short.
+    expect(notes.map((n) => [n.subtotal, n.subtotal_excluding_tax])).toEqual([
+      [333, 280],
+      [333, 280],
+      [334, 280],
+    ]);
+    for (const n of notes) expectConsistent(n);
+    expect(notes.reduce((s, n) => s + n.subtotal_excluding_tax, 0)).toBe(840);
+    // Read back, the same.
+    const listed = (await t.ok('GET', `/v1/credit_notes?invoice=${inv.id}`)).data as Cn[];
+    expect(listed.map((n) => n.subtotal_excluding_tax)).toEqual([280, 280, 280]);
   });
 
   it('credits of 3, 3, 3 and the rest of a 10-cent line taxed 2 (DE 19 %): tax 1, 0, 1, 0 — the line exactly', async () => {

@@ -80,7 +80,9 @@ export interface CreditNoteRow {
   created: Date;
 }
 
-export interface CreditNoteLineRow extends CreditLine {
+export interface CreditNoteLineRow extends Omit<CreditLine, 'amount_excluding_tax'> {
+  /** NULL on lines written before migration 0032: computed from the line alone then. */
+  amount_excluding_tax: number | null;
   id: string;
   credit_note: string;
   type: 'invoice_line_item' | 'custom_line_item';
@@ -101,13 +103,18 @@ function inclusiveTaxOf(lines: readonly Pick<CreditLine, 'amount' | 'discount_am
   );
 }
 
+/** The line's amount_excluding_tax: stored since migration 0032 (a share of what was left, see domain/amounts.ts). */
+function amountExcludingTax(l: Pick<CreditNoteLineRow, 'amount' | 'discount_amount' | 'tax_amounts' | 'amount_excluding_tax'>): number {
+  return l.amount_excluding_tax === null ? Number(l.amount) - inclusiveTaxOf([l]) : Number(l.amount_excluding_tax);
+}
+
 function serializeLine(l: Omit<CreditNoteLineRow, 'total'> & { total?: number }) {
   const exclusive = l.tax_amounts.filter((t) => !t.inclusive).reduce((s, t) => s + t.amount, 0);
   return {
     id: l.id,
     object: 'credit_note_line_item' as const,
     amount: Number(l.amount),
-    amount_excluding_tax: Number(l.amount) - inclusiveTaxOf([l]),
+    amount_excluding_tax: amountExcludingTax(l),
     description: l.description,
     discount_amount: Number(l.discount_amount),
     invoice_line_item: l.invoice_line,
@@ -147,7 +154,7 @@ export function serializeCreditNote(r: CreditNoteRow, lines: CreditNoteLineRow[]
     status: r.status,
     subtotal: Number(r.subtotal),
     // The sum of its lines' amount_excluding_tax.
-    subtotal_excluding_tax: Number(r.subtotal) - inclusiveTaxOf(lines),
+    subtotal_excluding_tax: lines.reduce((s, l) => s + amountExcludingTax(l), 0),
     tax_amounts: r.tax_amounts,
     total: Number(r.total),
     total_excluding_tax: Number(r.total) - Number(r.total_tax) + 0,
@@ -178,8 +185,8 @@ export async function creditNoteObject(q: Queryable, row: CreditNoteRow): Promis
 /** The invoice's lines with what issued credit notes already took from each. */
 async function creditableLines(q: Queryable, inv: InvoiceRow): Promise<CreditableLine[]> {
   const lines = (await linesOf(q, [inv.id])).get(inv.id)!;
-  const { rows: credited } = await q.query<{ invoice_line: string; amount: number; discount_amount: number; tax_amounts: TaxAmount[] }>(
-    `SELECT l.invoice_line, l.amount, l.discount_amount, l.tax_amounts FROM credit_note_lines l JOIN credit_notes n ON n.id = l.credit_note
+  const { rows: credited } = await q.query<{ invoice_line: string; amount: number; discount_amount: number; tax_amounts: TaxAmount[]; amount_excluding_tax: number | null }>(
+    `SELECT l.invoice_line, l.amount, l.discount_amount, l.tax_amounts, l.amount_excluding_tax FROM credit_note_lines l JOIN credit_notes n ON n.id = l.credit_note
       WHERE n.invoice = $1 AND n.status = 'issued' AND l.invoice_line IS NOT NULL`,
     [inv.id],
   );
@@ -194,10 +201,12 @@ async function creditableLines(q: Queryable, inv: InvoiceRow): Promise<Creditabl
       amount: Number(l.amount),
       discount: l.discount_amounts.reduce((s, d) => s + Number(d.amount), 0),
       taxes,
+      inclusiveBefore: inclusiveTaxBeforeDiscounts([l]),
       credited: {
         amount: mine.reduce((s, c) => s + Number(c.amount), 0),
         discount: mine.reduce((s, c) => s + Number(c.discount_amount), 0),
         taxes: taxes.map((_, i) => mine.reduce((s, c) => s + (c.tax_amounts[i]?.amount ?? 0), 0)),
+        inclusiveBefore: mine.reduce((s, c) => s + Number(c.amount) - amountExcludingTax(c), 0),
       },
     };
   });
@@ -385,9 +394,9 @@ async function insertCreditNote(q: Queryable, row: CreditNoteRow, lines: CreditN
   );
   for (const l of lines) {
     await q.query(
-      `INSERT INTO credit_note_lines (id, credit_note, invoice_line, type, description, quantity, unit_amount, amount, discount_amount, tax_amounts, position)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [l.id, l.credit_note, l.invoice_line, l.type, l.description, l.quantity, l.unit_amount, l.amount, l.discount_amount, JSON.stringify(l.tax_amounts), l.position],
+      `INSERT INTO credit_note_lines (id, credit_note, invoice_line, type, description, quantity, unit_amount, amount, discount_amount, tax_amounts, position, amount_excluding_tax)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [l.id, l.credit_note, l.invoice_line, l.type, l.description, l.quantity, l.unit_amount, l.amount, l.discount_amount, JSON.stringify(l.tax_amounts), l.position, l.amount_excluding_tax],
     );
   }
 }

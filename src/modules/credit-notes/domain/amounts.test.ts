@@ -17,7 +17,8 @@ const tax = (amount: number, inclusive = false): TaxAmount => ({
   tax_type: 'vat',
 });
 
-const line = (amount: number, taxAmount: number, discount = 0, inclusive = false): CreditableLine => ({
+// inclusiveBefore: the inclusive tax inside the amount before discounts; without a discount, the tax itself.
+const line = (amount: number, taxAmount: number, discount = 0, inclusive = false, inclusiveBefore = inclusive ? taxAmount : 0): CreditableLine => ({
   id: 'il_1',
   description: 'Community Access',
   quantity: 1,
@@ -25,7 +26,8 @@ const line = (amount: number, taxAmount: number, discount = 0, inclusive = false
   amount,
   discount,
   taxes: [tax(taxAmount, inclusive)],
-  credited: { amount: 0, discount: 0, taxes: [0] },
+  inclusiveBefore,
+  credited: { amount: 0, discount: 0, taxes: [0], inclusiveBefore: 0 },
 });
 
 /** The line after `c` was credited (what the service reads back from issued credit notes). */
@@ -36,11 +38,28 @@ function after(l: CreditableLine, c: ReturnType<typeof creditLinePart>): Credita
       amount: l.credited.amount + c.amount,
       discount: l.credited.discount + c.discount_amount,
       taxes: l.credited.taxes.map((x, i) => x + c.tax_amounts[i]!.amount),
+      inclusiveBefore: l.credited.inclusiveBefore + c.amount - c.amount_excluding_tax,
     },
   };
 }
 
 describe('credit note amounts', () => {
+  it('thirds of a 10.00 line with 20 % VAT inside add up to its 8.33 excluding tax (each credit alone would give 8.32)', () => {
+    // 1,000 − 1,000/1.2 = 166.7 → 167 of VAT inside. Alone, 333 holds 55.5 → 56 and 334 holds 55.7 → 56:
+    // 277 + 277 + 278 = 832. As shares of what is left: 333 × 167/1,000 = 55.6 → 56; 333 × 111/667 = 55.4 → 55; the rest 56.
+    let l = line(1000, 167, 0, true);
+    const credits = [333, 333].map((amount) => {
+      const c = creditLinePart(l, amount, null, 'lines[0]');
+      l = after(l, c);
+      return c;
+    });
+    const [rest] = creditLines([l], [{ line: 'il_1', param: 'lines[0]' }]);
+    expect([...credits, rest!].map((c) => [c.amount, c.amount_excluding_tax])).toEqual([
+      [333, 277],
+      [333, 278],
+      [334, 278],
+    ]);
+  });
   it('half a line takes half its tax, rounded half-even; the rest takes exactly what is left', () => {
     const l = line(9700, 1843);
     const half = creditLinePart(l, 4850, null, 'lines[0]');
@@ -90,7 +109,7 @@ describe('credit note amounts', () => {
     const byLines = withZeroLines(lines, creditLines(lines, [{ line: 'y', param: 'lines[0]' }, { line: 'x', param: 'lines[1]' }]));
     expect(byLines.map((c) => c.invoice_line)).toEqual(['free', 'x', 'y']);
     // Once credited, nothing of it is left to take again.
-    const credited = { ...lines[0]!, credited: { amount: 4959, discount: 4959, taxes: [0] } };
+    const credited = { ...lines[0]!, credited: { amount: 4959, discount: 4959, taxes: [0], inclusiveBefore: 0 } };
     expect(withZeroLines([credited, lines[1]!], creditLines([credited, lines[1]!], [{ line: 'x', param: 'lines[0]' }])).map((c) => c.invoice_line)).toEqual(['x']);
   });
   it('any sequence of partial credits adds up to the line at most, and to exactly the line when finished (property)', () => {
@@ -170,7 +189,7 @@ describe('partial credits take their share of what is LEFT of the tax and discou
       [3, 0, [1], 4],
       [1, 0, [0], 1],
     ]);
-    expect(l.credited).toEqual({ amount: 10, discount: 0, taxes: [2] });
+    expect(l.credited).toEqual({ amount: 10, discount: 0, taxes: [2], inclusiveBefore: 0 });
   });
 
   it('three credits of 3 of a 10 discounted 5: discount 2, 1, 2 and the last cent 0 (not 2 + 2 + 2 and then −1)', () => {
@@ -182,7 +201,7 @@ describe('partial credits take their share of what is LEFT of the tax and discou
       [3, 2, [0], 1],
       [1, 0, [0], 1],
     ]);
-    expect(l.credited).toEqual({ amount: 10, discount: 5, taxes: [0] });
+    expect(l.credited).toEqual({ amount: 10, discount: 5, taxes: [0], inclusiveBefore: 0 });
   });
 
   it('three partial credits (3, 3, 4) of a 10 taxed 2 add up to the line exactly: 4 + 3 + 5 = 12', () => {
@@ -193,13 +212,14 @@ describe('partial credits take their share of what is LEFT of the tax and discou
       [4, 0, [1], 5],
     ]);
     expect(credits.reduce((s, c) => s + c.total, 0)).toBe(12);
-    expect(l.credited).toEqual({ amount: 10, discount: 0, taxes: [2] });
+    expect(l.credited).toEqual({ amount: 10, discount: 0, taxes: [2], inclusiveBefore: 0 });
     expect(creditTotals(credits)).toMatchObject({ subtotal: 10, discount_amount: 0, total_tax: 2, total: 12 });
   });
 
   it('a discounted line with an inclusive and an exclusive tax: thirds, each share of what is left', () => {
     // 9,900 incl. 19 % VAT, 50 % off (4,950), VAT 790 inside, plus 5 % exclusive tax 208 on 4,160.
-    const l: CreditableLine = { ...line(9900, 790, 4950, true), taxes: [tax(790, true), { ...tax(208), percentage: 5, tax_rate: 'txr_x' }], credited: { amount: 0, discount: 0, taxes: [0, 0] } };
+    // Before the discount 1,581 of VAT is inside the 9,900 (9,900 × 19/119 = 1,580.7): the invoice's subtotal_excluding_tax is 8,319.
+    const l: CreditableLine = { ...line(9900, 790, 4950, true, 1581), taxes: [tax(790, true), { ...tax(208), percentage: 5, tax_rate: 'txr_x' }], credited: { amount: 0, discount: 0, taxes: [0, 0], inclusiveBefore: 0 } };
     const { credits, line: done } = creditInTurn(l, [3300, 3300]);
     // 1st: 4,950 × 3,300/9,900 = 1,650; 790/3 = 263.3 → 263; 208/3 = 69.3 → 69.
     // 2nd: 3,300 × 3,300/6,600 halves what is left: 1,650; 527/2 = 263.5 → 264 (half-even); 139/2 = 69.5 → 70 (half-even).
@@ -209,7 +229,9 @@ describe('partial credits take their share of what is LEFT of the tax and discou
       [3300, 1650, [264, 70], 1720],
       [3300, 1650, [263, 69], 1719],
     ]);
-    expect(done.credited).toEqual({ amount: 9900, discount: 4950, taxes: [790, 208] });
+    expect(done.credited).toEqual({ amount: 9900, discount: 4950, taxes: [790, 208], inclusiveBefore: 1581 });
+    // 1,581/3 = 527; 1,054/2 = 527; the rest 527: the three amount_excluding_tax add up to the invoice's 8,319.
+    expect(credits.map((c) => c.amount_excluding_tax)).toEqual([2773, 2773, 2773]);
     expect(credits.reduce((s, c) => s + c.total, 0)).toBe(9900 - 4950 + 208);
   });
 
@@ -231,6 +253,7 @@ describe('partial credits take their share of what is LEFT of the tax and discou
             const c = creditLinePart(l, Math.min(p, left - 1), null, 'x');
             expect(c.discount_amount).toBeGreaterThanOrEqual(0);
             expect(c.tax_amounts[0]!.amount).toBeGreaterThanOrEqual(0);
+            expect(c.amount - c.amount_excluding_tax).toBeGreaterThanOrEqual(0);
             l = after(l, c);
             expect(l.credited.discount).toBeLessThanOrEqual(l.discount);
             expect(l.credited.taxes[0]).toBeLessThanOrEqual(l.taxes[0]!.amount);
@@ -239,7 +262,7 @@ describe('partial credits take their share of what is LEFT of the tax and discou
           expect(last!.discount_amount).toBeGreaterThanOrEqual(0);
           expect(last!.tax_amounts[0]!.amount).toBeGreaterThanOrEqual(0);
           l = after(l, last!);
-          expect(l.credited).toEqual({ amount: l0.amount, discount: l0.discount, taxes: [l0.taxes[0]!.amount] });
+          expect(l.credited).toEqual({ amount: l0.amount, discount: l0.discount, taxes: [l0.taxes[0]!.amount], inclusiveBefore: l0.inclusiveBefore });
         },
       ),
     );

@@ -6,7 +6,9 @@ import type { TaxAmount } from '../../taxes/domain/types.js';
 // of what is left of the line's discount and of each of its taxes, rounded half-even once; crediting
 // what is left of a line takes exactly what is left, so any number of partial credit notes add up to
 // the line and never to a cent more. A credit "of an amount" (tax included) is spread over the lines in
-// proportion to what is left of each, with allocate(), and each share is split the same way.
+// proportion to what is left of each, with allocate(), and each share is split the same way. The
+// inclusive tax before discounts (for amount_excluding_tax) is shared out the same way, so the credit
+// notes of a wholly credited invoice add up to its subtotal_excluding_tax too.
 
 export interface CreditableLine {
   id: string;
@@ -17,8 +19,14 @@ export interface CreditableLine {
   amount: number;
   discount: number;
   taxes: readonly TaxAmount[];
+  /**
+   * The inclusive tax inside `amount` before discounts: the line's share of the invoice's
+   * subtotal_excluding_tax (amount − this). Credit notes take shares of what is left of it, so those
+   * of a wholly credited line add up to the invoice's figure to the cent.
+   */
+  inclusiveBefore: number;
   /** Already credited by issued (not void) credit notes. */
-  credited: { amount: number; discount: number; taxes: readonly number[] };
+  credited: { amount: number; discount: number; taxes: readonly number[]; inclusiveBefore: number };
 }
 
 export type LineRequest = { line: string; amount?: number; quantity?: number; param: string };
@@ -33,6 +41,8 @@ export interface CreditLine {
   tax_amounts: TaxAmount[];
   /** amount − discount + exclusive tax: what this line credits. */
   total: number;
+  /** amount less the inclusive tax inside it before discounts (Stripe's amount_excluding_tax). */
+  amount_excluding_tax: number;
 }
 
 export interface CreditTotals {
@@ -58,10 +68,10 @@ function remaining(l: CreditableLine) {
   const amount = l.amount - l.credited.amount;
   const discount = l.discount - l.credited.discount;
   const exclusive = taxes.reduce((s, t, i) => s + (l.taxes[i]!.inclusive ? 0 : t), 0);
-  return { amount, discount, taxes, total: amount - discount + exclusive };
+  return { amount, discount, taxes, total: amount - discount + exclusive, inclusiveBefore: l.inclusiveBefore - l.credited.inclusiveBefore };
 }
 
-function build(l: CreditableLine, amount: number, discount: number, taxes: number[], quantity: number | null): CreditLine {
+function build(l: CreditableLine, amount: number, discount: number, taxes: number[], quantity: number | null, inclusiveBefore: number): CreditLine {
   const inclusiveTax = taxes.reduce((s, t, i) => s + (l.taxes[i]!.inclusive ? t : 0), 0);
   const exclusiveTax = taxes.reduce((s, t, i) => s + (l.taxes[i]!.inclusive ? 0 : t), 0);
   const taxable = amount - discount - inclusiveTax;
@@ -74,6 +84,7 @@ function build(l: CreditableLine, amount: number, discount: number, taxes: numbe
     discount_amount: discount,
     tax_amounts: l.taxes.map((t, i) => ({ ...t, amount: taxes[i]!, taxable_amount: taxable })),
     total: amount - discount + exclusiveTax,
+    amount_excluding_tax: amount - inclusiveBefore,
   };
 }
 
@@ -85,14 +96,14 @@ export function creditLinePart(l: CreditableLine, amount: number, quantity: numb
   if (amount > rest.amount) {
     throw new CreditError(`Only ${rest.amount} of the line ${l.id} is left to credit; asked for ${amount}.`, param, 'credit_note_exceeds_line');
   }
-  if (amount === rest.amount) return build(l, amount, rest.discount, rest.taxes, quantity);
+  if (amount === rest.amount) return build(l, amount, rest.discount, rest.taxes, quantity, rest.inclusiveBefore);
   // The share of what is LEFT of the discount and of each tax (not of the line's original ones): a
   // share of the original, rounded on its own, is never capped by what earlier credit notes took, so
   // three credits of 3 of a 10 taxed 2 credited 1 + 1 + 1 = 3 of tax and the rest of the line −1.
   // With amount < rest.amount each share is ≤ what is left (and ≥ 0), so no credit takes more than
   // the line has and the last one, taking exactly what is left, is never negative.
   const share = (v: number) => multiplyRatio(v, amount, rest.amount, 'half_even');
-  return build(l, amount, share(rest.discount), rest.taxes.map(share), quantity);
+  return build(l, amount, share(rest.discount), rest.taxes.map(share), quantity, share(rest.inclusiveBefore));
 }
 
 export function creditLines(lines: readonly CreditableLine[], requests: readonly LineRequest[]): CreditLine[] {
@@ -127,13 +138,13 @@ export function creditAmount(lines: readonly CreditableLine[], total: number, pa
     .map((x, i) => {
       const s = shares[i]!;
       if (s === 0) return null;
-      if (s === x.rest.total) return build(x.l, x.rest.amount, x.rest.discount, x.rest.taxes, null);
+      if (s === x.rest.total) return build(x.l, x.rest.amount, x.rest.discount, x.rest.taxes, null, x.rest.inclusiveBefore);
       const part = (v: number) => divideRounded(BigInt(v) * BigInt(s), BigInt(x.rest.total), 'half_even');
       const taxes = x.rest.taxes.map(part);
       const discount = part(x.rest.discount);
       const exclusive = taxes.reduce((acc, t, k) => acc + (x.l.taxes[k]!.inclusive ? 0 : t), 0);
       // The line amount is what makes this share exact: amount − discount + exclusive tax = s.
-      return build(x.l, s - exclusive + discount, discount, taxes, null);
+      return build(x.l, s - exclusive + discount, discount, taxes, null, part(x.rest.inclusiveBefore));
     })
     .filter((c): c is CreditLine => c !== null);
 }
@@ -150,7 +161,7 @@ export function withZeroLines(lines: readonly CreditableLine[], credit: readonly
     const c = byLine.get(l.id);
     if (c) return [c];
     const rest = remaining(l);
-    return l.amount > 0 && rest.amount > 0 && rest.total === 0 ? [build(l, rest.amount, rest.discount, rest.taxes, null)] : [];
+    return l.amount > 0 && rest.amount > 0 && rest.total === 0 ? [build(l, rest.amount, rest.discount, rest.taxes, null, rest.inclusiveBefore)] : [];
   });
 }
 
