@@ -2,7 +2,7 @@ import type { Db } from '../../src/db/index.js';
 
 // The invariants of the books that must hold at any instant, whatever happened before — each
 // invoice's arithmetic, the customer balance ledger, gapless numbers, one invoice per period, one
-// charge per paid invoice, one event per state reached. Randomised and concurrent tests check them
+// charge per paid invoice, one event per state reached, credit notes within their invoices and lines. Randomised and concurrent tests check them
 // after every step; each returns the offending rows, named by the check they break.
 
 export interface Problem {
@@ -150,6 +150,33 @@ export async function checkBooks(q: Db): Promise<Problem[]> {
                   FROM subscription_schedules ss FULL JOIN subscriptions s ON s.id = ss.subscription AND ss.status = 'active'
                  WHERE (ss.status = 'active' AND (s.id IS NULL OR s.status IN ('canceled', 'incomplete_expired') OR s.pending_schedule->>'id' IS DISTINCT FROM ss.id))
                     OR (ss.id IS NULL AND s.pending_schedule->>'id' LIKE 'sub\\_sched\\_%')`),
+  );
+  // Credit notes line by line: each is the sum of its lines, and the issued ones never credit more of
+  // an invoice line than it has. (The invoice's own check is above; a positive total and a post-payment
+  // note's settlement adding up to it are constraints of the table: migration 0006.)
+  add(
+    'a credit note is the sum of its lines',
+    await rows(`SELECT n.id, n.subtotal, n.discount_amount, n.total_tax, n.total, l.amount, l.discount, l.tax, l.exclusive FROM credit_notes n
+                  JOIN (SELECT cl.credit_note, sum(cl.amount) AS amount, sum(cl.discount_amount) AS discount,
+                               coalesce(sum(t.tax), 0) AS tax, coalesce(sum(t.exclusive), 0) AS exclusive
+                          FROM credit_note_lines cl
+                          LEFT JOIN LATERAL (SELECT sum((x->>'amount')::bigint) AS tax,
+                                                    sum((x->>'amount')::bigint) FILTER (WHERE NOT (x->>'inclusive')::boolean) AS exclusive
+                                               FROM jsonb_array_elements(cl.tax_amounts) x) t ON true
+                         GROUP BY cl.credit_note) l ON l.credit_note = n.id
+                 WHERE n.subtotal <> l.amount OR n.discount_amount <> l.discount OR n.total_tax <> l.tax
+                    OR n.total <> l.amount - l.discount + l.exclusive`),
+  );
+  add(
+    'issued credit notes never credit more of a line than it has',
+    await rows(`SELECT l.id, l.amount, c.amount AS credited, c.discount, c.tax FROM invoice_lines l
+                  JOIN (SELECT cl.invoice_line, sum(cl.amount) AS amount, sum(cl.discount_amount) AS discount,
+                               coalesce(sum((SELECT sum((x->>'amount')::bigint) FROM jsonb_array_elements(cl.tax_amounts) x)), 0) AS tax
+                          FROM credit_note_lines cl JOIN credit_notes n ON n.id = cl.credit_note AND n.status = 'issued'
+                         WHERE cl.invoice_line IS NOT NULL GROUP BY cl.invoice_line) c ON c.invoice_line = l.id
+                 WHERE c.amount > l.amount
+                    OR c.discount > (SELECT coalesce(sum((x->>'amount')::bigint), 0) FROM jsonb_array_elements(l.discount_amounts) x)
+                    OR c.tax > (SELECT coalesce(sum((x->>'amount')::bigint), 0) FROM jsonb_array_elements(l.tax_amounts) x)`),
   );
   return problems;
 }

@@ -238,6 +238,26 @@ describe.each([
         await call('POST', '/v1/credit_notes', { invoice: inv.id, amount, reason: r.pick(['duplicate', 'order_change', 'product_unsatisfactory']), ...settle });
       },
       async () => {
+        // A credit note by lines (a whole line, a part of one, or a quantity), or a credit note voided.
+        if (r.chance(0.25)) {
+          const { rows } = await t.testDb.db.query<{ id: string }>(`SELECT id FROM credit_notes WHERE status = 'issued' ORDER BY id`);
+          if (rows.length) await call('POST', `/v1/credit_notes/${r.pick(rows).id}/void`, {});
+          return;
+        }
+        const { rows } = await t.testDb.db.query<{ id: string; invoice: string; status: string; amount: string; quantity: number }>(
+          `SELECT l.id, l.invoice, i.status, l.amount, l.quantity FROM invoice_lines l JOIN invoices i ON i.id = l.invoice
+            WHERE i.status IN ('open', 'paid') AND l.amount > 0 ORDER BY l.id`,
+        );
+        if (!rows.length) return;
+        const line = r.pick(rows);
+        const kind = r.int(0, 2);
+        const credit = kind === 0 ? { invoice_line_item: line.id } : kind === 1 ? { invoice_line_item: line.id, amount: r.int(1, Number(line.amount)) } : { invoice_line_item: line.id, quantity: r.int(1, line.quantity) };
+        const pre = await call('GET', `/v1/credit_notes/preview?invoice=${line.invoice}&${Object.entries(credit).map(([k, v]) => `lines[0][${k}]=${v}`).join('&')}`);
+        if (pre.status !== 200) return;
+        const settle = line.status === 'open' ? {} : r.pick([{ refund_amount: pre.body.total }, { credit_amount: pre.body.total }, {}]);
+        await call('POST', '/v1/credit_notes', { invoice: line.invoice, lines: [credit], ...settle });
+      },
+      async () => {
         const { rows } = await t.testDb.db.query<{ id: string; left: string }>(
           `SELECT id, amount_received - amount_refunded AS left FROM payment_intents WHERE status = 'succeeded' AND amount_received > amount_refunded ORDER BY id`,
         );
@@ -317,10 +337,24 @@ describe.each([
     const paid = await one(`SELECT id FROM invoices WHERE status = 'paid' AND amount_paid > 0 ORDER BY id LIMIT 1`);
     const customer = await one(`SELECT id FROM customers ORDER BY id LIMIT 1`);
     const line = await one(`SELECT l.id FROM invoice_lines l JOIN invoices i ON i.id = l.invoice WHERE i.status = 'open' OR i.status = 'paid' ORDER BY l.id LIMIT 1`);
+    // A credit note of 1 on a paid invoice with something left to credit, corrupted below.
+    const creditable = await one(`SELECT id FROM invoices WHERE status = 'paid' AND total - post_payment_credit_notes_amount - pre_payment_credit_notes_amount >= 1 ORDER BY id LIMIT 1`);
+    const cn = await t.call({ method: 'POST', url: '/v1/credit_notes', payload: { invoice: creditable, amount: 1, credit_amount: 1 } });
+    expect(cn.status, JSON.stringify(cn.body)).toBe(200);
+    expect(await checkBooks(t.testDb.db)).toEqual([]);
     await q.query(`UPDATE invoices SET amount_remaining = 1 WHERE id = $1`, [paid]);
     await q.query(`UPDATE customers SET balance = balance + 1 WHERE id = $1`, [customer]);
     await q.query(`UPDATE invoice_lines SET amount = amount + 1 WHERE id = $1`, [line]);
+    await q.query(`UPDATE credit_note_lines SET discount_amount = discount_amount + 1000000000 WHERE credit_note = $1`, [cn.body.id]);
+    await q.query(`UPDATE invoices SET post_payment_credit_notes_amount = post_payment_credit_notes_amount + 1 WHERE id = $1`, [creditable]);
     const checks = new Set((await checkBooks(t.testDb.db)).map((p) => p.check));
-    expect([...checks].sort()).toEqual(['customer balance = its ledger', 'paid: amount_paid = amount_due, nothing remaining', 'subtotal = sum of line amounts']);
+    expect([...checks].sort()).toEqual([
+      'a credit note is the sum of its lines',
+      "an invoice's credit-note amounts = its issued credit notes, within its total",
+      'customer balance = its ledger',
+      'issued credit notes never credit more of a line than it has',
+      'paid: amount_paid = amount_due, nothing remaining',
+      'subtotal = sum of line amounts',
+    ]);
   });
 });
