@@ -150,6 +150,8 @@ export function serializeCreditNote(r: CreditNoteRow, lines: CreditNoteLineRow[]
     pre_payment_amount: r.type === 'pre_payment' ? Number(r.total) : 0,
     reason: r.reason,
     refund: r.refund,
+    // Stripe's current shape: the refunds that settle the note (`refund` above is the older field).
+    refunds: r.refund ? [{ amount_refunded: Number(r.refund_amount), refund: r.refund, type: 'refund' as const }] : [],
     refund_amount: Number(r.refund_amount),
     status: r.status,
     subtotal: Number(r.subtotal),

@@ -1,0 +1,126 @@
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBillingApp, unix } from './helpers/billing.js';
+
+// The official Stripe SDK after the sale, as an integration's support tooling uses it: credit notes
+// (previewed, by line, by amount with a refund, voided), refunds, the customer's balance, an invoice
+// marked uncollectible, a card detached and the events listed. A real listening server: the SDK's own
+// encoding of nested arrays (lines[0][amount]) in bodies and in GET query strings is what is tested.
+
+let t: Awaited<ReturnType<typeof createBillingApp>>;
+let stripe: Stripe;
+let group: string;
+
+beforeAll(async () => {
+  t = await createBillingApp();
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  const address = t.app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
+  stripe = new Stripe(t.key, { host: '127.0.0.1', port: address.port, protocol: 'http', maxNetworkRetries: 0 });
+  group = (await stripe.prices.list({ lookup_keys: ['group_monthly'] })).data[0]!.id;
+});
+afterAll(() => t.close());
+
+/** A paid Group invoice (150,000) of a new customer on a new clock, and its payment intent. */
+async function paidInvoice(card = 'pm_card_visa') {
+  const clock = await stripe.testHelpers.testClocks.create({ frozen_time: unix('2026-03-01T00:00:00Z') });
+  const customer = await stripe.customers.create({ email: 'after-sale@example.com', test_clock: clock.id });
+  const pm = await stripe.paymentMethods.attach(card, { customer: customer.id });
+  await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
+  const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: group }], trial_end: 'now' });
+  const invoice = await stripe.invoices.retrieve(sub.latest_invoice as string);
+  const pi = (await stripe.paymentIntents.list({ customer: customer.id })).data[0]!;
+  return { clock, customer, pm, sub, invoice, pi };
+}
+
+describe('the official stripe SDK after the sale', () => {
+  it('credit notes: preview and create by line, by amount with a refund, list, lines, void', async () => {
+    const { customer, invoice, pi } = await paidInvoice();
+    expect([invoice.status, invoice.total, pi.status, pi.amount]).toEqual(['paid', 150_000, 'succeeded', 150_000]);
+    const line = invoice.lines.data[0]!.id;
+
+    // The preview is a GET: the SDK puts lines[0][…] in the query string.
+    const preview = await stripe.creditNotes.preview({ invoice: invoice.id, lines: [{ type: 'invoice_line_item', invoice_line_item: line, amount: 50_000 }] });
+    expect(preview).toMatchObject({ object: 'credit_note', invoice: invoice.id, total: 50_000, subtotal: 50_000, type: 'post_payment' });
+    const byLine = await stripe.creditNotes.create({
+      invoice: invoice.id,
+      lines: [{ type: 'invoice_line_item', invoice_line_item: line, amount: 50_000 }],
+      credit_amount: 50_000,
+      reason: 'order_change',
+      memo: 'Half a month back',
+    });
+    expect(byLine).toMatchObject({ object: 'credit_note', status: 'issued', total: 50_000, credit_amount: 50_000, refunds: [], reason: 'order_change', memo: 'Half a month back' });
+    expect(byLine.number).toMatch(/^RECUR-CN-\d{4}$/);
+    expect((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).toMatchObject({ balance: -50_000 });
+
+    // By an amount, settled by a refund through the payment that paid the invoice.
+    const refunded = await stripe.creditNotes.create({ invoice: invoice.id, amount: 20_000, refund_amount: 20_000, reason: 'product_unsatisfactory' });
+    expect(refunded).toMatchObject({ total: 20_000, credit_amount: 0, refunds: [{ amount_refunded: 20_000, type: 'refund' }] });
+    const refund = await stripe.refunds.retrieve(refunded.refunds[0]!.refund as string);
+    expect(refund).toMatchObject({ object: 'refund', amount: 20_000, status: 'succeeded', payment_intent: pi.id });
+    expect(await stripe.paymentIntents.retrieve(pi.id)).toMatchObject({ amount_received: 150_000 });
+
+    const listed = await stripe.creditNotes.list({ invoice: invoice.id });
+    expect(listed.data.map((n) => [n.id, n.total])).toEqual([
+      [refunded.id, 20_000],
+      [byLine.id, 50_000],
+    ]);
+    const lines = await stripe.creditNotes.listLineItems(byLine.id);
+    expect(lines.data.map((l) => [l.invoice_line_item, l.amount, l.type])).toEqual([[line, 50_000, 'invoice_line_item']]);
+    expect((await stripe.invoices.retrieve(invoice.id)).post_payment_credit_notes_amount).toBe(70_000);
+
+    // Voiding the balance credit takes it back off the balance and off the invoice.
+    const voided = await stripe.creditNotes.voidCreditNote(byLine.id);
+    expect(voided).toMatchObject({ id: byLine.id, status: 'void', voided_at: unix('2026-03-01T00:00:00Z') });
+    expect((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).toMatchObject({ balance: 0 });
+    expect((await stripe.invoices.retrieve(invoice.id)).post_payment_credit_notes_amount).toBe(20_000);
+
+    // More than is left is Stripe's invalid request, with the param.
+    const tooMuch = await stripe.creditNotes.create({ invoice: invoice.id, amount: 130_001 }).catch((e: unknown) => e);
+    expect(tooMuch).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(tooMuch).toMatchObject({ statusCode: 400, code: 'credit_note_exceeds_invoice', param: 'amount' });
+  });
+
+  it('refunds on a payment: partial, then the rest; more is refused', async () => {
+    const { pi } = await paidInvoice();
+    const part = await stripe.refunds.create({ payment_intent: pi.id, amount: 40_000, reason: 'requested_by_customer' });
+    expect(part).toMatchObject({ object: 'refund', amount: 40_000, status: 'succeeded', reason: 'requested_by_customer', currency: 'usd' });
+    const rest = await stripe.refunds.create({ payment_intent: pi.id });
+    expect(rest).toMatchObject({ amount: 110_000, status: 'succeeded' });
+    const more = await stripe.refunds.create({ payment_intent: pi.id, amount: 1 }).catch((e: unknown) => e);
+    expect(more).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(more).toMatchObject({ statusCode: 400 });
+    expect((await stripe.refunds.list({ payment_intent: pi.id })).data.map((r) => r.amount)).toEqual([110_000, 40_000]);
+  });
+
+  it("the customer's balance: a credit, listed, used by the next invoice", async () => {
+    const { clock, customer, sub } = await paidInvoice();
+    const credit = await stripe.customers.createBalanceTransaction(customer.id, { amount: -25_000, currency: 'usd', description: 'Goodwill' });
+    expect(credit).toMatchObject({ object: 'customer_balance_transaction', amount: -25_000, ending_balance: -25_000, type: 'adjustment', description: 'Goodwill' });
+    const txs = await stripe.customers.listBalanceTransactions(customer.id);
+    expect(txs.data.map((x) => [x.amount, x.ending_balance])).toEqual([[-25_000, -25_000]]);
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: unix('2026-04-01T02:00:00Z') });
+    const renewal = (await stripe.invoices.list({ subscription: sub.id, limit: 1 })).data[0]!;
+    expect(renewal).toMatchObject({ billing_reason: 'subscription_cycle', total: 150_000, starting_balance: -25_000, ending_balance: 0, amount_due: 125_000, amount_paid: 125_000, status: 'paid' });
+    expect((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).toMatchObject({ balance: 0 });
+  });
+
+  it('an invoice marked uncollectible, a card detached, and the events listed by type', async () => {
+    const { customer, pm } = await paidInvoice();
+    await stripe.invoiceItems.create({ customer: customer.id, amount: 3_000, currency: 'usd', description: 'Workbook' });
+    const draft = await stripe.invoices.create({ customer: customer.id, collection_method: 'send_invoice', days_until_due: 14, pending_invoice_items_behavior: 'include' });
+    const open = await stripe.invoices.finalizeInvoice(draft.id);
+    expect([open.status, open.total]).toEqual(['open', 3_000]);
+    const bad = await stripe.invoices.markUncollectible(open.id);
+    expect(bad).toMatchObject({ status: 'uncollectible', amount_remaining: 3_000 });
+    expect(bad.status_transitions.marked_uncollectible_at).toBe(unix('2026-03-01T00:00:00Z'));
+
+    const detached = await stripe.paymentMethods.detach(pm.id);
+    expect(detached).toMatchObject({ id: pm.id, customer: null });
+    expect(((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).invoice_settings.default_payment_method).toBeNull();
+
+    const events = await stripe.events.list({ type: 'invoice.marked_uncollectible', limit: 100 });
+    const mine = events.data.filter((e) => (e.data.object as { id: string }).id === open.id);
+    expect(mine.map((e) => [e.type, (e.data.object as Stripe.Invoice).status])).toEqual([['invoice.marked_uncollectible', 'uncollectible']]);
+  });
+});
