@@ -105,6 +105,19 @@ describe('the official stripe SDK after the sale', () => {
     expect((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).toMatchObject({ balance: 0 });
   });
 
+  it("a customer's own discount: shown on the customer, taken by its renewals, removed with deleteDiscount", async () => {
+    const { clock, customer, sub } = await paidInvoice();
+    const coupon = await stripe.coupons.create({ percent_off: 20, duration: 'forever' });
+    // `coupon` on the customer is the API's older parameter (this SDK version's types no longer list it).
+    const withCoupon = await stripe.customers.update(customer.id, { coupon: coupon.id } as Stripe.CustomerUpdateParams);
+    expect(withCoupon.discount).toMatchObject({ object: 'discount', customer: customer.id, subscription: null, end: null });
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: unix('2026-04-01T02:00:00Z') });
+    expect((await stripe.invoices.list({ subscription: sub.id, limit: 1 })).data[0]).toMatchObject({ billing_reason: 'subscription_cycle', total: 120_000, status: 'paid' });
+    const removed = await stripe.customers.deleteDiscount(customer.id);
+    expect(removed).toMatchObject({ object: 'discount', deleted: true, id: withCoupon.discount!.id });
+    expect(((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).discount).toBeNull();
+  });
+
   it('an invoice marked uncollectible, a card detached, and the events listed by type', async () => {
     const { customer, pm } = await paidInvoice();
     await stripe.invoiceItems.create({ customer: customer.id, amount: 3_000, currency: 'usd', description: 'Workbook' });

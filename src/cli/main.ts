@@ -98,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
       return withRuntime(async (rt) => {
         const limit = values.limit ? Number(values.limit) : 20;
         if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new UsageError('--limit must be 1 to 100');
-        const { data } = await listCustomers(rt.db, { email: values.email }, { limit });
+        const { data } = await listCustomers(rt.db, { email: values.email }, { limit }, rt.clock.now());
         process.stdout.write(
           table(
             ['ID', 'EMAIL', 'NAME', 'BALANCE', 'CREATED'],

@@ -12,7 +12,7 @@ import { getSubscriptionRow } from './subscriptions/service.js';
 // The objects `expand[]` can put in place of their ids (src/http/expand.ts), by id prefix: each
 // fetched as its own GET route answers it.
 export const expandFetchers: Fetchers = new Map<string, Fetcher>([
-  ['cus', (q, id) => retrieveCustomer(q, id)],
+  ['cus', (q, id, now) => retrieveCustomer(q, id, now)],
   ['sub', async (q, id) => subscriptionObject(q, await getSubscriptionRow(q, id))],
   ['sub_sched', (q, id, now) => retrieveSchedule(q, now, id)],
   ['in', async (q, id) => invoiceObject(q, await getInvoiceRow(q, id))],

@@ -5,6 +5,8 @@ import { zDeleted, zExpand, zList } from '../../http/schemas.js';
 import { createCustomerBody, customerObject, listCustomersQuery, updateCustomerBody } from './schemas.js';
 import { cancelCustomerSubscriptions } from '../subscriptions/service.js';
 import { createCustomer, customerNow, deleteCustomer, getCustomerRow, listCustomers, retrieveCustomer, updateCustomer } from './service.js';
+import { discountObject } from '../coupons/schemas.js';
+import { deleteCustomerDiscount } from './discount.js';
 
 const idParams = z.object({ id: z.string().min(1) });
 const expandQuery = z.strictObject({ expand: zExpand() });
@@ -29,7 +31,7 @@ export function customerRoutes(r: Router): void {
     params: idParams,
     query: expandQuery,
     response: customerObject.or(zDeleted('customer')),
-    handler: ({ q, params }) => retrieveCustomer(q, params.id),
+    handler: ({ q, params, now }) => retrieveCustomer(q, params.id, now),
   });
   r.route({
     method: 'POST',
@@ -59,6 +61,19 @@ export function customerRoutes(r: Router): void {
     },
   });
   r.route({
+    method: 'DELETE',
+    url: '/v1/customers/{id}/discount',
+    summary: "Remove the customer's own discount (its subscriptions' own discounts stay)",
+    tag: 'Customers',
+    scope: 'write',
+    params: idParams,
+    response: discountObject.extend({ deleted: z.literal(true) }),
+    handler: async ({ q, now, params }) => {
+      await getCustomerRow(q, params.id, { forUpdate: true });
+      return deleteCustomerDiscount(q, params.id, await customerNow(q, params.id, now));
+    },
+  });
+  r.route({
     method: 'GET',
     url: '/v1/customers',
     summary: 'List customers',
@@ -66,8 +81,8 @@ export function customerRoutes(r: Router): void {
     scope: 'read',
     query: listCustomersQuery,
     response: zList(customerObject),
-    handler: async ({ q, query }) => {
-      const { data, hasMore } = await listCustomers(q, { email: query.email, test_clock: query.test_clock }, query);
+    handler: async ({ q, query, now }) => {
+      const { data, hasMore } = await listCustomers(q, { email: query.email, test_clock: query.test_clock }, query, now);
       return listObject('/v1/customers', data, hasMore);
     },
   });

@@ -1,3 +1,4 @@
+import { discountObject } from '../coupons/schemas.js';
 import { z } from 'zod';
 import { listQuery, zCurrency, zExpand, zMetadata, zNullableText, zSignedAmount } from '../../http/schemas.js';
 import { COUNTRY_CODES } from './domain/countries.js';
@@ -55,6 +56,9 @@ const customerFields = {
     .regex(/^[A-Z0-9]{3,12}$/, 'must be 3–12 upper-case letters or digits')
     .or(z.literal('').transform(() => null))
     .optional(),
+  /** Stripe: a coupon (or below, a promotion code) for the customer's own discount, replacing the one before. */
+  coupon: z.string().min(1).max(255).optional(),
+  promotion_code: z.string().min(1).max(255).optional(),
   metadata: zMetadata().optional(),
   expand: zExpand(),
 };
@@ -84,6 +88,7 @@ export const customerObject = z.object({
   created: z.number().int(),
   currency: z.string().nullable(),
   description: z.string().nullable(),
+  discount: discountObject.nullable(),
   email: z.string().nullable(),
   invoice_prefix: z.string().nullable(),
   invoice_settings: z.object({ default_payment_method: z.string().nullable() }),

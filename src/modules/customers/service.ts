@@ -11,8 +11,11 @@ import type { CreateCustomerInput, CustomerObject, UpdateCustomerInput } from '.
 import { recordBalanceSet } from '../credit-notes/balance.js';
 import { DEFAULT_SERIES } from '../invoices/service.js';
 import { cancelNotStartedSchedules } from '../subscription-schedules/lifecycle.js';
+import type { DiscountObject } from '../coupons/schemas.js';
+import { customerDiscounts, setCustomerDiscount } from './discount.js';
 
-export function serializeCustomer(r: CustomerRow): CustomerObject {
+/** `discount`: the customer's own discount in force (customerDiscounts), or null. */
+export function serializeCustomer(r: CustomerRow, discount: DiscountObject | null): CustomerObject {
   return {
     id: r.id,
     object: 'customer',
@@ -21,6 +24,7 @@ export function serializeCustomer(r: CustomerRow): CustomerObject {
     created: toUnix(new Date(r.created)),
     currency: r.currency,
     description: r.description,
+    discount,
     email: r.email,
     invoice_prefix: r.invoice_prefix ?? null,
     invoice_settings: { default_payment_method: r.invoice_settings.default_payment_method ?? null },
@@ -117,7 +121,8 @@ export async function createCustomer(q: Queryable, deps: PaymentDeps, requestNow
         ? (await resolvePaymentMethod(q, deps, pm, row.id, now, { param: 'invoice_settings[default_payment_method]' })).id
         : null;
   const final = defaultId ? await updateCustomerRow(q, row.id, { invoice_settings: { default_payment_method: defaultId } }) : row;
-  const obj = serializeCustomer(final);
+  await setCustomerDiscount(q, final, input, now);
+  const obj = await customerObject(q, final, now);
   await recordEvent(q, now, { type: 'customer.created', object: obj, customerId: row.id });
   return obj;
 }
@@ -128,15 +133,21 @@ export async function getCustomerRow(q: Queryable, id: string, opts: { forUpdate
   return row;
 }
 
-export async function retrieveCustomer(q: Queryable, id: string): Promise<CustomerObject | { id: string; object: 'customer'; deleted: true }> {
+/** The customer as the API shows it, with its discount in force at its own time (its test clock's, or `now`). */
+export async function customerObject(q: Queryable, row: CustomerRow, now: Date): Promise<CustomerObject> {
+  return serializeCustomer(row, (await customerDiscounts(q, [row], now)).get(row.id) ?? null);
+}
+
+export async function retrieveCustomer(q: Queryable, id: string, now: Date): Promise<CustomerObject | { id: string; object: 'customer'; deleted: true }> {
   const row = await findCustomer(q, id);
   if (!row) throw new NotFoundError('customer', id);
   if (row.deleted_at) return { id: row.id, object: 'customer', deleted: true };
-  return serializeCustomer(row);
+  return customerObject(q, row, now);
 }
 
 export async function updateCustomer(q: Queryable, deps: PaymentDeps, now: Date, id: string, input: UpdateCustomerInput): Promise<CustomerObject> {
   const before = await getCustomerRow(q, id, { forUpdate: true });
+  const beforeObj = await customerObject(q, before, now);
   if (input.currency !== undefined && before.currency !== null && input.currency !== before.currency) {
     throw new InvalidRequestError(`The customer's currency is already ${before.currency} and cannot be changed.`, 'currency', 'currency_locked');
   }
@@ -164,8 +175,9 @@ export async function updateCustomer(q: Queryable, deps: PaymentDeps, now: Date,
   if (input.metadata !== undefined) patch.metadata = mergeMetadata(before.metadata, input.metadata);
   const after = await updateCustomerRow(q, id, patch);
   await recordBalanceSet(q, now, { customer: id, before: Number(before.balance), after: Number(after.balance), currency: after.currency, initial: false });
-  const obj = serializeCustomer(after);
-  const prev = previousAttributes(serializeCustomer(before), obj);
+  await setCustomerDiscount(q, after, input, now);
+  const obj = await customerObject(q, after, now);
+  const prev = previousAttributes(beforeObj, obj);
   if (Object.keys(prev).length > 0) await recordEvent(q, now, { type: 'customer.updated', object: obj, previousAttributes: prev, customerId: id });
   return obj;
 }
@@ -186,14 +198,21 @@ async function claimInvoicePrefix(q: Queryable, prefix: string, customer: string
 /** Soft delete: invoices, payments and events keep pointing at the row; the API answers `deleted`. */
 export async function deleteCustomer(q: Queryable, now: Date, id: string): Promise<{ id: string; object: 'customer'; deleted: true }> {
   const before = await getCustomerRow(q, id, { forUpdate: true });
+  const obj = await customerObject(q, before, now);
   await updateCustomerRow(q, id, { deleted_at: now, updated: now });
-  await recordEvent(q, now, { type: 'customer.deleted', object: serializeCustomer(before), customerId: id });
+  await recordEvent(q, now, { type: 'customer.deleted', object: obj, customerId: id });
   // Schedules that have not started yet would start a subscription for no one.
   await cancelNotStartedSchedules(q, id, now);
   return { id, object: 'customer', deleted: true };
 }
 
-export async function listCustomers(q: Queryable, filter: { email?: string; test_clock?: string }, list: ListParams) {
+export async function listCustomers(q: Queryable, filter: { email?: string; test_clock?: string }, list: ListParams, now: Date) {
   const { rows, hasMore } = await listCustomerRows(q, filter, list);
-  return { data: rows.map(serializeCustomer), hasMore };
+  return { data: await customerObjects(q, rows, now), hasMore };
+}
+
+/** Customers as the API shows them: one read for all their discounts. */
+export async function customerObjects(q: Queryable, rows: CustomerRow[], now: Date): Promise<CustomerObject[]> {
+  const discounts = await customerDiscounts(q, rows, now);
+  return rows.map((r) => serializeCustomer(r, discounts.get(r.id) ?? null));
 }

@@ -12,7 +12,7 @@ import { assessPayment, DEFAULT_FRAUD, PAYMENT_BLOCKED } from './fraud.js';
 import type { ListParams } from '../../http/pagination.js';
 import { previousAttributes, recordEvent } from '../events/service.js';
 import { findCustomer, updateCustomerRow } from '../customers/repository.js';
-import { customerNow, getCustomerRow, mergeMetadata, serializeCustomer } from '../customers/service.js';
+import { customerNow, customerObjects, getCustomerRow, mergeMetadata } from '../customers/service.js';
 import type { ChargeOutcome } from './gateway.js';
 import { DETACHED_MESSAGE, noSuchPaymentMethod, notAttachedToCustomer, paymentMethodState } from './errors.js';
 import {
@@ -350,11 +350,11 @@ export async function detachPaymentMethod(q: Queryable, requestNow: Date, id: st
   const customer = await findCustomer(q, customerId, { forUpdate: true });
   if (customer && customer.invoice_settings.default_payment_method === id) {
     const updated = await updateCustomerRow(q, customerId, { invoice_settings: { ...customer.invoice_settings, default_payment_method: null }, updated: now });
-    const custObj = serializeCustomer(updated);
+    const [beforeObj, custObj] = await customerObjects(q, [customer, updated], now);
     await recordEvent(q, now, {
       type: 'customer.updated',
-      object: custObj,
-      previousAttributes: previousAttributes(serializeCustomer(customer), custObj),
+      object: custObj!,
+      previousAttributes: previousAttributes(beforeObj!, custObj!),
       customerId,
     });
   }

@@ -2,7 +2,7 @@ import type { Queryable } from '../../db/index.js';
 import type { ProductRow, PriceRow } from '../catalog/repository.js';
 import { serializePrice, serializeProduct } from '../catalog/service.js';
 import type { CustomerRow } from '../customers/repository.js';
-import { serializeCustomer } from '../customers/service.js';
+import { customerObjects } from '../customers/service.js';
 import type { InvoiceRow } from '../invoices/repository.js';
 import { invoiceObjects } from '../invoices/service.js';
 import type { PaymentIntentRow } from '../payments/repository.js';
@@ -24,7 +24,7 @@ export interface SearchResource {
   base?: string;
   fields: Fields;
   /** The rows (SELECT * of `table`) as API objects. */
-  objects: (q: Queryable, rows: unknown[]) => Promise<unknown[]>;
+  objects: (q: Queryable, rows: unknown[], now: Date) => Promise<unknown[]>;
 }
 
 const created = { type: 'timestamp', sql: 'created' } as const;
@@ -43,7 +43,7 @@ export const SEARCH_RESOURCES: readonly SearchResource[] = [
     table: 'customers',
     base: 'deleted_at IS NULL',
     fields: { created, email: str('email'), metadata, name: str('name'), phone: str('phone') },
-    objects: sync<CustomerRow>(serializeCustomer),
+    objects: (q, rows, now) => customerObjects(q, rows as CustomerRow[], now),
   },
   {
     name: 'subscriptions',

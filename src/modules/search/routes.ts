@@ -12,9 +12,9 @@ export function searchRoutes(r: Router): void {
       tag: resource.tag,
       scope: 'read',
       query: searchQuery,
-      handler: ({ q, query }) =>
+      handler: ({ q, query, now }) =>
         // `expand[]=total_count` asks for the count of all matches (the router then finds it in place).
-        search(q, resource, { query: query.query, limit: query.limit, page: query.page, totalCount: query.expand?.includes('total_count') }),
+        search(q, resource, { query: query.query, limit: query.limit, page: query.page, totalCount: query.expand?.includes('total_count'), now }),
     });
   }
 }

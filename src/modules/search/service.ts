@@ -15,6 +15,8 @@ export interface SearchParams {
   limit?: number;
   page?: string;
   totalCount?: boolean;
+  /** The request's time: objects that show something in force (a customer's discount) show it as of then. */
+  now: Date;
 }
 
 export interface SearchResult {
@@ -55,7 +57,7 @@ export async function search(q: Queryable, resource: SearchResource, params: Sea
   const hasMore = rows.length > limit;
   return {
     object: 'search_result',
-    data: await resource.objects(q, page),
+    data: await resource.objects(q, page, params.now),
     has_more: hasMore,
     next_page: hasMore ? encodePage(page[page.length - 1]!.id) : null,
     url: `/v1/${resource.name}/search`,
