@@ -276,13 +276,17 @@ describe.each([
         }
       },
       // The customer's side: a goodwill credit or a debit on the balance, a new default card (a failing
-      // customer fixing theirs, or a working one breaking), a move (the tax run's places), a paused
-      // subscription resumed.
+      // customer fixing theirs, or a working one breaking), a move (the tax run's places), the customer's
+      // own discount, a paused subscription resumed.
       async () => {
         if (!customers.length) return;
         const customer = r.pick(customers);
-        const kind = r.int(0, 2);
-        if (kind === 0) {
+        const kind = r.int(0, 3);
+        if (kind === 3) {
+          // The customer's own discount, set or removed.
+          if (r.chance(0.6)) await call('POST', `/v1/customers/${customer}`, { coupon: r.pick(coupons) });
+          else await call('DELETE', `/v1/customers/${customer}/discount`);
+        } else if (kind === 0) {
           await call('POST', `/v1/customers/${customer}/balance_transactions`, { amount: r.pick([-1, 1]) * r.int(1, 3000), currency: 'usd', description: 'Adjustment' });
         } else if (kind === 1) {
           const pm = await call('POST', `/v1/payment_methods/${r.pick(CARDS.filter((c) => c !== null))}/attach`, { customer });
