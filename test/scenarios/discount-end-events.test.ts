@@ -4,7 +4,7 @@ import { createBillingApp, eventsFor, ok, unix, type BillingApp } from './coupon
 // A discount that ends by its duration writes Stripe's customer.discount.deleted ("Occurs whenever a
 // coupon is removed from a customer"), once, shaped as the one a discount removed by the API writes:
 // a `once` discount when the invoice that used it spends it, a `repeating` one at the renewal that is
-// the first to bill without it.
+// the first to bill without it — or, when no renewal will pass its end, by the worker at the end.
 
 let t: BillingApp;
 beforeAll(async () => {
@@ -68,6 +68,42 @@ describe('customer.discount.deleted for a discount that ends by its duration', (
     ]);
     const ended = await eventsFor(t, 'customer.discount.deleted', (o) => o.id === discountId);
     expect(ended.map((e) => [e.created, e.data.object.end])).toEqual([[unix('2026-07-01T00:00:00Z'), unix('2026-07-01T00:00:00Z')]]);
+  });
+
+  it("is written at its end by the worker when no renewal will pass it: a customer's own, a paused subscription's; never for an ended one", async () => {
+    const month = await ok(t, 'POST', '/v1/coupons', { percent_off: 10, duration: 'repeating', duration_in_months: 1 });
+    const clock = await t.clockAt('2026-03-10T08:00:00Z');
+    // A customer without subscriptions, its own discount for a month.
+    const alone = await t.customer({ clock, card: 'pm_card_visa' });
+    const own = (await ok(t, 'POST', `/v1/customers/${alone}`, { coupon: month.id })).discount;
+    // A trial that ends without a payment method pauses its subscription (end behavior pause): no renewal.
+    const noCard = await t.customer({ clock });
+    const paused = await ok(t, 'POST', '/v1/subscriptions', {
+      customer: noCard,
+      items: [{ price: await t.priceId('community_monthly') }],
+      trial_period_days: 7,
+      trial_settings: { end_behavior: { missing_payment_method: 'pause' } },
+      coupon: month.id,
+    });
+    // A subscription canceled at once: its discount ends with nothing to announce it to.
+    const leaver = await t.customer({ clock, card: 'pm_card_visa' });
+    const gone = await ok(t, 'POST', '/v1/subscriptions', { customer: leaver, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now', coupon: month.id });
+    await ok(t, 'DELETE', `/v1/subscriptions/${gone.id}`);
+    const ids = [own.id, paused.discounts[0], gone.discounts[0]];
+
+    await t.advance(clock, '2026-04-10T07:59:59Z');
+    expect((await t.sub(paused.id)).status).toBe('paused');
+    for (const id of ids) expect(await eventsFor(t, 'customer.discount.deleted', (o) => o.id === id)).toHaveLength(0);
+    // The clock stops at the end (April 10, 08:00) and the worker writes the two events then.
+    await t.advance(clock, '2026-04-20T00:00:00Z');
+    const ended = await eventsFor(t, 'customer.discount.deleted', (o) => ids.includes(o.id));
+    expect(ended.map((e) => [e.created, e.data.object.id, e.data.object.customer, e.data.object.subscription, e.data.object.end])).toEqual([
+      [unix('2026-04-10T08:00:00Z'), own.id, alone, null, unix('2026-04-10T08:00:00Z')],
+      [unix('2026-04-10T08:00:00Z'), paused.discounts[0], noCard, paused.id, unix('2026-04-10T08:00:00Z')],
+    ]);
+    expect((await ok(t, 'GET', `/v1/customers/${alone}`)).discount).toBeNull();
+    await t.advance(clock, '2026-06-01T00:00:00Z');
+    expect(await eventsFor(t, 'customer.discount.deleted', (o) => ids.includes(o.id))).toHaveLength(2);
   });
 
   it("is written when a subscription's once discount is spent by the first lines of an empty manual draft", async () => {

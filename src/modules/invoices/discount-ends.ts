@@ -7,7 +7,8 @@ import { serializeDiscount } from '../coupons/service.js';
 // used it, a `repeating` one whose end the first renewal billed without it. Each writes Stripe's
 // customer.discount.deleted ("Occurs whenever a coupon is removed from a customer"), shaped as the one
 // a discount removed by the API writes (coupons/service.ts endDiscount), once: `deleted_event_at`
-// (migration 0021) marks the discounts whose event was written.
+// (migration 0021) marks the discounts whose event was written. A discount whose end no renewal will
+// pass is announced by the worker when its end comes (announceEndedDiscounts).
 
 /**
  * Ends the `once` discounts among `ids` at `now` (the invoice that used them spent them) and writes their
@@ -41,6 +42,31 @@ export async function recordLapsedDiscounts(q: Queryable, renewals: readonly { s
     [renewals.map((r) => r.subscription), renewals.map((r) => r.customer), renewals.map((r) => r.at.toISOString()), now],
   );
   await recordDiscountsDeleted(q, rows, now);
+}
+
+/**
+ * Discounts that ended with no renewal to announce them (the worker's billing.discount_end claims them:
+ * subscriptions/jobs.ts): a customer's own discount when the customer has no subscription that renews,
+ * a discount of a subscription that no longer renews (paused, incomplete, ended), an invoice's. Each is
+ * marked announced; customer.discount.deleted is written, at `now`, for those whose owner still lives —
+ * the customer not deleted, the subscription not ended — and never for an invoice's (it stays with its
+ * invoice).
+ */
+export async function announceEndedDiscounts(q: Queryable, rows: readonly DiscountRow[], now: Date): Promise<void> {
+  if (rows.length === 0) return;
+  const { rows: live } = await q.query<{ id: string }>(
+    `SELECT d.id FROM discounts d JOIN customers c ON c.id = d.customer LEFT JOIN subscriptions s ON s.id = d.subscription
+      WHERE d.id = ANY($1::text[]) AND d.invoice IS NULL AND c.deleted_at IS NULL
+        AND (d.subscription IS NULL OR s.status NOT IN ('canceled', 'incomplete_expired'))`,
+    [rows.map((r) => r.id)],
+  );
+  await q.query(`UPDATE discounts SET deleted_event_at = $2 WHERE id = ANY($1::text[])`, [rows.map((r) => r.id), now]);
+  const announce = new Set(live.map((r) => r.id));
+  await recordDiscountsDeleted(
+    q,
+    rows.filter((r) => announce.has(r.id)),
+    now,
+  );
 }
 
 async function recordDiscountsDeleted(q: Queryable, rows: readonly DiscountRow[], now: Date): Promise<void> {

@@ -51,6 +51,7 @@ describe('worker claims', () => {
     ['pendingUpdates', 'subscriptions_due_pending_update', NOW],
     ['scheduleStarts', 'subscription_schedules_due_start', NOW],
     ['scheduleSteps', 'subscriptions_due_schedule_step', Math.floor(NOW.getTime() / 1000)],
+    ['discountEnds', 'discounts_due_end', NOW],
   ];
   // Real time, where the rows are (a test clock's claims may read its few rows by the clock index and sort them).
   const scope: Scope = { clock: null };
@@ -58,7 +59,8 @@ describe('worker claims', () => {
     it(`${name} reads ${index} in order, without sorting`, async () => {
       const plan = await planOf(claims[name](scope), [at]);
       const nodes = flatten(plan);
-      const table = name === 'finalize' || name === 'payments' ? 'invoices' : name === 'scheduleStarts' ? 'subscription_schedules' : 'subscriptions';
+      const table =
+        name === 'finalize' || name === 'payments' ? 'invoices' : name === 'scheduleStarts' ? 'subscription_schedules' : name === 'discountEnds' ? 'discounts' : 'subscriptions';
       // The claimed table is read by its due index and never sorted (a sort of the few held rows the
       // claim skips, work_holds, is harmless).
       expect(nodes.filter((n) => n['Relation Name'] === table).map((n) => [n['Node Type'], n['Index Name']])).toEqual([['Index Scan', index]]);

@@ -5,7 +5,8 @@ import type { AppDeps } from '../../deps.js';
 import { recordEvent } from '../events/service.js';
 import { createInvoices, finalizeInvoices, markUncollectible, voidInvoice } from '../invoices/service.js';
 import { collectInvoices } from '../invoices/collect.js';
-import { recordLapsedDiscounts } from '../invoices/discount-ends.js';
+import { announceEndedDiscounts, recordLapsedDiscounts } from '../invoices/discount-ends.js';
+import type { DiscountRow } from '../coupons/repository.js';
 import type { InvoiceRow } from '../invoices/repository.js';
 import { defaultPaymentMethodFor } from '../payments/service.js';
 import { discountsFor, loadPricing, pendingItemsFor, pendingLines } from './billing.js';
@@ -61,7 +62,21 @@ export const JOB = {
   overdue: 'billing.overdue',
   scheduleStarts: 'billing.schedule_start',
   scheduleSteps: 'billing.schedule_step',
+  discountEnds: 'billing.discount_end',
 } as const;
+
+/**
+ * Ended discounts (a `repeating` one past its months) still without their customer.discount.deleted that
+ * no renewal will announce (the renewal that passes a discount's end announces it: renewals.ts): the
+ * claim of billing.discount_end and nextDueAt share this condition, so a test clock stops at each end.
+ */
+const unannouncedDiscountEnds = (scope: Scope) =>
+  // Each probe is by a key (the customer's, the subscription's id, the customer's subscriptions), so
+  // the claim reads only the discounts due, whatever the number of customers and subscriptions.
+  `d.deleted_event_at IS NULL AND d.deleted_at IS NULL AND d.end_at IS NOT NULL
+     AND ${scope.clock === null ? 'NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = d.customer AND c.test_clock IS NOT NULL)' : 'EXISTS (SELECT 1 FROM customers c WHERE c.id = d.customer AND c.test_clock = $1)'}
+     AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = d.subscription AND s.${RENEWABLE})
+     AND NOT (d.subscription IS NULL AND d.invoice IS NULL AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer = d.customer AND s.${RENEWABLE}))`;
 
 /** On real time, claims skip rows held after failing alone; a test clock's advance fails instead. */
 const skipHeld = (scope: Scope, job: string, table: string, now: string) => (scope.clock === null ? ` AND ${heldFilter(job, `${table}.id`, now)}` : '');
@@ -94,6 +109,8 @@ export const claims = {
   // payment method change then); it waits, and applies late if still inside the period.
   scheduleSteps: (scope: Scope) =>
     `SELECT * FROM subscriptions WHERE pending_schedule->>'step_at' IS NOT NULL AND (pending_schedule->>'step_at')::bigint <= $${scope.clock ? 2 : 1} AND ${STEPPABLE} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.scheduleSteps, 'subscriptions', `to_timestamp($${scope.clock ? 2 : 1})`)} ORDER BY (pending_schedule->>'step_at')::bigint, id`,
+  discountEnds: (scope: Scope) =>
+    `SELECT d.* FROM discounts d WHERE ${unannouncedDiscountEnds(scope)} AND d.end_at <= $${scope.clock ? 2 : 1}${skipHeld(scope, JOB.discountEnds, 'd', '$1')} ORDER BY d.end_at, d.id`,
   pendingUpdates: (scope: Scope) =>
     `SELECT * FROM subscriptions WHERE pending_update_expires_at <= $${scope.clock ? 2 : 1} AND ${scopeSql(scope, 1)}${skipHeld(scope, JOB.pendingUpdates, 'subscriptions', '$1')} ORDER BY pending_update_expires_at, id`,
 };
@@ -115,7 +132,8 @@ export async function nextDueAt(q: Queryable, scope: Scope): Promise<Date | null
        (SELECT min(next_payment_attempt) FROM invoices WHERE status = 'open' AND ${s}),
        (SELECT min(due_date) FROM invoices WHERE status = 'open' AND due_date IS NOT NULL AND overdue_at IS NULL AND ${s}),
        (SELECT min(start_date) FROM subscription_schedules WHERE status = 'not_started' AND ${s}),
-       (SELECT min(to_timestamp((pending_schedule->>'step_at')::bigint)) FROM subscriptions WHERE pending_schedule->>'step_at' IS NOT NULL AND ${STEPPABLE} AND ${s})
+       (SELECT min(to_timestamp((pending_schedule->>'step_at')::bigint)) FROM subscriptions WHERE pending_schedule->>'step_at' IS NOT NULL AND ${STEPPABLE} AND ${s}),
+       (SELECT min(d.end_at) FROM discounts d WHERE ${unannouncedDiscountEnds(scope)})
      ) AS t`,
     scopeParams(scope),
   );
@@ -143,6 +161,13 @@ export async function sendTrialWillEnd(q: Queryable, scope: Scope, now: Date, li
     await q.query(`UPDATE subscriptions SET trial_will_end_sent = true WHERE id = $1`, [sub.id]);
     await recordEvent(q, now, { type: 'customer.subscription.trial_will_end', object: await subscriptionObject(q, { ...sub, trial_will_end_sent: true }), customerId: sub.customer });
   }
+  return rows.length;
+}
+
+/** Discounts whose end came with no renewal to announce it: customer.discount.deleted (announceEndedDiscounts). */
+export async function announceDiscountEnds(q: Queryable, scope: Scope, now: Date, limit: number): Promise<number> {
+  const { rows } = await claimRows<DiscountRow>(q, claims.discountEnds(scope), [...scopeParams(scope), now], limit);
+  await announceEndedDiscounts(q, rows, now);
   return rows.length;
 }
 
@@ -393,6 +418,8 @@ export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, no
     // Before renewals: a subscription whose cancel_at has come ends instead of renewing.
     { name: JOB.cancelAt, run: (q, limit) => cancelAtDue(q, deps, scope, now, limit) },
     { name: JOB.periodEnds, run: (q, limit) => advancePeriods(q, deps, scope, now, limit) },
+    // After renewals: a renewal passing a discount's end announces it itself.
+    { name: JOB.discountEnds, run: (q, limit) => announceDiscountEnds(q, scope, now, limit) },
     { name: JOB.finalize, run: (q, limit) => finalizeDue(q, scope, now, limit, deps) },
     { name: JOB.payments, run: (q, limit) => payDue(q, deps, scope, now, limit) },
     // NET terms: send_invoice invoices unpaid at their due date.
