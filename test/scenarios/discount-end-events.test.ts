@@ -106,6 +106,25 @@ describe('customer.discount.deleted for a discount that ends by its duration', (
     expect(await eventsFor(t, 'customer.discount.deleted', (o) => ids.includes(o.id))).toHaveLength(2);
   });
 
+  it('of a renewing subscription, ending inside a period, is written by the renewal after its end, while the subscription lists it until then', async () => {
+    const month = await ok(t, 'POST', '/v1/coupons', { percent_off: 10, duration: 'repeating', duration_in_months: 1 });
+    const clock = await t.clockAt('2026-03-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const sub = await ok(t, 'POST', '/v1/subscriptions', { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
+    await t.advance(clock, '2026-03-20T00:00:00Z');
+    const discountId = (await ok(t, 'POST', `/v1/subscriptions/${sub.id}`, { coupon: month.id })).discounts[0];
+    // Apr 1 bills it (it runs to Apr 20, inside April's period): April's period still has it.
+    await t.advance(clock, '2026-04-25T00:00:00Z');
+    expect(await eventsFor(t, 'customer.discount.deleted', (o) => o.id === discountId)).toHaveLength(0);
+    expect((await t.sub(sub.id)).discounts).toEqual([discountId]);
+    // May 1: the first renewal without it.
+    await t.advance(clock, '2026-05-02T00:00:00Z');
+    expect((await t.invoices(sub.id)).map((i) => i.total)).toEqual([9700, 8730, 9700]);
+    const ended = await eventsFor(t, 'customer.discount.deleted', (o) => o.id === discountId);
+    expect(ended.map((e) => [e.created, e.data.object.subscription, e.data.object.end])).toEqual([[unix('2026-05-01T00:00:00Z'), sub.id, unix('2026-04-20T00:00:00Z')]]);
+    expect((await t.sub(sub.id)).discounts).toEqual([]);
+  });
+
   it("is written when a subscription's once discount is spent by the first lines of an empty manual draft", async () => {
     const once = await ok(t, 'POST', '/v1/coupons', { percent_off: 25, duration: 'once' });
     const clock = await t.clockAt('2026-03-01T00:00:00Z');

@@ -45,9 +45,9 @@ export async function recordLapsedDiscounts(q: Queryable, renewals: readonly { s
 }
 
 /**
- * Discounts that ended with no renewal to announce them (the worker's billing.discount_end claims them:
- * subscriptions/jobs.ts): a customer's own discount when the customer has no subscription that renews,
- * a discount of a subscription that no longer renews (paused, incomplete, ended), an invoice's. Each is
+ * Discounts whose end came and that no renewal will announce (the worker's billing.discount_end claims
+ * them at their end: subscriptions/jobs.ts) — a customer's own discount when none of the customer's
+ * subscriptions renews, a paused or incomplete subscription's, an ended one's, an invoice's. Each is
  * marked announced; customer.discount.deleted is written, at `now`, for those whose owner still lives —
  * the customer not deleted, the subscription not ended — and never for an invoice's (it stays with its
  * invoice).

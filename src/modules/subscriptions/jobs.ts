@@ -67,12 +67,15 @@ export const JOB = {
 
 /**
  * Ended discounts (a `repeating` one past its months) still without their customer.discount.deleted that
- * no renewal will announce (the renewal that passes a discount's end announces it: renewals.ts): the
- * claim of billing.discount_end and nextDueAt share this condition, so a test clock stops at each end.
+ * no renewal will announce. The renewal that bills the first period starting at or after a discount's
+ * end announces it (renewals.ts), and the subscription lists the discount until then; so a discount of
+ * a subscription that renews (or a customer's own, when one of the customer's subscriptions renews)
+ * waits for it, and the claim reads past those (at most a billing period's worth of discounts that end
+ * inside a period). The claim of billing.discount_end and nextDueAt share this condition, so a test
+ * clock stops at each end. Each probe is by a key (the customer, the subscription, the customer's
+ * subscriptions), whatever the number of rows.
  */
 const unannouncedDiscountEnds = (scope: Scope) =>
-  // Each probe is by a key (the customer's, the subscription's id, the customer's subscriptions), so
-  // the claim reads only the discounts due, whatever the number of customers and subscriptions.
   `d.deleted_event_at IS NULL AND d.deleted_at IS NULL AND d.end_at IS NOT NULL
      AND ${scope.clock === null ? 'NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = d.customer AND c.test_clock IS NOT NULL)' : 'EXISTS (SELECT 1 FROM customers c WHERE c.id = d.customer AND c.test_clock = $1)'}
      AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = d.subscription AND s.${RENEWABLE})
