@@ -118,6 +118,34 @@ describe('the official stripe SDK after the sale', () => {
     expect(((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).discount).toBeNull();
   });
 
+  it('drafts and their items edited, a card updated, listed by customer, a paused subscription resumed, clocks listed and deleted', async () => {
+    const { clock, customer, pm, sub } = await paidInvoice();
+    // Pending items: created, updated, listed, one deleted; a draft takes the rest, is edited, then deleted.
+    const a = await stripe.invoiceItems.create({ customer: customer.id, amount: 2_000, currency: 'usd', description: 'Call' });
+    const b = await stripe.invoiceItems.create({ customer: customer.id, amount: 3_000, currency: 'usd', description: 'Workbook' });
+    expect(await stripe.invoiceItems.update(a.id, { amount: 2_500, description: 'Long call' })).toMatchObject({ amount: 2_500, description: 'Long call' });
+    expect((await stripe.invoiceItems.list({ customer: customer.id, pending: true })).data.map((i) => i.id).sort()).toEqual([a.id, b.id].sort());
+    expect(await stripe.invoiceItems.del(b.id)).toMatchObject({ id: b.id, deleted: true });
+    const draft = await stripe.invoices.create({ customer: customer.id, pending_invoice_items_behavior: 'include', auto_advance: false });
+    expect([draft.status, draft.total]).toEqual(['draft', 2_500]);
+    const edited = await stripe.invoices.update(draft.id, { description: 'Extra session', metadata: { ref: 'x1' }, collection_method: 'send_invoice', days_until_due: 7 });
+    expect(edited).toMatchObject({ description: 'Extra session', metadata: { ref: 'x1' }, collection_method: 'send_invoice' });
+    expect(await stripe.invoices.del(draft.id)).toMatchObject({ id: draft.id, deleted: true });
+
+    // The card's expiry and billing details change; the customer's cards are listed.
+    const card = await stripe.paymentMethods.update(pm.id, { card: { exp_month: 12, exp_year: 2031 }, billing_details: { name: 'Ada Coach' } });
+    expect(card).toMatchObject({ card: { exp_month: 12, exp_year: 2031 }, billing_details: { name: 'Ada Coach' } });
+    expect((await stripe.customers.listPaymentMethods(customer.id)).data.map((p) => p.id)).toEqual([pm.id]);
+    expect((await stripe.paymentMethods.list({ customer: customer.id, type: 'card' })).data.map((p) => p.id)).toEqual([pm.id]);
+
+    // Paused collection, then resumed.
+    expect((await stripe.subscriptions.update(sub.id, { pause_collection: { behavior: 'void' } })).pause_collection).toMatchObject({ behavior: 'void' });
+    expect((await stripe.subscriptions.update(sub.id, { pause_collection: '' })).pause_collection).toBeNull();
+
+    expect((await stripe.testHelpers.testClocks.list({ limit: 100 })).data.map((c) => c.id)).toContain(clock.id);
+    expect(await stripe.testHelpers.testClocks.del(clock.id)).toMatchObject({ id: clock.id, deleted: true });
+  });
+
   it('an invoice marked uncollectible, a card detached, and the events listed by type', async () => {
     const { customer, pm } = await paidInvoice();
     await stripe.invoiceItems.create({ customer: customer.id, amount: 3_000, currency: 'usd', description: 'Workbook' });
