@@ -99,6 +99,12 @@ describe('the official stripe SDK after the sale', () => {
     expect(credit).toMatchObject({ object: 'customer_balance_transaction', amount: -25_000, ending_balance: -25_000, type: 'adjustment', description: 'Goodwill' });
     const txs = await stripe.customers.listBalanceTransactions(customer.id);
     expect(txs.data.map((x) => [x.amount, x.ending_balance])).toEqual([[-25_000, -25_000]]);
+    // Its description and metadata can change; its amount cannot (not a parameter: refused).
+    const renamed = await stripe.customers.updateBalanceTransaction(customer.id, credit.id, { description: 'Goodwill: missed call', metadata: { ticket: 'T-1' } });
+    expect(renamed).toMatchObject({ id: credit.id, amount: -25_000, description: 'Goodwill: missed call', metadata: { ticket: 'T-1' } });
+    const amount = await stripe.customers.updateBalanceTransaction(customer.id, credit.id, { amount: 1 } as Stripe.CustomerUpdateBalanceTransactionParams).catch((e: unknown) => e);
+    expect(amount).toMatchObject({ statusCode: 400, param: 'amount' });
+    expect((await stripe.customers.retrieveBalanceTransaction(customer.id, credit.id)).description).toBe('Goodwill: missed call');
     await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: unix('2026-04-01T02:00:00Z') });
     const renewal = (await stripe.invoices.list({ subscription: sub.id, limit: 1 })).data[0]!;
     expect(renewal).toMatchObject({ billing_reason: 'subscription_cycle', total: 150_000, starting_balance: -25_000, ending_balance: 0, amount_due: 125_000, amount_paid: 125_000, status: 'paid' });

@@ -6,6 +6,7 @@ import type { Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
 import { zCurrency, zExpand, zMetadata, zSignedAmount } from '../../http/schemas.js';
 import { recordEvent } from '../events/service.js';
+import { mergeMetadata } from '../customers/service.js';
 
 // The customer balance as a ledger (Stripe's customer_balance_transaction): every change of
 // customers.balance writes one transaction with the balance after it, so the balance always equals
@@ -57,6 +58,12 @@ export const createBalanceTransactionBody = z.strictObject({
   amount: zSignedAmount().refine((n) => n !== 0, 'must not be zero'),
   currency: zCurrency(),
   /** The reason, shown to the operator and in the customer's history. */
+  description: z.string().min(1).max(350).optional(),
+  metadata: zMetadata().optional(),
+  expand: zExpand(),
+});
+
+export const updateBalanceTransactionBody = z.strictObject({
   description: z.string().min(1).max(350).optional(),
   metadata: zMetadata().optional(),
   expand: zExpand(),
@@ -123,6 +130,21 @@ export async function getBalanceTransaction(q: Queryable, customer: string, id: 
   const { rows } = await q.query<BalanceTxRow>(`SELECT * FROM customer_balance_transactions WHERE id = $1 AND customer = $2`, [id, customer]);
   if (!rows[0]) throw new NotFoundError('customer_balance_transaction', id);
   return serializeBalanceTransaction(rows[0]);
+}
+
+/**
+ * Stripe's update of a balance transaction: only its description and metadata (the amount is the
+ * ledger's and never changes). As on Stripe, no event is written: nothing about the balance changed.
+ */
+export async function updateBalanceTransaction(q: Queryable, customer: string, id: string, input: z.output<typeof updateBalanceTransactionBody>) {
+  const { rows } = await q.query<BalanceTxRow>(`SELECT * FROM customer_balance_transactions WHERE id = $1 AND customer = $2 FOR UPDATE`, [id, customer]);
+  const row = rows[0];
+  if (!row) throw new NotFoundError('customer_balance_transaction', id);
+  const { rows: after } = await q.query<BalanceTxRow>(
+    `UPDATE customer_balance_transactions SET description = $2, metadata = $3 WHERE id = $1 RETURNING *`,
+    [id, input.description ?? row.description, JSON.stringify(mergeMetadata(row.metadata ?? {}, input.metadata))],
+  );
+  return serializeBalanceTransaction(after[0]!);
 }
 
 export async function listBalanceTransactions(q: Queryable, customer: string, list: ListParams) {

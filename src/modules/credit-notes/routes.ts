@@ -4,7 +4,15 @@ import { listObject, pageByPosition } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
 import { listQuery, zExpand, zMetadata } from '../../http/schemas.js';
 import { effectiveNow } from '../subscriptions/service.js';
-import { changeBalance, createBalanceTransactionBody, getBalanceTransaction, listBalanceTransactions, serializeBalanceTransaction } from './balance.js';
+import {
+  changeBalance,
+  createBalanceTransactionBody,
+  getBalanceTransaction,
+  listBalanceTransactions,
+  serializeBalanceTransaction,
+  updateBalanceTransaction,
+  updateBalanceTransactionBody,
+} from './balance.js';
 import {
   createCreditNote,
   createCreditNoteBody,
@@ -124,6 +132,19 @@ export function creditNoteRoutes(r: Router): void {
     params: z.object({ id: z.string().min(1), transaction: z.string().min(1) }),
     query: expandOnly,
     handler: ({ q, params }) => getBalanceTransaction(q, params.id, params.transaction),
+  });
+  r.route({
+    method: 'POST',
+    url: '/v1/customers/{id}/balance_transactions/{transaction}',
+    summary: "Update a customer balance transaction's description or metadata (its amount never changes)",
+    tag: 'Customers',
+    scope: 'write',
+    params: z.object({ id: z.string().min(1), transaction: z.string().min(1) }),
+    body: updateBalanceTransactionBody,
+    handler: async ({ q, params, body }) => {
+      await customerExists(q, params.id);
+      return updateBalanceTransaction(q, params.id, params.transaction, body);
+    },
   });
   r.route({
     method: 'POST',
