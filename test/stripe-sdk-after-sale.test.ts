@@ -152,6 +152,50 @@ describe('the official stripe SDK after the sale', () => {
     expect(await stripe.testHelpers.testClocks.del(clock.id)).toMatchObject({ id: clock.id, deleted: true });
   });
 
+  it("a draft's lines added, changed and removed (deleted, or back to pending) with the SDK's line calls", async () => {
+    const { customer } = await paidInvoice();
+    const draft = await stripe.invoices.create({ customer: customer.id, auto_advance: false });
+    const added = await stripe.invoices.addLines(draft.id, {
+      lines: [
+        { amount: 4_000, description: 'Session' },
+        { amount: 1_500, description: 'Notes', period: { start: unix('2026-03-01T00:00:00Z'), end: unix('2026-03-02T00:00:00Z') } },
+        { amount: 900, description: 'Worksheet' },
+      ],
+    });
+    expect([added.status, added.total, added.lines.data.map((l) => [l.description, l.amount])]).toEqual([
+      'draft',
+      6_400,
+      [
+        ['Session', 4_000],
+        ['Notes', 1_500],
+        ['Worksheet', 900],
+      ],
+    ]);
+    const [session, notes, sheet] = added.lines.data;
+    const changed = await stripe.invoices.updateLines(draft.id, { lines: [{ id: session!.id, amount: 4_500, description: 'Long session' }] });
+    // Line ids stay what the integration read (the draft is rebuilt around them).
+    expect(changed.lines.data.map((l) => l.id)).toEqual(added.lines.data.map((l) => l.id));
+    expect(changed.lines.data.map((l) => [l.description, l.amount])).toEqual([
+      ['Long session', 4_500],
+      ['Notes', 1_500],
+      ['Worksheet', 900],
+    ]);
+    const removed = await stripe.invoices.removeLines(draft.id, { lines: [{ id: notes!.id, behavior: 'delete' }, { id: sheet!.id, behavior: 'unassign' }] });
+    expect([removed.total, removed.lines.data.map((l) => l.description)]).toEqual([4_500, ['Long session']]);
+    // The unassigned worksheet is pending again; the deleted notes are gone.
+    expect((await stripe.invoiceItems.list({ customer: customer.id, pending: true })).data.map((i) => [i.description, i.amount])).toEqual([['Worksheet', 900]]);
+
+    // Errors name the line: an unknown line, a bad amount; a finalized invoice refuses them all.
+    const unknown = await stripe.invoices.removeLines(draft.id, { lines: [{ id: 'il_nope', behavior: 'delete' }] }).catch((e: unknown) => e);
+    expect(unknown).toMatchObject({ statusCode: 400, code: 'resource_missing', param: 'lines[0][id]' });
+    const bad = await stripe.invoices.addLines(draft.id, { lines: [{ amount: 100 }, { description: 'nothing' }] }).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ statusCode: 400, code: 'parameter_missing', param: 'lines[1][amount]' });
+    expect((await stripe.invoices.retrieve(draft.id)).total).toBe(4_500);
+    await stripe.invoices.finalizeInvoice(draft.id);
+    const late = await stripe.invoices.addLines(draft.id, { lines: [{ amount: 100 }] }).catch((e: unknown) => e);
+    expect(late).toMatchObject({ statusCode: 400, code: 'invoice_not_editable' });
+  });
+
   it('an invoice marked uncollectible, a card detached, and the events listed by type', async () => {
     const { customer, pm } = await paidInvoice();
     await stripe.invoiceItems.create({ customer: customer.id, amount: 3_000, currency: 'usd', description: 'Workbook' });

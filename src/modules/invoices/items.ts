@@ -167,7 +167,7 @@ export async function createInvoiceItem(q: Queryable, now: Date, input: CreateIn
 }
 
 /** An item put on a draft directly: the draft's lines and totals are rebuilt from its items. */
-async function refreshDraftTotals(q: Queryable, invoiceId: string, now: Date, param: string): Promise<void> {
+export async function refreshDraftTotals(q: Queryable, invoiceId: string, now: Date, param: string): Promise<void> {
   await rebuildDraft(q, invoiceId, now, { param });
 }
 

@@ -9,6 +9,7 @@ import { customerNow, mergeMetadata } from '../customers/service.js';
 import { paymentErrorFor } from '../payments/service.js';
 import { createPreviewBody, upcomingQuery } from '../subscriptions/schemas.js';
 import { effectiveNow, upcomingInvoice } from '../subscriptions/service.js';
+import { addLines, addLinesBody, removeLines, removeLinesBody, updateLines, updateLinesBody } from './edit-lines.js';
 import {
   createInvoiceItem,
   createInvoiceItemBody,
@@ -251,6 +252,29 @@ export function invoiceRoutes(r: Router): void {
     params: idParams,
     handler: async ({ q, now, params }) => deleteDraft(q, params.id, await clockNow(q, 'invoices', params.id, now)),
   });
+  // Stripe's line editing of a draft: invoice items added, removed (deleted or back to pending) or changed.
+  for (const [url, body, run, summary] of [
+    ['/v1/invoices/{id}/add_lines', addLinesBody, addLines, 'Add lines to a draft invoice (invoice items on it)'],
+    ['/v1/invoices/{id}/remove_lines', removeLinesBody, removeLines, "Remove a draft invoice's item lines: deleted, or unassigned back to pending"],
+    ['/v1/invoices/{id}/update_lines', updateLinesBody, updateLines, "Change a draft invoice's item lines"],
+  ] as const) {
+    r.route({
+      method: 'POST',
+      url,
+      summary,
+      tag: 'Invoices',
+      scope: 'write',
+      params: idParams,
+      body,
+      response: invoiceObjectSchema,
+      handler: async ({ q, now: requestNow, params, body: input }) => {
+        const inv = await getInvoiceRow(q, params.id, true);
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each route's body is its runner's input (the tuple above)
+        await run(q, await effectiveNow(q, inv.test_clock, requestNow), inv, input as any);
+        return invoiceObject(q, await getInvoiceRow(q, params.id));
+      },
+    });
+  }
   r.route({
     method: 'POST',
     url: '/v1/invoices/{id}/finalize',

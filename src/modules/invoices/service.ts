@@ -678,6 +678,13 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date, o
       now,
     );
   }
+  // A line keeps its id across rebuilds (Stripe's draft line ids are stable: an integration edits a
+  // line by the id it read): an item's line by its invoice item, the subscription's lines in order.
+  const oldByItem = new Map(lines.filter((l) => l.invoice_item !== null).map((l) => [l.invoice_item!, l.id]));
+  built.lines.forEach((l, k) => {
+    const old = l.invoice_item !== null ? oldByItem.get(l.invoice_item) : l.type === 'subscription' ? subscriptionLines[k]?.id : undefined;
+    if (old) l.id = old;
+  });
   await q.query(`DELETE FROM invoice_lines WHERE invoice = $1`, [inv.id]);
   await insertLines(q, built.lines);
   const after = await updateInvoiceRow(q, inv.id, {
