@@ -272,7 +272,15 @@ describe.each([
         await call('POST', '/v1/invoiceitems', r.chance(0.5) ? { customer, price: oneTime } : { customer, amount: r.int(-5000, 20000), currency: 'usd', description: 'Adjustment' });
         if (r.chance(0.5)) {
           const inv = await call('POST', '/v1/invoices', { customer, pending_invoice_items_behavior: 'include', auto_advance: false });
-          if (inv.status === 200) await call('POST', `/v1/invoices/${inv.body.id}/finalize`, {});
+          if (inv.status !== 200) return;
+          // The draft's lines edited first, sometimes: one added, one changed, one removed (deleted or back to pending).
+          if (r.chance(0.5)) {
+            await call('POST', `/v1/invoices/${inv.body.id}/add_lines`, { lines: [{ amount: r.int(-2000, 9000), description: 'Added' }] });
+            const lines = (await call('GET', `/v1/invoices/${inv.body.id}/lines`)).body.data as { id: string }[];
+            if (lines.length) await call('POST', `/v1/invoices/${inv.body.id}/update_lines`, { lines: [{ id: r.pick(lines).id, description: 'Changed' }] });
+            if (lines.length > 1) await call('POST', `/v1/invoices/${inv.body.id}/remove_lines`, { lines: [{ id: r.pick(lines).id, behavior: r.pick(['delete', 'unassign']) }] });
+          }
+          await call('POST', `/v1/invoices/${inv.body.id}/finalize`, {});
         }
       },
       // The customer's side: a goodwill credit or a debit on the balance, a new default card (a failing
