@@ -105,8 +105,13 @@ describe('the official stripe SDK after the sale', () => {
     const amount = await stripe.customers.updateBalanceTransaction(customer.id, credit.id, { amount: 1 } as Stripe.CustomerUpdateBalanceTransactionParams).catch((e: unknown) => e);
     expect(amount).toMatchObject({ statusCode: 400, param: 'amount' });
     expect((await stripe.customers.retrieveBalanceTransaction(customer.id, credit.id)).description).toBe('Goodwill: missed call');
+    // The renewal draft says when it will be finalized (an hour after it was made).
+    await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: unix('2026-04-01T00:30:00Z') });
+    const draft = (await stripe.invoices.list({ subscription: sub.id, limit: 1 })).data[0]!;
+    expect([draft.status, draft.automatically_finalizes_at, draft.next_payment_attempt]).toEqual(['draft', unix('2026-04-01T01:00:00Z'), unix('2026-04-01T01:00:00Z')]);
     await stripe.testHelpers.testClocks.advance(clock.id, { frozen_time: unix('2026-04-01T02:00:00Z') });
     const renewal = (await stripe.invoices.list({ subscription: sub.id, limit: 1 })).data[0]!;
+    expect(renewal.automatically_finalizes_at).toBeNull();
     expect(renewal).toMatchObject({ billing_reason: 'subscription_cycle', total: 150_000, starting_balance: -25_000, ending_balance: 0, amount_due: 125_000, amount_paid: 125_000, status: 'paid' });
     expect((await stripe.customers.retrieve(customer.id)) as Stripe.Customer).toMatchObject({ balance: 0 });
   });

@@ -89,11 +89,16 @@ describe('credit notes through the API', () => {
     const customer = await t.customer({ currency: 'eur', address: { country: 'DE' } });
     const inv = await t.firstInvoice(customer, price.id, { coupon: coupon.id });
     expect([inv.subtotal, inv.subtotal_excluding_tax, inv.total, inv.total_excluding_tax, inv.tax]).toEqual([9900, 8319, 4950, 4160, 790]);
+    // Stripe's newer tax shape, for integrations on the current API: the same tax.
+    const vat = { amount: 790, tax_behavior: 'inclusive', tax_rate_details: { tax_rate: inv.total_tax_amounts[0].tax_rate }, taxability_reason: 'standard_rated', taxable_amount: 4160, type: 'tax_rate_details' };
+    expect(inv.total_tax_amounts[0].tax_rate).toMatch(/^txr_/);
+    expect([inv.total_taxes, inv.lines.data[0].taxes]).toEqual([[vat], [vat]]);
     const preview = await t.ok('GET', `/v1/credit_notes/preview?invoice=${inv.id}&lines[0][invoice_line_item]=${inv.lines.data[0].id}`);
     const cn = (await t.ok('POST', '/v1/credit_notes', { invoice: inv.id, lines: [{ invoice_line_item: inv.lines.data[0].id }] })) as Cn;
     for (const c of [preview as Cn, cn]) {
       expect([c.subtotal, c.discount_amount, c.total, c.total_excluding_tax, c.subtotal_excluding_tax]).toEqual([9900, 4950, 4950, 4160, 8319]);
       expect(c.lines.data[0]!.amount_excluding_tax).toBe(8319);
+      expect((c as unknown as { total_taxes: unknown }).total_taxes).toEqual([expect.objectContaining({ amount: 790, tax_behavior: 'inclusive', type: 'tax_rate_details' })]);
       expectConsistent(c);
     }
     // Read back from the database, the same.

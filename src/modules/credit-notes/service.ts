@@ -12,7 +12,7 @@ import { inclusiveTaxBeforeDiscounts } from '../invoices/serialize.js';
 import { DEFAULT_SERIES, invoiceObject, settleInvoice } from '../invoices/service.js';
 import { createRefund, linkRefundToCreditNote } from '../payments/refunds.js';
 import type { PaymentDeps } from '../payments/service.js';
-import type { TaxAmount } from '../taxes/domain/types.js';
+import { stripeTaxes, type TaxAmount } from '../taxes/domain/types.js';
 import { effectiveNow } from '../subscriptions/service.js';
 import { changeBalance } from './balance.js';
 import { CreditError, creditAmount, creditLines, creditTotals, withZeroLines, type CreditableLine, type CreditLine } from './domain/amounts.js';
@@ -121,6 +121,7 @@ function serializeLine(l: Omit<CreditNoteLineRow, 'total'> & { total?: number })
     livemode: false,
     quantity: l.quantity,
     tax_amounts: l.tax_amounts,
+    taxes: stripeTaxes(l.tax_amounts),
     total: Number(l.amount) - Number(l.discount_amount) + exclusive,
     type: l.type,
     unit_amount: l.unit_amount === null ? null : Number(l.unit_amount),
@@ -159,6 +160,7 @@ export function serializeCreditNote(r: CreditNoteRow, lines: CreditNoteLineRow[]
     subtotal_excluding_tax: lines.reduce((s, l) => s + amountExcludingTax(l), 0),
     tax_amounts: r.tax_amounts,
     total: Number(r.total),
+    total_taxes: stripeTaxes(r.tax_amounts),
     total_excluding_tax: Number(r.total) - Number(r.total_tax) + 0,
     type: r.type,
     voided_at: ts(r.voided_at),

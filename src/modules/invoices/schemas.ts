@@ -23,6 +23,16 @@ const taxAmount = z.object({
   tax_type: z.enum(TAX_TYPES),
 });
 
+/** Stripe's newer tax shape (taxes/domain/types.ts stripeTaxes). */
+const stripeTax = z.object({
+  amount: z.number().int(),
+  tax_behavior: z.enum(['inclusive', 'exclusive']),
+  tax_rate_details: z.object({ tax_rate: z.string() }).nullable(),
+  taxability_reason: taxAmount.shape.taxability_reason,
+  taxable_amount: z.number().int(),
+  type: z.literal('tax_rate_details'),
+});
+
 /** Stripe's proration_details: Recur does not record which earlier lines a proration credits. */
 const prorationDetails = z.object({ credited_items: z.null() });
 
@@ -83,6 +93,7 @@ export const invoiceLineObjectSchema = z.object({
   /** Stripe: "before any discounts or taxes" — the line's amount. */
   subtotal: z.number().int(),
   tax_amounts: z.array(taxAmount),
+  taxes: z.array(stripeTax),
   type: z.enum(['subscription', 'invoiceitem']),
   unit_amount: z.number().int().nullable(),
 });
@@ -139,6 +150,7 @@ export const invoiceObjectSchema = z.object({
   livemode: z.literal(false),
   metadata: z.record(z.string(), z.string()),
   next_payment_attempt: z.number().int().nullable(),
+  automatically_finalizes_at: z.number().int().nullable(),
   number: z.string().nullable(),
   paid: z.boolean(),
   paid_out_of_band: z.boolean(),
@@ -167,6 +179,7 @@ export const invoiceObjectSchema = z.object({
   total: z.number().int(),
   total_discount_amounts: z.array(discountAmount),
   total_tax_amounts: z.array(taxAmount),
+  total_taxes: z.array(stripeTax),
   total_excluding_tax: z.number().int(),
 });
 

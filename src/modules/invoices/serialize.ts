@@ -1,6 +1,6 @@
 import { toUnix } from '../../core/time/index.js';
 import { computeLineTax, lineTaxTotals } from '../taxes/domain/compute.js';
-import { percentageToPpm, type TaxAmount, type TaxDecision } from '../taxes/domain/types.js';
+import { percentageToPpm, stripeTaxes, type TaxAmount, type TaxDecision } from '../taxes/domain/types.js';
 import type { CustomerDetails } from '../taxes/context.js';
 import type { InvoiceRow, LineRow } from './repository.js';
 import type { InvoiceLineObject, InvoiceObject } from './schemas.js';
@@ -63,6 +63,7 @@ export function serializeLine(l: SerializableLine): InvoiceLineObject {
     // exclusive tax; inclusive tax is inside it, as in Stripe's line amount and invoice subtotal.
     subtotal: l.amount,
     tax_amounts: l.tax_amounts ?? [],
+    taxes: stripeTaxes(l.tax_amounts ?? []),
     type: l.type,
     unit_amount: l.unit_amount,
   };
@@ -134,6 +135,8 @@ export function serializeInvoice(inv: InvoiceRow, lines: readonly SerializableLi
     metadata: inv.metadata,
     // A draft the worker will finalize and charge shows when (Stripe: about an hour after a renewal
     // draft is created); null for send_invoice, as Stripe documents, and for drafts finalized by hand.
+    // Stripe: "The time when this invoice is currently scheduled to be automatically finalized".
+    automatically_finalizes_at: inv.status === 'draft' && inv.auto_advance && inv.finalize_at ? ts(inv.finalize_at) : null,
     next_payment_attempt:
       inv.status === 'draft'
         ? inv.collection_method === 'charge_automatically' && inv.auto_advance && inv.finalize_at
@@ -171,6 +174,7 @@ export function serializeInvoice(inv: InvoiceRow, lines: readonly SerializableLi
     total: inv.total,
     total_discount_amounts: totalDiscountAmounts(inv, lines),
     total_tax_amounts: taxAmounts,
+    total_taxes: stripeTaxes(taxAmounts),
     total_excluding_tax: inv.total - inv.total_tax,
   };
 }

@@ -70,3 +70,27 @@ export function percentageToPpm(value: string | number): number {
 export function ppmToPercentage(ppm: number): number {
   return Number((ppm / 10_000).toFixed(4));
 }
+
+/**
+ * Stripe's newer shape of a tax on an invoice, line or credit note (`total_taxes`, `taxes`), which the
+ * current API and SDK read instead of `total_tax_amounts`/`tax_amounts`: the same amounts, the rate by id.
+ */
+export interface StripeTax {
+  amount: number;
+  tax_behavior: 'inclusive' | 'exclusive';
+  tax_rate_details: { tax_rate: string } | null;
+  taxability_reason: TaxabilityReason;
+  taxable_amount: number;
+  type: 'tax_rate_details';
+}
+
+export function stripeTaxes(amounts: readonly TaxAmount[]): StripeTax[] {
+  return amounts.map((t) => ({
+    amount: t.amount,
+    tax_behavior: t.inclusive ? 'inclusive' : 'exclusive',
+    tax_rate_details: t.tax_rate ? { tax_rate: t.tax_rate } : null,
+    taxability_reason: t.taxability_reason,
+    taxable_amount: t.taxable_amount,
+    type: 'tax_rate_details',
+  }));
+}
