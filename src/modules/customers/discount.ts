@@ -10,14 +10,16 @@ import { endDiscount, redeem, resolveDiscountSource, serializeDiscount } from '.
 // (subscriptions/billing.ts discountsFor); this module sets, shows and removes it. A customer has
 // at most one: a new coupon replaces the one before.
 
-type Owner = { id: string; test_clock: string | null };
+type Owner = { id: string; test_clock: string | null; discount: string | null };
 
 /**
  * The discount in force of each customer, at each customer's own time (its test clock's frozen time, or
- * `now`): one query for all of them. A `repeating` discount past its end is no longer shown, as on Stripe.
+ * `now`): one query for those that have one (customers.discount), none when no customer has. A
+ * `repeating` discount past its end is no longer shown, as on Stripe.
  */
-export async function customerDiscounts(q: Queryable, customers: readonly Owner[], now: Date): Promise<Map<string, DiscountObject>> {
+export async function customerDiscounts(q: Queryable, owners: readonly Owner[], now: Date): Promise<Map<string, DiscountObject>> {
   const out = new Map<string, DiscountObject>();
+  const customers = owners.filter((c) => c.discount !== null);
   if (customers.length === 0) return out;
   const { rows } = await q.query<DiscountRow & { at: Date }>(
     `SELECT d.*, coalesce(tc.frozen_time, $2) AS at FROM discounts d
@@ -44,20 +46,22 @@ async function removeCustomerDiscounts(q: Queryable, customer: string, now: Date
     if (inForce) last = await endDiscount(q, r.id, now);
     await q.query(`UPDATE discounts SET deleted_at = $2 WHERE id = $1`, [r.id, now]);
   }
+  await q.query(`UPDATE customers SET discount = NULL WHERE id = $1 AND discount IS NOT NULL`, [customer]);
   return last;
 }
 
 /**
  * `coupon` / `promotion_code` on a customer's create or update: checked first (a 400 or 404 naming the
- * parameter, nothing written), then the customer's discount before is replaced by the new one.
+ * parameter, nothing written), then the customer's discount before is replaced by the new one. Returns
+ * the customer row as it is then (its `discount` column set).
  */
-export async function setCustomerDiscount(
+export async function setCustomerDiscount<C extends { id: string; currency: string | null; discount: string | null }>(
   q: Queryable,
-  customer: { id: string; currency: string | null },
+  customer: C,
   input: { coupon?: string; promotion_code?: string },
   now: Date,
-): Promise<void> {
-  if (input.coupon === undefined && input.promotion_code === undefined) return;
+): Promise<C> {
+  if (input.coupon === undefined && input.promotion_code === undefined) return customer;
   const source = await resolveDiscountSource(q, {
     coupon: input.coupon,
     promotionCode: input.promotion_code,
@@ -67,7 +71,9 @@ export async function setCustomerDiscount(
     ...(customer.currency ? { currency: customer.currency } : {}),
   });
   await removeCustomerDiscounts(q, customer.id, now);
-  await redeem(q, { coupon: source.coupon, promotionCode: source.promotionCode, customerId: customer.id, now });
+  const discount = await redeem(q, { coupon: source.coupon, promotionCode: source.promotionCode, customerId: customer.id, now });
+  await q.query(`UPDATE customers SET discount = $2 WHERE id = $1`, [customer.id, discount.id]);
+  return { ...customer, discount: discount.id };
 }
 
 /** `DELETE /v1/customers/{id}/discount`: ends the customer's own discount now (404 when there is none). */

@@ -18,6 +18,8 @@ export interface CustomerRow {
   balance: number;
   metadata: Record<string, string>;
   test_clock: string | null;
+  /** The customer's own discount (customers/discount.ts), kept here so a customer without one costs no read. */
+  discount: string | null;
   created: Date;
   updated: Date;
   deleted_at: Date | null;
@@ -33,7 +35,7 @@ function toParam(col: string, v: unknown): unknown {
   return JSON_COLUMNS.has(col) && v !== null && v !== undefined ? JSON.stringify(v) : v;
 }
 
-export async function insertCustomer(q: Queryable, row: Omit<CustomerRow, 'deleted_at'>): Promise<CustomerRow> {
+export async function insertCustomer(q: Queryable, row: Omit<CustomerRow, 'deleted_at' | 'discount'>): Promise<CustomerRow> {
   const values = COLUMNS.map((c) => toParam(c, row[c]));
   const { rows } = await q.query<CustomerRow>(
     `INSERT INTO customers (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`,
@@ -49,7 +51,7 @@ export async function findCustomer(q: Queryable, id: string, opts: { forUpdate?:
 }
 
 export async function updateCustomerRow(q: Queryable, id: string, patch: Partial<CustomerRow>): Promise<CustomerRow> {
-  const cols = Object.keys(patch).filter((c) => (COLUMNS as readonly string[]).includes(c) || c === 'deleted_at');
+  const cols = Object.keys(patch).filter((c) => (COLUMNS as readonly string[]).includes(c) || c === 'deleted_at' || c === 'discount');
   const sets = cols.map((c, i) => `${c} = $${i + 2}`);
   const { rows } = await q.query<CustomerRow>(
     `UPDATE customers SET ${sets.join(', ')} WHERE id = $1 RETURNING *`,

@@ -121,8 +121,7 @@ export async function createCustomer(q: Queryable, deps: PaymentDeps, requestNow
         ? (await resolvePaymentMethod(q, deps, pm, row.id, now, { param: 'invoice_settings[default_payment_method]' })).id
         : null;
   const final = defaultId ? await updateCustomerRow(q, row.id, { invoice_settings: { default_payment_method: defaultId } }) : row;
-  await setCustomerDiscount(q, final, input, now);
-  const obj = await customerObject(q, final, now);
+  const obj = await customerObject(q, await setCustomerDiscount(q, final, input, now), now);
   await recordEvent(q, now, { type: 'customer.created', object: obj, customerId: row.id });
   return obj;
 }
@@ -175,8 +174,7 @@ export async function updateCustomer(q: Queryable, deps: PaymentDeps, now: Date,
   if (input.metadata !== undefined) patch.metadata = mergeMetadata(before.metadata, input.metadata);
   const after = await updateCustomerRow(q, id, patch);
   await recordBalanceSet(q, now, { customer: id, before: Number(before.balance), after: Number(after.balance), currency: after.currency, initial: false });
-  await setCustomerDiscount(q, after, input, now);
-  const obj = await customerObject(q, after, now);
+  const obj = await customerObject(q, await setCustomerDiscount(q, after, input, now), now);
   const prev = previousAttributes(beforeObj, obj);
   if (Object.keys(prev).length > 0) await recordEvent(q, now, { type: 'customer.updated', object: obj, previousAttributes: prev, customerId: id });
   return obj;
