@@ -102,6 +102,8 @@ describe('customer.discount.deleted for a discount that ends by its duration', (
       [unix('2026-04-10T08:00:00Z'), paused.discounts[0], noCard, paused.id, unix('2026-04-10T08:00:00Z')],
     ]);
     expect((await ok(t, 'GET', `/v1/customers/${alone}`)).discount).toBeNull();
+    // No longer named on the customer, so reading it costs no read of discounts.
+    expect((await t.testDb.db.query<{ discount: string | null }>(`SELECT discount FROM customers WHERE id = $1`, [alone])).rows[0]!.discount).toBeNull();
     await t.advance(clock, '2026-06-01T00:00:00Z');
     expect(await eventsFor(t, 'customer.discount.deleted', (o) => ids.includes(o.id))).toHaveLength(2);
   });

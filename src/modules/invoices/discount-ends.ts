@@ -71,6 +71,9 @@ export async function announceEndedDiscounts(q: Queryable, rows: readonly Discou
 
 async function recordDiscountsDeleted(q: Queryable, rows: readonly DiscountRow[], now: Date): Promise<void> {
   if (rows.length === 0) return;
+  // A customer's own discount that ended is no longer the customer's (customers.discount, migration 0034).
+  const own = rows.filter((r) => r.subscription === null && r.invoice === null).map((r) => r.id);
+  if (own.length) await q.query(`UPDATE customers SET discount = NULL WHERE discount = ANY($1::text[])`, [own]);
   const coupons = await findCouponsByIds(
     q,
     rows.map((r) => r.coupon),
