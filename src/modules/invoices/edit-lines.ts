@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError, InvalidRequestError } from '../../core/errors/index.js';
+import { AppError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import type { Queryable } from '../../db/index.js';
 import { zBool, zExpand, zInt, zMetadata, zSignedAmount, zTimestamp } from '../../http/schemas.js';
 import { recordEvent } from '../events/service.js';
@@ -66,7 +66,10 @@ function draftOnly(inv: InvoiceRow): void {
 /** The invoice item behind a line of this draft, named by the line's id or the item's; a 400 naming `param` otherwise. */
 async function itemOf(q: Queryable, inv: InvoiceRow, id: string, param: string): Promise<string> {
   if (id.startsWith('ii_')) {
-    const item = await getInvoiceItemRow(q, id).catch(() => null);
+    const item = await getInvoiceItemRow(q, id).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return null;
+      throw err;
+    });
     if (item?.invoice === inv.id) return id;
   } else {
     const { rows } = await q.query<{ invoice_item: string | null }>(`SELECT invoice_item FROM invoice_lines WHERE id = $1 AND invoice = $2`, [id, inv.id]);
@@ -101,7 +104,7 @@ export async function removeLines(q: Queryable, now: Date, inv: InvoiceRow, inpu
   for (const [i, l] of input.lines.entries()) {
     const item = await itemOf(q, inv, l.id, `lines[${i}][id]`);
     if (l.behavior === 'delete') {
-      await deleteInvoiceItem(q, now, item);
+      await inLine(i, () => deleteInvoiceItem(q, now, item));
       continue;
     }
     // Unassigned, the item is pending again: the customer's next invoice takes it.
