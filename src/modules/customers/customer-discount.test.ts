@@ -92,6 +92,20 @@ describe("a customer's own discount", () => {
     expect((await ok('GET', `/v1/customers?test_clock=${clock}`)).data.map((c: { discount: unknown }) => c.discount)).toEqual([null]);
   });
 
+  it("an amount_off discount in another currency than an invoice's does not apply to it (found by the API fuzz, seed 9836: a 500)", async () => {
+    const clock = await t.clockAt('2026-03-01T00:00:00Z');
+    const euros = await coupon({ amount_off: 1_000, currency: 'eur', duration: 'forever' });
+    // No currency yet, so the coupon is taken as it is.
+    const customer = await payingCustomer(clock, { coupon: euros });
+    expect([customer.currency, customer.discount.coupon.id]).toEqual([null, euros]);
+    const sub = await ok('POST', '/v1/subscriptions', { customer: customer.id, items: [{ price: group }], trial_end: 'now' });
+    expect(await totals(sub.id)).toEqual([['subscription_create', 150_000]]);
+    await ok('POST', '/v1/invoiceitems', { customer: customer.id, amount: 5_000, currency: 'usd', description: 'Call' });
+    const oneOff = await ok('POST', '/v1/invoices', { customer: customer.id, pending_invoice_items_behavior: 'include' });
+    expect([oneOff.total, oneOff.discounts]).toEqual([5_000, []]);
+    expect((await ok('GET', `/v1/customers/${customer.id}`)).discount.coupon.id).toBe(euros);
+  });
+
   it('a coupon that cannot be redeemed is refused with its param, and nothing is written', async () => {
     const clock = await t.clockAt('2026-03-01T00:00:00Z');
     const before = Number((await t.testDb.db.query<{ n: string }>(`SELECT count(*) AS n FROM customers`)).rows[0]!.n);

@@ -501,7 +501,7 @@ export async function createManualInvoice(
     pending.map((p) => p.amount),
     `The customer's pending invoice items in ${currency} add up to more than ${MAX_INVOICE_AMOUNT} minor units, the most one invoice can bill; delete some of them or bill them on separate invoices.`,
   );
-  const discounts = (await discountsFor(q, [pseudo], new Map([[pseudo.id, now]]))).get(pseudo.id)!;
+  const discounts = (await discountsFor(q, [{ ...pseudo, currency }], new Map([[pseudo.id, now]]))).get(pseudo.id)!;
   const [built] = await createInvoices(
     q,
     [
@@ -642,7 +642,7 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date, o
   let live = false;
   if (recorded.length > 0) discounts = await discountsById(q, recorded);
   else if (lines.length === 0) {
-    const pseudo = { id: inv.subscription ?? `manual:${inv.customer}`, customer: inv.customer };
+    const pseudo = { id: inv.subscription ?? `manual:${inv.customer}`, customer: inv.customer, currency: inv.currency };
     discounts = (await discountsFor(q, [pseudo], new Map([[pseudo.id, new Date(inv.period_start)]]))).get(pseudo.id)!;
     live = true;
   } else discounts = [];

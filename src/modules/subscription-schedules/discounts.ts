@@ -156,14 +156,14 @@ export async function applyPhaseDiscounts(
  * coming discount is shown under its coupon's id until it exists. A coupon that could not be redeemed
  * by then is shown as it would bill: left out.
  */
-export async function upcomingPhaseDiscounts(q: Queryable, sub: Pick<SubscriptionRow, 'id' | 'customer' | 'pending_schedule'>, at: Date): Promise<Discount[] | null> {
+export async function upcomingPhaseDiscounts(q: Queryable, sub: Pick<SubscriptionRow, 'id' | 'customer' | 'pending_schedule' | 'currency'>, at: Date): Promise<Discount[] | null> {
   if (!sub.pending_schedule || !isScheduleId(sub.pending_schedule.id)) return null;
   const s = await findSchedule(q, sub.pending_schedule.id);
   const phase = s?.status === 'active' ? s.phases.find((p) => p.start_date === toUnix(at)) : undefined;
   const discounts = phase?.discounts;
   if (discounts === undefined) return null;
   // Without a discount of its own, the subscription takes its customer's (no subscription has the id '').
-  const customerDiscounts = async () => (await discountsFor(q, [{ id: '', customer: sub.customer }], new Map([['', at]]), { lock: false })).get('')!;
+  const customerDiscounts = async () => (await discountsFor(q, [{ id: '', customer: sub.customer, currency: sub.currency }], new Map([['', at]]), { lock: false })).get('')!;
   const own = await ownDiscountAt(q, sub.id, at);
   const wanted = discounts[0];
   if (same(own, wanted)) return null;

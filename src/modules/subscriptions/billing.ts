@@ -181,9 +181,16 @@ interface DiscountJoinRow extends DiscountTermsRow {
  * Discounts that apply to an invoice whose period starts at `at`, per subscription: the
  * subscription's own, else the customer's (Stripe: a subscription discount overrides a customer one).
  * Locked (unless `lock: false`, for previews) like pending items: a `once` discount that another
- * transaction spends meanwhile is read as ended once that one commits.
+ * transaction spends meanwhile is read as ended once that one commits. A customer's own `amount_off`
+ * discount in another currency than the invoice's (`currency`), without an option for it, does not
+ * apply to it (a subscription's own were checked against its currency when redeemed).
  */
-export async function discountsFor(q: Queryable, subs: Pick<SubscriptionRow, 'id' | 'customer'>[], at: Map<string, Date>, opts: { lock?: boolean } = {}): Promise<Map<string, Discount[]>> {
+export async function discountsFor(
+  q: Queryable,
+  subs: (Pick<SubscriptionRow, 'id' | 'customer'> & { currency?: string | null })[],
+  at: Map<string, Date>,
+  opts: { lock?: boolean } = {},
+): Promise<Map<string, Discount[]>> {
   const out = new Map<string, Discount[]>(subs.map((s) => [s.id, []]));
   if (subs.length === 0) return out;
   const { rows } = await q.query<DiscountJoinRow>(
@@ -198,7 +205,8 @@ export async function discountsFor(q: Queryable, subs: Pick<SubscriptionRow, 'id
     const t = at.get(s.id)!.getTime();
     const live = (r: DiscountJoinRow) => new Date(r.start_at).getTime() <= t && (r.end_at === null || t < new Date(r.end_at).getTime());
     const own = rows.filter((r) => r.subscription === s.id && live(r));
-    const chosen = own.length ? own : rows.filter((r) => r.subscription === null && r.customer === s.customer && live(r));
+    const fits = (r: DiscountJoinRow) => r.amount_off === null || !s.currency || r.currency === s.currency || !!r.currency_options?.[s.currency];
+    const chosen = own.length ? own : rows.filter((r) => r.subscription === null && r.customer === s.customer && live(r) && fits(r));
     out.set(s.id, chosen.map(toDiscount));
   }
   return out;
