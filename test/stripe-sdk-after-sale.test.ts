@@ -134,7 +134,14 @@ describe('the official stripe SDK after the sale', () => {
     // Pending items: created, updated, listed, one deleted; a draft takes the rest, is edited, then deleted.
     const a = await stripe.invoiceItems.create({ customer: customer.id, amount: 2_000, currency: 'usd', description: 'Call' });
     const b = await stripe.invoiceItems.create({ customer: customer.id, amount: 3_000, currency: 'usd', description: 'Workbook' });
-    expect(await stripe.invoiceItems.update(a.id, { amount: 2_500, description: 'Long call' })).toMatchObject({ amount: 2_500, description: 'Long call' });
+    expect(await stripe.invoiceItems.update(a.id, { amount: 2_500, description: 'Long call' })).toMatchObject({ amount: 2_500, description: 'Long call', pricing: null, parent: null });
+    // An item of a price shows it as the current API does: pricing.price_details, with the product.
+    const workbook = (await stripe.prices.list({ lookup_keys: ['course_onetime'] })).data[0]!;
+    const priced = await stripe.invoiceItems.create({ customer: customer.id, pricing: { price: workbook.id } });
+    // (The SDK turns unit_amount_decimal into its own Decimal.)
+    expect([priced.pricing?.type, priced.pricing?.price_details, String(priced.pricing?.unit_amount_decimal)]).toEqual(['price_details', { price: workbook.id, product: workbook.product }, String(workbook.unit_amount)]);
+    expect((await stripe.invoiceItems.retrieve(priced.id)).pricing?.price_details).toEqual({ price: workbook.id, product: workbook.product });
+    await stripe.invoiceItems.del(priced.id);
     expect((await stripe.invoiceItems.list({ customer: customer.id, pending: true })).data.map((i) => i.id).sort()).toEqual([a.id, b.id].sort());
     expect(await stripe.invoiceItems.del(b.id)).toMatchObject({ id: b.id, deleted: true });
     const draft = await stripe.invoices.create({ customer: customer.id, pending_invoice_items_behavior: 'include', auto_advance: false });

@@ -3,7 +3,7 @@ import { AppError, InvalidRequestError, NotFoundError } from '../../core/errors/
 import type { Queryable } from '../../db/index.js';
 import { zBool, zExpand, zInt, zMetadata, zSignedAmount, zTimestamp } from '../../http/schemas.js';
 import { recordEvent } from '../events/service.js';
-import { createInvoiceItem, deleteInvoiceItem, getInvoiceItemRow, refreshDraftTotals, serializeInvoiceItem, updateInvoiceItem, type InvoiceItemRow } from './items.js';
+import { createInvoiceItem, deleteInvoiceItem, getInvoiceItemRow, invoiceItemObject, refreshDraftTotals, updateInvoiceItem, type InvoiceItemRow } from './items.js';
 import type { InvoiceRow } from './repository.js';
 
 // Stripe's line editing of a draft (POST /v1/invoices/{id}/add_lines, remove_lines, update_lines):
@@ -111,7 +111,7 @@ export async function removeLines(q: Queryable, now: Date, inv: InvoiceRow, inpu
     await getInvoiceItemRow(q, item, { forUpdate: true });
     const { rows } = await q.query<InvoiceItemRow>(`UPDATE invoice_items SET invoice = NULL WHERE id = $1 RETURNING *`, [item]);
     await refreshDraftTotals(q, inv.id, now, `lines[${i}][id]`);
-    const obj = serializeInvoiceItem(rows[0]!);
+    const obj = await invoiceItemObject(q, rows[0]!);
     await recordEvent(q, now, { type: 'invoiceitem.updated', object: obj, previousAttributes: { invoice: inv.id }, customerId: inv.customer });
   }
 }

@@ -63,7 +63,11 @@ export interface InvoiceItemRow extends PendingItemRow {
   deleted_at: Date | null;
 }
 
-export function serializeInvoiceItem(r: InvoiceItemRow) {
+/**
+ * `product`: the product of the item's price (for Stripe's current `pricing.price_details`; null without
+ * a price). invoiceItemObjects reads it for a batch.
+ */
+export function serializeInvoiceItem(r: InvoiceItemRow, product: string | null) {
   return {
     id: r.id,
     object: 'invoiceitem' as const,
@@ -76,8 +80,13 @@ export function serializeInvoiceItem(r: InvoiceItemRow) {
     invoice: r.invoice,
     livemode: false,
     metadata: r.metadata,
+    // Stripe's current shape: what made the item (a subscription's), and its price by id.
+    parent: r.subscription ? { type: 'subscription_details' as const, subscription_details: { subscription: r.subscription } } : null,
     period: { start: toUnix(new Date(r.period_start)), end: toUnix(new Date(r.period_end)) },
     price: r.price,
+    pricing: r.price
+      ? { type: 'price_details' as const, price_details: { price: r.price, product }, unit_amount_decimal: r.unit_amount === null ? null : String(r.unit_amount) }
+      : null,
     proration: r.proration,
     quantity: r.quantity,
     subscription: r.subscription,
@@ -160,7 +169,7 @@ export async function createInvoiceItem(q: Queryable, now: Date, input: CreateIn
       now,
     ],
   );
-  const obj = serializeInvoiceItem(rows[0]!);
+  const obj = await invoiceItemObject(q, rows[0]!);
   if (input.invoice) await refreshDraftTotals(q, input.invoice, now, 'invoice');
   await recordEvent(q, now, { type: 'invoiceitem.created', object: obj, customerId: customer.id });
   return obj;
@@ -210,12 +219,24 @@ export async function updateInvoiceItem(q: Queryable, now: Date, id: string, inp
       JSON.stringify(mergeMetadata(row.metadata ?? {}, input.metadata)),
     ],
   );
-  const before = serializeInvoiceItem(row);
-  const obj = serializeInvoiceItem(rows[0]!);
+  const before = await invoiceItemObject(q, row);
+  const obj = await invoiceItemObject(q, rows[0]!);
   if (row.invoice) await refreshDraftTotals(q, row.invoice, now, 'id');
   const previous = previousAttributes(before, obj);
   if (Object.keys(previous).length) await recordEvent(q, now, { type: 'invoiceitem.updated', object: obj, previousAttributes: previous, customerId: row.customer });
   return obj;
+}
+
+/** Invoice items as the API shows them: one read of their prices' products. */
+export async function invoiceItemObjects(q: Queryable, rows: readonly InvoiceItemRow[]) {
+  const prices = [...new Set(rows.map((r) => r.price).filter((p): p is string => p !== null))];
+  const { rows: products } = prices.length ? await q.query<{ id: string; product: string }>(`SELECT id, product FROM prices WHERE id = ANY($1::text[])`, [prices]) : { rows: [] };
+  const productOf = new Map(products.map((p) => [p.id, p.product]));
+  return rows.map((r) => serializeInvoiceItem(r, r.price ? (productOf.get(r.price) ?? null) : null));
+}
+
+export async function invoiceItemObject(q: Queryable, row: InvoiceItemRow) {
+  return (await invoiceItemObjects(q, [row]))[0]!;
 }
 
 export async function getInvoiceItemRow(q: Queryable, id: string, opts: { forUpdate?: boolean } = {}): Promise<InvoiceItemRow> {
@@ -237,7 +258,7 @@ export async function deleteInvoiceItem(q: Queryable, now: Date, id: string) {
   const deleted = await q.query(`UPDATE invoice_items SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL`, [id, now]);
   if (deleted.rowCount !== 1) throw new NotFoundError('invoiceitem', id);
   if (row.invoice) await refreshDraftTotals(q, row.invoice, now, 'id');
-  await recordEvent(q, now, { type: 'invoiceitem.deleted', object: serializeInvoiceItem(row), customerId: row.customer });
+  await recordEvent(q, now, { type: 'invoiceitem.deleted', object: await invoiceItemObject(q, row), customerId: row.customer });
   return { id, object: 'invoiceitem' as const, deleted: true as const };
 }
 
@@ -254,5 +275,5 @@ export async function listInvoiceItems(q: Queryable, f: { customer?: string; inv
   }
   if (f.pending !== undefined) where.push(f.pending ? 'invoice IS NULL' : 'invoice IS NOT NULL');
   const { rows, hasMore } = await paginate<InvoiceItemRow>(q, { table: 'invoice_items', where: where.join(' AND '), params }, list);
-  return { data: rows.map(serializeInvoiceItem), hasMore };
+  return { data: await invoiceItemObjects(q, rows), hasMore };
 }

@@ -17,7 +17,7 @@ import {
   getInvoiceItemRow,
   listInvoiceItems,
   listInvoiceItemsQuery,
-  serializeInvoiceItem,
+  invoiceItemObject,
   updateInvoiceItem,
   updateInvoiceItemBody,
 } from './items.js';
@@ -411,7 +411,7 @@ export function invoiceRoutes(r: Router): void {
     scope: 'read',
     params: idParams,
     query: expandOnly,
-    handler: async ({ q, params }) => serializeInvoiceItem(await getInvoiceItemRow(q, params.id)),
+    handler: async ({ q, params }) => invoiceItemObject(q, await getInvoiceItemRow(q, params.id)),
   });
   r.route({
     method: 'POST',
