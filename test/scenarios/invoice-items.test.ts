@@ -65,3 +65,28 @@ describe('updating an item on a draft invoice', () => {
     expect([withQuantity.status, withQuantity.body.error.param]).toEqual([400, 'amount']);
   });
 });
+
+describe('a proration item keeps its amount when it is edited', () => {
+  // Found by the random operations (seed 9828 on PostgreSQL, update_lines): an update that named only
+  // the description recomputed the amount as unit_amount × quantity — for a proration, whose
+  // unit_amount is the price's, that turned a credit of the unused time into a charge of a whole period.
+  it('its description changes and its amount stays; its amount, unit_amount or quantity is refused', async () => {
+    const clock = await t.clockAt('2026-03-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const sub = await subscribe(t, { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
+    await t.advance(clock, '2026-03-16T00:00:00Z');
+    const item = sub.items.data[0].id as string;
+    await post(`/v1/subscriptions/${sub.id}`, { items: [{ id: item, price: await t.priceId('group_monthly') }] });
+    const pending = (await get(t, `/v1/invoiceitems?customer=${customer}&pending=true`)).data as { id: string; amount: number; unit_amount: number; proration: boolean }[];
+    const credit = pending.find((p) => p.amount < 0)!;
+    // 16 of March's 31 days unused: −9,700 × 16/31 = −5,006.45 → −5,006; the unit amount is the price's.
+    expect([credit.proration, credit.amount, credit.unit_amount]).toEqual([true, -5006, 9700]);
+    const renamed = await post(`/v1/invoiceitems/${credit.id}`, { description: 'Unused Community' });
+    expect([renamed.description, renamed.amount, renamed.unit_amount]).toEqual(['Unused Community', -5006, 9700]);
+    for (const change of [{ amount: -100 }, { unit_amount: 100 }, { quantity: 2 }]) {
+      const res = await t.call({ method: 'POST', url: `/v1/invoiceitems/${credit.id}`, payload: change });
+      expect([res.status, res.body.error.param]).toEqual([400, Object.keys(change)[0]]);
+    }
+    expect((await get(t, `/v1/invoiceitems/${credit.id}`)).amount).toBe(-5006);
+  });
+});

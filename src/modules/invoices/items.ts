@@ -198,9 +198,17 @@ export async function updateInvoiceItem(q: Queryable, now: Date, id: string, inp
   if (row.price && (input.amount !== undefined || input.unit_amount !== undefined)) {
     throw new InvalidRequestError("This item's amount comes from its price; change the quantity, or delete it and create another.", input.amount !== undefined ? 'amount' : 'unit_amount', 'parameter_invalid');
   }
+  const money = (['amount', 'unit_amount', 'quantity'] as const).find((k) => input[k] !== undefined);
+  // A proration's amount is the subscription change's (its unit_amount is the price's, not amount ÷
+  // quantity, and its discount is fixed on it): only what describes it can change.
+  if (row.proration && money) {
+    throw new InvalidRequestError("A proration's amount comes from the subscription change; only its description, period and metadata can change.", money, 'parameter_invalid');
+  }
   const quantity = input.quantity ?? row.quantity;
   if (input.amount !== undefined && quantity !== 1) throw new InvalidRequestError('Use unit_amount with quantity; amount is the total of a single item.', 'amount', 'parameter_invalid');
   const unitAmount = input.unit_amount ?? input.amount ?? Number(row.unit_amount);
+  // Nothing about the money asked: the amount stays as it is (a proration's is not unit_amount × quantity).
+  const amount = money ? unitAmount * quantity : Number(row.amount);
   if (Math.abs(unitAmount) * quantity > MAX_INVOICE_AMOUNT) {
     throw new InvalidRequestError(`The item's amount (unit_amount ${unitAmount} × quantity ${quantity}) exceeds the maximum of ${MAX_INVOICE_AMOUNT} minor units.`, 'quantity', 'amount_too_large');
   }
@@ -211,7 +219,7 @@ export async function updateInvoiceItem(q: Queryable, now: Date, id: string, inp
       id,
       quantity,
       unitAmount,
-      unitAmount * quantity,
+      amount,
       input.description !== undefined ? input.description || null : row.description,
       input.discountable ?? row.discountable,
       input.period ? new Date(input.period.start * 1000) : row.period_start,
