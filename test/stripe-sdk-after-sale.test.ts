@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stripeClient } from './helpers/stripe-sdk.js';
 import { createBillingApp, unix } from './helpers/billing.js';
 
 // The official Stripe SDK after the sale, as an integration's support tooling uses it: credit notes
@@ -13,10 +14,7 @@ let group: string;
 
 beforeAll(async () => {
   t = await createBillingApp();
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  const address = t.app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
-  stripe = new Stripe(t.key, { host: '127.0.0.1', port: address.port, protocol: 'http', maxNetworkRetries: 0 });
+  stripe = await stripeClient(t);
   group = (await stripe.prices.list({ lookup_keys: ['group_monthly'] })).data[0]!.id;
 });
 afterAll(() => t.close());

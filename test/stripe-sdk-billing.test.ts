@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stripeClient } from './helpers/stripe-sdk.js';
 import { createBillingApp, iso, unix } from './helpers/billing.js';
 
 // The official Stripe SDK as an existing integration uses it for billing: customers on a test clock,
@@ -12,10 +13,7 @@ const price: Record<string, string> = {};
 
 beforeAll(async () => {
   t = await createBillingApp();
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  const address = t.app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
-  stripe = new Stripe(t.key, { host: '127.0.0.1', port: address.port, protocol: 'http', maxNetworkRetries: 0 });
+  stripe = await stripeClient(t);
   const prices = await stripe.prices.list({ lookup_keys: ['group_monthly', 'elite_monthly', 'community_monthly'] });
   for (const p of prices.data) price[p.lookup_key!] = p.id;
 });

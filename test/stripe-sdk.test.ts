@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stripeClient } from './helpers/stripe-sdk.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 
 // The official Stripe SDK, pointed at Recur by host, port and protocol only, must get back the
@@ -10,10 +11,7 @@ let stripe: Stripe;
 
 beforeAll(async () => {
   t = await createTestApp();
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  const address = t.app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
-  stripe = new Stripe(t.key, { host: '127.0.0.1', port: address.port, protocol: 'http', maxNetworkRetries: 0 });
+  stripe = await stripeClient(t);
 });
 afterAll(() => t.close());
 

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stripeClient } from '../helpers/stripe-sdk.js';
 import { createBillingApp } from '../helpers/billing.js';
 import { communityOnClock, countRows, get, iso, unix, update, type BillingApp } from './support.js';
 
@@ -12,10 +13,7 @@ let stripe: Stripe;
 const price: Record<string, string> = {};
 beforeAll(async () => {
   t = await createBillingApp();
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  const address = t.app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
-  stripe = new Stripe(t.key, { host: '127.0.0.1', port: address.port, protocol: 'http', maxNetworkRetries: 0 });
+  stripe = await stripeClient(t);
   for (const p of (await stripe.prices.list({ lookup_keys: ['group_monthly', 'elite_monthly', 'community_monthly'] })).data) price[p.lookup_key!] = p.id;
 });
 afterAll(() => t.close());
