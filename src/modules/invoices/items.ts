@@ -227,8 +227,7 @@ export async function updateInvoiceItem(q: Queryable, now: Date, id: string, inp
       JSON.stringify(mergeMetadata(row.metadata ?? {}, input.metadata)),
     ],
   );
-  const before = await invoiceItemObject(q, row);
-  const obj = await invoiceItemObject(q, rows[0]!);
+  const [before, obj] = (await invoiceItemObjects(q, [row, rows[0]!])) as [InvoiceItemObject, InvoiceItemObject];
   if (row.invoice) await refreshDraftTotals(q, row.invoice, now, 'id');
   const previous = previousAttributes(before, obj);
   if (Object.keys(previous).length) await recordEvent(q, now, { type: 'invoiceitem.updated', object: obj, previousAttributes: previous, customerId: row.customer });
@@ -243,7 +242,9 @@ export async function invoiceItemObjects(q: Queryable, rows: readonly InvoiceIte
   return rows.map((r) => serializeInvoiceItem(r, r.price ? (productOf.get(r.price) ?? null) : null));
 }
 
-export async function invoiceItemObject(q: Queryable, row: InvoiceItemRow) {
+export type InvoiceItemObject = ReturnType<typeof serializeInvoiceItem>;
+
+export async function invoiceItemObject(q: Queryable, row: InvoiceItemRow): Promise<InvoiceItemObject> {
   return (await invoiceItemObjects(q, [row]))[0]!;
 }
 

@@ -253,11 +253,7 @@ export function invoiceRoutes(r: Router): void {
     handler: async ({ q, now, params }) => deleteDraft(q, params.id, await clockNow(q, 'invoices', params.id, now)),
   });
   // Stripe's line editing of a draft: invoice items added, removed (deleted or back to pending) or changed.
-  for (const [url, body, run, summary] of [
-    ['/v1/invoices/{id}/add_lines', addLinesBody, addLines, 'Add lines to a draft invoice (invoice items on it)'],
-    ['/v1/invoices/{id}/remove_lines', removeLinesBody, removeLines, "Remove a draft invoice's item lines: deleted, or unassigned back to pending"],
-    ['/v1/invoices/{id}/update_lines', updateLinesBody, updateLines, "Change a draft invoice's item lines"],
-  ] as const) {
+  const lineRoute = <B extends z.ZodType<Record<string, unknown>>>(url: string, body: B, run: (q: Queryable, now: Date, inv: InvoiceRow, input: z.output<B>) => Promise<void>, summary: string) =>
     r.route({
       method: 'POST',
       url,
@@ -269,12 +265,13 @@ export function invoiceRoutes(r: Router): void {
       response: invoiceObjectSchema,
       handler: async ({ q, now: requestNow, params, body: input }) => {
         const inv = await getInvoiceRow(q, params.id, true);
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each route's body is its runner's input (the tuple above)
-        await run(q, await effectiveNow(q, inv.test_clock, requestNow), inv, input as any);
+        await run(q, await effectiveNow(q, inv.test_clock, requestNow), inv, input);
         return invoiceObject(q, await getInvoiceRow(q, params.id));
       },
     });
-  }
+  lineRoute('/v1/invoices/{id}/add_lines', addLinesBody, addLines, 'Add lines to a draft invoice (invoice items on it)');
+  lineRoute('/v1/invoices/{id}/remove_lines', removeLinesBody, removeLines, "Remove a draft invoice's item lines: deleted, or unassigned back to pending");
+  lineRoute('/v1/invoices/{id}/update_lines', updateLinesBody, updateLines, "Change a draft invoice's item lines");
   r.route({
     method: 'POST',
     url: '/v1/invoices/{id}/finalize',
