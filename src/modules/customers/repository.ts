@@ -8,6 +8,10 @@ export interface CustomerRow {
   description: string | null;
   phone: string | null;
   address: Record<string, string | null> | null;
+  /** Stripe's shipping details, with every address key present (normalizeAddress). */
+  shipping: { name: string; phone: string | null; address: Record<string, string | null> } | null;
+  /** Stripe's customer.delinquent (delinquency.ts); written only there. */
+  delinquent: boolean;
   tax_ids: { type: string; value: string }[];
   preferred_locales: string[];
   currency: string | null;
@@ -26,16 +30,16 @@ export interface CustomerRow {
 }
 
 const COLUMNS = [
-  'id', 'email', 'name', 'description', 'phone', 'address', 'tax_ids', 'preferred_locales', 'currency', 'tax_exempt',
+  'id', 'email', 'name', 'description', 'phone', 'address', 'shipping', 'tax_ids', 'preferred_locales', 'currency', 'tax_exempt',
   'invoice_settings', 'invoice_prefix', 'balance', 'metadata', 'test_clock', 'created', 'updated',
 ] as const;
-const JSON_COLUMNS = new Set(['address', 'tax_ids', 'preferred_locales', 'invoice_settings', 'metadata']);
+const JSON_COLUMNS = new Set(['address', 'shipping', 'tax_ids', 'preferred_locales', 'invoice_settings', 'metadata']);
 
 function toParam(col: string, v: unknown): unknown {
   return JSON_COLUMNS.has(col) && v !== null && v !== undefined ? JSON.stringify(v) : v;
 }
 
-export async function insertCustomer(q: Queryable, row: Omit<CustomerRow, 'deleted_at' | 'discount'>): Promise<CustomerRow> {
+export async function insertCustomer(q: Queryable, row: Omit<CustomerRow, 'deleted_at' | 'discount' | 'delinquent'>): Promise<CustomerRow> {
   const values = COLUMNS.map((c) => toParam(c, row[c]));
   const { rows } = await q.query<CustomerRow>(
     `INSERT INTO customers (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`,

@@ -34,12 +34,21 @@ const e164 = /^\+[1-9]\d{6,14}$/;
 const zEmail = z.email('must be a valid email address').max(512).or(z.literal('').transform(() => null));
 const zPhone = z.string().regex(e164, 'must be in E.164 format, e.g. +14155552671').or(z.literal('').transform(() => null));
 
+/** Stripe's shipping details: a name and an address (line1 at least), and optionally a phone. */
+export const zShipping = z.strictObject({
+  name: z.string().min(1).max(256),
+  address: zAddress.refine((a) => !!a.line1, { message: 'must include line1', path: ['line1'] }),
+  phone: zPhone.optional(),
+});
+
 const customerFields = {
   email: zEmail.optional(),
   name: zNullableText(256).optional(),
   description: zNullableText().optional(),
   phone: zPhone.optional(),
   address: zAddress.or(z.literal('').transform(() => null)).optional(),
+  // "" unsets; a preprocess rather than a union, so an error names the nested parameter (shipping[name]).
+  shipping: z.preprocess((v) => (v === '' ? null : v), zShipping.nullable()).optional(),
   tax_ids: z.array(zTaxId).max(25).optional(),
   preferred_locales: z.array(z.string().min(2).max(20)).max(10).optional(),
   currency: zCurrency().optional(),
@@ -80,6 +89,9 @@ export const listCustomersQuery = z.strictObject({
   test_clock: z.string().optional(),
 });
 
+/** Shipping details as the API shows them (the customer's, and the invoice's snapshot of them). */
+export const zShippingObject = z.object({ address: zAddress, name: z.string(), phone: z.string().nullable() });
+
 export const customerObject = z.object({
   id: z.string(),
   object: z.literal('customer'),
@@ -87,6 +99,7 @@ export const customerObject = z.object({
   balance: z.number().int(),
   created: z.number().int(),
   currency: z.string().nullable(),
+  delinquent: z.boolean(),
   description: z.string().nullable(),
   discount: discountObject.nullable(),
   email: z.string().nullable(),
@@ -97,6 +110,7 @@ export const customerObject = z.object({
   name: z.string().nullable(),
   phone: z.string().nullable(),
   preferred_locales: z.array(z.string()),
+  shipping: zShippingObject.nullable(),
   tax_exempt: z.enum(['none', 'exempt', 'reverse']),
   tax_ids: z.object({ object: z.literal('list'), data: z.array(z.object({ type: z.string(), value: z.string() })) }),
   test_clock: z.string().nullable(),

@@ -23,6 +23,7 @@ export function serializeCustomer(r: CustomerRow, discount: DiscountObject | nul
     balance: r.balance,
     created: toUnix(new Date(r.created)),
     currency: r.currency,
+    delinquent: r.delinquent,
     description: r.description,
     discount,
     email: r.email,
@@ -33,6 +34,7 @@ export function serializeCustomer(r: CustomerRow, discount: DiscountObject | nul
     name: r.name,
     phone: r.phone,
     preferred_locales: r.preferred_locales,
+    shipping: r.shipping,
     tax_exempt: r.tax_exempt,
     tax_ids: { object: 'list', data: r.tax_ids },
     test_clock: r.test_clock,
@@ -67,6 +69,11 @@ function normalizeAddress(a: CreateCustomerInput['address']): CustomerRow['addre
   };
 }
 
+function normalizeShipping(s: CreateCustomerInput['shipping']): CustomerRow['shipping'] {
+  if (!s) return null;
+  return { address: normalizeAddress(s.address)!, name: s.name, phone: s.phone ?? null };
+}
+
 /**
  * A test clock's customer lives at the clock's frozen time (Stripe: "create objects at a frozen time in
  * the past or future"): its own changes are stamped then, like the subscription and invoice work the
@@ -94,6 +101,7 @@ export async function createCustomer(q: Queryable, deps: PaymentDeps, requestNow
     description: input.description ?? null,
     phone: input.phone ?? null,
     address: normalizeAddress(input.address),
+    shipping: normalizeShipping(input.shipping),
     tax_ids: input.tax_ids ?? [],
     preferred_locales: input.preferred_locales ?? [],
     currency: input.currency ?? null,
@@ -156,6 +164,7 @@ export async function updateCustomer(q: Queryable, deps: PaymentDeps, now: Date,
   if (input.description !== undefined) patch.description = input.description;
   if (input.phone !== undefined) patch.phone = input.phone;
   if (input.address !== undefined) patch.address = normalizeAddress(input.address);
+  if (input.shipping !== undefined) patch.shipping = normalizeShipping(input.shipping);
   if (input.tax_ids !== undefined) patch.tax_ids = input.tax_ids;
   if (input.preferred_locales !== undefined) patch.preferred_locales = input.preferred_locales;
   if (input.currency !== undefined) patch.currency = input.currency;

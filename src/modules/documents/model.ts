@@ -38,6 +38,8 @@ export interface DocumentModel {
   meta: [string, string][];
   seller: { name: string; lines: string[] };
   buyer: { title: string; lines: string[] };
+  /** The customer's shipping details as snapshotted at finalisation (invoices only); null without them. */
+  shipTo: { title: string; lines: string[] } | null;
   lines: DocLine[];
   totals: DocTotal[];
   taxBreakdown: { label: string; taxable: string; amount: string }[];
@@ -70,17 +72,27 @@ function sellerBlock(cfg: DocumentsConfig): DocumentModel['seller'] {
 
 const TAX_ID_LABELS: Record<string, string> = { eu_vat: 'VAT', gb_vat: 'VAT', ch_vat: 'VAT', no_vat: 'VAT', au_abn: 'ABN', nz_gst: 'GST', ca_gst_hst: 'GST/HST', us_ein: 'EIN' };
 
+function addressLines(a: Record<string, string | null> | null): string[] {
+  if (!a) return [];
+  const cityLine = [a.postal_code, a.city, a.state].filter(Boolean).join(' ');
+  return [a.line1, a.line2, cityLine, a.country].filter((x): x is string => !!x);
+}
+
 function buyerBlock(c: CustomerDetails | null, fallbackName: string): DocumentModel['buyer'] {
-  const a = c?.address ?? null;
-  const cityLine = a ? [a.postal_code, a.city, a.state].filter(Boolean).join(' ') : '';
   return {
     title: c?.name ?? c?.email ?? fallbackName,
     lines: [
       ...(c?.name && c.email ? [c.email] : []),
-      ...(a ? [a.line1, a.line2, cityLine, a.country].filter((x): x is string => !!x) : []),
+      ...addressLines(c?.address ?? null),
       ...(c?.tax_ids ?? []).map((t) => `${TAX_ID_LABELS[t.type] ?? 'Tax ID'}: ${t.value}`),
     ],
   };
+}
+
+function shipToBlock(c: CustomerDetails | null): DocumentModel['shipTo'] {
+  const s = c?.shipping;
+  if (!s) return null;
+  return { title: s.name, lines: [...addressLines(s.address), ...(s.phone ? [s.phone] : [])] };
 }
 
 function noteFor(reason: string | null | undefined, note: string | null | undefined): string[] {
@@ -163,6 +175,7 @@ export function invoiceModel(inv: InvoiceRow, lines: LineRow[], cfg: DocumentsCo
     meta,
     seller: sellerBlock(cfg),
     buyer: buyerBlock(inv.customer_details ?? null, inv.customer),
+    shipTo: shipToBlock(inv.customer_details ?? null),
     lines: lines.map((l) => ({
       description: l.description ?? '',
       period: periodOf(l),
@@ -208,6 +221,7 @@ export function creditNoteModel(cn: CreditNoteRow, lines: CreditNoteLineRow[], i
     ],
     seller: sellerBlock(cfg),
     buyer: buyerBlock(inv.customer_details ?? null, inv.customer),
+    shipTo: null,
     lines: lines.map((l) => ({
       description: l.description ?? '',
       period: null,

@@ -7,6 +7,7 @@ import { heldFilter } from '../../jobs/holds.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
 import { zAmount, zCurrency, zExpand, zMetadata, zTimestamp } from '../../http/schemas.js';
 import { changeBalance } from '../credit-notes/balance.js';
+import { setDelinquent } from '../customers/delinquency.js';
 import { recordEvent, recordEvents } from '../events/service.js';
 import type { InvoiceRow } from '../invoices/repository.js';
 import { updateInvoiceRow } from '../invoices/repository.js';
@@ -35,6 +36,7 @@ export async function markOverdueInvoices(q: Queryable, scope: OverdueScope, now
   for (const inv of rows) {
     const row = await updateInvoiceRow(q, inv.id, { overdue_at: now, updated: now });
     await recordEvents(q, now, [{ type: 'invoice.overdue', object: await invoiceObject(q, row), customerId: row.customer }]);
+    await setDelinquent(q, [row.customer], true, now);
     if (row.subscription) {
       const sub = await findSubscription(q, row.subscription, true);
       if (sub?.status === 'active') await transition(q, sub, { status: 'past_due' }, now);

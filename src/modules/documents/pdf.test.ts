@@ -19,6 +19,7 @@ function model(lines: number, logoPath: string | null): DocumentModel {
     meta: [['Invoice number', 'RECUR-0007']],
     seller: { name: 'Peak Coaching LLC', lines: ['Tax ID: EIN 12-3456789'] },
     buyer: { title: 'Lena Vogel', lines: ['10117 Berlin', 'DE'] },
+    shipTo: null,
     lines: Array.from({ length: lines }, (_, i) => ({ description: `Session ${i + 1}`, period: null, quantity: '1', unitAmount: '€10.00', tax: '19%', amount: '€10.00' })),
     totals: [{ label: 'Total', value: `€${(lines * 11.9).toFixed(2)}`, strong: true }],
     taxBreakdown: [{ label: 'VAT 19% (Germany)', taxable: `€${lines * 10}.00`, amount: `€${(lines * 1.9).toFixed(2)}` }],
@@ -48,5 +49,12 @@ describe('PDF documents', () => {
     expect(text.split('Description Qty Unit price Tax Amount').length - 1).toBe(3);
     const without = await renderPdf(model(1, '/nonexistent/logo.png'));
     expect(without.toString('latin1')).not.toContain('/Subtype /Image');
+  });
+
+  it('show where the goods go beside the buyer when the invoice has shipping details', async () => {
+    const plain = await pdfToText(await renderPdf(model(1, null)));
+    expect(plain).not.toContain('Ship to');
+    const shipped = await pdfToText(await renderPdf({ ...model(1, null), shipTo: { title: 'Dana Coach', lines: ['1 Harbor Way', '94607 Oakland', 'US', '+14155550123'] } }));
+    for (const s of ['Bill to', 'Lena Vogel', 'Ship to', 'Dana Coach', '1 Harbor Way', '94607 Oakland', '+14155550123']) expect(shipped).toContain(s);
   });
 });

@@ -62,15 +62,22 @@ export function renderPdf(doc: DocumentModel): Promise<Buffer> {
   }
   y = Math.max(metaEnd, y + 12) + 14;
 
-  // Buyer.
-  text('Bill to', MARGIN, { color: GREY });
-  y += 12;
-  text(doc.buyer.title, MARGIN, { bold: true, width: 300 });
-  for (const l of doc.buyer.lines) {
+  // Buyer, and beside it where the goods go when the invoice has shipping details.
+  const block = (title: string, b: { title: string; lines: string[] }, x: number, width: number): number => {
+    text(title, x, { color: GREY });
     y += 12;
-    text(l, MARGIN, { width: 300 });
-  }
-  y += 22;
+    text(b.title, x, { bold: true, width });
+    for (const l of b.lines) {
+      y += 12;
+      text(l, x, { width });
+    }
+    return y;
+  };
+  const blockTop = y;
+  const billEnd = block('Bill to', doc.buyer, MARGIN, doc.shipTo ? 240 : 300);
+  y = blockTop;
+  const shipEnd = doc.shipTo ? block('Ship to', doc.shipTo, MARGIN + 260, 235) : billEnd;
+  y = Math.max(billEnd, shipEnd) + 22;
   text(doc.status, MARGIN, { bold: true, size: 12, width: 495 });
   y += 24;
 

@@ -143,6 +143,7 @@ function documentHtml(m: DocumentModel): string {
   return `<p class="muted">${escapeHtml(m.seller.name)}${m.seller.lines.length ? ' · ' + m.seller.lines.map(escapeHtml).join(' · ') : ''}</p>
 <h1>${escapeHtml(m.title)} ${escapeHtml(m.number)}</h1>${meta}
 <p><strong>Bill to</strong><br>${[m.buyer.title, ...m.buyer.lines].map(escapeHtml).join('<br>')}</p>
+${m.shipTo ? `<p><strong>Ship to</strong><br>${[m.shipTo.title, ...m.shipTo.lines].map(escapeHtml).join('<br>')}</p>` : ''}
 <table><tr class="muted"><td>Description</td><td class="r">Qty</td><td class="r">Tax</td><td class="r">Amount</td></tr>${rows}${totals}</table>${taxes}
 ${m.notes.map((n) => `<p class="muted">${escapeHtml(n)}</p>`).join('')}
 ${m.payment ? `<div class="notice info">${m.payment.lines.map(escapeHtml).join('<br>')}</div>` : ''}`;
@@ -232,7 +233,7 @@ export function hostedInvoiceRoutes(app: FastifyInstance, deps: AppDeps): void {
           await attachPaymentMethod(q, deps, r.now, created.id, inv.customer);
           pm = created.id;
         }
-        const res = await payInvoice(q, deps, inv.id, r.now, { paymentMethod: pm });
+        const res = await payInvoice(q, deps, inv.id, r.now, { paymentMethod: pm, manual: true });
         const after = (await findInvoice(q, inv.id))!;
         if (res.succeeded) return { status: 200, html: await hostedPage(q, deps, path.token, after, { kind: 'success', text: 'Thank you! Your payment went through.' }) };
         return { status: 402, html: await hostedPage(q, deps, path.token, after, { kind: 'error', text: `The payment did not go through: ${res.error?.message ?? 'declined'} Please try another card.` }) };

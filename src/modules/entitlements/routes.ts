@@ -70,7 +70,7 @@ export function entitlementRoutes(r: Router): void {
       let invoice = await getInvoiceRow(q, draft.id);
       let error: { code: string; message: string; decline_code?: string } | null = null;
       if (invoice.status === 'open' && invoice.collection_method === 'charge_automatically') {
-        const res = await payInvoice(q, deps, invoice.id, now, { paymentMethod: body.payment_method });
+        const res = await payInvoice(q, deps, invoice.id, now, { paymentMethod: body.payment_method, manual: true });
         invoice = res.invoice;
         error = res.succeeded ? null : res.error;
       }

@@ -2,6 +2,7 @@ import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import { bulkInsert, bulkUpdate } from '../../db/bulk.js';
+import { setDelinquent } from '../customers/delinquency.js';
 import { recordEvents, type EventInput } from '../events/service.js';
 import type { BillingDetails, PaymentMethodRow, PaymentIntentRow } from '../payments/repository.js';
 import { outcomePatch, serializePaymentIntent, serializePaymentMethod, type PaymentDeps } from '../payments/service.js';
@@ -272,6 +273,7 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
     events.push({ type: 'invoice.paid', object: obj, customerId: r.customer }, { type: 'invoice.payment_succeeded', object: obj, customerId: r.customer });
   }
   await recordEvents(q, now, events);
+  await setDelinquent(q, paidRows.map((r) => r.customer), false, now);
 
   // Subscriptions that recover (past_due, incomplete, unpaid → active) are few: one by one…
   const subIds = paidRows.map((r) => r.subscription).filter((s): s is string => !!s);

@@ -339,7 +339,7 @@ export function invoiceRoutes(r: Router): void {
       }
       if (body.paid_out_of_band) return invoiceObject(q, await payOutOfBand(q, params.id, now, body.payment_reference));
       // Nothing to charge is a 400 that records nothing (no payment intent, attempt_count unchanged).
-      const res = await payInvoice(q, deps, params.id, now, { paymentMethod: body.payment_method, missingPaymentMethod: 'throw' });
+      const res = await payInvoice(q, deps, params.id, now, { paymentMethod: body.payment_method, missingPaymentMethod: 'throw', manual: true });
       if (res.succeeded) return invoiceObject(q, res.invoice);
       // The failed attempt (payment intent, attempt count, events) is kept: commit, then answer as
       // the payment intents do: 402 card_error for a decline, 502 when the gateway did not answer.
@@ -365,7 +365,7 @@ export function invoiceRoutes(r: Router): void {
     scope: 'write',
     params: idParams,
     body: expandOnly,
-    handler: async ({ q, now, params }) => invoiceObject(q, await markUncollectible(q, params.id, await clockNow(q, 'invoices', params.id, now))),
+    handler: async ({ q, now, params }) => invoiceObject(q, await markUncollectible(q, params.id, await clockNow(q, 'invoices', params.id, now), { byApi: true })),
   });
   r.route({
     method: 'GET',

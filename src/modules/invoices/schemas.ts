@@ -136,6 +136,8 @@ export const invoiceObjectSchema = z.object({
   customer_address: customerAddress.nullable(),
   customer_email: z.string().nullable(),
   customer_name: z.string().nullable(),
+  customer_phone: z.string().nullable(),
+  customer_shipping: z.object({ address: customerAddress, name: z.string(), phone: z.string().nullable() }).nullable(),
   customer_tax_exempt: z.enum(['none', 'exempt', 'reverse']).nullable(),
   customer_tax_ids: z.array(z.object({ type: z.string(), value: z.string() })),
   default_payment_method: z.string().nullable(),

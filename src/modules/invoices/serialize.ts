@@ -120,6 +120,8 @@ export function serializeInvoice(inv: InvoiceRow, lines: readonly SerializableLi
     customer_address: customer?.address ?? null,
     customer_email: customer?.email ?? null,
     customer_name: customer?.name ?? null,
+    customer_phone: customer?.phone ?? null,
+    customer_shipping: customer?.shipping ?? null,
     customer_tax_exempt: customer?.tax_exempt ?? null,
     customer_tax_ids: customer?.tax_ids ?? [],
     default_payment_method: inv.default_payment_method,

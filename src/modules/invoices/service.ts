@@ -20,6 +20,7 @@ import { computeInvoiceTotals, MAX_INVOICE_AMOUNT, withinInvoiceBound } from './
 import { findInvoice, insertInvoices, insertLines, linesOf, reserveNumbers, updateInvoiceRow, type InvoiceRow, type LineRow } from './repository.js';
 import { serializeInvoice, type InvoiceObject } from './serialize.js';
 import type { TaxConfig } from '../taxes/config.js';
+import { setDelinquent } from '../customers/delinquency.js';
 import { applyTax, loadPriceBehaviors, type CustomerDetails } from '../taxes/context.js';
 import { hostedInvoiceUrls, type LinkConfig } from '../documents/links.js';
 import { spendOnceDiscounts } from './discount-ends.js';
@@ -67,7 +68,7 @@ export async function draftCustomers(q: Queryable, invs: readonly Pick<InvoiceRo
   const ids = [...new Set(invs.filter((i) => i.status === 'draft').map((i) => i.customer))];
   if (ids.length === 0) return new Map();
   const { rows } = await q.query<CustomerDetails & { id: string; balance: number }>(
-    `SELECT id, name, email, address, tax_ids, tax_exempt, balance FROM customers WHERE id = ANY($1::text[])`,
+    `SELECT id, name, email, phone, address, shipping, tax_ids, tax_exempt, balance FROM customers WHERE id = ANY($1::text[])`,
     [ids],
   );
   return new Map(rows.map((c) => [c.id, { ...customerDetails(c)!, balance: Number(c.balance) }]));
@@ -144,7 +145,7 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
   if (locked.length === 0) return [];
   const customers = [...new Set(locked.map((d) => d.customer))];
   const { rows: customerRows } = await q.query<CustomerDetails & { id: string; balance: number; currency: string | null; invoice_prefix: string | null }>(
-    `SELECT id, balance, currency, invoice_prefix, name, email, address, tax_ids, tax_exempt FROM customers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+    `SELECT id, balance, currency, invoice_prefix, name, email, phone, address, shipping, tax_ids, tax_exempt FROM customers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
     [customers],
   );
   const customerOf = new Map(customerRows.map((c) => [c.id, c]));
@@ -259,6 +260,7 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
     if (r.status === 'paid') events.push({ type: 'invoice.paid', object: obj, customerId: r.customer });
   }
   await recordEvents(q, now, events);
+  await setDelinquent(q, out.filter((r) => r.status === 'paid').map((r) => r.customer), false, now);
   // Zero-amount invoices are paid at once; their subscriptions move as if a payment succeeded.
   for (const r of out) if (r.status === 'paid' && r.subscription) await syncSubscriptionAfterPayment(q, r, true, now);
   return out;
@@ -287,7 +289,7 @@ async function reserveInvoiceNumbers(q: Queryable, drafts: readonly InvoiceRow[]
 
 function customerDetails(c: (CustomerDetails & { id: string }) | undefined): CustomerDetails | null {
   if (!c) return null;
-  return { name: c.name, email: c.email, address: c.address, tax_ids: c.tax_ids, tax_exempt: c.tax_exempt };
+  return { name: c.name, email: c.email, phone: c.phone ?? null, address: c.address, shipping: c.shipping ?? null, tax_ids: c.tax_ids, tax_exempt: c.tax_exempt };
 }
 
 export interface PaymentResult {
@@ -312,7 +314,12 @@ export async function payInvoice(
   deps: Deps,
   invoiceId: string,
   now: Date,
-  opts: { paymentMethod?: string; missingPaymentMethod?: 'record' | 'throw' } = {},
+  opts: {
+    paymentMethod?: string;
+    missingPaymentMethod?: 'record' | 'throw';
+    /** Asked for by a person (the pay call, a hosted page): its failure is not an automatic one, so the customer's delinquency stays. */
+    manual?: boolean;
+  } = {},
 ): Promise<PaymentResult> {
   const inv = await getInvoiceRow(q, invoiceId, true);
   if (inv.status === 'paid') throw new ConflictError('Invoice is already paid.', 'invoice_already_paid');
@@ -330,7 +337,7 @@ export async function payInvoice(
     if (opts.missingPaymentMethod === 'throw') {
       throw new AppError(400, 'invalid_request_error', PAYMENT_METHOD_MISSING, 'This customer has no attached payment method or default payment method.', 'payment_method');
     }
-    const failed = await recordFailure(q, inv, attempt, now, { code: 'payment_method_missing', message: 'The customer has no payment method to charge.' });
+    const failed = await recordFailure(q, inv, attempt, now, !opts.manual);
     return { invoice: failed, paymentIntent: null, succeeded: false, error: { code: 'payment_method_missing', message: 'The customer has no payment method to charge.' }, attempt: null };
   }
   const result = await attemptPayment(q, deps, {
@@ -356,7 +363,7 @@ export async function payInvoice(
     const row = await updateInvoiceRow(q, inv.id, { next_payment_attempt: new Date(now.getTime() + GATEWAY_FAULT_RETRY_MS), updated: now });
     return { invoice: row, paymentIntent, succeeded: false, error, attempt: result };
   }
-  const failed = await recordFailure(q, inv, attempt, now, error);
+  const failed = await recordFailure(q, inv, attempt, now, !opts.manual);
   return { invoice: failed, paymentIntent, succeeded: false, error, attempt: result };
 }
 
@@ -377,14 +384,16 @@ async function markPaid(q: Queryable, inv: InvoiceRow, o: { attempt: number; now
     { type: 'invoice.paid', object: obj, customerId: row.customer },
     { type: 'invoice.payment_succeeded', object: obj, customerId: row.customer },
   ]);
+  await setDelinquent(q, [row.customer], false, o.now);
   if (row.subscription) await syncSubscriptionAfterPayment(q, row, true, o.now);
   return row;
 }
 
-async function recordFailure(q: Queryable, inv: InvoiceRow, attempt: number, now: Date, _error: { code: string; message: string }): Promise<InvoiceRow> {
+async function recordFailure(q: Queryable, inv: InvoiceRow, attempt: number, now: Date, automatic: boolean): Promise<InvoiceRow> {
   // Retries are scheduled by dunning; without a campaign the invoice waits open for a new attempt.
   const row = await updateInvoiceRow(q, inv.id, { attempt_count: attempt, next_payment_attempt: null, updated: now });
   await recordEvents(q, now, [{ type: 'invoice.payment_failed', object: await invoiceObject(q, row), customerId: row.customer }]);
+  if (automatic) await setDelinquent(q, [row.customer], true, now);
   // An uncollectible invoice was given up on: a failed attempt to pay it anyway moves no subscription.
   if (row.subscription && inv.status === 'open') await syncSubscriptionAfterPayment(q, row, false, now);
   return row;
@@ -434,7 +443,8 @@ export async function voidInvoice(q: Queryable, invoiceId: string, now: Date): P
   return row;
 }
 
-export async function markUncollectible(q: Queryable, invoiceId: string, now: Date): Promise<InvoiceRow> {
+/** `byApi`: the operator's call, which clears the customer's delinquency (dunning giving up does not: Stripe). */
+export async function markUncollectible(q: Queryable, invoiceId: string, now: Date, opts: { byApi?: boolean } = {}): Promise<InvoiceRow> {
   const inv = await getInvoiceRow(q, invoiceId, true);
   if (inv.status !== 'open') throw new InvalidRequestError(`You can only mark an open invoice uncollectible; this one is ${inv.status}.`, 'id', 'invoice_not_open');
   const row = await updateInvoiceRow(q, inv.id, {
@@ -444,6 +454,7 @@ export async function markUncollectible(q: Queryable, invoiceId: string, now: Da
     updated: now,
   });
   await recordEvents(q, now, [{ type: 'invoice.marked_uncollectible', object: await invoiceObject(q, row), customerId: row.customer }]);
+  if (opts.byApi) await setDelinquent(q, [row.customer], false, now);
   return row;
 }
 

@@ -174,7 +174,7 @@ export function payPageRoutes(app: FastifyInstance, deps: AppDeps): void {
         if (inv.status !== 'open') return { status: 200, html: payPage(await model(q, deps, r, action, null)) };
         const pmId = await saveCard(q, deps, inv.customer, r.now, form);
         const campaign = await findCampaignByInvoice(q, inv.id, true);
-        const res = await payInvoice(q, deps, inv.id, r.now, { paymentMethod: pmId });
+        const res = await payInvoice(q, deps, inv.id, r.now, { paymentMethod: pmId, manual: true });
         if (res.succeeded) {
           if (campaign?.status === 'active') await recover(q, campaign, r.now, await channelOf(q, r.token), campaign.next_step > 0 ? campaign.next_step - 1 : 0);
           return { status: 200, html: payPage(await model(q, deps, r, action, { kind: 'success', text: 'Thank you! Your card was saved and the payment went through.' })) };

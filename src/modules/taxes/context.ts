@@ -24,6 +24,9 @@ export interface CustomerDetails {
   address: Record<string, string | null> | null;
   tax_ids: { type: string; value: string }[];
   tax_exempt: 'none' | 'exempt' | 'reverse';
+  /** Not in snapshots taken before migration 0035: read as null. */
+  phone?: string | null;
+  shipping?: { name: string; phone: string | null; address: Record<string, string | null> } | null;
 }
 
 export type PriceTaxBehavior = 'inclusive' | 'exclusive' | 'unspecified';
