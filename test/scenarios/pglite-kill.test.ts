@@ -43,11 +43,24 @@ function startWorker(batch: number): { proc: ChildProcess; started: Promise<void
   return { proc, started };
 }
 
+const walMtime = () => {
+  const wal = join(dataDir, 'pg_wal');
+  return Math.max(...readdirSync(wal).map((f) => statSync(join(wal, f)).mtimeMs));
+};
+
+/** Waits until the worker writes WAL after `since` (it has committed work). */
+async function walWrittenSince(since: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (walMtime() <= since) {
+    if (Date.now() > until) throw new Error('the worker committed nothing');
+    await sleep(20);
+  }
+}
+
 /** Waits until the worker has written no WAL for `quietMs` (its due work is done: idle passes only read). */
 async function walQuiet(quietMs: number, timeoutMs: number): Promise<void> {
-  const wal = join(dataDir, 'pg_wal');
   const until = Date.now() + timeoutMs;
-  const latest = () => Math.max(...readdirSync(wal).map((f) => statSync(join(wal, f)).mtimeMs));
+  const latest = walMtime;
   let seen = latest();
   let since = Date.now();
   while (Date.now() < until) {
@@ -83,10 +96,12 @@ describe.skipIf(usingPostgres)('recur worker on PGlite, killed mid-run and resta
     await db.close();
     const nextEnd = addMonths(new Date(dueAt.getTime() - 31 * 86_400_000), 2);
 
-    // Two hard kills, each a moment into a run.
-    for (const after of [1000, 500]) {
+    // Two hard kills, each a moment after the run's first commit (not a fixed time after the start: on a
+    // loaded machine the worker may not have committed anything a second after it says it started).
+    for (const after of [300, 150]) {
       const w = startWorker(20);
       await w.started;
+      await walWrittenSince(Date.now(), 60_000);
       await sleep(after);
       w.proc.kill('SIGKILL');
       await exited(w.proc);
