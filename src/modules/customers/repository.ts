@@ -16,7 +16,7 @@ export interface CustomerRow {
   preferred_locales: string[];
   currency: string | null;
   tax_exempt: 'none' | 'exempt' | 'reverse';
-  invoice_settings: { default_payment_method?: string | null };
+  invoice_settings: { default_payment_method?: string | null; custom_fields?: { name: string; value: string }[] | null; footer?: string | null };
   /** Stripe's invoice_prefix: the customer's own number series, or null for the account's. */
   invoice_prefix: string | null;
   balance: number;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { listQuery, zCurrency, zExpand, zMetadata, zNullableText, zSignedAmount } from '../../http/schemas.js';
 import { COUNTRY_CODES } from './domain/countries.js';
 import { checkTaxId } from '../taxes/domain/tax-ids.js';
+import { zInvoiceCustomFields, zInvoiceFooter } from '../invoices/schemas.js';
 
 export const zAddress = z.strictObject({
   line1: zNullableText(200).optional(),
@@ -53,7 +54,14 @@ const customerFields = {
   preferred_locales: z.array(z.string().min(2).max(20)).max(10).optional(),
   currency: zCurrency().optional(),
   tax_exempt: z.enum(['none', 'exempt', 'reverse']).optional(),
-  invoice_settings: z.strictObject({ default_payment_method: zNullableText(255).optional() }).optional(),
+  invoice_settings: z
+    .strictObject({
+      default_payment_method: zNullableText(255).optional(),
+      /** Stripe: the custom fields and footer every new invoice of the customer shows, unless it names its own. */
+      custom_fields: zInvoiceCustomFields().optional(),
+      footer: zInvoiceFooter().optional(),
+    })
+    .optional(),
   balance: zSignedAmount().optional(),
   /**
    * Stripe: "The prefix for the customer used to generate unique invoice numbers": 3–12 upper-case
@@ -104,7 +112,12 @@ export const customerObject = z.object({
   discount: discountObject.nullable(),
   email: z.string().nullable(),
   invoice_prefix: z.string().nullable(),
-  invoice_settings: z.object({ default_payment_method: z.string().nullable() }),
+  invoice_settings: z.object({
+    custom_fields: z.array(z.object({ name: z.string(), value: z.string() })).nullable(),
+    default_payment_method: z.string().nullable(),
+    footer: z.string().nullable(),
+    rendering_options: z.null(),
+  }),
   livemode: z.boolean(),
   metadata: z.record(z.string(), z.string()),
   name: z.string().nullable(),

@@ -28,7 +28,12 @@ export function serializeCustomer(r: CustomerRow, discount: DiscountObject | nul
     discount,
     email: r.email,
     invoice_prefix: r.invoice_prefix ?? null,
-    invoice_settings: { default_payment_method: r.invoice_settings.default_payment_method ?? null },
+    invoice_settings: {
+      custom_fields: r.invoice_settings.custom_fields ?? null,
+      default_payment_method: r.invoice_settings.default_payment_method ?? null,
+      footer: r.invoice_settings.footer ?? null,
+      rendering_options: null,
+    },
     livemode: false,
     metadata: r.metadata,
     name: r.name,
@@ -106,7 +111,7 @@ export async function createCustomer(q: Queryable, deps: PaymentDeps, requestNow
     preferred_locales: input.preferred_locales ?? [],
     currency: input.currency ?? null,
     tax_exempt: input.tax_exempt ?? 'none',
-    invoice_settings: { default_payment_method: null },
+    invoice_settings: { default_payment_method: null, custom_fields: input.invoice_settings?.custom_fields ?? null, footer: input.invoice_settings?.footer ?? null },
     invoice_prefix: input.invoice_prefix ?? null,
     balance: input.balance ?? 0,
     metadata: mergeMetadata({}, input.metadata),
@@ -128,7 +133,7 @@ export async function createCustomer(q: Queryable, deps: PaymentDeps, requestNow
       : pm
         ? (await resolvePaymentMethod(q, deps, pm, row.id, now, { param: 'invoice_settings[default_payment_method]' })).id
         : null;
-  const final = defaultId ? await updateCustomerRow(q, row.id, { invoice_settings: { default_payment_method: defaultId } }) : row;
+  const final = defaultId ? await updateCustomerRow(q, row.id, { invoice_settings: { ...row.invoice_settings, default_payment_method: defaultId } }) : row;
   const obj = await customerObject(q, await setCustomerDiscount(q, final, input, now), now);
   await recordEvent(q, now, { type: 'customer.created', object: obj, customerId: row.id });
   return obj;

@@ -165,6 +165,8 @@ export function invoiceModel(inv: InvoiceRow, lines: LineRow[], cfg: DocumentsCo
   ];
   if (inv.due_date) meta.push(['Date due', day(new Date(inv.due_date))]);
   if (new Date(inv.period_start).getTime() !== new Date(inv.period_end).getTime()) meta.push(['Service period', `${day(new Date(inv.period_start))} – ${day(new Date(inv.period_end))}`]);
+  // Stripe prints the custom fields (a purchase order number…) with the invoice's own details.
+  for (const f of inv.custom_fields ?? []) meta.push([f.name, f.value]);
 
   return {
     kind: 'invoice',
@@ -186,7 +188,8 @@ export function invoiceModel(inv: InvoiceRow, lines: LineRow[], cfg: DocumentsCo
     })),
     totals,
     taxBreakdown: taxes.map((t) => ({ label: taxLabel(t), taxable: m(t.taxable_amount), amount: m(t.amount) })),
-    notes: [...noteFor(inv.tax_context?.decision.reason, inv.tax_context?.decision.note), ...(inv.description ? [inv.description] : [])],
+    // The footer last, at the foot of the document.
+    notes: [...noteFor(inv.tax_context?.decision.reason, inv.tax_context?.decision.note), ...(inv.description ? [inv.description] : []), ...(inv.footer ? [inv.footer] : [])],
     status,
     payment,
     hostedUrl: open ? inv.hosted_invoice_url : null,

@@ -4,7 +4,7 @@ import { applyDiscounts, type Discount } from './domain/discounts.js';
 import { computeInvoiceTotals } from './domain/totals.js';
 import { lineBehavior, type DraftTax } from '../taxes/context.js';
 import { aggregateTaxAmounts, computeLineTax, lineTaxTotals } from '../taxes/domain/compute.js';
-import type { BillingReason, CollectionMethod, InvoiceRow, LineRow } from './repository.js';
+import type { BillingReason, CollectionMethod, InvoiceCustomField, InvoiceRow, LineRow } from './repository.js';
 
 // Builds an invoice and its lines in memory from drafts: the same code serves one API call and a
 // worker batch of thousands (which then writes them set-based), and the upcoming-invoice preview.
@@ -54,6 +54,9 @@ export interface InvoiceDraft {
   testClock: string | null;
   description?: string | null;
   metadata?: Record<string, string>;
+  /** Stripe's custom_fields / footer; absent: the customer's invoice_settings ones (persistInvoices). */
+  customFields?: InvoiceCustomField[] | null;
+  footer?: string | null;
   lines: LineDraft[];
   /**
    * Discounts active for this invoice (already filtered by period): they apply to the lines without
@@ -68,6 +71,8 @@ export interface InvoiceDraft {
 export interface BuiltInvoice {
   invoice: InvoiceRow;
   lines: LineRow[];
+  /** Which of the customer's invoice_settings the invoice takes when it is written (persistInvoices). */
+  inheritsSettings?: { customFields: boolean; footer: boolean };
 }
 
 export function buildInvoice(d: InvoiceDraft, now: Date): BuiltInvoice {
@@ -153,6 +158,8 @@ export function buildInvoice(d: InvoiceDraft, now: Date): BuiltInvoice {
     hosted_invoice_url: null,
     overdue_at: null,
     payment_reference: null,
+    custom_fields: d.customFields ?? null,
+    footer: d.footer ?? null,
   };
-  return { invoice, lines };
+  return { invoice, lines, inheritsSettings: { customFields: d.customFields === undefined, footer: d.footer === undefined } };
 }

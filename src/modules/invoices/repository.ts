@@ -52,6 +52,14 @@ export interface InvoiceRow {
   hosted_invoice_url: string | null;
   overdue_at: Date | null;
   payment_reference: string | null;
+  /** Stripe's custom_fields and footer (migration 0036): the customer's invoice_settings ones unless the invoice named its own. */
+  custom_fields: InvoiceCustomField[] | null;
+  footer: string | null;
+}
+
+export interface InvoiceCustomField {
+  name: string;
+  value: string;
 }
 
 export interface LineRow {
@@ -121,6 +129,8 @@ export const INVOICE_COLUMNS: Column[] = [
   { name: 'hosted_invoice_url', type: 'text' },
   { name: 'overdue_at', type: 'timestamptz' },
   { name: 'payment_reference', type: 'text' },
+  { name: 'custom_fields', type: 'jsonb' },
+  { name: 'footer', type: 'text' },
 ];
 
 export const LINE_COLUMNS: Column[] = [

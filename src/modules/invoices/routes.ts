@@ -25,7 +25,7 @@ import { linesOf, listInvoiceRows, updateInvoiceRow, type CollectionMethod, type
 import { sendInvoiceNow } from '../notifications/lifecycle.js';
 import { recordEvent } from '../events/service.js';
 import { inPreviewSpelling, previewAfterDueRenewals, previewNewSubscription, previewedSubscription } from './preview.js';
-import { invoiceObjectSchema } from './schemas.js';
+import { invoiceObjectSchema, zInvoiceCustomFields, zInvoiceFooter } from './schemas.js';
 import { serializeLine } from './serialize.js';
 import {
   checkDueTerms,
@@ -111,6 +111,9 @@ export function invoiceRoutes(r: Router): void {
       due_date: zTimestamp().optional(),
       auto_advance: zBool().optional(),
       description: zNullableText(1000).optional(),
+      /** Absent: the customer's invoice_settings ones (Stripe); `""`: none. */
+      custom_fields: zInvoiceCustomFields().optional(),
+      footer: zInvoiceFooter().optional(),
       metadata: zMetadata().optional(),
       pending_invoice_items_behavior: z.enum(['include', 'exclude']).optional(),
       default_payment_method: z.string().min(1).optional(),
@@ -199,12 +202,14 @@ export function invoiceRoutes(r: Router): void {
   r.route({
     method: 'POST',
     url: '/v1/invoices/{id}',
-    summary: 'Update an invoice: a draft fully; a finalized one only description and metadata (and auto_advance while it is open)',
+    summary: 'Update an invoice: a draft fully; a finalized one only description, custom_fields, footer and metadata (and auto_advance while it is open)',
     tag: 'Invoices',
     scope: 'write',
     params: idParams,
     body: z.strictObject({
       description: zNullableText(1000).optional(),
+      custom_fields: zInvoiceCustomFields().optional(),
+      footer: zInvoiceFooter().optional(),
       metadata: zMetadata().optional(),
       auto_advance: zBool().optional(),
       collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
@@ -227,6 +232,8 @@ export function invoiceRoutes(r: Router): void {
       }
       const row = await updateInvoiceRow(q, inv.id, {
         ...(body.description !== undefined ? { description: body.description } : {}),
+        ...(body.custom_fields !== undefined ? { custom_fields: body.custom_fields } : {}),
+        ...(body.footer !== undefined ? { footer: body.footer } : {}),
         ...(inv.status === 'draft' ? draftTerms(inv, body, now) : {}),
         ...(body.auto_advance !== undefined ? { auto_advance: body.auto_advance } : {}),
         // A draft turned to auto_advance that has no finalization time (a manual draft created without

@@ -109,6 +109,22 @@ const invoiceParent = z.object({
   }),
 });
 
+/**
+ * Stripe's invoice custom_fields: up to four name/value pairs shown on the invoice (a purchase order
+ * number, a cost centre); `""` unsets them. A preprocess rather than a union, so an error names the
+ * nested parameter (custom_fields[0][name]).
+ */
+export const zInvoiceCustomFields = () =>
+  z.preprocess(
+    (v) => (v === '' ? null : v),
+    z
+      .array(z.strictObject({ name: z.string().min(1).max(40), value: z.string().min(1).max(140) }))
+      .max(4, 'at most 4 custom fields')
+      .nullable(),
+  );
+/** Stripe's invoice footer; `""` unsets it. */
+export const zInvoiceFooter = () => z.preprocess((v) => (v === '' ? null : v), z.string().max(5000).nullable());
+
 const customerAddress = z.record(z.string(), z.string().nullable());
 
 export const invoiceObjectSchema = z.object({
@@ -140,9 +156,11 @@ export const invoiceObjectSchema = z.object({
   customer_shipping: z.object({ address: customerAddress, name: z.string(), phone: z.string().nullable() }).nullable(),
   customer_tax_exempt: z.enum(['none', 'exempt', 'reverse']).nullable(),
   customer_tax_ids: z.array(z.object({ type: z.string(), value: z.string() })),
+  custom_fields: z.array(z.object({ name: z.string(), value: z.string() })).nullable(),
   default_payment_method: z.string().nullable(),
   description: z.string().nullable(),
   discounts: z.array(z.string()),
+  footer: z.string().nullable(),
   due_date: z.number().int().nullable(),
   effective_at: z.number().int().nullable(),
   ending_balance: z.number().int().nullable(),

@@ -17,7 +17,7 @@ import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import { buildInvoice, type BuiltInvoice, type InvoiceDraft, type LineDraft } from './builder.js';
 import { formatInvoiceNumber } from './domain/numbering.js';
 import { computeInvoiceTotals, MAX_INVOICE_AMOUNT, withinInvoiceBound } from './domain/totals.js';
-import { findInvoice, insertInvoices, insertLines, linesOf, reserveNumbers, updateInvoiceRow, type InvoiceRow, type LineRow } from './repository.js';
+import { findInvoice, insertInvoices, insertLines, linesOf, reserveNumbers, updateInvoiceRow, type InvoiceCustomField, type InvoiceRow, type LineRow } from './repository.js';
 import { serializeInvoice, type InvoiceObject } from './serialize.js';
 import type { TaxConfig } from '../taxes/config.js';
 import { setDelinquent } from '../customers/delinquency.js';
@@ -60,18 +60,33 @@ export async function latestPaymentIntents(q: Queryable, invoiceIds: readonly st
   return new Map(rows.map((r) => [r.invoice, r.id]));
 }
 
-/** A draft's customer as the draft shows it: current details and current balance (its starting_balance). */
-export type DraftCustomer = CustomerDetails & { balance: number };
+/**
+ * A draft's customer as the draft shows it: current details and current balance (its starting_balance);
+ * and the customer's invoice_settings custom_fields and footer, which a new invoice takes.
+ */
+export type DraftCustomer = CustomerDetails & { balance: number; settings: { custom_fields: InvoiceCustomField[] | null; footer: string | null } };
 
 /** The current details and balances of the customers of the drafts among `invs` (one query; none without drafts). */
 export async function draftCustomers(q: Queryable, invs: readonly Pick<InvoiceRow, 'status' | 'customer'>[]): Promise<Map<string, DraftCustomer>> {
   const ids = [...new Set(invs.filter((i) => i.status === 'draft').map((i) => i.customer))];
   if (ids.length === 0) return new Map();
-  const { rows } = await q.query<CustomerDetails & { id: string; balance: number }>(
-    `SELECT id, name, email, phone, address, shipping, tax_ids, tax_exempt, balance FROM customers WHERE id = ANY($1::text[])`,
+  const { rows } = await q.query<CustomerDetails & { id: string; balance: number; custom_fields: InvoiceCustomField[] | null; footer: string | null }>(
+    `SELECT id, name, email, phone, address, shipping, tax_ids, tax_exempt, balance,
+            invoice_settings->'custom_fields' AS custom_fields, invoice_settings->>'footer' AS footer
+       FROM customers WHERE id = ANY($1::text[])`,
     [ids],
   );
-  return new Map(rows.map((c) => [c.id, { ...customerDetails(c)!, balance: Number(c.balance) }]));
+  return new Map(rows.map((c) => [c.id, { ...customerDetails(c)!, balance: Number(c.balance), settings: { custom_fields: c.custom_fields ?? null, footer: c.footer ?? null } }]));
+}
+
+/** Stripe: a new invoice shows the customer's invoice_settings custom_fields and footer unless it names its own. */
+export function applyInvoiceSettings(built: readonly BuiltInvoice[], customers: ReadonlyMap<string, DraftCustomer>): void {
+  for (const b of built) {
+    const settings = customers.get(b.invoice.customer)?.settings;
+    if (!settings || !b.inheritsSettings) continue;
+    if (b.inheritsSettings.customFields) b.invoice.custom_fields = settings.custom_fields;
+    if (b.inheritsSettings.footer) b.invoice.footer = settings.footer;
+  }
 }
 
 export async function getInvoiceRow(q: Queryable, id: string, forUpdate = false, param = 'id'): Promise<InvoiceRow> {
@@ -88,6 +103,8 @@ export async function getInvoiceRow(q: Queryable, id: string, forUpdate = false,
  */
 export async function persistInvoices(q: Queryable, built: BuiltInvoice[], now: Date): Promise<BuiltInvoice[]> {
   if (built.length === 0) return [];
+  const customers = await draftCustomers(q, built.map((b) => b.invoice));
+  applyInvoiceSettings(built, customers);
   const inserted = await insertInvoices(q, built.map((b) => b.invoice));
   const kept = built.filter((b) => inserted.has(b.invoice.id));
   await insertLines(q, kept.flatMap((b) => b.lines));
@@ -101,7 +118,6 @@ export async function persistInvoices(q: Queryable, built: BuiltInvoice[], now: 
   const usedDiscounts = kept.flatMap((b) => b.invoice.discounts.map((d) => d.discount));
   // A `once` discount is spent by the first invoice it reduces (customer.discount.deleted).
   await spendOnceDiscounts(q, usedDiscounts, now);
-  const customers = await draftCustomers(q, kept.map((b) => b.invoice));
   await recordEvents(
     q,
     now,
@@ -471,6 +487,8 @@ export async function createManualInvoice(
     due_date?: number;
     auto_advance?: boolean;
     description?: string | null;
+    custom_fields?: InvoiceCustomField[] | null;
+    footer?: string | null;
     metadata?: Record<string, string>;
     pending_invoice_items_behavior?: 'include' | 'exclude';
     default_payment_method?: string;
@@ -532,6 +550,8 @@ export async function createManualInvoice(
         defaultPaymentMethod,
         testClock: customer.test_clock,
         description: input.description ?? null,
+        customFields: input.custom_fields,
+        footer: input.footer,
         metadata: mergeMetadata({}, input.metadata),
         lines: pendingLines(pending),
         discounts,

@@ -12,7 +12,7 @@ import { buildInvoice, type InvoiceDraft, type LineDraft } from '../invoices/bui
 import { serializeInvoice } from '../invoices/serialize.js';
 import { computeInvoiceTotals } from '../invoices/domain/totals.js';
 import { applyTax } from '../taxes/context.js';
-import { createInvoices, draftCustomers, finalizeInvoices, payInvoice, voidInvoice } from '../invoices/service.js';
+import { applyInvoiceSettings, createInvoices, draftCustomers, finalizeInvoices, payInvoice, voidInvoice } from '../invoices/service.js';
 import { updateInvoiceRow } from '../invoices/repository.js';
 import { resolvePaymentMethod } from '../payments/service.js';
 import { discountsFor, loadPricing, pendingItemsFor, pendingLines, periodLines, pricedItems, trialLines, unitAmountIn, type PriceInfo } from './billing.js';
@@ -933,7 +933,9 @@ export async function upcomingInvoice(
   // (ending_balance stays unknown until then, as in Stripe's preview).
   const due = computeInvoiceTotals({ lineAmounts: [built.invoice.total], startingBalance: customer.balance });
   // A draft, so it shows the customer's current details, as any draft does (invoiceObjects).
-  const details = (await draftCustomers(q, [built.invoice])).get(sub.customer);
+  const customers = await draftCustomers(q, [built.invoice]);
+  applyInvoiceSettings([built], customers);
+  const details = customers.get(sub.customer);
   const obj = serializeInvoice({ ...built.invoice, starting_balance: customer.balance, amount_due: due.amount_due, amount_remaining: due.amount_due }, built.lines, { customer: details });
   // Stripe: next_payment_attempt "will be null for invoices where collection_method=send_invoice".
   const nextAttempt = draft.collectionMethod === 'send_invoice' ? null : Math.floor(invoiceAt.getTime() / 1000);
