@@ -1,6 +1,6 @@
 import { discountObject } from '../coupons/schemas.js';
 import { z } from 'zod';
-import { listQuery, zCurrency, zExpand, zMetadata, zNullableText, zSignedAmount } from '../../http/schemas.js';
+import { listQuery, zCurrency, zExpand, zInt, zMetadata, zNullableText, zSignedAmount } from '../../http/schemas.js';
 import { COUNTRY_CODES } from './domain/countries.js';
 import { checkTaxId } from '../taxes/domain/tax-ids.js';
 import { zInvoiceCustomFields, zInvoiceFooter } from '../invoices/schemas.js';
@@ -73,6 +73,8 @@ const customerFields = {
     .regex(/^[A-Z0-9]{3,12}$/, 'must be 3–12 upper-case letters or digits')
     .or(z.literal('').transform(() => null))
     .optional(),
+  /** Stripe: where the customer's own series (invoice_prefix) starts, e.g. after another system's last number. */
+  next_invoice_sequence: zInt().pipe(z.number().int().min(1).max(999_999_999)).optional(),
   /** Stripe: a coupon (or below, a promotion code) for the customer's own discount, replacing the one before. */
   coupon: z.string().min(1).max(255).optional(),
   promotion_code: z.string().min(1).max(255).optional(),
@@ -121,6 +123,7 @@ export const customerObject = z.object({
   livemode: z.boolean(),
   metadata: z.record(z.string(), z.string()),
   name: z.string().nullable(),
+  next_invoice_sequence: z.number().int().nullable(),
   phone: z.string().nullable(),
   preferred_locales: z.array(z.string()),
   shipping: zShippingObject.nullable(),

@@ -15,7 +15,7 @@ import type { DiscountObject } from '../coupons/schemas.js';
 import { customerDiscounts, setCustomerDiscount } from './discount.js';
 
 /** `discount`: the customer's own discount in force (customerDiscounts), or null. */
-export function serializeCustomer(r: CustomerRow, discount: DiscountObject | null): CustomerObject {
+export function serializeCustomer(r: CustomerRow, discount: DiscountObject | null, nextInvoiceSequence: number | null = null): CustomerObject {
   return {
     id: r.id,
     object: 'customer',
@@ -37,6 +37,8 @@ export function serializeCustomer(r: CustomerRow, discount: DiscountObject | nul
     livemode: false,
     metadata: r.metadata,
     name: r.name,
+    // The next number of the customer's own series (its invoice_prefix); null on the account's series.
+    next_invoice_sequence: r.invoice_prefix ? nextInvoiceSequence : null,
     phone: r.phone,
     preferred_locales: r.preferred_locales,
     shipping: r.shipping,
@@ -120,6 +122,7 @@ export async function createCustomer(q: Queryable, deps: PaymentDeps, requestNow
     updated: now,
   });
   if (row.invoice_prefix) await claimInvoicePrefix(q, row.invoice_prefix, row.id, now);
+  if (input.next_invoice_sequence !== undefined) await setNextInvoiceSequence(q, row, input.next_invoice_sequence);
   // The balance is a ledger: a starting balance is its first transaction.
   await recordBalanceSet(q, now, { customer: row.id, before: 0, after: row.balance, currency: row.currency, initial: true });
   // Stripe: `payment_method` is attached to the new customer, as POST /v1/payment_methods/{id}/attach
@@ -147,7 +150,7 @@ export async function getCustomerRow(q: Queryable, id: string, opts: { forUpdate
 
 /** The customer as the API shows it, with its discount in force at its own time (its test clock's, or `now`). */
 export async function customerObject(q: Queryable, row: CustomerRow, now: Date): Promise<CustomerObject> {
-  return serializeCustomer(row, (await customerDiscounts(q, [row], now)).get(row.id) ?? null);
+  return (await customerObjects(q, [row], now))[0]!;
 }
 
 export async function retrieveCustomer(q: Queryable, id: string, now: Date): Promise<CustomerObject | { id: string; object: 'customer'; deleted: true }> {
@@ -187,6 +190,7 @@ export async function updateCustomer(q: Queryable, deps: PaymentDeps, now: Date,
   }
   if (input.metadata !== undefined) patch.metadata = mergeMetadata(before.metadata, input.metadata);
   const after = await updateCustomerRow(q, id, patch);
+  if (input.next_invoice_sequence !== undefined) await setNextInvoiceSequence(q, after, input.next_invoice_sequence);
   await recordBalanceSet(q, now, { customer: id, before: Number(before.balance), after: Number(after.balance), currency: after.currency, initial: false });
   const obj = await customerObject(q, await setCustomerDiscount(q, after, input, now), now);
   const prev = previousAttributes(beforeObj, obj);
@@ -226,5 +230,33 @@ export async function listCustomers(q: Queryable, filter: { email?: string; test
 /** Customers as the API shows them: one read for all their discounts. */
 export async function customerObjects(q: Queryable, rows: CustomerRow[], now: Date): Promise<CustomerObject[]> {
   const discounts = await customerDiscounts(q, rows, now);
-  return rows.map((r) => serializeCustomer(r, discounts.get(r.id) ?? null));
+  const sequences = await nextInvoiceSequences(q, rows);
+  return rows.map((r) => serializeCustomer(r, discounts.get(r.id) ?? null, r.invoice_prefix ? (sequences.get(r.invoice_prefix) ?? 1) : null));
+}
+
+/** The next number of each of these customers' own series (one read, none when no customer has a prefix). */
+async function nextInvoiceSequences(q: Queryable, rows: readonly CustomerRow[]): Promise<Map<string, number>> {
+  const prefixes = [...new Set(rows.map((r) => r.invoice_prefix).filter((p): p is string => !!p))];
+  if (prefixes.length === 0) return new Map();
+  const { rows: series } = await q.query<{ series: string; next_number: string }>(`SELECT series, next_number FROM invoice_number_series WHERE series = ANY($1::text[])`, [prefixes]);
+  return new Map(series.map((s) => [s.series, Number(s.next_number)]));
+}
+
+/**
+ * Stripe's next_invoice_sequence: where the customer's own series (its invoice_prefix) starts — e.g. to
+ * continue another billing system's numbers. Settable until the series has numbered an invoice: a jump
+ * after that would leave a gap (or a clash) in a series Recur keeps gapless.
+ */
+async function setNextInvoiceSequence(q: Queryable, customer: CustomerRow, next: number): Promise<void> {
+  const series = customer.invoice_prefix;
+  if (!series) throw new InvalidRequestError('next_invoice_sequence applies to a customer with its own invoice_prefix; set one.', 'next_invoice_sequence', 'parameter_invalid');
+  await q.query(`INSERT INTO invoice_number_series (series, next_number) VALUES ($1, 1) ON CONFLICT (series) DO NOTHING`, [series]);
+  // The counter row locked first: a finalization of this series waits, or has committed its number.
+  const { rows } = await q.query<{ next_number: string }>(`SELECT next_number FROM invoice_number_series WHERE series = $1 FOR UPDATE`, [series]);
+  if (Number(rows[0]!.next_number) === next) return;
+  const used = await q.query(`SELECT 1 FROM invoices WHERE series = $1 AND number IS NOT NULL LIMIT 1`, [series]);
+  if (used.rows.length > 0) {
+    throw new InvalidRequestError(`The series ${series} has numbered invoices already; its next number stays ${rows[0]!.next_number} so that it has no gap.`, 'next_invoice_sequence', 'invoice_sequence_in_use');
+  }
+  await q.query(`UPDATE invoice_number_series SET next_number = $2 WHERE series = $1`, [series, next]);
 }

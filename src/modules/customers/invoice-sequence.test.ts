@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../../test/helpers/app.js';
+
+// Stripe's next_invoice_sequence: a customer moving from another billing system keeps counting where
+// its invoices stopped (ACME-0457 there, ACME-0458 here). Settable until its series has numbered an
+// invoice, so that the series stays gapless.
+
+let t: TestApp;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function ok(method: 'GET' | 'POST', url: string, payload?: Record<string, unknown>): Promise<any> {
+  const res = await t.call({ method, url, ...(payload ? { payload } : {}) });
+  expect(res.status, `${method} ${url}: ${JSON.stringify(res.body)}`).toBe(200);
+  return res.body;
+}
+async function invoice(customer: string, amount: number) {
+  await ok('POST', '/v1/invoiceitems', { customer, amount, currency: 'usd', description: 'Leadership workshop' });
+  const draft = await ok('POST', '/v1/invoices', { customer, pending_invoice_items_behavior: 'include', collection_method: 'send_invoice', days_until_due: 30 });
+  return ok('POST', `/v1/invoices/${draft.id}/finalize`, {});
+}
+
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(() => t.close());
+
+describe('next_invoice_sequence', () => {
+  it("continues the customer's own series from the number given, then counts on", async () => {
+    const acme = await ok('POST', '/v1/customers', { email: 'ap@acme.example', invoice_prefix: 'ACME', next_invoice_sequence: 458 });
+    expect(acme.next_invoice_sequence).toBe(458);
+    // Corrected before its first invoice: allowed, and an event says so.
+    const corrected = await ok('POST', `/v1/customers/${acme.id}`, { next_invoice_sequence: 460 });
+    expect(corrected.next_invoice_sequence).toBe(460);
+    const ev = (await ok('GET', `/v1/events?type=customer.updated&object_id=${acme.id}`)).data[0];
+    expect(ev.data.previous_attributes).toEqual({ next_invoice_sequence: 458 });
+
+    expect((await invoice(acme.id, 250_000)).number).toBe('ACME-0460');
+    expect((await invoice(acme.id, 120_000)).number).toBe('ACME-0461');
+    expect((await ok('GET', `/v1/customers/${acme.id}`)).next_invoice_sequence).toBe(462);
+
+    // Once the series has numbered invoices it cannot jump (a gap) or go back (a clash); the same number is a no-op.
+    for (const n of [500, 400]) {
+      const res = await t.call({ method: 'POST', url: `/v1/customers/${acme.id}`, payload: { next_invoice_sequence: n } });
+      expect([res.status, res.body.error?.code, res.body.error?.param]).toEqual([400, 'invoice_sequence_in_use', 'next_invoice_sequence']);
+    }
+    expect((await ok('POST', `/v1/customers/${acme.id}`, { next_invoice_sequence: 462 })).next_invoice_sequence).toBe(462);
+    expect((await invoice(acme.id, 5_000)).number).toBe('ACME-0462');
+  });
+
+  it('is null on the account series and refused there, with nothing written', async () => {
+    const plain = await ok('POST', '/v1/customers', { email: 'solo@example.com' });
+    expect(plain.next_invoice_sequence).toBeNull();
+    const res = await t.call({ method: 'POST', url: `/v1/customers/${plain.id}`, payload: { next_invoice_sequence: 10, name: 'Solo' } });
+    expect([res.status, res.body.error?.param]).toEqual([400, 'next_invoice_sequence']);
+    expect((await ok('GET', `/v1/customers/${plain.id}`)).name).toBeNull();
+    const created = await t.call({ method: 'POST', url: '/v1/customers', payload: { email: 'refused@example.com', next_invoice_sequence: 10 } });
+    expect(created.status).toBe(400);
+    expect((await ok('GET', '/v1/customers?email=refused@example.com')).data).toEqual([]);
+  });
+});
