@@ -74,8 +74,13 @@ export async function checkBooks(q: Db): Promise<Problem[]> {
   );
   add(
     'invoice numbers gapless per series',
-    await rows(`SELECT series, count(*) AS n, max(split_part(number, '-', 2)::int) AS hi, count(DISTINCT number) AS distinct_numbers FROM invoices
-                 WHERE number IS NOT NULL GROUP BY series HAVING max(split_part(number, '-', 2)::int) <> count(*) OR count(DISTINCT number) <> count(*)`),
+    // From the series' first number: 1, or a customer's next_invoice_sequence set before its first invoice.
+    await rows(`SELECT i.series, count(*) AS n, min(split_part(i.number, '-', 2)::int) AS lo, max(split_part(i.number, '-', 2)::int) AS hi,
+                       count(DISTINCT i.number) AS distinct_numbers, coalesce(s.first_number, 1) AS first
+                  FROM invoices i LEFT JOIN invoice_number_series s ON s.series = i.series
+                 WHERE i.number IS NOT NULL GROUP BY i.series, s.first_number
+                HAVING min(split_part(i.number, '-', 2)::int) <> coalesce(s.first_number, 1)
+                    OR max(split_part(i.number, '-', 2)::int) - coalesce(s.first_number, 1) + 1 <> count(*) OR count(DISTINCT i.number) <> count(*)`),
   );
   add(
     'customer balance = its ledger',

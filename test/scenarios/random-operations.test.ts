@@ -69,7 +69,11 @@ describe.each([
     const { call, log, fivexx } = recordedCalls(t);
     const newCustomer = async (fixed?: { card: string; address: (typeof ADDRESSES)[number] }) => {
       const address = fixed ? fixed.address : tax ? r.pick(ADDRESSES) : null;
-      const c = await call('POST', '/v1/customers', { email: `r${customers.length}@example.com`, test_clock: clock, ...(address ? { address } : {}) });
+      // Some customers number their invoices in their own series, continuing another system's numbers,
+      // and carry a purchase order number and a footer onto every invoice.
+      const own = r.chance(0.2) ? { invoice_prefix: `RC${String(customers.length).padStart(3, '0')}`, next_invoice_sequence: r.int(1, 900) } : {};
+      const settings = r.chance(0.2) ? { invoice_settings: { custom_fields: [{ name: 'PO number', value: `PO-${r.int(1, 9999)}` }], footer: 'Thank you.' } } : {};
+      const c = await call('POST', '/v1/customers', { email: `r${customers.length}@example.com`, test_clock: clock, ...(address ? { address } : {}), ...own, ...settings });
       const card = fixed ? fixed.card : r.pick(CARDS);
       if (card) {
         const pm = await call('POST', `/v1/payment_methods/${card}/attach`, { customer: c.body.id });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.js';
+import { checkBooks } from '../../../test/helpers/books.js';
 
 // Stripe's next_invoice_sequence: a customer moving from another billing system keeps counting where
 // its invoices stopped (ACME-0457 there, ACME-0458 here). Settable until its series has numbered an
@@ -44,6 +45,12 @@ describe('next_invoice_sequence', () => {
     }
     expect((await ok('POST', `/v1/customers/${acme.id}`, { next_invoice_sequence: 462 })).next_invoice_sequence).toBe(462);
     expect((await invoice(acme.id, 5_000)).number).toBe('ACME-0462');
+
+    // The books' gapless check counts from the series' first number, and still sees a gap in it.
+    expect(await checkBooks(t.testDb.db)).toEqual([]);
+    await t.testDb.db.query(`UPDATE invoices SET number = 'ACME-0463' WHERE number = 'ACME-0462'`);
+    expect((await checkBooks(t.testDb.db)).map((p) => p.check)).toEqual(['invoice numbers gapless per series']);
+    await t.testDb.db.query(`UPDATE invoices SET number = 'ACME-0462' WHERE number = 'ACME-0463'`);
   });
 
   it('is null on the account series and refused there, with nothing written', async () => {

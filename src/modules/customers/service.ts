@@ -258,5 +258,5 @@ async function setNextInvoiceSequence(q: Queryable, customer: CustomerRow, next:
   if (used.rows.length > 0) {
     throw new InvalidRequestError(`The series ${series} has numbered invoices already; its next number stays ${rows[0]!.next_number} so that it has no gap.`, 'next_invoice_sequence', 'invoice_sequence_in_use');
   }
-  await q.query(`UPDATE invoice_number_series SET next_number = $2 WHERE series = $1`, [series, next]);
+  await q.query(`UPDATE invoice_number_series SET next_number = $2, first_number = $2 WHERE series = $1`, [series, next]);
 }
