@@ -86,5 +86,5 @@ describe.skipIf(!usingPostgres)('subscription schedules with two workers on Post
       ['2026-05-01T00:00:00.000Z', 5],
       [null, N - 5],
     ]);
-  });
+  }, 120_000);
 });
