@@ -205,10 +205,24 @@ describe('currency lock in a worker batch', () => {
     await t.advance(clock, '2026-01-15T14:00:00Z');
     const after = await t.ok('GET', `/v1/invoices/${draft.id}`);
     expect([after.status, after.auto_advance, after.number]).toEqual(['draft', false, null]);
+    // The invoice itself says why (Stripe's last_finalization_error), until a finalization succeeds.
+    expect(after.last_finalization_error).toEqual({ code: 'currency_mismatch', type: 'invalid_request_error', message: expect.stringContaining('is billed in usd') });
     const failed = (await t.ok('GET', `/v1/events?customer=${customer}&type=invoice.finalization_failed`)).data;
     expect(failed.map((e: { data: { object: { id: string; last_finalization_error: { code: string } } } }) => [e.data.object.id, e.data.object.last_finalization_error.code])).toEqual([
       [draft.id, 'currency_mismatch'],
     ]);
+  });
+
+  it('a finalization that succeeds clears the last error', async () => {
+    const customer = await t.customer({ address: { country: 'DE' } });
+    await t.ok('POST', '/v1/invoiceitems', { customer, amount: 5000, currency: 'eur', description: 'Workshop seat' });
+    const draft = await t.ok('POST', '/v1/invoices', { pending_invoice_items_behavior: 'include', customer, currency: 'eur' });
+    expect(draft.last_finalization_error).toBeNull();
+    // As a failed worker attempt leaves it (the currency case above cannot be finalized afterwards).
+    await t.testDb.db.query(`UPDATE invoices SET last_finalization_error = '{"code":"currency_mismatch","message":"m","type":"invalid_request_error"}' WHERE id = $1`, [draft.id]);
+    expect((await t.ok('GET', `/v1/invoices/${draft.id}`)).last_finalization_error.code).toBe('currency_mismatch');
+    const open = await t.ok('POST', `/v1/invoices/${draft.id}/finalize`, {});
+    expect([open.status, open.last_finalization_error]).toEqual(['open', null]);
   });
 });
 

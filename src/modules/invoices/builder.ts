@@ -160,6 +160,7 @@ export function buildInvoice(d: InvoiceDraft, now: Date): BuiltInvoice {
     payment_reference: null,
     custom_fields: d.customFields ?? null,
     footer: d.footer ?? null,
+    last_finalization_error: null,
   };
   return { invoice, lines, inheritsSettings: { customFields: d.customFields === undefined, footer: d.footer === undefined } };
 }

@@ -55,6 +55,8 @@ export interface InvoiceRow {
   /** Stripe's custom_fields and footer (migration 0036): the customer's invoice_settings ones unless the invoice named its own. */
   custom_fields: InvoiceCustomField[] | null;
   footer: string | null;
+  /** Stripe's last_finalization_error (migration 0038): set when the worker could not finalize the draft, cleared by a finalization. */
+  last_finalization_error: { code: string; message: string; type: 'invalid_request_error' } | null;
 }
 
 export interface InvoiceCustomField {
@@ -131,6 +133,7 @@ export const INVOICE_COLUMNS: Column[] = [
   { name: 'payment_reference', type: 'text' },
   { name: 'custom_fields', type: 'jsonb' },
   { name: 'footer', type: 'text' },
+  { name: 'last_finalization_error', type: 'jsonb' },
 ];
 
 export const LINE_COLUMNS: Column[] = [

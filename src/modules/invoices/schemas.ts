@@ -161,6 +161,7 @@ export const invoiceObjectSchema = z.object({
   description: z.string().nullable(),
   discounts: z.array(z.string()),
   footer: z.string().nullable(),
+  last_finalization_error: z.object({ code: z.string(), message: z.string(), type: z.literal('invalid_request_error') }).nullable(),
   due_date: z.number().int().nullable(),
   effective_at: z.number().int().nullable(),
   ending_balance: z.number().int().nullable(),

@@ -128,6 +128,7 @@ export function serializeInvoice(inv: InvoiceRow, lines: readonly SerializableLi
     custom_fields: inv.custom_fields ?? null,
     description: inv.description,
     footer: inv.footer ?? null,
+    last_finalization_error: inv.last_finalization_error ?? null,
     discounts: inv.discounts.map((d) => d.discount),
     due_date: ts(inv.due_date),
     effective_at: inv.status_transitions.finalized_at ?? null,

@@ -177,8 +177,8 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
     }
     const message = `The customer ${d.customer} is billed in ${fixed} (fixed by their first finalized invoice); invoice ${d.id} is in ${d.currency}. Use one currency per customer.`;
     if ((opts.onCurrencyMismatch ?? 'throw') === 'throw') throw new InvalidRequestError(message, 'currency', 'currency_mismatch');
-    const failed = await updateInvoiceRow(q, d.id, { auto_advance: false, updated: now });
-    await recordEvents(q, now, [{ type: 'invoice.finalization_failed', object: { ...(await invoiceObject(q, failed)), last_finalization_error: { code: 'currency_mismatch', message } }, customerId: d.customer }]);
+    const failed = await updateInvoiceRow(q, d.id, { auto_advance: false, last_finalization_error: { code: 'currency_mismatch', message, type: 'invalid_request_error' }, updated: now });
+    await recordEvents(q, now, [{ type: 'invoice.finalization_failed', object: await invoiceObject(q, failed), customerId: d.customer }]);
   }
   if (drafts.length === 0) return [];
   await q.query(
@@ -226,13 +226,14 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
       updated: now,
       customer_details: customerDetails(customerOf.get(d.customer)),
       hosted_invoice_url: hosted.get(d.id) ?? null,
+      last_finalization_error: null,
     };
     out.push(row);
   }
   await q.query(
     `UPDATE invoices AS t SET status = u.status, number = u.number, series = u.series, starting_balance = u.sb, ending_balance = u.eb,
        amount_due = u.due, amount_remaining = u.rem, next_payment_attempt = u.npa, status_transitions = u.st::jsonb, updated = $10,
-       customer_details = u.cd::jsonb, hosted_invoice_url = u.hurl
+       customer_details = u.cd::jsonb, hosted_invoice_url = u.hurl, last_finalization_error = NULL
      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::timestamptz[], $11::text[], $12::text[], $13::text[], $9::text[])
        AS u(id, status, number, sb, eb, due, rem, npa, st, cd, hurl, series)
      WHERE t.id = u.id`,
