@@ -48,6 +48,18 @@ describe('built-in rates', () => {
 });
 
 describe('determination and computation', () => {
+  it('a customer with a shipping address is taxed where it is, as Stripe Tax does', async () => {
+    const customer = await t.customer({
+      name: 'Lena Vogel',
+      address: { line1: 'Unter den Linden 1', postal_code: '10117', city: 'Berlin', country: 'DE' },
+      shipping: { name: 'Lena Vogel', address: { line1: '1 Rue de Rivoli', postal_code: '75001', city: 'Paris', country: 'FR' } },
+    });
+    const inv = await t.firstInvoice(customer, community);
+    // 20 % French VAT on 9,700.
+    expect([inv.subtotal, inv.tax, inv.total]).toEqual([9700, 1940, 11_640]);
+    expect(inv.automatic_tax.location).toEqual({ country: 'FR', state: null, source: 'shipping_address' });
+    expect(inv.customer_shipping.address.country).toBe('FR');
+  });
   it('German consumer: 19 % VAT on each line, rounded half-even per line', async () => {
     const customer = await t.customer({ name: 'Lena Vogel', address: { line1: 'Unter den Linden 1', postal_code: '10117', city: 'Berlin', country: 'DE' } });
     // A one-off workbook waiting for the first invoice: 1,852.5 of tax rounds to the even 1,852.

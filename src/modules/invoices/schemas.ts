@@ -141,7 +141,7 @@ export const invoiceObjectSchema = z.object({
     status: z.enum(['complete', 'requires_location_inputs']).nullable(),
     taxability_reason: taxAmount.shape.taxability_reason.nullable(),
     note: z.string().nullable(),
-    location: z.object({ country: z.string(), state: z.string().nullable(), source: z.enum(['billing_address', 'fallback']) }).nullable(),
+    location: z.object({ country: z.string(), state: z.string().nullable(), source: z.enum(['shipping_address', 'billing_address', 'fallback']) }).nullable(),
   }),
   billing_reason: z.enum(['subscription_create', 'subscription_cycle', 'subscription_update', 'subscription_threshold', 'manual']),
   collection_method: z.enum(['charge_automatically', 'send_invoice']),

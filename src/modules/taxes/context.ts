@@ -62,6 +62,7 @@ export async function loadRateCandidates(q: Queryable, countries: readonly strin
 interface CustomerTaxRow {
   id: string;
   address: { country?: string | null; state?: string | null; postal_code?: string | null } | null;
+  shipping_address: { country?: string | null; state?: string | null; postal_code?: string | null } | null;
   tax_ids: { type: string; value: string }[];
   tax_exempt: 'none' | 'exempt' | 'reverse';
 }
@@ -74,9 +75,9 @@ export async function applyTax(q: Queryable, cfg: TaxConfig | undefined, drafts:
   if (!cfg?.sellerCountry || drafts.length === 0) return drafts;
   const seller = { country: cfg.sellerCountry, state: cfg.sellerState };
   const customerIds = [...new Set(drafts.map((d) => d.customer))];
-  const { rows: customers } = await q.query<CustomerTaxRow>(`SELECT id, address, tax_ids, tax_exempt FROM customers WHERE id = ANY($1::text[])`, [customerIds]);
+  const { rows: customers } = await q.query<CustomerTaxRow>(`SELECT id, address, shipping->'address' AS shipping_address, tax_ids, tax_exempt FROM customers WHERE id = ANY($1::text[])`, [customerIds]);
   const byId = new Map(customers.map((c) => [c.id, c]));
-  const countries = [seller.country, ...customers.map((c) => c.address?.country?.toUpperCase()).filter((c): c is string => !!c)];
+  const countries = [seller.country, ...customers.flatMap((c) => [c.address?.country?.toUpperCase(), c.shipping_address?.country?.toUpperCase()]).filter((c): c is string => !!c)];
   const rates = await loadRateCandidates(q, countries);
   const behaviors = await loadPriceBehaviors(
     q,
@@ -91,7 +92,7 @@ export async function applyTax(q: Queryable, cfg: TaxConfig | undefined, drafts:
         seller,
         usNexus: cfg.usNexus,
         missingAddress: cfg.missingAddress,
-        customer: { address: c?.address ?? null, taxIds: c?.tax_ids ?? [], taxExempt: c?.tax_exempt ?? 'none' },
+        customer: { address: c?.address ?? null, shippingAddress: c?.shipping_address ?? null, taxIds: c?.tax_ids ?? [], taxExempt: c?.tax_exempt ?? 'none' },
         rates,
         at,
       });

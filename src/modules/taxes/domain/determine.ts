@@ -5,8 +5,9 @@ import type { TaxDecision, TaxRateSnapshot, TaxType } from './types.js';
 // Tax determination: which rates apply to a customer at an instant. Pure: the caller loads the
 // candidate rates (set-based, for a whole batch) and the customer; nothing here touches I/O.
 //
-// 1. Location: the customer's billing address; without a country, the configured fallback (the
-//    seller's location, or no tax) — never a guess from currency, IP or email.
+// 1. Location: as Stripe Tax, the customer's shipping address when it names a country, else the
+//    billing address; without a country, the configured fallback (the seller's location, or no tax) —
+//    never a guess from currency, IP or email.
 // 2. `tax_exempt: exempt` → no tax, "Exempt"; `tax_exempt: reverse` → no tax, "Reverse charge".
 // 3. Cross-border B2B: an EU destination with a valid-format VAT id from a member state other than
 //    the seller's → 0 % "Reverse charge"; likewise the business tax ids of the other countries whose
@@ -31,8 +32,12 @@ export interface RateCandidate {
   effective_until: Date | null;
 }
 
+type TaxAddress = { country?: string | null; state?: string | null; postal_code?: string | null } | null;
+
 export interface CustomerTaxInfo {
-  address: { country?: string | null; state?: string | null; postal_code?: string | null } | null;
+  address: TaxAddress;
+  /** The customer's shipping address: Stripe Tax's first choice of location. */
+  shippingAddress?: TaxAddress;
   taxIds: readonly { type: string; value: string }[];
   taxExempt: 'none' | 'exempt' | 'reverse';
 }
@@ -142,12 +147,14 @@ export function destinationRates(rates: readonly RateCandidate[], loc: { country
 
 export function determineTax(input: DetermineInput): TaxDecision {
   const { customer, seller } = input;
-  const addrCountry = customer.address?.country ? customer.address.country.toUpperCase() : null;
+  const shipping = customer.shippingAddress?.country ? customer.shippingAddress : null;
+  const address = shipping ?? customer.address;
+  const addrCountry = address?.country ? address.country.toUpperCase() : null;
   let location: NonNullable<TaxDecision['location']>;
   let postal = '';
   if (addrCountry) {
-    location = { country: addrCountry, state: normalizeState(addrCountry, customer.address?.state), source: 'billing_address' };
-    postal = compactPostal(customer.address?.postal_code);
+    location = { country: addrCountry, state: normalizeState(addrCountry, address?.state), source: shipping ? 'shipping_address' : 'billing_address' };
+    postal = compactPostal(address?.postal_code);
   } else if (input.missingAddress === 'seller') {
     location = { country: seller.country, state: seller.state, source: 'fallback' };
   } else {

@@ -116,6 +116,12 @@ describe('determination', () => {
     expect(decide({ address: { postal_code: '12345' } }, { missingAddress: 'none' })).toEqual({ reason: 'not_collecting', rates: [], note: null, location: null, status: 'requires_location_inputs' });
     expect(decide({ address: { country: 'BR' } })).toMatchObject({ reason: 'not_collecting', rates: [] });
   });
+  it("the shipping address first, as Stripe Tax; one without a country leaves the billing address", () => {
+    expect(decide({ address: { country: 'DE' }, shippingAddress: { country: 'FR' } })).toMatchObject({ location: { country: 'FR', state: null, source: 'shipping_address' } });
+    expect(rates(decide({ address: { country: 'DE' }, shippingAddress: { country: 'FR' } }))).toEqual([['VAT', 20, 'France']]);
+    expect(decide({ address: { country: 'DE' }, shippingAddress: { postal_code: '75001' } })).toMatchObject({ location: { country: 'DE', source: 'billing_address' } });
+    expect(decide({ address: null, shippingAddress: { country: 'us', state: 'pa' } })).toMatchObject({ location: { country: 'US', state: 'PA', source: 'shipping_address' } });
+  });
   it('normalizes subdivisions', () => {
     expect(normalizeState('CA', 'Québec')).toBe('QC');
     expect(normalizeState('US', 'ny')).toBe('NY');

@@ -31,7 +31,7 @@ export interface TaxDecision {
   /** Printed on the invoice: "Reverse charge", "Exempt". */
   note: string | null;
   /** Where the customer was taken to be, and from what. */
-  location: { country: string; state: string | null; source: 'billing_address' | 'fallback' } | null;
+  location: { country: string; state: string | null; source: 'shipping_address' | 'billing_address' | 'fallback' } | null;
   /** Stripe's automatic_tax.status: `requires_location_inputs` when no location was known and the fallback is `none`. */
   status: 'complete' | 'requires_location_inputs';
 }
