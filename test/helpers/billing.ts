@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { seedCatalog } from '../../src/modules/catalog/seed.js';
 import { createTestApp, type TestApp } from './app.js';
 
@@ -12,6 +13,11 @@ export async function createBillingApp(start = '2026-01-15T12:00:00Z'): Promise<
   };
   const helpers: BillingHelpers = {
     priceId,
+    async ok(method, url, payload) {
+      const res = await t.call({ method, url, ...(payload ? { payload } : {}) });
+      expect(res.status, `${method} ${url}: ${JSON.stringify(res.body)}`).toBe(200);
+      return res.body;
+    },
     async clockAt(iso: string) {
       const res = await t.call({ method: 'POST', url: '/v1/test_helpers/test_clocks', payload: { frozen_time: unix(iso), name: iso } });
       return res.body.id as string;
@@ -64,6 +70,9 @@ export interface Inv {
 
 export interface BillingHelpers {
   priceId(lookupKey: string): Promise<string>;
+  /** A call that must answer 200; its body. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  ok(method: 'GET' | 'POST' | 'DELETE', url: string, payload?: Record<string, unknown>): Promise<any>;
   clockAt(iso: string): Promise<string>;
   advance(clock: string, iso: string): Promise<unknown>;
   customer(opts?: { clock?: string; card?: string; email?: string }): Promise<string>;

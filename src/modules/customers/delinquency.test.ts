@@ -9,12 +9,7 @@ import type { TestApp } from '../../../test/helpers/app.js';
 
 let t: TestApp & BillingHelpers;
 let community: string;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function ok(method: 'GET' | 'POST', url: string, payload?: Record<string, unknown>): Promise<any> {
-  const res = await t.call({ method, url, ...(payload ? { payload } : {}) });
-  expect(res.status, `${method} ${url}: ${JSON.stringify(res.body)}`).toBe(200);
-  return res.body;
-}
+const ok = (method: 'GET' | 'POST', url: string, payload?: Record<string, unknown>) => t.ok(method, url, payload);
 const delinquent = async (customer: string) => (await ok('GET', `/v1/customers/${customer}`)).delinquent as boolean;
 /** The delinquency changes recorded for a customer: [delinquent after, delinquent before]. */
 const changes = async (customer: string) =>

@@ -9,12 +9,7 @@ import { pdfToText } from '../../../test/scenarios/taxes-support.js';
 
 let t: TestApp & BillingHelpers;
 let community: string;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function ok(method: 'GET' | 'POST', url: string, payload?: Record<string, unknown>): Promise<any> {
-  const res = await t.call({ method, url, ...(payload ? { payload } : {}) });
-  expect(res.status, `${method} ${url}: ${JSON.stringify(res.body)}`).toBe(200);
-  return res.body;
-}
+const ok = (method: 'GET' | 'POST', url: string, payload?: Record<string, unknown>) => t.ok(method, url, payload);
 const po = [{ name: 'PO number', value: 'PO-4471' }];
 const footer = 'Questions about this invoice? billing@peak-coaching.example';
 
