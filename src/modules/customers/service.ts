@@ -10,11 +10,13 @@ import { findCustomer, insertCustomer, listCustomerRows, updateCustomerRow, type
 import type { CreateCustomerInput, CustomerObject, UpdateCustomerInput } from './schemas.js';
 import { recordBalanceSet } from '../credit-notes/balance.js';
 import { DEFAULT_SERIES } from '../invoices/service.js';
+import { nextNumbers, startSeriesAt } from '../invoices/repository.js';
 import { cancelNotStartedSchedules } from '../subscription-schedules/lifecycle.js';
 import type { DiscountObject } from '../coupons/schemas.js';
 import { customerDiscounts, setCustomerDiscount } from './discount.js';
 
 /** `discount`: the customer's own discount in force (customerDiscounts), or null. */
+/** `nextInvoiceSequence`: the next number of the customer's own series (its invoice_prefix); null on the account's. */
 export function serializeCustomer(r: CustomerRow, discount: DiscountObject | null, nextInvoiceSequence: number | null = null): CustomerObject {
   return {
     id: r.id,
@@ -37,8 +39,7 @@ export function serializeCustomer(r: CustomerRow, discount: DiscountObject | nul
     livemode: false,
     metadata: r.metadata,
     name: r.name,
-    // The next number of the customer's own series (its invoice_prefix); null on the account's series.
-    next_invoice_sequence: r.invoice_prefix ? nextInvoiceSequence : null,
+    next_invoice_sequence: nextInvoiceSequence,
     phone: r.phone,
     preferred_locales: r.preferred_locales,
     shipping: r.shipping,
@@ -230,16 +231,12 @@ export async function listCustomers(q: Queryable, filter: { email?: string; test
 /** Customers as the API shows them: one read for all their discounts. */
 export async function customerObjects(q: Queryable, rows: CustomerRow[], now: Date): Promise<CustomerObject[]> {
   const discounts = await customerDiscounts(q, rows, now);
-  const sequences = await nextInvoiceSequences(q, rows);
-  return rows.map((r) => serializeCustomer(r, discounts.get(r.id) ?? null, r.invoice_prefix ? (sequences.get(r.invoice_prefix) ?? 1) : null));
-}
-
-/** The next number of each of these customers' own series (one read, none when no customer has a prefix). */
-async function nextInvoiceSequences(q: Queryable, rows: readonly CustomerRow[]): Promise<Map<string, number>> {
-  const prefixes = [...new Set(rows.map((r) => r.invoice_prefix).filter((p): p is string => !!p))];
-  if (prefixes.length === 0) return new Map();
-  const { rows: series } = await q.query<{ series: string; next_number: string }>(`SELECT series, next_number FROM invoice_number_series WHERE series = ANY($1::text[])`, [prefixes]);
-  return new Map(series.map((s) => [s.series, Number(s.next_number)]));
+  // Customers without an invoice_prefix (nearly all) cost no read.
+  const sequences = await nextNumbers(
+    q,
+    rows.flatMap((r) => (r.invoice_prefix ? [r.invoice_prefix] : [])),
+  );
+  return rows.map((r) => serializeCustomer(r, discounts.get(r.id) ?? null, r.invoice_prefix ? sequences.get(r.invoice_prefix)! : null));
 }
 
 /**
@@ -250,13 +247,8 @@ async function nextInvoiceSequences(q: Queryable, rows: readonly CustomerRow[]):
 async function setNextInvoiceSequence(q: Queryable, customer: CustomerRow, next: number): Promise<void> {
   const series = customer.invoice_prefix;
   if (!series) throw new InvalidRequestError('next_invoice_sequence applies to a customer with its own invoice_prefix; set one.', 'next_invoice_sequence', 'parameter_invalid');
-  await q.query(`INSERT INTO invoice_number_series (series, next_number) VALUES ($1, 1) ON CONFLICT (series) DO NOTHING`, [series]);
-  // The counter row locked first: a finalization of this series waits, or has committed its number.
-  const { rows } = await q.query<{ next_number: string }>(`SELECT next_number FROM invoice_number_series WHERE series = $1 FOR UPDATE`, [series]);
-  if (Number(rows[0]!.next_number) === next) return;
-  const used = await q.query(`SELECT 1 FROM invoices WHERE series = $1 AND number IS NOT NULL LIMIT 1`, [series]);
-  if (used.rows.length > 0) {
-    throw new InvalidRequestError(`The series ${series} has numbered invoices already; its next number stays ${rows[0]!.next_number} so that it has no gap.`, 'next_invoice_sequence', 'invoice_sequence_in_use');
+  const started = await startSeriesAt(q, series, next);
+  if (!started.ok) {
+    throw new InvalidRequestError(`The series ${series} has numbered invoices already; its next number stays ${started.next} so that it has no gap.`, 'next_invoice_sequence', 'invoice_sequence_in_use');
   }
-  await q.query(`UPDATE invoice_number_series SET next_number = $2, first_number = $2 WHERE series = $1`, [series, next]);
 }

@@ -204,14 +204,42 @@ export async function updateInvoices(q: Queryable, columns: Column[], rows: Reco
   await bulkUpdate(q, 'invoices', columns, rows);
 }
 
+const ensureSeries = (q: Queryable, series: string) =>
+  q.query(`INSERT INTO invoice_number_series (series, next_number) VALUES ($1, 1) ON CONFLICT (series) DO NOTHING`, [series]);
+
 /** Reserves `count` consecutive numbers of a series. The row lock makes the sequence gapless. */
 export async function reserveNumbers(q: Queryable, series: string, count: number): Promise<number> {
-  await q.query(`INSERT INTO invoice_number_series (series, next_number) VALUES ($1, 1) ON CONFLICT (series) DO NOTHING`, [series]);
+  await ensureSeries(q, series);
   const { rows } = await q.query<{ first: number }>(
     `UPDATE invoice_number_series SET next_number = next_number + $2 WHERE series = $1 RETURNING next_number - $2 AS first`,
     [series, count],
   );
   return rows[0]!.first;
+}
+
+/** The next number of each series (1 for a series that has none yet): one read. */
+export async function nextNumbers(q: Queryable, series: readonly string[]): Promise<Map<string, number>> {
+  const wanted = [...new Set(series)];
+  if (wanted.length === 0) return new Map();
+  const { rows } = await q.query<{ series: string; next_number: string }>(`SELECT series, next_number FROM invoice_number_series WHERE series = ANY($1::text[])`, [wanted]);
+  const found = new Map(rows.map((r) => [r.series, Number(r.next_number)]));
+  return new Map(wanted.map((s) => [s, found.get(s) ?? 1]));
+}
+
+/**
+ * Makes a series start at `first`, while it has numbered no invoice (a later jump would leave a gap or
+ * a clash). The counter row is locked first: a finalization of the series either committed its number
+ * before (and this refuses) or waits. Returns false when the series is in use and not already there.
+ */
+export async function startSeriesAt(q: Queryable, series: string, first: number): Promise<{ ok: boolean; next: number }> {
+  await ensureSeries(q, series);
+  const { rows } = await q.query<{ next_number: string }>(`SELECT next_number FROM invoice_number_series WHERE series = $1 FOR UPDATE`, [series]);
+  const next = Number(rows[0]!.next_number);
+  if (next === first) return { ok: true, next };
+  const used = await q.query(`SELECT 1 FROM invoices WHERE series = $1 AND number IS NOT NULL LIMIT 1`, [series]);
+  if (used.rows.length > 0) return { ok: false, next };
+  await q.query(`UPDATE invoice_number_series SET next_number = $2, first_number = $2 WHERE series = $1`, [series, first]);
+  return { ok: true, next: first };
 }
 
 export async function listInvoiceRows(
