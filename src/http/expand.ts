@@ -9,6 +9,12 @@ import type { Queryable } from '../db/index.js';
 
 export type Fetcher = (q: Queryable, id: string, now: Date) => Promise<unknown>;
 export type Fetchers = ReadonlyMap<string, Fetcher>;
+/**
+ * Stripe's includable fields: absent from an object unless expanded (`customer.tax`), then computed
+ * from the object. Keyed `object.field` (`customer.tax`).
+ */
+export type Computed = (q: Queryable, obj: Record<string, unknown>, now: Date) => Promise<unknown>;
+export type ComputedFields = ReadonlyMap<string, Computed>;
 
 const MAX_DEPTH = 4;
 
@@ -21,24 +27,37 @@ function notExpandable(path: string, index: number): InvalidRequestError {
 }
 
 /** Expands `paths` in `body` in place (the body is the request's own response object). */
-export async function expandResponse(q: Queryable, body: unknown, paths: readonly string[], fetchers: Fetchers, now: Date): Promise<void> {
+export async function expandResponse(
+  q: Queryable,
+  body: unknown,
+  paths: readonly string[],
+  fetchers: Fetchers,
+  now: Date,
+  computed: ComputedFields = new Map(),
+): Promise<void> {
+  const ctx = { fetchers, computed };
   for (const [index, path] of paths.entries()) {
     const segments = path.split('.');
     if (segments.length > MAX_DEPTH + 1 || segments.some((s) => s === '')) throw notExpandable(path, index);
-    await expandAt(q, body, segments, fetchers, path, index, now);
+    await expandAt(q, body, segments, ctx, path, index, now);
   }
 }
 
-async function expandAt(q: Queryable, node: unknown, segments: string[], fetchers: Fetchers, path: string, index: number, now: Date): Promise<void> {
+type Ctx = { fetchers: Fetchers; computed: ComputedFields };
+
+async function expandAt(q: Queryable, node: unknown, segments: string[], ctx: Ctx, path: string, index: number, now: Date): Promise<void> {
+  const { fetchers } = ctx;
   if (node === null || typeof node !== 'object') throw notExpandable(path, index);
   const obj = node as Record<string, unknown>;
   const [field, ...rest] = segments as [string, ...string[]];
   if ((obj.object === 'list' || obj.object === 'search_result') && field === 'data' && Array.isArray(obj.data)) {
     // `data.x` on a list or a search result: each element; `data` alone names nothing to expand.
     if (rest.length === 0) throw notExpandable(path, index);
-    for (const item of obj.data) await expandAt(q, item, rest, fetchers, path, index, now);
+    for (const item of obj.data) await expandAt(q, item, rest, ctx, path, index, now);
     return;
   }
+  const compute = obj.deleted === true ? undefined : ctx.computed.get(`${String(obj.object)}.${field}`);
+  if (compute && !Object.hasOwn(obj, field)) obj[field] = await compute(q, obj, now);
   if (!Object.hasOwn(obj, field)) throw notExpandable(path, index);
   let value = obj[field];
   // A list of ids (subscription.discounts): each one.
@@ -46,7 +65,7 @@ async function expandAt(q: Queryable, node: unknown, segments: string[], fetcher
     const out: unknown[] = [];
     for (const v of value) {
       const holder = { object: 'element', v };
-      await expandAt(q, holder, ['v', ...rest], fetchers, path, index, now);
+      await expandAt(q, holder, ['v', ...rest], ctx, path, index, now);
       out.push(holder.v);
     }
     obj[field] = out;
@@ -60,5 +79,5 @@ async function expandAt(q: Queryable, node: unknown, segments: string[], fetcher
   }
   // A null reference stays null (Stripe expands nothing there); an object is already expanded.
   if (value === null || rest.length === 0) return;
-  await expandAt(q, value, rest, fetchers, path, index, now);
+  await expandAt(q, value, rest, ctx, path, index, now);
 }

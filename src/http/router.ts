@@ -6,7 +6,7 @@ import type { AppDeps } from '../deps.js';
 import { SCOPE_RANK, type Scope } from '../modules/api-keys/service.js';
 import type { AuthInfo } from './auth.js';
 import { runInRequest } from '../core/context/index.js';
-import { expandFetchers } from '../modules/expandable.js';
+import { expandComputed, expandFetchers } from '../modules/expandable.js';
 import { expandResponse } from './expand.js';
 import { claimKey, requestHash, storeError, storeResponse, validateKey } from './idempotency.js';
 import { rejectNul, toInvalidRequest } from './zod-errors.js';
@@ -104,7 +104,7 @@ export class Router {
       // expand[] (query for GET and DELETE, body otherwise), inside the transaction and before the
       // response is stored for its Idempotency-Key, so a replay answers the same expanded body.
       const expand = (body as { expand?: string[] }).expand ?? (query as { expand?: string[] }).expand;
-      if (expand?.length && res.status === 200) await expandResponse(q, res.body, expand, expandFetchers, now);
+      if (expand?.length && res.status === 200) await expandResponse(q, res.body, expand, expandFetchers, now, expandComputed(deps.config));
       if (idemKey && auth) await storeResponse(q, auth.keyId, idemKey, res);
       return { ...res, replayed: false };
     };

@@ -1,4 +1,6 @@
-import type { Fetcher, Fetchers } from '../http/expand.js';
+import type { ComputedFields, Fetcher, Fetchers } from '../http/expand.js';
+import type { TaxConfig } from './taxes/config.js';
+import { customerTax } from './customers/service.js';
 import { retrievePrice, retrieveProduct } from './catalog/service.js';
 import { creditNoteObject, getCreditNoteRow } from './credit-notes/service.js';
 import { retrieveDiscount } from './coupons/service.js';
@@ -24,3 +26,8 @@ export const expandFetchers: Fetchers = new Map<string, Fetcher>([
   // Discounts have no GET route of their own (as on Stripe): expand is how their start and end are read.
   ['di', (q, id, now) => retrieveDiscount(q, now, id)],
 ]);
+
+/** Stripe's includable fields (absent unless expanded), computed from their object: `customer.tax`. */
+export function expandComputed(config: { tax?: TaxConfig }): ComputedFields {
+  return new Map([['customer.tax', (q, obj, now) => customerTax(q, config.tax, String(obj.id), now)]]);
+}

@@ -16,6 +16,8 @@ export interface CustomerRow {
   preferred_locales: string[];
   currency: string | null;
   tax_exempt: 'none' | 'exempt' | 'reverse';
+  /** Stripe's tax[ip_address]: kept and shown in the `tax` hash; no location is inferred from it. */
+  tax_ip_address: string | null;
   invoice_settings: { default_payment_method?: string | null; custom_fields?: { name: string; value: string }[] | null; footer?: string | null };
   /** Stripe's invoice_prefix: the customer's own number series, or null for the account's. */
   invoice_prefix: string | null;
@@ -31,7 +33,7 @@ export interface CustomerRow {
 
 const COLUMNS = [
   'id', 'email', 'name', 'description', 'phone', 'address', 'shipping', 'tax_ids', 'preferred_locales', 'currency', 'tax_exempt',
-  'invoice_settings', 'invoice_prefix', 'balance', 'metadata', 'test_clock', 'created', 'updated',
+  'tax_ip_address', 'invoice_settings', 'invoice_prefix', 'balance', 'metadata', 'test_clock', 'created', 'updated',
 ] as const;
 const JSON_COLUMNS = new Set(['address', 'shipping', 'tax_ids', 'preferred_locales', 'invoice_settings', 'metadata']);
 

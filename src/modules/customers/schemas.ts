@@ -1,4 +1,5 @@
 import { discountObject } from '../coupons/schemas.js';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { listQuery, zCurrency, zExpand, zInt, zMetadata, zNullableText, zSignedAmount } from '../../http/schemas.js';
 import { COUNTRY_CODES } from './domain/countries.js';
@@ -41,6 +42,17 @@ export const zShipping = z.strictObject({
   address: zAddress.refine((a) => !!a.line1, { message: 'must include line1', path: ['line1'] }),
   phone: zPhone.optional(),
 });
+
+/** Stripe's `tax` parameter: a recent IP address (`""` unsets) and when to check the tax location. */
+const zTaxParam = <V extends readonly [string, ...string[]]>(validate: V) =>
+  z.strictObject({
+    ip_address: z
+      .string()
+      .refine((v) => v === '' || isIP(v) !== 0, 'must be an IPv4 or IPv6 address')
+      .transform((v) => (v === '' ? null : v))
+      .optional(),
+    validate_location: z.enum(validate).optional(),
+  });
 
 const customerFields = {
   email: zEmail.optional(),
@@ -85,11 +97,14 @@ const customerFields = {
 // Like Stripe, a customer's test clock is set at creation only.
 export const createCustomerBody = z.strictObject({
   ...customerFields,
+  /** Stripe: validate_location `deferred` (default) or `immediately` (refuse a customer whose tax location is unknown). */
+  tax: zTaxParam(['deferred', 'immediately'] as const).optional(),
   test_clock: z.string().optional(),
   /** Stripe: a payment method to attach to the new customer (a Stripe test id such as pm_card_visa creates one). */
   payment_method: z.string().min(1).max(255).optional(),
 });
-export const updateCustomerBody = z.strictObject(customerFields);
+/** Stripe: validate_location `auto` (default: refuse losing a known location while subscribed), `deferred` or `immediately`. */
+export const updateCustomerBody = z.strictObject({ ...customerFields, tax: zTaxParam(['auto', 'deferred', 'immediately'] as const).optional() });
 export type CreateCustomerInput = z.output<typeof createCustomerBody>;
 export type UpdateCustomerInput = z.output<typeof updateCustomerBody>;
 
@@ -127,6 +142,15 @@ export const customerObject = z.object({
   phone: z.string().nullable(),
   preferred_locales: z.array(z.string()),
   shipping: zShippingObject.nullable(),
+  /** Includable: only with expand[]=tax (src/modules/taxes/customer-tax.ts). */
+  tax: z
+    .object({
+      automatic_tax: z.enum(['supported', 'not_collecting', 'unrecognized_location']),
+      ip_address: z.string().nullable(),
+      location: z.object({ country: z.string(), source: z.enum(['billing_address', 'shipping_destination']), state: z.string().nullable() }).nullable(),
+      provider: z.literal('recur'),
+    })
+    .optional(),
   tax_exempt: z.enum(['none', 'exempt', 'reverse']),
   tax_ids: z.object({ object: z.literal('list'), data: z.array(z.object({ type: z.string(), value: z.string() })) }),
   test_clock: z.string().nullable(),

@@ -14,6 +14,11 @@ import { nextNumbers, startSeriesAt } from '../invoices/repository.js';
 import { cancelNotStartedSchedules } from '../subscription-schedules/lifecycle.js';
 import type { DiscountObject } from '../coupons/schemas.js';
 import { customerDiscounts, setCustomerDiscount } from './discount.js';
+import type { TaxConfig } from '../taxes/config.js';
+import { customerTaxObjects, validateTaxLocation, type CustomerTaxObject } from '../taxes/customer-tax.js';
+
+/** The payment deps (attaching payment methods) and the tax settings (tax[validate_location]). */
+type CustomerDeps = PaymentDeps & { config?: { tax?: TaxConfig } };
 
 /** `discount`: the customer's own discount in force (customerDiscounts), or null. */
 /** `nextInvoiceSequence`: the next number of the customer's own series (its invoice_prefix); null on the account's. */
@@ -95,25 +100,29 @@ export async function customerNow(q: Queryable, customerId: string, now: Date): 
   return rows[0] ? new Date(rows[0].frozen_time) : now;
 }
 
-export async function createCustomer(q: Queryable, deps: PaymentDeps, requestNow: Date, input: CreateCustomerInput): Promise<CustomerObject> {
+export async function createCustomer(q: Queryable, deps: CustomerDeps, requestNow: Date, input: CreateCustomerInput): Promise<CustomerObject> {
   let now = requestNow;
   if (input.test_clock) {
     const clock = await q.query<{ frozen_time: Date }>(`SELECT frozen_time FROM test_clocks WHERE id = $1 AND deleted_at IS NULL`, [input.test_clock]);
     if (!clock.rows[0]) throw new NotFoundError('test_clock', input.test_clock, 'test_clock');
     now = new Date(clock.rows[0].frozen_time);
   }
+  const address = normalizeAddress(input.address);
+  const shipping = normalizeShipping(input.shipping);
+  await validateTaxLocation(q, deps.config?.tax, input.tax?.validate_location ?? 'deferred', { id: null, before: null, after: { address, shipping } });
   const row = await insertCustomer(q, {
     id: newId('cus'),
     email: input.email ?? null,
     name: input.name ?? null,
     description: input.description ?? null,
     phone: input.phone ?? null,
-    address: normalizeAddress(input.address),
-    shipping: normalizeShipping(input.shipping),
+    address,
+    shipping,
     tax_ids: input.tax_ids ?? [],
     preferred_locales: input.preferred_locales ?? [],
     currency: input.currency ?? null,
     tax_exempt: input.tax_exempt ?? 'none',
+    tax_ip_address: input.tax?.ip_address ?? null,
     invoice_settings: { default_payment_method: null, custom_fields: input.invoice_settings?.custom_fields ?? null, footer: input.invoice_settings?.footer ?? null },
     invoice_prefix: input.invoice_prefix ?? null,
     balance: input.balance ?? 0,
@@ -161,7 +170,7 @@ export async function retrieveCustomer(q: Queryable, id: string, now: Date): Pro
   return customerObject(q, row, now);
 }
 
-export async function updateCustomer(q: Queryable, deps: PaymentDeps, now: Date, id: string, input: UpdateCustomerInput): Promise<CustomerObject> {
+export async function updateCustomer(q: Queryable, deps: CustomerDeps, now: Date, id: string, input: UpdateCustomerInput): Promise<CustomerObject> {
   const before = await getCustomerRow(q, id, { forUpdate: true });
   const beforeObj = await customerObject(q, before, now);
   if (input.currency !== undefined && before.currency !== null && input.currency !== before.currency) {
@@ -178,6 +187,12 @@ export async function updateCustomer(q: Queryable, deps: PaymentDeps, now: Date,
   if (input.preferred_locales !== undefined) patch.preferred_locales = input.preferred_locales;
   if (input.currency !== undefined) patch.currency = input.currency;
   if (input.tax_exempt !== undefined) patch.tax_exempt = input.tax_exempt;
+  if (input.tax?.ip_address !== undefined) patch.tax_ip_address = input.tax.ip_address;
+  const mode = input.tax?.validate_location ?? 'auto';
+  if (mode === 'immediately' || input.address !== undefined || input.shipping !== undefined) {
+    const after = { address: patch.address !== undefined ? patch.address : before.address, shipping: patch.shipping !== undefined ? patch.shipping : before.shipping };
+    await validateTaxLocation(q, deps.config?.tax, mode, { id, before, after });
+  }
   if (input.invoice_settings !== undefined) {
     patch.invoice_settings = { ...before.invoice_settings, ...input.invoice_settings };
     const pm = input.invoice_settings.default_payment_method;
@@ -210,6 +225,13 @@ async function claimInvoicePrefix(q: Queryable, prefix: string, customer: string
   await q.query(`INSERT INTO invoice_prefix_claims (prefix, customer, created) VALUES ($1, $2, $3) ON CONFLICT (prefix) DO NOTHING`, [prefix, customer, now]);
   const { rows } = await q.query<{ customer: string }>(`SELECT customer FROM invoice_prefix_claims WHERE prefix = $1`, [prefix]);
   if (rows[0]?.customer !== customer) throw new InvalidRequestError(`The invoice prefix ${prefix} belongs to another customer.`, 'invoice_prefix', 'invoice_prefix_taken');
+}
+
+/** Stripe's includable customer `tax` hash (expand[]=tax): where tax locates the customer, and whether it is taxed there. */
+export async function customerTax(q: Queryable, cfg: TaxConfig | undefined, id: string, now: Date): Promise<CustomerTaxObject> {
+  const row = await getCustomerRow(q, id);
+  // The rates in effect at the customer's own time (its test clock's, or now).
+  return (await customerTaxObjects(q, cfg, [row], await customerNow(q, id, now))).get(id)!;
 }
 
 /** Soft delete: invoices, payments and events keep pointing at the row; the API answers `deleted`. */

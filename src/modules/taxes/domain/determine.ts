@@ -5,9 +5,9 @@ import type { TaxDecision, TaxRateSnapshot, TaxType } from './types.js';
 // Tax determination: which rates apply to a customer at an instant. Pure: the caller loads the
 // candidate rates (set-based, for a whole batch) and the customer; nothing here touches I/O.
 //
-// 1. Location: as Stripe Tax, the customer's shipping address when it names a country, else the
-//    billing address; without a country, the configured fallback (the seller's location, or no tax) —
-//    never a guess from currency, IP or email.
+// 1. Location (taxLocation): as Stripe Tax, the customer's shipping address when it has one, else the
+//    billing address; one without a country gives no location, and then the configured fallback
+//    applies (the seller's location, or no tax) — never a guess from currency, IP or email.
 // 2. `tax_exempt: exempt` → no tax, "Exempt"; `tax_exempt: reverse` → no tax, "Reverse charge".
 // 3. Cross-border B2B: an EU destination with a valid-format VAT id from a member state other than
 //    the seller's → 0 % "Reverse charge"; likewise the business tax ids of the other countries whose
@@ -145,16 +145,33 @@ export function destinationRates(rates: readonly RateCandidate[], loc: { country
   return withoutReplacedGst.sort((a, b) => level(a) - level(b) || a.id.localeCompare(b.id));
 }
 
+/**
+ * Where the customer is for tax, as Stripe Tax decides it: the shipping address if the customer has
+ * one (Stripe: "if it's non-empty"; Recur's always has line1), else the billing address. The address
+ * chosen must name a country: a shipping address without one is not passed over for the billing
+ * address (Stripe answers `requires_location_inputs`), it gives no location. Null: none known.
+ */
+export function taxLocation(customer: Pick<CustomerTaxInfo, 'address' | 'shippingAddress'>): {
+  country: string;
+  state: string | null;
+  postal: string;
+  source: 'shipping_address' | 'billing_address';
+} | null {
+  const shipping = customer.shippingAddress ?? null;
+  const address = shipping ?? customer.address;
+  const country = address?.country ? address.country.toUpperCase() : null;
+  if (!country) return null;
+  return { country, state: normalizeState(country, address?.state), postal: compactPostal(address?.postal_code), source: shipping ? 'shipping_address' : 'billing_address' };
+}
+
 export function determineTax(input: DetermineInput): TaxDecision {
   const { customer, seller } = input;
-  const shipping = customer.shippingAddress?.country ? customer.shippingAddress : null;
-  const address = shipping ?? customer.address;
-  const addrCountry = address?.country ? address.country.toUpperCase() : null;
+  const found = taxLocation(customer);
   let location: NonNullable<TaxDecision['location']>;
   let postal = '';
-  if (addrCountry) {
-    location = { country: addrCountry, state: normalizeState(addrCountry, address?.state), source: shipping ? 'shipping_address' : 'billing_address' };
-    postal = compactPostal(address?.postal_code);
+  if (found) {
+    location = { country: found.country, state: found.state, source: found.source };
+    postal = found.postal;
   } else if (input.missingAddress === 'seller') {
     location = { country: seller.country, state: seller.state, source: 'fallback' };
   } else {

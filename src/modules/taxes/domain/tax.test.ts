@@ -4,7 +4,7 @@ import { buildInvoice, type InvoiceDraft, type LineDraft } from '../../invoices/
 import type { DraftTax } from '../context.js';
 import { BUILTIN_RATES, EU_MEMBER_STATES } from './builtin-rates.js';
 import { aggregateTaxAmounts, computeLineTax } from './compute.js';
-import { determineTax, normalizeState, type DetermineInput, type RateCandidate } from './determine.js';
+import { determineTax, normalizeState, taxLocation, type DetermineInput, type RateCandidate } from './determine.js';
 import { checkTaxId } from './tax-ids.js';
 import { percentageToPpm, ppmToPercentage, type TaxDecision, type TaxRateSnapshot } from './types.js';
 
@@ -116,10 +116,16 @@ describe('determination', () => {
     expect(decide({ address: { postal_code: '12345' } }, { missingAddress: 'none' })).toEqual({ reason: 'not_collecting', rates: [], note: null, location: null, status: 'requires_location_inputs' });
     expect(decide({ address: { country: 'BR' } })).toMatchObject({ reason: 'not_collecting', rates: [] });
   });
-  it("the shipping address first, as Stripe Tax; one without a country leaves the billing address", () => {
+  it('the shipping address first, as Stripe Tax; one without a country gives no location (not the billing address)', () => {
     expect(decide({ address: { country: 'DE' }, shippingAddress: { country: 'FR' } })).toMatchObject({ location: { country: 'FR', state: null, source: 'shipping_address' } });
     expect(rates(decide({ address: { country: 'DE' }, shippingAddress: { country: 'FR' } }))).toEqual([['VAT', 20, 'France']]);
-    expect(decide({ address: { country: 'DE' }, shippingAddress: { postal_code: '75001' } })).toMatchObject({ location: { country: 'DE', source: 'billing_address' } });
+    // Stripe uses a non-empty shipping address even when it is not precise enough (requires_location_inputs):
+    // the seller fallback then applies, or no tax with `none`.
+    expect(decide({ address: { country: 'DE' }, shippingAddress: { postal_code: '75001' } })).toMatchObject({ location: { country: 'US', source: 'fallback' } });
+    expect(decide({ address: { country: 'DE' }, shippingAddress: { postal_code: '75001' } }, { missingAddress: 'none' })).toMatchObject({ location: null, status: 'requires_location_inputs', rates: [] });
+    expect(taxLocation({ address: { country: 'de' }, shippingAddress: null })).toEqual({ country: 'DE', state: null, postal: '', source: 'billing_address' });
+    expect(taxLocation({ address: { country: 'CA', state: 'Ontario', postal_code: 'm5v 2t6' }, shippingAddress: undefined })).toEqual({ country: 'CA', state: 'ON', postal: 'M5V2T6', source: 'billing_address' });
+    expect(taxLocation({ address: { country: 'DE' }, shippingAddress: { state: 'Bavaria' } })).toBeNull();
     expect(decide({ address: null, shippingAddress: { country: 'us', state: 'pa' } })).toMatchObject({ location: { country: 'US', state: 'PA', source: 'shipping_address' } });
   });
   it('normalizes subdivisions', () => {
