@@ -54,14 +54,16 @@ const zTaxParam = <V extends readonly [string, ...string[]]>(validate: V) =>
     validate_location: z.enum(validate).optional(),
   });
 
+/** Shipping details as a parameter (the customer's, an invoice's): `""` unsets; a preprocess rather than a union, so an error names the nested parameter (shipping[name]). */
+export const zShippingParam = () => z.preprocess((v) => (v === '' ? null : v), zShipping.nullable());
+
 const customerFields = {
   email: zEmail.optional(),
   name: zNullableText(256).optional(),
   description: zNullableText().optional(),
   phone: zPhone.optional(),
   address: zAddress.or(z.literal('').transform(() => null)).optional(),
-  // "" unsets; a preprocess rather than a union, so an error names the nested parameter (shipping[name]).
-  shipping: z.preprocess((v) => (v === '' ? null : v), zShipping.nullable()).optional(),
+  shipping: zShippingParam().optional(),
   tax_ids: z.array(zTaxId).max(25).optional(),
   preferred_locales: z.array(z.string().min(2).max(20)).max(10).optional(),
   currency: zCurrency().optional(),

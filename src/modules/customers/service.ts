@@ -82,7 +82,8 @@ function normalizeAddress(a: CreateCustomerInput['address']): CustomerRow['addre
   };
 }
 
-function normalizeShipping(s: CreateCustomerInput['shipping']): CustomerRow['shipping'] {
+/** Shipping details with every address key present (the customer's, an invoice's). */
+export function normalizeShipping(s: CreateCustomerInput['shipping']): CustomerRow['shipping'] {
   if (!s) return null;
   return { address: normalizeAddress(s.address)!, name: s.name, phone: s.phone ?? null };
 }

@@ -89,8 +89,9 @@ function buyerBlock(c: CustomerDetails | null, fallbackName: string): DocumentMo
   };
 }
 
-function shipToBlock(c: CustomerDetails | null): DocumentModel['shipTo'] {
-  const s = c?.shipping;
+/** The invoice's own shipping_details (Stripe), else the customer's shipping details. */
+function shipToBlock(own: InvoiceRow['shipping_details'] | undefined, c: CustomerDetails | null): DocumentModel['shipTo'] {
+  const s = own ?? c?.shipping;
   if (!s) return null;
   return { title: s.name, lines: [...addressLines(s.address), ...(s.phone ? [s.phone] : [])] };
 }
@@ -177,7 +178,7 @@ export function invoiceModel(inv: InvoiceRow, lines: LineRow[], cfg: DocumentsCo
     meta,
     seller: sellerBlock(cfg),
     buyer: buyerBlock(inv.customer_details ?? null, inv.customer),
-    shipTo: shipToBlock(inv.customer_details ?? null),
+    shipTo: shipToBlock(inv.shipping_details, inv.customer_details ?? null),
     lines: lines.map((l) => ({
       description: l.description ?? '',
       period: periodOf(l),

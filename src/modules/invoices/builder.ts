@@ -4,7 +4,7 @@ import { applyDiscounts, type Discount } from './domain/discounts.js';
 import { computeInvoiceTotals } from './domain/totals.js';
 import { lineBehavior, type DraftTax } from '../taxes/context.js';
 import { aggregateTaxAmounts, computeLineTax, lineTaxTotals } from '../taxes/domain/compute.js';
-import type { BillingReason, CollectionMethod, InvoiceCustomField, InvoiceRow, LineRow } from './repository.js';
+import type { BillingReason, CollectionMethod, InvoiceCustomField, InvoiceRow, LineRow, ShippingDetails } from './repository.js';
 
 // Builds an invoice and its lines in memory from drafts: the same code serves one API call and a
 // worker batch of thousands (which then writes them set-based), and the upcoming-invoice preview.
@@ -57,6 +57,8 @@ export interface InvoiceDraft {
   /** Stripe's custom_fields / footer; absent: the customer's invoice_settings ones (persistInvoices). */
   customFields?: InvoiceCustomField[] | null;
   footer?: string | null;
+  /** Stripe's shipping_details: the invoice's own; not taken from the customer (its PDF falls back to them). */
+  shippingDetails?: ShippingDetails | null;
   lines: LineDraft[];
   /**
    * Discounts active for this invoice (already filtered by period): they apply to the lines without
@@ -161,6 +163,7 @@ export function buildInvoice(d: InvoiceDraft, now: Date): BuiltInvoice {
     custom_fields: d.customFields ?? null,
     footer: d.footer ?? null,
     last_finalization_error: null,
+    shipping_details: d.shippingDetails ?? null,
   };
   return { invoice, lines, inheritsSettings: { customFields: d.customFields === undefined, footer: d.footer === undefined } };
 }

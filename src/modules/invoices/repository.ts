@@ -57,6 +57,15 @@ export interface InvoiceRow {
   footer: string | null;
   /** Stripe's last_finalization_error (migration 0038): set when the worker could not finalize the draft, cleared by a finalization. */
   last_finalization_error: { code: string; message: string; type: 'invalid_request_error' } | null;
+  /** Stripe's shipping_details (migration 0040): the invoice's own "Ship to", else the customer's shipping is printed. */
+  shipping_details: ShippingDetails | null;
+}
+
+/** Stripe's shipping details: a name, an address (every key present) and a phone. */
+export interface ShippingDetails {
+  name: string;
+  phone: string | null;
+  address: Record<string, string | null>;
 }
 
 export interface InvoiceCustomField {
@@ -134,6 +143,7 @@ export const INVOICE_COLUMNS: Column[] = [
   { name: 'custom_fields', type: 'jsonb' },
   { name: 'footer', type: 'text' },
   { name: 'last_finalization_error', type: 'jsonb' },
+  { name: 'shipping_details', type: 'jsonb' },
 ];
 
 export const LINE_COLUMNS: Column[] = [

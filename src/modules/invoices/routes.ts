@@ -5,7 +5,8 @@ import { listObject, pageByPosition } from '../../http/pagination.js';
 import { Respond, type Router } from '../../http/router.js';
 import { addDays } from '../../core/time/index.js';
 import { listQuery, zBool, zExpand, zInt, zMetadata, zCurrency, createdBounds, zCreatedFilter, zNullableText, zTimestamp } from '../../http/schemas.js';
-import { customerNow, mergeMetadata } from '../customers/service.js';
+import { customerNow, mergeMetadata, normalizeShipping } from '../customers/service.js';
+import { zShippingParam } from '../customers/schemas.js';
 import { paymentErrorFor } from '../payments/service.js';
 import { createPreviewBody, upcomingQuery } from '../subscriptions/schemas.js';
 import { effectiveNow, upcomingInvoice } from '../subscriptions/service.js';
@@ -114,6 +115,8 @@ export function invoiceRoutes(r: Router): void {
       /** Absent: the customer's invoice_settings ones (Stripe); `""`: none. */
       custom_fields: zInvoiceCustomFields().optional(),
       footer: zInvoiceFooter().optional(),
+      /** Stripe: the invoice's own "Ship to" (its PDF prints the customer's shipping details otherwise); `""`: none. */
+      shipping_details: zShippingParam().optional(),
       metadata: zMetadata().optional(),
       pending_invoice_items_behavior: z.enum(['include', 'exclude']).optional(),
       default_payment_method: z.string().min(1).optional(),
@@ -202,7 +205,7 @@ export function invoiceRoutes(r: Router): void {
   r.route({
     method: 'POST',
     url: '/v1/invoices/{id}',
-    summary: 'Update an invoice: a draft fully; a finalized one only description, custom_fields, footer and metadata (and auto_advance while it is open)',
+    summary: 'Update an invoice: a draft fully; a finalized one only description, custom_fields, footer, shipping_details and metadata (and auto_advance while it is open)',
     tag: 'Invoices',
     scope: 'write',
     params: idParams,
@@ -210,6 +213,7 @@ export function invoiceRoutes(r: Router): void {
       description: zNullableText(1000).optional(),
       custom_fields: zInvoiceCustomFields().optional(),
       footer: zInvoiceFooter().optional(),
+      shipping_details: zShippingParam().optional(),
       metadata: zMetadata().optional(),
       auto_advance: zBool().optional(),
       collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
@@ -234,6 +238,7 @@ export function invoiceRoutes(r: Router): void {
         ...(body.description !== undefined ? { description: body.description } : {}),
         ...(body.custom_fields !== undefined ? { custom_fields: body.custom_fields } : {}),
         ...(body.footer !== undefined ? { footer: body.footer } : {}),
+        ...(body.shipping_details !== undefined ? { shipping_details: normalizeShipping(body.shipping_details) } : {}),
         ...(inv.status === 'draft' ? draftTerms(inv, body, now) : {}),
         ...(body.auto_advance !== undefined ? { auto_advance: body.auto_advance } : {}),
         // A draft turned to auto_advance that has no finalization time (a manual draft created without

@@ -178,6 +178,8 @@ export const invoiceObjectSchema = z.object({
   payment_intent: z.string().nullable(),
   parent: invoiceParent.nullable(),
   payment_reference: z.string().nullable(),
+  shipping_cost: z.null(),
+  shipping_details: z.object({ address: customerAddress, name: z.string(), phone: z.string().nullable() }).nullable(),
   overdue: z.boolean(),
   post_payment_credit_notes_amount: z.number().int(),
   pre_payment_credit_notes_amount: z.number().int(),

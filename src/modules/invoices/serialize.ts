@@ -158,6 +158,9 @@ export function serializeInvoice(inv: InvoiceRow, lines: readonly SerializableLi
       ? { type: 'subscription_details', subscription_details: { subscription: inv.subscription, metadata: null }, quote_details: null }
       : null,
     payment_reference: inv.payment_reference ?? null,
+    // Stripe's shipping cost needs shipping rates, which Recur has not: always null.
+    shipping_cost: null,
+    shipping_details: inv.shipping_details ?? null,
     overdue: inv.overdue_at !== null && inv.overdue_at !== undefined,
     post_payment_credit_notes_amount: inv.post_payment_credit_notes_amount ?? 0,
     pre_payment_credit_notes_amount: inv.pre_payment_credit_notes_amount ?? 0,

@@ -13,7 +13,8 @@ import { attemptPayment, defaultPaymentMethodFor, isTestPaymentMethod, PAYMENT_M
 import { discountsFor, pendingItemsFor, pendingLines, toDiscount, type DiscountTermsRow, type PendingItemRow } from '../subscriptions/billing.js';
 import { syncSubscriptionAfterPayment } from '../subscriptions/state.js';
 import { discardPendingUpdate } from '../subscriptions/pending-update.js';
-import { getCustomerRow, mergeMetadata } from '../customers/service.js';
+import { getCustomerRow, mergeMetadata, normalizeShipping } from '../customers/service.js';
+import type { CreateCustomerInput } from '../customers/schemas.js';
 import { buildInvoice, type BuiltInvoice, type InvoiceDraft, type LineDraft } from './builder.js';
 import { formatInvoiceNumber } from './domain/numbering.js';
 import { computeInvoiceTotals, MAX_INVOICE_AMOUNT, withinInvoiceBound } from './domain/totals.js';
@@ -490,6 +491,7 @@ export async function createManualInvoice(
     description?: string | null;
     custom_fields?: InvoiceCustomField[] | null;
     footer?: string | null;
+    shipping_details?: CreateCustomerInput['shipping'];
     metadata?: Record<string, string>;
     pending_invoice_items_behavior?: 'include' | 'exclude';
     default_payment_method?: string;
@@ -553,6 +555,7 @@ export async function createManualInvoice(
         description: input.description ?? null,
         customFields: input.custom_fields,
         footer: input.footer,
+        shippingDetails: normalizeShipping(input.shipping_details),
         metadata: mergeMetadata({}, input.metadata),
         lines: pendingLines(pending),
         discounts,
