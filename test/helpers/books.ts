@@ -144,6 +144,15 @@ export async function checkBooks(q: Db): Promise<Problem[]> {
     await rows(`SELECT s.id, count(e.id) AS n FROM subscriptions s LEFT JOIN events e ON e.object_id = s.id AND e.type = 'customer.subscription.created'
                  GROUP BY s.id HAVING count(e.id) <> 1`),
   );
+  // customer.delinquent changes only with a customer.updated that shows it (customers/delinquency.ts):
+  // the customer's latest event shows the value it has (customers written without events are skipped).
+  add(
+    "a customer's delinquent is what its latest event shows",
+    await rows(`SELECT c.id, c.delinquent, e.id AS event, e.type, e.data->'object'->'delinquent' AS shown FROM customers c
+                  JOIN LATERAL (SELECT id, type, data FROM events WHERE object_id = c.id AND type IN ('customer.created', 'customer.updated', 'customer.deleted')
+                                 ORDER BY id DESC LIMIT 1) e ON true
+                 WHERE (e.data->'object'->>'delinquent')::boolean IS DISTINCT FROM c.delinquent`),
+  );
   add(
     'latest_invoice belongs to the subscription',
     await rows(`SELECT s.id, s.latest_invoice, i.subscription FROM subscriptions s JOIN invoices i ON i.id = s.latest_invoice WHERE i.subscription IS DISTINCT FROM s.id`),

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp, type BillingHelpers } from '../../../test/helpers/billing.js';
 import type { TestApp } from '../../../test/helpers/app.js';
+import { checkBooks } from '../../../test/helpers/books.js';
 
 // Stripe's customer.delinquent: an automatic payment failure or an invoice passing its due date sets
 // it; paying any invoice, or marking one uncollectible through the API, clears it; a failed payment
@@ -56,6 +57,11 @@ describe('customer.delinquent', () => {
       [true, false],
       [false, true],
     ]);
+    // The books hold the state to its events: a change written without its customer.updated is found.
+    expect(await checkBooks(t.testDb.db)).toEqual([]);
+    await t.testDb.db.query(`UPDATE customers SET delinquent = true WHERE id = $1`, [customer]);
+    expect((await checkBooks(t.testDb.db)).map((p) => [p.check, (p.detail as { id: string }).id])).toEqual([["a customer's delinquent is what its latest event shows", customer]]);
+    await t.testDb.db.query(`UPDATE customers SET delinquent = false WHERE id = $1`, [customer]);
   });
 
   it('a failed pay call on a customer in good standing does not make them delinquent', async () => {
