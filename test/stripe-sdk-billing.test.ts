@@ -142,6 +142,28 @@ describe('the official stripe SDK drives Recur billing', () => {
     expect((await stripe.subscriptions.retrieve(incomplete.id)).status).toBe('active');
   });
 
+  it("follows Stripe's subscription guide: default_incomplete, save the paying card on the subscription", async () => {
+    const customer = await stripe.customers.create({ email: 'guide@example.com' });
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: price.community_monthly! }],
+      trial_end: 'now',
+      payment_behavior: 'default_incomplete',
+      payment_settings: { save_default_payment_method: 'on_subscription' },
+      expand: ['latest_invoice.payment_intent'],
+    });
+    expect(sub.status).toBe('incomplete');
+    expect(sub.payment_settings).toEqual({ payment_method_options: null, payment_method_types: null, save_default_payment_method: 'on_subscription' });
+    const invoice = sub.latest_invoice as Stripe.Invoice;
+    expect([invoice.status, invoice.amount_due]).toEqual(['open', 9_700]);
+    // The customer pays (here by hand with a test card; in Recur, usually on the hosted invoice page).
+    await stripe.invoices.pay(invoice.id, { payment_method: 'pm_card_visa' });
+    const active = await stripe.subscriptions.retrieve(sub.id);
+    expect(active.status).toBe('active');
+    const [intent] = (await stripe.paymentIntents.list({ customer: customer.id })).data;
+    expect(active.default_payment_method).toBe(intent!.payment_method);
+  });
+
   it('bills a one-off purchase through invoice items and a manual invoice', async () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: unix('2026-03-01T00:00:00Z') });
     const { customer } = await customerOnClock(clock.id);

@@ -9,6 +9,7 @@ import { outcomePatch, serializePaymentIntent, serializePaymentMethod, type Paym
 import type { ChargeOutcome } from '../payments/gateway.js';
 import { assessPayments, DEFAULT_FRAUD, PAYMENT_BLOCKED } from '../payments/fraud.js';
 import { syncSubscriptionAfterPayment } from '../subscriptions/state.js';
+import { saveDefaultPaymentMethods } from '../subscriptions/payment-settings.js';
 import { linesOf, type InvoiceRow } from './repository.js';
 import { serializeInvoice } from './serialize.js';
 import { latestPaymentIntents, payInvoice } from './service.js';
@@ -201,7 +202,7 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
 
   const piUpdates: Record<string, unknown>[] = [];
   const events: EventInput[] = [];
-  const paid: { inv: InvoiceRow; attempt: number }[] = [];
+  const paid: { inv: InvoiceRow; attempt: number; pm: string }[] = [];
   const declined: InvoiceRow[] = [];
   const faulted: InvoiceRow[] = [];
   for (const b of blocked) {
@@ -218,7 +219,7 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
     const obj = serializePaymentIntent(after);
     events.push({ type: 'payment_intent.created', object: serializePaymentIntent(w.row), customerId: w.row.customer });
     if (eventType) events.push({ type: eventType, object: obj, customerId: w.row.customer });
-    if (outcome.status === 'succeeded') paid.push({ inv: w.inv, attempt: w.attempt });
+    if (outcome.status === 'succeeded') paid.push({ inv: w.inv, attempt: w.attempt, pm: w.pm.id });
     else if (outcome.failureClass === 'gateway_fault') faulted.push(w.inv);
     else declined.push(w.inv);
   });
@@ -274,6 +275,8 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
   }
   await recordEvents(q, now, events);
   await setDelinquent(q, paidRows.map((r) => r.customer), false, now);
+  // Subscriptions with payment_settings.save_default_payment_method=on_subscription take the card that paid (one statement).
+  await saveDefaultPaymentMethods(q, paid.map((p) => ({ subscription: p.inv.subscription, paymentMethod: p.pm })), now);
 
   // Subscriptions that recover (past_due, incomplete, unpaid → active) are few: one by one…
   const subIds = paidRows.map((r) => r.subscription).filter((s): s is string => !!s);

@@ -12,6 +12,7 @@ import { findPaymentMethod } from '../payments/repository.js';
 import { attemptPayment, defaultPaymentMethodFor, isTestPaymentMethod, PAYMENT_METHOD_MISSING, resolvePaymentMethod, type PaymentAttempt, type PaymentDeps } from '../payments/service.js';
 import { discountsFor, pendingItemsFor, pendingLines, toDiscount, type DiscountTermsRow, type PendingItemRow } from '../subscriptions/billing.js';
 import { syncSubscriptionAfterPayment } from '../subscriptions/state.js';
+import { saveDefaultPaymentMethods } from '../subscriptions/payment-settings.js';
 import { discardPendingUpdate } from '../subscriptions/pending-update.js';
 import { getCustomerRow, mergeMetadata, normalizeShipping } from '../customers/service.js';
 import type { CreateCustomerInput } from '../customers/schemas.js';
@@ -371,6 +372,8 @@ export async function payInvoice(
   const { paymentIntent, outcome } = result;
   if (outcome.status === 'succeeded') {
     const paid = await markPaid(q, inv, { attempt, now, outOfBand: false });
+    // Stripe's payment_settings.save_default_payment_method=on_subscription: the card that paid becomes the default.
+    if (paymentIntent.payment_method) await saveDefaultPaymentMethods(q, [{ subscription: inv.subscription, paymentMethod: paymentIntent.payment_method }], now);
     return { invoice: paid, paymentIntent, succeeded: true, error: null, attempt: result };
   }
   const error = { code: outcome.code, decline_code: outcome.declineCode, message: outcome.message, failure_class: outcome.failureClass };

@@ -30,6 +30,12 @@ export interface PendingSchedule {
   reset_anchor?: true;
 }
 
+export interface PaymentSettings {
+  /** Recur's payment methods are all cards: null (any) or ['card']. */
+  payment_method_types: 'card'[] | null;
+  save_default_payment_method: 'off' | 'on_subscription';
+}
+
 export interface SubscriptionRow {
   id: string;
   customer: string;
@@ -40,6 +46,8 @@ export interface SubscriptionRow {
   collection_method: 'charge_automatically' | 'send_invoice';
   days_until_due: number | null;
   default_payment_method: string | null;
+  /** Stripe's payment_settings (migration 0041); null: the defaults (any type, save_default_payment_method off). */
+  payment_settings: PaymentSettings | null;
   billing_cycle_anchor: Date;
   current_period_start: Date;
   current_period_end: Date;
@@ -107,6 +115,7 @@ const SUB_COLUMNS: Column[] = [
   { name: 'collection_method', type: 'text' },
   { name: 'days_until_due', type: 'integer' },
   { name: 'default_payment_method', type: 'text' },
+  { name: 'payment_settings', type: 'jsonb' },
   { name: 'billing_cycle_anchor', type: 'timestamptz' },
   { name: 'current_period_start', type: 'timestamptz' },
   { name: 'current_period_end', type: 'timestamptz' },

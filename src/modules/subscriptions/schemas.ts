@@ -23,6 +23,18 @@ const zUpdateDiscounts = z.array(z.strictObject({ coupon: z.string().optional(),
 /** Stripe's add_invoice_items: one-time prices billed on the subscription's next invoice. */
 const zAddInvoiceItems = z.array(z.strictObject({ price: z.string().min(1), quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional() })).max(20);
 
+/**
+ * Stripe's payment_settings. Recur's payment methods are all cards, so payment_method_types takes
+ * ['card'] (or "" for any); payment_method_options is not taken (nothing to configure per type).
+ */
+const zPaymentSettings = z.strictObject({
+  // "" resets to any type; a preprocess rather than a union, so an error names the element (…[0]).
+  payment_method_types: z
+    .preprocess((v) => (v === '' ? null : v), z.array(z.enum(['card'], { message: "Recur's payment methods are cards: the only type is 'card'" })).min(1).max(1).nullable())
+    .optional(),
+  save_default_payment_method: z.enum(['off', 'on_subscription']).optional(),
+});
+
 export const createSubscriptionBody = z.strictObject({
   customer: z.string().min(1),
   items: z.array(zCreateItem).min(1).max(20),
@@ -51,6 +63,7 @@ export const createSubscriptionBody = z.strictObject({
   collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
   days_until_due: zInt().pipe(z.number().int().min(0).max(365)).optional(),
   default_payment_method: z.string().optional(),
+  payment_settings: zPaymentSettings.optional(),
   cancel_at_period_end: zBool().optional(),
   cancel_at: zTimestamp().optional(),
   payment_behavior: z.enum(['default_incomplete', 'error_if_incomplete', 'allow_incomplete']).optional(),
@@ -80,6 +93,7 @@ export const updateSubscriptionBody = z.strictObject({
   // A time to end at; "" clears it.
   cancel_at: z.preprocess((v) => (v === '' ? null : v), zTimestamp().nullable()).optional(),
   default_payment_method: z.string().optional(),
+  payment_settings: zPaymentSettings.optional(),
   pause_collection: zPauseCollection.optional(),
   trial_end: zNowOr(zTimestamp()).optional(),
   coupon: z.string().optional(),

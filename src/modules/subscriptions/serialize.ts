@@ -50,6 +50,11 @@ export function serializeSubscription(s: SubscriptionRow, items: ItemRow[], pric
     livemode: false,
     metadata: s.metadata,
     pause_collection: s.pause_collection,
+    payment_settings: {
+      payment_method_options: null,
+      payment_method_types: s.payment_settings?.payment_method_types ?? null,
+      save_default_payment_method: s.payment_settings?.save_default_payment_method ?? 'off',
+    },
     pending_update: s.pending_update ? serializePendingUpdate(s, s.pending_update, prices) : null,
     // The subscription schedule managing it (its id, as Stripe's), or a period-end change waiting to
     // apply (Recur's schedule_at_period_end), released via its id.

@@ -21,6 +21,7 @@ import { backdatedLines, prorateChange } from './domain/proration.js';
 import { anchorFromConfig } from './domain/anchor-config.js';
 import { nextCycle, planChange, planResume, planTrialEndNow, pricedPeriod, prorationLine, type ImmediateInvoice, type ProrationBehavior } from './drafts.js';
 import { findSubscription, insertItems, insertSubscriptions, itemsOf, replaceItems, updateSubscriptionRow, type ItemRow, type SubscriptionRow } from './repository.js';
+import { paymentSettings } from './payment-settings.js';
 import type { CreateSubscriptionInput, UpdateSubscriptionInput } from './schemas.js';
 import { subscriptionObject, type SubscriptionObject } from './serialize.js';
 import { prorationDrafts, storeProrationItems, storeStretch } from './proration-items.js';
@@ -290,6 +291,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     collection_method: input.collection_method ?? 'charge_automatically',
     days_until_due: input.days_until_due ?? null,
     default_payment_method: pm,
+    payment_settings: paymentSettings(null, input.payment_settings),
     billing_cycle_anchor: anchor,
     current_period_start: now,
     current_period_end: firstPeriodEnd,
@@ -521,6 +523,7 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   if (input.collection_method) patch.collection_method = input.collection_method;
   if (input.days_until_due !== undefined) patch.days_until_due = input.days_until_due;
   if (input.default_payment_method) patch.default_payment_method = (await resolvePaymentMethod(q, ctx.deps, input.default_payment_method, sub.customer, now, { param: 'default_payment_method' })).id;
+  if (input.payment_settings !== undefined) patch.payment_settings = paymentSettings(sub.payment_settings, input.payment_settings);
   if (input.pause_collection !== undefined) {
     patch.pause_collection = input.pause_collection ? { behavior: input.pause_collection.behavior, resumes_at: input.pause_collection.resumes_at ?? null } : null;
   }
