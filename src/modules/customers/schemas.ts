@@ -101,6 +101,8 @@ export const createCustomerBody = z.strictObject({
   ...customerFields,
   /** Stripe: validate_location `deferred` (default) or `immediately` (refuse a customer whose tax location is unknown). */
   tax: zTaxParam(['deferred', 'immediately'] as const).optional(),
+  /** Stripe's spelling of the tax ids given at creation (Recur also takes tax_ids, on create and update). */
+  tax_id_data: z.array(zTaxId).max(25).optional(),
   test_clock: z.string().optional(),
   /** Stripe: a payment method to attach to the new customer (a Stripe test id such as pm_card_visa creates one). */
   payment_method: z.string().min(1).max(255).optional(),

@@ -108,6 +108,7 @@ export async function createCustomer(q: Queryable, deps: CustomerDeps, requestNo
     if (!clock.rows[0]) throw new NotFoundError('test_clock', input.test_clock, 'test_clock');
     now = new Date(clock.rows[0].frozen_time);
   }
+  if (input.tax_ids !== undefined && input.tax_id_data !== undefined) throw new InvalidRequestError('Pass either tax_id_data or tax_ids, not both.', 'tax_id_data', 'parameter_invalid');
   const address = normalizeAddress(input.address);
   const shipping = normalizeShipping(input.shipping);
   await validateTaxLocation(q, deps.config?.tax, input.tax?.validate_location ?? 'deferred', { id: null, before: null, after: { address, shipping } });
@@ -119,7 +120,7 @@ export async function createCustomer(q: Queryable, deps: CustomerDeps, requestNo
     phone: input.phone ?? null,
     address,
     shipping,
-    tax_ids: input.tax_ids ?? [],
+    tax_ids: input.tax_ids ?? input.tax_id_data ?? [],
     preferred_locales: input.preferred_locales ?? [],
     currency: input.currency ?? null,
     tax_exempt: input.tax_exempt ?? 'none',

@@ -52,6 +52,8 @@ export interface InvoiceDraft {
   finalizeAt: Date | null;
   defaultPaymentMethod: string | null;
   testClock: string | null;
+  /** Stripe's automatic_tax[enabled]: false leaves the draft untaxed (applyTax); absent: taxed when Recur computes tax. */
+  automaticTax?: boolean;
   description?: string | null;
   metadata?: Record<string, string>;
   /** Stripe's custom_fields / footer; absent: the customer's invoice_settings ones (persistInvoices). */

@@ -87,6 +87,7 @@ export async function previewNewSubscription(
   now: Date,
   customer: string,
   items: NonNullable<UpdateSubscriptionInput['items']>,
+  automaticTax?: { enabled: boolean },
 ): Promise<InvoiceObject> {
   const priced = items.map((i, idx) => {
     if (!i.price || i.id || i.deleted) throw new InvalidRequestError('A new subscription item needs a price (and no id).', `subscription_details[items][${idx}][price]`, 'parameter_missing');
@@ -95,7 +96,7 @@ export async function previewNewSubscription(
   let invoice: InvoiceObject | null;
   try {
     await deps.db.tx(async (q) => {
-      const sub = await createSubscription({ q, deps, now }, { customer, items: priced, payment_behavior: 'default_incomplete' });
+      const sub = await createSubscription({ q, deps, now }, { customer, items: priced, payment_behavior: 'default_incomplete', ...(automaticTax ? { automatic_tax: automaticTax } : {}) });
       throw new Rollback(sub.latest_invoice ? await invoiceObject(q, await getInvoiceRow(q, sub.latest_invoice)) : null);
     });
     throw new Error('unreachable: the preview transaction always rolls back');

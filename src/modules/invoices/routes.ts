@@ -8,7 +8,7 @@ import { listQuery, zBool, zExpand, zInt, zMetadata, zCurrency, createdBounds, z
 import { customerNow, mergeMetadata, normalizeShipping } from '../customers/service.js';
 import { zShippingParam } from '../customers/schemas.js';
 import { paymentErrorFor } from '../payments/service.js';
-import { createPreviewBody, upcomingQuery } from '../subscriptions/schemas.js';
+import { createPreviewBody, upcomingQuery, zAutomaticTax } from '../subscriptions/schemas.js';
 import { effectiveNow, upcomingInvoice } from '../subscriptions/service.js';
 import { addLines, addLinesBody, removeLines, removeLinesBody, updateLines, updateLinesBody } from './edit-lines.js';
 import {
@@ -117,6 +117,8 @@ export function invoiceRoutes(r: Router): void {
       footer: zInvoiceFooter().optional(),
       /** Stripe: the invoice's own "Ship to" (its PDF prints the customer's shipping details otherwise); `""`: none. */
       shipping_details: zShippingParam().optional(),
+      /** Stripe: enabled false leaves this invoice untaxed; absent or true: taxed where Recur collects. */
+      automatic_tax: zAutomaticTax.optional(),
       metadata: zMetadata().optional(),
       pending_invoice_items_behavior: z.enum(['include', 'exclude']).optional(),
       default_payment_method: z.string().min(1).optional(),
@@ -160,7 +162,10 @@ export function invoiceRoutes(r: Router): void {
     handler: async ({ q, now, deps, body }) => {
       const details = body.subscription_details ?? {};
       if (!body.subscription && body.customer && details.items?.length) {
-        return previewNewSubscription(deps, await customerNow(q, body.customer, now), body.customer, details.items);
+        return previewNewSubscription(deps, await customerNow(q, body.customer, now), body.customer, details.items, body.automatic_tax);
+      }
+      if (body.automatic_tax) {
+        throw new InvalidRequestError("automatic_tax applies to the preview of a new subscription; an existing subscription's own setting applies (change it with an update).", 'automatic_tax', 'parameter_invalid');
       }
       const subscription = await previewedSubscription(q, body);
       try {

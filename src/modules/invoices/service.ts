@@ -495,6 +495,7 @@ export async function createManualInvoice(
     custom_fields?: InvoiceCustomField[] | null;
     footer?: string | null;
     shipping_details?: CreateCustomerInput['shipping'];
+    automatic_tax?: { enabled: boolean };
     metadata?: Record<string, string>;
     pending_invoice_items_behavior?: 'include' | 'exclude';
     default_payment_method?: string;
@@ -559,6 +560,7 @@ export async function createManualInvoice(
         customFields: input.custom_fields,
         footer: input.footer,
         shippingDetails: normalizeShipping(input.shipping_details),
+        automaticTax: input.automatic_tax?.enabled,
         metadata: mergeMetadata({}, input.metadata),
         lines: pendingLines(pending),
         discounts,

@@ -67,6 +67,7 @@ export async function renewPlain(
       finalizeAt: sub.status === 'unpaid' ? null : finalizeAt,
       defaultPaymentMethod: null,
       testClock: sub.test_clock,
+      automaticTax: sub.automatic_tax,
       lines: [...periodLines(sub, items.get(sub.id) ?? [], pricing, period), ...pendingLines(pending.get(sub.id) ?? [])],
       discounts: discounts.get(sub.id) ?? [],
     };

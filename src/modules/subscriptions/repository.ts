@@ -48,6 +48,8 @@ export interface SubscriptionRow {
   default_payment_method: string | null;
   /** Stripe's payment_settings (migration 0041); null: the defaults (any type, save_default_payment_method off). */
   payment_settings: PaymentSettings | null;
+  /** Stripe's automatic_tax[enabled] (migration 0042): false keeps its invoices untaxed; true: taxed where Recur collects. */
+  automatic_tax: boolean;
   billing_cycle_anchor: Date;
   current_period_start: Date;
   current_period_end: Date;
@@ -116,6 +118,7 @@ const SUB_COLUMNS: Column[] = [
   { name: 'days_until_due', type: 'integer' },
   { name: 'default_payment_method', type: 'text' },
   { name: 'payment_settings', type: 'jsonb' },
+  { name: 'automatic_tax', type: 'boolean' },
   { name: 'billing_cycle_anchor', type: 'timestamptz' },
   { name: 'current_period_start', type: 'timestamptz' },
   { name: 'current_period_end', type: 'timestamptz' },

@@ -35,6 +35,11 @@ const zPaymentSettings = z.strictObject({
   save_default_payment_method: z.enum(['off', 'on_subscription']).optional(),
 });
 
+const zTrialSettings = z.strictObject({ end_behavior: z.strictObject({ missing_payment_method: z.enum(['cancel', 'create_invoice', 'pause']) }) });
+
+/** Stripe's automatic_tax: `enabled` (false: no tax on this one's invoices); the liability is always the account's own. */
+export const zAutomaticTax = z.strictObject({ enabled: zBool(), liability: z.strictObject({ type: z.literal('self') }).optional() });
+
 export const createSubscriptionBody = z.strictObject({
   customer: z.string().min(1),
   items: z.array(zCreateItem).min(1).max(20),
@@ -64,11 +69,14 @@ export const createSubscriptionBody = z.strictObject({
   days_until_due: zInt().pipe(z.number().int().min(0).max(365)).optional(),
   default_payment_method: z.string().optional(),
   payment_settings: zPaymentSettings.optional(),
+  automatic_tax: zAutomaticTax.optional(),
+  /** Stripe: whether the customer is away while the first invoice is paid. Recur's charges never ask the customer to authenticate: nothing to change. */
+  off_session: zBool().optional(),
   cancel_at_period_end: zBool().optional(),
   cancel_at: zTimestamp().optional(),
   payment_behavior: z.enum(['default_incomplete', 'error_if_incomplete', 'allow_incomplete']).optional(),
   proration_behavior: z.enum(['create_prorations', 'none']).optional(),
-  trial_settings: z.strictObject({ end_behavior: z.strictObject({ missing_payment_method: z.enum(['cancel', 'create_invoice', 'pause']) }) }).optional(),
+  trial_settings: zTrialSettings.optional(),
   metadata: zMetadata().optional(),
   description: z.string().max(500).optional(),
   expand: zExpand(),
@@ -94,6 +102,9 @@ export const updateSubscriptionBody = z.strictObject({
   cancel_at: z.preprocess((v) => (v === '' ? null : v), zTimestamp().nullable()).optional(),
   default_payment_method: z.string().optional(),
   payment_settings: zPaymentSettings.optional(),
+  automatic_tax: zAutomaticTax.optional(),
+  off_session: zBool().optional(),
+  trial_settings: zTrialSettings.optional(),
   pause_collection: zPauseCollection.optional(),
   trial_end: zNowOr(zTimestamp()).optional(),
   coupon: z.string().optional(),
@@ -158,6 +169,8 @@ export const createPreviewBody = z.strictObject({
       billing_cycle_anchor: z.enum(['now', 'unchanged']).optional(),
     })
     .optional(),
+  /** For the preview of a new subscription: whether it would be taxed (an existing one's own setting applies). */
+  automatic_tax: zAutomaticTax.optional(),
   expand: zExpand(),
 });
 

@@ -13,6 +13,8 @@ export function serializeSubscription(s: SubscriptionRow, items: ItemRow[], pric
   return {
     id: s.id,
     object: 'subscription' as const,
+    // Stripe's: whether the subscription's invoices are taxed automatically (Recur: where it is configured to collect).
+    automatic_tax: { disabled_reason: null, enabled: s.automatic_tax, liability: s.automatic_tax ? { type: 'self' as const } : null },
     billing_cycle_anchor: ts(s.billing_cycle_anchor)!,
     billing_cycle_anchor_config: s.billing_cycle_anchor_config
       ? { hour: null, minute: null, month: null, second: null, ...s.billing_cycle_anchor_config }

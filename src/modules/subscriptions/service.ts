@@ -141,6 +141,7 @@ function draftFor(sub: SubscriptionRow, o: { reason: InvoiceDraft['billingReason
     finalizeAt: null,
     defaultPaymentMethod: null,
     testClock: sub.test_clock,
+    automaticTax: sub.automatic_tax,
     lines: o.lines,
     discounts: o.discounts,
   };
@@ -292,6 +293,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
     days_until_due: input.days_until_due ?? null,
     default_payment_method: pm,
     payment_settings: paymentSettings(null, input.payment_settings),
+    automatic_tax: input.automatic_tax?.enabled ?? true,
     billing_cycle_anchor: anchor,
     current_period_start: now,
     current_period_end: firstPeriodEnd,
@@ -524,6 +526,8 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   if (input.days_until_due !== undefined) patch.days_until_due = input.days_until_due;
   if (input.default_payment_method) patch.default_payment_method = (await resolvePaymentMethod(q, ctx.deps, input.default_payment_method, sub.customer, now, { param: 'default_payment_method' })).id;
   if (input.payment_settings !== undefined) patch.payment_settings = paymentSettings(sub.payment_settings, input.payment_settings);
+  if (input.automatic_tax !== undefined) patch.automatic_tax = input.automatic_tax.enabled;
+  if (input.trial_settings !== undefined) patch.trial_missing_pm_behavior = input.trial_settings.end_behavior.missing_payment_method;
   if (input.pause_collection !== undefined) {
     patch.pause_collection = input.pause_collection ? { behavior: input.pause_collection.behavior, resumes_at: input.pause_collection.resumes_at ?? null } : null;
   }

@@ -69,10 +69,12 @@ interface CustomerTaxRow {
 
 /**
  * Determines tax for each draft's customer at `at` and attaches it (drafts come back in order).
- * Without a seller country (automatic tax off) the drafts are returned untouched: no tax.
+ * Without a seller country (automatic tax off) the drafts are returned untouched: no tax; so are
+ * drafts whose automatic_tax is turned off (`automaticTax: false`: their subscription's, or their own).
  */
-export async function applyTax(q: Queryable, cfg: TaxConfig | undefined, drafts: InvoiceDraft[], at: Date): Promise<InvoiceDraft[]> {
-  if (!cfg?.sellerCountry || drafts.length === 0) return drafts;
+export async function applyTax(q: Queryable, cfg: TaxConfig | undefined, all: InvoiceDraft[], at: Date): Promise<InvoiceDraft[]> {
+  const drafts = all.filter((d) => d.automaticTax !== false);
+  if (!cfg?.sellerCountry || drafts.length === 0) return all;
   const seller = { country: cfg.sellerCountry, state: cfg.sellerState };
   const customerIds = [...new Set(drafts.map((d) => d.customer))];
   const { rows: customers } = await q.query<CustomerTaxRow>(`SELECT id, address, shipping->'address' AS shipping_address, tax_ids, tax_exempt FROM customers WHERE id = ANY($1::text[])`, [customerIds]);
@@ -84,7 +86,8 @@ export async function applyTax(q: Queryable, cfg: TaxConfig | undefined, drafts:
     drafts.flatMap((d) => d.lines.map((l) => l.price).filter((p): p is string => !!p)),
   );
   const decisions = new Map<string, TaxDecision>();
-  return drafts.map((d) => {
+  return all.map((d) => {
+    if (d.automaticTax === false) return d;
     let decision = decisions.get(d.customer);
     if (!decision) {
       const c = byId.get(d.customer);

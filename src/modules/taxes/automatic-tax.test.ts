@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTaxApp, type TaxApp } from '../../../test/scenarios/taxes-support.js';
+
+// Stripe's automatic_tax[enabled] on subscriptions, invoices and create_preview, as Stripe Tax
+// integrations send it. Recur taxes where it is configured to collect; enabled=false turns that off
+// for one subscription (all its invoices) or one invoice. A German consumer: 19 % VAT on 97.00.
+
+let t: TaxApp;
+let community: string;
+const berlin = { address: { line1: 'Unter den Linden 1', postal_code: '10117', city: 'Berlin', country: 'DE' } };
+
+beforeAll(async () => {
+  t = await createTaxApp();
+  community = await t.priceId('community_monthly');
+});
+afterAll(() => t.close());
+
+const money = (inv: { subtotal: number; tax: number; total: number; automatic_tax: { enabled: boolean } }) => [inv.subtotal, inv.tax, inv.total, inv.automatic_tax.enabled];
+
+describe('automatic_tax on subscriptions', () => {
+  it('enabled=false leaves every invoice of the subscription untaxed until it is turned on again', async () => {
+    const clock = await t.clockAt('2026-03-01T00:00:00Z');
+    const customer = await t.customer({ ...berlin, test_clock: clock });
+    const off = await t.ok('POST', '/v1/subscriptions', { customer, items: [{ price: community }], trial_end: 'now', automatic_tax: { enabled: false }, off_session: true });
+    expect(off.automatic_tax).toEqual({ disabled_reason: null, enabled: false, liability: null });
+    expect(money(await t.ok('GET', `/v1/invoices/${off.latest_invoice}`))).toEqual([9_700, 0, 9_700, false]);
+
+    // The default, and Stripe's explicit spelling of it: taxed.
+    const on = await t.ok('POST', '/v1/subscriptions', { customer, items: [{ price: community }], trial_end: 'now', automatic_tax: { enabled: true, liability: { type: 'self' } } });
+    expect(on.automatic_tax).toEqual({ disabled_reason: null, enabled: true, liability: { type: 'self' } });
+    expect(money(await t.ok('GET', `/v1/invoices/${on.latest_invoice}`))).toEqual([9_700, 1_843, 11_543, true]);
+
+    // April renews both as they are; turned on before May, the first subscription's May invoice is taxed.
+    await t.advance(clock, '2026-04-01T02:00:00Z');
+    const april = async (sub: string) => (await t.ok('GET', `/v1/invoices?subscription=${sub}&limit=1`)).data[0];
+    expect(money(await april(off.id))).toEqual([9_700, 0, 9_700, false]);
+    expect(money(await april(on.id))).toEqual([9_700, 1_843, 11_543, true]);
+    const turned = await t.ok('POST', `/v1/subscriptions/${off.id}`, { automatic_tax: { enabled: true }, off_session: true });
+    expect(turned.automatic_tax.enabled).toBe(true);
+    const change = (await t.ok('GET', `/v1/events?type=customer.subscription.updated&object_id=${off.id}`)).data[0];
+    expect(change.data.previous_attributes.automatic_tax).toEqual({ enabled: false, liability: null });
+    await t.advance(clock, '2026-05-01T02:00:00Z');
+    expect(money(await april(off.id))).toEqual([9_700, 1_843, 11_543, true]);
+  });
+
+  it('a new subscription previewed with automatic_tax shows it; an existing one keeps its own setting', async () => {
+    const customer = await t.customer(berlin);
+    // Platform Starter (49.00 a month) has no trial: the first invoice bills at once.
+    const starter = await t.priceId('platform_starter_monthly');
+    const preview = (payload: Record<string, unknown>) => t.call({ method: 'POST', url: '/v1/invoices/create_preview', payload });
+    const untaxed = await preview({ customer, subscription_details: { items: [{ price: starter }] }, automatic_tax: { enabled: false } });
+    const taxed = await preview({ customer, subscription_details: { items: [{ price: starter }] } });
+    expect([untaxed.status, taxed.status]).toEqual([200, 200]);
+    expect([untaxed.body.total, taxed.body.total]).toEqual([4_900, 5_831]);
+    const sub = await t.ok('POST', '/v1/subscriptions', { customer, items: [{ price: community }], trial_end: 'now' });
+    const refused = await preview({ subscription: sub.id, automatic_tax: { enabled: false } });
+    expect([refused.status, refused.body.error?.param]).toEqual([400, 'automatic_tax']);
+  });
+});
+
+describe('automatic_tax on an invoice, trial_settings on update, tax_id_data', () => {
+  it('enabled=false leaves a manual invoice untaxed', async () => {
+    const customer = await t.customer(berlin);
+    const invoice = async (extra: Record<string, unknown>) => {
+      await t.ok('POST', '/v1/invoiceitems', { customer, amount: 50_000, currency: 'usd', description: 'Workshop' });
+      return t.ok('POST', '/v1/invoices', { customer, pending_invoice_items_behavior: 'include', ...extra });
+    };
+    expect(money(await invoice({ automatic_tax: { enabled: false } }))).toEqual([50_000, 0, 50_000, false]);
+    expect(money(await invoice({}))).toEqual([50_000, 9_500, 59_500, true]);
+  });
+
+  it("trial_settings can change on update: a trial ending without a card then cancels", async () => {
+    const clock = await t.clockAt('2026-03-01T00:00:00Z');
+    const customer = await t.customer({ ...berlin, test_clock: clock }, '');
+    const sub = await t.ok('POST', '/v1/subscriptions', { customer, items: [{ price: community }], trial_period_days: 7 });
+    expect([sub.status, sub.trial_settings.end_behavior.missing_payment_method]).toEqual(['trialing', 'create_invoice']);
+    const updated = await t.ok('POST', `/v1/subscriptions/${sub.id}`, { trial_settings: { end_behavior: { missing_payment_method: 'cancel' } } });
+    expect(updated.trial_settings).toEqual({ end_behavior: { missing_payment_method: 'cancel' } });
+    await t.advance(clock, '2026-03-08T01:00:00Z');
+    expect((await t.ok('GET', `/v1/subscriptions/${sub.id}`)).status).toBe('canceled');
+  });
+
+  it("takes Stripe's tax_id_data at creation, as tax_ids", async () => {
+    const c = await t.ok('POST', '/v1/customers', { email: 'b2b@example.com', address: { country: 'FR' }, tax_id_data: [{ type: 'eu_vat', value: 'DE136695976' }] });
+    expect(c.tax_ids.data).toEqual([{ type: 'eu_vat', value: 'DE136695976' }]);
+    const both = await t.call({ method: 'POST', url: '/v1/customers', payload: { tax_id_data: [{ type: 'eu_vat', value: 'DE136695976' }], tax_ids: [] } });
+    expect([both.status, both.body.error?.param]).toEqual([400, 'tax_id_data']);
+    const bad = await t.call({ method: 'POST', url: '/v1/customers', payload: { tax_id_data: [{ type: 'eu_vat', value: 'DE12345' }] } });
+    expect([bad.status, bad.body.error?.param]).toEqual([400, 'tax_id_data[0][value]']);
+  });
+});
