@@ -164,6 +164,27 @@ describe('the official stripe SDK drives Recur billing', () => {
     expect(active.default_payment_method).toBe(intent!.payment_method);
   });
 
+  it('takes the parameters Stripe integrations commonly send: product_data, plan, tax_id_data, automatic_tax, off_session', async () => {
+    // A price with its product created inline, subscribed to by its older name (plan).
+    const workshop = await stripe.prices.create({ currency: 'usd', unit_amount: 25_000, recurring: { interval: 'month' }, product_data: { name: 'Monthly leadership workshop' } });
+    const product = await stripe.products.retrieve(workshop.product as string);
+    expect([product.name, workshop.unit_amount, workshop.recurring?.interval]).toEqual(['Monthly leadership workshop', 25_000, 'month']);
+    const customer = await stripe.customers.create({
+      email: 'b2b@example.com',
+      address: { country: 'FR' },
+      tax_id_data: [{ type: 'eu_vat', value: 'DE136695976' }],
+      payment_method: 'pm_card_visa',
+      invoice_settings: { default_payment_method: 'pm_card_visa' },
+    });
+    expect(customer.tax_ids?.data.map((x) => [x.type, x.value])).toEqual([['eu_vat', 'DE136695976']]);
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ plan: workshop.id }], automatic_tax: { enabled: false }, off_session: true });
+    expect([sub.status, sub.items.data[0]!.price.id, sub.automatic_tax.enabled]).toEqual(['active', workshop.id, false]);
+    const updated = await stripe.subscriptions.update(sub.id, { automatic_tax: { enabled: true }, off_session: true, items: [{ id: sub.items.data[0]!.id, plan: price.community_monthly! }], proration_behavior: 'none' });
+    expect([updated.automatic_tax.enabled, updated.items.data[0]!.price.id]).toEqual([true, price.community_monthly]);
+    const both = await stripe.prices.create({ currency: 'usd', unit_amount: 100, product: product.id, product_data: { name: 'x' } } as Stripe.PriceCreateParams).catch((e: unknown) => e);
+    expect(both).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'product_data' });
+  });
+
   it('bills a one-off purchase through invoice items and a manual invoice', async () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: unix('2026-03-01T00:00:00Z') });
     const { customer } = await customerOnClock(clock.id);

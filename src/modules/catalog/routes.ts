@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InvalidRequestError } from '../../core/errors/index.js';
 import { listObject } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
 import { zDeleted, zList } from '../../http/schemas.js';
@@ -114,7 +115,12 @@ export function catalogRoutes(r: Router): void {
     response: expandedPriceObject,
     handler: async ({ q, now, body }) => {
       const expand = resolveExpand(body.expand, PRICE_EXPANDABLE);
-      return (await expandPrices(q, [await createPrice(q, now, body)], expand))[0];
+      const { product_data, product, ...price } = body;
+      if (product_data && product !== undefined) throw new InvalidRequestError('Pass either product or product_data, not both.', 'product_data', 'parameter_invalid');
+      if (!product_data && product === undefined) throw new InvalidRequestError('Missing required param: product (or product_data).', 'product', 'parameter_missing');
+      // product_data: the product is created first, in the same transaction (a bad price undoes it).
+      const productId = product ?? (await createProduct(q, now, product_data!)).id;
+      return (await expandPrices(q, [await createPrice(q, now, { ...price, product: productId })], expand))[0];
     },
   });
   r.route({

@@ -90,6 +90,8 @@ const priceDataFields = {
   metadata: zMetadata().optional(),
 };
 
+const productIdField = z.string().min(1).max(100).regex(PRODUCT_ID, 'must contain only letters, digits, underscores and hyphens');
+
 const productFields = {
   name: z.string().min(1).max(250),
   description: zNullableText(40_000).optional(),
@@ -102,7 +104,7 @@ const productFields = {
 
 export const createProductBody = z.strictObject({
   ...productFields,
-  id: z.string().min(1).max(100).regex(PRODUCT_ID, 'must contain only letters, digits, underscores and hyphens').optional(),
+  id: productIdField.optional(),
   /** Stripe's shortcut: create the product's first price with it and make it the default. */
   default_price_data: z.strictObject(priceDataFields).optional(),
 });
@@ -128,7 +130,17 @@ export type ListProductsFilter = { active?: boolean; ids?: string[] };
 
 export const createPriceBody = z.strictObject({
   ...priceDataFields,
-  product: z.string().min(1),
+  /** The product, or `product_data` to create one with the price (Stripe's shortcut): one of the two. */
+  product: z.string().min(1).optional(),
+  product_data: z
+    .strictObject({
+      id: productIdField.optional(),
+      name: productFields.name,
+      active: productFields.active,
+      metadata: productFields.metadata,
+      unit_label: productFields.unit_label,
+    })
+    .optional(),
   /** Optional: inferred from `recurring`; when given it must agree with it. */
   type: z.enum(['recurring', 'one_time']).optional(),
   /** The same as `recurring[trial_period_days]`, accepted at the top level too. */

@@ -313,7 +313,7 @@ async function claimLookupKey(q: Queryable, now: Date, lookupKey: string, forPri
   });
 }
 
-export async function createPrice(q: Queryable, now: Date, input: CreatePriceInput, opts: { id?: string } = {}): Promise<PriceObject> {
+export async function createPrice(q: Queryable, now: Date, input: Omit<CreatePriceInput, 'product' | 'product_data'> & { product: string }, opts: { id?: string } = {}): Promise<PriceObject> {
   const unitAmount = resolveAmount(input, (name) => name);
   const type = input.type ?? (input.recurring ? 'recurring' : 'one_time');
   if (type === 'recurring' && !input.recurring) throw new InvalidRequestError('Missing required param: recurring.', 'recurring', 'parameter_missing');

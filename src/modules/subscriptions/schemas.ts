@@ -3,14 +3,28 @@ import { listQuery, zBool, zExpand, zInt, zMetadata, zTimestamp, zCurrency } fro
 
 const zQuantity = zInt().pipe(z.number().int().min(0).max(1_000_000));
 
-const zCreateItem = z.strictObject({ price: z.string().min(1), quantity: zQuantity.optional(), metadata: zMetadata().optional() });
-export const zUpdateItem = z.strictObject({
-  id: z.string().optional(),
-  price: z.string().optional(),
-  quantity: zQuantity.optional(),
-  deleted: zBool().optional(),
-  metadata: zMetadata().optional(),
-});
+// `plan` is the older name of `price` (Stripe still takes it from integrations written before prices).
+const notBoth = (i: { price?: string; plan?: string }, ctx: z.RefinementCtx) => {
+  if (i.price !== undefined && i.plan !== undefined) ctx.addIssue({ code: 'custom', path: ['plan'], message: 'pass either price or plan (its older name), not both' });
+};
+const zCreateItem = z
+  .strictObject({ price: z.string().min(1).optional(), plan: z.string().min(1).optional(), quantity: zQuantity.optional(), metadata: zMetadata().optional() })
+  .superRefine((i, ctx) => {
+    if (i.price === undefined && i.plan === undefined) ctx.addIssue({ code: 'invalid_type', expected: 'string', input: undefined, path: ['price'], message: 'Invalid input: expected string, received undefined' });
+    notBoth(i, ctx);
+  })
+  .transform(({ plan, ...i }) => ({ ...i, price: (i.price ?? plan)! }));
+export const zUpdateItem = z
+  .strictObject({
+    id: z.string().optional(),
+    price: z.string().optional(),
+    plan: z.string().min(1).optional(),
+    quantity: zQuantity.optional(),
+    deleted: zBool().optional(),
+    metadata: zMetadata().optional(),
+  })
+  .superRefine(notBoth)
+  .transform(({ plan, ...i }) => ({ ...i, ...(i.price ?? plan ? { price: i.price ?? plan } : {}) }));
 
 const zNowOr = (inner: z.ZodType<number>) => z.union([z.literal('now'), inner]);
 
