@@ -119,7 +119,8 @@ export function invoiceModel(inv: InvoiceRow, lines: LineRow[], cfg: DocumentsCo
   const cur = inv.currency;
   const m = (a: number) => money(a, cur);
   const st = inv.status_transitions;
-  const issuedAt = st.finalized_at ? fromUnix(st.finalized_at) : new Date(inv.created);
+  // Stripe: an effective_at set by hand replaces the date of issue on the PDF.
+  const issuedAt = inv.effective_at ? new Date(inv.effective_at) : st.finalized_at ? fromUnix(st.finalized_at) : new Date(inv.created);
   const taxes = inv.total_tax_amounts ?? [];
   const applied = inv.ending_balance === null ? 0 : Number(inv.starting_balance) - Number(inv.ending_balance);
   const totals: DocTotal[] = [{ label: 'Subtotal', value: m(inv.subtotal) }];

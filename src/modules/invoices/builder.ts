@@ -61,6 +61,8 @@ export interface InvoiceDraft {
   footer?: string | null;
   /** Stripe's shipping_details: the invoice's own; not taken from the customer (its PDF falls back to them). */
   shippingDetails?: ShippingDetails | null;
+  /** Stripe's effective_at, when set by hand: the date of issue the invoice shows. */
+  effectiveAt?: Date | null;
   lines: LineDraft[];
   /**
    * Discounts active for this invoice (already filtered by period): they apply to the lines without
@@ -166,6 +168,7 @@ export function buildInvoice(d: InvoiceDraft, now: Date): BuiltInvoice {
     footer: d.footer ?? null,
     last_finalization_error: null,
     shipping_details: d.shippingDetails ?? null,
+    effective_at: d.effectiveAt ?? null,
   };
   return { invoice, lines, inheritsSettings: { customFields: d.customFields === undefined, footer: d.footer === undefined } };
 }

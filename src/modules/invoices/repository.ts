@@ -59,6 +59,8 @@ export interface InvoiceRow {
   last_finalization_error: { code: string; message: string; type: 'invalid_request_error' } | null;
   /** Stripe's shipping_details (migration 0040): the invoice's own "Ship to", else the customer's shipping is printed. */
   shipping_details: ShippingDetails | null;
+  /** Stripe's effective_at set by hand (migration 0043); null: the finalization date. */
+  effective_at: Date | null;
 }
 
 /** Stripe's shipping details: a name, an address (every key present) and a phone. */
@@ -144,6 +146,7 @@ export const INVOICE_COLUMNS: Column[] = [
   { name: 'footer', type: 'text' },
   { name: 'last_finalization_error', type: 'jsonb' },
   { name: 'shipping_details', type: 'jsonb' },
+  { name: 'effective_at', type: 'timestamptz' },
 ];
 
 export const LINE_COLUMNS: Column[] = [

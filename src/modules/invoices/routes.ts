@@ -3,7 +3,7 @@ import { InvalidRequestError } from '../../core/errors/index.js';
 import type { Queryable } from '../../db/index.js';
 import { listObject, pageByPosition } from '../../http/pagination.js';
 import { Respond, type Router } from '../../http/router.js';
-import { addDays } from '../../core/time/index.js';
+import { addDays, fromUnix } from '../../core/time/index.js';
 import { listQuery, zBool, zExpand, zInt, zMetadata, zCurrency, createdBounds, zCreatedFilter, zNullableText, zTimestamp } from '../../http/schemas.js';
 import { customerNow, mergeMetadata, normalizeShipping } from '../customers/service.js';
 import { zShippingParam } from '../customers/schemas.js';
@@ -33,6 +33,8 @@ import {
   createManualInvoice,
   deleteDraft,
   finalizeAtFrom,
+  finalizesAt,
+  invoicePaymentMethod,
   finalizeInvoices,
   getInvoiceRow,
   invoiceObject,
@@ -70,7 +72,7 @@ async function collectionSchedule(q: Queryable, inv: InvoiceRow, autoAdvance: bo
 const expandOnly = z.strictObject({ expand: zExpand() });
 
 /** Fields of POST /v1/invoices/{id} that only a draft takes (Stripe: uneditable once finalized). */
-const DRAFT_ONLY_FIELDS = ['collection_method', 'days_until_due', 'due_date'] as const;
+const DRAFT_ONLY_FIELDS = ['collection_method', 'days_until_due', 'due_date', 'effective_at', 'automatically_finalizes_at'] as const;
 
 /**
  * A draft's new collection terms (Stripe's rules, as on creation): charge_automatically has no due date
@@ -119,6 +121,10 @@ export function invoiceRoutes(r: Router): void {
       shipping_details: zShippingParam().optional(),
       /** Stripe: enabled false leaves this invoice untaxed; absent or true: taxed where Recur collects. */
       automatic_tax: zAutomaticTax.optional(),
+      /** Stripe: the date of issue the invoice shows instead of its finalization date. */
+      effective_at: zTimestamp().optional(),
+      /** Stripe: when the draft finalizes by itself (with auto_advance), in the future. */
+      automatically_finalizes_at: zTimestamp().optional(),
       metadata: zMetadata().optional(),
       pending_invoice_items_behavior: z.enum(['include', 'exclude']).optional(),
       default_payment_method: z.string().min(1).optional(),
@@ -219,6 +225,10 @@ export function invoiceRoutes(r: Router): void {
       custom_fields: zInvoiceCustomFields().optional(),
       footer: zInvoiceFooter().optional(),
       shipping_details: zShippingParam().optional(),
+      effective_at: zTimestamp().optional(),
+      automatically_finalizes_at: zTimestamp().optional(),
+      /** The card this invoice is charged with (draft, open or uncollectible); `""` goes back to the subscription's or customer's. */
+      default_payment_method: z.string().max(255).optional(),
       metadata: zMetadata().optional(),
       auto_advance: zBool().optional(),
       collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
@@ -239,6 +249,11 @@ export function invoiceRoutes(r: Router): void {
       if (inv.status !== 'draft' && inv.status !== 'open' && body.auto_advance !== undefined) {
         throw new InvalidRequestError(`auto_advance can only change on a draft or open invoice; this one is ${inv.status}.`, 'auto_advance', 'invoice_not_editable');
       }
+      if ((inv.status === 'paid' || inv.status === 'void') && body.default_payment_method !== undefined) {
+        throw new InvalidRequestError(`default_payment_method can only change on an invoice still to be paid; this one is ${inv.status}.`, 'default_payment_method', 'invoice_not_editable');
+      }
+      const pm = body.default_payment_method ? await invoicePaymentMethod(q, deps, body.default_payment_method, inv.customer, now) : null;
+      const finalizes = inv.status === 'draft' ? finalizesAt(body, now) : undefined;
       const row = await updateInvoiceRow(q, inv.id, {
         ...(body.description !== undefined ? { description: body.description } : {}),
         ...(body.custom_fields !== undefined ? { custom_fields: body.custom_fields } : {}),
@@ -252,6 +267,9 @@ export function invoiceRoutes(r: Router): void {
           ? { finalize_at: finalizeAtFrom(now, deps.config.finalizeDelaySeconds) }
           : {}),
         ...(inv.status === 'open' && body.auto_advance !== undefined ? await collectionSchedule(q, inv, body.auto_advance, now) : {}),
+        ...(finalizes ? { finalize_at: finalizes, auto_advance: true } : {}),
+        ...(body.effective_at !== undefined ? { effective_at: fromUnix(body.effective_at) } : {}),
+        ...(body.default_payment_method !== undefined ? { default_payment_method: pm } : {}),
         // Stripe's rules (a "" value unsets its key, metadata="" unsets all, at most 50 keys after the merge).
         ...(body.metadata !== undefined ? { metadata: mergeMetadata(inv.metadata, body.metadata) } : {}),
         updated: now,

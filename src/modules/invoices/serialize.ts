@@ -131,7 +131,8 @@ export function serializeInvoice(inv: InvoiceRow, lines: readonly SerializableLi
     last_finalization_error: inv.last_finalization_error ?? null,
     discounts: inv.discounts.map((d) => d.discount),
     due_date: ts(inv.due_date),
-    effective_at: inv.status_transitions.finalized_at ?? null,
+    // Set by hand (a date of issue other than the finalization's), else the finalization date.
+    effective_at: inv.effective_at ? ts(inv.effective_at) : (inv.status_transitions.finalized_at ?? null),
     ending_balance: draft ? null : inv.ending_balance,
     hosted_invoice_url: inv.hosted_invoice_url ?? null,
     invoice_pdf: inv.hosted_invoice_url ? `${inv.hosted_invoice_url}/pdf` : null,

@@ -496,6 +496,10 @@ export async function createManualInvoice(
     footer?: string | null;
     shipping_details?: CreateCustomerInput['shipping'];
     automatic_tax?: { enabled: boolean };
+    /** Unix seconds: Stripe's date of issue set by hand. */
+    effective_at?: number;
+    /** Unix seconds: when the draft finalizes (Stripe's automatically_finalizes_at); auto_advance with it. */
+    automatically_finalizes_at?: number;
     metadata?: Record<string, string>;
     pending_invoice_items_behavior?: 'include' | 'exclude';
     default_payment_method?: string;
@@ -552,8 +556,9 @@ export async function createManualInvoice(
         daysUntilDue: input.days_until_due ?? null,
         dueDate,
         // Stripe: a manual invoice is finalised automatically about an hour later unless auto_advance is false.
-        autoAdvance: input.auto_advance ?? false,
-        finalizeAt: input.auto_advance ? finalizeAtFrom(now, deps?.config?.finalizeDelaySeconds) : null,
+        autoAdvance: input.automatically_finalizes_at !== undefined || (input.auto_advance ?? false),
+        finalizeAt: finalizesAt(input, now) ?? (input.auto_advance ? finalizeAtFrom(now, deps?.config?.finalizeDelaySeconds) : null),
+        effectiveAt: input.effective_at !== undefined ? fromUnix(input.effective_at) : null,
         defaultPaymentMethod,
         testClock: customer.test_clock,
         description: input.description ?? null,
@@ -605,7 +610,21 @@ function assertInvoiceBound(amounts: readonly number[], message: string, param?:
  * unknown id is a 404 on the param, another customer's (or a detached) one a 400. A Stripe test id
  * (`pm_card_visa`) is attached to the customer, as everywhere else a payment method is named.
  */
-async function invoicePaymentMethod(q: Queryable, deps: PaymentDeps | undefined, id: string, customerId: string, now: Date): Promise<string> {
+/**
+ * Stripe's automatically_finalizes_at: a time in the future, at most five years ahead, at which a draft
+ * finalizes (so auto_advance with it: `auto_advance: false` as well is a 400). Undefined when not given.
+ */
+export function finalizesAt(input: { automatically_finalizes_at?: number; auto_advance?: boolean }, now: Date): Date | undefined {
+  if (input.automatically_finalizes_at === undefined) return undefined;
+  const param = 'automatically_finalizes_at';
+  if (input.auto_advance === false) throw new InvalidRequestError('automatically_finalizes_at finalizes the draft automatically: it cannot go with auto_advance false.', param, 'parameter_invalid');
+  const at = fromUnix(input.automatically_finalizes_at);
+  if (at <= now) throw new InvalidRequestError('automatically_finalizes_at must be in the future.', param, 'parameter_invalid');
+  if (at.getTime() - now.getTime() > 5 * 366 * 86_400_000) throw new InvalidRequestError('automatically_finalizes_at can be at most five years ahead.', param, 'parameter_invalid');
+  return at;
+}
+
+export async function invoicePaymentMethod(q: Queryable, deps: PaymentDeps | undefined, id: string, customerId: string, now: Date): Promise<string> {
   const param = 'default_payment_method';
   if (deps && isTestPaymentMethod(id)) return (await resolvePaymentMethod(q, deps, id, customerId, now, { param })).id;
   const pm = await findPaymentMethod(q, id);

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBillingApp, unix, type BillingHelpers } from '../../../test/helpers/billing.js';
+import type { TestApp } from '../../../test/helpers/app.js';
+import { pdfToText } from '../../../test/scenarios/taxes-support.js';
+
+// Stripe's invoice automatically_finalizes_at, effective_at and default_payment_method (on update),
+// as integrations set them: a workshop invoice drafted now, finalized on the workshop's day, dated the
+// first of the month, charged to the card the client named.
+
+let t: TestApp & BillingHelpers;
+beforeAll(async () => {
+  t = await createBillingApp();
+});
+afterAll(() => t.close());
+
+const refused = async (url: string, payload: Record<string, unknown>) => {
+  const res = await t.call({ method: 'POST', url, payload });
+  return [res.status, res.body.error?.code, res.body.error?.param];
+};
+async function draft(customer: string, extra: Record<string, unknown> = {}) {
+  await t.ok('POST', '/v1/invoiceitems', { customer, amount: 120_000, currency: 'usd', description: 'Leadership workshop' });
+  return t.ok('POST', '/v1/invoices', { customer, pending_invoice_items_behavior: 'include', ...extra });
+}
+
+describe('invoice automatically_finalizes_at and effective_at', () => {
+  it('finalizes the draft at the time given and prints the date of issue given', async () => {
+    const clock = await t.clockAt('2026-03-10T09:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const inv = await draft(customer, { automatically_finalizes_at: unix('2026-03-12T09:00:00Z'), effective_at: unix('2026-03-01T00:00:00Z') });
+    expect([inv.status, inv.auto_advance, inv.automatically_finalizes_at, inv.effective_at]).toEqual(['draft', true, unix('2026-03-12T09:00:00Z'), unix('2026-03-01T00:00:00Z')]);
+
+    await t.advance(clock, '2026-03-12T08:59:00Z');
+    expect((await t.ok('GET', `/v1/invoices/${inv.id}`)).status).toBe('draft');
+    await t.advance(clock, '2026-03-12T09:01:00Z');
+    const done = await t.ok('GET', `/v1/invoices/${inv.id}`);
+    expect([done.status, done.status_transitions.finalized_at, done.effective_at]).toEqual(['paid', unix('2026-03-12T09:00:00Z'), unix('2026-03-01T00:00:00Z')]);
+    const res = await t.app.inject({ method: 'GET', url: `/v1/invoices/${inv.id}/pdf`, headers: { authorization: `Bearer ${t.key}` } });
+    expect(await pdfToText(res.rawPayload)).toContain('Date of issue Mar 1, 2026');
+  });
+
+  it('refuses a time in the past, with auto_advance false, or on a finalized invoice', async () => {
+    const customer = await t.customer({ card: 'pm_card_visa' });
+    const now = Math.floor(t.clock.now().getTime() / 1000);
+    expect(await refused('/v1/invoices', { customer, currency: 'usd', automatically_finalizes_at: now - 60 })).toEqual([400, 'parameter_invalid', 'automatically_finalizes_at']);
+    expect(await refused('/v1/invoices', { customer, currency: 'usd', automatically_finalizes_at: now + 60, auto_advance: false })).toEqual([400, 'parameter_invalid', 'automatically_finalizes_at']);
+    const inv = await draft(customer);
+    expect([inv.auto_advance, inv.automatically_finalizes_at, inv.effective_at]).toEqual([false, null, null]);
+    const later = await t.ok('POST', `/v1/invoices/${inv.id}`, { automatically_finalizes_at: now + 7_200 });
+    expect([later.auto_advance, later.automatically_finalizes_at]).toEqual([true, now + 7_200]);
+    await t.ok('POST', `/v1/invoices/${inv.id}/finalize`, { auto_advance: false });
+    expect(await refused(`/v1/invoices/${inv.id}`, { effective_at: now })).toEqual([400, 'invoice_not_editable', 'effective_at']);
+  });
+});
+
+describe('invoice default_payment_method on update', () => {
+  it('names the card an open invoice is charged with; "" goes back to the customer\'s default; a paid invoice refuses it', async () => {
+    const customer = await t.customer({ card: 'pm_card_visa' });
+    const inv = await draft(customer, { collection_method: 'charge_automatically' });
+    const open = await t.ok('POST', `/v1/invoices/${inv.id}/finalize`, { auto_advance: false });
+    const master = await t.ok('POST', '/v1/payment_methods/pm_card_mastercard/attach', { customer });
+    const named = await t.ok('POST', `/v1/invoices/${open.id}`, { default_payment_method: master.id });
+    expect(named.default_payment_method).toBe(master.id);
+    const ev = (await t.ok('GET', `/v1/events?type=invoice.updated&object_id=${open.id}`)).data[0];
+    expect(ev.data.previous_attributes).toEqual({ default_payment_method: null });
+    expect((await t.ok('POST', `/v1/invoices/${open.id}`, { default_payment_method: '' })).default_payment_method).toBeNull();
+    await t.ok('POST', `/v1/invoices/${open.id}`, { default_payment_method: master.id });
+    const paid = await t.ok('POST', `/v1/invoices/${open.id}/pay`, { expand: ['payment_intent'] });
+    expect([paid.status, paid.payment_intent.payment_method]).toEqual(['paid', master.id]);
+    expect(await refused(`/v1/invoices/${open.id}`, { default_payment_method: master.id })).toEqual([400, 'invoice_not_editable', 'default_payment_method']);
+    const stranger = await t.customer({ card: 'pm_card_visa' });
+    const other = (await t.ok('GET', `/v1/customers/${stranger}`)).invoice_settings.default_payment_method;
+    const second = await draft(customer);
+    expect(await refused(`/v1/invoices/${second.id}`, { default_payment_method: other })).toEqual([400, 'resource_missing', 'default_payment_method']);
+  });
+});
