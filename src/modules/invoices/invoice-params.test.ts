@@ -73,3 +73,35 @@ describe('invoice default_payment_method on update', () => {
     expect(await refused(`/v1/invoices/${second.id}`, { default_payment_method: other })).toEqual([400, 'resource_missing', 'default_payment_method']);
   });
 });
+
+describe('invoice discounts', () => {
+  it("redeem a coupon or promotion code for one invoice instead of the customer's discount; [] for none", async () => {
+    const course = await t.priceId('course_onetime');
+    await t.ok('POST', '/v1/coupons', { id: 'LOYAL10', percent_off: 10, duration: 'forever' });
+    await t.ok('POST', '/v1/coupons', { id: 'LAUNCH20', percent_off: 20, duration: 'once' });
+    await t.ok('POST', '/v1/promotion_codes', { coupon: 'LAUNCH20', code: 'COURSE20', max_redemptions: 1 });
+    const customer = await t.customer({ card: 'pm_card_visa' });
+    await t.ok('POST', `/v1/customers/${customer}`, { coupon: 'LOYAL10' });
+    const bill = async (extra: Record<string, unknown>) => {
+      await t.ok('POST', '/v1/invoiceitems', { customer, price: course });
+      return t.ok('POST', '/v1/invoices', { customer, pending_invoice_items_behavior: 'include', ...extra });
+    };
+    const launch = await bill({ discounts: [{ promotion_code: 'COURSE20' }] });
+    expect([launch.subtotal, launch.total_discount_amounts[0].amount, launch.total, launch.discounts.length]).toEqual([99_700, 19_940, 79_760, 1]);
+    const own = await t.ok('GET', `/v1/invoices/${launch.id}?expand[]=discounts`);
+    expect([own.discounts[0].coupon.id, own.discounts[0].invoice, own.discounts[0].promotion_code]).toEqual(['LAUNCH20', launch.id, expect.stringMatching(/^promo_/)]);
+
+    expect((await bill({})).total).toBe(89_730); // the customer's 10 %
+    expect([(await bill({ discounts: '' })).total]).toEqual([99_700]);
+
+    // The code was good for one redemption; a wrong one is named by its parameter; nothing is written.
+    await t.ok('POST', '/v1/invoiceitems', { customer, price: course });
+    const count = async () => (await t.testDb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM invoices WHERE customer = $1`, [customer])).rows[0]!.n;
+    const before = await count();
+    const create = (discounts: unknown) => refused('/v1/invoices', { customer, pending_invoice_items_behavior: 'include', discounts });
+    expect((await create([{ promotion_code: 'COURSE20' }])).slice(2)).toEqual(['discounts[0][promotion_code]']);
+    expect(await create([{ promotion_code: 'NOPE' }])).toEqual([404, 'resource_missing', 'discounts[0][promotion_code]']);
+    expect(await create([{ coupon: 'LOYAL10', promotion_code: 'COURSE20' }])).toEqual([400, 'parameter_invalid', 'discounts[0][coupon]']);
+    expect(await count()).toBe(before);
+  });
+});

@@ -125,6 +125,10 @@ export function invoiceRoutes(r: Router): void {
       effective_at: zTimestamp().optional(),
       /** Stripe: when the draft finalizes by itself (with auto_advance), in the future. */
       automatically_finalizes_at: zTimestamp().optional(),
+      /** Stripe: a coupon or promotion code for this invoice instead of the customer's discount; `""` for none. */
+      discounts: z
+        .preprocess((v) => (v === '' ? [] : v), z.array(z.strictObject({ coupon: z.string().min(1).optional(), promotion_code: z.string().min(1).optional() })).max(1))
+        .optional(),
       metadata: zMetadata().optional(),
       pending_invoice_items_behavior: z.enum(['include', 'exclude']).optional(),
       default_payment_method: z.string().min(1).optional(),

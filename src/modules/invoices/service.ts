@@ -10,6 +10,7 @@ import type { Discount } from './domain/discounts.js';
 import { noSuchPaymentMethod, notAttachedToCustomer } from '../payments/errors.js';
 import { findPaymentMethod } from '../payments/repository.js';
 import { attemptPayment, defaultPaymentMethodFor, isTestPaymentMethod, PAYMENT_METHOD_MISSING, resolvePaymentMethod, type PaymentAttempt, type PaymentDeps } from '../payments/service.js';
+import { redeem, resolveDiscountSource } from '../coupons/service.js';
 import { discountsFor, pendingItemsFor, pendingLines, toDiscount, type DiscountTermsRow, type PendingItemRow } from '../subscriptions/billing.js';
 import { syncSubscriptionAfterPayment } from '../subscriptions/state.js';
 import { saveDefaultPaymentMethods } from '../subscriptions/payment-settings.js';
@@ -500,6 +501,8 @@ export async function createManualInvoice(
     effective_at?: number;
     /** Unix seconds: when the draft finalizes (Stripe's automatically_finalizes_at); auto_advance with it. */
     automatically_finalizes_at?: number;
+    /** Stripe: the invoice's own discount (a coupon or promotion code redeemed for it) instead of the customer's; [] for none. */
+    discounts?: { coupon?: string; promotion_code?: string }[];
     metadata?: Record<string, string>;
     pending_invoice_items_behavior?: 'include' | 'exclude';
     default_payment_method?: string;
@@ -541,11 +544,16 @@ export async function createManualInvoice(
     pending.map((p) => p.amount),
     `The customer's pending invoice items in ${currency} add up to more than ${MAX_INVOICE_AMOUNT} minor units, the most one invoice can bill; delete some of them or bill them on separate invoices.`,
   );
-  const discounts = (await discountsFor(q, [{ ...pseudo, currency }], new Map([[pseudo.id, now]]))).get(pseudo.id)!;
+  const invoiceId = newId('in');
+  const discounts =
+    input.discounts === undefined
+      ? (await discountsFor(q, [{ ...pseudo, currency }], new Map([[pseudo.id, now]]))).get(pseudo.id)!
+      : await invoiceDiscounts(q, input.discounts, { invoiceId, customerId: customer.id, currency, amount: pending.reduce((s, p) => s + p.amount, 0), now });
   const [built] = await createInvoices(
     q,
     [
       {
+        id: invoiceId,
         customer: customer.id,
         subscription: input.subscription ?? null,
         currency,
@@ -631,6 +639,27 @@ export async function invoicePaymentMethod(q: Queryable, deps: PaymentDeps | und
   if (!pm) throw noSuchPaymentMethod(id, param);
   if (pm.customer !== customerId || pm.detached_at) throw notAttachedToCustomer(id, param);
   return pm.id;
+}
+
+/**
+ * Stripe's invoice `discounts`: a coupon or promotion code redeemed for this invoice alone (its own
+ * discount row), instead of the customer's discount; an empty list: no discount at all. `amount` is
+ * what the invoice bills before discounts, for a promotion code's minimum.
+ */
+async function invoiceDiscounts(
+  q: Queryable,
+  requested: { coupon?: string; promotion_code?: string }[],
+  o: { invoiceId: string; customerId: string; currency: string; amount: number; now: Date },
+): Promise<Discount[]> {
+  const [req] = requested;
+  if (!req) return [];
+  if ((req.coupon === undefined) === (req.promotion_code === undefined)) {
+    throw new InvalidRequestError('Give one of coupon or promotion_code in a discount.', 'discounts[0][coupon]', req.coupon === undefined ? 'parameter_missing' : 'parameter_invalid');
+  }
+  const param = `discounts[0][${req.promotion_code !== undefined ? 'promotion_code' : 'coupon'}]`;
+  const src = await resolveDiscountSource(q, { coupon: req.coupon, promotionCode: req.promotion_code, customerId: o.customerId, now: o.now, currency: o.currency, amount: o.amount, param });
+  const discount = await redeem(q, { coupon: src.coupon, promotionCode: src.promotionCode, customerId: o.customerId, invoiceId: o.invoiceId, now: o.now, param });
+  return discountsById(q, [discount.id]);
 }
 
 /** Discounts by id, in the given order, whether or not they have ended since (a spent `once` one included). */
