@@ -614,11 +614,6 @@ function assertInvoiceBound(amounts: readonly number[], message: string, param?:
 }
 
 /**
- * An invoice's default_payment_method must be the customer's (Stripe checks it at creation): an
- * unknown id is a 404 on the param, another customer's (or a detached) one a 400. A Stripe test id
- * (`pm_card_visa`) is attached to the customer, as everywhere else a payment method is named.
- */
-/**
  * Stripe's automatically_finalizes_at: a time in the future, at most five years ahead, at which a draft
  * finalizes (so auto_advance with it: `auto_advance: false` as well is a 400). Undefined when not given.
  */
@@ -632,6 +627,11 @@ export function finalizesAt(input: { automatically_finalizes_at?: number; auto_a
   return at;
 }
 
+/**
+ * An invoice's default_payment_method must be the customer's (Stripe checks it at creation): an
+ * unknown id is a 404 on the param, another customer's (or a detached) one a 400. A Stripe test id
+ * (`pm_card_visa`) is attached to the customer, as everywhere else a payment method is named.
+ */
 export async function invoicePaymentMethod(q: Queryable, deps: PaymentDeps | undefined, id: string, customerId: string, now: Date): Promise<string> {
   const param = 'default_payment_method';
   if (deps && isTestPaymentMethod(id)) return (await resolvePaymentMethod(q, deps, id, customerId, now, { param })).id;
