@@ -56,11 +56,13 @@ export function phaseIndexOf(s: ScheduleRow, sub: Pick<SubscriptionRow, 'current
   return k < 0 ? s.phases.length - 1 : k;
 }
 
-/** The API object: its default_settings show the subscription's collection method. */
+/** The API object: its default_settings show the subscription's collection method and automatic tax. */
 export async function scheduleObjectOf(q: Queryable, s: ScheduleRow, now: Date): Promise<ScheduleObject> {
   const subId = s.subscription ?? s.released_subscription;
-  const { rows } = subId ? await q.query<Pick<SubscriptionRow, 'collection_method'>>(`SELECT collection_method FROM subscriptions WHERE id = $1`, [subId]) : { rows: [] };
-  return scheduleObject(s, now, rows[0]?.collection_method);
+  const { rows } = subId
+    ? await q.query<Pick<SubscriptionRow, 'collection_method' | 'automatic_tax'>>(`SELECT collection_method, automatic_tax FROM subscriptions WHERE id = $1`, [subId])
+    : { rows: [] };
+  return scheduleObject(s, now, rows[0]);
 }
 
 async function record(q: Queryable, s: ScheduleRow, type: string, now: Date, previous?: Record<string, unknown>): Promise<void> {
@@ -93,8 +95,11 @@ export async function schedulePhaseStarted(
     // Its discount too, from its start: the renewal's invoice there takes it (read after this).
     await applyPhaseDiscounts(q, { id: subId, customer: s.customer }, s.phases[k]!.discounts, at);
     const phase = s.phases[k]!;
+    const tax = effectiveSettings(phase, s.default_settings ?? {}).automatic_tax;
     return {
       ...(await phasePaymentMethod(q, s, k)),
+      // Its automatic_tax (its own, else the schedule's default): the renewal's invoice there takes it.
+      ...(tax != null ? { automatic_tax: tax } : {}),
       ...(await phaseMetadata(q, subId, phase.metadata)),
       ...(phase.description ? { description: phase.description } : {}),
       ...stepFor(s, k, billing),

@@ -13,6 +13,8 @@ const zDaysUntilDue = zInt().pipe(z.number().int().min(0).max(365));
 /** How a phase collects (or, as default_settings, every phase that sets none of its own). */
 const zSettings = {
   collection_method: zCollection.optional(),
+  /** Stripe's automatic_tax: whether the subscription's invoices are taxed while the phase runs. */
+  automatic_tax: z.strictObject({ enabled: zBool(), liability: z.strictObject({ type: z.literal('self') }).optional() }).optional(),
   invoice_settings: z.strictObject({ days_until_due: zDaysUntilDue.optional() }).optional(),
   default_payment_method: z.string().min(1).optional(),
 };
@@ -87,9 +89,11 @@ const zPhaseItemObject = z.strictObject({
   tax_rates: z.array(z.never()),
 });
 const zAddInvoiceItemObject = z.strictObject({ discounts: z.array(z.never()), price: z.string(), quantity: z.number().int(), tax_rates: z.array(z.never()) });
+const zAutomaticTaxObject = z.strictObject({ enabled: z.boolean(), liability: z.strictObject({ type: z.literal('self') }).nullable() });
 const zPhaseObject = z.strictObject({
   add_invoice_items: z.array(zAddInvoiceItemObject),
   application_fee_percent: z.null(),
+  automatic_tax: zAutomaticTaxObject.nullable(),
   billing_cycle_anchor: z.enum(['phase_start', 'automatic']).nullable(),
   billing_thresholds: z.null(),
   collection_method: zCollection.nullable(),
@@ -120,7 +124,7 @@ export const subscriptionScheduleObject = z.strictObject({
   customer: z.string(),
   default_settings: z.strictObject({
     application_fee_percent: z.null(),
-    automatic_tax: z.strictObject({ enabled: z.literal(false), liability: z.null() }),
+    automatic_tax: zAutomaticTaxObject,
     billing_cycle_anchor: zAnchor,
     billing_thresholds: z.null(),
     collection_method: zCollection,

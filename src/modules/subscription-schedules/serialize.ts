@@ -4,11 +4,13 @@ import type { ScheduleRow } from './repository.js';
 import type { ScheduleObject } from './schemas.js';
 
 const unixOrNull = (d: Date | null) => (d ? toUnix(new Date(d)) : null);
+const automaticTax = (enabled: boolean) => ({ enabled, liability: enabled ? { type: 'self' as const } : null });
 
 function phaseObject(p: Phase, currency: string) {
   return {
     add_invoice_items: (p.add_invoice_items ?? []).map((i) => ({ discounts: [], price: i.price, quantity: i.quantity, tax_rates: [] })),
     application_fee_percent: null,
+    automatic_tax: p.settings?.automatic_tax != null ? automaticTax(p.settings.automatic_tax) : null,
     billing_cycle_anchor: p.billing_cycle_anchor ?? null,
     billing_thresholds: null,
     collection_method: p.settings?.collection_method ?? null,
@@ -31,9 +33,11 @@ function phaseObject(p: Phase, currency: string) {
 
 /**
  * Stripe's subscription_schedule object; `now` places current_phase (the schedule's clock time).
- * default_settings shows the schedule's own, else what its subscription has (`collectionMethod`).
+ * default_settings shows the schedule's own, else what its subscription has (`sub`: its collection
+ * method and automatic tax; without one, a new subscription's: charge_automatically, taxed).
  */
-export function scheduleObject(r: ScheduleRow, now: Date, collectionMethod: 'charge_automatically' | 'send_invoice' = 'charge_automatically'): ScheduleObject {
+export function scheduleObject(r: ScheduleRow, now: Date, sub?: { collection_method: 'charge_automatically' | 'send_invoice'; automatic_tax: boolean }): ScheduleObject {
+  const collectionMethod = sub?.collection_method ?? 'charge_automatically';
   const defaults = r.default_settings ?? {};
   const current = r.status === 'active' ? phaseAt(r.phases, now) : null;
   return {
@@ -48,7 +52,8 @@ export function scheduleObject(r: ScheduleRow, now: Date, collectionMethod: 'cha
     customer: r.customer,
     default_settings: {
       application_fee_percent: null,
-      automatic_tax: { enabled: false, liability: null },
+      // Phases that set nothing keep the subscription's (a new one's: taxed unless turned off).
+      automatic_tax: automaticTax(defaults.automatic_tax ?? sub?.automatic_tax ?? true),
       billing_cycle_anchor: defaults.billing_cycle_anchor ?? 'automatic',
       billing_thresholds: null,
       collection_method: defaults.collection_method ?? collectionMethod,

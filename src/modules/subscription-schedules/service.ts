@@ -237,6 +237,7 @@ export async function startSchedule(ctx: Ctx, s: ScheduleRow, opts: { backdated?
         ...(first.description ? { description: first.description } : {}),
         ...(settings.collection_method ? { collection_method: settings.collection_method } : {}),
         ...(settings.collection_method === 'send_invoice' ? { days_until_due: settings.days_until_due! } : {}),
+        ...(settings.automatic_tax != null ? { automatic_tax: { enabled: settings.automatic_tax } } : {}),
         ...('default_payment_method' in pm ? { default_payment_method: pm.default_payment_method! } : {}),
         ...(discount ? { discounts: [discount.promotion_code ? { promotion_code: discount.promotion_code } : { coupon: discount.coupon }] } : {}),
         ...backdate,
@@ -294,13 +295,15 @@ export async function listSchedules(q: Queryable, now: Date, filter: { customer?
   const { rows, hasMore } = await listScheduleRows(q, filter, list);
   const subIds = rows.map((r) => r.subscription ?? r.released_subscription).filter((x): x is string => x !== null);
   const clockIds = [...new Set(rows.map((r) => r.test_clock).filter((x): x is string => x !== null))];
-  const methods = new Map(
-    subIds.length ? (await q.query<Pick<SubscriptionRow, 'id' | 'collection_method'>>(`SELECT id, collection_method FROM subscriptions WHERE id = ANY($1::text[])`, [subIds])).rows.map((r) => [r.id, r.collection_method]) : [],
+  const subs = new Map(
+    subIds.length
+      ? (await q.query<Pick<SubscriptionRow, 'id' | 'collection_method' | 'automatic_tax'>>(`SELECT id, collection_method, automatic_tax FROM subscriptions WHERE id = ANY($1::text[])`, [subIds])).rows.map((r) => [r.id, r])
+      : [],
   );
   const clocks = new Map(
     clockIds.length ? (await q.query<{ id: string; frozen_time: Date }>(`SELECT id, frozen_time FROM test_clocks WHERE id = ANY($1::text[])`, [clockIds])).rows.map((r) => [r.id, new Date(r.frozen_time)]) : [],
   );
-  const data = rows.map((r) => scheduleObject(r, (r.test_clock && clocks.get(r.test_clock)) || now, methods.get(r.subscription ?? r.released_subscription ?? '')));
+  const data = rows.map((r) => scheduleObject(r, (r.test_clock && clocks.get(r.test_clock)) || now, subs.get(r.subscription ?? r.released_subscription ?? '')));
   return listObject('/v1/subscription_schedules', data, hasMore);
 }
 
@@ -405,11 +408,11 @@ async function replanActive(c: SettingsCtx, s: ScheduleRow, sub: SubscriptionRow
     if (current.billing_cycle_anchor) out[0] = { ...out[0]!, billing_cycle_anchor: current.billing_cycle_anchor };
     // …and its collection settings (put in place when it started): later phases' are checked with the defaults.
     const settings = await resolvePhaseSettings(c, rest, defaults);
-    const changed = (['collection_method', 'days_until_due', 'default_payment_method'] as const).find((key) => settings[0]![key] != null && settings[0]![key] !== current.settings?.[key]);
+    const changed = (['collection_method', 'days_until_due', 'default_payment_method', 'automatic_tax'] as const).find((key) => settings[0]![key] != null && settings[0]![key] !== current.settings?.[key]);
     if (changed) {
       throw new InvalidRequestError(
         'phases[0] is the phase in force: its collection settings were put in place when it started. To change them now, update the subscription.',
-        `phases[0][${changed === 'days_until_due' ? 'invoice_settings][days_until_due' : changed}]`,
+        `phases[0][${changed === 'days_until_due' ? 'invoice_settings][days_until_due' : changed === 'automatic_tax' ? 'automatic_tax][enabled' : changed}]`,
         'parameter_invalid',
       );
     }

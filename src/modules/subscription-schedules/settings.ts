@@ -22,6 +22,7 @@ interface Context {
 async function own(c: Context, input: SettingsInput, prefix: string): Promise<PhaseSettings> {
   const out: PhaseSettings = {};
   if (input.collection_method) out.collection_method = input.collection_method;
+  if (input.automatic_tax) out.automatic_tax = input.automatic_tax.enabled;
   if (input.invoice_settings?.days_until_due !== undefined) out.days_until_due = input.invoice_settings.days_until_due;
   if (input.default_payment_method) {
     out.default_payment_method = (await resolvePaymentMethod(c.q, c.deps, input.default_payment_method, c.customer, c.now, { param: `${prefix}[default_payment_method]` })).id;

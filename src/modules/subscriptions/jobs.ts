@@ -332,7 +332,8 @@ export async function advanceOne(q: Queryable, deps: BillingDeps, sub: Subscript
         finalizeAt: paused || sub.status === 'unpaid' ? null : addSeconds(now, deps.config.finalizeDelaySeconds),
         defaultPaymentMethod: null,
         testClock: sub.test_clock,
-        automaticTax: sub.automatic_tax,
+        // A schedule's phase starting here may turn automatic tax on or off, from this invoice on.
+        automaticTax: patch.automatic_tax ?? sub.automatic_tax,
         lines: [...cycle.lines, ...pendingLines(pending)],
         discounts,
       },

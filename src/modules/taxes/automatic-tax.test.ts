@@ -58,6 +58,35 @@ describe('automatic_tax on subscriptions', () => {
   });
 });
 
+describe('automatic_tax on subscription schedule phases', () => {
+  it("a phase's own setting (else the schedule's default) is put on the subscription when the phase starts", async () => {
+    const clock = await t.clockAt('2026-03-01T00:00:00Z');
+    const customer = await t.customer({ ...berlin, test_clock: clock });
+    const sched = await t.ok('POST', '/v1/subscription_schedules', {
+      customer,
+      start_date: 'now',
+      default_settings: { automatic_tax: { enabled: true } },
+      phases: [
+        { items: [{ price: community }], iterations: 1, automatic_tax: { enabled: false } },
+        { items: [{ price: community }], iterations: 1 },
+      ],
+    });
+    expect(sched.phases.map((p: { automatic_tax: unknown }) => p.automatic_tax)).toEqual([{ enabled: false, liability: null }, null]);
+    expect(sched.default_settings.automatic_tax).toEqual({ enabled: true, liability: { type: 'self' } });
+    const sub = await t.ok('GET', `/v1/subscriptions/${sched.subscription}`);
+    expect(sub.automatic_tax.enabled).toBe(false);
+    await t.advance(clock, '2026-03-02T00:00:00Z');
+    const march = (await t.ok('GET', `/v1/invoices?subscription=${sub.id}&limit=1`)).data[0];
+    expect(money(march)).toEqual([9_700, 0, 9_700, false]);
+    // April: the second phase sets nothing, so the schedule's default (taxed) applies from its first invoice.
+    // (Without a default, a phase that sets nothing keeps the subscription's setting.)
+    await t.advance(clock, '2026-04-01T02:00:00Z');
+    const april = (await t.ok('GET', `/v1/invoices?subscription=${sub.id}&limit=1`)).data[0];
+    expect(money(april)).toEqual([9_700, 1_843, 11_543, true]);
+    expect((await t.ok('GET', `/v1/subscriptions/${sub.id}`)).automatic_tax.enabled).toBe(true);
+  });
+});
+
 describe('automatic_tax on an invoice, trial_settings on update, tax_id_data', () => {
   it('enabled=false leaves a manual invoice untaxed', async () => {
     const customer = await t.customer(berlin);

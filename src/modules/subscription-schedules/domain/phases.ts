@@ -50,6 +50,8 @@ export interface PhaseSettings {
   collection_method?: 'charge_automatically' | 'send_invoice' | null;
   days_until_due?: number | null;
   default_payment_method?: string | null;
+  /** Stripe's automatic_tax[enabled], put on the subscription when the phase starts. */
+  automatic_tax?: boolean | null;
   /** In default_settings only: the billing_cycle_anchor of phases that set none of their own. */
   billing_cycle_anchor?: 'phase_start' | 'automatic';
 }
@@ -95,6 +97,8 @@ export function effectiveSettings(phase: Pick<Phase, 'settings'>, defaults: Phas
   }
   const pm = own.default_payment_method ?? defaults.default_payment_method ?? null;
   if (pm) out.default_payment_method = pm;
+  const tax = own.automatic_tax ?? defaults.automatic_tax ?? null;
+  if (tax !== null) out.automatic_tax = tax;
   return out;
 }
 
