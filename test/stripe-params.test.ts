@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from './helpers/app.js';
+
+// Which parameters of the official SDK's request types Recur's API does not take, read from the SDK's
+// own type declarations (the version package-lock.json pins) and Recur's OpenAPI document. Each list
+// below is what Recur refuses on purpose, with the reason; an SDK upgrade that adds a parameter, or a
+// parameter Recur starts taking, changes a list here — a decision to make, not a silent 400 for an
+// integration. (This comparison found automatic_tax, payment_settings, off_session, plan, product_data,
+// tax_id_data and others that Stripe's guides send and Recur used to refuse.)
+
+const CONNECT = ['application_fee_percent', 'application_fee_amount', 'on_behalf_of', 'transfer_data', 'customer_account', 'transfer_group', 'reverse_transfer', 'refund_application_fee'];
+const LEGACY_SOURCES = ['source', 'default_source', 'validate', 'forgive', 'charge'];
+const MANUAL_TAX_RATES = ['default_tax_rates', 'tax_rates', 'tax_code', 'tax_details'];
+/** Features Recur has not (ADR 0005's list): each is a 400 parameter_unknown naming it. */
+const REFUSED: Record<string, string[]> = {
+  // Stripe's newer customer name fields and cash balances (bank transfers are recorded against invoices instead).
+  CustomerCreateParams: ['business_name', 'cash_balance', 'individual_name', ...LEGACY_SOURCES],
+  CustomerUpdateParams: ['business_name', 'cash_balance', 'individual_name', ...LEGACY_SOURCES],
+  // Usage thresholds, pending-item intervals, Stripe's billing_mode/billing_schedules, issuer settings.
+  SubscriptionCreateParams: ['billing_mode', 'billing_schedules', 'billing_thresholds', 'invoice_settings', 'pending_invoice_item_interval', ...CONNECT, ...LEGACY_SOURCES, ...MANUAL_TAX_RATES],
+  // trial_from_plan: only at creation in Recur (a trial is added on update with trial_end).
+  SubscriptionUpdateParams: ['billing_schedules', 'billing_thresholds', 'invoice_settings', 'pending_invoice_item_interval', 'trial_from_plan', ...CONNECT, ...LEGACY_SOURCES, ...MANUAL_TAX_RATES],
+  SubscriptionCancelParams: [],
+  // number: Recur numbers invoices itself, gapless; from_invoice (revisions), rendering templates,
+  // statement descriptors, issuer and account tax ids, payment_settings, shipping rates.
+  InvoiceCreateParams: ['account_tax_ids', 'from_invoice', 'issuer', 'number', 'payment_settings', 'rendering', 'shipping_cost', 'statement_descriptor', ...CONNECT, ...LEGACY_SOURCES, ...MANUAL_TAX_RATES],
+  // automatic_tax and discounts are set when the invoice is created.
+  InvoiceUpdateParams: ['account_tax_ids', 'automatic_tax', 'discounts', 'issuer', 'number', 'payment_settings', 'rendering', 'shipping_cost', 'statement_descriptor', ...CONNECT, ...LEGACY_SOURCES, ...MANUAL_TAX_RATES],
+  InvoicePayParams: ['mandate', ...LEGACY_SOURCES],
+  InvoiceFinalizeInvoiceParams: [],
+  // Previews: of a subscription (new or existing) only, not of schedules or free-standing items.
+  InvoiceCreatePreviewParams: ['currency', 'customer_details', 'discounts', 'invoice_items', 'issuer', 'preview_mode', 'schedule', 'schedule_details', ...CONNECT],
+  // Inline prices (create the price first), fractional quantities and amounts, per-item tax behaviour.
+  InvoiceItemCreateParams: ['discounts', 'price_data', 'quantity_decimal', 'tax_behavior', 'unit_amount_decimal', ...CONNECT, ...MANUAL_TAX_RATES],
+  // Tiered and customer-chosen prices.
+  PriceCreateParams: ['billing_scheme', 'custom_unit_amount', 'tiers', 'tiers_mode', 'transform_quantity'],
+  // Merchandising fields of physical goods.
+  ProductCreateParams: ['images', 'marketing_features', 'package_dimensions', 'shippable', 'statement_descriptor', 'type', 'url', ...MANUAL_TAX_RATES],
+  CouponCreateParams: [],
+  PromotionCodeCreateParams: [...CONNECT],
+  SubscriptionScheduleCreateParams: ['billing_mode', 'pause_schedules', ...CONNECT],
+  CreditNoteCreateParams: ['effective_at', 'email_type', 'refunds', 'shipping_cost'],
+  RefundCreateParams: ['currency', 'customer', 'instructions_email', 'origin', ...CONNECT, ...LEGACY_SOURCES],
+};
+
+const CASES: [file: string, iface: string, path: string, method: 'post' | 'delete'][] = [
+  ['Customers', 'CustomerCreateParams', '/v1/customers', 'post'],
+  ['Customers', 'CustomerUpdateParams', '/v1/customers/{id}', 'post'],
+  ['Subscriptions', 'SubscriptionCreateParams', '/v1/subscriptions', 'post'],
+  ['Subscriptions', 'SubscriptionUpdateParams', '/v1/subscriptions/{id}', 'post'],
+  ['Subscriptions', 'SubscriptionCancelParams', '/v1/subscriptions/{id}', 'delete'],
+  ['Invoices', 'InvoiceCreateParams', '/v1/invoices', 'post'],
+  ['Invoices', 'InvoiceUpdateParams', '/v1/invoices/{id}', 'post'],
+  ['Invoices', 'InvoicePayParams', '/v1/invoices/{id}/pay', 'post'],
+  ['Invoices', 'InvoiceFinalizeInvoiceParams', '/v1/invoices/{id}/finalize', 'post'],
+  ['Invoices', 'InvoiceCreatePreviewParams', '/v1/invoices/create_preview', 'post'],
+  ['InvoiceItems', 'InvoiceItemCreateParams', '/v1/invoiceitems', 'post'],
+  ['Prices', 'PriceCreateParams', '/v1/prices', 'post'],
+  ['Products', 'ProductCreateParams', '/v1/products', 'post'],
+  ['Coupons', 'CouponCreateParams', '/v1/coupons', 'post'],
+  ['PromotionCodes', 'PromotionCodeCreateParams', '/v1/promotion_codes', 'post'],
+  ['SubscriptionSchedules', 'SubscriptionScheduleCreateParams', '/v1/subscription_schedules', 'post'],
+  ['CreditNotes', 'CreditNoteCreateParams', '/v1/credit_notes', 'post'],
+  ['Refunds', 'RefundCreateParams', '/v1/refunds', 'post'],
+];
+
+const sdkDir = join(dirname(createRequire(import.meta.url).resolve('stripe')), '..', 'esm', 'resources');
+
+/** The top-level parameter names of `export interface <iface> {` in the SDK's declarations. */
+function sdkParams(file: string, iface: string): string[] {
+  const src = readFileSync(join(sdkDir, `${file}.d.ts`), 'utf8');
+  const start = src.indexOf(`export interface ${iface} {`);
+  if (start < 0) throw new Error(`${iface} not in ${file}.d.ts`);
+  const out: string[] = [];
+  for (const line of src.slice(start).split('\n').slice(1)) {
+    if (line.startsWith('}')) break;
+    const m = /^ {4}(\w+)\??:/.exec(line);
+    if (m) out.push(m[1]!);
+  }
+  return out;
+}
+
+let t: TestApp;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+let doc: any;
+beforeAll(async () => {
+  t = await createTestApp();
+  doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+});
+afterAll(() => t.close());
+
+function recurParams(path: string, method: 'post' | 'delete'): Set<string> {
+  const op = doc.paths[path]?.[method];
+  if (!op) throw new Error(`no ${method} ${path} in the OpenAPI document`);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  if (method === 'delete') return new Set((op.parameters ?? []).filter((p: any) => p.in === 'query').map((p: any) => String(p.name).replace(/\[.*/, '')));
+  const content = op.requestBody?.content ?? {};
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const resolve = (s: any): any => (s?.$ref ? resolve(doc.components.schemas[s.$ref.split('/').pop()]) : s);
+  const schema = resolve((content['application/json'] ?? Object.values(content)[0])?.schema);
+  return new Set(Object.keys(schema?.properties ?? {}));
+}
+
+describe("the official SDK's request parameters", () => {
+  it.each(CASES)('%s.%s: Recur takes every one but those it refuses on purpose', (file, iface, path, method) => {
+    const ours = recurParams(path, method);
+    const missing = sdkParams(file, iface).filter((p) => !ours.has(p));
+    expect(missing.sort()).toEqual([...new Set(REFUSED[iface])].filter((p) => sdkParams(file, iface).includes(p)).sort());
+  });
+
+  it('payment methods: cards, with billing details and metadata (the other types are not Recur payment methods)', () => {
+    const ours = recurParams('/v1/payment_methods', 'post');
+    for (const p of ['type', 'card', 'billing_details', 'metadata', 'expand']) expect(ours.has(p), p).toBe(true);
+  });
+});
