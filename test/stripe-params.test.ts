@@ -32,7 +32,7 @@ const REFUSED: Record<string, string[]> = {
   InvoicePayParams: ['mandate', ...LEGACY_SOURCES],
   InvoiceFinalizeInvoiceParams: [],
   // Previews: of a subscription (new or existing) only, not of schedules or free-standing items.
-  InvoiceCreatePreviewParams: ['currency', 'customer_details', 'discounts', 'invoice_items', 'issuer', 'preview_mode', 'schedule', 'schedule_details', ...CONNECT],
+  InvoiceCreatePreviewParams: ['currency', 'discounts', 'invoice_items', 'issuer', 'preview_mode', 'schedule', 'schedule_details', ...CONNECT],
   // Inline prices (create the price first), fractional quantities and amounts, per-item tax behaviour.
   InvoiceItemCreateParams: ['discounts', 'price_data', 'quantity_decimal', 'tax_behavior', 'unit_amount_decimal', ...CONNECT, ...MANUAL_TAX_RATES],
   // Tiered and customer-chosen prices.

@@ -2,7 +2,8 @@ import { AppError, InvalidRequestError, NotFoundError } from '../../core/errors/
 import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import { findSubscription } from '../subscriptions/repository.js';
-import type { UpdateSubscriptionInput } from '../subscriptions/schemas.js';
+import type { CreatePreviewInput, UpdateSubscriptionInput } from '../subscriptions/schemas.js';
+import { createCustomer, updateCustomer } from '../customers/service.js';
 import { createSubscription, effectiveNow } from '../subscriptions/service.js';
 import { catchUpPeriods, periodDue } from '../subscriptions/catch-up.js';
 import type { InvoiceObject } from './serialize.js';
@@ -85,9 +86,10 @@ export async function previewAfterDueRenewals<T>(deps: AppDeps, q: Queryable, no
 export async function previewNewSubscription(
   deps: AppDeps,
   now: Date,
-  customer: string,
+  customer: string | null,
   items: NonNullable<UpdateSubscriptionInput['items']>,
   automaticTax?: { enabled: boolean },
+  customerDetails?: CreatePreviewInput['customer_details'],
 ): Promise<InvoiceObject> {
   const priced = items.map((i, idx) => {
     if (!i.price || i.id || i.deleted) throw new InvalidRequestError('A new subscription item needs a price (and no id).', `subscription_details[items][${idx}][price]`, 'parameter_missing');
@@ -96,7 +98,11 @@ export async function previewNewSubscription(
   let invoice: InvoiceObject | null;
   try {
     await deps.db.tx(async (q) => {
-      const sub = await createSubscription({ q, deps, now }, { customer, items: priced, payment_behavior: 'default_incomplete', ...(automaticTax ? { automatic_tax: automaticTax } : {}) });
+      // customer_details: a customer made for the preview, or the customer's details replaced, then rolled back.
+      const details = customerDetails ? { ...customerDetails, tax: { validate_location: 'deferred' as const } } : undefined;
+      const id = customer === null ? (await createCustomer(q, deps, now, details ?? {})).id : customer;
+      if (customer !== null && details) await updateCustomer(q, deps, now, customer, details);
+      const sub = await createSubscription({ q, deps, now }, { customer: id, items: priced, payment_behavior: 'default_incomplete', ...(automaticTax ? { automatic_tax: automaticTax } : {}) });
       throw new Rollback(sub.latest_invoice ? await invoiceObject(q, await getInvoiceRow(q, sub.latest_invoice)) : null);
     });
     throw new Error('unreachable: the preview transaction always rolls back');
@@ -108,7 +114,9 @@ export async function previewNewSubscription(
   // As a preview: not finalized, not numbered, and about no subscription that exists.
   return {
     ...invoice,
-    id: `upcoming_${customer}`,
+    id: customer ? `upcoming_${customer}` : 'upcoming',
+    // Previewed from customer_details alone: about no customer that exists.
+    customer: customer,
     status: 'draft',
     number: null,
     subscription: null,

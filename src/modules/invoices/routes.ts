@@ -171,8 +171,12 @@ export function invoiceRoutes(r: Router): void {
     transaction: false,
     handler: async ({ q, now, deps, body }) => {
       const details = body.subscription_details ?? {};
-      if (!body.subscription && body.customer && details.items?.length) {
-        return previewNewSubscription(deps, await customerNow(q, body.customer, now), body.customer, details.items, body.automatic_tax);
+      if (!body.subscription && (body.customer || body.customer_details) && details.items?.length) {
+        const at = body.customer ? await customerNow(q, body.customer, now) : now;
+        return previewNewSubscription(deps, at, body.customer ?? null, details.items, body.automatic_tax, body.customer_details);
+      }
+      if (body.customer_details) {
+        throw new InvalidRequestError("customer_details applies to the preview of a new subscription (subscription_details[items]); an existing subscription's customer is as they are.", 'customer_details', 'parameter_invalid');
       }
       if (body.automatic_tax) {
         throw new InvalidRequestError("automatic_tax applies to the preview of a new subscription; an existing subscription's own setting applies (change it with an update).", 'automatic_tax', 'parameter_invalid');

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { listQuery, zBool, zExpand, zInt, zMetadata, zTimestamp, zCurrency } from '../../http/schemas.js';
+import { zAddress, zShippingParam, zTaxId } from '../customers/schemas.js';
 
 const zQuantity = zInt().pipe(z.number().int().min(0).max(1_000_000));
 
@@ -185,8 +186,21 @@ export const createPreviewBody = z.strictObject({
     .optional(),
   /** For the preview of a new subscription: whether it would be taxed (an existing one's own setting applies). */
   automatic_tax: zAutomaticTax.optional(),
+  /**
+   * Stripe: the customer as the preview should see them — for a new subscription, the tax a visitor would
+   * pay before any customer exists (with `customer`: their details replaced for the preview only).
+   */
+  customer_details: z
+    .strictObject({
+      address: zAddress.or(z.literal('').transform(() => null)).optional(),
+      shipping: zShippingParam().optional(),
+      tax_exempt: z.enum(['none', 'exempt', 'reverse']).optional(),
+      tax_ids: z.array(zTaxId).max(25).optional(),
+    })
+    .optional(),
   expand: zExpand(),
-});
+});export type CreatePreviewInput = z.output<typeof createPreviewBody>;
+
 
 export const subscriptionObjectSchema = z.object({
   id: z.string(),

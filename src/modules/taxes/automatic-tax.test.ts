@@ -58,6 +58,39 @@ describe('automatic_tax on subscriptions', () => {
   });
 });
 
+describe('create_preview with customer_details', () => {
+  it('shows the tax a visitor would pay before any customer exists, and a customer elsewhere, writing nothing', async () => {
+    const starter = await t.priceId('platform_starter_monthly');
+    const customers = async () => (await t.testDb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM customers`)).rows[0]!.n;
+    const before = await customers();
+    const preview = async (payload: Record<string, unknown>) => {
+      const res = await t.call({ method: 'POST', url: '/v1/invoices/create_preview', payload: { subscription_details: { items: [{ price: starter }] }, ...payload } });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body;
+    };
+    const visitor = await preview({ customer_details: { address: { country: 'DE', postal_code: '10117' } } });
+    expect([visitor.customer, visitor.subtotal, visitor.tax, visitor.total, visitor.automatic_tax.location]).toEqual([
+      null,
+      4_900,
+      931,
+      5_831,
+      { country: 'DE', state: null, source: 'billing_address' },
+    ]);
+    // New York (nexus, 4 %) and California (none).
+    expect((await preview({ customer_details: { address: { country: 'US', state: 'NY', postal_code: '10118' } } })).total).toBe(5_096);
+    expect((await preview({ customer_details: { address: { country: 'US', state: 'CA', postal_code: '94103' } } })).total).toBe(4_900);
+    // A French customer previewed at a German shipping address; the customer stays French.
+    const fr = await t.customer({ address: { line1: '1 rue de Rivoli', country: 'FR' } });
+    const moved = await preview({ customer: fr, customer_details: { shipping: { name: 'Ana', address: { line1: 'Unter den Linden 1', country: 'DE' } } } });
+    expect([moved.customer, moved.total, moved.automatic_tax.location.source]).toEqual([fr, 5_831, 'shipping_address']);
+    expect((await preview({ customer: fr })).total).toBe(5_880);
+    expect((await t.ok('GET', `/v1/customers/${fr}`)).shipping).toBeNull();
+    expect(await customers()).toBe(before + 1);
+    const res = await t.call({ method: 'POST', url: '/v1/invoices/create_preview', payload: { customer_details: { address: { country: 'DE' } } } });
+    expect([res.status, res.body.error?.param]).toEqual([400, 'customer_details']);
+  });
+});
+
 describe('automatic_tax on subscription schedule phases', () => {
   it("a phase's own setting (else the schedule's default) is put on the subscription when the phase starts", async () => {
     const clock = await t.clockAt('2026-03-01T00:00:00Z');
