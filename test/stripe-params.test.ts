@@ -27,8 +27,7 @@ const REFUSED: Record<string, string[]> = {
   // number: Recur numbers invoices itself, gapless; from_invoice (revisions), rendering templates,
   // statement descriptors, issuer and account tax ids, payment_settings, shipping rates.
   InvoiceCreateParams: ['account_tax_ids', 'from_invoice', 'issuer', 'number', 'payment_settings', 'rendering', 'shipping_cost', 'statement_descriptor', ...CONNECT, ...LEGACY_SOURCES, ...MANUAL_TAX_RATES],
-  // automatic_tax and discounts are set when the invoice is created.
-  InvoiceUpdateParams: ['account_tax_ids', 'automatic_tax', 'discounts', 'issuer', 'number', 'payment_settings', 'rendering', 'shipping_cost', 'statement_descriptor', ...CONNECT, ...LEGACY_SOURCES, ...MANUAL_TAX_RATES],
+  InvoiceUpdateParams: ['account_tax_ids', 'issuer', 'number', 'payment_settings', 'rendering', 'shipping_cost', 'statement_descriptor', ...CONNECT, ...LEGACY_SOURCES, ...MANUAL_TAX_RATES],
   InvoicePayParams: ['mandate', ...LEGACY_SOURCES],
   InvoiceFinalizeInvoiceParams: [],
   // Previews: of a subscription (new or existing) only, not of schedules or free-standing items.

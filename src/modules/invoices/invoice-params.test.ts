@@ -105,3 +105,29 @@ describe('invoice discounts', () => {
     expect(await count()).toBe(before);
   });
 });
+
+describe('invoice discounts on update', () => {
+  it("replace a draft's discount, or remove it; a finalized invoice keeps its own", async () => {
+    const course = await t.priceId('course_onetime');
+    await t.ok('POST', '/v1/coupons', { id: 'SPRING15', percent_off: 15, duration: 'once' });
+    await t.ok('POST', '/v1/coupons', { id: 'STAFF10', percent_off: 10, duration: 'forever' });
+    const customer = await t.customer({ card: 'pm_card_visa' });
+    await t.ok('POST', `/v1/customers/${customer}`, { coupon: 'STAFF10' });
+    await t.ok('POST', '/v1/invoiceitems', { customer, price: course });
+    const draft = await t.ok('POST', '/v1/invoices', { customer, pending_invoice_items_behavior: 'include' });
+    expect(draft.total).toBe(89_730);
+    const spring = await t.ok('POST', `/v1/invoices/${draft.id}`, { discounts: [{ coupon: 'SPRING15' }] });
+    expect([spring.total, spring.total_discount_amounts.map((d: { amount: number }) => d.amount)]).toEqual([84_745, [14_955]]);
+    const ev = (await t.ok('GET', `/v1/events?type=invoice.updated&object_id=${draft.id}`)).data;
+    expect(ev.length).toBe(1);
+    expect(ev[0].data.previous_attributes).toMatchObject({ total: 89_730 });
+    const none = await t.ok('POST', `/v1/invoices/${draft.id}`, { discounts: '' });
+    expect([none.total, none.discounts]).toEqual([99_700, []]);
+    // The replaced discount of the invoice is gone (its own rows deleted; the customer's stays).
+    const { rows } = await t.testDb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM discounts WHERE invoice = $1 AND deleted_at IS NULL`, [draft.id]);
+    expect(rows[0]!.n).toBe(0);
+    expect((await t.ok('GET', `/v1/customers/${customer}`)).discount.coupon.id).toBe('STAFF10');
+    await t.ok('POST', `/v1/invoices/${draft.id}/finalize`, { auto_advance: false });
+    expect(await refused(`/v1/invoices/${draft.id}`, { discounts: [{ coupon: 'SPRING15' }] })).toEqual([400, 'invoice_not_editable', 'discounts']);
+  });
+});

@@ -35,6 +35,8 @@ import {
   finalizeAtFrom,
   finalizesAt,
   invoicePaymentMethod,
+  rebuildDraft,
+  replaceInvoiceDiscounts,
   finalizeInvoices,
   getInvoiceRow,
   invoiceObject,
@@ -71,8 +73,12 @@ async function collectionSchedule(q: Queryable, inv: InvoiceRow, autoAdvance: bo
 
 const expandOnly = z.strictObject({ expand: zExpand() });
 
+/** An invoice's own discount: one coupon or promotion code (Stripe's `discounts`); `""` or [] for none. */
+const zInvoiceDiscounts = () =>
+  z.preprocess((v) => (v === '' ? [] : v), z.array(z.strictObject({ coupon: z.string().min(1).optional(), promotion_code: z.string().min(1).optional() })).max(1)).optional();
+
 /** Fields of POST /v1/invoices/{id} that only a draft takes (Stripe: uneditable once finalized). */
-const DRAFT_ONLY_FIELDS = ['collection_method', 'days_until_due', 'due_date', 'effective_at', 'automatically_finalizes_at'] as const;
+const DRAFT_ONLY_FIELDS = ['collection_method', 'days_until_due', 'due_date', 'effective_at', 'automatically_finalizes_at', 'automatic_tax', 'discounts'] as const;
 
 /**
  * A draft's new collection terms (Stripe's rules, as on creation): charge_automatically has no due date
@@ -126,9 +132,7 @@ export function invoiceRoutes(r: Router): void {
       /** Stripe: when the draft finalizes by itself (with auto_advance), in the future. */
       automatically_finalizes_at: zTimestamp().optional(),
       /** Stripe: a coupon or promotion code for this invoice instead of the customer's discount; `""` for none. */
-      discounts: z
-        .preprocess((v) => (v === '' ? [] : v), z.array(z.strictObject({ coupon: z.string().min(1).optional(), promotion_code: z.string().min(1).optional() })).max(1))
-        .optional(),
+      discounts: zInvoiceDiscounts(),
       metadata: zMetadata().optional(),
       pending_invoice_items_behavior: z.enum(['include', 'exclude']).optional(),
       default_payment_method: z.string().min(1).optional(),
@@ -235,6 +239,10 @@ export function invoiceRoutes(r: Router): void {
       shipping_details: zShippingParam().optional(),
       effective_at: zTimestamp().optional(),
       automatically_finalizes_at: zTimestamp().optional(),
+      /** A draft's automatic tax: false removes it, true determines it afresh (its customer's location now). */
+      automatic_tax: zAutomaticTax.optional(),
+      /** A draft's discount, replacing the one it has (a coupon or promotion code redeemed for it); `""` for none. */
+      discounts: zInvoiceDiscounts(),
       /** The card this invoice is charged with (draft, open or uncollectible); `""` goes back to the subscription's or customer's. */
       default_payment_method: z.string().max(255).optional(),
       metadata: zMetadata().optional(),
@@ -282,8 +290,18 @@ export function invoiceRoutes(r: Router): void {
         ...(body.metadata !== undefined ? { metadata: mergeMetadata(inv.metadata, body.metadata) } : {}),
         updated: now,
       });
-      await recordInvoiceUpdated(q, inv, row, now);
-      return invoiceObject(q, row);
+      // A draft's tax or discount changes its lines and totals: rebuilt, then one invoice.updated for the whole change.
+      const rebuilt =
+        body.automatic_tax !== undefined || body.discounts !== undefined
+          ? await rebuildDraft(q, inv.id, now, {
+              automaticTax: body.automatic_tax?.enabled,
+              taxConfig: deps.config.tax,
+              discounts: body.discounts ? await replaceInvoiceDiscounts(q, row, body.discounts, now) : undefined,
+              record: false,
+            })
+          : row;
+      await recordInvoiceUpdated(q, inv, rebuilt, now);
+      return invoiceObject(q, rebuilt);
     },
   });
   r.route({

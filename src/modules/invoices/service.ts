@@ -646,7 +646,7 @@ export async function invoicePaymentMethod(q: Queryable, deps: PaymentDeps | und
  * discount row), instead of the customer's discount; an empty list: no discount at all. `amount` is
  * what the invoice bills before discounts, for a promotion code's minimum.
  */
-async function invoiceDiscounts(
+export async function invoiceDiscounts(
   q: Queryable,
   requested: { coupon?: string; promotion_code?: string }[],
   o: { invoiceId: string; customerId: string; currency: string; amount: number; now: Date },
@@ -660,6 +660,15 @@ async function invoiceDiscounts(
   const src = await resolveDiscountSource(q, { coupon: req.coupon, promotionCode: req.promotion_code, customerId: o.customerId, now: o.now, currency: o.currency, amount: o.amount, param });
   const discount = await redeem(q, { coupon: src.coupon, promotionCode: src.promotionCode, customerId: o.customerId, invoiceId: o.invoiceId, now: o.now, param });
   return discountsById(q, [discount.id]);
+}
+
+/**
+ * A draft's discount replaced (Stripe's invoice update `discounts`): the invoice's own discounts it had
+ * are deleted, and the coupon or promotion code given, if any, is redeemed for it.
+ */
+export async function replaceInvoiceDiscounts(q: Queryable, inv: InvoiceRow, requested: { coupon?: string; promotion_code?: string }[], now: Date): Promise<Discount[]> {
+  await q.query(`UPDATE discounts SET deleted_at = $2 WHERE invoice = $1 AND deleted_at IS NULL`, [inv.id, now]);
+  return invoiceDiscounts(q, requested, { invoiceId: inv.id, customerId: inv.customer, currency: inv.currency, amount: inv.subtotal, now });
 }
 
 /** Discounts by id, in the given order, whether or not they have ended since (a spent `once` one included). */
@@ -691,8 +700,17 @@ async function productsOfPrices(q: Queryable, priceIds: string[]): Promise<Map<s
  * creation spent. Only a draft built without lines, which therefore recorded no discount, takes the
  * discounts live for its period when its first lines arrive, and spends a `once` one then, as its
  * creation would have. `param` names the request parameter a too-large total is blamed on.
+ *
+ * An update of the draft's own terms (POST /v1/invoices/{id}) may also change its automatic tax (true:
+ * determined afresh now; false: none) or replace its discounts; `record: false` leaves the
+ * invoice.updated to that caller, which records the whole change once.
  */
-export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date, opts: { param?: string } = {}): Promise<InvoiceRow> {
+export async function rebuildDraft(
+  q: Queryable,
+  invoiceId: string,
+  now: Date,
+  opts: { param?: string; automaticTax?: boolean; taxConfig?: TaxConfig; discounts?: Discount[]; record?: boolean } = {},
+): Promise<InvoiceRow> {
   const inv = await getInvoiceRow(q, invoiceId, true);
   if (inv.status !== 'draft') throw new InvalidRequestError('Only a draft invoice can change.', 'invoice', 'invoice_not_editable');
   const lines = (await linesOf(q, [inv.id])).get(inv.id)!;
@@ -728,36 +746,44 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date, o
   const recorded = inv.discounts.map((d) => d.discount);
   let discounts: Discount[];
   let live = false;
-  if (recorded.length > 0) discounts = await discountsById(q, recorded);
+  if (opts.discounts) discounts = opts.discounts;
+  else if (recorded.length > 0) discounts = await discountsById(q, recorded);
   else if (lines.length === 0) {
     const pseudo = { id: inv.subscription ?? `manual:${inv.customer}`, customer: inv.customer, currency: inv.currency };
     discounts = (await discountsFor(q, [pseudo], new Map([[pseudo.id, new Date(inv.period_start)]]))).get(pseudo.id)!;
     live = true;
   } else discounts = [];
-  const built = buildInvoice(
-    {
-      id: inv.id,
-      customer: inv.customer,
-      subscription: inv.subscription,
-      currency: inv.currency,
-      billingReason: inv.billing_reason,
-      periodStart: new Date(inv.period_start),
-      periodEnd: new Date(inv.period_end),
-      collectionMethod: inv.collection_method,
-      daysUntilDue: null,
-      autoAdvance: inv.auto_advance,
-      finalizeAt: inv.finalize_at,
-      defaultPaymentMethod: inv.default_payment_method,
-      testClock: inv.test_clock,
-      lines: newLines,
-      discounts,
-      // Tax as determined when the draft was created, on the lines as they are now.
-      tax: inv.tax_context ? { context: inv.tax_context, priceBehaviors: await loadPriceBehaviors(q, newLines.map((l) => l.price).filter((p): p is string => !!p)) } : null,
-    },
-    new Date(inv.created),
-  );
+  const draft: InvoiceDraft = {
+    id: inv.id,
+    customer: inv.customer,
+    subscription: inv.subscription,
+    currency: inv.currency,
+    billingReason: inv.billing_reason,
+    periodStart: new Date(inv.period_start),
+    periodEnd: new Date(inv.period_end),
+    collectionMethod: inv.collection_method,
+    daysUntilDue: null,
+    autoAdvance: inv.auto_advance,
+    finalizeAt: inv.finalize_at,
+    defaultPaymentMethod: inv.default_payment_method,
+    testClock: inv.test_clock,
+    lines: newLines,
+    discounts,
+  };
+  const prices = () => loadPriceBehaviors(q, newLines.map((l) => l.price).filter((p): p is string => !!p));
+  // Tax as determined when the draft was created, on the lines as they are now; or, asked for, none or determined now.
+  const tax =
+    opts.automaticTax === false
+      ? null
+      : opts.automaticTax === true
+        ? ((await applyTax(q, opts.taxConfig, [draft], now))[0]!.tax ?? null)
+        : inv.tax_context
+          ? { context: inv.tax_context, priceBehaviors: await prices() }
+          : null;
+  const built = buildInvoice({ ...draft, tax }, new Date(inv.created));
   // A draft left without lines keeps its discounts (at 0) for the lines that come next.
-  const discountRecords = built.invoice.discounts.length > 0 || live ? built.invoice.discounts : inv.discounts.map((d) => ({ discount: d.discount, amount: 0 }));
+  const kept = opts.discounts ? opts.discounts.map((d) => d.id) : inv.discounts.map((d) => d.discount);
+  const discountRecords = built.invoice.discounts.length > 0 || live ? built.invoice.discounts : kept.map((id) => ({ discount: id, amount: 0 }));
   if (live && built.invoice.discounts.length > 0) {
     // As persistInvoices does at creation: a `once` discount is spent by the first invoice it reduces.
     await spendOnceDiscounts(
@@ -784,9 +810,10 @@ export async function rebuildDraft(q: Queryable, invoiceId: string, now: Date, o
     amount_due: built.invoice.amount_due,
     amount_remaining: built.invoice.amount_remaining,
     discounts: discountRecords,
+    ...(opts.automaticTax !== undefined ? { tax_context: built.invoice.tax_context } : {}),
     updated: now,
   });
-  await recordInvoiceUpdated(q, inv, after, now);
+  if (opts.record !== false) await recordInvoiceUpdated(q, inv, after, now);
   return after;
 }
 

@@ -128,7 +128,14 @@ describe('automatic_tax on an invoice, trial_settings on update, tax_id_data', (
       return t.ok('POST', '/v1/invoices', { customer, pending_invoice_items_behavior: 'include', ...extra });
     };
     expect(money(await invoice({ automatic_tax: { enabled: false } }))).toEqual([50_000, 0, 50_000, false]);
-    expect(money(await invoice({}))).toEqual([50_000, 9_500, 59_500, true]);
+    const taxed = await invoice({});
+    expect(money(taxed)).toEqual([50_000, 9_500, 59_500, true]);
+    // On a draft it can be turned off, and on again (determined afresh), before finalization only.
+    expect(money(await t.ok('POST', `/v1/invoices/${taxed.id}`, { automatic_tax: { enabled: false } }))).toEqual([50_000, 0, 50_000, false]);
+    expect(money(await t.ok('POST', `/v1/invoices/${taxed.id}`, { automatic_tax: { enabled: true } }))).toEqual([50_000, 9_500, 59_500, true]);
+    await t.ok('POST', `/v1/invoices/${taxed.id}/finalize`, { auto_advance: false });
+    const late = await t.call({ method: 'POST', url: `/v1/invoices/${taxed.id}`, payload: { automatic_tax: { enabled: false } } });
+    expect([late.status, late.body.error?.code, late.body.error?.param]).toEqual([400, 'invoice_not_editable', 'automatic_tax']);
   });
 
   it("trial_settings can change on update: a trial ending without a card then cancels", async () => {
