@@ -20,8 +20,10 @@ import { customerTaxObjects, validateTaxLocation, type CustomerTaxObject } from 
 /** The payment deps (attaching payment methods) and the tax settings (tax[validate_location]). */
 type CustomerDeps = PaymentDeps & { config?: { tax?: TaxConfig } };
 
-/** `discount`: the customer's own discount in force (customerDiscounts), or null. */
-/** `nextInvoiceSequence`: the next number of the customer's own series (its invoice_prefix); null on the account's. */
+/**
+ * `discount`: the customer's own discount in force (customerDiscounts), or null. `nextInvoiceSequence`:
+ * the next number of the customer's own series (its invoice_prefix); null on the account's.
+ */
 export function serializeCustomer(r: CustomerRow, discount: DiscountObject | null, nextInvoiceSequence: number | null = null): CustomerObject {
   return {
     id: r.id,

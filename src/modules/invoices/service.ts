@@ -1,7 +1,7 @@
 import { AppError, ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { newId } from '../../core/ids/index.js';
 import { minimumCharge } from '../../core/money/index.js';
-import { addSeconds, fromUnix, toUnix } from '../../core/time/index.js';
+import { addDays, addSeconds, fromUnix, toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import type { Config } from '../../config.js';
@@ -623,7 +623,7 @@ export function finalizesAt(input: { automatically_finalizes_at?: number; auto_a
   if (input.auto_advance === false) throw new InvalidRequestError('automatically_finalizes_at finalizes the draft automatically: it cannot go with auto_advance false.', param, 'parameter_invalid');
   const at = fromUnix(input.automatically_finalizes_at);
   if (at <= now) throw new InvalidRequestError('automatically_finalizes_at must be in the future.', param, 'parameter_invalid');
-  if (at.getTime() - now.getTime() > 5 * 366 * 86_400_000) throw new InvalidRequestError('automatically_finalizes_at can be at most five years ahead.', param, 'parameter_invalid');
+  if (at > addDays(now, 5 * 366)) throw new InvalidRequestError('automatically_finalizes_at can be at most five years ahead.', param, 'parameter_invalid');
   return at;
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { listQuery, zBool, zExpand, zInt, zMetadata, zTimestamp } from '../../http/schemas.js';
+import { zAutomaticTax } from '../subscriptions/schemas.js';
 
 const zProration = z.enum(['create_prorations', 'none', 'always_invoice']);
 const zPhaseItem = z.strictObject({ price: z.string().min(1), quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional() });
@@ -14,7 +15,7 @@ const zDaysUntilDue = zInt().pipe(z.number().int().min(0).max(365));
 const zSettings = {
   collection_method: zCollection.optional(),
   /** Stripe's automatic_tax: whether the subscription's invoices are taxed while the phase runs. */
-  automatic_tax: z.strictObject({ enabled: zBool(), liability: z.strictObject({ type: z.literal('self') }).optional() }).optional(),
+  automatic_tax: zAutomaticTax.optional(),
   invoice_settings: z.strictObject({ days_until_due: zDaysUntilDue.optional() }).optional(),
   default_payment_method: z.string().min(1).optional(),
 };
