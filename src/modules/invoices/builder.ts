@@ -63,6 +63,8 @@ export interface InvoiceDraft {
   shippingDetails?: ShippingDetails | null;
   /** Stripe's effective_at, when set by hand: the date of issue the invoice shows. */
   effectiveAt?: Date | null;
+  /** The discounts were chosen for this invoice (Stripe's `discounts`, "" included), not inherited. */
+  discountsChosen?: boolean;
   lines: LineDraft[];
   /**
    * Discounts active for this invoice (already filtered by period): they apply to the lines without
@@ -169,6 +171,7 @@ export function buildInvoice(d: InvoiceDraft, now: Date): BuiltInvoice {
     last_finalization_error: null,
     shipping_details: d.shippingDetails ?? null,
     effective_at: d.effectiveAt ?? null,
+    discounts_chosen: d.discountsChosen ?? false,
   };
   return { invoice, lines, inheritsSettings: { customFields: d.customFields === undefined, footer: d.footer === undefined } };
 }

@@ -131,3 +131,24 @@ describe('invoice discounts on update', () => {
     expect(await refused(`/v1/invoices/${draft.id}`, { discounts: [{ coupon: 'SPRING15' }] })).toEqual([400, 'invoice_not_editable', 'discounts']);
   });
 });
+
+describe('a draft without lines whose discounts were chosen', () => {
+  it("keeps none when `discounts: ''` was given, on create or update, and its first lines arrive later", async () => {
+    await t.ok('POST', '/v1/coupons', { id: 'ALUMNI10', percent_off: 10, duration: 'forever' });
+    const customer = await t.customer({ card: 'pm_card_visa' });
+    await t.ok('POST', `/v1/customers/${customer}`, { coupon: 'ALUMNI10' });
+    const empty = (extra: Record<string, unknown>) => t.ok('POST', '/v1/invoices', { customer, currency: 'usd', pending_invoice_items_behavior: 'exclude', ...extra });
+    const addLine = async (invoice: string) => (await t.ok('POST', '/v1/invoiceitems', { customer, invoice, amount: 50_000, currency: 'usd', description: 'Workshop seat' })) && t.ok('GET', `/v1/invoices/${invoice}`);
+
+    // Not chosen: the first lines take the customer's discount live for the invoice, as its creation would have.
+    const live = await empty({});
+    expect([(await addLine(live.id)).total]).toEqual([45_000]);
+    // Chosen none on create, or on update: the lines arrive undiscounted.
+    const none = await empty({ discounts: '' });
+    expect([none.discounts, (await addLine(none.id)).total]).toEqual([[], 50_000]);
+    const cleared = await empty({});
+    await t.ok('POST', `/v1/invoices/${cleared.id}`, { discounts: '' });
+    const after = await addLine(cleared.id);
+    expect([after.total, after.discounts, after.total_discount_amounts]).toEqual([50_000, [], []]);
+  });
+});

@@ -61,6 +61,8 @@ export interface InvoiceRow {
   shipping_details: ShippingDetails | null;
   /** Stripe's effective_at set by hand (migration 0043); null: the finalization date. */
   effective_at: Date | null;
+  /** The invoice's discounts were given for it (`discounts`, "" included; migration 0044), not inherited. */
+  discounts_chosen: boolean;
 }
 
 /** Stripe's shipping details: a name, an address (every key present) and a phone. */
@@ -147,6 +149,7 @@ export const INVOICE_COLUMNS: Column[] = [
   { name: 'last_finalization_error', type: 'jsonb' },
   { name: 'shipping_details', type: 'jsonb' },
   { name: 'effective_at', type: 'timestamptz' },
+  { name: 'discounts_chosen', type: 'boolean' },
 ];
 
 export const LINE_COLUMNS: Column[] = [

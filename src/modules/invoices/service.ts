@@ -567,6 +567,7 @@ export async function createManualInvoice(
         autoAdvance: input.automatically_finalizes_at !== undefined || (input.auto_advance ?? false),
         finalizeAt: finalizesAt(input, now) ?? (input.auto_advance ? finalizeAtFrom(now, deps?.config?.finalizeDelaySeconds) : null),
         effectiveAt: input.effective_at !== undefined ? fromUnix(input.effective_at) : null,
+        discountsChosen: input.discounts !== undefined,
         defaultPaymentMethod,
         testClock: customer.test_clock,
         description: input.description ?? null,
@@ -697,7 +698,8 @@ async function productsOfPrices(q: Queryable, priceIds: string[]): Promise<Map<s
  * Rebuilds a draft's lines and totals after an item was added to or removed from it, as its creation
  * built them: subscription lines keep their product (for `applies_to.products` coupons) and the
  * draft keeps the discounts it was built with (its own discount records), even a `once` discount its
- * creation spent. Only a draft built without lines, which therefore recorded no discount, takes the
+ * creation spent. Only a draft built without lines, which therefore recorded no discount, and whose
+ * discounts were not chosen for it (`discounts`, "" included, on create or update), takes the
  * discounts live for its period when its first lines arrive, and spends a `once` one then, as its
  * creation would have. `param` names the request parameter a too-large total is blamed on.
  *
@@ -748,7 +750,7 @@ export async function rebuildDraft(
   let live = false;
   if (opts.discounts) discounts = opts.discounts;
   else if (recorded.length > 0) discounts = await discountsById(q, recorded);
-  else if (lines.length === 0) {
+  else if (lines.length === 0 && !inv.discounts_chosen) {
     const pseudo = { id: inv.subscription ?? `manual:${inv.customer}`, customer: inv.customer, currency: inv.currency };
     discounts = (await discountsFor(q, [pseudo], new Map([[pseudo.id, new Date(inv.period_start)]]))).get(pseudo.id)!;
     live = true;
@@ -810,6 +812,7 @@ export async function rebuildDraft(
     amount_due: built.invoice.amount_due,
     amount_remaining: built.invoice.amount_remaining,
     discounts: discountRecords,
+    ...(opts.discounts ? { discounts_chosen: true } : {}),
     ...(opts.automaticTax !== undefined ? { tax_context: built.invoice.tax_context } : {}),
     updated: now,
   });
