@@ -32,8 +32,8 @@ const REFUSED: Record<string, string[]> = {
   InvoiceFinalizeInvoiceParams: [],
   // Previews: of a subscription (new or existing) only, not of schedules or free-standing items.
   InvoiceCreatePreviewParams: ['currency', 'discounts', 'invoice_items', 'issuer', 'preview_mode', 'schedule', 'schedule_details', ...CONNECT],
-  // Inline prices (create the price first), fractional quantities and amounts, per-item tax behaviour.
-  InvoiceItemCreateParams: ['discounts', 'price_data', 'quantity_decimal', 'tax_behavior', 'unit_amount_decimal', ...CONNECT, ...MANUAL_TAX_RATES],
+  // Fractional quantities and amounts, per-item tax behaviour (price_data's tax_behavior sets it on the item's own price).
+  InvoiceItemCreateParams: ['discounts', 'quantity_decimal', 'tax_behavior', 'unit_amount_decimal', ...CONNECT, ...MANUAL_TAX_RATES],
   // Tiered and customer-chosen prices.
   PriceCreateParams: ['billing_scheme', 'custom_unit_amount', 'tiers', 'tiers_mode', 'transform_quantity'],
   // Merchandising fields of physical goods.

@@ -185,6 +185,23 @@ describe('the official stripe SDK drives Recur billing', () => {
     expect(both).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'product_data' });
   });
 
+  it('prices items inline with price_data, as Stripe integrations do for one-off deals', async () => {
+    const product = (await stripe.prices.retrieve(price.group_monthly!)).product as string;
+    const customer = await stripe.customers.create({ email: 'deal@example.com', payment_method: 'pm_card_visa', invoice_settings: { default_payment_method: 'pm_card_visa' } });
+    const sub = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price_data: { currency: 'usd', product, unit_amount: 45_000, recurring: { interval: 'month', interval_count: 3 } } }],
+      add_invoice_items: [{ price_data: { currency: 'usd', product, unit_amount: 10_000 } }],
+    });
+    const item = sub.items.data[0]!;
+    expect([sub.status, item.price.unit_amount, item.price.recurring?.interval_count, item.price.active]).toEqual(['active', 45_000, 3, false]);
+    expect((await stripe.invoices.retrieve(sub.latest_invoice as string)).total).toBe(55_000);
+    const fee = await stripe.invoiceItems.create({ customer: customer.id, price_data: { currency: 'usd', product, unit_amount: 2_500 }, quantity: 2 });
+    expect(fee.amount).toBe(5_000);
+    const bad = await stripe.subscriptionItems.create({ subscription: sub.id, price_data: { currency: 'usd', product: 'prod_missing', unit_amount: 1, recurring: { interval: 'month', interval_count: 3 } } }).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ statusCode: 404, code: 'resource_missing', param: 'price_data[product]' });
+  });
+
   it('bills a one-off purchase through invoice items and a manual invoice', async () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: unix('2026-03-01T00:00:00Z') });
     const { customer } = await customerOnClock(clock.id);

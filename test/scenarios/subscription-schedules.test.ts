@@ -397,6 +397,24 @@ describe('subscription schedules', () => {
     expect((await events(t, customer, 'subscription_schedule.created')).map((e) => e.data.object.default_settings.collection_method)).toEqual(['send_invoice']);
   });
 
+  it('starts on its date with a price archived since it was set (and its setup fee), as a later phase would', async () => {
+    const clock = await t.clockAt('2026-01-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const product = (await get(t, `/v1/prices/${await t.priceId('community_monthly')}`)).product;
+    const retired = await ok(t, 'POST', '/v1/prices', { currency: 'usd', product, unit_amount: 5_000, recurring: { interval: 'month' } });
+    const fee = await ok(t, 'POST', '/v1/prices', { currency: 'usd', product, unit_amount: 2_500 });
+    const sched = await ok(t, 'POST', schedules, {
+      customer,
+      start_date: unix('2026-02-01T00:00:00Z'),
+      phases: [{ items: [{ price: retired.id }], add_invoice_items: [{ price: fee.id }], iterations: 2 }],
+    });
+    for (const p of [retired, fee]) await ok(t, 'POST', `/v1/prices/${p.id}`, { active: false });
+    await t.advance(clock, '2026-02-01T02:00:00Z');
+    const started = await get(t, `${schedules}/${sched.id}`);
+    expect(started.status).toBe('active');
+    expect(await totals(started.subscription)).toEqual([[7_500, 'subscription_create', '2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z']]);
+  });
+
   it('keeps the books (and the books see a schedule its subscription no longer carries)', async () => {
     const { sub } = await groupOnClock();
     const sched = await downgradeAtPeriodEnd(sub);

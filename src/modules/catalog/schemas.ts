@@ -90,6 +90,30 @@ const priceDataFields = {
   metadata: zMetadata().optional(),
 };
 
+/**
+ * Stripe's `price_data`: a price made inline for one subscription item or invoice item. `recurring` for
+ * subscription items (interval and interval_count only), none for one-time items.
+ */
+const inlinePriceFields = {
+  currency: zCurrency(),
+  product: z.string().min(1),
+  unit_amount: zAmount().optional(),
+  unit_amount_decimal: zUnitAmountDecimal.optional(),
+  tax_behavior: zTaxBehavior.optional(),
+};
+export const zRecurringPriceData = z.strictObject({
+  ...inlinePriceFields,
+  recurring: z
+    .strictObject({ interval: z.enum(INTERVALS), interval_count: zInt().pipe(z.number().int().min(1)).optional() })
+    .superRefine((r, ctx) => {
+      if (r.interval_count !== undefined && !intervalCountAllowed(r.interval, r.interval_count)) {
+        ctx.addIssue({ code: 'custom', path: ['interval_count'], message: `at most ${MAX_INTERVAL_COUNT[r.interval]} for interval '${r.interval}' (three years between bills)` });
+      }
+    }),
+});
+export const zOneTimePriceData = z.strictObject(inlinePriceFields);
+export type InlinePriceData = z.output<typeof zRecurringPriceData> | z.output<typeof zOneTimePriceData>;
+
 const productIdField = z.string().min(1).max(100).regex(PRODUCT_ID, 'must contain only letters, digits, underscores and hyphens');
 
 const productFields = {

@@ -5,6 +5,8 @@ import { toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
 import { listQuery, zBool, zCurrency, zExpand, zInt, zMetadata, zSignedAmount, zTimestamp } from '../../http/schemas.js';
+import { createInlinePrice } from '../catalog/inline-prices.js';
+import { zOneTimePriceData } from '../catalog/schemas.js';
 import { getPriceRow } from '../catalog/service.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import { previousAttributes, recordEvent } from '../events/service.js';
@@ -21,6 +23,8 @@ export const createInvoiceItemBody = z.strictObject({
   price: z.string().min(1).optional(),
   /** The current Stripe API (and SDK) spell the price as pricing[price]. */
   pricing: z.strictObject({ price: z.string().min(1) }).optional(),
+  /** A one-time price made for this item (catalog/inline-prices.ts), instead of price or an amount. */
+  price_data: zOneTimePriceData.optional(),
   amount: zSignedAmount().optional(),
   unit_amount: zSignedAmount().optional(),
   currency: zCurrency().optional(),
@@ -105,8 +109,11 @@ export async function createInvoiceItem(q: Queryable, now: Date, input: CreateIn
   let currency = input.currency ?? customer.currency ?? null;
   let unitAmount: number;
   if (input.price !== undefined && input.pricing !== undefined) throw new InvalidRequestError('Pass price or pricing[price], not both.', 'pricing', 'parameter_invalid');
-  const priceId = input.price ?? input.pricing?.price;
-  const priceParam = input.pricing ? 'pricing[price]' : 'price';
+  if (input.price_data && [input.price, input.pricing, input.amount, input.unit_amount].some((v) => v !== undefined)) {
+    throw new InvalidRequestError('Pass price_data alone: not with price, pricing, amount or unit_amount.', 'price_data', 'parameter_invalid');
+  }
+  const priceId = input.price ?? input.pricing?.price ?? (input.price_data ? await createInlinePrice(q, now, input.price_data, 'price_data') : undefined);
+  const priceParam = input.pricing ? 'pricing[price]' : input.price_data ? 'price_data' : 'price';
   if (priceId) {
     const price = await getPriceRow(q, priceId, { param: priceParam });
     currency = currency ?? price.currency;

@@ -227,8 +227,9 @@ export async function startSchedule(ctx: Ctx, s: ScheduleRow, opts: { backdated?
       {
         customer: s.customer,
         currency: s.currency,
-        items: first.items.map((i) => ({ price: i.price, quantity: i.quantity })),
-        add_invoice_items: first.add_invoice_items,
+        // Checked when the phases were set: a price archived since still bills, as at a later phase's start.
+        items: first.items.map((i) => ({ price: i.price, quantity: i.quantity, priceChecked: true })),
+        add_invoice_items: first.add_invoice_items?.map((i) => ({ ...i, priceChecked: true })),
         // A trial only if the phase has one (never the prices' default).
         trial_end: first.trial_end ?? 'now',
         payment_behavior: 'allow_incomplete',

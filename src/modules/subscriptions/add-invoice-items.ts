@@ -11,6 +11,8 @@ import type { SubscriptionRow } from './repository.js';
 
 export interface AddInvoiceItem {
   price: string;
+  /** Made from the request's price_data (inactive by design), or checked when a schedule's phase was set: not refused as archived. */
+  priceChecked?: boolean;
   quantity?: number;
 }
 
@@ -28,7 +30,7 @@ export async function checkInvoiceItemPrices(q: Queryable, list: readonly AddInv
     const info = pricing.get(item.price);
     if (!info) throw new NotFoundError('price', item.price, param);
     if (info.price.type !== 'one_time') throw new InvalidRequestError(`add_invoice_items takes one-time prices; ${item.price} is recurring.`, param, 'parameter_invalid');
-    if (!info.price.active) throw new InvalidRequestError(`The price ${item.price} is not active.`, param, 'price_inactive');
+    if (!info.price.active && !item.priceChecked) throw new InvalidRequestError(`The price ${item.price} is not active.`, param, 'price_inactive');
     if (unitAmountIn(info.price, currency) === null) {
       throw new InvalidRequestError(`The price ${item.price} has no ${currency} amount, the subscription's currency.`, param, 'currency_mismatch');
     }

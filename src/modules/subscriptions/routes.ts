@@ -18,6 +18,7 @@ import {
 import { createSubscriptionItem, deleteSubscriptionItem, listSubscriptionItems, retrieveSubscriptionItem, updateSubscriptionItem } from './subscription-items.js';
 import { subscriptionObject, subscriptionObjects } from './serialize.js';
 import { cancelSubscription, createSubscription, getSubscriptionRow, resumeSubscription, updateSubscription } from './service.js';
+import { pricedCreate, pricedUpdate } from './price-data.js';
 
 const idParams = z.object({ id: z.string().min(1) });
 
@@ -30,7 +31,7 @@ export function subscriptionRoutes(r: Router): void {
     scope: 'write',
     body: createSubscriptionBody,
     response: subscriptionObjectSchema,
-    handler: ({ q, deps, now, body }) => createSubscription({ q, deps, now }, body),
+    handler: async ({ q, deps, now, body }) => createSubscription({ q, deps, now }, await pricedCreate(q, now, body)),
   });
   r.route({
     method: 'GET',
@@ -52,7 +53,7 @@ export function subscriptionRoutes(r: Router): void {
     params: idParams,
     body: updateSubscriptionBody,
     response: subscriptionObjectSchema,
-    handler: ({ q, deps, now, params, body }) => updateSubscription({ q, deps, now }, params.id, body),
+    handler: async ({ q, deps, now, params, body }) => updateSubscription({ q, deps, now }, params.id, await pricedUpdate(q, now, body)),
   });
   r.route({
     method: 'DELETE',

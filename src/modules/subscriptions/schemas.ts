@@ -1,31 +1,47 @@
 import { z } from 'zod';
 import { listQuery, zBool, zExpand, zInt, zMetadata, zTimestamp, zCurrency } from '../../http/schemas.js';
 import { zAddress, zShippingParam, zTaxId } from '../customers/schemas.js';
+import { zOneTimePriceData, zRecurringPriceData } from '../catalog/schemas.js';
 
 const zQuantity = zInt().pipe(z.number().int().min(0).max(1_000_000));
 
-// `plan` is the older name of `price` (Stripe still takes it from integrations written before prices).
-const notBoth = (i: { price?: string; plan?: string }, ctx: z.RefinementCtx) => {
-  if (i.price !== undefined && i.plan !== undefined) ctx.addIssue({ code: 'custom', path: ['plan'], message: 'pass either price or plan (its older name), not both' });
+// `plan` is the older name of `price` (Stripe still takes it from integrations written before prices);
+// `price_data` makes a price for the item inline (catalog/inline-prices.ts): one of the three.
+const oneOf = (names: string[]) => (i: Record<string, unknown>, ctx: z.RefinementCtx) => {
+  const given = names.filter((n) => i[n] !== undefined);
+  if (given.length > 1) ctx.addIssue({ code: 'custom', path: [given[1]!], message: `pass one of ${names.join(', ')}, not ${given.join(' and ')}` });
 };
+const oneOfRequired = (names: string[]) => (i: Record<string, unknown>, ctx: z.RefinementCtx) => {
+  if (names.every((n) => i[n] === undefined)) ctx.addIssue({ code: 'invalid_type', expected: 'string', input: undefined, path: [names[0]!], message: 'Invalid input: expected string, received undefined' });
+  oneOf(names)(i, ctx);
+};
+const ITEM_PRICE = ['price', 'plan', 'price_data'];
 const zCreateItem = z
-  .strictObject({ price: z.string().min(1).optional(), plan: z.string().min(1).optional(), quantity: zQuantity.optional(), metadata: zMetadata().optional() })
-  .superRefine((i, ctx) => {
-    if (i.price === undefined && i.plan === undefined) ctx.addIssue({ code: 'invalid_type', expected: 'string', input: undefined, path: ['price'], message: 'Invalid input: expected string, received undefined' });
-    notBoth(i, ctx);
-  })
-  .transform(({ plan, ...i }) => ({ ...i, price: (i.price ?? plan)! }));
-export const zUpdateItem = z
   .strictObject({
-    id: z.string().optional(),
-    price: z.string().optional(),
+    price: z.string().min(1).optional(),
     plan: z.string().min(1).optional(),
+    price_data: zRecurringPriceData.optional(),
     quantity: zQuantity.optional(),
-    deleted: zBool().optional(),
     metadata: zMetadata().optional(),
   })
-  .superRefine(notBoth)
-  .transform(({ plan, ...i }) => ({ ...i, ...(i.price ?? plan ? { price: i.price ?? plan } : {}) }));
+  .superRefine(oneOfRequired(ITEM_PRICE))
+  .transform(({ plan, ...i }) => ({ ...i, price: i.price ?? plan }));
+const updateItemFields = {
+  id: z.string().optional(),
+  price: z.string().optional(),
+  plan: z.string().min(1).optional(),
+  quantity: zQuantity.optional(),
+  deleted: zBool().optional(),
+  metadata: zMetadata().optional(),
+};
+const dropPlan = <T extends { plan?: string; price?: string }>({ plan, ...i }: T) => ({ ...i, ...(i.price ?? plan ? { price: i.price ?? plan } : {}) });
+/** An item of a preview's proposed items (the upcoming invoice): by price only, no inline price. */
+export const zUpdateItem = z.strictObject(updateItemFields).superRefine(oneOf(['price', 'plan'])).transform(dropPlan);
+/** An item of a subscription update: also `price_data`. */
+const zUpdateItemWithData = z
+  .strictObject({ ...updateItemFields, price_data: zRecurringPriceData.optional() })
+  .superRefine(oneOf(ITEM_PRICE))
+  .transform(dropPlan);
 
 const zNowOr = (inner: z.ZodType<number>) => z.union([z.literal('now'), inner]);
 
@@ -36,7 +52,13 @@ const zDiscounts = z.array(z.strictObject({ coupon: z.string().optional(), promo
 const zUpdateDiscounts = z.array(z.strictObject({ coupon: z.string().optional(), promotion_code: z.string().optional(), discount: z.string().optional() })).max(1);
 
 /** Stripe's add_invoice_items: one-time prices billed on the subscription's next invoice. */
-const zAddInvoiceItems = z.array(z.strictObject({ price: z.string().min(1), quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional() })).max(20);
+const zAddInvoiceItems = z
+  .array(
+    z
+      .strictObject({ price: z.string().min(1).optional(), price_data: zOneTimePriceData.optional(), quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional() })
+      .superRefine(oneOfRequired(['price', 'price_data'])),
+  )
+  .max(20);
 
 /**
  * Stripe's payment_settings. Recur's payment methods are all cards, so payment_method_types takes
@@ -96,7 +118,19 @@ export const createSubscriptionBody = z.strictObject({
   description: z.string().max(500).optional(),
   expand: zExpand(),
 });
-export type CreateSubscriptionInput = z.output<typeof createSubscriptionBody>;
+/** The create request as sent: items may carry `price_data` instead of a price. */
+export type CreateSubscriptionRequest = z.output<typeof createSubscriptionBody>;
+/**
+ * `priceChecked`: the price was made from this request's price_data (inactive by design), or checked when
+ * a schedule's phase was set: the active-price checks let it through.
+ */
+type Priced<T> = Omit<T, 'price' | 'price_data'> & { price: string; priceChecked?: boolean };
+type AddInvoiceItem = Priced<NonNullable<CreateSubscriptionRequest['add_invoice_items']>[number]>;
+/** What the service takes: every price an id (inline prices created: price-data.ts). */
+export type CreateSubscriptionInput = Omit<CreateSubscriptionRequest, 'items' | 'add_invoice_items'> & {
+  items: Priced<CreateSubscriptionRequest['items'][number]>[];
+  add_invoice_items?: AddInvoiceItem[];
+};
 
 // "" unsets it (Stripe's empty value). Not a union, so a bad field is reported as pause_collection[behavior].
 const zPauseCollection = z.preprocess(
@@ -105,7 +139,7 @@ const zPauseCollection = z.preprocess(
 );
 
 export const updateSubscriptionBody = z.strictObject({
-  items: z.array(zUpdateItem).max(20).optional(),
+  items: z.array(zUpdateItemWithData).max(20).optional(),
   add_invoice_items: zAddInvoiceItems.optional(),
   proration_behavior: z.enum(['create_prorations', 'always_invoice', 'none']).optional(),
   proration_date: zTimestamp().optional(),
@@ -137,7 +171,13 @@ export const updateSubscriptionBody = z.strictObject({
   metadata: zMetadata().optional(),
   expand: zExpand(),
 });
-export type UpdateSubscriptionInput = z.output<typeof updateSubscriptionBody>;
+/** The update request as sent: items may carry `price_data`. */
+export type UpdateSubscriptionRequest = z.output<typeof updateSubscriptionBody>;
+/** What the service takes: every price an id (inline prices created: price-data.ts). */
+export type UpdateSubscriptionInput = Omit<UpdateSubscriptionRequest, 'items' | 'add_invoice_items'> & {
+  items?: (z.output<typeof zUpdateItem> & { priceChecked?: boolean })[];
+  add_invoice_items?: AddInvoiceItem[];
+};
 
 export const cancelSubscriptionBody = z.strictObject({
   invoice_now: zBool().optional(),
@@ -230,20 +270,26 @@ const zItemChange = {
   expand: zExpand(),
 };
 
-export const createSubscriptionItemBody = z.strictObject({
-  subscription: z.string().min(1),
-  price: z.string().min(1),
-  quantity: zQuantity.optional(),
-  metadata: zMetadata().optional(),
-  ...zItemChange,
-});
+export const createSubscriptionItemBody = z
+  .strictObject({
+    subscription: z.string().min(1),
+    price: z.string().min(1).optional(),
+    price_data: zRecurringPriceData.optional(),
+    quantity: zQuantity.optional(),
+    metadata: zMetadata().optional(),
+    ...zItemChange,
+  })
+  .superRefine(oneOfRequired(['price', 'price_data']));
 
-export const updateSubscriptionItemBody = z.strictObject({
-  price: z.string().min(1).optional(),
-  quantity: zQuantity.optional(),
-  metadata: zMetadata().optional(),
-  ...zItemChange,
-});
+export const updateSubscriptionItemBody = z
+  .strictObject({
+    price: z.string().min(1).optional(),
+    price_data: zRecurringPriceData.optional(),
+    quantity: zQuantity.optional(),
+    metadata: zMetadata().optional(),
+    ...zItemChange,
+  })
+  .superRefine(oneOf(['price', 'price_data']));
 
 export const deleteSubscriptionItemBody = z.strictObject({
   proration_behavior: zItemChange.proration_behavior,

@@ -88,6 +88,10 @@ interface ResolvedItem {
   metadata: Record<string, string>;
   /** The request parameter this item came from, for errors (merged item lists reorder items). */
   param?: string;
+  /** Its price was made from the request's price_data (inactive by design), or checked when a schedule's phase was set: not refused as archived. */
+  priceChecked?: boolean;
+  /** An item the subscription already has, at the price it already bills: an archived price goes on billing. */
+  unchanged?: boolean;
 }
 
 /** Validates prices for a subscription: recurring, active, one currency, one interval. */
@@ -107,7 +111,7 @@ function validateItems(
     const info = pricing.get(it.price);
     if (!info) throw new NotFoundError('price', it.price, param);
     const p = info.price;
-    if (!p.active && !opts.allowInactive) throw new InvalidRequestError(`The price ${p.id} is not active and cannot be used for new subscriptions.`, param, 'price_inactive');
+    if (!p.active && !opts.allowInactive && !it.priceChecked && !it.unchanged) throw new InvalidRequestError(`The price ${p.id} is not active and cannot be used for new subscriptions.`, param, 'price_inactive');
     if (p.type !== 'recurring') throw new InvalidRequestError(`The price ${p.id} is a one_time price; subscriptions need recurring prices.`, param, 'price_not_recurring');
     if (p.customer && p.customer !== customer.id) throw new InvalidRequestError(`The price ${p.id} belongs to another customer.`, param, 'price_customer_mismatch');
     if (seen.has(p.id)) throw new InvalidRequestError(`The price ${p.id} appears twice; use quantity instead.`, param, 'duplicate_price');
@@ -189,7 +193,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   const customer = await getCustomerRow(q, input.customer, { param: 'customer', forUpdate: true });
   const now = await effectiveNow(q, customer.test_clock, ctx.now);
   const c: Ctx = { ...ctx, now };
-  const items: ResolvedItem[] = input.items.map((i) => ({ price: i.price, quantity: i.quantity ?? 1, metadata: i.metadata ?? {} }));
+  const items: ResolvedItem[] = input.items.map((i) => ({ price: i.price, quantity: i.quantity ?? 1, metadata: i.metadata ?? {}, priceChecked: i.priceChecked }));
   const pricing = await loadPricing(
     q,
     items.map((i) => i.price),
@@ -425,21 +429,23 @@ function cancelAtFor(at: number, atPeriodEnd: boolean | undefined, now: Date): D
 
 /** Applies Stripe's item-update semantics: entries with `id` change or delete that item, others add one. */
 function mergeItems(current: ItemRow[], updates: NonNullable<UpdateSubscriptionInput['items']>, paramBase = 'items'): ResolvedItem[] {
-  const result: (ResolvedItem & { id: string; deleted: boolean })[] = current.map((i) => ({ id: i.id, price: i.price, quantity: i.quantity, metadata: i.metadata, deleted: false }));
+  const result: (ResolvedItem & { id: string; deleted: boolean })[] = current.map((i) => ({ id: i.id, price: i.price, quantity: i.quantity, metadata: i.metadata, deleted: false, unchanged: true }));
   updates.forEach((u, idx) => {
     if (u.id) {
       const target = result.find((r) => r.id === u.id);
       if (!target) throw new NotFoundError('subscription_item', u.id, `${paramBase}[${idx}][id]`);
       if (u.deleted) target.deleted = true;
-      if (u.price) {
+      if (u.price && u.price !== target.price) {
         target.price = u.price;
         target.param = `${paramBase}[${idx}][price]`;
+        target.priceChecked = u.priceChecked;
+        target.unchanged = false;
       }
       if (u.quantity !== undefined) target.quantity = u.quantity;
       if (u.metadata) target.metadata = mergeMetadata(target.metadata, u.metadata);
     } else {
       if (!u.price) throw new InvalidRequestError('A new item needs a price.', `${paramBase}[${idx}][price]`, 'parameter_missing');
-      result.push({ id: '', price: u.price, quantity: u.quantity ?? 1, metadata: u.metadata ?? {}, deleted: false, param: `${paramBase}[${idx}][price]` });
+      result.push({ id: '', price: u.price, quantity: u.quantity ?? 1, metadata: u.metadata ?? {}, deleted: false, param: `${paramBase}[${idx}][price]`, priceChecked: u.priceChecked });
     }
   });
   const kept = result.filter((r) => !r.deleted);

@@ -1,5 +1,6 @@
 import { AppError, NotFoundError } from '../../core/errors/index.js';
 import type { Queryable } from '../../db/index.js';
+import { createInlinePrice } from '../catalog/inline-prices.js';
 import { pageByPosition, type ListParams } from '../../http/pagination.js';
 import type { z } from 'zod';
 import { getSubscriptionRow, updateSubscription, type Ctx } from './service.js';
@@ -8,7 +9,8 @@ import { subscriptionObject, type SubscriptionObject } from './serialize.js';
 
 // Stripe's /v1/subscription_items: one item created, changed or removed. Each is an update of its
 // subscription (updateSubscription, with the same proration, payment_behavior and events), so the two
-// APIs cannot disagree; errors name this endpoint's parameters (`price`, not `items[0][price]`).
+// APIs cannot disagree; errors name this endpoint's parameters (`price`, not `items[0][price]`). A
+// `price_data` is made into its price first (catalog/inline-prices.ts).
 
 type ItemObject = SubscriptionObject['items']['data'][number];
 
@@ -47,17 +49,19 @@ export async function listSubscriptionItems(q: Queryable, subscription: string, 
 }
 
 export async function createSubscriptionItem(ctx: Ctx, body: z.output<typeof createSubscriptionItemBody>): Promise<ItemObject> {
-  const { subscription, price, quantity, metadata, ...change } = body;
+  const { subscription, price_data, quantity, metadata, ...change } = body;
+  const price = body.price ?? (await createInlinePrice(ctx.q, ctx.now, price_data!, 'price_data'));
   const before = new Set((await subscriptionObject(ctx.q, await getSubscriptionRow(ctx.q, subscription, false, 'subscription'))).items.data.map((i) => i.id));
-  const sub = await asUpdate(ctx, subscription, { items: [{ price, quantity, metadata }], ...change });
+  const sub = await asUpdate(ctx, subscription, { items: [{ price, quantity, metadata, priceChecked: price_data !== undefined }], ...change });
   const added = [...sub.items.data, ...(sub.pending_update?.subscription_items ?? [])].find((i) => !before.has(i.id));
   return added as ItemObject;
 }
 
 export async function updateSubscriptionItem(ctx: Ctx, id: string, body: z.output<typeof updateSubscriptionItemBody>): Promise<ItemObject> {
-  const { price, quantity, metadata, ...change } = body;
+  const { price_data, quantity, metadata, ...change } = body;
   const row = await itemRow(ctx.q, id);
-  return itemOf(await asUpdate(ctx, row.subscription, { items: [{ id, price, quantity, metadata }], ...change }), id);
+  const price = price_data ? await createInlinePrice(ctx.q, ctx.now, price_data, 'price_data') : body.price;
+  return itemOf(await asUpdate(ctx, row.subscription, { items: [{ id, price, quantity, metadata, priceChecked: price_data !== undefined }], ...change }), id);
 }
 
 export async function deleteSubscriptionItem(ctx: Ctx, id: string, body: z.output<typeof deleteSubscriptionItemBody>) {
