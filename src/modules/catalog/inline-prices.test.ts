@@ -71,6 +71,35 @@ describe('price_data on subscriptions', () => {
   });
 });
 
+describe('price_data in a preview', () => {
+  it('previews a new subscription and a change of items without keeping the prices', async () => {
+    const clock = await t.clockAt('2026-07-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const before = await priceCount();
+    const fresh = await t.ok('POST', '/v1/invoices/create_preview', { customer, subscription_details: { items: [{ price_data: monthly(12_000), quantity: 2 }] } });
+    expect([fresh.total, fresh.lines.data.length]).toEqual([24_000, 1]);
+    expect(await priceCount()).toBe(before);
+
+    const sub = await t.ok('POST', '/v1/subscriptions', { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' });
+    await t.advance(clock, '2026-07-16T00:00:00Z');
+    const count = await priceCount();
+    // Half of July (16 of 31 days) left: −9,700 × 16/31 and +31,000 × 16/31, each rounded once.
+    const change = await t.ok('POST', '/v1/invoices/create_preview', {
+      subscription: sub.id,
+      subscription_details: { items: [{ id: sub.items.data[0].id, price_data: monthly(31_000) }] },
+    });
+    // The next invoice (Aug 1): August at the new price, then the two prorations.
+    expect(change.lines.data.map((l: { amount: number; proration: boolean }) => [l.amount, l.proration])).toEqual([[31_000, false], [-5_006, true], [16_000, true]]);
+    expect(change.total).toBe(41_994);
+    expect(await priceCount()).toBe(count);
+    const bad = (details: Record<string, unknown>, extra: Record<string, unknown> = {}) => refused('POST', '/v1/invoices/create_preview', { customer, subscription_details: details, ...extra });
+    expect(await bad({ items: [{ price_data: { ...monthly(1), product: 'prod_missing' } }] })).toEqual([404, 'resource_missing', 'subscription_details[items][0][price_data][product]']);
+    expect(await bad({ items: [{ id: sub.items.data[0].id, price_data: { ...monthly(1), product: 'prod_missing' } }] }, { subscription: sub.id })).toEqual([
+      404, 'resource_missing', 'subscription_details[items][0][price_data][product]',
+    ]);
+  });
+});
+
 describe('an archived price', () => {
   it('goes on billing for the items that have it, which can still change quantity', async () => {
     const customer = await t.customer({ card: 'pm_card_visa' });

@@ -2,7 +2,8 @@ import { AppError, InvalidRequestError, NotFoundError } from '../../core/errors/
 import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import { findSubscription } from '../subscriptions/repository.js';
-import type { CreatePreviewInput, UpdateSubscriptionInput } from '../subscriptions/schemas.js';
+import type { CreatePreviewInput, UpdateSubscriptionRequest } from '../subscriptions/schemas.js';
+import { withInlinePrices } from '../catalog/inline-prices.js';
 import { createCustomer, updateCustomer } from '../customers/service.js';
 import { createSubscription, effectiveNow } from '../subscriptions/service.js';
 import { catchUpPeriods, periodDue } from '../subscriptions/catch-up.js';
@@ -59,15 +60,17 @@ class RollbackWith<T> {
  * A subscription whose period has ended before the worker renewed it: the worker is about to renew
  * it (and an update would renew it first: catchUpPeriods), so the preview does the same in a
  * transaction that is always rolled back, and shows the invoice after that renewal — the same answer
- * as once the worker has run. Otherwise `preview` runs as it is.
+ * as once the worker has run. Otherwise `preview` runs as it is — unless `writes` (the proposed items'
+ * price_data made into prices), which also runs in that rolled-back transaction.
  */
-export async function previewAfterDueRenewals<T>(deps: AppDeps, q: Queryable, now: Date, subscription: string, preview: (q: Queryable) => Promise<T>): Promise<T> {
+export async function previewAfterDueRenewals<T>(deps: AppDeps, q: Queryable, now: Date, subscription: string, preview: (q: Queryable) => Promise<T>, writes = false): Promise<T> {
   const sub = await findSubscription(q, subscription);
   const subNow = sub ? await effectiveNow(q, sub.test_clock, now) : now;
-  if (!sub || !periodDue(sub, subNow)) return preview(q);
+  const due = sub !== null && periodDue(sub, subNow);
+  if (!due && !writes) return preview(q);
   try {
     await deps.db.tx(async (tq) => {
-      await catchUpPeriods(tq, deps, subscription, subNow);
+      if (due) await catchUpPeriods(tq, deps, subscription, subNow);
       throw new RollbackWith(await preview(tq));
     });
     throw new Error('unreachable: the preview transaction always rolls back');
@@ -87,17 +90,18 @@ export async function previewNewSubscription(
   deps: AppDeps,
   now: Date,
   customer: string | null,
-  items: NonNullable<UpdateSubscriptionInput['items']>,
+  items: NonNullable<UpdateSubscriptionRequest['items']>,
   automaticTax?: { enabled: boolean },
   customerDetails?: CreatePreviewInput['customer_details'],
 ): Promise<InvoiceObject> {
-  const priced = items.map((i, idx) => {
-    if (!i.price || i.id || i.deleted) throw new InvalidRequestError('A new subscription item needs a price (and no id).', `subscription_details[items][${idx}][price]`, 'parameter_missing');
-    return { price: i.price, quantity: i.quantity, metadata: i.metadata };
+  items.forEach((i, idx) => {
+    if ((!i.price && !i.price_data) || i.id || i.deleted) throw new InvalidRequestError('A new subscription item needs a price (and no id).', `subscription_details[items][${idx}][price]`, 'parameter_missing');
   });
   let invoice: InvoiceObject | null;
   try {
     await deps.db.tx(async (q) => {
+      // price_data: the prices are made here, and rolled back with the rest.
+      const priced = (await withInlinePrices(q, now, items, 'subscription_details[items]'))!.map((i) => ({ price: i.price!, quantity: i.quantity, metadata: i.metadata, priceChecked: i.priceChecked }));
       // customer_details: a customer made for the preview, or the customer's details replaced, then rolled back.
       const details = customerDetails ? { ...customerDetails, tax: { validate_location: 'deferred' as const } } : undefined;
       const id = customer === null ? (await createCustomer(q, deps, now, details ?? {})).id : customer;

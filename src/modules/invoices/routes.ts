@@ -26,6 +26,7 @@ import { linesOf, listInvoiceRows, updateInvoiceRow, type CollectionMethod, type
 import { sendInvoiceNow } from '../notifications/lifecycle.js';
 import { recordEvent } from '../events/service.js';
 import { inPreviewSpelling, previewAfterDueRenewals, previewNewSubscription, previewedSubscription } from './preview.js';
+import { withInlinePrices } from '../catalog/inline-prices.js';
 import { invoiceObjectSchema, zInvoiceCustomFields, zInvoiceFooter } from './schemas.js';
 import { serializeLine } from './serialize.js';
 import {
@@ -186,12 +187,26 @@ export function invoiceRoutes(r: Router): void {
         throw new InvalidRequestError("automatic_tax applies to the preview of a new subscription; an existing subscription's own setting applies (change it with an update).", 'automatic_tax', 'parameter_invalid');
       }
       const subscription = await previewedSubscription(q, body);
+      const inline = details.items?.some((i) => i.price_data !== undefined) ?? false;
       try {
-        return await previewAfterDueRenewals(deps, q, now, subscription, (pq) =>
-          upcomingInvoice(
-            { q: pq, deps, now },
-            { subscription, items: details.items, prorationDate: details.proration_date, prorationBehavior: details.proration_behavior, billingCycleAnchor: details.billing_cycle_anchor },
-          ),
+        return await previewAfterDueRenewals(
+          deps,
+          q,
+          now,
+          subscription,
+          async (pq) =>
+            upcomingInvoice(
+              { q: pq, deps, now },
+              {
+                subscription,
+                // price_data: made into prices in the preview's rolled-back transaction.
+                items: await withInlinePrices(pq, now, details.items, 'subscription_items'),
+                prorationDate: details.proration_date,
+                prorationBehavior: details.proration_behavior,
+                billingCycleAnchor: details.billing_cycle_anchor,
+              },
+            ),
+          inline,
         );
       } catch (err) {
         throw inPreviewSpelling(err);

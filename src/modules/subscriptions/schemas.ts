@@ -38,7 +38,7 @@ const dropPlan = <T extends { plan?: string; price?: string }>({ plan, ...i }: T
 /** An item of a preview's proposed items (the upcoming invoice): by price only, no inline price. */
 export const zUpdateItem = z.strictObject(updateItemFields).superRefine(oneOf(['price', 'plan'])).transform(dropPlan);
 /** An item of a subscription update: also `price_data`. */
-const zUpdateItemWithData = z
+export const zUpdateItemWithData = z
   .strictObject({ ...updateItemFields, price_data: zRecurringPriceData.optional() })
   .superRefine(oneOf(ITEM_PRICE))
   .transform(dropPlan);
@@ -218,7 +218,7 @@ export const createPreviewBody = z.strictObject({
   subscription: z.string().optional(),
   subscription_details: z
     .strictObject({
-      items: z.array(zUpdateItem).max(20).optional(),
+      items: z.array(zUpdateItemWithData).max(20).optional(),
       proration_behavior: z.enum(['create_prorations', 'always_invoice', 'none']).optional(),
       proration_date: zTimestamp().optional(),
       billing_cycle_anchor: z.enum(['now', 'unchanged']).optional(),
