@@ -132,6 +132,32 @@ describe('invoice discounts on update', () => {
   });
 });
 
+describe('several invoice discounts', () => {
+  it('applies them in order, each on what the ones before left, on create and on update; a coupon once', async () => {
+    const course = await t.priceId('course_onetime');
+    await t.ok('POST', '/v1/coupons', { id: 'COHORT10', percent_off: 10, duration: 'once' });
+    await t.ok('POST', '/v1/coupons', { id: 'FIFTY_OFF', amount_off: 5_000, currency: 'usd', duration: 'once' });
+    await t.ok('POST', '/v1/coupons', { id: 'EARLY5', percent_off: 5, duration: 'once' });
+    const customer = await t.customer({ card: 'pm_card_visa' });
+    await t.ok('POST', '/v1/invoiceitems', { customer, price: course });
+    // 99,700 − 10 % (9,970) = 89,730; − 5,000 = 84,730.
+    const inv = await t.ok('POST', '/v1/invoices', { customer, pending_invoice_items_behavior: 'include', discounts: [{ coupon: 'COHORT10' }, { coupon: 'FIFTY_OFF' }] });
+    expect([inv.total, inv.total_discount_amounts.map((d: { amount: number }) => d.amount), inv.discounts.length]).toEqual([84_730, [9_970, 5_000], 2]);
+    expect(inv.lines.data[0].discount_amounts.map((d: { amount: number }) => d.amount)).toEqual([9_970, 5_000]);
+    // The other order: 99,700 − 5,000 = 94,700; − 10 % (9,470) = 85,230. Then three.
+    const swapped = await t.ok('POST', `/v1/invoices/${inv.id}`, { discounts: [{ coupon: 'FIFTY_OFF' }, { coupon: 'COHORT10' }] });
+    expect([swapped.total, swapped.total_discount_amounts.map((d: { amount: number }) => d.amount)]).toEqual([85_230, [5_000, 9_470]]);
+    // 85,230 − 5 % of it (4,261.5 → 4,262, half to even) = 80,968.
+    const three = await t.ok('POST', `/v1/invoices/${inv.id}`, { discounts: [{ coupon: 'FIFTY_OFF' }, { coupon: 'COHORT10' }, { coupon: 'EARLY5' }] });
+    expect([three.total, three.total_discount_amounts.map((d: { amount: number }) => d.amount)]).toEqual([80_968, [5_000, 9_470, 4_262]]);
+    const { rows } = await t.testDb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM discounts WHERE invoice = $1 AND deleted_at IS NULL`, [inv.id]);
+    expect(rows[0]!.n).toBe(3);
+    expect(await refused(`/v1/invoices/${inv.id}`, { discounts: [{ coupon: 'EARLY5' }, { coupon: 'EARLY5' }] })).toEqual([400, 'parameter_invalid', 'discounts[1][coupon]']);
+    expect(await refused(`/v1/invoices/${inv.id}`, { discounts: [{ coupon: 'EARLY5' }, { coupon: 'NOPE' }] })).toEqual([404, 'resource_missing', 'discounts[1][coupon]']);
+    expect((await t.ok('GET', `/v1/invoices/${inv.id}`)).total).toBe(80_968);
+  });
+});
+
 describe('a draft without lines whose discounts were chosen', () => {
   it("keeps none when `discounts: ''` was given, on create or update, and its first lines arrive later", async () => {
     await t.ok('POST', '/v1/coupons', { id: 'ALUMNI10', percent_off: 10, duration: 'forever' });

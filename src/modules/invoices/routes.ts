@@ -74,9 +74,9 @@ async function collectionSchedule(q: Queryable, inv: InvoiceRow, autoAdvance: bo
 
 const expandOnly = z.strictObject({ expand: zExpand() });
 
-/** An invoice's own discount: one coupon or promotion code (Stripe's `discounts`); `""` or [] for none. */
+/** An invoice's own discounts: coupons or promotion codes, applied in order (Stripe's `discounts`, up to 20); `""` or [] for none. */
 const zInvoiceDiscounts = () =>
-  z.preprocess((v) => (v === '' ? [] : v), z.array(z.strictObject({ coupon: z.string().min(1).optional(), promotion_code: z.string().min(1).optional() })).max(1)).optional();
+  z.preprocess((v) => (v === '' ? [] : v), z.array(z.strictObject({ coupon: z.string().min(1).optional(), promotion_code: z.string().min(1).optional() })).max(20)).optional();
 
 /** Fields of POST /v1/invoices/{id} that only a draft takes (Stripe: uneditable once finalized). */
 const DRAFT_ONLY_FIELDS = ['collection_method', 'days_until_due', 'due_date', 'effective_at', 'automatically_finalizes_at', 'automatic_tax', 'discounts'] as const;

@@ -643,29 +643,34 @@ export async function invoicePaymentMethod(q: Queryable, deps: PaymentDeps | und
 }
 
 /**
- * Stripe's invoice `discounts`: a coupon or promotion code redeemed for this invoice alone (its own
- * discount row), instead of the customer's discount; an empty list: no discount at all. `amount` is
- * what the invoice bills before discounts, for a promotion code's minimum.
+ * Stripe's invoice `discounts`: coupons or promotion codes redeemed for this invoice alone (each its own
+ * discount row), instead of the customer's discount, applied in the order given (each on what the ones
+ * before it left: applyDiscounts); an empty list: no discount at all. A coupon appears once. `amount`
+ * is what the invoice bills before discounts, for a promotion code's minimum.
  */
 export async function invoiceDiscounts(
   q: Queryable,
   requested: { coupon?: string; promotion_code?: string }[],
   o: { invoiceId: string; customerId: string; currency: string; amount: number; now: Date },
 ): Promise<Discount[]> {
-  const [req] = requested;
-  if (!req) return [];
-  if ((req.coupon === undefined) === (req.promotion_code === undefined)) {
-    throw new InvalidRequestError('Give one of coupon or promotion_code in a discount.', 'discounts[0][coupon]', req.coupon === undefined ? 'parameter_missing' : 'parameter_invalid');
+  const ids: string[] = [];
+  const coupons = new Set<string>();
+  for (const [i, req] of requested.entries()) {
+    if ((req.coupon === undefined) === (req.promotion_code === undefined)) {
+      throw new InvalidRequestError('Give one of coupon or promotion_code in a discount.', `discounts[${i}][coupon]`, req.coupon === undefined ? 'parameter_missing' : 'parameter_invalid');
+    }
+    const param = `discounts[${i}][${req.promotion_code !== undefined ? 'promotion_code' : 'coupon'}]`;
+    const src = await resolveDiscountSource(q, { coupon: req.coupon, promotionCode: req.promotion_code, customerId: o.customerId, now: o.now, currency: o.currency, amount: o.amount, param });
+    if (coupons.has(src.coupon.id)) throw new InvalidRequestError(`The coupon ${src.coupon.id} is already one of this invoice's discounts.`, param, 'parameter_invalid');
+    coupons.add(src.coupon.id);
+    ids.push((await redeem(q, { coupon: src.coupon, promotionCode: src.promotionCode, customerId: o.customerId, invoiceId: o.invoiceId, now: o.now, param })).id);
   }
-  const param = `discounts[0][${req.promotion_code !== undefined ? 'promotion_code' : 'coupon'}]`;
-  const src = await resolveDiscountSource(q, { coupon: req.coupon, promotionCode: req.promotion_code, customerId: o.customerId, now: o.now, currency: o.currency, amount: o.amount, param });
-  const discount = await redeem(q, { coupon: src.coupon, promotionCode: src.promotionCode, customerId: o.customerId, invoiceId: o.invoiceId, now: o.now, param });
-  return discountsById(q, [discount.id]);
+  return discountsById(q, ids);
 }
 
 /**
- * A draft's discount replaced (Stripe's invoice update `discounts`): the invoice's own discounts it had
- * are deleted, and the coupon or promotion code given, if any, is redeemed for it.
+ * A draft's discounts replaced (Stripe's invoice update `discounts`): the invoice's own discounts it had
+ * are deleted, and the coupons or promotion codes given, if any, are redeemed for it.
  */
 export async function replaceInvoiceDiscounts(q: Queryable, inv: InvoiceRow, requested: { coupon?: string; promotion_code?: string }[], now: Date): Promise<Discount[]> {
   await q.query(`UPDATE discounts SET deleted_at = $2 WHERE invoice = $1 AND deleted_at IS NULL`, [inv.id, now]);
