@@ -185,7 +185,7 @@ describe('the official stripe SDK drives Recur billing', () => {
     expect(both).toMatchObject({ statusCode: 400, code: 'parameter_invalid', param: 'product_data' });
   });
 
-  it('prices items inline with price_data, as Stripe integrations do for one-off deals', async () => {
+  it('prices items inline with price_data, as Stripe integrations do for one-off deals; shows them with the customer (expand subscriptions)', async () => {
     const product = (await stripe.prices.retrieve(price.group_monthly!)).product as string;
     const customer = await stripe.customers.create({ email: 'deal@example.com', payment_method: 'pm_card_visa', invoice_settings: { default_payment_method: 'pm_card_visa' } });
     const sub = await stripe.subscriptions.create({
@@ -196,6 +196,9 @@ describe('the official stripe SDK drives Recur billing', () => {
     const item = sub.items.data[0]!;
     expect([sub.status, item.price.unit_amount, item.price.recurring?.interval_count, item.price.active]).toEqual(['active', 45_000, 3, false]);
     expect((await stripe.invoices.retrieve(sub.latest_invoice as string)).total).toBe(55_000);
+    // The customer with its subscriptions included, as integrations show a member's plans.
+    const withSubs = (await stripe.customers.retrieve(customer.id, { expand: ['subscriptions'] })) as Stripe.Customer;
+    expect(withSubs.subscriptions?.data.map((x) => [x.id, x.items.data[0]!.price.unit_amount])).toEqual([[sub.id, 45_000]]);
     const fee = await stripe.invoiceItems.create({ customer: customer.id, price_data: { currency: 'usd', product, unit_amount: 2_500 }, quantity: 2 });
     expect(fee.amount).toBe(5_000);
     const bad = await stripe.subscriptionItems.create({ subscription: sub.id, price_data: { currency: 'usd', product: 'prod_missing', unit_amount: 1, recurring: { interval: 'month', interval_count: 3 } } }).catch((e: unknown) => e);

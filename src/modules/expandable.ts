@@ -1,4 +1,4 @@
-import type { ComputedFields, Fetcher, Fetchers } from '../http/expand.js';
+import type { Computed, ComputedFields, Fetcher, Fetchers } from '../http/expand.js';
 import type { TaxConfig } from './taxes/config.js';
 import { customerTax } from './customers/service.js';
 import { retrievePrice, retrieveProduct } from './catalog/service.js';
@@ -9,7 +9,7 @@ import { getInvoiceRow, invoiceObject } from './invoices/service.js';
 import { retrievePaymentIntent, retrievePaymentMethod } from './payments/service.js';
 import { subscriptionObject } from './subscriptions/serialize.js';
 import { retrieveSchedule } from './subscription-schedules/service.js';
-import { getSubscriptionRow } from './subscriptions/service.js';
+import { customerSubscriptions, getSubscriptionRow } from './subscriptions/service.js';
 
 // The objects `expand[]` can put in place of their ids (src/http/expand.ts), by id prefix: each
 // fetched as its own GET route answers it.
@@ -27,7 +27,11 @@ export const expandFetchers: Fetchers = new Map<string, Fetcher>([
   ['di', (q, id, now) => retrieveDiscount(q, now, id)],
 ]);
 
-/** Stripe's includable fields (absent unless expanded), computed from their object: `customer.tax`. */
+/** Stripe's includable fields (absent unless expanded), computed from their object: `customer.tax`, `customer.subscriptions`. */
 export function expandComputed(config: { tax?: TaxConfig }): ComputedFields {
-  return new Map([['customer.tax', (q, obj, now) => customerTax(q, config.tax, String(obj.id), now)]]);
+  return new Map<string, Computed>([
+    ['customer.tax', (q, obj, now) => customerTax(q, config.tax, String(obj.id), now)],
+    // The first page (10, newest first) of the customer's subscriptions not ended, as Stripe includes it.
+    ['customer.subscriptions', (q, obj) => customerSubscriptions(q, String(obj.id), { limit: 10 })],
+  ]);
 }

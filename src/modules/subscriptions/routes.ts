@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { listObject } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
-import { zExpand } from '../../http/schemas.js';
+import { listQuery, zExpand } from '../../http/schemas.js';
 import { listSubscriptionRows } from './repository.js';
 import {
   cancelSubscriptionBody,
@@ -17,7 +17,8 @@ import {
 } from './schemas.js';
 import { createSubscriptionItem, deleteSubscriptionItem, listSubscriptionItems, retrieveSubscriptionItem, updateSubscriptionItem } from './subscription-items.js';
 import { subscriptionObject, subscriptionObjects } from './serialize.js';
-import { cancelSubscription, createSubscription, getSubscriptionRow, resumeSubscription, updateSubscription } from './service.js';
+import { cancelSubscription, createSubscription, customerSubscriptions, getSubscriptionRow, resumeSubscription, updateSubscription } from './service.js';
+import { getCustomerRow } from '../customers/service.js';
 import { pricedCreate, pricedUpdate } from './price-data.js';
 
 const idParams = z.object({ id: z.string().min(1) });
@@ -92,8 +93,22 @@ export function subscriptionRoutes(r: Router): void {
       return listObject('/v1/subscriptions', await subscriptionObjects(q, rows), hasMore);
     },
   });
+  r.route({
+    method: 'GET',
+    url: '/v1/customers/{id}/subscriptions',
+    summary: "List a customer's subscriptions (the list a customer's expand[]=subscriptions shows the first page of)",
+    tag: 'Subscriptions',
+    scope: 'read',
+    params: idParams,
+    query: z.strictObject({ ...listQuery, status: listSubscriptionsQuery.shape.status }),
+    handler: async ({ q, params, query }) => {
+      await getCustomerRow(q, params.id);
+      return customerSubscriptions(q, params.id, query, query.status);
+    },
+  });
   subscriptionItemRoutes(r);
 }
+
 
 /** /v1/subscription_items: Stripe's per-item API, each call an update of the item's subscription. */
 function subscriptionItemRoutes(r: Router): void {

@@ -20,10 +20,11 @@ import { periodAt, trialEnd as trialEndAfter, type BillingSchedule } from './dom
 import { backdatedLines, prorateChange } from './domain/proration.js';
 import { anchorFromConfig } from './domain/anchor-config.js';
 import { nextCycle, planChange, planResume, planTrialEndNow, pricedPeriod, prorationLine, type ImmediateInvoice, type ProrationBehavior } from './drafts.js';
-import { findSubscription, insertItems, insertSubscriptions, itemsOf, replaceItems, updateSubscriptionRow, type ItemRow, type SubscriptionRow } from './repository.js';
+import { findSubscription, insertItems, insertSubscriptions, itemsOf, listSubscriptionRows, replaceItems, updateSubscriptionRow, type ItemRow, type SubscriptionRow } from './repository.js';
+import { listObject, type ListParams } from '../../http/pagination.js';
 import { paymentSettings } from './payment-settings.js';
 import type { CreateSubscriptionInput, UpdateSubscriptionInput } from './schemas.js';
-import { subscriptionObject, type SubscriptionObject } from './serialize.js';
+import { subscriptionObject, subscriptionObjects, type SubscriptionObject } from './serialize.js';
 import { prorationDrafts, storeProrationItems, storeStretch } from './proration-items.js';
 import { currentPeriodPaid, stopCollection, transition } from './state.js';
 import { catchUpPeriods, periodDue } from './catch-up.js';
@@ -953,4 +954,10 @@ export async function upcomingInvoice(
   // Stripe: next_payment_attempt "will be null for invoices where collection_method=send_invoice".
   const nextAttempt = draft.collectionMethod === 'send_invoice' ? null : Math.floor(invoiceAt.getTime() / 1000);
   return { ...obj, id: `upcoming_${sub.id}`, next_payment_attempt: nextAttempt };
+}
+
+/** A customer's subscriptions (by default those not ended, newest first): Stripe's `customer.subscriptions` list. */
+export async function customerSubscriptions(q: Queryable, customer: string, list: ListParams, status?: string) {
+  const { rows, hasMore } = await listSubscriptionRows(q, { customer, status }, list);
+  return listObject(`/v1/customers/${customer}/subscriptions`, await subscriptionObjects(q, rows), hasMore);
 }
