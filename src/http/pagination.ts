@@ -1,10 +1,13 @@
 import { InvalidRequestError } from '../core/errors/index.js';
 import type { Queryable } from '../db/index.js';
+import { createdBounds, type CreatedFilter } from './schemas.js';
 
 export interface ListParams {
   limit?: number;
   starting_after?: string;
   ending_before?: string;
+  /** Stripe's `created` filter, of the lists whose query takes it (zCreatedFilter). */
+  created?: CreatedFilter;
 }
 
 export interface ListResult<T> {
@@ -18,7 +21,8 @@ export interface ListResult<T> {
  * Cursor pagination over sortable ids, newest first (Stripe's order). `where` is a SQL condition
  * using $1..$n for `params`; `equals` adds `column = value` for each value given (a list's filters;
  * undefined ones are left out); `created` adds the half-open bounds of a `created` filter (in Unix
- * seconds, from createdBounds); the cursor conditions are appended after them.
+ * seconds, from createdBounds; by default those of the list's own `created`); the cursor conditions
+ * are appended after them.
  */
 export async function paginate<R extends { id: string }>(
   q: Queryable,
@@ -43,7 +47,7 @@ export async function paginate<R extends { id: string }>(
     params.push(v);
     conds.push(`${col} = $${params.length}`);
   }
-  for (const [op, at] of opts.created ?? []) {
+  for (const [op, at] of opts.created ?? createdBounds(list.created)) {
     params.push(at);
     conds.push(`created ${op} to_timestamp($${params.length})`);
   }

@@ -105,6 +105,8 @@ export const zCreatedFilter = z.union(
   { error: 'must be a Unix timestamp or a range with gt, gte, lt or lte Unix timestamps' },
 );
 
+export type CreatedFilter = z.infer<typeof zCreatedFilter>;
+
 /**
  * The `created` filter as half-open bounds, in Unix seconds, on the stored timestamp. An object shows
  * `created` in whole seconds while its row keeps milliseconds, so the filter compares the second the

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_AMOUNT, listQuery, zAmount, zBool, zCurrency, zExpand, zInt, zMetadata, zNullableText } from '../../http/schemas.js';
+import { MAX_AMOUNT, listQuery, zCreatedFilter, zAmount, zBool, zCurrency, zExpand, zInt, zMetadata, zNullableText } from '../../http/schemas.js';
 import { FEATURE_KEY, MAX_FEATURES, duplicateFeatureIndex } from './domain/features.js';
 import { INTERVALS, MAX_INTERVAL_COUNT, MAX_TRIAL_PERIOD_DAYS, intervalCountAllowed } from './domain/recurring.js';
 
@@ -145,6 +145,7 @@ export type UpdateProductInput = z.output<typeof updateProductBody>;
 
 export const listProductsQuery = z.strictObject({
   ...listQuery,
+  created: zCreatedFilter.optional(),
   active: zBool().optional(),
   ids: zStringList().optional(),
 });
@@ -204,6 +205,7 @@ export type PriceDataInput = NonNullable<CreateProductInput['default_price_data'
 
 export const listPricesQuery = z.strictObject({
   ...listQuery,
+  created: zCreatedFilter.optional(),
   active: zBool().optional(),
   product: z.string().optional(),
   currency: zCurrency().optional(),

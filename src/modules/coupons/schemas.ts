@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listQuery, zAmount, zBool, zCurrency, zExpand, zInt, zMetadata, zNullableText, zTimestamp } from '../../http/schemas.js';
+import { listQuery, zCreatedFilter, zAmount, zBool, zCurrency, zExpand, zInt, zMetadata, zNullableText, zTimestamp } from '../../http/schemas.js';
 
 // Coupons, promotion codes and discounts, shaped like Stripe's. A coupon's terms (amount, duration,
 // limits) are fixed at creation because discounts already granted point at it; only name and
@@ -69,7 +69,7 @@ export const updateCouponBody = z.strictObject({
 });
 export type UpdateCouponInput = z.output<typeof updateCouponBody>;
 
-export const listCouponsQuery = z.strictObject({ ...listQuery });
+export const listCouponsQuery = z.strictObject({ ...listQuery, created: zCreatedFilter.optional() });
 
 export const couponObject = z.object({
   id: z.string(),

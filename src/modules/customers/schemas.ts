@@ -1,7 +1,7 @@
 import { discountObject } from '../coupons/schemas.js';
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { listQuery, zCurrency, zExpand, zInt, zMetadata, zNullableText, zSignedAmount } from '../../http/schemas.js';
+import { listQuery, zCreatedFilter, zCurrency, zExpand, zInt, zMetadata, zNullableText, zSignedAmount } from '../../http/schemas.js';
 import { COUNTRY_CODES } from './domain/countries.js';
 import { checkTaxId } from '../taxes/domain/tax-ids.js';
 import { zInvoiceCustomFields, zInvoiceFooter } from '../invoices/schemas.js';
@@ -114,6 +114,7 @@ export type UpdateCustomerInput = z.output<typeof updateCustomerBody>;
 
 export const listCustomersQuery = z.strictObject({
   ...listQuery,
+  created: zCreatedFilter.optional(),
   email: z.string().optional(),
   test_clock: z.string().optional(),
 });

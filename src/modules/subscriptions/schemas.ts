@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listQuery, zBool, zExpand, zInt, zMetadata, zTimestamp, zCurrency } from '../../http/schemas.js';
+import { listQuery, zCreatedFilter, zBool, zExpand, zInt, zMetadata, zTimestamp, zCurrency } from '../../http/schemas.js';
 import { zAddress, zShippingParam, zTaxId } from '../customers/schemas.js';
 import { zOneTimePriceData, zRecurringPriceData } from '../catalog/schemas.js';
 
@@ -195,6 +195,7 @@ export const resumeSubscriptionBody = z.strictObject({
 
 export const listSubscriptionsQuery = z.strictObject({
   ...listQuery,
+  created: zCreatedFilter.optional(),
   customer: z.string().optional(),
   price: z.string().optional(),
   status: z.enum(['incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'unpaid', 'canceled', 'paused', 'all', 'ended']).optional(),
