@@ -114,6 +114,11 @@ describe.each([
         const sameInterval = RECURRING.filter((k) => k.endsWith(item.price.recurring?.interval === 'year' ? 'annual' : item.price.recurring?.interval_count === 3 ? 'quarterly' : 'monthly'));
         const change: Record<string, unknown> = { id: item.id };
         if (r.chance(0.7)) change.price = prices[r.pick(r.chance(0.8) && sameInterval.length ? sameInterval : RECURRING)];
+        else if (r.chance(0.6) && item.price.recurring) {
+          // A price made for this member alone (price_data), on the same interval.
+          const { interval, interval_count } = item.price.recurring;
+          change.price_data = { currency: sub.currency, product: item.price.product, unit_amount: r.int(10, 2_000) * 100, recurring: { interval, interval_count } };
+        }
         if (r.chance(0.5)) change.quantity = r.int(1, 4);
         const body: Record<string, unknown> = { items: [change], proration_behavior: r.pick(['create_prorations', 'always_invoice', 'none']) };
         if (r.chance(0.15)) body.billing_cycle_anchor = 'now';
