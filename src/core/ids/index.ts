@@ -10,7 +10,7 @@ const TIME_LEN = 9;
 
 export type IdPrefix =
   | 'cus' | 'prod' | 'price' | 'sub' | 'si' | 'in' | 'il' | 'ii' | 'pi' | 'pm' | 'evt' | 'key' | 'coupon'
-  | 'promo' | 'clock' | 'txr' | 'cn' | 'cbtxn' | 're' | 'dp' | 'whin' | 'req' | 'sched' | 'sub_sched' | 'ctx' | 'ue' | 'dcamp' | 'task'
+  | 'promo' | 'clock' | 'txr' | 'txi' | 'cn' | 'cbtxn' | 're' | 'dp' | 'whin' | 'req' | 'sched' | 'sub_sched' | 'ctx' | 'ue' | 'dcamp' | 'task'
   | 'msg';
 
 /** `value` (a non-negative safe integer) as `len` base-62 digits. */

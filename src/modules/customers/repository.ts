@@ -1,6 +1,14 @@
 import type { Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
 
+/** A tax id as a customer row keeps it: created in Unix seconds. */
+export interface StoredTaxId {
+  id: string;
+  type: string;
+  value: string;
+  created: number;
+}
+
 export interface CustomerRow {
   id: string;
   email: string | null;
@@ -12,7 +20,8 @@ export interface CustomerRow {
   shipping: { name: string; phone: string | null; address: Record<string, string | null> } | null;
   /** Stripe's customer.delinquent (delinquency.ts); written only there. */
   delinquent: boolean;
-  tax_ids: { type: string; value: string }[];
+  /** Stripe's tax ids, each with its own id (customers/tax-ids.ts; migration 0045). */
+  tax_ids: StoredTaxId[];
   preferred_locales: string[];
   currency: string | null;
   tax_exempt: 'none' | 'exempt' | 'reverse';

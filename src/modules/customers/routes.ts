@@ -7,11 +7,13 @@ import { cancelCustomerSubscriptions } from '../subscriptions/service.js';
 import { createCustomer, customerNow, deleteCustomer, getCustomerRow, listCustomers, retrieveCustomer, updateCustomer } from './service.js';
 import { discountObject } from '../coupons/schemas.js';
 import { deleteCustomerDiscount } from './discount.js';
+import { taxIdRoutes } from './tax-ids.js';
 
 const idParams = z.object({ id: z.string().min(1) });
 const expandQuery = z.strictObject({ expand: zExpand() });
 
 export function customerRoutes(r: Router): void {
+  taxIdRoutes(r);
   r.route({
     method: 'POST',
     url: '/v1/customers',

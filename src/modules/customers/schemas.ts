@@ -119,6 +119,21 @@ export const listCustomersQuery = z.strictObject({
   test_clock: z.string().optional(),
 });
 
+/** Stripe's tax_id object (customers/tax-ids.ts). */
+export const taxIdObject = z.object({
+  id: z.string(),
+  object: z.literal('tax_id'),
+  country: z.string().nullable(),
+  created: z.number().int(),
+  customer: z.string(),
+  livemode: z.boolean(),
+  owner: z.object({ customer: z.string(), type: z.literal('customer') }),
+  type: z.string(),
+  value: z.string(),
+  verification: z.object({ status: z.literal('unavailable'), verified_address: z.null(), verified_name: z.null() }),
+});
+export type TaxIdObject = z.infer<typeof taxIdObject>;
+
 /** Shipping details as the API shows them (the customer's, and the invoice's snapshot of them). */
 export const zShippingObject = z.object({ address: zAddress, name: z.string(), phone: z.string().nullable() });
 
@@ -157,7 +172,7 @@ export const customerObject = z.object({
     })
     .optional(),
   tax_exempt: z.enum(['none', 'exempt', 'reverse']),
-  tax_ids: z.object({ object: z.literal('list'), data: z.array(z.object({ type: z.string(), value: z.string() })) }),
+  tax_ids: z.object({ object: z.literal('list'), data: z.array(taxIdObject), has_more: z.boolean(), url: z.string() }),
   test_clock: z.string().nullable(),
 });
 export type CustomerObject = z.infer<typeof customerObject>;

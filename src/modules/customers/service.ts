@@ -14,6 +14,7 @@ import { nextNumbers, startSeriesAt } from '../invoices/repository.js';
 import { cancelNotStartedSchedules } from '../subscription-schedules/lifecycle.js';
 import type { DiscountObject } from '../coupons/schemas.js';
 import { customerDiscounts, setCustomerDiscount } from './discount.js';
+import { serializeTaxId, withTaxIdIds } from './tax-id-objects.js';
 import type { TaxConfig } from '../taxes/config.js';
 import { customerTaxObjects, validateTaxLocation, type CustomerTaxObject } from '../taxes/customer-tax.js';
 
@@ -51,7 +52,7 @@ export function serializeCustomer(r: CustomerRow, discount: DiscountObject | nul
     preferred_locales: r.preferred_locales,
     shipping: r.shipping,
     tax_exempt: r.tax_exempt,
-    tax_ids: { object: 'list', data: r.tax_ids },
+    tax_ids: { object: 'list', data: r.tax_ids.map((t) => serializeTaxId(r.id, t)), has_more: false, url: `/v1/customers/${r.id}/tax_ids` },
     test_clock: r.test_clock,
   };
 }
@@ -122,7 +123,7 @@ export async function createCustomer(q: Queryable, deps: CustomerDeps, requestNo
     phone: input.phone ?? null,
     address,
     shipping,
-    tax_ids: input.tax_ids ?? input.tax_id_data ?? [],
+    tax_ids: withTaxIdIds(input.tax_ids ?? input.tax_id_data ?? [], now),
     preferred_locales: input.preferred_locales ?? [],
     currency: input.currency ?? null,
     tax_exempt: input.tax_exempt ?? 'none',
@@ -187,7 +188,7 @@ export async function updateCustomer(q: Queryable, deps: CustomerDeps, now: Date
   if (input.phone !== undefined) patch.phone = input.phone;
   if (input.address !== undefined) patch.address = normalizeAddress(input.address);
   if (input.shipping !== undefined) patch.shipping = normalizeShipping(input.shipping);
-  if (input.tax_ids !== undefined) patch.tax_ids = input.tax_ids;
+  if (input.tax_ids !== undefined) patch.tax_ids = withTaxIdIds(input.tax_ids, now, before.tax_ids);
   if (input.preferred_locales !== undefined) patch.preferred_locales = input.preferred_locales;
   if (input.currency !== undefined) patch.currency = input.currency;
   if (input.tax_exempt !== undefined) patch.tax_exempt = input.tax_exempt;

@@ -309,7 +309,8 @@ async function reserveInvoiceNumbers(q: Queryable, drafts: readonly InvoiceRow[]
 
 function customerDetails(c: (CustomerDetails & { id: string }) | undefined): CustomerDetails | null {
   if (!c) return null;
-  return { name: c.name, email: c.email, phone: c.phone ?? null, address: c.address, shipping: c.shipping ?? null, tax_ids: c.tax_ids, tax_exempt: c.tax_exempt };
+  // Stripe's invoice customer_tax_ids: each the type and value (the customer's tax_id objects carry more).
+  return { name: c.name, email: c.email, phone: c.phone ?? null, address: c.address, shipping: c.shipping ?? null, tax_ids: c.tax_ids.map(({ type, value }) => ({ type, value })), tax_exempt: c.tax_exempt };
 }
 
 export interface PaymentResult {
