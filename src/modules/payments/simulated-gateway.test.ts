@@ -38,6 +38,21 @@ describe('cardBrand', () => {
   });
 });
 
+describe("Stripe's test PaymentMethod ids", () => {
+  it.each([
+    ['pm_card_diners', 'diners', 'credit', 'US'],
+    ['pm_card_jcb', 'jcb', 'credit', 'US'],
+    ['pm_card_discover_debit', 'discover', 'debit', 'US'],
+    ['pm_card_unionpay_debit', 'unionpay', 'debit', 'US'],
+    ['pm_card_us', 'visa', 'credit', 'US'],
+  ])('%s is a %s %s card from %s that charges', async (pm, brand, funding, country) => {
+    const g = gw();
+    const card = await g.tokenizeCard({ number: TEST_PAYMENT_METHODS[pm]!, exp_month: 12, exp_year: 2030 });
+    expect([card.brand, card.funding, card.country]).toEqual([brand, funding, country]);
+    expect((await g.charge({ amount: 1_000, currency: 'usd', token: card.token, idempotencyKey: `k-${pm}` })).status).toBe('succeeded');
+  });
+});
+
 describe('SimulatedGateway.tokenizeCard', () => {
   it('returns brand, last4, expiry, country, fingerprint and a token that holds no digit of the card', async () => {
     const tok = await gw().tokenizeCard({ number: '4000 0082 6000 0000', exp_month: 3, exp_year: 30, cvc: '123' });
