@@ -35,9 +35,9 @@ const updateItemFields = {
   metadata: zMetadata().optional(),
 };
 const dropPlan = <T extends { plan?: string; price?: string }>({ plan, ...i }: T) => ({ ...i, ...(i.price ?? plan ? { price: i.price ?? plan } : {}) });
-/** An item of a preview's proposed items (the upcoming invoice): by price only, no inline price. */
+/** An item of GET /v1/invoices/upcoming's proposed items: by price only (create_preview also takes price_data). */
 export const zUpdateItem = z.strictObject(updateItemFields).superRefine(oneOf(['price', 'plan'])).transform(dropPlan);
-/** An item of a subscription update: also `price_data`. */
+/** An item of a subscription update or of create_preview: also `price_data`. */
 export const zUpdateItemWithData = z
   .strictObject({ ...updateItemFields, price_data: zRecurringPriceData.optional() })
   .superRefine(oneOf(ITEM_PRICE))
