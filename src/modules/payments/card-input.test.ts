@@ -53,8 +53,8 @@ describe('card expiry year bound', () => {
 
 describe('card[token]: Stripe test card tokens', () => {
   it('maps every pm_card_ test id to a tok_ of the same name', () => {
-    expect(TEST_CARD_TOKENS).toMatchObject({ tok_visa: '4242424242424242', tok_mastercard: '5555555555554444', tok_chargeDeclined: '4000000000000002' });
-    expect(Object.keys(TEST_CARD_TOKENS)).toHaveLength(83);
+    expect(TEST_CARD_TOKENS).toMatchObject({ tok_jcb: '3566002020360505', tok_diners: '3056930009020004', tok_us: '4000008400001629', tok_visa: '4242424242424242', tok_mastercard: '5555555555554444', tok_chargeDeclined: '4000000000000002' });
+    expect(Object.keys(TEST_CARD_TOKENS)).toHaveLength(88);
   });
 
   it('creates an unattached card from tok_visa (JSON and form-encoded), expiring a year from now', async () => {
