@@ -42,6 +42,19 @@ const REFUSED: Record<string, string[]> = {
   PromotionCodeCreateParams: [...CONNECT],
   SubscriptionScheduleCreateParams: ['billing_mode', 'pause_schedules', ...CONNECT],
   CreditNoteCreateParams: ['effective_at', 'email_type', 'refunds', 'shipping_cost'],
+  // Other payment method types and their options, inline payment method data, manual capture, Radar
+  // sessions, shipping and statement descriptors, receipts by email (Recur's receipts go to the
+  // customer), Stripe's confirmation tokens and hooks.
+  PaymentIntentCreateParams: [
+    'allowed_payment_method_types', 'amount_details', 'confirmation_token', 'excluded_payment_method_types', 'hooks', 'mandate', 'mandate_data',
+    'payment_details', 'payment_method_configuration', 'payment_method_data', 'payment_method_options', 'radar_options', 'receipt_email', 'shipping',
+    'statement_descriptor', 'statement_descriptor_suffix', ...CONNECT,
+  ],
+  // Usage thresholds, item-level discounts and trials, manual tax rates.
+  SubscriptionItemCreateParams: ['billing_thresholds', 'current_trial', 'discounts', ...MANUAL_TAX_RATES],
+  SubscriptionItemUpdateParams: ['billing_thresholds', 'current_trial', 'discounts', ...MANUAL_TAX_RATES],
+  CustomerCreateTaxIdParams: [],
+  PaymentMethodAttachParams: [...CONNECT],
   RefundCreateParams: ['currency', 'customer', 'instructions_email', 'origin', ...CONNECT, ...LEGACY_SOURCES],
 };
 
@@ -64,6 +77,11 @@ const CASES: [file: string, iface: string, path: string, method: 'post' | 'delet
   ['SubscriptionSchedules', 'SubscriptionScheduleCreateParams', '/v1/subscription_schedules', 'post'],
   ['CreditNotes', 'CreditNoteCreateParams', '/v1/credit_notes', 'post'],
   ['Refunds', 'RefundCreateParams', '/v1/refunds', 'post'],
+  ['PaymentIntents', 'PaymentIntentCreateParams', '/v1/payment_intents', 'post'],
+  ['SubscriptionItems', 'SubscriptionItemCreateParams', '/v1/subscription_items', 'post'],
+  ['SubscriptionItems', 'SubscriptionItemUpdateParams', '/v1/subscription_items/{id}', 'post'],
+  ['Customers', 'CustomerCreateTaxIdParams', '/v1/customers/{id}/tax_ids', 'post'],
+  ['PaymentMethods', 'PaymentMethodAttachParams', '/v1/payment_methods/{id}/attach', 'post'],
 ];
 
 const sdkDir = join(dirname(createRequire(import.meta.url).resolve('stripe')), '..', 'esm', 'resources');

@@ -205,6 +205,32 @@ describe('the official stripe SDK drives Recur billing', () => {
     expect(bad).toMatchObject({ statusCode: 404, code: 'resource_missing', param: 'price_data[product]' });
   });
 
+  it("charges a one-off purchase as Stripe's server-side guide sends it; items take plan and off_session", async () => {
+    const customer = await stripe.customers.create({ email: 'course@example.com', payment_method: 'pm_card_visa', invoice_settings: { default_payment_method: 'pm_card_visa' } });
+    const card = (await stripe.paymentMethods.list({ customer: customer.id })).data[0]!;
+    const pi = await stripe.paymentIntents.create({
+      amount: 99_700,
+      currency: 'usd',
+      customer: customer.id,
+      payment_method: card.id,
+      confirm: true,
+      automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+      capture_method: 'automatic',
+      setup_future_usage: 'off_session',
+      error_on_requires_action: true,
+      return_url: 'https://coach.example.com/thanks',
+    });
+    expect([pi.status, pi.amount_received, pi.capture_method]).toEqual(['succeeded', 99_700, 'automatic']);
+    const manual = await stripe.paymentIntents.create({ amount: 100, currency: 'usd', customer: customer.id, payment_method: card.id, confirm: true, capture_method: 'manual' }).catch((e: unknown) => e);
+    expect(manual).toMatchObject({ statusCode: 400, param: 'capture_method' });
+
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: price.community_monthly! }], trial_end: 'now' });
+    const seat = await stripe.subscriptionItems.create({ subscription: sub.id, plan: price.group_monthly!, proration_behavior: 'none' });
+    expect(seat.price.id).toBe(price.group_monthly);
+    const moved = await stripe.subscriptionItems.update(seat.id, { plan: price.elite_monthly!, off_session: true, proration_behavior: 'none' });
+    expect(moved.price.id).toBe(price.elite_monthly);
+  });
+
   it('bills a one-off purchase through invoice items and a manual invoice', async () => {
     const clock = await stripe.testHelpers.testClocks.create({ frozen_time: unix('2026-03-01T00:00:00Z') });
     const { customer } = await customerOnClock(clock.id);

@@ -192,6 +192,16 @@ export const createPaymentIntentBody = z.strictObject({
   description: zNullableText(1000).optional(),
   metadata: zMetadata().optional(),
   payment_method_types: z.array(z.literal('card')).optional(),
+  // What Stripe's server-side guides send, each already how Recur works: cards only (no redirect, no
+  // customer action, so nothing for use_stripe_sdk or return_url to do), captured at once, confirmed
+  // here, and every card kept on the customer for later payments (setup_future_usage).
+  automatic_payment_methods: z.strictObject({ enabled: zBool(), allow_redirects: z.enum(['always', 'never']).optional() }).optional(),
+  capture_method: z.literal('automatic', { message: "Recur captures at once: 'automatic' is the only capture_method (no separate authorization)" }).optional(),
+  confirmation_method: z.literal('automatic', { message: "Recur confirms at creation: 'automatic' is the only confirmation_method" }).optional(),
+  error_on_requires_action: zBool().optional(),
+  use_stripe_sdk: zBool().optional(),
+  return_url: z.string().url().max(5000).optional(),
+  setup_future_usage: z.enum(['off_session', 'on_session']).optional(),
   expand: zExpand(),
 });
 

@@ -275,22 +275,28 @@ export const createSubscriptionItemBody = z
   .strictObject({
     subscription: z.string().min(1),
     price: z.string().min(1).optional(),
+    plan: z.string().min(1).optional(),
     price_data: zRecurringPriceData.optional(),
     quantity: zQuantity.optional(),
     metadata: zMetadata().optional(),
     ...zItemChange,
   })
-  .superRefine(oneOfRequired(['price', 'price_data']));
+  .superRefine(oneOfRequired(ITEM_PRICE))
+  .transform(dropPlan);
 
 export const updateSubscriptionItemBody = z
   .strictObject({
     price: z.string().min(1).optional(),
+    plan: z.string().min(1).optional(),
     price_data: zRecurringPriceData.optional(),
     quantity: zQuantity.optional(),
     metadata: zMetadata().optional(),
+    /** As on a subscription update: Recur's charges never ask the customer to authenticate. */
+    off_session: zBool().optional(),
     ...zItemChange,
   })
-  .superRefine(oneOf(['price', 'price_data']));
+  .superRefine(oneOf(ITEM_PRICE))
+  .transform(dropPlan);
 
 export const deleteSubscriptionItemBody = z.strictObject({
   proration_behavior: zItemChange.proration_behavior,

@@ -49,8 +49,8 @@ export async function listSubscriptionItems(q: Queryable, subscription: string, 
 }
 
 export async function createSubscriptionItem(ctx: Ctx, body: z.output<typeof createSubscriptionItemBody>): Promise<ItemObject> {
-  const { subscription, price_data, quantity, metadata, ...change } = body;
-  const price = body.price ?? (await createInlinePrice(ctx.q, ctx.now, price_data!, 'price_data'));
+  const { subscription, price: given, price_data, quantity, metadata, ...change } = body;
+  const price = given ?? (await createInlinePrice(ctx.q, ctx.now, price_data!, 'price_data'));
   const before = new Set((await subscriptionObject(ctx.q, await getSubscriptionRow(ctx.q, subscription, false, 'subscription'))).items.data.map((i) => i.id));
   const sub = await asUpdate(ctx, subscription, { items: [{ price, quantity, metadata, priceChecked: price_data !== undefined }], ...change });
   const added = [...sub.items.data, ...(sub.pending_update?.subscription_items ?? [])].find((i) => !before.has(i.id));
@@ -58,9 +58,9 @@ export async function createSubscriptionItem(ctx: Ctx, body: z.output<typeof cre
 }
 
 export async function updateSubscriptionItem(ctx: Ctx, id: string, body: z.output<typeof updateSubscriptionItemBody>): Promise<ItemObject> {
-  const { price_data, quantity, metadata, ...change } = body;
+  const { price: given, price_data, quantity, metadata, ...change } = body;
   const row = await itemRow(ctx.q, id);
-  const price = price_data ? await createInlinePrice(ctx.q, ctx.now, price_data, 'price_data') : body.price;
+  const price = price_data ? await createInlinePrice(ctx.q, ctx.now, price_data, 'price_data') : given;
   return itemOf(await asUpdate(ctx, row.subscription, { items: [{ id, price, quantity, metadata, priceChecked: price_data !== undefined }], ...change }), id);
 }
 
