@@ -55,10 +55,26 @@ const REFUSED: Record<string, string[]> = {
   SubscriptionItemUpdateParams: ['billing_thresholds', 'current_trial', 'discounts', ...MANUAL_TAX_RATES],
   CustomerCreateTaxIdParams: [],
   PaymentMethodAttachParams: [...CONNECT],
+  // Lists: Connect's customer_account; products' merchandising fields; events by delivery (Recur's
+  // outbound webhooks are not built yet); refunds by charge (Recur has no charge objects).
+  CustomerListParams: [],
+  SubscriptionListParams: [...CONNECT],
+  InvoiceListParams: [...CONNECT],
+  InvoiceItemListParams: [...CONNECT],
+  PriceListParams: [],
+  ProductListParams: ['shippable', 'type', 'url'],
+  PaymentIntentListParams: [...CONNECT],
+  EventListParams: ['delivery_success'],
+  CouponListParams: [],
+  PromotionCodeListParams: [...CONNECT],
+  CreditNoteListParams: [...CONNECT],
+  SubscriptionScheduleListParams: [...CONNECT],
+  PaymentMethodListParams: [...CONNECT],
+  RefundListParams: ['charge'],
   RefundCreateParams: ['currency', 'customer', 'instructions_email', 'origin', ...CONNECT, ...LEGACY_SOURCES],
 };
 
-const CASES: [file: string, iface: string, path: string, method: 'post' | 'delete'][] = [
+const CASES: [file: string, iface: string, path: string, method: 'post' | 'delete' | 'get'][] = [
   ['Customers', 'CustomerCreateParams', '/v1/customers', 'post'],
   ['Customers', 'CustomerUpdateParams', '/v1/customers/{id}', 'post'],
   ['Subscriptions', 'SubscriptionCreateParams', '/v1/subscriptions', 'post'],
@@ -82,6 +98,21 @@ const CASES: [file: string, iface: string, path: string, method: 'post' | 'delet
   ['SubscriptionItems', 'SubscriptionItemUpdateParams', '/v1/subscription_items/{id}', 'post'],
   ['Customers', 'CustomerCreateTaxIdParams', '/v1/customers/{id}/tax_ids', 'post'],
   ['PaymentMethods', 'PaymentMethodAttachParams', '/v1/payment_methods/{id}/attach', 'post'],
+  // Lists: the filters an integration syncs with.
+  ['Customers', 'CustomerListParams', '/v1/customers', 'get'],
+  ['Subscriptions', 'SubscriptionListParams', '/v1/subscriptions', 'get'],
+  ['Invoices', 'InvoiceListParams', '/v1/invoices', 'get'],
+  ['InvoiceItems', 'InvoiceItemListParams', '/v1/invoiceitems', 'get'],
+  ['Prices', 'PriceListParams', '/v1/prices', 'get'],
+  ['Products', 'ProductListParams', '/v1/products', 'get'],
+  ['PaymentIntents', 'PaymentIntentListParams', '/v1/payment_intents', 'get'],
+  ['Events', 'EventListParams', '/v1/events', 'get'],
+  ['Coupons', 'CouponListParams', '/v1/coupons', 'get'],
+  ['PromotionCodes', 'PromotionCodeListParams', '/v1/promotion_codes', 'get'],
+  ['CreditNotes', 'CreditNoteListParams', '/v1/credit_notes', 'get'],
+  ['SubscriptionSchedules', 'SubscriptionScheduleListParams', '/v1/subscription_schedules', 'get'],
+  ['PaymentMethods', 'PaymentMethodListParams', '/v1/payment_methods', 'get'],
+  ['Refunds', 'RefundListParams', '/v1/refunds', 'get'],
 ];
 
 const sdkDir = join(dirname(createRequire(import.meta.url).resolve('stripe')), '..', 'esm', 'resources');
@@ -89,7 +120,8 @@ const sdkDir = join(dirname(createRequire(import.meta.url).resolve('stripe')), '
 /** The top-level parameter names of `export interface <iface> {` in the SDK's declarations. */
 function sdkParams(file: string, iface: string): string[] {
   const src = readFileSync(join(sdkDir, `${file}.d.ts`), 'utf8');
-  const start = src.indexOf(`export interface ${iface} {`);
+  // `export interface XParams {` or, for lists, `export interface XListParams extends PaginationParams {`.
+  const start = src.search(new RegExp(`export interface ${iface} (extends \\w+ )?\\{`));
   if (start < 0) throw new Error(`${iface} not in ${file}.d.ts`);
   const out: string[] = [];
   for (const line of src.slice(start).split('\n').slice(1)) {
@@ -109,11 +141,11 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-function recurParams(path: string, method: 'post' | 'delete'): Set<string> {
+function recurParams(path: string, method: 'post' | 'delete' | 'get'): Set<string> {
   const op = doc.paths[path]?.[method];
   if (!op) throw new Error(`no ${method} ${path} in the OpenAPI document`);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  if (method === 'delete') return new Set((op.parameters ?? []).filter((p: any) => p.in === 'query').map((p: any) => String(p.name).replace(/\[.*/, '')));
+  if (method !== 'post') return new Set((op.parameters ?? []).filter((p: any) => p.in === 'query').map((p: any) => String(p.name).replace(/\[.*/, '')));
   const content = op.requestBody?.content ?? {};
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const resolve = (s: any): any => (s?.$ref ? resolve(doc.components.schemas[s.$ref.split('/').pop()]) : s);

@@ -21,12 +21,20 @@ export interface ListResult<T> {
  * Cursor pagination over sortable ids, newest first (Stripe's order). `where` is a SQL condition
  * using $1..$n for `params`; `equals` adds `column = value` for each value given (a list's filters;
  * undefined ones are left out); `created` adds the half-open bounds of a `created` filter (in Unix
- * seconds, from createdBounds; by default those of the list's own `created`); the cursor conditions
- * are appended after them.
+ * seconds, from createdBounds; by default those of the list's own `created`), and `ranges` the same
+ * bounds on other timestamp columns (`current_period_end`); the cursor conditions are appended after them.
  */
 export async function paginate<R extends { id: string }>(
   q: Queryable,
-  opts: { table: string; where?: string; params?: unknown[]; equals?: Record<string, unknown>; created?: ReadonlyArray<readonly ['>=' | '<', number]>; columns?: string },
+  opts: {
+    table: string;
+    where?: string;
+    params?: unknown[];
+    equals?: Record<string, unknown>;
+    created?: ReadonlyArray<readonly ['>=' | '<', number]>;
+    ranges?: ReadonlyArray<readonly [column: string, bounds: ReadonlyArray<readonly ['>=' | '<', number]>]>;
+    columns?: string;
+  },
   list: ListParams,
 ): Promise<{ rows: R[]; hasMore: boolean }> {
   const limit = list.limit ?? 10;
@@ -47,9 +55,11 @@ export async function paginate<R extends { id: string }>(
     params.push(v);
     conds.push(`${col} = $${params.length}`);
   }
-  for (const [op, at] of opts.created ?? createdBounds(list.created)) {
-    params.push(at);
-    conds.push(`created ${op} to_timestamp($${params.length})`);
+  for (const [column, bounds] of [['created', opts.created ?? createdBounds(list.created)] as const, ...(opts.ranges ?? [])]) {
+    for (const [op, at] of bounds) {
+      params.push(at);
+      conds.push(`${column} ${op} to_timestamp($${params.length})`);
+    }
   }
   let order = 'DESC';
   if (list.starting_after) {

@@ -130,6 +130,7 @@ export type UpdatePromotionCodeInput = z.output<typeof updatePromotionCodeBody>;
 
 export const listPromotionCodesQuery = z.strictObject({
   ...listQuery,
+  created: zCreatedFilter.optional(),
   code: z.string().min(1).optional(),
   coupon: z.string().min(1).optional(),
   customer: z.string().min(1).optional(),

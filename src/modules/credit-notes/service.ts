@@ -4,7 +4,7 @@ import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
-import { listQuery, zAmount, zExpand, zInt, zMetadata } from '../../http/schemas.js';
+import { listQuery, zAmount, zCreatedFilter, zExpand, zInt, zMetadata } from '../../http/schemas.js';
 import { mergeMetadata } from '../customers/service.js';
 import { recordEvent } from '../events/service.js';
 import { findInvoice, linesOf, reserveNumbers, updateInvoiceRow, type InvoiceRow } from '../invoices/repository.js';
@@ -51,7 +51,7 @@ export const createCreditNoteBody = z.strictObject(creditNoteFields);
 export const previewCreditNoteQuery = z.strictObject(creditNoteFields);
 export type CreditNoteInput = z.output<typeof createCreditNoteBody>;
 
-export const listCreditNotesQuery = z.strictObject({ ...listQuery, invoice: z.string().optional(), customer: z.string().optional() });
+export const listCreditNotesQuery = z.strictObject({ ...listQuery, created: zCreatedFilter.optional(), invoice: z.string().optional(), customer: z.string().optional() });
 
 export interface CreditNoteRow {
   id: string;

@@ -4,7 +4,7 @@ import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
-import { listQuery, zBool, zCurrency, zExpand, zInt, zMetadata, zSignedAmount, zTimestamp } from '../../http/schemas.js';
+import { listQuery, zCreatedFilter, zBool, zCurrency, zExpand, zInt, zMetadata, zSignedAmount, zTimestamp } from '../../http/schemas.js';
 import { createInlinePrice } from '../catalog/inline-prices.js';
 import { zOneTimePriceData } from '../catalog/schemas.js';
 import { getPriceRow } from '../catalog/service.js';
@@ -54,6 +54,7 @@ export type UpdateInvoiceItemInput = z.output<typeof updateInvoiceItemBody>;
 
 export const listInvoiceItemsQuery = z.strictObject({
   ...listQuery,
+  created: zCreatedFilter.optional(),
   customer: z.string().optional(),
   invoice: z.string().optional(),
   pending: zBool().optional(),

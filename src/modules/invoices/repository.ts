@@ -260,9 +260,9 @@ export async function startSeriesAt(q: Queryable, series: string, first: number)
 
 export async function listInvoiceRows(
   q: Queryable,
-  f: { customer?: string; subscription?: string; status?: string; collection_method?: string; created?: Array<['>=' | '<', number]> },
+  f: { customer?: string; subscription?: string; status?: string; collection_method?: string; created?: Array<['>=' | '<', number]>; due_date?: Array<['>=' | '<', number]> },
   list: ListParams,
 ) {
-  const { created, ...equals } = f;
-  return paginate<InvoiceRow>(q, { table: 'invoices', equals, created }, list);
+  const { created, due_date, ...equals } = f;
+  return paginate<InvoiceRow>(q, { table: 'invoices', equals, created, ranges: [['due_date', due_date ?? []]] }, list);
 }

@@ -456,11 +456,20 @@ export function invoiceRoutes(r: Router): void {
       status: z.enum(['draft', 'open', 'paid', 'void', 'uncollectible']).optional(),
       collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
       created: zCreatedFilter.optional(),
+      /** A send_invoice invoice's due date: a second or a range, as created. */
+      due_date: zCreatedFilter.optional(),
     }),
     handler: async ({ q, query }) => {
       const { rows, hasMore } = await listInvoiceRows(
         q,
-        { customer: query.customer, subscription: query.subscription, status: query.status, collection_method: query.collection_method, created: createdBounds(query.created) },
+        {
+          customer: query.customer,
+          subscription: query.subscription,
+          status: query.status,
+          collection_method: query.collection_method,
+          created: createdBounds(query.created),
+          due_date: createdBounds(query.due_date),
+        },
         query,
       );
       return listObject('/v1/invoices', await invoiceObjects(q, rows), hasMore);

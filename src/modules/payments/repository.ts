@@ -112,13 +112,15 @@ export async function updatePaymentMethodRow(q: Queryable, id: string, patch: Pa
   return rows[0]!;
 }
 
-export async function listPaymentMethodRows(q: Queryable, filter: { customer?: string }, list: ListParams) {
+export async function listPaymentMethodRows(q: Queryable, filter: { customer?: string; allowRedisplay?: string }, list: ListParams) {
   const where: string[] = [];
   const params: unknown[] = [];
   if (filter.customer !== undefined) {
     params.push(filter.customer);
     where.push(`customer = $${params.length}`);
   }
+  // Every payment method shows allow_redisplay `unspecified` (serializePaymentMethod): another value matches none.
+  if (filter.allowRedisplay !== undefined && filter.allowRedisplay !== 'unspecified') where.push('false');
   return paginate<PaymentMethodRow>(q, { table: 'payment_methods', where: where.join(' AND ') || undefined, params }, list);
 }
 

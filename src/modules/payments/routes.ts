@@ -104,7 +104,7 @@ export function paymentMethodRoutes(r: Router): void {
     query: listPaymentMethodsQuery,
     response: zList(paymentMethodObject),
     handler: async ({ q, query }) => {
-      const { data, hasMore } = await listPaymentMethods(q, { customer: query.customer }, query);
+      const { data, hasMore } = await listPaymentMethods(q, { customer: query.customer, allowRedisplay: query.allow_redisplay }, query);
       return listObject('/v1/payment_methods', data, hasMore);
     },
   });

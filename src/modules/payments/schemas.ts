@@ -70,6 +70,8 @@ export const listPaymentMethodsQuery = z.strictObject({
   ...listQuery,
   customer: z.string().optional(),
   type: z.literal('card').optional(),
+  /** Stripe's allow_redisplay: Recur's payment methods are all `unspecified`, so the other values match none. */
+  allow_redisplay: z.enum(['always', 'limited', 'unspecified']).optional(),
 });
 
 export const listCustomerPaymentMethodsQuery = z.strictObject({
@@ -237,7 +239,7 @@ export const refundObject = z.object({
   invoice: z.string().nullable(),
 });
 
-export const listRefundsQuery = z.strictObject({ ...listQuery, payment_intent: z.string().optional() });
+export const listRefundsQuery = z.strictObject({ ...listQuery, created: zCreatedFilter.optional(), payment_intent: z.string().optional() });
 
 // ---- disputes ----
 

@@ -361,7 +361,7 @@ export async function detachPaymentMethod(q: Queryable, requestNow: Date, id: st
   return obj;
 }
 
-export async function listPaymentMethods(q: Queryable, filter: { customer?: string }, list: ListParams) {
+export async function listPaymentMethods(q: Queryable, filter: { customer?: string; allowRedisplay?: string }, list: ListParams) {
   if (filter.customer !== undefined) await getCustomerRow(q, filter.customer, { param: 'customer' });
   const { rows, hasMore } = await listPaymentMethodRows(q, filter, list);
   return { data: rows.map(serializePaymentMethod), hasMore };

@@ -55,9 +55,12 @@ export async function findSchedule(q: Queryable, id: string, forUpdate = false):
   return rows[0] ?? null;
 }
 
-export function listScheduleRows(q: Queryable, filter: { customer?: string; scheduled?: boolean }, list: ListParams) {
+type Bounds = Array<['>=' | '<', number]>;
+
+export function listScheduleRows(q: Queryable, filter: { customer?: string; scheduled?: boolean; canceled_at?: Bounds; completed_at?: Bounds; released_at?: Bounds }, list: ListParams) {
   const where = filter.scheduled === undefined ? undefined : filter.scheduled ? `status = 'not_started'` : `status <> 'not_started'`;
-  return paginate<ScheduleRow>(q, { table: 'subscription_schedules', where, equals: { customer: filter.customer } }, list);
+  const ranges = (['canceled_at', 'completed_at', 'released_at'] as const).map((c) => [c, filter[c] ?? []] as const);
+  return paginate<ScheduleRow>(q, { table: 'subscription_schedules', where, equals: { customer: filter.customer }, ranges }, list);
 }
 
 /** Schedule ids are `sub_sched_…`; a Recur `schedule_at_period_end` change has a `sched_…` id of its own. */

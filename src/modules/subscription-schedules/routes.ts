@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Router } from '../../http/router.js';
-import { zExpand, zList } from '../../http/schemas.js';
+import { createdBounds, zExpand, zList } from '../../http/schemas.js';
 import { subscriptionObjectSchema } from '../subscriptions/schemas.js';
 import { releaseSchedule } from '../subscriptions/service.js';
 import { isScheduleId } from './repository.js';
@@ -51,7 +51,19 @@ export function subscriptionScheduleRoutes(r: Router): void {
     scope: 'read',
     query: listSchedulesQuery,
     response: zList(subscriptionScheduleObject),
-    handler: ({ q, now, query }) => listSchedules(q, now, { customer: query.customer, scheduled: query.scheduled }, query),
+    handler: ({ q, now, query }) =>
+      listSchedules(
+        q,
+        now,
+        {
+          customer: query.customer,
+          scheduled: query.scheduled,
+          canceled_at: createdBounds(query.canceled_at),
+          completed_at: createdBounds(query.completed_at),
+          released_at: createdBounds(query.released_at),
+        },
+        query,
+      ),
   });
   r.route({
     method: 'POST',

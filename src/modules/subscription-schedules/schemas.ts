@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listQuery, zBool, zExpand, zInt, zMetadata, zTimestamp } from '../../http/schemas.js';
+import { listQuery, zBool, zCreatedFilter, zExpand, zInt, zMetadata, zTimestamp } from '../../http/schemas.js';
 import { zAutomaticTax } from '../subscriptions/schemas.js';
 
 const zProration = z.enum(['create_prorations', 'none', 'always_invoice']);
@@ -76,7 +76,15 @@ export type UpdateScheduleInput = z.output<typeof updateScheduleBody>;
 
 export const cancelScheduleBody = z.strictObject({ invoice_now: zBool().optional(), prorate: zBool().optional(), expand: zExpand() });
 export const releaseScheduleBody = z.strictObject({ preserve_cancel_date: zBool().optional(), expand: zExpand() });
-export const listSchedulesQuery = z.strictObject({ ...listQuery, customer: z.string().optional(), scheduled: zBool().optional() });
+export const listSchedulesQuery = z.strictObject({
+  ...listQuery,
+  created: zCreatedFilter.optional(),
+  canceled_at: zCreatedFilter.optional(),
+  completed_at: zCreatedFilter.optional(),
+  released_at: zCreatedFilter.optional(),
+  customer: z.string().optional(),
+  scheduled: zBool().optional(),
+});
 
 // ---------- the object (the OpenAPI document's response; serialize.ts builds it) ----------
 

@@ -292,7 +292,7 @@ export async function retrieveSchedule(q: Queryable, now: Date, id: string): Pro
 }
 
 /** A page of schedules: their subscriptions' collection methods and their clocks' times read once for the page. */
-export async function listSchedules(q: Queryable, now: Date, filter: { customer?: string; scheduled?: boolean }, list: ListParams) {
+export async function listSchedules(q: Queryable, now: Date, filter: Parameters<typeof listScheduleRows>[1], list: ListParams) {
   const { rows, hasMore } = await listScheduleRows(q, filter, list);
   const subIds = rows.map((r) => r.subscription ?? r.released_subscription).filter((x): x is string => x !== null);
   const clockIds = [...new Set(rows.map((r) => r.test_clock).filter((x): x is string => x !== null))];

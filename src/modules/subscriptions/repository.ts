@@ -195,7 +195,18 @@ export async function replaceItems(q: Queryable, subId: string, items: ItemRow[]
   await insertItems(q, items);
 }
 
-export async function listSubscriptionRows(q: Queryable, f: { customer?: string; status?: string; price?: string; test_clock?: string }, list: ListParams) {
+export interface SubscriptionFilter {
+  customer?: string;
+  status?: string;
+  price?: string;
+  test_clock?: string;
+  collection_method?: string;
+  automatic_tax?: boolean;
+  current_period_start?: Array<['>=' | '<', number]>;
+  current_period_end?: Array<['>=' | '<', number]>;
+}
+
+export async function listSubscriptionRows(q: Queryable, f: SubscriptionFilter, list: ListParams) {
   const where: string[] = [];
   const params: unknown[] = [];
   if (f.customer) {
@@ -220,5 +231,14 @@ export async function listSubscriptionRows(q: Queryable, f: { customer?: string;
     params.push(f.test_clock);
     where.push(`test_clock = $${params.length}`);
   }
-  return paginate<SubscriptionRow>(q, { table: 'subscriptions', where: where.join(' AND ') || undefined, params }, list);
+  if (f.collection_method) {
+    params.push(f.collection_method);
+    where.push(`collection_method = $${params.length}`);
+  }
+  if (f.automatic_tax !== undefined) {
+    params.push(f.automatic_tax);
+    where.push(`automatic_tax = $${params.length}`);
+  }
+  const ranges = [['current_period_start', f.current_period_start ?? []], ['current_period_end', f.current_period_end ?? []]] as const;
+  return paginate<SubscriptionRow>(q, { table: 'subscriptions', where: where.join(' AND ') || undefined, params, ranges }, list);
 }

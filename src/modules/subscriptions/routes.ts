@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { listObject } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
-import { listQuery, zExpand } from '../../http/schemas.js';
+import { createdBounds, listQuery, zExpand } from '../../http/schemas.js';
+import { InvalidRequestError } from '../../core/errors/index.js';
 import { listSubscriptionRows } from './repository.js';
 import {
   cancelSubscriptionBody,
@@ -89,7 +90,18 @@ export function subscriptionRoutes(r: Router): void {
     query: listSubscriptionsQuery,
     handler: async ({ q, query }) => {
       const status = query.status;
-      const { rows, hasMore } = await listSubscriptionRows(q, { customer: query.customer, status, price: query.price, test_clock: query.test_clock }, query);
+      if (query.price !== undefined && query.plan !== undefined) throw new InvalidRequestError('Pass price or plan (its older name), not both.', 'plan', 'parameter_invalid');
+      const filter = {
+        customer: query.customer,
+        status,
+        price: query.price ?? query.plan,
+        test_clock: query.test_clock,
+        collection_method: query.collection_method,
+        automatic_tax: query.automatic_tax?.enabled,
+        current_period_start: createdBounds(query.current_period_start),
+        current_period_end: createdBounds(query.current_period_end),
+      };
+      const { rows, hasMore } = await listSubscriptionRows(q, filter, query);
       return listObject('/v1/subscriptions', await subscriptionObjects(q, rows), hasMore);
     },
   });

@@ -196,8 +196,14 @@ export const resumeSubscriptionBody = z.strictObject({
 export const listSubscriptionsQuery = z.strictObject({
   ...listQuery,
   created: zCreatedFilter.optional(),
+  current_period_start: zCreatedFilter.optional(),
+  current_period_end: zCreatedFilter.optional(),
+  collection_method: z.enum(['charge_automatically', 'send_invoice']).optional(),
+  automatic_tax: z.strictObject({ enabled: zBool() }).optional(),
   customer: z.string().optional(),
   price: z.string().optional(),
+  /** The older name of price. */
+  plan: z.string().optional(),
   status: z.enum(['incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'unpaid', 'canceled', 'paused', 'all', 'ended']).optional(),
   test_clock: z.string().optional(),
 });
