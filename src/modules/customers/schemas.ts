@@ -25,10 +25,12 @@ export const TAX_ID_TYPES = [
 ] as const;
 
 // Each type's format is checked (EU VAT numbers through jsvat): reverse charge relies on it.
-export const zTaxId = z.strictObject({ type: z.enum(TAX_ID_TYPES), value: z.string().min(1).max(50) }).superRefine((t, ctx) => {
+/** A tax id's number in its type's format (a refinement of `{type, value}`). */
+export const taxIdFormat = (t: { type: string; value: string }, ctx: z.RefinementCtx) => {
   const check = checkTaxId(t.type, t.value);
   if (!check.valid) ctx.addIssue({ code: 'custom', path: ['value'], message: `is not a valid ${t.type} number (expected a format like ${check.example})` });
-});
+};
+export const zTaxId = z.strictObject({ type: z.enum(TAX_ID_TYPES), value: z.string().min(1).max(50) }).superRefine(taxIdFormat);
 
 // E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
 const e164 = /^\+[1-9]\d{6,14}$/;

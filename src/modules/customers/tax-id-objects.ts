@@ -24,8 +24,12 @@ export function serializeTaxId(customer: string, t: StoredTaxId): TaxIdObject {
 /**
  * The tax ids given (create, or a replacing update), each with an id: one the customer already has
  * for the same type and value keeps its id and creation time; a new one gets a new id, created `now`.
+ * The same type and value given twice is kept once.
  */
 export function withTaxIdIds(given: readonly { type: string; value: string }[], now: Date, current: readonly StoredTaxId[] = []): StoredTaxId[] {
-  return given.map((t) => current.find((c) => c.type === t.type && c.value === t.value) ?? { id: newId('txi'), type: t.type, value: t.value, created: toUnix(now) });
+  const same = (a: { type: string; value: string }) => (b: { type: string; value: string }) => a.type === b.type && a.value === b.value;
+  return given
+    .filter((t, i) => given.findIndex(same(t)) === i)
+    .map((t) => current.find(same(t)) ?? { id: newId('txi'), type: t.type, value: t.value, created: toUnix(now) });
 }
 

@@ -34,7 +34,9 @@ describe('customer tax ids', () => {
     expect((await t.ok('GET', `/v1/customers/${customer}/tax_ids/${gb.id}`)).id).toBe(gb.id);
     const list = await t.ok('GET', `/v1/customers/${customer}/tax_ids?limit=1`);
     expect([list.data.map((x: { id: string }) => x.id), list.has_more]).toEqual([[first.data[0].id], true]);
-    // An update replacing the list keeps the id of a tax id it keeps.
+    // An update replacing the list keeps the id of a tax id it keeps (and one given twice once).
+    const twice = await t.ok('POST', '/v1/customers', { tax_id_data: [{ type: 'us_ein', value: '123456789' }, { type: 'us_ein', value: '123456789' }] });
+    expect(twice.tax_ids.data.map((x: { value: string }) => x.value)).toEqual(['123456789']);
     await t.ok('POST', `/v1/customers/${customer}`, { tax_ids: [{ type: 'gb_vat', value: 'GB980780684' }] });
     expect((await t.ok('GET', `/v1/customers/${customer}`)).tax_ids.data.map((x: { id: string }) => x.id)).toEqual([gb.id]);
 

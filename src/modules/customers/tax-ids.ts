@@ -1,15 +1,13 @@
 import { z } from 'zod';
 import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
-import type { Queryable } from '../../db/index.js';
 import { listObject, pageByPosition } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
 import { listQuery, zExpand } from '../../http/schemas.js';
 import { recordEvent } from '../events/service.js';
-import { checkTaxId } from '../taxes/domain/tax-ids.js';
 import { serializeTaxId, withTaxIdIds } from './tax-id-objects.js';
 import { updateCustomerRow, type CustomerRow, type StoredTaxId } from './repository.js';
 import { customerNow, getCustomerRow } from './service.js';
-import { taxIdObject, zTaxId } from './schemas.js';
+import { taxIdFormat, taxIdObject, zTaxId } from './schemas.js';
 
 // Stripe's tax_id objects of a customer (/v1/customers/{id}/tax_ids): each of the customer's tax ids
 // with its own id, shown in customer.tax_ids and on their own. Invoices keep Stripe's {type, value}
@@ -18,15 +16,10 @@ import { taxIdObject, zTaxId } from './schemas.js';
 
 export const MAX_TAX_IDS = 25;
 
-
 function findTaxId(c: CustomerRow, id: string): StoredTaxId {
   const t = c.tax_ids.find((x) => x.id === id);
   if (!t) throw new NotFoundError('tax_id', id);
   return t;
-}
-
-async function live(q: Queryable, id: string, forUpdate = false): Promise<CustomerRow> {
-  return getCustomerRow(q, id, { forUpdate });
 }
 
 export function taxIdRoutes(r: Router): void {
@@ -40,13 +33,10 @@ export function taxIdRoutes(r: Router): void {
     tag,
     scope: 'write',
     params,
-    body: z.strictObject({ type: zTaxId.shape.type, value: zTaxId.shape.value, expand: zExpand() }).superRefine((t, ctx) => {
-      const check = checkTaxId(t.type, t.value);
-      if (!check.valid) ctx.addIssue({ code: 'custom', path: ['value'], message: `is not a valid ${t.type} number (expected a format like ${check.example})` });
-    }),
+    body: z.strictObject({ type: zTaxId.shape.type, value: zTaxId.shape.value, expand: zExpand() }).superRefine(taxIdFormat),
     response: taxIdObject,
     handler: async ({ q, now: requestNow, params: p, body }) => {
-      const c = await live(q, p.id, true);
+      const c = await getCustomerRow(q, p.id, { forUpdate: true });
       if (c.tax_ids.length >= MAX_TAX_IDS) throw new InvalidRequestError(`A customer has at most ${MAX_TAX_IDS} tax ids.`, 'value', 'tax_id_limit_reached');
       if (c.tax_ids.some((t) => t.type === body.type && t.value === body.value)) {
         throw new InvalidRequestError(`The customer already has the ${body.type} tax id ${body.value}.`, 'value', 'resource_already_exists');
@@ -68,7 +58,7 @@ export function taxIdRoutes(r: Router): void {
     params,
     query: z.strictObject({ ...listQuery }),
     handler: async ({ q, params: p, query }) => {
-      const c = await live(q, p.id);
+      const c = await getCustomerRow(q, p.id);
       const { rows, hasMore } = pageByPosition(c.tax_ids, query);
       return listObject(`/v1/customers/${c.id}/tax_ids`, rows.map((t) => serializeTaxId(c.id, t)), hasMore);
     },
@@ -83,7 +73,7 @@ export function taxIdRoutes(r: Router): void {
     query: z.strictObject({ expand: zExpand() }),
     response: taxIdObject,
     handler: async ({ q, params: p }) => {
-      const c = await live(q, p.id);
+      const c = await getCustomerRow(q, p.id);
       return serializeTaxId(c.id, findTaxId(c, p.tax_id));
     },
   });
@@ -96,7 +86,7 @@ export function taxIdRoutes(r: Router): void {
     params: oneParams,
     response: z.object({ id: z.string(), object: z.literal('tax_id'), deleted: z.literal(true) }),
     handler: async ({ q, now: requestNow, params: p }) => {
-      const c = await live(q, p.id, true);
+      const c = await getCustomerRow(q, p.id, { forUpdate: true });
       const gone = findTaxId(c, p.tax_id);
       const now = await customerNow(q, c.id, requestNow);
       await updateCustomerRow(q, c.id, { tax_ids: c.tax_ids.filter((t) => t.id !== gone.id), updated: now });
