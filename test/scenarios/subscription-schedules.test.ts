@@ -415,6 +415,38 @@ describe('subscription schedules', () => {
     expect(await totals(started.subscription)).toEqual([[7_500, 'subscription_create', '2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z']]);
   });
 
+  it('schedules the move off a grandfathered (archived) price: the schedule goes on billing the prices it has', async () => {
+    const clock = await t.clockAt('2026-01-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const product = (await get(t, `/v1/prices/${await t.priceId('community_monthly')}`)).product;
+    const legacy = await ok(t, 'POST', '/v1/prices', { currency: 'usd', product, unit_amount: 5_000, recurring: { interval: 'month' } });
+    const sub = await subscribe(t, { customer, items: [{ price: legacy.id }], trial_end: 'now' });
+    await ok(t, 'POST', `/v1/prices/${legacy.id}`, { active: false });
+    const sched = await ok(t, 'POST', schedules, { from_subscription: sub.id });
+    const community = await t.priceId('community_monthly');
+    const moved = await ok(t, 'POST', `${schedules}/${sched.id}`, {
+      phases: [
+        { items: [{ price: legacy.id, quantity: 1 }], start_date: sched.phases[0].start_date, end_date: sched.phases[0].end_date },
+        { items: [{ price: community }], iterations: 1 },
+      ],
+    });
+    expect(moved.phases.map((p: { items: { price: string }[] }) => p.items[0]!.price)).toEqual([legacy.id, community]);
+    // An archived price the schedule does not have is still refused.
+    const other = await ok(t, 'POST', '/v1/prices', { currency: 'usd', product, unit_amount: 6_000, recurring: { interval: 'month' } });
+    await ok(t, 'POST', `/v1/prices/${other.id}`, { active: false });
+    const refused = await t.call({
+      method: 'POST',
+      url: `${schedules}/${sched.id}`,
+      payload: { phases: [{ items: [{ price: legacy.id, quantity: 1 }], start_date: sched.phases[0].start_date, end_date: sched.phases[0].end_date }, { items: [{ price: other.id }], iterations: 1 }] },
+    });
+    expect(errorOf(refused)).toEqual([400, 'parameter_invalid', 'phases[1][items][0][price]']);
+    await advanceTo(t, clock, '2026-02-01T02:00:00Z');
+    expect(await totals(sub.id)).toEqual([
+      [5_000, 'subscription_create', '2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'],
+      [9_700, 'subscription_cycle', '2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z'],
+    ]);
+  });
+
   it('keeps the books (and the books see a schedule its subscription no longer carries)', async () => {
     const { sub } = await groupOnClock();
     const sched = await downgradeAtPeriodEnd(sub);

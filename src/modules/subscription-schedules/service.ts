@@ -84,10 +84,17 @@ const withQuantities = (phases: InputPhases): PhaseInput[] =>
 const withTerms = (phases: Phase[], discounts: readonly (PhaseDiscount[] | undefined)[], settings: readonly PhaseSettings[]): Phase[] =>
   phases.map((p, i) => ({ ...p, discounts: discounts[i] ?? [], settings: settings[i] ?? {} }));
 
-/** Each phase's add_invoice_items: one-time prices with an amount in the schedule's currency. */
-async function checkAddInvoiceItems(q: Queryable, phases: InputPhases, currency: string): Promise<void> {
-  for (const [i, p] of phases.entries()) if (p.add_invoice_items?.length) await checkInvoiceItemPrices(q, p.add_invoice_items, currency, `phases[${i}][add_invoice_items]`);
+/** Each phase's add_invoice_items: one-time prices with an amount in the schedule's currency (one the schedule already has may be archived since). */
+async function checkAddInvoiceItems(q: Queryable, phases: InputPhases, currency: string, inUse: ReadonlySet<string> = new Set()): Promise<void> {
+  for (const [i, p] of phases.entries()) {
+    const items = p.add_invoice_items?.map((a) => ({ ...a, priceChecked: inUse.has(a.price) }));
+    if (items?.length) await checkInvoiceItemPrices(q, items, currency, `phases[${i}][add_invoice_items]`);
+  }
 }
+
+/** The prices a schedule already has: its phases' items and one-time items, and its subscription's items. */
+const pricesInUse = (s: ScheduleRow, subItems: readonly { price: string }[] = []): Set<string> =>
+  new Set([...s.phases.flatMap((p) => [...p.items, ...(p.add_invoice_items ?? [])].map((i) => i.price)), ...subItems.map((i) => i.price)]);
 
 /**
  * The schedule takes the subscription over: it carries the step at the end of phase `k` (the phase in
@@ -365,11 +372,12 @@ async function replanActive(c: SettingsCtx, s: ScheduleRow, sub: SubscriptionRow
   if (!sameItems(given[0]!.add_invoice_items ?? [], current.add_invoice_items ?? [])) {
     throw new InvalidRequestError(`phases[${skip}] is the phase in force: its add_invoice_items were billed when it started.`, `phases[${skip}][add_invoice_items]`, 'parameter_invalid');
   }
+  const inUse = pricesInUse(s, items);
   const planned = await renumber(skip, async () => {
     const rest = input.slice(skip);
     const { prices } = await phasePrices(q, rest, s.currency);
-    const out = planPhases(given, { start: fromUnix(current.start_date), first: scheduleOf(sub), prices, currency: s.currency, customer: s.customer, defaultAnchor: defaults.billing_cycle_anchor });
-    await checkAddInvoiceItems(q, rest, s.currency);
+    const out = planPhases(given, { start: fromUnix(current.start_date), first: scheduleOf(sub), prices, currency: s.currency, customer: s.customer, defaultAnchor: defaults.billing_cycle_anchor, inUse });
+    await checkAddInvoiceItems(q, rest, s.currency, inUse);
     // The phase in force put its discount in place when it started: it keeps it (change the subscription's instead).
     const inForce = current.discounts ?? [];
     const discounts = await resolvePhaseDiscounts(q, rest, { customer: s.customer, currency: s.currency, now, subscription: sub.id, known: s.phases.flatMap((p) => p.discounts ?? []) });
@@ -428,8 +436,9 @@ async function replanActive(c: SettingsCtx, s: ScheduleRow, sub: SubscriptionRow
 async function replanNotStarted(c: SettingsCtx, s: ScheduleRow, input: InputPhases, defaults: PhaseSettings): Promise<Phase[]> {
   const { q, now } = c;
   const { prices } = await phasePrices(q, input, s.currency);
-  const phases = planPhases(withQuantities(input), { start: new Date(s.start_date), first: null, prices, currency: s.currency, customer: s.customer, defaultAnchor: defaults.billing_cycle_anchor });
-  await checkAddInvoiceItems(q, input, s.currency);
+  const inUse = pricesInUse(s);
+  const phases = planPhases(withQuantities(input), { start: new Date(s.start_date), first: null, prices, currency: s.currency, customer: s.customer, defaultAnchor: defaults.billing_cycle_anchor, inUse });
+  await checkAddInvoiceItems(q, input, s.currency, inUse);
   const known = s.phases.flatMap((p) => p.discounts ?? []);
   const discounts = await resolvePhaseDiscounts(q, input, { customer: s.customer, currency: s.currency, now, subscription: null, known });
   return withTerms(phases, discounts, await resolvePhaseSettings(c, input, defaults));

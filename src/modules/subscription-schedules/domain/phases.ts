@@ -125,6 +125,11 @@ export interface PlanOptions {
   customer?: string;
   /** default_settings.billing_cycle_anchor: what phases without their own take. */
   defaultAnchor?: 'phase_start' | 'automatic';
+  /**
+   * Prices the schedule already has (its phases', its subscription's items): archived since, they go on
+   * billing where they are given again, as an archived price goes on billing on a subscription.
+   */
+  inUse?: ReadonlySet<string>;
 }
 
 export const isBoundary = (s: BillingSchedule, t: Date) => periodContainingTime(s, t).start.getTime() === t.getTime();
@@ -140,7 +145,7 @@ function phaseSchedule(items: PhaseItem[], i: number, o: PlanOptions, start: Dat
     seen.add(item.price);
     if (p.customer && o.customer !== undefined && p.customer !== o.customer) throw new InvalidRequestError(`The price ${item.price} belongs to another customer.`, param, 'price_customer_mismatch');
     if (p.type !== 'recurring' || !p.interval || !p.intervalCount) throw new InvalidRequestError(`The price ${item.price} is not recurring: a phase's items are recurring prices.`, param, 'parameter_invalid');
-    if (!p.active) throw new InvalidRequestError(`The price ${item.price} is not active.`, param, 'parameter_invalid');
+    if (!p.active && !o.inUse?.has(item.price)) throw new InvalidRequestError(`The price ${item.price} is not active.`, param, 'parameter_invalid');
     if (!p.inCurrency) throw new InvalidRequestError(`The price ${item.price} has no amount in ${o.currency}, the schedule's currency.`, param, 'parameter_invalid');
     if (terms && (terms.interval !== p.interval || terms.intervalCount !== p.intervalCount)) {
       throw new InvalidRequestError("All items of a phase must bill on the same interval.", param, 'parameter_invalid');
