@@ -2,11 +2,11 @@ import type { Queryable } from '../../db/index.js';
 import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
 import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
-import { previousAttributes, recordEvent } from '../events/service.js';
+import { previousAttributes, recordEvent, recordEvents } from '../events/service.js';
 import type { ListParams } from '../../http/pagination.js';
 import { clearsAllMetadata } from '../../http/schemas.js';
 import { attachPaymentMethod, resolvePaymentMethod, type PaymentDeps } from '../payments/service.js';
-import { findCustomer, insertCustomer, listCustomerRows, updateCustomerRow, type CustomerRow } from './repository.js';
+import { findCustomer, insertCustomer, listCustomerRows, updateCustomerRow, type CustomerRow, type StoredTaxId } from './repository.js';
 import type { CreateCustomerInput, CustomerObject, UpdateCustomerInput } from './schemas.js';
 import { recordBalanceSet } from '../credit-notes/balance.js';
 import { DEFAULT_SERIES } from '../invoices/service.js';
@@ -154,6 +154,7 @@ export async function createCustomer(q: Queryable, deps: CustomerDeps, requestNo
   const final = defaultId ? await updateCustomerRow(q, row.id, { invoice_settings: { ...row.invoice_settings, default_payment_method: defaultId } }) : row;
   const obj = await customerObject(q, await setCustomerDiscount(q, final, input, now), now);
   await recordEvent(q, now, { type: 'customer.created', object: obj, customerId: row.id });
+  await recordTaxIdChanges(q, now, row.id, [], row.tax_ids);
   return obj;
 }
 
@@ -216,7 +217,19 @@ export async function updateCustomer(q: Queryable, deps: CustomerDeps, now: Date
   const obj = await customerObject(q, await setCustomerDiscount(q, after, input, now), now);
   const prev = previousAttributes(beforeObj, obj);
   if (Object.keys(prev).length > 0) await recordEvent(q, now, { type: 'customer.updated', object: obj, previousAttributes: prev, customerId: id });
+  await recordTaxIdChanges(q, now, id, before.tax_ids, after.tax_ids);
   return obj;
+}
+
+/** customer.tax_id.created / .deleted for the tax ids a create or a replacing update added or removed (as /v1/customers/{id}/tax_ids records them). */
+async function recordTaxIdChanges(q: Queryable, now: Date, customer: string, before: readonly StoredTaxId[], after: readonly StoredTaxId[]): Promise<void> {
+  const ids = (list: readonly StoredTaxId[]) => new Set(list.map((t) => t.id));
+  const [had, has] = [ids(before), ids(after)];
+  const events = [
+    ...after.filter((t) => !had.has(t.id)).map((t) => ({ type: 'customer.tax_id.created', object: serializeTaxId(customer, t), customerId: customer })),
+    ...before.filter((t) => !has.has(t.id)).map((t) => ({ type: 'customer.tax_id.deleted', object: serializeTaxId(customer, t), customerId: customer })),
+  ];
+  if (events.length) await recordEvents(q, now, events);
 }
 
 /**

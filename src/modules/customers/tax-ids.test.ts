@@ -51,8 +51,11 @@ describe('customer tax ids', () => {
     expect((await t.ok('GET', `/v1/customers/${customer}`)).tax_ids.data).toEqual([]);
     // The finalized invoice keeps what it was issued with.
     expect((await t.ok('GET', `/v1/invoices/${inv.id}`)).customer_tax_ids).toEqual([{ type: 'gb_vat', value: 'GB980780684' }]);
-    const events = async (type: string) => (await t.ok('GET', `/v1/events?type=${type}&object_id=${gb.id}`)).data.map((e: { data: { object: { value: string } } }) => e.data.object.value);
+    const events = async (type: string, id = gb.id) => (await t.ok('GET', `/v1/events?type=${type}&object_id=${id}`)).data.map((e: { data: { object: { value: string } } }) => e.data.object.value);
     expect([await events('customer.tax_id.created'), await events('customer.tax_id.deleted')]).toEqual([['GB980780684'], ['GB980780684']]);
+    // The one given at creation was created with the customer, and deleted by the replacing update.
+    const de = first.data[0].id;
+    expect([await events('customer.tax_id.created', de), await events('customer.tax_id.deleted', de)]).toEqual([['DE136695976'], ['DE136695976']]);
 
     expect(await refused('POST', `/v1/customers/${customer}/tax_ids`, { type: 'eu_vat', value: 'DE12345' })).toEqual([400, 'parameter_invalid', 'value']);
     expect(await refused('POST', `/v1/customers/${customer}/tax_ids`, { type: 'xx_vat', value: '1' })).toEqual([400, 'parameter_invalid', 'type']);
