@@ -447,6 +447,50 @@ describe('subscription schedules', () => {
     ]);
   });
 
+  it('prices phases inline (price_data): a custom first phase with an onboarding fee, then Community', async () => {
+    const clock = await t.clockAt('2026-01-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const product = (await get(t, `/v1/prices/${await t.priceId('community_monthly')}`)).product;
+    const community = await t.priceId('community_monthly');
+    const prices = async () => (await t.testDb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM prices`)).rows[0]!.n;
+    const before = await prices();
+    const bad = await t.call({
+      method: 'POST',
+      url: schedules,
+      payload: { customer, start_date: 'now', phases: [{ items: [{ price_data: { currency: 'usd', product: 'prod_missing', unit_amount: 1, recurring: { interval: 'month' } } }], iterations: 1 }] },
+    });
+    expect(errorOf(bad)).toEqual([404, 'resource_missing', 'phases[0][items][0][price_data][product]']);
+    expect(await prices()).toBe(before);
+
+    const sched = await ok(t, 'POST', schedules, {
+      customer,
+      start_date: 'now',
+      phases: [
+        {
+          items: [{ price_data: { currency: 'usd', product, unit_amount: 12_000, recurring: { interval: 'month' } } }],
+          add_invoice_items: [{ price_data: { currency: 'usd', product, unit_amount: 25_000 } }],
+          iterations: 2,
+        },
+        { items: [{ price: community }], iterations: 1 },
+      ],
+    });
+    const custom = sched.phases[0].items[0].price;
+    expect((await get(t, `/v1/prices/${custom}`)).active).toBe(false);
+    // Sent back as read (the inline prices by id), the phases are taken.
+    const ids = (list: { price: string; quantity: number }[]) => list.map((i) => ({ price: i.price, quantity: i.quantity }));
+    await ok(t, 'POST', `${schedules}/${sched.id}`, {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      phases: sched.phases.map((p: any) => ({ items: ids(p.items), add_invoice_items: ids(p.add_invoice_items), start_date: p.start_date, end_date: p.end_date })),
+    });
+    await advanceTo(t, clock, '2026-02-01T02:00:00Z');
+    await advanceTo(t, clock, '2026-03-01T02:00:00Z');
+    expect(await totals(sched.subscription)).toEqual([
+      [37_000, 'subscription_create', '2026-01-01T00:00:00Z', '2026-02-01T00:00:00Z'],
+      [12_000, 'subscription_cycle', '2026-02-01T00:00:00Z', '2026-03-01T00:00:00Z'],
+      [9_700, 'subscription_cycle', '2026-03-01T00:00:00Z', '2026-04-01T00:00:00Z'],
+    ]);
+  });
+
   it('keeps the books (and the books see a schedule its subscription no longer carries)', async () => {
     const { sub } = await groupOnClock();
     const sched = await downgradeAtPeriodEnd(sub);

@@ -5,6 +5,7 @@ import { subscriptionObjectSchema } from '../subscriptions/schemas.js';
 import { releaseSchedule } from '../subscriptions/service.js';
 import { isScheduleId } from './repository.js';
 import { cancelScheduleBody, createScheduleBody, listSchedulesQuery, releaseScheduleBody, subscriptionScheduleObject, updateScheduleBody } from './schemas.js';
+import { pricedPhases } from './price-data.js';
 import { cancelScheduleById, createSchedule, listSchedules, releaseScheduleById, retrieveSchedule, updateScheduleById } from './service.js';
 
 const idParams = z.object({ id: z.string().min(1) });
@@ -19,7 +20,10 @@ export function subscriptionScheduleRoutes(r: Router): void {
     scope: 'write',
     body: createScheduleBody,
     response: subscriptionScheduleObject,
-    handler: ({ q, deps, now, body }) => createSchedule({ q, deps, now }, body),
+    handler: async ({ q, deps, now, body }) => {
+      const { phases, made } = await pricedPhases(q, now, body.phases);
+      return createSchedule({ q, deps, now }, { ...body, phases }, made);
+    },
   });
   r.route({
     method: 'GET',
@@ -41,7 +45,10 @@ export function subscriptionScheduleRoutes(r: Router): void {
     params: idParams,
     body: updateScheduleBody,
     response: subscriptionScheduleObject,
-    handler: ({ q, deps, now, params, body }) => updateScheduleById({ q, deps, now }, params.id, body),
+    handler: async ({ q, deps, now, params, body }) => {
+      const { phases, made } = await pricedPhases(q, now, body.phases);
+      return updateScheduleById({ q, deps, now }, params.id, { ...body, phases }, made);
+    },
   });
   r.route({
     method: 'GET',

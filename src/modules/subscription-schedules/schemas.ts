@@ -1,9 +1,17 @@
 import { z } from 'zod';
 import { listQuery, zBool, zCreatedFilter, zExpand, zInt, zMetadata, zTimestamp } from '../../http/schemas.js';
-import { zAutomaticTax } from '../subscriptions/schemas.js';
+import { oneOfRequired, zAutomaticTax } from '../subscriptions/schemas.js';
+import { zOneTimePriceData, zRecurringPriceData } from '../catalog/schemas.js';
 
 const zProration = z.enum(['create_prorations', 'none', 'always_invoice']);
-const zPhaseItem = z.strictObject({ price: z.string().min(1), quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional() });
+const zPhaseQuantity = zInt().pipe(z.number().int().min(1).max(1_000_000)).optional();
+/** A phase's item: a price, or `price_data` for one made for the schedule (catalog/inline-prices.ts). */
+const zPhaseItem = z
+  .strictObject({ price: z.string().min(1).optional(), price_data: zRecurringPriceData.optional(), quantity: zPhaseQuantity })
+  .superRefine(oneOfRequired(['price', 'price_data']));
+const zPhaseAddItem = z
+  .strictObject({ price: z.string().min(1).optional(), price_data: zOneTimePriceData.optional(), quantity: zPhaseQuantity })
+  .superRefine(oneOfRequired(['price', 'price_data']));
 /**
  * A phase's discount, as Stripe takes it: a coupon, a promotion code, or an existing discount of the
  * subscription; the object shows `{coupon, discount: null, promotion_code}`, so it may be sent back as read.
@@ -37,7 +45,7 @@ const zPhase = z.strictObject({
   /** phase_start: the billing cycle restarts at the phase's start; automatic (default): it goes on. */
   billing_cycle_anchor: zAnchor.optional(),
   /** One-time prices billed on the phase's first invoice (a setup fee with an upgrade). */
-  add_invoice_items: z.array(zPhaseItem).max(20).optional(),
+  add_invoice_items: z.array(zPhaseAddItem).max(20).optional(),
   start_date: zTimestamp().optional(),
   end_date: zTimestamp().optional(),
   /** Stripe's older way to give a phase's length: billing periods of its price. */
@@ -61,7 +69,14 @@ export const createScheduleBody = z.strictObject({
   metadata: zMetadata().optional(),
   expand: zExpand(),
 });
-export type CreateScheduleInput = z.output<typeof createScheduleBody>;
+/** The create request as sent: phase items may carry `price_data`. */
+export type CreateScheduleRequest = z.output<typeof createScheduleBody>;
+type PhaseRequest = NonNullable<CreateScheduleRequest['phases']>[number];
+type PricedItem = { price: string; quantity?: number };
+/** A phase whose prices are all ids (inline ones made: price-data.ts). */
+export type PricedPhase = Omit<PhaseRequest, 'items' | 'add_invoice_items'> & { items: PricedItem[]; add_invoice_items?: PricedItem[] };
+/** What the service takes. */
+export type CreateScheduleInput = Omit<CreateScheduleRequest, 'phases'> & { phases?: PricedPhase[] };
 
 export const updateScheduleBody = z.strictObject({
   phases: zPhases.optional(),
@@ -72,7 +87,8 @@ export const updateScheduleBody = z.strictObject({
   metadata: zMetadata().optional(),
   expand: zExpand(),
 });
-export type UpdateScheduleInput = z.output<typeof updateScheduleBody>;
+export type UpdateScheduleRequest = z.output<typeof updateScheduleBody>;
+export type UpdateScheduleInput = Omit<UpdateScheduleRequest, 'phases'> & { phases?: PricedPhase[] };
 
 export const cancelScheduleBody = z.strictObject({ invoice_now: zBool().optional(), prorate: zBool().optional(), expand: zExpand() });
 export const releaseScheduleBody = z.strictObject({ preserve_cancel_date: zBool().optional(), expand: zExpand() });

@@ -105,8 +105,9 @@ async function attach(q: Queryable, s: ScheduleRow, sub: SubscriptionRow, now: D
   await transition(q, sub, stepFor(s, k, scheduleOf(sub)), now);
 }
 
-export async function createSchedule(ctx: Ctx, input: CreateScheduleInput): Promise<ScheduleObject> {
-  return input.from_subscription !== undefined ? fromSubscription(ctx, input) : forCustomer(ctx, input);
+/** `made`: prices made from the request's price_data, inactive by design (price-data.ts). */
+export async function createSchedule(ctx: Ctx, input: CreateScheduleInput, made: ReadonlySet<string> = new Set()): Promise<ScheduleObject> {
+  return input.from_subscription !== undefined ? fromSubscription(ctx, input) : forCustomer(ctx, input, made);
 }
 
 /** Stripe's from_subscription: one phase, the subscription's current period with its items, then release. */
@@ -163,7 +164,7 @@ function blank(): Pick<ScheduleRow, 'released_subscription' | 'end_behavior' | '
 }
 
 /** A schedule for a customer: its subscription starts now, or the worker starts it at start_date. */
-async function forCustomer(ctx: Ctx, input: CreateScheduleInput): Promise<ScheduleObject> {
+async function forCustomer(ctx: Ctx, input: CreateScheduleInput, made: ReadonlySet<string>): Promise<ScheduleObject> {
   const { q } = ctx;
   if (input.customer === undefined) throw new InvalidRequestError('Provide customer (with phases) or from_subscription.', 'customer', 'parameter_missing');
   if (!input.phases) throw new InvalidRequestError('A schedule for a customer needs its phases.', 'phases', 'parameter_missing');
@@ -171,9 +172,9 @@ async function forCustomer(ctx: Ctx, input: CreateScheduleInput): Promise<Schedu
   const now = await effectiveNow(q, customer.test_clock, ctx.now);
   const start = input.start_date === undefined || input.start_date === 'now' ? now : fromUnix(input.start_date);
   const { prices, currency } = await phasePrices(q, input.phases, customer.currency);
-  const planned = planPhases(withQuantities(input.phases), { start, first: null, prices, currency, customer: customer.id, defaultAnchor: input.default_settings?.billing_cycle_anchor });
+  const planned = planPhases(withQuantities(input.phases), { start, first: null, prices, currency, customer: customer.id, defaultAnchor: input.default_settings?.billing_cycle_anchor, inUse: made });
   if (start.getTime() < now.getTime()) checkBackdate(planned, start, now);
-  await checkAddInvoiceItems(q, input.phases, currency);
+  await checkAddInvoiceItems(q, input.phases, currency, made);
   const discounts = await resolvePhaseDiscounts(q, input.phases, { customer: customer.id, currency, now, subscription: null });
   const c = { q, deps: ctx.deps, now, customer: customer.id };
   const defaults = await resolveDefaultSettings(c, input.default_settings);
@@ -315,7 +316,7 @@ export async function listSchedules(q: Queryable, now: Date, filter: Parameters<
   return listObject('/v1/subscription_schedules', data, hasMore);
 }
 
-export async function updateScheduleById(ctx: Ctx, id: string, input: UpdateScheduleInput): Promise<ScheduleObject> {
+export async function updateScheduleById(ctx: Ctx, id: string, input: UpdateScheduleInput, made: ReadonlySet<string> = new Set()): Promise<ScheduleObject> {
   const { q } = ctx;
   let { s, sub } = await lockWithSubscription(q, id);
   assertLive(s, 'update');
@@ -335,7 +336,7 @@ export async function updateScheduleById(ctx: Ctx, id: string, input: UpdateSche
   const c = { q, deps: ctx.deps, now, customer: s.customer };
   if (input.default_settings) patch.default_settings = await resolveDefaultSettings(c, input.default_settings, s.default_settings ?? {});
   const defaults = patch.default_settings ?? s.default_settings ?? {};
-  if (input.phases) patch.phases = sub ? await replanActive(c, s, sub, input.phases, defaults) : await replanNotStarted(c, s, input.phases, defaults);
+  if (input.phases) patch.phases = sub ? await replanActive(c, s, sub, input.phases, defaults, made) : await replanNotStarted(c, s, input.phases, defaults, made);
   // New defaults alone: the phases still to come must agree with them (their own days_until_due, say).
   else if (input.default_settings) checkPhases(s.phases.slice(sub ? phaseIndexOf(s, sub) + 1 : 0), defaults, sub ? phaseIndexOf(s, sub) + 1 : 0);
   const after = await updateSchedule(q, s.id, patch);
@@ -353,7 +354,7 @@ export async function updateScheduleById(ctx: Ctx, id: string, input: UpdateSche
  */
 type SettingsCtx = Parameters<typeof resolvePhaseSettings>[0];
 
-async function replanActive(c: SettingsCtx, s: ScheduleRow, sub: SubscriptionRow, input: InputPhases, defaults: PhaseSettings): Promise<Phase[]> {
+async function replanActive(c: SettingsCtx, s: ScheduleRow, sub: SubscriptionRow, input: InputPhases, defaults: PhaseSettings, made: ReadonlySet<string>): Promise<Phase[]> {
   const { q, now } = c;
   const k = phaseIndexOf(s, sub);
   const current = s.phases[k]!;
@@ -372,7 +373,7 @@ async function replanActive(c: SettingsCtx, s: ScheduleRow, sub: SubscriptionRow
   if (!sameItems(given[0]!.add_invoice_items ?? [], current.add_invoice_items ?? [])) {
     throw new InvalidRequestError(`phases[${skip}] is the phase in force: its add_invoice_items were billed when it started.`, `phases[${skip}][add_invoice_items]`, 'parameter_invalid');
   }
-  const inUse = pricesInUse(s, items);
+  const inUse = new Set([...pricesInUse(s, items), ...made]);
   const planned = await renumber(skip, async () => {
     const rest = input.slice(skip);
     const { prices } = await phasePrices(q, rest, s.currency);
@@ -433,10 +434,10 @@ async function replanActive(c: SettingsCtx, s: ScheduleRow, sub: SubscriptionRow
   return [...s.phases.slice(0, k), ...planned];
 }
 
-async function replanNotStarted(c: SettingsCtx, s: ScheduleRow, input: InputPhases, defaults: PhaseSettings): Promise<Phase[]> {
+async function replanNotStarted(c: SettingsCtx, s: ScheduleRow, input: InputPhases, defaults: PhaseSettings, made: ReadonlySet<string>): Promise<Phase[]> {
   const { q, now } = c;
   const { prices } = await phasePrices(q, input, s.currency);
-  const inUse = pricesInUse(s);
+  const inUse = new Set([...pricesInUse(s), ...made]);
   const phases = planPhases(withQuantities(input), { start: new Date(s.start_date), first: null, prices, currency: s.currency, customer: s.customer, defaultAnchor: defaults.billing_cycle_anchor, inUse });
   await checkAddInvoiceItems(q, input, s.currency, inUse);
   const known = s.phases.flatMap((p) => p.discounts ?? []);

@@ -11,7 +11,7 @@ const oneOf = (names: string[]) => (i: Record<string, unknown>, ctx: z.Refinemen
   const given = names.filter((n) => i[n] !== undefined);
   if (given.length > 1) ctx.addIssue({ code: 'custom', path: [given[1]!], message: `pass one of ${names.join(', ')}, not ${given.join(' and ')}` });
 };
-const oneOfRequired = (names: string[]) => (i: Record<string, unknown>, ctx: z.RefinementCtx) => {
+export const oneOfRequired = (names: string[]) => (i: Record<string, unknown>, ctx: z.RefinementCtx) => {
   if (names.every((n) => i[n] === undefined)) ctx.addIssue({ code: 'invalid_type', expected: 'string', input: undefined, path: [names[0]!], message: 'Invalid input: expected string, received undefined' });
   oneOf(names)(i, ctx);
 };
