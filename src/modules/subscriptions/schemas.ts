@@ -16,14 +16,16 @@ export const oneOfRequired = (names: string[]) => (i: Record<string, unknown>, c
   oneOf(names)(i, ctx);
 };
 const ITEM_PRICE = ['price', 'plan', 'price_data'];
+/** A new item's price (one of the three), quantity and metadata: on a subscription and at /v1/subscription_items. */
+const newItemFields = {
+  price: z.string().min(1).optional(),
+  plan: z.string().min(1).optional(),
+  price_data: zRecurringPriceData.optional(),
+  quantity: zQuantity.optional(),
+  metadata: zMetadata().optional(),
+};
 const zCreateItem = z
-  .strictObject({
-    price: z.string().min(1).optional(),
-    plan: z.string().min(1).optional(),
-    price_data: zRecurringPriceData.optional(),
-    quantity: zQuantity.optional(),
-    metadata: zMetadata().optional(),
-  })
+  .strictObject(newItemFields)
   .superRefine(oneOfRequired(ITEM_PRICE))
   .transform(({ plan, ...i }) => ({ ...i, price: i.price ?? plan }));
 const updateItemFields = {
@@ -278,25 +280,13 @@ const zItemChange = {
 };
 
 export const createSubscriptionItemBody = z
-  .strictObject({
-    subscription: z.string().min(1),
-    price: z.string().min(1).optional(),
-    plan: z.string().min(1).optional(),
-    price_data: zRecurringPriceData.optional(),
-    quantity: zQuantity.optional(),
-    metadata: zMetadata().optional(),
-    ...zItemChange,
-  })
+  .strictObject({ subscription: z.string().min(1), ...newItemFields, ...zItemChange })
   .superRefine(oneOfRequired(ITEM_PRICE))
   .transform(dropPlan);
 
 export const updateSubscriptionItemBody = z
   .strictObject({
-    price: z.string().min(1).optional(),
-    plan: z.string().min(1).optional(),
-    price_data: zRecurringPriceData.optional(),
-    quantity: zQuantity.optional(),
-    metadata: zMetadata().optional(),
+    ...newItemFields,
     /** As on a subscription update: Recur's charges never ask the customer to authenticate. */
     off_session: zBool().optional(),
     ...zItemChange,
