@@ -335,8 +335,9 @@ function transactionWhere(f: TransactionFilter): { where: string; params: unknow
 }
 
 export async function listTransactionRows(q: Queryable, f: TransactionFilter, list: ListParams) {
-  const { where, params } = transactionWhere(f);
-  return paginate<TransactionRow>(q, { table: 'credit_transactions', where: where || undefined, params }, list);
+  // The created bounds go to paginate, which would otherwise apply the list's own `created` a second time.
+  const { where, params } = transactionWhere({ ...f, created: undefined });
+  return paginate<TransactionRow>(q, { table: 'credit_transactions', where: where || undefined, params, created: f.created ?? [] }, list);
 }
 
 /** Every matching transaction, oldest first, up to `max` (the CSV export). */

@@ -221,8 +221,8 @@ export async function updateCustomer(q: Queryable, deps: CustomerDeps, now: Date
   return obj;
 }
 
-/** customer.tax_id.created / .deleted for the tax ids a create or a replacing update added or removed (as /v1/customers/{id}/tax_ids records them). */
-async function recordTaxIdChanges(q: Queryable, now: Date, customer: string, before: readonly StoredTaxId[], after: readonly StoredTaxId[]): Promise<void> {
+/** customer.tax_id.created / .deleted for the tax ids a change of the customer's list added or removed (create, update, /v1/customers/{id}/tax_ids). */
+export async function recordTaxIdChanges(q: Queryable, now: Date, customer: string, before: readonly StoredTaxId[], after: readonly StoredTaxId[]): Promise<void> {
   const ids = (list: readonly StoredTaxId[]) => new Set(list.map((t) => t.id));
   const [had, has] = [ids(before), ids(after)];
   const events = [

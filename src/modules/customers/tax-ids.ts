@@ -3,10 +3,9 @@ import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { listObject, pageByPosition } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
 import { listQuery, zExpand } from '../../http/schemas.js';
-import { recordEvent } from '../events/service.js';
 import { serializeTaxId, withTaxIdIds } from './tax-id-objects.js';
 import { updateCustomerRow, type CustomerRow, type StoredTaxId } from './repository.js';
-import { customerNow, getCustomerRow } from './service.js';
+import { customerNow, getCustomerRow, recordTaxIdChanges } from './service.js';
 import { taxIdFormat, taxIdObject, zTaxId } from './schemas.js';
 
 // Stripe's tax_id objects of a customer (/v1/customers/{id}/tax_ids): each of the customer's tax ids
@@ -43,10 +42,9 @@ export function taxIdRoutes(r: Router): void {
       }
       const now = await customerNow(q, c.id, requestNow);
       const [added] = withTaxIdIds([body], now);
-      await updateCustomerRow(q, c.id, { tax_ids: [...c.tax_ids, added!], updated: now });
-      const obj = serializeTaxId(c.id, added!);
-      await recordEvent(q, now, { type: 'customer.tax_id.created', object: obj, customerId: c.id });
-      return obj;
+      const after = await updateCustomerRow(q, c.id, { tax_ids: [...c.tax_ids, added!], updated: now });
+      await recordTaxIdChanges(q, now, c.id, c.tax_ids, after.tax_ids);
+      return serializeTaxId(c.id, added!);
     },
   });
   r.route({
@@ -89,8 +87,8 @@ export function taxIdRoutes(r: Router): void {
       const c = await getCustomerRow(q, p.id, { forUpdate: true });
       const gone = findTaxId(c, p.tax_id);
       const now = await customerNow(q, c.id, requestNow);
-      await updateCustomerRow(q, c.id, { tax_ids: c.tax_ids.filter((t) => t.id !== gone.id), updated: now });
-      await recordEvent(q, now, { type: 'customer.tax_id.deleted', object: serializeTaxId(c.id, gone), customerId: c.id });
+      const after = await updateCustomerRow(q, c.id, { tax_ids: c.tax_ids.filter((t) => t.id !== gone.id), updated: now });
+      await recordTaxIdChanges(q, now, c.id, c.tax_ids, after.tax_ids);
       return { id: gone.id, object: 'tax_id' as const, deleted: true as const };
     },
   });

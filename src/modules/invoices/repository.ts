@@ -260,9 +260,10 @@ export async function startSeriesAt(q: Queryable, series: string, first: number)
 
 export async function listInvoiceRows(
   q: Queryable,
-  f: { customer?: string; subscription?: string; status?: string; collection_method?: string; created?: Array<['>=' | '<', number]>; due_date?: Array<['>=' | '<', number]> },
+  f: { customer?: string; subscription?: string; status?: string; collection_method?: string; due_date?: Array<['>=' | '<', number]> },
   list: ListParams,
 ) {
-  const { created, due_date, ...equals } = f;
-  return paginate<InvoiceRow>(q, { table: 'invoices', equals, created, ranges: [['due_date', due_date ?? []]] }, list);
+  // `created` is the list's own (ListParams), applied by paginate.
+  const { due_date, ...equals } = f;
+  return paginate<InvoiceRow>(q, { table: 'invoices', equals, ranges: [['due_date', due_date ?? []]] }, list);
 }

@@ -467,7 +467,6 @@ export function invoiceRoutes(r: Router): void {
           subscription: query.subscription,
           status: query.status,
           collection_method: query.collection_method,
-          created: createdBounds(query.created),
           due_date: createdBounds(query.due_date),
         },
         query,

@@ -169,7 +169,7 @@ export async function updatePaymentIntentRow(q: Queryable, id: string, patch: Pa
 
 export async function listPaymentIntentRows(
   q: Queryable,
-  filter: { customer?: string; invoice?: string; status?: PaymentIntentStatus; risk_outcome?: 'allow' | 'review' | 'block'; created?: Array<['>=' | '<', number]> },
+  filter: { customer?: string; invoice?: string; status?: PaymentIntentStatus; risk_outcome?: 'allow' | 'review' | 'block' },
   list: ListParams,
 ) {
   const where: string[] = [];
@@ -179,7 +179,8 @@ export async function listPaymentIntentRows(
     params.push(filter[col]);
     where.push(`${col} = $${params.length}`);
   }
-  return paginate<PaymentIntentRow>(q, { table: 'payment_intents', where: where.join(' AND ') || undefined, params, created: filter.created }, list);
+  // `created` is the list's own (ListParams), applied by paginate.
+  return paginate<PaymentIntentRow>(q, { table: 'payment_intents', where: where.join(' AND ') || undefined, params }, list);
 }
 
 /** An attempt by the gateway's reference for the charge (stored plain, or "gateway:ref" when routed). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { listObject } from '../../http/pagination.js';
 import { Respond, type Router } from '../../http/router.js';
-import { createdBounds, zExpand, zList } from '../../http/schemas.js';
+import { zExpand, zList } from '../../http/schemas.js';
 import { newId } from '../../core/ids/index.js';
 import { listDisputes, retrieveDispute } from './disputes.js';
 import { createRefund, listRefunds, retrieveRefund } from './refunds.js';
@@ -177,7 +177,7 @@ export function paymentIntentRoutes(r: Router): void {
     query: listPaymentIntentsQuery,
     response: zList(paymentIntentObject),
     handler: async ({ q, query }) => {
-      const { data, hasMore } = await listPaymentIntents(q, { customer: query.customer, invoice: query.invoice, status: query.status, risk_outcome: query.risk_outcome, created: createdBounds(query.created) }, query);
+      const { data, hasMore } = await listPaymentIntents(q, { customer: query.customer, invoice: query.invoice, status: query.status, risk_outcome: query.risk_outcome }, query);
       return listObject('/v1/payment_intents', data, hasMore);
     },
   });

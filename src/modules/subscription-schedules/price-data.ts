@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/index.js';
-import { createInlinePrice } from '../catalog/inline-prices.js';
+import { withInlinePrices } from '../catalog/inline-prices.js';
 import type { InlinePriceData } from '../catalog/schemas.js';
 import type { CreateScheduleRequest, PricedPhase } from './schemas.js';
 
@@ -16,15 +16,12 @@ export async function pricedPhases(
 ): Promise<{ phases: PricedPhase[] | undefined; made: Set<string> }> {
   const made = new Set<string>();
   if (!phases) return { phases: undefined, made };
-  const priced = async (list: Entry[], param: string) => {
-    const out: { price: string; quantity?: number }[] = [];
-    for (const [j, { price, price_data, quantity }] of list.entries()) {
-      const id = price ?? (await createInlinePrice(q, now, price_data!, `${param}[${j}][price_data]`));
-      if (price === undefined) made.add(id);
-      out.push(quantity === undefined ? { price: id } : { price: id, quantity });
-    }
-    return out;
-  };
+  // The schema requires one of price and price_data, so every entry has a price once its inline one is made.
+  const priced = async (list: Entry[], param: string) =>
+    (await withInlinePrices(q, now, list, param))!.map(({ price, quantity, priceChecked }) => {
+      if (priceChecked) made.add(price!);
+      return quantity === undefined ? { price: price! } : { price: price!, quantity };
+    });
   const out: PricedPhase[] = [];
   for (const [i, p] of phases.entries()) {
     const { items, add_invoice_items, ...rest } = p;
