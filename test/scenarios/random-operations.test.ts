@@ -92,6 +92,8 @@ describe.each([
         const body: Record<string, unknown> = { customer, items: [{ price: prices[r.pick(RECURRING)], quantity: r.int(1, 3) }] };
         if (r.chance(0.3)) body.trial_period_days = r.pick([3, 7, 14]);
         if (r.chance(0.3)) body.coupon = r.pick(coupons);
+        // Two coupons stacked, applied in the order given (the same one twice is a 400).
+        else if (r.chance(0.15)) body.discounts = [{ coupon: r.pick(coupons) }, { coupon: r.pick(coupons) }];
         if (r.chance(0.15)) Object.assign(body, { collection_method: 'send_invoice', days_until_due: r.pick([0, 7, 30]) });
         if (r.chance(0.3)) body.payment_behavior = r.pick(['default_incomplete', 'error_if_incomplete', 'allow_incomplete']);
         // A member who had access before (or is migrated): backdated, the time since billed or not.
@@ -221,7 +223,15 @@ describe.each([
         await call('POST', `/v1/subscriptions/${r.pick(subs)}`, { pause_collection: pause });
       },
       async () => {
-        if (subs.length && r.chance(0.5)) await call('POST', `/v1/subscriptions/${r.pick(subs)}`, { coupon: r.pick(coupons) });
+        if (!subs.length || !r.chance(0.5)) return;
+        const sub = r.pick(subs);
+        if (r.chance(0.6)) {
+          await call('POST', `/v1/subscriptions/${sub}`, { coupon: r.pick(coupons) });
+          return;
+        }
+        // The discounts list replaced: some of those it has kept, a coupon added.
+        const held = ((await call('GET', `/v1/subscriptions/${sub}`)).body.discounts ?? []) as string[];
+        await call('POST', `/v1/subscriptions/${sub}`, { discounts: [...held.filter(() => r.chance(0.5)).map((discount) => ({ discount })), ...(r.chance(0.7) ? [{ coupon: r.pick(coupons) }] : [])] });
       },
       async () => {
         const inv = await openInvoice();

@@ -593,16 +593,17 @@ export async function endDiscount(q: Queryable, discountId: string, now: Date): 
 }
 
 /**
- * Takes every discount off a subscription (an update's `discounts: ""`, or a new coupon replacing the
- * old): the one in force ends now with its customer.discount.deleted, as DELETE …/discount does, and
- * all are removed from the subscription's list.
+ * Takes discounts off a subscription (an update's `discounts: ""`, or a new list replacing the old),
+ * all but those in `keep`: one in force ends now with its customer.discount.deleted, as DELETE
+ * …/discount does, and each is removed from the subscription's list.
  */
-export async function removeSubscriptionDiscounts(q: Queryable, subscriptionId: string, now: Date): Promise<void> {
+export async function removeSubscriptionDiscounts(q: Queryable, subscriptionId: string, now: Date, keep: ReadonlySet<string> = new Set()): Promise<void> {
   const { rows } = await q.query<{ id: string; start_at: Date; end_at: Date | null }>(
     `SELECT id, start_at, end_at FROM discounts WHERE subscription = $1 AND deleted_at IS NULL ORDER BY id FOR UPDATE`,
     [subscriptionId],
   );
   for (const r of rows) {
+    if (keep.has(r.id)) continue;
     const inForce = new Date(r.start_at) <= now && (r.end_at === null || now < new Date(r.end_at));
     if (inForce) await endDiscount(q, r.id, now);
     await q.query(`UPDATE discounts SET deleted_at = $2 WHERE id = $1`, [r.id, now]);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { listQuery, zBool, zCreatedFilter, zExpand, zInt, zMetadata, zTimestamp } from '../../http/schemas.js';
-import { oneOfRequired, zAutomaticTax } from '../subscriptions/schemas.js';
+import { MAX_SUBSCRIPTION_DISCOUNTS, oneOfRequired, zAutomaticTax } from '../subscriptions/schemas.js';
 import { zOneTimePriceData, zRecurringPriceData } from '../catalog/schemas.js';
 
 const zProration = z.enum(['create_prorations', 'none', 'always_invoice']);
@@ -33,8 +33,8 @@ const zDefaultSettings = z.strictObject({ ...zSettings, billing_cycle_anchor: zA
 const zPhase = z.strictObject({
   ...zSettings,
   items: z.array(zPhaseItem).min(1).max(20),
-  /** The subscription's discount while the phase runs (at most one, as on a subscription); "" or [] for none. */
-  discounts: z.preprocess((v) => (v === '' ? [] : v), z.array(zPhaseDiscount).max(1)).optional(),
+  /** The subscription's discounts while the phase runs (up to twenty, as on a subscription); "" or [] for none. */
+  discounts: z.preprocess((v) => (v === '' ? [] : v), z.array(zPhaseDiscount).max(MAX_SUBSCRIPTION_DISCOUNTS)).optional(),
   /** Older API versions' way to give the phase's discount. */
   coupon: z.string().min(1).optional(),
   /** The phase is a trial from its start to trial_end (or, with trial, to its end): $0, then the cycle is anchored there. */

@@ -17,7 +17,7 @@ import { itemsOf, type SubscriptionRow } from '../subscriptions/repository.js';
 import { cancelSubscription, createSubscription, effectiveNow, getSubscriptionRow, lockCaughtUp, updateSubscription, type Ctx } from '../subscriptions/service.js';
 import { transition } from '../subscriptions/state.js';
 import { anchorsAtStart, effectiveSettings, planPhases, sameDiscounts, sameItems, type Phase, type PhaseDiscount, type PhaseInput, type PhaseSettings, type PriceTerms } from './domain/phases.js';
-import { ownDiscountAt, resolvePhaseDiscounts } from './discounts.js';
+import { ownDiscountsAt, resolvePhaseDiscounts } from './discounts.js';
 import { checkPhases, resolveDefaultSettings, resolvePhaseSettings } from './settings.js';
 import { phaseIndexOf, phasePaymentMethod, recordScheduleEvent, scheduleObjectOf, schedulePhaseStarted, stepFor } from './lifecycle.js';
 import { findSchedule, insertSchedule, isScheduleId, listScheduleRows, updateSchedule, type ScheduleRow } from './repository.js';
@@ -129,13 +129,13 @@ async function fromSubscription(ctx: Ctx, input: CreateScheduleInput): Promise<S
   }
   if (sub.pending_update) throw new InvalidRequestError('The subscription has a pending update waiting for its invoice to be paid.', 'from_subscription', 'parameter_invalid');
   const items = (await itemsOf(q, [sub.id])).get(sub.id)!;
-  const own = await ownDiscountAt(q, sub.id, now);
+  const own = await ownDiscountsAt(q, sub.id, now);
   const phase: Phase = {
     start_date: toUnix(new Date(sub.current_period_start)),
     end_date: toUnix(new Date(sub.current_period_end)),
     items: items.map((i) => ({ price: i.price, quantity: i.quantity })),
-    // The subscription's own discount is the phase's, so a later phase without it removes it.
-    discounts: own ? [{ coupon: own.coupon, promotion_code: own.promotion_code }] : [],
+    // The subscription's own discounts are the phase's, so a later phase without them removes them.
+    discounts: own.map((d) => ({ coupon: d.coupon, promotion_code: d.promotion_code })),
     trial_end: sub.status === 'trialing' && sub.trial_end ? toUnix(new Date(sub.trial_end)) : null,
     proration_behavior: 'create_prorations',
     metadata: {},

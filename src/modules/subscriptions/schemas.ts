@@ -50,8 +50,10 @@ const zNowOr = (inner: z.ZodType<number>) => z.union([z.literal('now'), inner]);
 // Stripe's values for cancellation_details.feedback.
 const zFeedback = z.enum(['customer_service', 'low_quality', 'missing_features', 'other', 'switched_service', 'too_complex', 'too_expensive', 'unused']);
 const zCancellationDetails = z.strictObject({ comment: z.string().max(5000).optional(), feedback: zFeedback.optional() });
-const zDiscounts = z.array(z.strictObject({ coupon: z.string().optional(), promotion_code: z.string().optional() })).max(1);
-const zUpdateDiscounts = z.array(z.strictObject({ coupon: z.string().optional(), promotion_code: z.string().optional(), discount: z.string().optional() })).max(1);
+/** Stripe's bound on a subscription's discounts. */
+export const MAX_SUBSCRIPTION_DISCOUNTS = 20;
+const zDiscounts = z.array(z.strictObject({ coupon: z.string().optional(), promotion_code: z.string().optional() })).max(MAX_SUBSCRIPTION_DISCOUNTS);
+const zUpdateDiscounts = z.array(z.strictObject({ coupon: z.string().optional(), promotion_code: z.string().optional(), discount: z.string().optional() })).max(MAX_SUBSCRIPTION_DISCOUNTS);
 
 /** Stripe's add_invoice_items: one-time prices billed on the subscription's next invoice. */
 const zAddInvoiceItems = z

@@ -3,7 +3,7 @@ import { newId } from '../../core/ids/index.js';
 import { addIntervals, addSeconds, fromUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
-import { redeem, removeSubscriptionDiscounts, resolveDiscountSource } from '../coupons/service.js';
+import { redeemForSubscription, replaceSubscriptionDiscounts, resolveNewDiscounts, type DiscountRequest } from './discounts.js';
 import { upcomingPhaseDiscounts } from '../subscription-schedules/discounts.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import type { CustomerRow } from '../customers/repository.js';
@@ -187,8 +187,6 @@ async function collectNow(ctx: Ctx, invoiceId: string, sub: SubscriptionRow, cha
   return { invoice: res.invoice, error: res.succeeded ? null : res.error, paymentIntent: res.paymentIntent };
 }
 
-const discountField = (d: { promotion_code?: string }) => (d.promotion_code ? 'promotion_code' : 'coupon');
-
 export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInput): Promise<SubscriptionObject> {
   const { q } = ctx;
   const customer = await getCustomerRow(q, input.customer, { param: 'customer', forUpdate: true });
@@ -263,20 +261,16 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   if (input.discounts?.length && (input.coupon || input.promotion_code)) {
     throw new InvalidRequestError('Pass either discounts or coupon/promotion_code, not both.', input.coupon ? 'coupon' : 'promotion_code', 'parameter_invalid');
   }
-  const discountReq = input.discounts?.[0] ?? (input.coupon || input.promotion_code ? { coupon: input.coupon, promotion_code: input.promotion_code } : null);
-  const discountSource = discountReq
-    ? await resolveDiscountSource(q, {
-        coupon: discountReq.coupon,
-        promotionCode: discountReq.promotion_code,
-        customerId: customer.id,
-        now,
-        currency: terms.currency,
-        // restrictions.minimum_amount: a period of the items, before discounts.
-        amount: periodAmount(items, pricing, terms.currency),
-        // The parameter as it was sent: discounts[0][coupon] (current SDKs) or coupon (older ones).
-        param: input.discounts?.length ? `discounts[0][${discountField(discountReq)}]` : discountField(discountReq),
-      })
-    : null;
+  const discountReqs: DiscountRequest[] = input.discounts?.length ? input.discounts : input.coupon || input.promotion_code ? [{ coupon: input.coupon, promotion_code: input.promotion_code }] : [];
+  const discountSources = await resolveNewDiscounts(q, discountReqs, {
+    customerId: customer.id,
+    now,
+    currency: terms.currency,
+    // restrictions.minimum_amount: a period of the items, before discounts.
+    amount: periodAmount(items, pricing, terms.currency),
+    // The parameter as it was sent: discounts[i][coupon] (current SDKs) or coupon (older ones).
+    listParam: input.discounts?.length ? 'discounts' : null,
+  });
 
   const cancelAt = input.cancel_at !== undefined ? cancelAtFor(input.cancel_at, input.cancel_at_period_end, now) : null;
   const sched: BillingSchedule = { anchor, interval: terms.interval, intervalCount: terms.intervalCount };
@@ -332,7 +326,7 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   await insertSubscriptions(q, [sub]);
   const itemRows: ItemRow[] = items.map((i) => ({ id: newId('si'), subscription: sub.id, price: i.price, quantity: i.quantity, metadata: i.metadata, created: now }));
   await insertItems(q, itemRows);
-  if (discountSource) await redeem(q, { coupon: discountSource.coupon, promotionCode: discountSource.promotionCode, customerId: customer.id, subscriptionId: sub.id, now });
+  await redeemForSubscription(q, sub.id, customer.id, discountSources, now);
   if (!customer.currency) await q.query(`UPDATE customers SET currency = $2 WHERE id = $1`, [customer.id, sub.currency]);
   const added = await addInvoiceItems(q, sub, input.add_invoice_items, now);
 
@@ -564,36 +558,22 @@ export async function updateSubscription(ctx: Ctx, id: string, input: UpdateSubs
   if (input.discounts && (input.coupon || input.promotion_code)) {
     throw new InvalidRequestError('Pass either discounts or coupon/promotion_code, not both.', input.coupon ? 'coupon' : 'promotion_code', 'parameter_invalid');
   }
-  // discounts: [] (sent as "") removes the discount, as does coupon: "" (older integrations);
-  // [{coupon | promotion_code}] or coupon / promotion_code replaces it; [{discount}] keeps it.
+  // discounts: [] (sent as "") removes every discount, as does coupon: "" (older integrations); a
+  // list replaces the subscription's (discounts.ts); coupon / promotion_code replaces them with one.
   const clearsDiscount = input.coupon === '' || input.promotion_code === '';
-  let discountReq = input.discounts
-    ? (input.discounts[0] ?? null)
+  const discountReqs: DiscountRequest[] | undefined = input.discounts
+    ? input.discounts
     : input.coupon || input.promotion_code
-      ? { coupon: input.coupon || undefined, promotion_code: input.promotion_code || undefined }
+      ? [{ coupon: input.coupon || undefined, promotion_code: input.promotion_code || undefined }]
       : clearsDiscount
-        ? null
+        ? []
         : undefined;
-  if (discountReq && 'discount' in discountReq && discountReq.discount !== undefined) {
-    if (discountReq.coupon || discountReq.promotion_code) {
-      throw new InvalidRequestError('Pass one of coupon, promotion_code or discount in discounts[0].', 'discounts[0][discount]', 'parameter_invalid');
-    }
-    const own = await q.query(`SELECT 1 FROM discounts WHERE id = $1 AND subscription = $2 AND deleted_at IS NULL`, [discountReq.discount, sub.id]);
-    if (!own.rows[0]) throw new InvalidRequestError(`${discountReq.discount} is not a discount of this subscription.`, 'discounts[0][discount]', 'resource_missing');
-    discountReq = undefined; // the current discount stays as it is
-  }
-  if (discountReq !== undefined) {
-    const param = input.discounts ? (discountReq?.promotion_code ? 'discounts[0][promotion_code]' : 'discounts[0][coupon]') : input.promotion_code ? 'promotion_code' : 'coupon';
+  if (discountReqs !== undefined) {
     // A promotion code's minimum amount applies to what will be billed: the items this request sets.
     const current = (await itemsOf(q, [sub.id])).get(sub.id)!;
     const items = input.items?.length && !input.schedule_at_period_end ? mergeItems(current, input.items) : current;
     const amount = periodAmount(items, await loadPricing(q, items.map((i) => i.price)), sub.currency);
-    const src = discountReq
-      ? await resolveDiscountSource(q, { coupon: discountReq.coupon, promotionCode: discountReq.promotion_code, customerId: sub.customer, now, currency: sub.currency, amount, param })
-      : null;
-    // A new discount replaces the subscription's current one, as in Stripe.
-    await removeSubscriptionDiscounts(q, sub.id, now);
-    if (src) await redeem(q, { coupon: src.coupon, promotionCode: src.promotionCode, customerId: sub.customer, subscriptionId: sub.id, now });
+    await replaceSubscriptionDiscounts(q, sub, discountReqs, { customerId: sub.customer, now, currency: sub.currency, amount, listParam: input.discounts ? 'discounts' : null });
   }
 
   if (addingTrial && (input.proration_behavior ?? 'create_prorations') === 'create_prorations' && now < new Date(sub.current_period_end)) {
