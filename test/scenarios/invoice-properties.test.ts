@@ -92,10 +92,10 @@ const arbScenario = fc.record({
   currency: fc.constantFrom('usd', 'eur', 'jpy', 'kwd', 'bhd'),
   items: fc.array(fc.record({ unit: fc.integer({ min: 1, max: 200_000 }), qty: fc.integer({ min: 1, max: 5 }), behavior: fc.constantFrom('inclusive', 'exclusive') }), { minLength: 1, maxLength: 3 }),
   extras: fc.array(fc.record({ amount: fc.integer({ min: -3000, max: 20_000 }).filter((n) => n !== 0), discountable: fc.boolean() }), { maxLength: 2 }),
-  coupon: fc.oneof(
-    fc.constant(null),
-    fc.record({ percent_off: fc.integer({ min: 1, max: 10_000 }).map((bp) => bp / 100) }),
-    fc.record({ amount_off: fc.integer({ min: 1, max: 60_000 }) }),
+  // None, one, or up to three stacked (applied in order, each on what the ones before it left).
+  coupons: fc.array(
+    fc.oneof(fc.record({ percent_off: fc.integer({ min: 1, max: 10_000 }).map((bp) => bp / 100) }), fc.record({ amount_off: fc.integer({ min: 1, max: 60_000 }) })),
+    { maxLength: 3 },
   ),
   credits: fc.array(fc.record({ kind: fc.constantFrom('amount', 'line', 'lineAll'), frac: fc.double({ min: 0.01, max: 1, noNaN: true }), pick: fc.nat() }), { maxLength: 3 }),
 });
@@ -115,9 +115,11 @@ describe('invoice and credit-note arithmetic (property)', () => {
           items.push({ price: p.id, quantity: it.qty });
         }
         for (const e of s.extras) await t.ok('POST', '/v1/invoiceitems', { customer, amount: e.amount, currency: s.currency, description: 'Extra', discountable: e.discountable });
-        let coupon: string | undefined;
-        if (s.coupon) coupon = (await t.ok('POST', '/v1/coupons', { ...s.coupon, ...('amount_off' in s.coupon ? { currency: s.currency } : {}), duration: 'once' })).id;
-        const sub = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer, items, trial_end: 'now', payment_behavior: 'allow_incomplete', ...(coupon ? { coupon } : {}) } });
+        const coupons: string[] = [];
+        for (const c of s.coupons) coupons.push((await t.ok('POST', '/v1/coupons', { ...c, ...('amount_off' in c ? { currency: s.currency } : {}), duration: 'once' })).id);
+        // One coupon as the older `coupon` parameter, several as `discounts`.
+        const discounts = coupons.length === 1 ? { coupon: coupons[0] } : coupons.length ? { discounts: coupons.map((coupon) => ({ coupon })) } : {};
+        const sub = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer, items, trial_end: 'now', payment_behavior: 'allow_incomplete', ...discounts } });
         expect(sub.status, JSON.stringify(sub.body)).toBe(200);
         const inv = await t.ok('GET', `/v1/invoices/${sub.body.latest_invoice}`);
         // Invoice items without a price follow the default (exclusive) behaviour.
@@ -129,14 +131,26 @@ describe('invoice and credit-note arithmetic (property)', () => {
         const lines = inv.lines.data as (Line & { id: string; discountable: boolean })[];
         const eligible = lines.filter((l) => l.discountable);
         const disc = lines.reduce((a, l) => a + l.discount_amounts.reduce((b, d) => b + d.amount, 0), 0);
-        if (s.coupon && 'percent_off' in s.coupon) {
-          const net = eligible.reduce((a, l) => a + l.amount, 0);
-          expect(disc, 'percent discount').toBe(halfEven(BigInt(net) * BigInt(Math.round(s.coupon.percent_off * 100)), 10_000n));
-        } else if (s.coupon && 'amount_off' in s.coupon) {
-          const pos = eligible.filter((l) => l.amount > 0).reduce((a, l) => a + l.amount, 0);
-          const net = eligible.reduce((a, l) => a + l.amount, 0);
-          expect(disc, 'amount_off discount').toBe(Math.max(0, Math.min(s.coupon.amount_off, pos, net)));
-        } else expect(disc).toBe(0);
+        // Each coupon in turn, on the eligible debits (pos) and credits (neg) the ones before it left: a
+        // percentage of the net, its debits' share taken from the debits; an amount off only from the
+        // debits, never more than they or the net hold.
+        let pos = eligible.filter((l) => l.amount > 0).reduce((a, l) => a + l.amount, 0);
+        let neg = eligible.filter((l) => l.amount < 0).reduce((a, l) => a + l.amount, 0);
+        const expected = s.coupons.map((c) => {
+          if ('percent_off' in c) {
+            const bp = BigInt(Math.round(c.percent_off * 100));
+            const total = halfEven(BigInt(pos + neg) * bp, 10_000n);
+            const onDebits = halfEven(BigInt(pos) * bp, 10_000n);
+            pos -= onDebits;
+            neg -= total - onDebits;
+            return total;
+          }
+          const cap = Math.max(0, Math.min(c.amount_off, pos, pos + neg));
+          pos -= cap;
+          return cap;
+        });
+        expect((inv.total_discount_amounts as { amount: number }[]).map((d) => d.amount), 'each discount').toEqual(expected);
+        expect(disc, 'discounts').toBe(expected.reduce((a, b) => a + b, 0));
 
         if (process.env.MONEY_PROPS_VERBOSE) console.log(JSON.stringify({ s, status: inv.status, total: inv.total, sub: inv.subtotal, tax: inv.tax }));
         // Credit notes.
