@@ -50,6 +50,17 @@ const REFUSED: Record<string, string[]> = {
     'payment_details', 'payment_method_configuration', 'payment_method_data', 'payment_method_options', 'radar_options', 'receipt_email', 'shipping',
     'statement_descriptor', 'statement_descriptor_suffix', ...CONNECT,
   ],
+  // As on create; and the customer, which a payment intent gets at its creation in Recur.
+  PaymentIntentUpdateParams: [
+    'allowed_payment_method_types', 'amount_details', 'customer', 'excluded_payment_method_types', 'hooks', 'payment_details', 'payment_method_configuration',
+    'payment_method_data', 'payment_method_options', 'receipt_email', 'shipping', 'statement_descriptor', 'statement_descriptor_suffix', ...CONNECT,
+  ],
+  // As on create; and amount_to_confirm (Recur confirms the whole amount).
+  PaymentIntentConfirmParams: [
+    'allowed_payment_method_types', 'amount_details', 'amount_to_confirm', 'confirmation_token', 'excluded_payment_method_types', 'hooks', 'mandate', 'mandate_data',
+    'payment_details', 'payment_method_data', 'payment_method_options', 'radar_options', 'receipt_email', 'shipping',
+  ],
+  PaymentIntentCancelParams: [],
   // Usage thresholds, item-level discounts and trials, manual tax rates.
   SubscriptionItemCreateParams: ['billing_thresholds', 'current_trial', 'discounts', ...MANUAL_TAX_RATES],
   SubscriptionItemUpdateParams: ['billing_thresholds', 'current_trial', 'discounts', ...MANUAL_TAX_RATES],
@@ -94,6 +105,9 @@ const CASES: [file: string, iface: string, path: string, method: 'post' | 'delet
   ['CreditNotes', 'CreditNoteCreateParams', '/v1/credit_notes', 'post'],
   ['Refunds', 'RefundCreateParams', '/v1/refunds', 'post'],
   ['PaymentIntents', 'PaymentIntentCreateParams', '/v1/payment_intents', 'post'],
+  ['PaymentIntents', 'PaymentIntentUpdateParams', '/v1/payment_intents/{id}', 'post'],
+  ['PaymentIntents', 'PaymentIntentConfirmParams', '/v1/payment_intents/{id}/confirm', 'post'],
+  ['PaymentIntents', 'PaymentIntentCancelParams', '/v1/payment_intents/{id}/cancel', 'post'],
   ['SubscriptionItems', 'SubscriptionItemCreateParams', '/v1/subscription_items', 'post'],
   ['SubscriptionItems', 'SubscriptionItemUpdateParams', '/v1/subscription_items/{id}', 'post'],
   ['Customers', 'CustomerCreateTaxIdParams', '/v1/customers/{id}/tax_ids', 'post'],

@@ -224,8 +224,8 @@ describe('list cursors and limit bounds', () => {
     await draftFor(c2, 1000);
     await ok(t, 'POST', '/v1/tax_rates', { display_name: 'VAT', country: 'DE', tax_type: 'vat', percentage: '19' });
     await ok(t, 'POST', '/v1/tax_rates', { display_name: 'VAT', country: 'FR', tax_type: 'vat', percentage: '20' });
-    await ok(t, 'POST', '/v1/payment_intents', { amount: 500, currency: 'usd', customer, payment_method: 'pm_card_visa' });
-    await ok(t, 'POST', '/v1/payment_intents', { amount: 600, currency: 'usd', customer, payment_method: 'pm_card_visa' });
+    await ok(t, 'POST', '/v1/payment_intents', { amount: 500, currency: 'usd', customer, payment_method: 'pm_card_visa', confirm: true });
+    await ok(t, 'POST', '/v1/payment_intents', { amount: 600, currency: 'usd', customer, payment_method: 'pm_card_visa', confirm: true });
     await ok(t, 'POST', `/v1/payment_methods/pm_card_mastercard/attach`, { customer });
     await ok(t, 'POST', '/v1/invoiceitems', { customer: c2, amount: 2000, currency: 'usd' });
     const cnInv = await draftFor(c2, 3000);

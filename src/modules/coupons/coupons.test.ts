@@ -508,7 +508,7 @@ describe('redemption', () => {
     const charge = async (customer: string, card: string) => {
       const pm = await post(`/v1/payment_methods/${card}/attach`, { customer });
       expect(pm.status, JSON.stringify(pm.body)).toBe(200);
-      return post('/v1/payment_intents', { amount: 4500, currency: 'usd', customer, payment_method: pm.body.id });
+      return post('/v1/payment_intents', { amount: 4500, currency: 'usd', customer, payment_method: pm.body.id, confirm: true });
     };
     const paid = await charge(payer, 'pm_card_visa');
     expect(paid.body).toMatchObject({ status: 'succeeded', customer: payer, invoice: null, amount_received: 4500 });

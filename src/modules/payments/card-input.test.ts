@@ -71,7 +71,7 @@ describe('card[token]: Stripe test card tokens', () => {
     const pm = (await t.call({ method: 'POST', url: '/v1/payment_methods', payload: { type: 'card', card: { token: 'tok_chargeDeclined' } } })).body;
     expect(pm.card.last4).toBe('0002');
     await t.call({ method: 'POST', url: `/v1/payment_methods/${pm.id}/attach`, payload: { customer: cus } });
-    const pi = await t.call({ method: 'POST', url: '/v1/payment_intents', payload: { customer: cus, amount: 1000, currency: 'usd', payment_method: pm.id } });
+    const pi = await t.call({ method: 'POST', url: '/v1/payment_intents', payload: { customer: cus, amount: 1000, currency: 'usd', payment_method: pm.id, confirm: true } });
     expect(pi.status).toBe(402);
     expect(pi.body.error.code).toBe('card_declined');
   });

@@ -65,7 +65,7 @@ function pay(cus: string, pm: string, amount = 1000, opts: { ip?: string } = {})
   return t.call({
     method: 'POST',
     url: '/v1/payment_intents',
-    payload: { amount, currency: 'usd', customer: cus, payment_method: pm, ...(opts.ip ? {} : { off_session: true }) },
+    payload: { amount, currency: 'usd', customer: cus, payment_method: pm, confirm: true, ...(opts.ip ? {} : { off_session: true }) },
     ...(opts.ip ? { remoteAddress: opts.ip } : {}),
   });
 }

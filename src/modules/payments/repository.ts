@@ -1,7 +1,7 @@
 import type { Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
 import type { CvcCheckResult, FailureClass, RoutingInfo } from './gateway.js';
-import type { LastPaymentError, PaymentIntentStatus } from './schemas.js';
+import type { CancellationReason, LastPaymentError, PaymentIntentStatus } from './schemas.js';
 
 // All of the payments module's SQL. Rows hold what the gateway gave back for a card (brand, last4,
 // expiry, country, fingerprint, funding, the CVC check's result) and the gateway's opaque token.
@@ -68,6 +68,11 @@ export interface PaymentIntentRow {
   client_ip?: string | null;
   amount_refunded?: number;
   disputed?: boolean;
+  // Added by migration 0046: payment intents confirmed after their creation (intent-flow.ts).
+  canceled_at?: Date | null;
+  cancellation_reason?: CancellationReason | null;
+  /** Charge attempts made by confirming (each with its own gateway key). */
+  confirmations?: number;
 }
 
 const PI_COLUMNS = [
@@ -76,7 +81,7 @@ const PI_COLUMNS = [
   'routing', 'risk_score', 'risk_rule', 'risk_outcome', 'client_ip',
 ] as const;
 /** Columns an update may also set. */
-const PI_UPDATABLE = new Set<string>([...PI_COLUMNS, 'amount_refunded', 'disputed']);
+const PI_UPDATABLE = new Set<string>([...PI_COLUMNS, 'amount_refunded', 'disputed', 'canceled_at', 'cancellation_reason', 'confirmations']);
 const PI_JSON = new Set(['last_payment_error', 'metadata', 'routing']);
 
 function toParam(json: Set<string>, col: string, v: unknown): unknown {

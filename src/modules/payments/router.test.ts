@@ -65,7 +65,7 @@ describe('saving cards and routing charges', () => {
     // The card is filed at Stripe under a customer of its own, named after the Recur customer.
     expect(t.stripe.customers.get(tok.stripe.customer)!.metadata).toEqual({ recur_customer: cus });
 
-    const res = await t.call({ method: 'POST', url: '/v1/payment_intents', payload: { amount: 2500, currency: 'usd', customer: cus, payment_method: pm } });
+    const res = await t.call({ method: 'POST', url: '/v1/payment_intents', payload: { amount: 2500, currency: 'usd', customer: cus, payment_method: pm, confirm: true } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'succeeded', amount_received: 2500, gateway: 'stripe', latest_charge: expect.stringMatching(/^pi_/), risk: { outcome: 'allow', rule: null } });
     const row = await piRow(res.body.id);
@@ -83,7 +83,7 @@ describe('saving cards and routing charges', () => {
     const tok = await tokens(pm.id);
     expect(Object.keys(tok.vault.tokens)).toEqual(['stripe']);
     expect(tok.stripe.paymentMethod).toBe(browserPm);
-    const res = await t.call({ method: 'POST', url: '/v1/payment_intents', payload: { amount: 1200, currency: 'usd', customer: cus, payment_method: pm.id } });
+    const res = await t.call({ method: 'POST', url: '/v1/payment_intents', payload: { amount: 1200, currency: 'usd', customer: cus, payment_method: pm.id, confirm: true } });
     expect(res.body).toMatchObject({ status: 'succeeded', gateway: 'stripe' });
     // The card has no PayPal token: PayPal is not a candidate (a Stripe fault could not fail over).
     expect((await piRow(res.body.id)).routing).toMatchObject({ candidates: ['stripe'], steps: [{ gateway: 'paypal', result: 'no_token' }, { gateway: 'stripe', result: 'succeeded' }] });
@@ -215,7 +215,7 @@ describe('refunds through the gateway that took the money', () => {
     const cus = await customer();
     const pm = await savedCard(cus);
     t.stripe.inject((r) => r.method === 'POST' && r.path === '/v1/payment_intents', { kind: 'status', status: 500, body: { error: { type: 'api_error', message: 'boom' } } });
-    const pi = (await t.call({ method: 'POST', url: '/v1/payment_intents', payload: { amount: 5000, currency: 'usd', customer: cus, payment_method: pm } })).body;
+    const pi = (await t.call({ method: 'POST', url: '/v1/payment_intents', payload: { amount: 5000, currency: 'usd', customer: cus, payment_method: pm, confirm: true } })).body;
     expect(pi).toMatchObject({ status: 'succeeded', gateway: 'paypal' });
 
     const part = await t.call({ method: 'POST', url: '/v1/refunds', payload: { payment_intent: pi.id, amount: 2000, reason: 'requested_by_customer' }, headers: { 'idempotency-key': 'refund-part-1' } });
@@ -242,7 +242,7 @@ describe('refunds through the gateway that took the money', () => {
   it('refunds a Stripe payment at Stripe; a refused refund gives the amount back', async () => {
     const cus = await customer();
     const pm = await savedCard(cus);
-    const pi = (await t.call({ method: 'POST', url: '/v1/payment_intents', payload: { amount: 900, currency: 'usd', customer: cus, payment_method: pm } })).body;
+    const pi = (await t.call({ method: 'POST', url: '/v1/payment_intents', payload: { amount: 900, currency: 'usd', customer: cus, payment_method: pm, confirm: true } })).body;
     expect(pi.gateway).toBe('stripe');
     t.stripe.inject((r) => r.path === '/v1/refunds', { kind: 'status', status: 400, body: { error: { type: 'invalid_request_error', code: 'charge_disputed', message: 'This charge is disputed.' } } });
     const refused = await t.call({ method: 'POST', url: '/v1/refunds', payload: { payment_intent: pi.id } });

@@ -3,6 +3,9 @@ import { listObject } from '../../http/pagination.js';
 import { Respond, type Router } from '../../http/router.js';
 import { zExpand, zList } from '../../http/schemas.js';
 import { newId } from '../../core/ids/index.js';
+import { InvalidRequestError } from '../../core/errors/index.js';
+import { createUnconfirmed } from './intent-flow.js';
+import { paymentIntentFlowRoutes } from './intent-routes.js';
 import { listDisputes, retrieveDispute } from './disputes.js';
 import { createRefund, listRefunds, retrieveRefund } from './refunds.js';
 import { GatewayRouter } from './router.js';
@@ -145,18 +148,34 @@ export function paymentIntentRoutes(r: Router): void {
   r.route({
     method: 'POST',
     url: '/v1/payment_intents',
-    summary: 'Create and confirm a payment intent: one on-session charge of a saved payment method (fraud rules, routing)',
+    summary: 'Create a payment intent; with confirm=true, charged at once (fraud rules, routing), else it waits for POST …/confirm',
     tag: 'Payment intents',
     scope: 'write',
     body: createPaymentIntentBody,
     response: paymentIntentObject,
     handler: async ({ q, deps, now, body, req, auth }) => {
+      const idempotencyKey = derivedKey('pi', req, auth, newId('pikey'));
+      if (!body.confirm) {
+        return createUnconfirmed(q, deps, {
+          customer: body.customer,
+          amount: body.amount,
+          currency: body.currency,
+          paymentMethod: body.payment_method,
+          description: body.description ?? null,
+          metadata: body.metadata,
+          idempotencyKey,
+          now,
+        });
+      }
+      if (!body.payment_method) {
+        throw new InvalidRequestError('A payment intent confirmed at creation needs a payment_method.', 'payment_method', 'parameter_missing');
+      }
       const attempt = await attemptPayment(q, deps, {
         customer: body.customer,
         amount: body.amount,
         currency: body.currency,
         paymentMethodId: body.payment_method,
-        idempotencyKey: derivedKey('pi', req, auth, newId('pikey')),
+        idempotencyKey,
         now,
         description: body.description ?? null,
         metadata: body.metadata,
@@ -192,6 +211,7 @@ export function paymentIntentRoutes(r: Router): void {
     response: paymentIntentObject,
     handler: ({ q, params }) => retrievePaymentIntent(q, params.id),
   });
+  paymentIntentFlowRoutes(r);
 }
 
 export function refundRoutes(r: Router): void {

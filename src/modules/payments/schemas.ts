@@ -122,6 +122,10 @@ export const paymentMethodObject = z.object({
 });
 export type PaymentMethodObject = z.infer<typeof paymentMethodObject>;
 
+/** Stripe's reasons for canceling a payment intent that an API caller may give. */
+export const CANCELLATION_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned'] as const;
+export type CancellationReason = (typeof CANCELLATION_REASONS)[number];
+
 export const PAYMENT_INTENT_STATUSES = ['requires_payment_method', 'requires_confirmation', 'requires_action', 'processing', 'succeeded', 'canceled'] as const;
 export type PaymentIntentStatus = (typeof PAYMENT_INTENT_STATUSES)[number];
 
@@ -142,7 +146,7 @@ export const paymentIntentObject = z.object({
   amount_capturable: z.number().int(),
   amount_received: z.number().int(),
   canceled_at: z.number().int().nullable(),
-  cancellation_reason: z.string().nullable(),
+  cancellation_reason: z.enum(CANCELLATION_REASONS).nullable(),
   capture_method: z.literal('automatic'),
   confirmation_method: z.literal('automatic'),
   created: z.number().int(),
@@ -187,9 +191,9 @@ export const createPaymentIntentBody = z.strictObject({
   amount: zInt().pipe(z.number().int().min(1).max(MAX_AMOUNT)),
   currency: zCurrency(),
   customer: z.string().min(1),
-  payment_method: z.string().min(1),
-  /** Recur confirms at creation: a payment intent is one attempt to collect. */
-  confirm: zBool().refine((v) => v === true, 'Recur confirms payment intents at creation: pass confirm=true').default(true),
+  payment_method: z.string().min(1).optional(),
+  /** true: charged now (payment_method required); false, as Stripe's default: it waits for POST …/confirm. */
+  confirm: zBool().default(false),
   off_session: zBool().optional(),
   description: zNullableText(1000).optional(),
   metadata: zMetadata().optional(),
@@ -199,11 +203,42 @@ export const createPaymentIntentBody = z.strictObject({
   // here, and every card kept on the customer for later payments (setup_future_usage).
   automatic_payment_methods: z.strictObject({ enabled: zBool(), allow_redirects: z.enum(['always', 'never']).optional() }).optional(),
   capture_method: z.literal('automatic', { message: "Recur captures at once: 'automatic' is the only capture_method (no separate authorization)" }).optional(),
-  confirmation_method: z.literal('automatic', { message: "Recur confirms at creation: 'automatic' is the only confirmation_method" }).optional(),
+  confirmation_method: z.literal('automatic', { message: "Recur confirms with confirm=true or POST …/confirm: 'automatic' is the only confirmation_method" }).optional(),
   error_on_requires_action: zBool().optional(),
   use_stripe_sdk: zBool().optional(),
   return_url: z.string().url().max(5000).optional(),
   setup_future_usage: z.enum(['off_session', 'on_session']).optional(),
+  expand: zExpand(),
+});
+
+/** What an unconfirmed payment intent's update may change (POST /v1/payment_intents/{id}). */
+export const updatePaymentIntentBody = z.strictObject({
+  amount: zInt().pipe(z.number().int().min(1).max(MAX_AMOUNT)).optional(),
+  currency: zCurrency().optional(),
+  payment_method: z.string().optional(),
+  description: zNullableText(1000).optional(),
+  metadata: zMetadata().optional(),
+  payment_method_types: z.array(z.literal('card')).optional(),
+  setup_future_usage: z.enum(['off_session', 'on_session']).optional(),
+  capture_method: z.literal('automatic', { message: "Recur captures at once: 'automatic' is the only capture_method (no separate authorization)" }).optional(),
+  expand: zExpand(),
+});
+
+/** POST /v1/payment_intents/{id}/confirm. */
+export const confirmPaymentIntentBody = z.strictObject({
+  payment_method: z.string().min(1).optional(),
+  off_session: zBool().optional(),
+  error_on_requires_action: zBool().optional(),
+  use_stripe_sdk: zBool().optional(),
+  return_url: z.string().url().max(5000).optional(),
+  setup_future_usage: z.enum(['off_session', 'on_session']).optional(),
+  capture_method: z.literal('automatic', { message: "Recur captures at once: 'automatic' is the only capture_method (no separate authorization)" }).optional(),
+  expand: zExpand(),
+});
+
+/** POST /v1/payment_intents/{id}/cancel. */
+export const cancelPaymentIntentBody = z.strictObject({
+  cancellation_reason: z.enum(CANCELLATION_REASONS).optional(),
   expand: zExpand(),
 });
 

@@ -375,7 +375,7 @@ export async function retrieveCustomerPaymentMethod(q: Queryable, customerId: st
   return serializePaymentMethod(pm);
 }
 
-async function resolvePaymentMethodRow(
+export async function resolvePaymentMethodRow(
   q: Queryable,
   deps: PaymentDeps,
   idOrTestToken: string,
@@ -444,8 +444,8 @@ export function serializePaymentIntent(r: PaymentIntentRow): PaymentIntentObject
     amount: r.amount,
     amount_capturable: 0,
     amount_received: r.amount_received,
-    canceled_at: null,
-    cancellation_reason: null,
+    canceled_at: r.canceled_at ? toUnix(new Date(r.canceled_at)) : null,
+    cancellation_reason: r.cancellation_reason ?? null,
     capture_method: 'automatic',
     confirmation_method: 'automatic',
     created: toUnix(new Date(r.created)),
@@ -512,7 +512,7 @@ function outcomeOf(r: PaymentIntentRow): ChargeOutcome {
   };
 }
 
-function fraudSettings(deps: PaymentDeps): FraudSettings {
+export function fraudSettings(deps: PaymentDeps): FraudSettings {
   return deps.config?.payments.fraud ?? DEFAULT_FRAUD;
 }
 
@@ -680,7 +680,7 @@ export function outcomePatch(row: PaymentIntentRow, outcome: ChargeOutcome, pm: 
   return { patch, eventType };
 }
 
-async function charge(
+export async function charge(
   q: Queryable,
   deps: PaymentDeps,
   row: PaymentIntentRow,

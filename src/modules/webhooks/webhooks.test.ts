@@ -304,7 +304,7 @@ describe('PayPal webhooks', () => {
     const pm = (await t.call({ method: 'POST', url: '/v1/payment_methods', payload: { type: 'card', card: { number: '4242424242424242', exp_month: 10, exp_year: 2031 } } })).body.id;
     await t.call({ method: 'POST', url: `/v1/payment_methods/${pm}/attach`, payload: { customer: cus } });
     t.stripe.inject((r) => r.method === 'POST' && r.path === '/v1/payment_intents', { kind: 'status', status: 500, body: { error: { type: 'api_error', message: 'boom' } } });
-    const pi = (await t.call({ method: 'POST', url: '/v1/payment_intents', payload: { amount: 1800, currency: 'usd', customer: cus, payment_method: pm } })).body;
+    const pi = (await t.call({ method: 'POST', url: '/v1/payment_intents', payload: { amount: 1800, currency: 'usd', customer: cus, payment_method: pm, confirm: true } })).body;
     expect(pi.gateway).toBe('paypal');
     const resource = {
       dispute_id: 'PP-D-4321',
