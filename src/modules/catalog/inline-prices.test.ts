@@ -92,6 +92,14 @@ describe('price_data in a preview', () => {
     expect(change.lines.data.map((l: { amount: number; proration: boolean }) => [l.amount, l.proration])).toEqual([[31_000, false], [-5_006, true], [16_000, true]]);
     expect(change.total).toBe(41_994);
     expect(await priceCount()).toBe(count);
+    // The same preview through GET upcoming, its items in the query string.
+    const item = `subscription_items[0][id]=${sub.items.data[0].id}`;
+    const data = `subscription_items[0][price_data][currency]=usd&subscription_items[0][price_data][product]=${product}&subscription_items[0][price_data][unit_amount]=31000&subscription_items[0][price_data][recurring][interval]=month`;
+    const upcoming = await t.ok('GET', `/v1/invoices/upcoming?subscription=${sub.id}&${item}&${data}`);
+    expect(upcoming.lines.data.map((l: { amount: number }) => l.amount)).toEqual([31_000, -5_006, 16_000]);
+    expect(await priceCount()).toBe(count);
+    const missing = await t.call({ method: 'GET', url: `/v1/invoices/upcoming?subscription=${sub.id}&${item}&${data.replace(product, 'prod_missing')}` });
+    expect([missing.status, missing.body.error.param]).toEqual([404, 'subscription_items[0][price_data][product]']);
     const bad = (details: Record<string, unknown>, extra: Record<string, unknown> = {}) => refused('POST', '/v1/invoices/create_preview', { customer, subscription_details: details, ...extra });
     expect(await bad({ items: [{ price_data: { ...monthly(1), product: 'prod_missing' } }] })).toEqual([404, 'resource_missing', 'subscription_details[items][0][price_data][product]']);
     expect(await bad({ items: [{ id: sub.items.data[0].id, price_data: { ...monthly(1), product: 'prod_missing' } }] }, { subscription: sub.id })).toEqual([

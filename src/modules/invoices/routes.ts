@@ -152,17 +152,25 @@ export function invoiceRoutes(r: Router): void {
     query: upcomingQuery,
     handler: async ({ q, now, deps, query }) => {
       const subscription = await previewedSubscription(q, query);
-      return previewAfterDueRenewals(deps, q, now, subscription, (pq) =>
-        upcomingInvoice(
-          { q: pq, deps, now },
-          {
-            subscription,
-            items: query.subscription_items,
-            prorationDate: query.subscription_proration_date,
-            prorationBehavior: query.subscription_proration_behavior,
-            billingCycleAnchor: query.subscription_billing_cycle_anchor,
-          },
-        ),
+      const inline = query.subscription_items?.some((i) => i.price_data !== undefined) ?? false;
+      return previewAfterDueRenewals(
+        deps,
+        q,
+        now,
+        subscription,
+        async (pq) =>
+          upcomingInvoice(
+            { q: pq, deps, now },
+            {
+              subscription,
+              // price_data: made into prices in the preview's rolled-back transaction.
+              items: await withInlinePrices(pq, now, query.subscription_items, 'subscription_items'),
+              prorationDate: query.subscription_proration_date,
+              prorationBehavior: query.subscription_proration_behavior,
+              billingCycleAnchor: query.subscription_billing_cycle_anchor,
+            },
+          ),
+        inline,
       );
     },
   });

@@ -215,7 +215,7 @@ export const listSubscriptionsQuery = z.strictObject({
 export const upcomingQuery = z.strictObject({
   customer: z.string().optional(),
   subscription: z.string().optional(),
-  subscription_items: z.array(zUpdateItem).max(20).optional(),
+  subscription_items: z.array(zUpdateItemWithData).max(20).optional(),
   subscription_proration_behavior: z.enum(['create_prorations', 'always_invoice', 'none']).optional(),
   subscription_proration_date: zTimestamp().optional(),
   subscription_billing_cycle_anchor: z.enum(['now', 'unchanged']).optional(),
