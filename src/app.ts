@@ -27,6 +27,7 @@ import { notifierFromConfig, type Notifier } from './modules/notifications/chann
 import { notificationRoutes, unsubscribeRoutes } from './modules/notifications/routes.js';
 import { payPageRoutes } from './modules/pay-page/routes.js';
 import { disputeRoutes, paymentIntentRoutes, paymentMethodRoutes, refundRoutes } from './modules/payments/routes.js';
+import { setupIntentRoutes } from './modules/setup-intents/routes.js';
 import { webhookInboxRoutes, webhookIngressRoutes } from './modules/webhooks/routes.js';
 import { gatewaysOf, type Gateways } from './modules/payments/gateway.js';
 import { SimulatedGateway } from './modules/payments/simulated-gateway.js';
@@ -144,6 +145,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<{ app: FastifyIns
   eventRoutes(router);
   paymentMethodRoutes(router);
   paymentIntentRoutes(router);
+  setupIntentRoutes(router);
   couponRoutes(router);
   subscriptionScheduleRoutes(router);
   subscriptionRoutes(router);

@@ -61,6 +61,19 @@ const REFUSED: Record<string, string[]> = {
     'payment_details', 'payment_method_data', 'payment_method_options', 'radar_options', 'receipt_email', 'shipping',
   ],
   PaymentIntentCancelParams: [],
+  // Setup intents: as payment intents (other types, inline payment method data, mandates, Stripe's
+  // confirmation tokens), and Connect's attach_to_self, flow_directions and single_use.
+  SetupIntentCreateParams: [
+    'allowed_payment_method_types', 'attach_to_self', 'confirmation_token', 'excluded_payment_method_types', 'flow_directions', 'mandate_data',
+    'payment_method_configuration', 'payment_method_data', 'payment_method_options', 'single_use', ...CONNECT,
+  ],
+  SetupIntentUpdateParams: [
+    'allowed_payment_method_types', 'attach_to_self', 'excluded_payment_method_types', 'flow_directions', 'payment_method_configuration', 'payment_method_data',
+    'payment_method_options', ...CONNECT,
+  ],
+  SetupIntentConfirmParams: ['allowed_payment_method_types', 'confirmation_token', 'mandate_data', 'payment_method_data', 'payment_method_options'],
+  SetupIntentCancelParams: [],
+  SetupIntentListParams: ['attach_to_self', ...CONNECT],
   // Usage thresholds, item-level discounts and trials, manual tax rates.
   SubscriptionItemCreateParams: ['billing_thresholds', 'current_trial', 'discounts', ...MANUAL_TAX_RATES],
   SubscriptionItemUpdateParams: ['billing_thresholds', 'current_trial', 'discounts', ...MANUAL_TAX_RATES],
@@ -108,6 +121,11 @@ const CASES: [file: string, iface: string, path: string, method: 'post' | 'delet
   ['PaymentIntents', 'PaymentIntentUpdateParams', '/v1/payment_intents/{id}', 'post'],
   ['PaymentIntents', 'PaymentIntentConfirmParams', '/v1/payment_intents/{id}/confirm', 'post'],
   ['PaymentIntents', 'PaymentIntentCancelParams', '/v1/payment_intents/{id}/cancel', 'post'],
+  ['SetupIntents', 'SetupIntentCreateParams', '/v1/setup_intents', 'post'],
+  ['SetupIntents', 'SetupIntentUpdateParams', '/v1/setup_intents/{id}', 'post'],
+  ['SetupIntents', 'SetupIntentConfirmParams', '/v1/setup_intents/{id}/confirm', 'post'],
+  ['SetupIntents', 'SetupIntentCancelParams', '/v1/setup_intents/{id}/cancel', 'post'],
+  ['SetupIntents', 'SetupIntentListParams', '/v1/setup_intents', 'get'],
   ['SubscriptionItems', 'SubscriptionItemCreateParams', '/v1/subscription_items', 'post'],
   ['SubscriptionItems', 'SubscriptionItemUpdateParams', '/v1/subscription_items/{id}', 'post'],
   ['Customers', 'CustomerCreateTaxIdParams', '/v1/customers/{id}/tax_ids', 'post'],

@@ -11,7 +11,7 @@ const TIME_LEN = 9;
 export type IdPrefix =
   | 'cus' | 'prod' | 'price' | 'sub' | 'si' | 'in' | 'il' | 'ii' | 'pi' | 'pm' | 'evt' | 'key' | 'coupon'
   | 'promo' | 'clock' | 'txr' | 'txi' | 'cn' | 'cbtxn' | 're' | 'dp' | 'whin' | 'req' | 'sched' | 'sub_sched' | 'ctx' | 'ue' | 'dcamp' | 'task'
-  | 'msg';
+  | 'msg' | 'seti';
 
 /** `value` (a non-negative safe integer) as `len` base-62 digits. */
 export function base62(value: number, len: number): string {

@@ -251,6 +251,20 @@ async function createFromTestToken(q: Queryable, deps: PaymentDeps, now: Date, t
   return row;
 }
 
+/**
+ * A payment method named for a setup intent: a Stripe test id (`pm_card_visa`) makes a new card, not
+ * yet attached (the confirmation attaches it); any other id must exist, not be detached, and belong to
+ * no customer or to `customerId` (400 on `param` otherwise).
+ */
+export async function setupPaymentMethod(q: Queryable, deps: PaymentDeps, now: Date, idOrTestToken: string, customerId: string | null, param: string): Promise<PaymentMethodRow> {
+  if (isTestPaymentMethod(idOrTestToken)) return tokenizeAndInsert(q, deps, now, testCard(TEST_PAYMENT_METHODS[idOrTestToken]!, now), { customer: null });
+  const pm = await findPaymentMethod(q, idOrTestToken);
+  if (!pm) throw noSuchPaymentMethod(idOrTestToken, param);
+  if (pm.detached_at) throw paymentMethodState(DETACHED_MESSAGE, param);
+  if (pm.customer !== null && pm.customer !== customerId) throw notAttachedToCustomer(idOrTestToken, param);
+  return pm;
+}
+
 async function getPaymentMethodRow(q: Queryable, id: string, opts: { forUpdate?: boolean } = {}): Promise<PaymentMethodRow> {
   const row = await findPaymentMethod(q, id, opts);
   if (!row) throw new NotFoundError('PaymentMethod', id);
