@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidRequestError } from '../../core/errors/index.js';
 import type { Queryable } from '../../db/index.js';
+import type { AppDeps } from '../../deps.js';
 import { listObject, pageByPosition } from '../../http/pagination.js';
 import { Respond, type Router } from '../../http/router.js';
 import { addDays, fromUnix } from '../../core/time/index.js';
@@ -8,7 +9,7 @@ import { listQuery, zBool, zExpand, zInt, zMetadata, zCurrency, createdBounds, z
 import { customerNow, mergeMetadata, normalizeShipping } from '../customers/service.js';
 import { zShippingParam } from '../customers/schemas.js';
 import { paymentErrorFor } from '../payments/service.js';
-import { createPreviewBody, upcomingQuery, zAutomaticTax } from '../subscriptions/schemas.js';
+import { createPreviewBody, upcomingQuery, zAutomaticTax, type CreatePreviewInput } from '../subscriptions/schemas.js';
 import { effectiveNow, upcomingInvoice } from '../subscriptions/service.js';
 import { addLines, addLinesBody, removeLines, removeLinesBody, updateLines, updateLinesBody } from './edit-lines.js';
 import {
@@ -105,6 +106,21 @@ function draftTerms(
   return { collection_method: method, due_date: due };
 }
 
+/** A subscription's next invoice with the proposed changes (upcoming's or create_preview's, both spelled as create_preview's details). */
+async function previewWith(q: Queryable, deps: AppDeps, now: Date, subscription: string, d: NonNullable<CreatePreviewInput['subscription_details']>) {
+  return upcomingInvoice(
+    { q, deps, now },
+    {
+      subscription,
+      // price_data: made into prices in the preview's rolled-back transaction.
+      items: await withInlinePrices(q, now, d.items, 'subscription_items'),
+      prorationDate: d.proration_date,
+      prorationBehavior: d.proration_behavior,
+      billingCycleAnchor: d.billing_cycle_anchor,
+    },
+  );
+}
+
 export function invoiceRoutes(r: Router): void {
   r.route({
     method: 'POST',
@@ -153,25 +169,13 @@ export function invoiceRoutes(r: Router): void {
     handler: async ({ q, now, deps, query }) => {
       const subscription = await previewedSubscription(q, query);
       const inline = query.subscription_items?.some((i) => i.price_data !== undefined) ?? false;
-      return previewAfterDueRenewals(
-        deps,
-        q,
-        now,
-        subscription,
-        async (pq) =>
-          upcomingInvoice(
-            { q: pq, deps, now },
-            {
-              subscription,
-              // price_data: made into prices in the preview's rolled-back transaction.
-              items: await withInlinePrices(pq, now, query.subscription_items, 'subscription_items'),
-              prorationDate: query.subscription_proration_date,
-              prorationBehavior: query.subscription_proration_behavior,
-              billingCycleAnchor: query.subscription_billing_cycle_anchor,
-            },
-          ),
-        inline,
-      );
+      const proposed = {
+        items: query.subscription_items,
+        proration_date: query.subscription_proration_date,
+        proration_behavior: query.subscription_proration_behavior,
+        billing_cycle_anchor: query.subscription_billing_cycle_anchor,
+      };
+      return previewAfterDueRenewals(deps, q, now, subscription, (pq) => previewWith(pq, deps, now, subscription, proposed), inline);
     },
   });
   r.route({
@@ -197,25 +201,7 @@ export function invoiceRoutes(r: Router): void {
       const subscription = await previewedSubscription(q, body);
       const inline = details.items?.some((i) => i.price_data !== undefined) ?? false;
       try {
-        return await previewAfterDueRenewals(
-          deps,
-          q,
-          now,
-          subscription,
-          async (pq) =>
-            upcomingInvoice(
-              { q: pq, deps, now },
-              {
-                subscription,
-                // price_data: made into prices in the preview's rolled-back transaction.
-                items: await withInlinePrices(pq, now, details.items, 'subscription_items'),
-                prorationDate: details.proration_date,
-                prorationBehavior: details.proration_behavior,
-                billingCycleAnchor: details.billing_cycle_anchor,
-              },
-            ),
-          inline,
-        );
+        return await previewAfterDueRenewals(deps, q, now, subscription, (pq) => previewWith(pq, deps, now, subscription, details), inline);
       } catch (err) {
         throw inPreviewSpelling(err);
       }

@@ -1,10 +1,16 @@
 import { z } from 'zod';
 import { Respond, type Router } from '../../http/router.js';
 import { cancelIntent, confirmIntent, updateIntent } from './intent-flow.js';
-import { cancelPaymentIntentBody, confirmPaymentIntentBody, paymentIntentObject, updatePaymentIntentBody } from './schemas.js';
-import { paymentErrorFor } from './service.js';
+import { cancelPaymentIntentBody, confirmPaymentIntentBody, paymentIntentObject, updatePaymentIntentBody, type PaymentIntentObject } from './schemas.js';
+import { paymentErrorFor, type PaymentAttempt } from './service.js';
 
 const idParams = z.object({ id: z.string().min(1) });
+
+/** A charge attempt's answer: the payment intent, or Stripe's error body (the failed attempt is kept: committed). */
+export function attemptAnswer(attempt: PaymentAttempt): PaymentIntentObject | Respond {
+  const error = paymentErrorFor(attempt);
+  return error ? new Respond(error.status, error.toJSON()) : attempt.paymentIntent;
+}
 
 /** Update, confirm and cancel of a payment intent created without confirm (intent-flow.ts). */
 export function paymentIntentFlowRoutes(r: Router): void {
@@ -30,10 +36,7 @@ export function paymentIntentFlowRoutes(r: Router): void {
     response: paymentIntentObject,
     handler: async ({ q, deps, now, params, body, req }) => {
       // An off-session payment has no customer present: no client IP to rate.
-      const attempt = await confirmIntent(q, deps, params.id, { payment_method: body.payment_method, ip: body.off_session ? null : req.ip }, now);
-      const error = paymentErrorFor(attempt);
-      // A failed attempt is kept (committed) and answered with Stripe's error body.
-      return error ? new Respond(error.status, error.toJSON()) : attempt.paymentIntent;
+      return attemptAnswer(await confirmIntent(q, deps, params.id, { payment_method: body.payment_method, ip: body.off_session ? null : req.ip }, now));
     },
   });
   r.route({

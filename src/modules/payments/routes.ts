@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { listObject } from '../../http/pagination.js';
-import { Respond, type Router } from '../../http/router.js';
+import type { Router } from '../../http/router.js';
 import { zExpand, zList } from '../../http/schemas.js';
 import { newId } from '../../core/ids/index.js';
 import { InvalidRequestError } from '../../core/errors/index.js';
 import { createUnconfirmed } from './intent-flow.js';
-import { paymentIntentFlowRoutes } from './intent-routes.js';
+import { attemptAnswer, paymentIntentFlowRoutes } from './intent-routes.js';
 import { listDisputes, retrieveDispute } from './disputes.js';
 import { createRefund, listRefunds, retrieveRefund } from './refunds.js';
 import { GatewayRouter } from './router.js';
@@ -29,7 +29,6 @@ import {
   attemptPayment,
   attachPaymentMethod,
   createPaymentMethod,
-  paymentErrorFor,
   detachPaymentMethod,
   listPaymentIntents,
   listPaymentMethods,
@@ -182,9 +181,7 @@ export function paymentIntentRoutes(r: Router): void {
         // An off-session payment has no customer present: no client IP to rate.
         ip: body.off_session ? null : req.ip,
       });
-      const error = paymentErrorFor(attempt);
-      // A failed attempt is kept (committed) and answered with Stripe's error body.
-      return error ? new Respond(error.status, error.toJSON()) : attempt.paymentIntent;
+      return attemptAnswer(attempt);
     },
   });
   r.route({
