@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
 import { checkBooks } from '../helpers/books.js';
-import { advanceTo, communityOnClock, errorOf, events, get, iso, ok, type BillingApp, type Inv } from './support.js';
+import { advanceTo, communityOnClock, errorOf, events, get, iso, ok, recurringPrice, type BillingApp, type Inv } from './support.js';
 
 // Several discounts on one subscription (Stripe's `discounts`, up to twenty): they apply in the
 // subscription's order, each on what the ones before it left. Community is 9,700 a month.
@@ -20,6 +20,7 @@ const couponsOf = async (ids: string[]) => {
   const { rows } = await t.testDb.db.query<{ id: string; coupon: string }>(`SELECT id, coupon FROM discounts WHERE id = ANY($1::text[])`, [ids]);
   return ids.map((id) => rows.find((r) => r.id === id)?.coupon);
 };
+const subscribeWith = async (customer: string, price: string, discounts: unknown[]) => ok(t, 'POST', '/v1/subscriptions', { customer, items: [{ price }], discounts });
 const discountEvents = async (customer: string, type: string) => (await events(t, customer, type)).map((e) => [e.data.object.coupon.id, iso(e.created)]);
 
 describe('several discounts on a subscription', () => {
@@ -151,5 +152,36 @@ describe('several discounts on a subscription', () => {
     expect(await couponsOf(now)).toEqual([fiftyOff, quarter]);
     expect(await discountEvents(customer, 'customer.discount.deleted')).toEqual([[tenPct, '2026-02-01T00:00:00Z']]);
     expect(await checkBooks(t.testDb.db)).toEqual([]);
+  });
+
+  it('a preview takes discounts instead of those it would inherit, and keeps nothing', async () => {
+    const tenPct = await coupon({ percent_off: 10, duration: 'forever' });
+    const fiftyOff = await coupon({ amount_off: 5000, currency: 'usd', duration: 'forever' });
+    const loyal = await coupon({ percent_off: 20, duration: 'forever' });
+    const code = (await ok(t, 'POST', '/v1/promotion_codes', { coupon: fiftyOff, code: `SAVE50X${n}` })).code as string;
+    // Community's price without its trial, so that the first invoice bills the month.
+    const price = await recurringPrice(t, { interval: 'month' }, 9700);
+    const clock = await t.clockAt('2026-01-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    await ok(t, 'POST', `/v1/customers/${customer}`, { coupon: loyal });
+    const preview = (body: Record<string, unknown>) => t.call({ method: 'POST', url: '/v1/invoices/create_preview', payload: body });
+    const fresh = { customer, subscription_details: { items: [{ price }] } };
+
+    // A checkout page: the customer's 20 % would apply (7,760); the code typed replaces it (4,700).
+    expect((await ok(t, 'POST', '/v1/invoices/create_preview', fresh)).total).toBe(7760);
+    expect((await ok(t, 'POST', '/v1/invoices/create_preview', { ...fresh, discounts: [{ promotion_code: code }] })).total).toBe(4700);
+    expect((await ok(t, 'POST', '/v1/invoices/create_preview', { ...fresh, discounts: '' })).total).toBe(9700);
+    expect(errorOf(await preview({ ...fresh, discounts: [{ discount: 'di_x' }] }))).toEqual([400, 'parameter_invalid', 'discounts[0][discount]']);
+
+    const sub = await subscribeWith(customer, price, [{ coupon: tenPct }]);
+    // Renewal on Feb 1: 10 % (8,730); 10 % then 5,000 off (3,730); none at all (9,700).
+    expect((await ok(t, 'POST', '/v1/invoices/create_preview', { subscription: sub.id })).total).toBe(8730);
+    expect((await ok(t, 'POST', '/v1/invoices/create_preview', { subscription: sub.id, discounts: [{ discount: sub.discounts[0] }, { coupon: fiftyOff }] })).total).toBe(3730);
+    expect((await ok(t, 'POST', '/v1/invoices/create_preview', { subscription: sub.id, discounts: '' })).total).toBe(9700);
+    expect(errorOf(await preview({ subscription: sub.id, discounts: [{ coupon: 'nope' }] }))).toEqual([404, 'resource_missing', 'discounts[0][coupon]']);
+    // Nothing was redeemed or removed.
+    expect((await get(t, `/v1/coupons/${fiftyOff}`)).times_redeemed).toBe(0);
+    expect((await t.sub(sub.id)).discounts).toEqual(sub.discounts);
+    expect((await get(t, `/v1/customers/${customer}`)).discount.coupon.id).toBe(loyal);
   });
 });

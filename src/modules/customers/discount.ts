@@ -35,7 +35,7 @@ export async function customerDiscounts(q: Queryable, owners: readonly Owner[], 
 }
 
 /** Ends and removes the customer's own discounts (the one in force writes customer.discount.deleted). Returns the last one ended. */
-async function removeCustomerDiscounts(q: Queryable, customer: string, now: Date): Promise<DiscountObject | null> {
+export async function removeCustomerDiscounts(q: Queryable, customer: string, now: Date): Promise<DiscountObject | null> {
   const { rows } = await q.query<{ id: string; start_at: Date; end_at: Date | null }>(
     `SELECT id, start_at, end_at FROM discounts WHERE customer = $1 AND subscription IS NULL AND invoice IS NULL AND deleted_at IS NULL ORDER BY id FOR UPDATE`,
     [customer],

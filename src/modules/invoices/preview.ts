@@ -5,7 +5,8 @@ import { findSubscription } from '../subscriptions/repository.js';
 import type { CreatePreviewInput, UpdateSubscriptionRequest } from '../subscriptions/schemas.js';
 import { withInlinePrices } from '../catalog/inline-prices.js';
 import { createCustomer, updateCustomer } from '../customers/service.js';
-import { createSubscription, effectiveNow } from '../subscriptions/service.js';
+import { createSubscription, effectiveNow, updateSubscription } from '../subscriptions/service.js';
+import { removeCustomerDiscounts } from '../customers/discount.js';
 import { catchUpPeriods, periodDue } from '../subscriptions/catch-up.js';
 import type { InvoiceObject } from './serialize.js';
 import { getInvoiceRow, invoiceObject } from './service.js';
@@ -46,6 +47,18 @@ export async function previewedSubscription(q: Queryable, input: { customer?: st
     throw new InvalidRequestError(`The subscription ${sub.id} does not belong to the customer ${input.customer}.`, 'customer', 'parameter_invalid');
   }
   return sub.id;
+}
+
+type PreviewDiscounts = NonNullable<CreatePreviewInput['discounts']>;
+
+/**
+ * create_preview's `discounts`, put in place by the real update in the preview's rolled-back
+ * transaction: the subscription's replaced by them. With none ("") the customer's own discount is
+ * taken off too: Stripe's "pass an empty string to avoid inheriting any discounts".
+ */
+export async function previewDiscounts(q: Queryable, deps: AppDeps, now: Date, subscription: string, discounts: PreviewDiscounts): Promise<void> {
+  const sub = await updateSubscription({ q, deps, now }, subscription, { discounts });
+  if (discounts.length === 0) await removeCustomerDiscounts(q, sub.customer, await effectiveNow(q, sub.test_clock, now));
 }
 
 class Rollback {
@@ -93,9 +106,13 @@ export async function previewNewSubscription(
   items: NonNullable<UpdateSubscriptionRequest['items']>,
   automaticTax?: { enabled: boolean },
   customerDetails?: CreatePreviewInput['customer_details'],
+  discounts?: PreviewDiscounts,
 ): Promise<InvoiceObject> {
   items.forEach((i, idx) => {
     if ((!i.price && !i.price_data) || i.id || i.deleted) throw new InvalidRequestError('A new subscription item needs a price (and no id).', `subscription_details[items][${idx}][price]`, 'parameter_missing');
+  });
+  discounts?.forEach((d, idx) => {
+    if (d.discount !== undefined) throw new InvalidRequestError('A new subscription has no discount to keep: name a coupon or promotion code.', `discounts[${idx}][discount]`, 'parameter_invalid');
   });
   let invoice: InvoiceObject | null;
   try {
@@ -106,7 +123,12 @@ export async function previewNewSubscription(
       const details = customerDetails ? { ...customerDetails, tax: { validate_location: 'deferred' as const } } : undefined;
       const id = customer === null ? (await createCustomer(q, deps, now, details ?? {})).id : customer;
       if (customer !== null && details) await updateCustomer(q, deps, now, customer, details);
-      const sub = await createSubscription({ q, deps, now }, { customer: id, items: priced, payment_behavior: 'default_incomplete', ...(automaticTax ? { automatic_tax: automaticTax } : {}) });
+      // discounts: "" — none at all, not even the customer's.
+      if (discounts?.length === 0) await removeCustomerDiscounts(q, id, now);
+      const sub = await createSubscription(
+        { q, deps, now },
+        { customer: id, items: priced, payment_behavior: 'default_incomplete', ...(automaticTax ? { automatic_tax: automaticTax } : {}), ...(discounts?.length ? { discounts } : {}) },
+      );
       throw new Rollback(sub.latest_invoice ? await invoiceObject(q, await getInvoiceRow(q, sub.latest_invoice)) : null);
     });
     throw new Error('unreachable: the preview transaction always rolls back');

@@ -235,6 +235,11 @@ export const createPreviewBody = z.strictObject({
       billing_cycle_anchor: z.enum(['now', 'unchanged']).optional(),
     })
     .optional(),
+  /**
+   * Stripe: the coupons the preview redeems instead of the subscription's (or customer's) discounts —
+   * a checkout page showing a promotion code's price; "" for none at all. As an update's `discounts`.
+   */
+  discounts: z.preprocess((v) => (v === '' ? [] : v), zUpdateDiscounts).optional(),
   /** For the preview of a new subscription: whether it would be taxed (an existing one's own setting applies). */
   automatic_tax: zAutomaticTax.optional(),
   /**
