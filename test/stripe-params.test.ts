@@ -30,8 +30,8 @@ const REFUSED: Record<string, string[]> = {
   InvoiceUpdateParams: ['account_tax_ids', 'issuer', 'number', 'payment_settings', 'rendering', 'shipping_cost', 'statement_descriptor', ...CONNECT, ...LEGACY_SOURCES, ...MANUAL_TAX_RATES],
   InvoicePayParams: ['mandate', ...LEGACY_SOURCES],
   InvoiceFinalizeInvoiceParams: [],
-  // Previews: of a subscription (new or existing) only, not of schedules or free-standing items.
-  InvoiceCreatePreviewParams: ['currency', 'invoice_items', 'issuer', 'preview_mode', 'schedule', 'schedule_details', ...CONNECT],
+  // Previews: of a subscription (new or existing), not of schedules.
+  InvoiceCreatePreviewParams: ['currency', 'issuer', 'preview_mode', 'schedule', 'schedule_details', ...CONNECT],
   // Fractional quantities and amounts, per-item tax behaviour (price_data's tax_behavior sets it on the item's own price).
   InvoiceItemCreateParams: ['discounts', 'quantity_decimal', 'tax_behavior', 'unit_amount_decimal', ...CONNECT, ...MANUAL_TAX_RATES],
   // Tiered and customer-chosen prices.

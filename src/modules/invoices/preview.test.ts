@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countRows } from '../../../test/scenarios/support.js';
+import { countRows, recurringPrice } from '../../../test/scenarios/support.js';
 import { createBillingApp, iso } from '../../../test/helpers/billing.js';
 
 // Which invoice a preview shows when no subscription is named (Stripe, "Create a preview invoice"):
@@ -70,5 +70,40 @@ describe('a preview with only a customer', () => {
     expect([res.status, res.body.error.code, res.body.error.param]).toEqual([400, 'invoice_upcoming_none', 'customer']);
     const none = await preview({});
     expect([none.status, none.body.error.param]).toEqual([400, 'subscription']);
+  });
+});
+
+describe('create_preview with invoice_items', () => {
+  it('adds one-off items to the previewed invoice (an existing or a new subscription) and keeps none', async () => {
+    const clock = await t.clockAt('2026-05-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const sub = (await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer, items: [{ price: await t.priceId('community_monthly') }], trial_end: 'now' } })).body;
+    const product = (await t.call({ method: 'GET', url: `/v1/prices/${await t.priceId('community_monthly')}` })).body.product as string;
+    const noTrial = await recurringPrice(t, { interval: 'month' }, 150_000);
+    const before = await counts();
+    // June 1: the month (9,700), a workshop seat (2 × 4,500) and a goodwill credit (−1,000).
+    const res = await preview({
+      subscription: sub.id,
+      invoice_items: [
+        { price_data: { currency: 'usd', product, unit_amount: 4500 }, quantity: 2, description: 'Workshop seat' },
+        { amount: -1000, currency: 'usd', description: 'Goodwill credit' },
+      ],
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.lines.data.map((l: { amount: number }) => l.amount).sort((a: number, b: number) => a - b)).toEqual([-1000, 9000, 9700]);
+    expect(res.body.total).toBe(17_700);
+    expect(iso(res.body.period_start)).toBe('2026-06-01T00:00:00Z');
+    expect(await counts()).toEqual(before);
+
+    // A new subscription's first invoice (a price without a trial) takes them too.
+    const fresh = await preview({ customer, subscription_details: { items: [{ price: noTrial }] }, invoice_items: [{ amount: 25_000, currency: 'usd', description: 'Onboarding' }] });
+    expect(fresh.status, JSON.stringify(fresh.body)).toBe(200);
+    expect(fresh.body.lines.data.map((l: { amount: number }) => l.amount).sort((a: number, b: number) => a - b)).toEqual([25_000, 150_000]);
+
+    const bad = await preview({ subscription: sub.id, invoice_items: [{ amount: 100, currency: 'usd' }, { price_data: { currency: 'usd', product: 'prod_missing', unit_amount: 1 } }] });
+    expect([bad.status, bad.body.error.code, bad.body.error.param]).toEqual([404, 'resource_missing', 'invoice_items[1][price_data][product]']);
+    const unknown = await preview({ subscription: sub.id, invoice_items: [{ amount: 100, currency: 'usd', tax_rates: [] }] });
+    expect([unknown.status, unknown.body.error.param]).toEqual([400, 'invoice_items[0][tax_rates]']);
+    expect(await counts()).toEqual(before);
   });
 });

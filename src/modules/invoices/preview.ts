@@ -2,7 +2,8 @@ import { AppError, InvalidRequestError, NotFoundError } from '../../core/errors/
 import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import { findSubscription } from '../subscriptions/repository.js';
-import type { CreatePreviewInput, UpdateSubscriptionRequest } from '../subscriptions/schemas.js';
+import type { CreatePreviewInput, PreviewInvoiceItem, UpdateSubscriptionRequest } from '../subscriptions/schemas.js';
+import { createInvoiceItem } from './items.js';
 import { withInlinePrices } from '../catalog/inline-prices.js';
 import { createCustomer, updateCustomer } from '../customers/service.js';
 import { createSubscription, effectiveNow, updateSubscription } from '../subscriptions/service.js';
@@ -61,6 +62,23 @@ export async function previewDiscounts(q: Queryable, deps: AppDeps, now: Date, s
   if (discounts.length === 0) await removeCustomerDiscounts(q, sub.customer, await effectiveNow(q, sub.test_clock, now));
 }
 
+/**
+ * create_preview's `invoice_items`, made as pending items (of the subscription, or of the customer for
+ * a new one) by the real POST /v1/invoiceitems code in the preview's rolled-back transaction. Errors
+ * name the item: `invoice_items[0][price_data][product]`.
+ */
+export async function previewInvoiceItems(q: Queryable, now: Date, customer: string, subscription: string | null, items: readonly PreviewInvoiceItem[]): Promise<void> {
+  for (const [i, item] of items.entries()) {
+    try {
+      await createInvoiceItem(q, now, { customer, ...(subscription ? { subscription } : {}), ...item });
+    } catch (err) {
+      if (!(err instanceof AppError) || !err.param) throw err;
+      const [head, ...rest] = err.param.split('[');
+      throw new AppError(err.status, err.type, err.code, err.message, `invoice_items[${i}][${head}]${rest.length ? `[${rest.join('[')}` : ''}`, err.extra);
+    }
+  }
+}
+
 class Rollback {
   constructor(readonly invoice: InvoiceObject | null) {}
 }
@@ -107,6 +125,7 @@ export async function previewNewSubscription(
   automaticTax?: { enabled: boolean },
   customerDetails?: CreatePreviewInput['customer_details'],
   discounts?: PreviewDiscounts,
+  invoiceItems?: readonly PreviewInvoiceItem[],
 ): Promise<InvoiceObject> {
   items.forEach((i, idx) => {
     if ((!i.price && !i.price_data) || i.id || i.deleted) throw new InvalidRequestError('A new subscription item needs a price (and no id).', `subscription_details[items][${idx}][price]`, 'parameter_missing');
@@ -125,6 +144,8 @@ export async function previewNewSubscription(
       if (customer !== null && details) await updateCustomer(q, deps, now, customer, details);
       // discounts: "" — none at all, not even the customer's.
       if (discounts?.length === 0) await removeCustomerDiscounts(q, id, now);
+      // The customer's pending items go on a new subscription's first invoice: the previewed ones too.
+      if (invoiceItems) await previewInvoiceItems(q, now, id, null, invoiceItems);
       const sub = await createSubscription(
         { q, deps, now },
         { customer: id, items: priced, payment_behavior: 'default_incomplete', ...(automaticTax ? { automatic_tax: automaticTax } : {}), ...(discounts?.length ? { discounts } : {}) },
@@ -152,4 +173,10 @@ export async function previewNewSubscription(
     ending_balance: null,
     status_transitions: { ...invoice.status_transitions, finalized_at: null },
   } as InvoiceObject;
+}
+
+/** An existing subscription's preview with `invoice_items`: pending items of that subscription, at its (test clock's) time. */
+export async function previewItemsOf(q: Queryable, now: Date, subscription: string, items: readonly PreviewInvoiceItem[]): Promise<void> {
+  const sub = (await findSubscription(q, subscription))!;
+  await previewInvoiceItems(q, await effectiveNow(q, sub.test_clock, now), sub.customer, sub.id, items);
 }

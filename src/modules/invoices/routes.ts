@@ -26,7 +26,7 @@ import {
 import { linesOf, listInvoiceRows, updateInvoiceRow, type CollectionMethod, type InvoiceRow } from './repository.js';
 import { sendInvoiceNow } from '../notifications/lifecycle.js';
 import { recordEvent } from '../events/service.js';
-import { inPreviewSpelling, previewAfterDueRenewals, previewDiscounts, previewNewSubscription, previewedSubscription } from './preview.js';
+import { inPreviewSpelling, previewAfterDueRenewals, previewDiscounts, previewItemsOf, previewNewSubscription, previewedSubscription } from './preview.js';
 import { withInlinePrices } from '../catalog/inline-prices.js';
 import { invoiceObjectSchema, zInvoiceCustomFields, zInvoiceFooter } from './schemas.js';
 import { serializeLine } from './serialize.js';
@@ -190,7 +190,7 @@ export function invoiceRoutes(r: Router): void {
       const details = body.subscription_details ?? {};
       if (!body.subscription && (body.customer || body.customer_details) && details.items?.length) {
         const at = body.customer ? await customerNow(q, body.customer, now) : now;
-        return previewNewSubscription(deps, at, body.customer ?? null, details.items, body.automatic_tax, body.customer_details, body.discounts);
+        return previewNewSubscription(deps, at, body.customer ?? null, details.items, body.automatic_tax, body.customer_details, body.discounts, body.invoice_items);
       }
       if (body.customer_details) {
         throw new InvalidRequestError("customer_details applies to the preview of a new subscription (subscription_details[items]); an existing subscription's customer is as they are.", 'customer_details', 'parameter_invalid');
@@ -199,8 +199,8 @@ export function invoiceRoutes(r: Router): void {
         throw new InvalidRequestError("automatic_tax applies to the preview of a new subscription; an existing subscription's own setting applies (change it with an update).", 'automatic_tax', 'parameter_invalid');
       }
       const subscription = await previewedSubscription(q, body);
-      // price_data and discounts are put in place in the preview's rolled-back transaction.
-      const writes = (details.items?.some((i) => i.price_data !== undefined) ?? false) || body.discounts !== undefined;
+      // price_data, discounts and invoice items are put in place in the preview's rolled-back transaction.
+      const writes = (details.items?.some((i) => i.price_data !== undefined) ?? false) || body.discounts !== undefined || !!body.invoice_items?.length;
       try {
         return await previewAfterDueRenewals(
           deps,
@@ -209,6 +209,7 @@ export function invoiceRoutes(r: Router): void {
           subscription,
           async (pq) => {
             if (body.discounts) await previewDiscounts(pq, deps, now, subscription, body.discounts);
+            if (body.invoice_items?.length) await previewItemsOf(pq, now, subscription, body.invoice_items);
             return previewWith(pq, deps, now, subscription, details);
           },
           writes,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listQuery, zCreatedFilter, zBool, zExpand, zInt, zMetadata, zTimestamp, zCurrency } from '../../http/schemas.js';
+import { listQuery, zCreatedFilter, zBool, zExpand, zInt, zMetadata, zSignedAmount, zTimestamp, zCurrency } from '../../http/schemas.js';
 import { zAddress, zShippingParam, zTaxId } from '../customers/schemas.js';
 import { zOneTimePriceData, zRecurringPriceData } from '../catalog/schemas.js';
 
@@ -223,6 +223,21 @@ export const upcomingQuery = z.strictObject({
 });
 export type UpcomingQuery = z.output<typeof upcomingQuery>;
 
+/** A one-off item a preview adds (create_preview's invoice_items): what POST /v1/invoiceitems takes for a pending item. */
+const zPreviewInvoiceItem = z.strictObject({
+  price: z.string().min(1).optional(),
+  price_data: zOneTimePriceData.optional(),
+  amount: zSignedAmount().optional(),
+  unit_amount: zSignedAmount().optional(),
+  currency: zCurrency().optional(),
+  quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional(),
+  description: z.string().max(500).optional(),
+  discountable: zBool().optional(),
+  period: z.strictObject({ start: zTimestamp(), end: zTimestamp() }).optional(),
+  metadata: zMetadata().optional(),
+});
+export type PreviewInvoiceItem = z.output<typeof zPreviewInvoiceItem>;
+
 /** POST /v1/invoices/create_preview: the same preview as upcoming, spelled as current Stripe SDKs send it. */
 export const createPreviewBody = z.strictObject({
   customer: z.string().optional(),
@@ -240,6 +255,8 @@ export const createPreviewBody = z.strictObject({
    * a checkout page showing a promotion code's price; "" for none at all. As an update's `discounts`.
    */
   discounts: z.preprocess((v) => (v === '' ? [] : v), zUpdateDiscounts).optional(),
+  /** Stripe: one-off items the previewed invoice would also bill (made in the rolled-back transaction). */
+  invoice_items: z.array(zPreviewInvoiceItem).max(250).optional(),
   /** For the preview of a new subscription: whether it would be taxed (an existing one's own setting applies). */
   automatic_tax: zAutomaticTax.optional(),
   /**
