@@ -8,6 +8,7 @@ import { retrieveCustomer } from './customers/service.js';
 import { getInvoiceRow, invoiceObject } from './invoices/service.js';
 import { retrievePaymentIntent, retrievePaymentMethod } from './payments/service.js';
 import { subscriptionObject } from './subscriptions/serialize.js';
+import { retrieveSetupIntent } from './setup-intents/service.js';
 import { retrieveSchedule } from './subscription-schedules/service.js';
 import { customerSubscriptions, getSubscriptionRow } from './subscriptions/service.js';
 
@@ -20,6 +21,7 @@ export const expandFetchers: Fetchers = new Map<string, Fetcher>([
   ['in', async (q, id) => invoiceObject(q, await getInvoiceRow(q, id))],
   ['pi', (q, id) => retrievePaymentIntent(q, id)],
   ['pm', (q, id) => retrievePaymentMethod(q, id)],
+  ['seti', (q, id) => retrieveSetupIntent(q, id)],
   ['cn', async (q, id) => creditNoteObject(q, await getCreditNoteRow(q, id))],
   ['price', (q, id) => retrievePrice(q, id)],
   ['prod', (q, id) => retrieveProduct(q, id)],

@@ -13,6 +13,7 @@ import type { ListParams } from '../../http/pagination.js';
 import { recordEvent } from '../events/service.js';
 import { customerNow, getCustomerRow, mergeMetadata } from '../customers/service.js';
 import { attachPaymentMethod, setupPaymentMethod, type PaymentDeps } from '../payments/service.js';
+import { setupIntentSucceeded } from '../subscriptions/setup-intent.js';
 import { findSetupIntent, insertSetupIntent, listSetupIntentRows, updateSetupIntentRow, type SetupIntentRow } from './repository.js';
 import type { CreateSetupIntentInput, SetupCancellationReason, SetupIntentObject, UpdateSetupIntentInput } from './schemas.js';
 
@@ -126,7 +127,9 @@ export async function confirmSetupIntent(q: Queryable, deps: PaymentDeps, reques
   }
   if (row.customer) await attachPaymentMethod(q, deps, requestNow, pmId, row.customer, { param: 'payment_method' });
   const done = await updateSetupIntentRow(q, id, { payment_method: pmId, status: 'succeeded', updated: now });
-  return record(q, now, 'setup_intent.succeeded', done);
+  const obj = await record(q, now, 'setup_intent.succeeded', done);
+  await setupIntentSucceeded(q, id, pmId, now);
+  return obj;
 }
 
 /** POST /v1/setup_intents/{id}/cancel: while it waits. */

@@ -104,3 +104,67 @@ describe('setup intents', () => {
     expect((await stripe.setupIntents.list({ customer: customer.id })).data.map((s) => s.status)).toEqual(['canceled', 'succeeded']);
   });
 });
+
+describe("a subscription's pending_setup_intent", () => {
+  it('a trial made with default_incomplete collects its card: the confirmed card becomes its default and pays after the trial', async () => {
+    const clock = await t.clockAt('2026-04-01T00:00:00Z');
+    const customer = await t.customer({ clock });
+    const price = await t.priceId('community_monthly');
+    const created = await post('/v1/subscriptions', {
+      customer,
+      items: [{ price }],
+      trial_period_days: 7,
+      payment_behavior: 'default_incomplete',
+      payment_settings: { save_default_payment_method: 'on_subscription' },
+      expand: ['pending_setup_intent'],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const si = created.body.pending_setup_intent;
+    expect([created.body.status, si.object, si.status, si.customer, si.usage]).toEqual(['trialing', 'setup_intent', 'requires_payment_method', customer, 'off_session']);
+    const sub = created.body.id as string;
+    const createdEvent = (await t.testDb.db.query<{ id: string }>(`SELECT data->'object'->>'pending_setup_intent' AS id FROM events WHERE type = 'customer.subscription.created' AND data->'object'->>'id' = $1`, [sub])).rows[0]!;
+    expect(createdEvent.id).toBe(si.id);
+
+    const confirmed = await post(`/v1/setup_intents/${si.id}/confirm`, { payment_method: 'pm_card_visa' });
+    expect(confirmed.body.status).toBe('succeeded');
+    const after = await get(`/v1/subscriptions/${sub}`);
+    expect([after.pending_setup_intent, after.default_payment_method]).toEqual([null, confirmed.body.payment_method]);
+    const updated = (await t.testDb.db.query<{ prev: Record<string, unknown> }>(
+      `SELECT data->'previous_attributes' AS prev FROM events WHERE type = 'customer.subscription.updated' AND data->'object'->>'id' = $1 ORDER BY id`,
+      [sub],
+    )).rows;
+    expect(updated.map((r) => r.prev)).toEqual([{ pending_setup_intent: si.id, default_payment_method: null }]);
+
+    await t.advance(clock, '2026-04-08T01:00:00Z');
+    expect((await t.invoices(sub)).map((i) => [i.total, i.status])).toEqual([
+      [0, 'paid'],
+      [9700, 'paid'],
+    ]);
+  });
+
+  it('is made only when nothing is paid at creation with default_incomplete, and a card saved elsewhere is not its default without on_subscription', async () => {
+    const customer = await t.customer({ card: 'pm_card_visa' });
+    const price = await t.priceId('community_monthly');
+    const paying = await post('/v1/subscriptions', { customer, items: [{ price }], trial_end: 'now', payment_behavior: 'default_incomplete' });
+    expect([paying.body.status, paying.body.pending_setup_intent]).toEqual(['incomplete', null]);
+    const allow = await post('/v1/subscriptions', { customer, items: [{ price }], trial_period_days: 7 });
+    expect(allow.body.pending_setup_intent).toBeNull();
+    const invoiced = await post('/v1/subscriptions', { customer, items: [{ price }], trial_period_days: 7, payment_behavior: 'default_incomplete', collection_method: 'send_invoice', days_until_due: 30 });
+    expect(invoiced.body.pending_setup_intent).toBeNull();
+
+    const trial = await post('/v1/subscriptions', { customer, items: [{ price }], trial_period_days: 7, payment_behavior: 'default_incomplete' });
+    const si = trial.body.pending_setup_intent as string;
+    expect(si).toMatch(/^seti_/);
+    await post(`/v1/setup_intents/${si}/confirm`, { payment_method: 'pm_card_mastercard' });
+    expect([(await get(`/v1/subscriptions/${trial.body.id}`)).pending_setup_intent, (await get(`/v1/subscriptions/${trial.body.id}`)).default_payment_method]).toEqual([null, null]);
+
+    // Canceled before its card was collected: the late confirmation leaves the ended subscription alone.
+    const gone = await post('/v1/subscriptions', { customer, items: [{ price }], trial_period_days: 7, payment_behavior: 'default_incomplete', payment_settings: { save_default_payment_method: 'on_subscription' } });
+    expect((await t.call({ method: 'DELETE', url: `/v1/subscriptions/${gone.body.id}` })).status).toBe(200);
+    expect((await post(`/v1/setup_intents/${gone.body.pending_setup_intent}/confirm`, { payment_method: 'pm_card_visa' })).body.status).toBe('succeeded');
+    const ended = await get(`/v1/subscriptions/${gone.body.id}`);
+    expect([ended.status, ended.default_payment_method]).toEqual(['canceled', null]);
+    const lastEvent = (await t.testDb.db.query<{ type: string }>(`SELECT type FROM events WHERE data->'object'->>'id' = $1 ORDER BY id DESC LIMIT 1`, [gone.body.id])).rows[0]!.type;
+    expect(lastEvent).toBe('customer.subscription.deleted');
+  });
+});

@@ -81,6 +81,8 @@ export interface SubscriptionRow {
   cancel_billed_to: Date | null;
   /** backdate_start_date; null or absent: the subscription started when it was created. */
   start_date?: Date | null;
+  /** The setup intent collecting its card (setup-intent.ts); absent on rows made before migration 0048. */
+  pending_setup_intent?: string | null;
   created: Date;
   updated: Date;
 }
@@ -145,6 +147,7 @@ const SUB_COLUMNS: Column[] = [
   { name: 'cancel_at_prorate', type: 'boolean' },
   { name: 'cancel_billed_to', type: 'timestamptz' },
   { name: 'start_date', type: 'timestamptz' },
+  { name: 'pending_setup_intent', type: 'text' },
   { name: 'created', type: 'timestamptz' },
   { name: 'updated', type: 'timestamptz' },
 ];

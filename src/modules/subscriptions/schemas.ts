@@ -289,6 +289,7 @@ export const subscriptionObjectSchema = z.object({
   trial_end: z.number().int().nullable(),
   items: z.object({ object: z.literal('list'), data: z.array(z.object({ id: z.string(), quantity: z.number().int(), price: z.unknown() })) }),
   latest_invoice: z.string().nullable(),
+  pending_setup_intent: z.string().nullable().describe('The setup intent collecting the card for a subscription that asked for no payment at creation (payment_behavior=default_incomplete)'),
   schedule: z.unknown(),
   pause_collection: z.unknown(),
   metadata: z.record(z.string(), z.string()),

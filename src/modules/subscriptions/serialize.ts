@@ -57,6 +57,7 @@ export function serializeSubscription(s: SubscriptionRow, items: ItemRow[], pric
       payment_method_types: s.payment_settings?.payment_method_types ?? null,
       save_default_payment_method: s.payment_settings?.save_default_payment_method ?? 'off',
     },
+    pending_setup_intent: s.pending_setup_intent ?? null,
     pending_update: s.pending_update ? serializePendingUpdate(s, s.pending_update, prices) : null,
     // The subscription schedule managing it (its id, as Stripe's), or a period-end change waiting to
     // apply (Recur's schedule_at_period_end), released via its id.

@@ -29,6 +29,7 @@ import { prorationDrafts, storeProrationItems, storeStretch } from './proration-
 import { currentPeriodPaid, stopCollection, transition } from './state.js';
 import { catchUpPeriods, periodDue } from './catch-up.js';
 import { addInvoiceItems } from './add-invoice-items.js';
+import { withPendingSetupIntent } from './setup-intent.js';
 import { applyPendingUpdate, assertPendingUpdateAllowed, discardPendingUpdate, keepPendingUpdate, parkPendingUpdate, trialNotice } from './pending-update.js';
 import { deleteInvoiceItem } from '../invoices/items.js';
 import { MAX_TRIAL_PERIOD_DAYS } from '../catalog/domain/recurring.js';
@@ -330,9 +331,13 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   if (!customer.currency) await q.query(`UPDATE customers SET currency = $2 WHERE id = $1`, [customer.id, sub.currency]);
   const added = await addInvoiceItems(q, sub, input.add_invoice_items, now);
 
+  const behavior = input.payment_behavior ?? 'allow_incomplete';
+  // Nothing to pay now, the card to be collected for later (Stripe's pending_setup_intent).
+  const collectsCard = behavior === 'default_incomplete' && sub.collection_method === 'charge_automatically';
   if (freeStub) {
-    await recordEvent(q, now, { type: 'customer.subscription.created', object: await subscriptionObject(q, sub), customerId: customer.id });
-    return subscriptionObject(q, sub);
+    const row = collectsCard ? await withPendingSetupIntent(q, ctx.deps, sub, now) : sub;
+    await recordEvent(q, now, { type: 'customer.subscription.created', object: await subscriptionObject(q, row), customerId: customer.id });
+    return subscriptionObject(q, row);
   }
   // The first invoice: $0 for a trial; the first period (or the prorated stretch to a future anchor) otherwise.
   // Backdated time runs from the backdated start to `end`, over an interval imagined from that start.
@@ -361,9 +366,9 @@ export async function createSubscription(ctx: Ctx, input: CreateSubscriptionInpu
   // `created` comes before any update, with the starting status and (as Stripe's) the first invoice as
   // latest_invoice; what the first payment changes follows as `customer.subscription.updated`
   // (incomplete → active), so consumers never see an update first.
-  const created = await updateSubscriptionRow(q, sub.id, { latest_invoice: built!.invoice.id });
+  let created = await updateSubscriptionRow(q, sub.id, { latest_invoice: built!.invoice.id });
+  if (collectsCard && built!.invoice.amount_due === 0) created = await withPendingSetupIntent(q, ctx.deps, created, now);
   await recordEvent(q, now, { type: 'customer.subscription.created', object: await subscriptionObject(q, created), customerId: customer.id });
-  const behavior = input.payment_behavior ?? 'allow_incomplete';
   const collected = await collectNow(c, built!.invoice.id, created, behavior !== 'default_incomplete');
   // Stripe: the subscription is not created; the whole transaction rolls back.
   if (collected.error && behavior === 'error_if_incomplete') throw cardError(collected.error);
