@@ -107,3 +107,30 @@ describe('create_preview with invoice_items', () => {
     expect(await counts()).toEqual(before);
   });
 });
+
+describe('create_preview with subscription_details[trial_end]', () => {
+  it("previews a new subscription without the price's trial, or with another; and an existing trial moved", async () => {
+    const clock = await t.clockAt('2026-09-01T00:00:00Z');
+    const customer = await t.customer({ clock, card: 'pm_card_visa' });
+    const community = await t.priceId('community_monthly');
+    const trialDays = (await t.call({ method: 'GET', url: `/v1/prices/${community}` })).body.recurring.trial_period_days as number;
+    expect(trialDays).toBeGreaterThan(0);
+    const before = await counts();
+    const fresh = (details: Record<string, unknown>) => preview({ customer, subscription_details: { items: [{ price: community }], ...details } });
+    // The price's default trial: $0 today; trial_end=now: the month at once; a 3-day trial: $0 until Sep 4.
+    expect((await fresh({})).body.total).toBe(0);
+    expect((await fresh({ trial_end: 'now' })).body.total).toBe(9700);
+    const short = (await fresh({ trial_end: Date.parse('2026-09-04T00:00:00Z') / 1000 })).body;
+    expect([short.total, iso(short.period_end)]).toEqual([0, '2026-09-04T00:00:00Z']);
+    const past = await fresh({ trial_end: Date.parse('2026-08-01T00:00:00Z') / 1000 });
+    expect([past.status, past.body.error.param]).toEqual([400, 'subscription_details[trial_end]']);
+    expect(await counts()).toEqual(before);
+
+    const sub = (await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer, items: [{ price: community }] } })).body;
+    expect(sub.status).toBe('trialing');
+    const later = Date.parse('2026-10-10T00:00:00Z') / 1000;
+    const moved = (await preview({ subscription: sub.id, subscription_details: { trial_end: later } })).body;
+    expect([moved.total, iso(moved.period_start)]).toEqual([9700, '2026-10-10T00:00:00Z']);
+    expect((await t.call({ method: 'GET', url: `/v1/subscriptions/${sub.id}` })).body.trial_end).toBe(sub.trial_end);
+  });
+});

@@ -79,6 +79,21 @@ export async function previewInvoiceItems(q: Queryable, now: Date, customer: str
   }
 }
 
+/** An error of the real create or update a preview runs, named as create_preview spells the parameter. */
+function asDetail(err: unknown, name: string): unknown {
+  if (!(err instanceof AppError) || err.param !== name) return err;
+  return new AppError(err.status, err.type, err.code, err.message, `subscription_details[${name}]`, err.extra);
+}
+
+/** subscription_details[trial_end] on an existing subscription: the real update, in the rolled-back transaction. */
+export async function previewTrialEnd(q: Queryable, deps: AppDeps, now: Date, subscription: string, trialEnd: number | 'now', prorationBehavior?: 'create_prorations' | 'always_invoice' | 'none'): Promise<void> {
+  try {
+    await updateSubscription({ q, deps, now }, subscription, { trial_end: trialEnd, ...(prorationBehavior ? { proration_behavior: prorationBehavior } : {}) });
+  } catch (err) {
+    throw asDetail(err, 'trial_end');
+  }
+}
+
 class Rollback {
   constructor(readonly invoice: InvoiceObject | null) {}
 }
@@ -126,6 +141,7 @@ export async function previewNewSubscription(
   customerDetails?: CreatePreviewInput['customer_details'],
   discounts?: PreviewDiscounts,
   invoiceItems?: readonly PreviewInvoiceItem[],
+  trialEnd?: number | 'now',
 ): Promise<InvoiceObject> {
   items.forEach((i, idx) => {
     if ((!i.price && !i.price_data) || i.id || i.deleted) throw new InvalidRequestError('A new subscription item needs a price (and no id).', `subscription_details[items][${idx}][price]`, 'parameter_missing');
@@ -148,8 +164,17 @@ export async function previewNewSubscription(
       if (invoiceItems) await previewInvoiceItems(q, now, id, null, invoiceItems);
       const sub = await createSubscription(
         { q, deps, now },
-        { customer: id, items: priced, payment_behavior: 'default_incomplete', ...(automaticTax ? { automatic_tax: automaticTax } : {}), ...(discounts?.length ? { discounts } : {}) },
-      );
+        {
+          customer: id,
+          items: priced,
+          payment_behavior: 'default_incomplete',
+          ...(automaticTax ? { automatic_tax: automaticTax } : {}),
+          ...(discounts?.length ? { discounts } : {}),
+          ...(trialEnd !== undefined ? { trial_end: trialEnd } : {}),
+        },
+      ).catch((err: unknown) => {
+        throw asDetail(err, 'trial_end');
+      });
       throw new Rollback(sub.latest_invoice ? await invoiceObject(q, await getInvoiceRow(q, sub.latest_invoice)) : null);
     });
     throw new Error('unreachable: the preview transaction always rolls back');

@@ -26,7 +26,7 @@ import {
 import { linesOf, listInvoiceRows, updateInvoiceRow, type CollectionMethod, type InvoiceRow } from './repository.js';
 import { sendInvoiceNow } from '../notifications/lifecycle.js';
 import { recordEvent } from '../events/service.js';
-import { inPreviewSpelling, previewAfterDueRenewals, previewDiscounts, previewItemsOf, previewNewSubscription, previewedSubscription } from './preview.js';
+import { inPreviewSpelling, previewAfterDueRenewals, previewDiscounts, previewItemsOf, previewNewSubscription, previewTrialEnd, previewedSubscription } from './preview.js';
 import { withInlinePrices } from '../catalog/inline-prices.js';
 import { invoiceObjectSchema, zInvoiceCustomFields, zInvoiceFooter } from './schemas.js';
 import { serializeLine } from './serialize.js';
@@ -190,7 +190,7 @@ export function invoiceRoutes(r: Router): void {
       const details = body.subscription_details ?? {};
       if (!body.subscription && (body.customer || body.customer_details) && details.items?.length) {
         const at = body.customer ? await customerNow(q, body.customer, now) : now;
-        return previewNewSubscription(deps, at, body.customer ?? null, details.items, body.automatic_tax, body.customer_details, body.discounts, body.invoice_items);
+        return previewNewSubscription(deps, at, body.customer ?? null, details.items, body.automatic_tax, body.customer_details, body.discounts, body.invoice_items, details.trial_end);
       }
       if (body.customer_details) {
         throw new InvalidRequestError("customer_details applies to the preview of a new subscription (subscription_details[items]); an existing subscription's customer is as they are.", 'customer_details', 'parameter_invalid');
@@ -200,7 +200,7 @@ export function invoiceRoutes(r: Router): void {
       }
       const subscription = await previewedSubscription(q, body);
       // price_data, discounts and invoice items are put in place in the preview's rolled-back transaction.
-      const writes = (details.items?.some((i) => i.price_data !== undefined) ?? false) || body.discounts !== undefined || !!body.invoice_items?.length;
+      const writes = (details.items?.some((i) => i.price_data !== undefined) ?? false) || body.discounts !== undefined || !!body.invoice_items?.length || details.trial_end !== undefined;
       try {
         return await previewAfterDueRenewals(
           deps,
@@ -208,6 +208,7 @@ export function invoiceRoutes(r: Router): void {
           now,
           subscription,
           async (pq) => {
+            if (details.trial_end !== undefined) await previewTrialEnd(pq, deps, now, subscription, details.trial_end, details.proration_behavior);
             if (body.discounts) await previewDiscounts(pq, deps, now, subscription, body.discounts);
             if (body.invoice_items?.length) await previewItemsOf(pq, now, subscription, body.invoice_items);
             return previewWith(pq, deps, now, subscription, details);

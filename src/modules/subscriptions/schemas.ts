@@ -248,6 +248,8 @@ export const createPreviewBody = z.strictObject({
       proration_behavior: z.enum(['create_prorations', 'always_invoice', 'none']).optional(),
       proration_date: zTimestamp().optional(),
       billing_cycle_anchor: z.enum(['now', 'unchanged']).optional(),
+      /** A new subscription's trial (or `now`: none), or a trial given to (or ended on) an existing one. */
+      trial_end: zNowOr(zTimestamp()).optional(),
     })
     .optional(),
   /**
