@@ -132,5 +132,25 @@ describe('create_preview with subscription_details[trial_end]', () => {
     const moved = (await preview({ subscription: sub.id, subscription_details: { trial_end: later } })).body;
     expect([moved.total, iso(moved.period_start)]).toEqual([9700, '2026-10-10T00:00:00Z']);
     expect((await t.call({ method: 'GET', url: `/v1/subscriptions/${sub.id}` })).body.trial_end).toBe(sub.trial_end);
+
+    // Ending the trial now invoices now inside the preview: the card is never charged (a gateway call
+    // would not be rolled back with the transaction).
+    const gateway = t.deps.gateways.get('simulated');
+    const charge = gateway.charge.bind(gateway);
+    let charges = 0;
+    gateway.charge = (req) => {
+      charges++;
+      return charge(req);
+    };
+    try {
+      const now = await preview({ subscription: sub.id, subscription_details: { trial_end: 'now' } });
+      expect(now.status, JSON.stringify(now.body)).toBe(200);
+      const held = await preview({ subscription: sub.id, discounts: '' });
+      expect(held.status, JSON.stringify(held.body)).toBe(200);
+    } finally {
+      gateway.charge = charge;
+    }
+    expect(charges).toBe(0);
+    expect((await t.call({ method: 'GET', url: `/v1/subscriptions/${sub.id}` })).body.status).toBe('trialing');
   });
 });

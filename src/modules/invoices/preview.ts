@@ -58,7 +58,8 @@ type PreviewDiscounts = NonNullable<CreatePreviewInput['discounts']>;
  * taken off too: Stripe's "pass an empty string to avoid inheriting any discounts".
  */
 export async function previewDiscounts(q: Queryable, deps: AppDeps, now: Date, subscription: string, discounts: PreviewDiscounts): Promise<void> {
-  const sub = await updateSubscription({ q, deps, now }, subscription, { discounts });
+  // default_incomplete: whatever the update invoices is never charged (the gateway is outside the rollback).
+  const sub = await updateSubscription({ q, deps, now }, subscription, { discounts, payment_behavior: 'default_incomplete' });
   if (discounts.length === 0) await removeCustomerDiscounts(q, sub.customer, await effectiveNow(q, sub.test_clock, now));
 }
 
@@ -88,7 +89,8 @@ function asDetail(err: unknown, name: string): unknown {
 /** subscription_details[trial_end] on an existing subscription: the real update, in the rolled-back transaction. */
 export async function previewTrialEnd(q: Queryable, deps: AppDeps, now: Date, subscription: string, trialEnd: number | 'now', prorationBehavior?: 'create_prorations' | 'always_invoice' | 'none'): Promise<void> {
   try {
-    await updateSubscription({ q, deps, now }, subscription, { trial_end: trialEnd, ...(prorationBehavior ? { proration_behavior: prorationBehavior } : {}) });
+    // default_incomplete: a trial ended now invoices now, never charged here (the gateway is outside the rollback).
+    await updateSubscription({ q, deps, now }, subscription, { trial_end: trialEnd, payment_behavior: 'default_incomplete', ...(prorationBehavior ? { proration_behavior: prorationBehavior } : {}) });
   } catch (err) {
     throw asDetail(err, 'trial_end');
   }
