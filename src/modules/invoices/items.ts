@@ -4,15 +4,15 @@ import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import { paginate, type ListParams } from '../../http/pagination.js';
-import { listQuery, zCreatedFilter, zBool, zCurrency, zExpand, zInt, zMetadata, zSignedAmount, zTimestamp } from '../../http/schemas.js';
+import { listQuery, zCreatedFilter, zBool, zExpand, zInt, zMetadata, zSignedAmount, zTimestamp } from '../../http/schemas.js';
 import { createInlinePrice } from '../catalog/inline-prices.js';
-import { zOneTimePriceData } from '../catalog/schemas.js';
 import { getPriceRow } from '../catalog/service.js';
 import { getCustomerRow, mergeMetadata } from '../customers/service.js';
 import { previousAttributes, recordEvent } from '../events/service.js';
 import { unitAmountIn } from '../subscriptions/billing.js';
 import type { PendingItemRow } from '../subscriptions/billing.js';
 import { MAX_INVOICE_AMOUNT } from './domain/totals.js';
+import { invoiceItemFields } from './schemas.js';
 import { rebuildDraft } from './service.js';
 
 // Invoice items: one-off charges (a course, a setup fee, a credit) waiting for the next invoice of
@@ -20,21 +20,11 @@ import { rebuildDraft } from './service.js';
 
 export const createInvoiceItemBody = z.strictObject({
   customer: z.string().min(1),
-  price: z.string().min(1).optional(),
+  ...invoiceItemFields,
   /** The current Stripe API (and SDK) spell the price as pricing[price]. */
   pricing: z.strictObject({ price: z.string().min(1) }).optional(),
-  /** A one-time price made for this item (catalog/inline-prices.ts), instead of price or an amount. */
-  price_data: zOneTimePriceData.optional(),
-  amount: zSignedAmount().optional(),
-  unit_amount: zSignedAmount().optional(),
-  currency: zCurrency().optional(),
-  quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional(),
-  description: z.string().max(500).optional(),
   subscription: z.string().min(1).optional(),
   invoice: z.string().min(1).optional(),
-  discountable: zBool().optional(),
-  period: z.strictObject({ start: zTimestamp(), end: zTimestamp() }).optional(),
-  metadata: zMetadata().optional(),
   expand: zExpand(),
 });
 export type CreateInvoiceItemInput = z.output<typeof createInvoiceItemBody>;

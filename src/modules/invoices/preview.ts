@@ -17,11 +17,14 @@ import { getInvoiceRow, invoiceObject } from './service.js';
 // customer, the next invoice "from among the customer's subscriptions"; with a customer and
 // subscription_details.items but no subscription, the first invoice of a new subscription.
 
-/** The preview service names upcoming's query params; create_preview nests them under subscription_details. */
+/**
+ * The preview service names upcoming's query params (and the real create or update a preview runs names
+ * its own trial_end); create_preview nests them under subscription_details.
+ */
 export function inPreviewSpelling(err: unknown): unknown {
-  if (!(err instanceof AppError) || !err.param?.startsWith('subscription_')) return err;
+  if (!(err instanceof AppError) || !(err.param?.startsWith('subscription_') || err.param === 'trial_end')) return err;
   const param = err.param.replace(/^subscription_items/, 'subscription_details[items]').replace(/^subscription_proration_date$/, 'subscription_details[proration_date]')
-    .replace(/^subscription_billing_cycle_anchor$/, 'subscription_details[billing_cycle_anchor]');
+    .replace(/^subscription_billing_cycle_anchor$/, 'subscription_details[billing_cycle_anchor]').replace(/^trial_end$/, 'subscription_details[trial_end]');
   return new AppError(err.status, err.type, err.code, err.message, param, err.extra);
 }
 
@@ -80,20 +83,10 @@ export async function previewInvoiceItems(q: Queryable, now: Date, customer: str
   }
 }
 
-/** An error of the real create or update a preview runs, named as create_preview spells the parameter. */
-function asDetail(err: unknown, name: string): unknown {
-  if (!(err instanceof AppError) || err.param !== name) return err;
-  return new AppError(err.status, err.type, err.code, err.message, `subscription_details[${name}]`, err.extra);
-}
-
 /** subscription_details[trial_end] on an existing subscription: the real update, in the rolled-back transaction. */
 export async function previewTrialEnd(q: Queryable, deps: AppDeps, now: Date, subscription: string, trialEnd: number | 'now', prorationBehavior?: 'create_prorations' | 'always_invoice' | 'none'): Promise<void> {
-  try {
-    // default_incomplete: a trial ended now invoices now, never charged here (the gateway is outside the rollback).
-    await updateSubscription({ q, deps, now }, subscription, { trial_end: trialEnd, payment_behavior: 'default_incomplete', ...(prorationBehavior ? { proration_behavior: prorationBehavior } : {}) });
-  } catch (err) {
-    throw asDetail(err, 'trial_end');
-  }
+  // default_incomplete: a trial ended now invoices now, never charged here (the gateway is outside the rollback).
+  await updateSubscription({ q, deps, now }, subscription, { trial_end: trialEnd, payment_behavior: 'default_incomplete', ...(prorationBehavior ? { proration_behavior: prorationBehavior } : {}) });
 }
 
 class Rollback {
@@ -174,9 +167,7 @@ export async function previewNewSubscription(
           ...(discounts?.length ? { discounts } : {}),
           ...(trialEnd !== undefined ? { trial_end: trialEnd } : {}),
         },
-      ).catch((err: unknown) => {
-        throw asDetail(err, 'trial_end');
-      });
+      );
       throw new Rollback(sub.latest_invoice ? await invoiceObject(q, await getInvoiceRow(q, sub.latest_invoice)) : null);
     });
     throw new Error('unreachable: the preview transaction always rolls back');

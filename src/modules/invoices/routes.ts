@@ -190,7 +190,11 @@ export function invoiceRoutes(r: Router): void {
       const details = body.subscription_details ?? {};
       if (!body.subscription && (body.customer || body.customer_details) && details.items?.length) {
         const at = body.customer ? await customerNow(q, body.customer, now) : now;
-        return previewNewSubscription(deps, at, body.customer ?? null, details.items, body.automatic_tax, body.customer_details, body.discounts, body.invoice_items, details.trial_end);
+        return previewNewSubscription(deps, at, body.customer ?? null, details.items, body.automatic_tax, body.customer_details, body.discounts, body.invoice_items, details.trial_end).catch(
+          (err: unknown) => {
+            throw inPreviewSpelling(err);
+          },
+        );
       }
       if (body.customer_details) {
         throw new InvalidRequestError("customer_details applies to the preview of a new subscription (subscription_details[items]); an existing subscription's customer is as they are.", 'customer_details', 'parameter_invalid');

@@ -1,5 +1,25 @@
 import { z } from 'zod';
 import { TAX_TYPES } from '../taxes/domain/types.js';
+import { zBool, zCurrency, zInt, zMetadata, zSignedAmount, zTimestamp } from '../../http/schemas.js';
+import { zOneTimePriceData } from '../catalog/schemas.js';
+
+/**
+ * What a pending invoice item is made of: POST /v1/invoiceitems takes these (with its customer,
+ * subscription or invoice), and so does create_preview's invoice_items.
+ */
+export const invoiceItemFields = {
+  price: z.string().min(1).optional(),
+  /** A one-time price made for this item (catalog/inline-prices.ts), instead of price or an amount. */
+  price_data: zOneTimePriceData.optional(),
+  amount: zSignedAmount().optional(),
+  unit_amount: zSignedAmount().optional(),
+  currency: zCurrency().optional(),
+  quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional(),
+  description: z.string().max(500).optional(),
+  discountable: zBool().optional(),
+  period: z.strictObject({ start: zTimestamp(), end: zTimestamp() }).optional(),
+  metadata: zMetadata().optional(),
+};
 
 // The invoice and its line as the API returns them (serialize.ts builds them; its return types are
 // these). Field names and nullability follow the official SDK's Invoice / InvoiceLineItem types

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { listQuery, zCreatedFilter, zBool, zExpand, zInt, zMetadata, zSignedAmount, zTimestamp, zCurrency } from '../../http/schemas.js';
+import { listQuery, zCreatedFilter, zBool, zExpand, zInt, zMetadata, zTimestamp, zCurrency } from '../../http/schemas.js';
 import { zAddress, zShippingParam, zTaxId } from '../customers/schemas.js';
 import { zOneTimePriceData, zRecurringPriceData } from '../catalog/schemas.js';
+import { invoiceItemFields } from '../invoices/schemas.js';
 
 const zQuantity = zInt().pipe(z.number().int().min(0).max(1_000_000));
 
@@ -224,18 +225,7 @@ export const upcomingQuery = z.strictObject({
 export type UpcomingQuery = z.output<typeof upcomingQuery>;
 
 /** A one-off item a preview adds (create_preview's invoice_items): what POST /v1/invoiceitems takes for a pending item. */
-const zPreviewInvoiceItem = z.strictObject({
-  price: z.string().min(1).optional(),
-  price_data: zOneTimePriceData.optional(),
-  amount: zSignedAmount().optional(),
-  unit_amount: zSignedAmount().optional(),
-  currency: zCurrency().optional(),
-  quantity: zInt().pipe(z.number().int().min(1).max(1_000_000)).optional(),
-  description: z.string().max(500).optional(),
-  discountable: zBool().optional(),
-  period: z.strictObject({ start: zTimestamp(), end: zTimestamp() }).optional(),
-  metadata: zMetadata().optional(),
-});
+const zPreviewInvoiceItem = z.strictObject(invoiceItemFields);
 export type PreviewInvoiceItem = z.output<typeof zPreviewInvoiceItem>;
 
 /** POST /v1/invoices/create_preview: the same preview as upcoming, spelled as current Stripe SDKs send it. */
