@@ -22,13 +22,15 @@ describe('sending an invoice', () => {
     const customer = await t.customer({ email: 'ap@enterprise.example' });
     await ok(t, 'POST', '/v1/invoiceitems', { customer, amount: 2_500_000, currency: 'usd', description: 'Enterprise training' });
     const draft = await ok(t, 'POST', '/v1/invoices', { customer, pending_invoice_items_behavior: 'include', collection_method: 'send_invoice', days_until_due: 30 });
-    expect(errorOf(await t.call({ method: 'POST', url: `/v1/invoices/${draft.id}/send` }))).toEqual([400, 'invoice_not_finalized', 'id']);
+    expect(draft.status).toBe('draft');
 
-    const inv = await ok(t, 'POST', `/v1/invoices/${draft.id}/finalize`);
+    // Stripe finalizes a draft before sending it: the first send finalizes (number, due date) and emails.
+    const inv = await ok(t, 'POST', `/v1/invoices/${draft.id}/send`);
+    expect([inv.id, inv.status, inv.number, inv.due_date]).toEqual([draft.id, 'open', expect.stringMatching(/-0001$/), 1_770_217_200]);
+    expect((await events(t, customer, 'invoice.finalized')).map((e) => e.data.object.id)).toEqual([inv.id]);
     const subject = `Invoice ${inv.number} for $25,000.00, due February 4, 2026`;
     const sent = await ok(t, 'POST', `/v1/invoices/${inv.id}/send`);
-    expect([sent.id, sent.status]).toEqual([inv.id, 'open']);
-    await ok(t, 'POST', `/v1/invoices/${inv.id}/send`);
+    expect([sent.id, sent.status, sent.number]).toEqual([inv.id, 'open', inv.number]);
     expect(await messages(customer)).toEqual([
       [subject, inv.id, 'ap@enterprise.example'],
       [subject, inv.id, 'ap@enterprise.example'],

@@ -128,19 +128,14 @@ describe('manual invoices', () => {
     expect(paid.body).toMatchObject({ status: 'paid', amount_paid: 99_700 });
   });
 
-  it('refuses to pay, void or mark uncollectible a draft', async () => {
+  it('refuses to void or mark uncollectible a draft (paying or sending one finalizes it: test/scenarios/draft-actions.test.ts)', async () => {
     const cus = await t.customer();
     const { invoice } = await draftFor(cus);
-    const pay = await t.call({ method: 'POST', url: `/v1/invoices/${invoice.id}/pay`, payload: { payment_method: 'pm_card_visa' } });
-    expect(pay.status).toBe(400);
-    expect(pay.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invoice_not_open', param: 'id' });
-    const oob = await t.call({ method: 'POST', url: `/v1/invoices/${invoice.id}/pay`, payload: { paid_out_of_band: true } });
-    expect(oob.status).toBe(400);
     expect((await t.call({ method: 'POST', url: `/v1/invoices/${invoice.id}/void` })).status).toBe(400);
     expect((await t.call({ method: 'POST', url: `/v1/invoices/${invoice.id}/mark_uncollectible` })).status).toBe(400);
     // Nothing was charged and nothing moved.
     expect(await count(`SELECT count(*)::int AS n FROM payment_intents WHERE invoice = $1`, [invoice.id])).toBe(0);
-    expect((await t.call({ method: 'GET', url: `/v1/invoices/${invoice.id}` })).body).toMatchObject({ status: 'draft', attempt_count: 0 });
+    expect((await t.call({ method: 'GET', url: `/v1/invoices/${invoice.id}` })).body).toMatchObject({ status: 'draft', number: null, attempt_count: 0 });
   });
 
   it('marks an open invoice uncollectible, then records an out-of-band payment', async () => {

@@ -380,17 +380,17 @@ export function invoiceRoutes(r: Router): void {
   r.route({
     method: 'POST',
     url: '/v1/invoices/{id}/send',
-    summary: 'Email a finalized (open or paid) invoice to the customer now, out of the automatic schedule',
+    summary: 'Email an invoice to the customer now, out of the automatic schedule (a draft is finalized first)',
     tag: 'Invoices',
     scope: 'write',
     params: idParams,
     body: z.strictObject({ expand: zExpand() }),
     handler: async ({ q, now: requestNow, deps, params }) => {
-      const inv = await getInvoiceRow(q, params.id, true);
+      const now = await clockNow(q, 'invoices', params.id, requestNow);
+      const { invoice: inv } = await finalizeIfDraft(q, deps, params.id, now);
       if (inv.status !== 'open' && inv.status !== 'paid') {
         throw new InvalidRequestError(`Only a finalized invoice (open or paid) can be sent; this one is ${inv.status}.`, 'id', 'invoice_not_finalized');
       }
-      const now = await effectiveNow(q, inv.test_clock, requestNow);
       await sendInvoiceNow(q, deps.config, inv, now);
       const obj = await invoiceObject(q, inv);
       // Stripe's invoice.sent: the invoice was emailed to the customer.
@@ -401,7 +401,7 @@ export function invoiceRoutes(r: Router): void {
   r.route({
     method: 'POST',
     url: '/v1/invoices/{id}/pay',
-    summary: 'Pay an open or uncollectible invoice now (card on file, a given payment_method, or out of band)',
+    summary: 'Pay an open or uncollectible invoice now, a draft after finalizing it (card on file, a given payment_method, or out of band)',
     tag: 'Invoices',
     scope: 'write',
     params: idParams,
@@ -424,6 +424,9 @@ export function invoiceRoutes(r: Router): void {
       if (body.payment_reference !== undefined && !body.paid_out_of_band) {
         throw new InvalidRequestError('payment_reference goes with paid_out_of_band=true.', 'payment_reference', 'parameter_invalid');
       }
+      // A draft is finalized first; one that nothing is due on is paid by its finalization.
+      const { invoice: inv, finalized } = await finalizeIfDraft(q, deps, params.id, now);
+      if (finalized && inv.status === 'paid') return invoiceObject(q, inv);
       if (body.paid_out_of_band) return invoiceObject(q, await payOutOfBand(q, params.id, now, body.payment_reference));
       // Nothing to charge is a 400 that records nothing (no payment intent, attempt_count unchanged).
       const res = await payInvoice(q, deps, params.id, now, { paymentMethod: body.payment_method, missingPaymentMethod: 'throw', manual: true });
@@ -536,4 +539,15 @@ export function invoiceRoutes(r: Router): void {
       return listObject('/v1/invoiceitems', data, hasMore);
     },
   });
+}
+
+/**
+ * Stripe finalizes a draft before sending it or attempting its payment: sending or paying a draft
+ * finalizes it first, in the same transaction (a payment refused with a 400 leaves it a draft).
+ */
+async function finalizeIfDraft(q: Queryable, deps: AppDeps, id: string, now: Date): Promise<{ invoice: InvoiceRow; finalized: boolean }> {
+  const inv = await getInvoiceRow(q, id, true);
+  if (inv.status !== 'draft') return { invoice: inv, finalized: false };
+  await finalizeInvoices(q, [inv.id], now, { config: deps.config });
+  return { invoice: await getInvoiceRow(q, inv.id), finalized: true };
 }
