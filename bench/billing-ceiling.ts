@@ -40,7 +40,7 @@ const DUE = new Date('2026-03-01T00:00:00Z');
 const NOW = new Date('2026-03-01T00:00:10Z');
 const RUNS = Number(values.runs);
 
-type Variant = 'no-events' | 'full-events' | 'compact-events' | 'compact-events-bare' | 'one-compact-event-bare';
+type Variant = 'no-events' | 'full-events' | 'compact-events' | 'compact-events-bare' | 'one-compact-event-bare' | 'one-compact-event-versions';
 const VARIANTS: { name: Variant; label: string }[] = [
   { name: 'no-events', label: 'no events' },
   { name: 'full-events', label: '7 events with the whole invoice (row + line as JSON), Recur\'s event indexes and trigger' },
@@ -48,12 +48,18 @@ const VARIANTS: { name: Variant; label: string }[] = [
   { name: 'compact-events-bare', label: '7 compact events, events table without its 4 secondary indexes and trigger' },
   // The least any design recording a renewal's events in its own transaction could write: one small row.
   { name: 'one-compact-event-bare', label: '1 compact event per renewal, events table without its 4 secondary indexes and trigger' },
+  // ADR 0007 option 4 on today's row versions: one compact row per renewal in the events table as it is
+  // (indexes, trigger), the invoice written as a draft, then numbered and opened, then paid (three
+  // versions, three statements per batch as Recur's renewal, finalisation and payment passes), the
+  // payment intent inserted as processing and then marked succeeded (two versions).
+  { name: 'one-compact-event-versions', label: '1 compact event per renewal (indexes and trigger kept); invoice in 3 versions, payment intent in 2, as Recur writes them' },
 ];
 const CHOSEN = values.variants ? VARIANTS.filter((v) => values.variants!.split(',').includes(v.name)) : VARIANTS;
 if (CHOSEN.length === 0) throw new Error(`--variants: none of ${VARIANTS.map((v) => v.name).join(', ')}`);
 const EVENT_TYPES = `ARRAY['invoice.created', 'customer.subscription.updated', 'invoice.finalized', 'payment_intent.created', 'payment_intent.succeeded', 'invoice.paid', 'invoice.payment_succeeded']`;
 
 const INLINE = values.numbering === 'inline';
+if (INLINE && CHOSEN.some((v) => v.name === 'one-compact-event-versions')) throw new Error('one-compact-event-versions numbers after the renewal: use --numbering after');
 
 function renewalSql(variant: Variant, batch: number): string {
   const payload =
@@ -65,7 +71,7 @@ function renewalSql(variant: Variant, batch: number): string {
       ? ''
       : `, ev AS (INSERT INTO events (id, type, created, object_id, customer_id, data)
            SELECT 'evt_' || k || i.id, t, $1, i.id, i.customer, ${payload}
-             FROM ins_inv i JOIN ins_line l ON l.invoice = i.id, unnest(${variant === 'one-compact-event-bare' ? `ARRAY['invoice.paid']` : EVENT_TYPES}) WITH ORDINALITY AS x(t, k) RETURNING 1)`;
+             FROM ins_inv i JOIN ins_line l ON l.invoice = i.id, unnest(${variant === 'one-compact-event-bare' || variant === 'one-compact-event-versions' ? `ARRAY['invoice.paid']` : EVENT_TYPES}) WITH ORDINALITY AS x(t, k) RETURNING 1)`;
   return `
     WITH claimed AS (
       SELECT s.* FROM subscriptions s
@@ -95,7 +101,7 @@ function renewalSql(variant: Variant, batch: number): string {
     ins_pi AS (
       INSERT INTO payment_intents (id, customer, invoice, amount, amount_received, currency, status, payment_method, gateway, gateway_ref,
                                    idempotency_key, created, updated)
-      SELECT 'pi_' || i.id, i.customer, i.id, i.amount_due, i.amount_due, i.currency, 'succeeded', c.invoice_settings->>'default_payment_method',
+      SELECT 'pi_' || i.id, i.customer, i.id, i.amount_due, ${variant === 'one-compact-event-versions' ? `0, i.currency, 'processing'` : `i.amount_due, i.currency, 'succeeded'`}, c.invoice_settings->>'default_payment_method',
              'simulated', 'ch_' || i.id, i.id || ':1', $1, $1
         FROM ins_inv i JOIN customers c ON c.id = i.customer RETURNING 1),
     upd AS (
@@ -105,13 +111,17 @@ function renewalSql(variant: Variant, batch: number): string {
     SELECT (SELECT count(*) FROM upd) AS n, (SELECT count(*) FROM ins_pi) AS pis, (SELECT array_agg(id ORDER BY id) FROM ins_inv) AS ids`;
 }
 
-/** --numbering after: the batch's invoices (written as drafts) numbered and marked paid in a short transaction of their own, gapless. */
-const NUMBER_SQL = `
+/** --numbering after: the batch's invoices (written as drafts) numbered and marked paid (or opened) in a short transaction of their own, gapless. */
+const numberSql = (status: 'paid' | 'open') => `
   WITH ser AS (
     UPDATE invoice_number_series SET next_number = next_number + cardinality($1::text[]) WHERE series = 'CEIL'
     RETURNING next_number - cardinality($1::text[]) AS base),
   todo AS (SELECT id, rn FROM unnest($1::text[]) WITH ORDINALITY AS u(id, rn))
-  UPDATE invoices i SET status = 'paid', number = 'CEIL-' || lpad((ser.base + todo.rn - 1)::text, 6, '0') FROM todo, ser WHERE i.id = todo.id`;
+  UPDATE invoices i SET status = '${status}', number = 'CEIL-' || lpad((ser.base + todo.rn - 1)::text, 6, '0') FROM todo, ser WHERE i.id = todo.id`;
+/** one-compact-event-versions: the payment pass's writes — the invoice's third version, the payment intent's second. */
+const PAY_SQL = `
+  WITH inv AS (UPDATE invoices SET status = 'paid', amount_paid = amount_due, amount_remaining = 0, updated = $2 WHERE id = ANY($1::text[]) RETURNING id)
+  UPDATE payment_intents p SET status = 'succeeded', amount_received = p.amount, updated = $2 FROM inv WHERE p.invoice = inv.id`;
 
 interface RunResult {
   perSecond: number;
@@ -157,7 +167,9 @@ async function runOnce(kind: 'postgres' | 'pglite', variant: Variant, n: number,
         for (;;) {
           const r = await c.tx(async (q) => (await q.query<{ n: string; pis: string; ids: string[] | null }>(sql, [NOW])).rows[0]!);
           if (Number(r.pis) !== Number(r.n)) throw new Error(`batch wrote ${r.n} renewals but ${r.pis} payment intents`);
-          if (!INLINE && r.ids?.length) await c.tx((q) => q.query(NUMBER_SQL, [r.ids]));
+          const versions = variant === 'one-compact-event-versions';
+          if (!INLINE && r.ids?.length) await c.tx((q) => q.query(numberSql(versions ? 'open' : 'paid'), [r.ids]));
+          if (versions && r.ids?.length) await c.tx((q) => q.query(PAY_SQL, [r.ids, NOW]));
           renewed += Number(r.n);
           if (Number(r.n) === 0) break;
         }
