@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../helpers/billing.js';
+import { usingPostgres } from '../helpers/db.js';
+import { drainBilling } from '../../src/modules/subscriptions/jobs.js';
 import { countRows, errorOf, events, get, ok, unix, type BillingApp } from './support.js';
 
 // Stripe "automatically finalizes drafts before sending and attempting payment on invoices": paying
@@ -87,5 +89,65 @@ describe('sending a draft', () => {
     const other = await draftFor(customer, 1_000, { collection_method: 'send_invoice', days_until_due: 14 });
     await ok(t, 'DELETE', `/v1/invoices/${other.id}`);
     expect(errorOf(await t.call({ method: 'POST', url: `/v1/invoices/${other.id}/send` }))).toEqual([404, 'resource_missing', 'id']);
+  });
+});
+
+describe('paying a draft, racing', () => {
+  it('two pay calls on one draft: one finalization, one charge; the other is told it is paid', async () => {
+    const customer = await t.customer({ card: 'pm_card_visa' });
+    const draft = await draftFor(customer, 4_400);
+    const results = await Promise.all([1, 2].map(() => t.call({ method: 'POST', url: `/v1/invoices/${draft.id}/pay` })));
+    expect(results.map((r) => [r.status, r.body.error?.code ?? r.body.status]).sort()).toEqual([
+      [200, 'paid'],
+      [400, 'invoice_already_paid'],
+    ]);
+    expect((await get(t, `/v1/payment_intents?invoice=${draft.id}`)).data.map((p: { status: string }) => p.status)).toEqual(['succeeded']);
+    expect((await events(t, customer, 'invoice.finalized')).length).toBe(1);
+  });
+
+  it.skipIf(!usingPostgres)('pay calls racing two workers over renewal drafts: each invoice finalized once and charged once', async () => {
+    const price = await t.priceId('community_monthly');
+    const subs: { customer: string; sub: string }[] = [];
+    for (let i = 0; i < 12; i++) {
+      const customer = await t.customer({ card: 'pm_card_visa' });
+      subs.push({ customer, sub: (await ok(t, 'POST', '/v1/subscriptions', { customer, items: [{ price }], trial_end: 'now' })).id });
+    }
+    // The renewals' drafts: the worker makes them at the period end and finalizes them an hour later.
+    const due = new Date(t.clock.now().getTime() + 32 * 86_400_000);
+    await drainBilling(t.testDb.db, t.deps, { clock: null }, due);
+    const { rows } = await t.testDb.db.query<{ id: string }>(`SELECT id FROM invoices WHERE subscription = ANY($1::text[]) AND status = 'draft' ORDER BY id`, [subs.map((s) => s.sub)]);
+    expect(rows.length).toBe(12);
+    t.clock.set(new Date(due.getTime() + 2 * 3600_000));
+    const other = await t.testDb.openAnother(2);
+    const later = t.clock.now();
+    // The workers take two drafts a batch in id order; two API callers go through them from the other end,
+    // so that they meet somewhere in the middle.
+    const deps = { ...t.deps, config: { ...t.deps.config, workerBatchSize: 2 } };
+    const backwards = [...rows].reverse();
+    const caller = async (ids: { id: string }[]) => {
+      const out: string[] = [];
+      for (const r of ids) {
+        const res = await t.call({ method: 'POST', url: `/v1/invoices/${r.id}/pay` });
+        out.push(`${res.status} ${res.body.error?.code ?? res.body.status}`);
+      }
+      return out;
+    };
+    const [a, b] = await Promise.all([
+      caller(backwards.filter((_, i) => i % 2 === 0)),
+      caller(backwards.filter((_, i) => i % 2 === 1)),
+      drainBilling(t.testDb.db, deps, { clock: null }, later),
+      drainBilling(other, deps, { clock: null }, later),
+    ]);
+    // Each call either paid the draft itself or found it paid by a worker.
+    for (const answer of [...a, ...b]) expect(['200 paid', '400 invoice_already_paid']).toContain(answer);
+    const { rows: counts } = await t.testDb.db.query<{ status: string; intents: number; numbered: boolean }>(
+      `SELECT i.status, (SELECT count(*)::int FROM payment_intents p WHERE p.invoice = i.id) AS intents, i.number IS NOT NULL AS numbered
+         FROM invoices i WHERE i.id = ANY($1::text[]) ORDER BY i.id`,
+      [rows.map((r) => r.id)],
+    );
+    expect(counts).toEqual(rows.map(() => ({ status: 'paid', intents: 1, numbered: true })));
+    const { rows: fin } = await t.testDb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE type = 'invoice.finalized' AND object_id = ANY($1::text[])`, [rows.map((r) => r.id)]);
+    expect(fin[0]!.n).toBe(12);
+    expect(await numbersGiven()).toEqual((await numbersGiven()).map((_, i) => i + 1));
   });
 });
