@@ -1,4 +1,5 @@
 import type { Db } from '../../src/db/index.js';
+import { batchedEvents } from '../../src/modules/events/batches.js';
 
 // The invariants of the books that must hold at any instant, whatever happened before — each
 // invoice's arithmetic, the customer balance ledger, gapless numbers, one invoice per period, one
@@ -16,6 +17,18 @@ export async function checkBooks(q: Db): Promise<Problem[]> {
     for (const r of rows) problems.push({ check, detail: r });
   };
   const rows = async (sql: string) => (await q.query<Record<string, unknown>>(sql)).rows;
+  // The events of both storages (rows of `events`, and the worker's compressed groups: event_batches),
+  // in a temporary table `all_events` for the event checks.
+  const batched = await batchedEvents(q);
+  const evRows = (sql: string) =>
+    q.tx(async (tx) => {
+      await tx.query(`CREATE TEMP TABLE all_events ON COMMIT DROP AS SELECT id, type, object_id, data FROM events`);
+      await tx.query(
+        `INSERT INTO all_events (id, type, object_id, data) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])`,
+        [batched.map((e) => e.id), batched.map((e) => e.type), batched.map((e) => e.object_id), batched.map((e) => JSON.stringify(e.data))],
+      );
+      return (await tx.query<Record<string, unknown>>(sql)).rows;
+    });
 
   add(
     'subtotal = sum of line amounts',
@@ -130,26 +143,26 @@ export async function checkBooks(q: Db): Promise<Problem[]> {
   // finalized invoice, one invoice.paid per paid one, one customer.subscription.created per subscription.
   add(
     'one event per invoice state reached',
-    await rows(`SELECT i.id, i.status, e.created_n, e.finalized_n, e.paid_n FROM invoices i
+    await evRows(`SELECT i.id, i.status, e.created_n, e.finalized_n, e.paid_n FROM invoices i
                   LEFT JOIN (SELECT object_id, count(*) FILTER (WHERE type = 'invoice.created') AS created_n,
                                     count(*) FILTER (WHERE type = 'invoice.finalized') AS finalized_n,
                                     count(*) FILTER (WHERE type = 'invoice.paid') AS paid_n
-                               FROM events WHERE type LIKE 'invoice.%' GROUP BY object_id) e ON e.object_id = i.id
+                               FROM all_events WHERE type LIKE 'invoice.%' GROUP BY object_id) e ON e.object_id = i.id
                  WHERE coalesce(e.created_n, 0) <> 1
                     OR coalesce(e.finalized_n, 0) <> (CASE WHEN i.status_transitions->>'finalized_at' IS NULL THEN 0 ELSE 1 END)
                     OR coalesce(e.paid_n, 0) <> (CASE WHEN i.status = 'paid' THEN 1 ELSE 0 END)`),
   );
   add(
     'one customer.subscription.created per subscription',
-    await rows(`SELECT s.id, count(e.id) AS n FROM subscriptions s LEFT JOIN events e ON e.object_id = s.id AND e.type = 'customer.subscription.created'
+    await evRows(`SELECT s.id, count(e.id) AS n FROM subscriptions s LEFT JOIN all_events e ON e.object_id = s.id AND e.type = 'customer.subscription.created'
                  GROUP BY s.id HAVING count(e.id) <> 1`),
   );
   // customer.delinquent changes only with a customer.updated that shows it (customers/delinquency.ts):
   // the customer's latest event shows the value it has (customers written without events are skipped).
   add(
     "a customer's delinquent is what its latest event shows",
-    await rows(`SELECT c.id, c.delinquent, e.id AS event, e.type, e.data->'object'->'delinquent' AS shown FROM customers c
-                  JOIN LATERAL (SELECT id, type, data FROM events WHERE object_id = c.id AND type IN ('customer.created', 'customer.updated', 'customer.deleted')
+    await evRows(`SELECT c.id, c.delinquent, e.id AS event, e.type, e.data->'object'->'delinquent' AS shown FROM customers c
+                  JOIN LATERAL (SELECT id, type, data FROM all_events WHERE object_id = c.id AND type IN ('customer.created', 'customer.updated', 'customer.deleted')
                                  ORDER BY id DESC LIMIT 1) e ON true
                  WHERE (e.data->'object'->>'delinquent')::boolean IS DISTINCT FROM c.delinquent`),
   );

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
-import { listObject, paginate } from '../../http/pagination.js';
+import { listObject } from '../../http/pagination.js';
 import type { Router } from '../../http/router.js';
 import { createdBounds, listQuery, zCreatedFilter } from '../../http/schemas.js';
-import { serializeEvent, type EventRow } from './service.js';
+import { serializeEvent } from './service.js';
+import { findEvent, listEvents } from './batches.js';
 
 const eventSchema = z.object({
   id: z.string(),
@@ -30,26 +31,22 @@ export function eventRoutes(r: Router): void {
     }),
     response: z.object({ object: z.literal('list'), data: z.array(eventSchema), has_more: z.boolean() }),
     handler: async ({ q, query }) => {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      const add = (cond: (n: string) => string, v: unknown) => {
-        params.push(v);
-        where.push(cond(`$${params.length}`));
-      };
       if (query.type && query.types?.length) {
         // Stripe: "You may pass either type or types, but not both."
         throw new InvalidRequestError('Pass either type or types, not both.', 'types', 'parameter_invalid');
       }
-      if (query.type) {
-        // Stripe allows a trailing wildcard: customer.subscription.*
-        if (query.type.endsWith('*')) add((p) => `type LIKE ${p}`, query.type.slice(0, -1) + '%');
-        else add((p) => `type = ${p}`, query.type);
-      }
-      if (query.types?.length) add((p) => `type = ANY(${p})`, query.types);
-      if (query.customer) add((p) => `customer_id = ${p}`, query.customer);
-      if (query.object_id) add((p) => `object_id = ${p}`, query.object_id);
-      for (const [op, at] of createdBounds(query.created)) add((p) => `created ${op} to_timestamp(${p})`, at);
-      const { rows, hasMore } = await paginate<EventRow>(q, { table: 'events', where: where.join(' AND ') || undefined, params }, query);
+      const { rows, hasMore } = await listEvents(
+        q,
+        {
+          // Stripe allows a trailing wildcard: customer.subscription.*
+          ...(query.type ? (query.type.endsWith('*') ? { typePrefix: query.type.slice(0, -1) } : { types: [query.type] }) : {}),
+          ...(query.types?.length ? { types: query.types } : {}),
+          ...(query.customer ? { customer: query.customer } : {}),
+          ...(query.object_id ? { objectId: query.object_id } : {}),
+          created: createdBounds(query.created),
+        },
+        query,
+      );
       return listObject('/v1/events', rows.map(serializeEvent), hasMore);
     },
   });
@@ -64,9 +61,9 @@ export function eventRoutes(r: Router): void {
     query: z.strictObject({ expand: z.array(z.string()).optional() }),
     response: eventSchema,
     handler: async ({ q, params }) => {
-      const { rows } = await q.query<EventRow>(`SELECT * FROM events WHERE id = $1`, [params.id]);
-      if (!rows[0]) throw new NotFoundError('event', params.id);
-      return serializeEvent(rows[0]);
+      const event = await findEvent(q, params.id);
+      if (!event) throw new NotFoundError('event', params.id);
+      return serializeEvent(event);
     },
   });
 }

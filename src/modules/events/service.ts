@@ -2,10 +2,12 @@ import type { Queryable } from '../../db/index.js';
 import { newId } from '../../core/ids/index.js';
 import { toUnix } from '../../core/time/index.js';
 import { currentRequest } from '../../core/context/index.js';
+import { EVENT_BATCH_MIN, writeEventBatch } from './batches.js';
 
 // Every state change writes an event in the same transaction as the change, shaped as Stripe's.
-// Analytics (MRR movements, churn, cohorts) will be computed from this table, so each event keeps
-// the full object after the change and the attributes it had before.
+// Analytics (MRR movements, churn, cohorts) will be computed from the events, so each event keeps
+// the full object after the change and the attributes it had before. A row of `events` each, or, for
+// a worker pass's large group, one compressed row of `event_batches` (batches.ts reads both).
 
 interface EventBase {
   type: string;
@@ -55,6 +57,23 @@ export async function recordEvent(q: Queryable, now: Date, e: EventInput): Promi
 export async function recordEvents(q: Queryable, now: Date, events: EventInput[]): Promise<void> {
   if (events.length === 0) return;
   const request = currentRequest();
+  // A large group outside any request (a worker pass over a batch): one compressed row (batches.ts).
+  if (!request && events.length >= EVENT_BATCH_MIN) {
+    await writeEventBatch(
+      q,
+      now,
+      events.map((e) => ({
+        id: newId('evt'),
+        type: e.type,
+        object_id: objectIdOf(e),
+        customer_id: e.customerId ?? null,
+        data: { object: e.object, ...(e.previousAttributes ? { previous_attributes: e.previousAttributes } : {}) },
+        request_id: e.requestId ?? null,
+        idempotency_key: e.idempotencyKey ?? null,
+      })),
+    );
+    return;
+  }
   const payloads: string[] = [];
   const shared = new Map<Record<string, unknown>, number>();
   const payloadOf = events.map((e) => {
@@ -88,6 +107,8 @@ export async function recordEvents(q: Queryable, now: Date, events: EventInput[]
 export interface EventRow {
   id: string;
   type: string;
+  object_id: string;
+  customer_id: string | null;
   created: Date;
   data: unknown;
   request_id: string | null;

@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBillingApp } from '../../../test/helpers/billing.js';
+import { createDueSubscriptions } from '../../../test/helpers/due-subscriptions.js';
+import { runInRequest } from '../../core/context/index.js';
+import { drainBilling } from '../subscriptions/jobs.js';
+import { allEvents, EVENT_BATCH_MIN } from './batches.js';
+import { recordEvents, type EventInput } from './service.js';
+
+// Events written as one compressed row per large group outside a request (migration 0049, ADR 0007
+// option 5) read back exactly as rows of `events` do: the same objects, through the same list filters,
+// pages and retrieval, and the same notification-inbox rows.
+
+let t: Awaited<ReturnType<typeof createBillingApp>>;
+beforeAll(async () => {
+  t = await createBillingApp('2026-03-01T00:00:00Z');
+});
+afterAll(() => t.close());
+
+const get = async (url: string) => {
+  const res = await t.call({ method: 'GET', url });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body;
+};
+
+/** A group of events of several types, customers and objects (invoices with send_invoice or not). */
+function group(tag: string, n: number): EventInput[] {
+  const types = ['invoice.created', 'invoice.finalized', 'invoice.paid', 'customer.subscription.updated', 'payment_intent.succeeded'];
+  return Array.from({ length: n }, (_, i) => {
+    const type = types[i % types.length]!;
+    const object = { id: `obj_${tag}_${i % 7}`, object: type.split('.')[0], n: i, collection_method: i % 3 === 0 ? 'send_invoice' : 'charge_automatically', note: 'line\nwith "quotes" — ü' };
+    return { type, object, customerId: `cus_${tag}_${i % 4}`, ...(i % 5 === 3 ? { previousAttributes: { n: i - 1, gone: null } } : {}) };
+  });
+}
+
+describe('event batches', () => {
+  it('store a group whole: the API lists, filters, pages and retrieves it as it does rows', async () => {
+    const now = t.clock.now();
+    // Rows before, a batch, rows between, a batch, rows after: ids interleave in one order.
+    const inRequest = (events: EventInput[]) => runInRequest({ id: 'req_test', idempotencyKey: null }, () => t.testDb.db.tx((q) => recordEvents(q, now, events)));
+    await inRequest(group('a', 12));
+    await t.testDb.db.tx((q) => recordEvents(q, now, group('b', EVENT_BATCH_MIN + 10)));
+    await inRequest(group('c', 9));
+    await t.testDb.db.tx((q) => recordEvents(q, now, group('d', EVENT_BATCH_MIN)));
+    await inRequest(group('e', 5));
+    const { rows: batches } = await t.testDb.db.query<{ n: number }>(`SELECT n FROM event_batches ORDER BY first_event`);
+    expect(batches.map((b) => b.n)).toEqual([EVENT_BATCH_MIN + 10, EVENT_BATCH_MIN]);
+    const { rows: plain } = await t.testDb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM events WHERE customer_id LIKE 'cus\\_%\\_%'`);
+    expect(plain[0]!.n).toBe(12 + 9 + 5);
+
+    // Every event once, newest first, through pages of 7 in both directions.
+    const everything = await allEvents(t.testDb.db, { customer: undefined });
+    const ours = everything.filter((e) => /^cus_[a-e]_/.test(e.customer_id ?? ''));
+    expect(ours.length).toBe(12 + EVENT_BATCH_MIN + 10 + 9 + EVENT_BATCH_MIN + 5);
+    const expected = [...ours].reverse().map((e) => e.id);
+    const forward: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await get(`/v1/events?limit=7${cursor ? `&starting_after=${cursor}` : ''}`);
+      forward.push(...page.data.map((e: { id: string }) => e.id));
+      if (!page.has_more) break;
+      cursor = page.data.at(-1).id;
+    }
+    expect(forward.filter((id) => expected.includes(id))).toEqual(expected);
+    const backward: string[] = [];
+    cursor = forward.at(-1);
+    backward.push(cursor!);
+    for (;;) {
+      const page = await get(`/v1/events?limit=7&ending_before=${cursor}`);
+      backward.unshift(...page.data.map((e: { id: string }) => e.id));
+      if (!page.has_more) break;
+      cursor = page.data[0].id;
+    }
+    expect(backward).toEqual(forward);
+
+    // Filters: each matches what the events say, whichever storage holds them.
+    const check = async (query: string, keep: (e: (typeof ours)[number]) => boolean) => {
+      const listed: string[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await get(`/v1/events?limit=20&${query}${after ? `&starting_after=${after}` : ''}`);
+        listed.push(...page.data.map((e: { id: string }) => e.id));
+        if (!page.has_more) break;
+        after = page.data.at(-1).id;
+      }
+      expect(listed.filter((id) => expected.includes(id)), query).toEqual(expected.filter((id) => keep(ours.find((e) => e.id === id)!)));
+    };
+    await check('type=invoice.paid', (e) => e.type === 'invoice.paid');
+    await check('type=invoice.*', (e) => e.type.startsWith('invoice.'));
+    await check('types[]=payment_intent.succeeded&types[]=invoice.created', (e) => ['payment_intent.succeeded', 'invoice.created'].includes(e.type));
+    await check('customer=cus_b_2', (e) => e.customer_id === 'cus_b_2');
+    await check('object_id=obj_d_3', (e) => e.object_id === 'obj_d_3');
+    await check(`created=${Math.floor(now.getTime() / 1000)}`, () => true);
+
+    // Retrieval: the same object, previous attributes and request as the input, for a batched event.
+    const inBatch = ours.find((e) => e.customer_id === 'cus_b_3' && e.type === 'customer.subscription.updated')!;
+    const one = await get(`/v1/events/${inBatch.id}`);
+    const input = group('b', EVENT_BATCH_MIN + 10).find((e, i) => e.type === 'customer.subscription.updated' && `cus_b_${i % 4}` === 'cus_b_3')!;
+    expect(one).toMatchObject({ id: inBatch.id, object: 'event', type: 'customer.subscription.updated', created: Math.floor(now.getTime() / 1000), request: { id: null, idempotency_key: null } });
+    expect(one.data).toEqual({ object: input.object, ...(input.previousAttributes ? { previous_attributes: input.previousAttributes } : {}) });
+    expect((await t.call({ method: 'GET', url: '/v1/events/evt_missing' })).status).toBe(404);
+    expect((await t.call({ method: 'GET', url: `/v1/events?starting_after=evt_missing` })).body.error).toMatchObject({ code: 'resource_missing', param: 'starting_after' });
+  });
+
+  it('feed the notification inbox as the trigger on rows does', async () => {
+    const now = t.clock.now();
+    const events = group('inbox', EVENT_BATCH_MIN);
+    await runInRequest({ id: 'req_inbox', idempotencyKey: null }, () => t.testDb.db.tx((q) => recordEvents(q, now, events)));
+    const asRows = await inboxOf('cus_inbox_%');
+    const again = group('inbox2', EVENT_BATCH_MIN);
+    await t.testDb.db.tx((q) => recordEvents(q, now, again));
+    const asBatch = await inboxOf('cus_inbox2_%');
+    // invoice.paid always, invoice.finalized only for send_invoice; subscription updates only in dunning.
+    expect(asRows.length).toBeGreaterThan(10);
+    expect(asBatch).toEqual(asRows.map((r) => r.replaceAll('inbox_', 'inbox2_')));
+  });
+
+  it('hold a worker pass: renewals read back through the API, one inbox row per receipt', async () => {
+    const price = await t.priceId('community_monthly');
+    const due = new Date('2026-03-05T00:00:00Z');
+    await t.testDb.db.tx((q) => createDueSubscriptions(q, { n: 60, dueAt: due, priceId: price, prefix: 'batch' }));
+    const deps = { ...t.deps, config: { ...t.deps.config, finalizeDelaySeconds: 0 } };
+    await drainBilling(t.testDb.db, deps, { clock: null }, new Date('2026-03-05T00:00:10Z'));
+    const { rows } = await t.testDb.db.query<{ n: number; types: string[] }>(`SELECT n, types FROM event_batches WHERE created = '2026-03-05T00:00:10Z' ORDER BY first_event`);
+    // Each group the passes write: the renewal's invoices, then its subscriptions; the finalisation;
+    // the payment's four events per invoice.
+    expect(rows.map((r) => [r.n, [...r.types].sort()])).toEqual([
+      [60, ['invoice.created']],
+      [60, ['customer.subscription.updated']],
+      [60, ['invoice.finalized']],
+      [240, ['invoice.paid', 'invoice.payment_succeeded', 'payment_intent.created', 'payment_intent.succeeded']],
+    ]);
+    const sub = 'sub_batch000000007';
+    const subEvents = await get(`/v1/events?object_id=${sub}&type=customer.subscription.updated`);
+    expect(subEvents.data.map((e: { data: { object: { current_period_start: number } } }) => e.data.object.current_period_start)).toEqual([Date.parse('2026-03-05T00:00:00Z') / 1000]);
+    const inv = subEvents.data[0].data.object.latest_invoice as string;
+    const invEvents = await get(`/v1/events?object_id=${inv}`);
+    expect(invEvents.data.map((e: { type: string; data: { object: { status: string } } }) => [e.type, e.data.object.status])).toEqual([
+      ['invoice.payment_succeeded', 'paid'],
+      ['invoice.paid', 'paid'],
+      ['invoice.finalized', 'open'],
+      ['invoice.created', 'draft'],
+    ]);
+    const { rows: inbox } = await t.testDb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM notification_inbox WHERE type = 'invoice.paid' AND customer_id LIKE 'cus\\_batch%'`);
+    expect(inbox[0]!.n).toBe(60);
+  });
+});
+
+async function inboxOf(customerLike: string): Promise<string[]> {
+  const { rows } = await t.testDb.db.query<{ type: string; object_id: string; customer_id: string }>(
+    `SELECT i.type, i.object_id, i.customer_id FROM notification_inbox i WHERE i.customer_id LIKE $1 ORDER BY i.event_id`,
+    [customerLike],
+  );
+  return rows.map((r) => `${r.type} ${r.object_id} ${r.customer_id}`);
+}
