@@ -38,6 +38,8 @@ const PI_COLUMNS = [
   { name: 'status', type: 'text' },
   { name: 'payment_method', type: 'text' },
   { name: 'gateway', type: 'text' },
+  { name: 'gateway_ref', type: 'text' },
+  { name: 'routing', type: 'jsonb' },
   { name: 'idempotency_key', type: 'text' },
   { name: 'last_payment_error', type: 'jsonb' },
   { name: 'failure_class', type: 'text' },
@@ -159,24 +161,21 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
       failure_class: 'fraud',
     };
   });
-  const inserted = new Set(
-    (await bulkInsert<{ id: string }>(q, 'payment_intents', PI_COLUMNS, rows as unknown as Record<string, unknown>[], 'ON CONFLICT (idempotency_key) DO NOTHING RETURNING id')).map(
-      (r) => r.id,
-    ),
-  );
-  // A key taken since the check above (another writer): that attempt resumes one by one.
-  const attempts = fast.map((f, i) => ({ ...f, row: rows[i]! }));
-  for (const a of attempts) if (!inserted.has(a.row.id)) slow.push(a.inv);
-  const blocked = attempts.filter((a) => inserted.has(a.row.id) && a.row.status === 'requires_payment_method');
-  const work = attempts.filter((a) => inserted.has(a.row.id) && a.row.status === 'processing');
-
-  const outcomes: ChargeOutcome[] = new Array(work.length);
-  for (let i = 0; i < work.length; i += GATEWAY_CONCURRENCY) {
+  // Charged before the rows are written, so each payment intent is written once, as it ended (a row
+  // version fewer than inserting it as processing and updating it: ADR 0006). No second charge can come
+  // of it: the claim holds each invoice's row lock until this transaction ends (payInvoice takes the
+  // same lock), attempt keys already on record went to the slow path above, and a key taken all the
+  // same (a writer that did not lock the invoice) meets the gateway's idempotency: the same key gets
+  // the first answer back, and the attempt then resumes one by one from the row on record.
+  const charging = fast.map((f, i) => ({ ...f, row: rows[i]! })).filter((a) => a.row.status === 'processing');
+  const outcomes = new Map<string, ChargeOutcome>();
+  for (let i = 0; i < charging.length; i += GATEWAY_CONCURRENCY) {
     await Promise.all(
-      work.slice(i, i + GATEWAY_CONCURRENCY).map(async (w, k) => {
+      charging.slice(i, i + GATEWAY_CONCURRENCY).map(async (w) => {
+        let outcome: ChargeOutcome;
         try {
           // The context charge() gives one by one: the router's rules (country, brand, type) apply.
-          outcomes[i + k] = await deps.gateways.get(w.pm.gateway).charge({
+          outcome = await deps.gateways.get(w.pm.gateway).charge({
             amount: w.row.amount,
             currency: w.row.currency,
             token: w.pm.gateway_token,
@@ -194,50 +193,53 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
             },
           });
         } catch {
-          outcomes[i + k] = { status: 'failed', failureClass: 'gateway_fault', code: 'gateway_unavailable', message: `The payment gateway '${w.pm.gateway}' did not answer.` };
+          outcome = { status: 'failed', failureClass: 'gateway_fault', code: 'gateway_unavailable', message: `The payment gateway '${w.pm.gateway}' did not answer.` };
         }
+        outcomes.set(w.row.id, outcome);
       }),
     );
   }
+  // Each row as it ended: refused by a rule, or with its charge's outcome.
+  const attempts = fast.map((f, i) => {
+    const row = rows[i]!;
+    const outcome = outcomes.get(row.id);
+    if (!outcome) return { ...f, row, final: row, outcome: null, eventType: null };
+    const { patch, eventType } = outcomePatch(row, outcome, f.pm);
+    return { ...f, row, final: { ...row, ...patch, updated: now }, outcome, eventType };
+  });
+  const inserted = new Set(
+    (
+      await bulkInsert<{ id: string }>(
+        q,
+        'payment_intents',
+        PI_COLUMNS,
+        attempts.map((a) => a.final) as unknown as Record<string, unknown>[],
+        'ON CONFLICT (idempotency_key) DO NOTHING RETURNING id',
+      )
+    ).map((r) => r.id),
+  );
+  // A key taken since the check above (another writer): that attempt resumes one by one.
+  for (const a of attempts) if (!inserted.has(a.row.id)) slow.push(a.inv);
 
-  const piUpdates: Record<string, unknown>[] = [];
   const events: EventInput[] = [];
   const paid: { inv: InvoiceRow; attempt: number; pm: string }[] = [];
   const declined: InvoiceRow[] = [];
   const faulted: InvoiceRow[] = [];
-  for (const b of blocked) {
-    const obj = serializePaymentIntent(b.row);
-    events.push({ type: 'payment_intent.created', object: obj, customerId: b.row.customer }, { type: 'payment_intent.payment_failed', object: obj, customerId: b.row.customer });
-    // payInvoice replays the recorded attempt (no gateway call) and records the failure on the invoice.
-    declined.push(b.inv);
+  for (const a of attempts) {
+    if (!inserted.has(a.row.id)) continue;
+    // The intent as created (processing), then as it ended.
+    events.push({ type: 'payment_intent.created', object: serializePaymentIntent(a.row), customerId: a.row.customer });
+    if (!a.outcome) {
+      // Refused by a rule: payInvoice replays the recorded attempt (no gateway call) and records the failure on the invoice.
+      events.push({ type: 'payment_intent.payment_failed', object: serializePaymentIntent(a.row), customerId: a.row.customer });
+      declined.push(a.inv);
+      continue;
+    }
+    if (a.eventType) events.push({ type: a.eventType, object: serializePaymentIntent(a.final), customerId: a.row.customer });
+    if (a.outcome.status === 'succeeded') paid.push({ inv: a.inv, attempt: a.attempt, pm: a.pm.id });
+    else if (a.outcome.failureClass === 'gateway_fault') faulted.push(a.inv);
+    else declined.push(a.inv);
   }
-  work.forEach((w, i) => {
-    const outcome = outcomes[i]!;
-    const { patch, eventType } = outcomePatch(w.row, outcome, w.pm);
-    const after: PaymentIntentRow = { ...w.row, ...patch, updated: now };
-    piUpdates.push(after as unknown as Record<string, unknown>);
-    const obj = serializePaymentIntent(after);
-    events.push({ type: 'payment_intent.created', object: serializePaymentIntent(w.row), customerId: w.row.customer });
-    if (eventType) events.push({ type: eventType, object: obj, customerId: w.row.customer });
-    if (outcome.status === 'succeeded') paid.push({ inv: w.inv, attempt: w.attempt, pm: w.pm.id });
-    else if (outcome.failureClass === 'gateway_fault') faulted.push(w.inv);
-    else declined.push(w.inv);
-  });
-  await bulkUpdate(
-    q,
-    'payment_intents',
-    [
-      { name: 'status', type: 'text' },
-      { name: 'amount_received', type: 'bigint' },
-      { name: 'gateway', type: 'text' },
-      { name: 'gateway_ref', type: 'text' },
-      { name: 'routing', type: 'jsonb' },
-      { name: 'last_payment_error', type: 'jsonb' },
-      { name: 'failure_class', type: 'text' },
-      { name: 'updated', type: 'timestamptz' },
-    ],
-    piUpdates,
-  );
 
   const paidAt = toUnix(now);
   const paidRows: InvoiceRow[] = paid.map(({ inv, attempt }) => ({

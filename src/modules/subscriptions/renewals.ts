@@ -47,7 +47,7 @@ export async function renewPlain(
   );
   const pending = await pendingItemsFor(q, subs);
   const discounts = await discountsFor(q, subs, new Map([...periods].map(([id, p]) => [id, p.start])));
-  const before = await subscriptionObjects(q, subs);
+  const before = await subscriptionObjects(q, subs, items);
   const finalizeAt = addSeconds(now, finalizeDelaySeconds);
 
   const drafts: InvoiceDraft[] = subs.map((sub) => {

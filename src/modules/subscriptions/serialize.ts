@@ -103,11 +103,14 @@ function serializePendingUpdate(s: SubscriptionRow, u: PendingUpdate, prices: Ma
 }
 
 /** Loads items, prices and live discounts for subscriptions and serialises them. */
-export async function subscriptionObjects(q: Queryable, subs: SubscriptionRow[]): Promise<SubscriptionObject[]> {
-  const items = await itemsOf(
-    q,
-    subs.map((s) => s.id),
-  );
+/** `loaded`: the subscriptions' items as itemsOf read them already in this transaction (a renewal batch's). */
+export async function subscriptionObjects(q: Queryable, subs: SubscriptionRow[], loaded?: Map<string, ItemRow[]>): Promise<SubscriptionObject[]> {
+  const items =
+    loaded ??
+    (await itemsOf(
+      q,
+      subs.map((s) => s.id),
+    ));
   const pendingPrices = subs.flatMap((s) => s.pending_update?.items.map((i) => i.price) ?? []);
   const priceIds = [...new Set([...[...items.values()].flat().map((i) => i.price), ...pendingPrices])];
   const prices = new Map((await findPricesByIds(q, priceIds)).map((p) => [p.id, serializePrice(p)]));
