@@ -1,11 +1,12 @@
-// Wide rows read through PGlite as one JSON text per row. PGlite's protocol parser copies and decodes
-// every field of every row on its own (a slice of the buffer and a TextDecoder call each), then builds
-// the row object from an array of pairs: a 40-column invoice costs ~90 µs to read, most of it there.
+// Wide rows read from PGlite as one JSON text per row. PGlite's protocol parser copies and decodes every
+// field of every row on its own (a slice of the buffer and a TextDecoder call each), then builds the
+// row object from an array of pairs: a 49-column invoice costs ~90 µs to read, most of it there.
 // `SELECT row_to_json(r)::text FROM (<the query>) r` hands back one field per row, parsed by one
-// JSON.parse: 1,000 invoices in ~40 ms instead of ~92 ms (docs/BENCHMARKS.md). The result must be the
-// rows PGlite would have returned, so a statement is read this way only after a first, plain run has
-// shown its columns, and only when every column's type comes out of JSON as PGlite parses it; the
-// few that need a conversion (timestamps become Dates) are converted here.
+// JSON.parse: 1,000 invoices in ~45 ms instead of ~83 ms (ADR 0003). The result must be the rows PGlite
+// would have returned, so a statement is read this way only after a first, plain run has shown its
+// columns, and only when every column's type comes out of JSON as PGlite parses it; the few that need
+// a conversion (timestamps become Dates) are converted here. node-postgres is left as it is: the same
+// wrapping there measured no faster end to end (bench:billing on PostgreSQL, 2026-12-07).
 
 /** Types whose JSON form parses to what PGlite's own parsers (and Recur's int8 parser) return. */
 const AS_JSON = new Set([
