@@ -140,6 +140,11 @@ describe('event batches', () => {
       ['invoice.finalized', 'open'],
       ['invoice.created', 'draft'],
     ]);
+    // The receipt names the payment intent that paid the invoice, as the invoice itself does.
+    const intent = (await get(`/v1/payment_intents?invoice=${inv}`)).data;
+    expect(intent.map((p: { status: string }) => p.status)).toEqual(['succeeded']);
+    expect(invEvents.data[0].data.object.payment_intent).toBe(intent[0].id);
+    expect((await get(`/v1/invoices/${inv}`)).payment_intent).toBe(intent[0].id);
     const { rows: inbox } = await t.testDb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM notification_inbox WHERE type = 'invoice.paid' AND customer_id LIKE 'cus\\_batch%'`);
     expect(inbox[0]!.n).toBe(60);
   });

@@ -12,7 +12,7 @@ import { syncSubscriptionAfterPayment } from '../subscriptions/state.js';
 import { saveDefaultPaymentMethods } from '../subscriptions/payment-settings.js';
 import { linesOf, type InvoiceRow } from './repository.js';
 import { serializeInvoice } from './serialize.js';
-import { latestPaymentIntents, payInvoice } from './service.js';
+import { payInvoice } from './service.js';
 
 // Automatic collection for a claimed batch of due invoices, set-based: payment methods resolved for
 // the batch in two queries, the fraud rules assessed for the batch in one (assessPayments), payment
@@ -222,7 +222,7 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
   for (const a of attempts) if (!inserted.has(a.row.id)) slow.push(a.inv);
 
   const events: EventInput[] = [];
-  const paid: { inv: InvoiceRow; attempt: number; pm: string }[] = [];
+  const paid: { inv: InvoiceRow; attempt: number; pm: string; intent: string }[] = [];
   const declined: InvoiceRow[] = [];
   const faulted: InvoiceRow[] = [];
   for (const a of attempts) {
@@ -236,7 +236,7 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
       continue;
     }
     if (a.eventType) events.push({ type: a.eventType, object: serializePaymentIntent(a.final), customerId: a.row.customer });
-    if (a.outcome.status === 'succeeded') paid.push({ inv: a.inv, attempt: a.attempt, pm: a.pm.id });
+    if (a.outcome.status === 'succeeded') paid.push({ inv: a.inv, attempt: a.attempt, pm: a.pm.id, intent: a.row.id });
     else if (a.outcome.failureClass === 'gateway_fault') faulted.push(a.inv);
     else declined.push(a.inv);
   }
@@ -270,7 +270,8 @@ export async function collectInvoices(q: Queryable, deps: PaymentDeps, invoices:
     q,
     paidRows.map((r) => r.id),
   );
-  const intents = await latestPaymentIntents(q, paidRows.map((r) => r.id));
+  // The invoice's latest payment intent is the one that just paid it (inserted above, under the invoice's lock).
+  const intents = new Map(paid.map((p) => [p.inv.id, p.intent]));
   for (const r of paidRows) {
     const obj = serializeInvoice(r, lines.get(r.id)!, { paymentIntent: intents.get(r.id) });
     events.push({ type: 'invoice.paid', object: obj, customerId: r.customer }, { type: 'invoice.payment_succeeded', object: obj, customerId: r.customer });
