@@ -90,7 +90,22 @@ describe.skipIf(usingPostgres)('PGlite rows read as JSON', () => {
     expect(await wrapped()).toBe(before);
   });
 
-  it('bytea is sent and read whole through Node’s hex codec', async () => {
+  it('long text, json and jsonb parameters travel as bytes (binary format) and arrive whole', async () => {
+    const { createHash } = await import('node:crypto');
+    for (const n of [255, 256, 257, 20_000]) {
+      const text = 'é"\\\n{},\t'.repeat(n).slice(0, n);
+      const { rows } = await db.query<{ back: string; n: number; h: string }>(`SELECT $1::text AS back, char_length($1::text) AS n, md5($1::text) AS h`, [text]);
+      expect(rows[0]).toEqual({ back: text, n, h: createHash('md5').update(text, 'utf8').digest('hex') });
+      const doc = { text, list: Array.from({ length: Math.ceil(n / 50) }, (_, i) => ({ i, big: 2 ** 53 - 1 - i })) };
+      const { rows: j } = await db.query<{ j: unknown; b: unknown; same: boolean }>(`SELECT $1::json AS j, $2::jsonb AS b, $2::jsonb = $3::text::jsonb AS same`, [JSON.stringify(doc), doc, JSON.stringify(doc)]);
+      expect(j[0]).toEqual({ j: doc, b: doc, same: true });
+      // An array's elements stay text inside its array literal, long ones too.
+      const { rows: a } = await db.query<{ arr: (string | null)[] }>(`SELECT $1::text[] AS arr`, [[text, 'short', null]]);
+      expect(a[0]!.arr).toEqual([text, 'short', null]);
+    }
+  });
+
+  it('bytea is sent as bytes and read through Node’s hex codec', async () => {
     const bytes = new Uint8Array(70_000).map((_, i) => (i * 7) % 256);
     await db.query(`INSERT INTO raw (id, data) VALUES ('big', $1)`, [bytes]);
     const { rows } = await db.query<{ data: Uint8Array; ok: boolean }>(`SELECT data, data = decode($1, 'hex') AS ok FROM raw WHERE id = 'big'`, [Buffer.from(bytes).toString('hex')]);

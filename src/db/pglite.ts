@@ -13,12 +13,29 @@ import type { Db, Queryable, QueryResult } from './types.js';
 const INT8 = 20;
 const BYTEA = 17;
 
-/** PGlite's own bytea codec builds and parses the hex text one byte at a time: ~35 ms for 130 kB. */
-function byteaToText(v: unknown): string {
-  if (!(v instanceof Uint8Array)) throw new Error('Invalid input for bytea type');
-  return '\\x' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
-}
+/** PGlite's own bytea codec parses the hex text one byte at a time: ~35 ms for 130 kB. */
 const byteaFromText = (v: string): Uint8Array => new Uint8Array(Buffer.from(v.slice(2), 'hex'));
+const TEXT = 25;
+const JSON_T = 114;
+const JSONB = 3802;
+const BINARY_FROM = 256;
+// PGlite sends a parameter it gets as bytes in PostgreSQL's binary format; for bytea, text and json that
+// format is the bytes themselves (jsonb's is a version byte, 1, then the text).
+function byteaParam(v: unknown): string {
+  if (!(v instanceof Uint8Array)) throw new Error('Invalid input for bytea type');
+  return v as unknown as string;
+}
+const asBytes = (s: string, prefix?: number): string =>
+  (s.length < BINARY_FROM ? s : prefix === undefined ? Buffer.from(s, 'utf8') : Buffer.concat([Buffer.from([prefix]), Buffer.from(s, 'utf8')])) as unknown as string;
+const textParam = (v: unknown): string => asBytes(v instanceof Date ? v.toISOString() : String(v));
+const jsonText = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)));
+const jsonParam = (v: unknown): string => asBytes(jsonText(v));
+const jsonbParam = (v: unknown): string => asBytes(jsonText(v), 1);
+/**
+ * Per query, so only for a statement's own parameters: an array's elements are serialised with the
+ * instance's serializers, which must stay text (an array parameter is one array literal).
+ */
+const PARAMS = { serializers: { [BYTEA]: byteaParam, [TEXT]: textParam, [JSON_T]: jsonParam, [JSONB]: jsonbParam } };
 
 /** `loadDataDir` starts the database as a copy of a dump (PGlite's `dumpDataDir`), e.g. an already migrated one. */
 export async function openPglite(dataDir: string | undefined, opts: { loadDataDir?: Blob } = {}): Promise<Db> {
@@ -32,7 +49,6 @@ export async function createPglite(dataDir: string | undefined, opts: { loadData
   const pg = new PGlite(dataDir ?? 'memory://', {
     // BIGINT columns hold minor units and counts; they stay within 2^53 (asserted by Money).
     parsers: { [INT8]: (v: string) => Number(v), [BYTEA]: byteaFromText },
-    serializers: { [BYTEA]: byteaToText },
     ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
   });
   await pg.waitReady;
@@ -50,10 +66,10 @@ export function wrapPglite(pg: PGlite): Db {
       // A statement seen before whose columns all survive JSON comes back as one text per row (pglite-rows.ts).
       const shape = json.shapeOf(sql);
       if (shape) {
-        const res = await q.query<{ j: string }>(asJson(sql), params as unknown[]);
+        const res = await q.query<{ j: string }>(asJson(sql), params as unknown[], PARAMS);
         return { rows: decodeRows<R>(res.rows, shape), rowCount: res.rows.length };
       }
-      const res = await q.query<R>(sql, params as unknown[]);
+      const res = await q.query<R>(sql, params as unknown[], PARAMS);
       if (shape === undefined) json.learn(sql, res.fields);
       // PGlite reports affectedRows = 0 for SELECT; pg reports the row count. Align on pg.
       return { rows: res.rows, rowCount: Math.max(res.affectedRows ?? 0, res.rows.length) };
