@@ -90,6 +90,22 @@ describe.skipIf(usingPostgres)('PGlite rows read as JSON', () => {
     expect(await wrapped()).toBe(before);
   });
 
+  it('are learned again after a change of schema, by a statement or a script', async () => {
+    await db.exec(`CREATE TABLE grows (id text, a text, b text, c text, d text, e text); INSERT INTO grows VALUES ('g', 'a', 'b', 'c', 'd', 'e')`);
+    const sql = `SELECT *, seen() AS seen FROM grows`;
+    await db.query(sql);
+    await db.query(sql);
+    await db.query(`ALTER TABLE grows ADD COLUMN at timestamptz DEFAULT '2026-01-01T00:00:00Z', ADD COLUMN amount numeric DEFAULT 1.5`);
+    const afterStatement = (await db.query<{ at: unknown; amount: unknown }>(sql)).rows[0]!;
+    expect(afterStatement.at).toEqual(new Date('2026-01-01T00:00:00Z'));
+    expect(afterStatement.amount).toBe('1.5');
+    await db.query(sql);
+    await db.exec(`ALTER TABLE grows DROP COLUMN amount; ALTER TABLE grows ADD COLUMN later timestamptz DEFAULT '2027-01-01T00:00:00Z'`);
+    const afterScript = (await db.query<{ later: unknown }>(sql)).rows[0]!;
+    expect(afterScript.later).toEqual(new Date('2027-01-01T00:00:00Z'));
+    expect((await db.query<{ later: unknown }>(sql)).rows[0]!.later).toEqual(new Date('2027-01-01T00:00:00Z'));
+  });
+
   it('long text, json and jsonb parameters travel as bytes (binary format) and arrive whole', async () => {
     const { createHash } = await import('node:crypto');
     for (const n of [255, 256, 257, 20_000]) {

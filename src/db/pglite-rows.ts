@@ -33,6 +33,8 @@ const AS_JSON = new Set([
 /** Dates: PGlite's parser gives `new Date(text)`, or ±Infinity for PostgreSQL's infinities. */
 const AS_DATE = new Set([1082, 1114, 1184]);
 
+const SCHEMA_CHANGE = /^\s*(create|alter|drop|comment|do|reset|set\s+(session\s+|local\s+)?search_path)\b/i;
+
 /** Below this many columns the per-field cost saved is smaller than the wrapping's. */
 const MIN_COLUMNS = 5;
 const MAX_STATEMENTS = 5_000;
@@ -51,6 +53,18 @@ export class JsonRows {
   /** undefined: not run yet; null: read plainly; otherwise read as JSON with these conversions. */
   shapeOf(sql: string): Shape | undefined {
     return this.shapes.get(sql);
+  }
+
+  /**
+   * Forgets every shape when `sql` may change what a statement's columns are (a migration, DDL, another
+   * search_path): a `SELECT *` read as JSON after a new timestamp column would leave it a string.
+   */
+  noteStatement(sql: string): void {
+    if (SCHEMA_CHANGE.test(sql)) this.shapes.clear();
+  }
+
+  clear(): void {
+    this.shapes.clear();
   }
 
   /** Records what the first, plain run of `sql` showed. */

@@ -60,10 +60,13 @@ export function wrapPglite(pg: PGlite): Db {
   const json = new JsonRows();
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
     async exec(sql: string) {
+      // Scripts are migrations and set-up: they may change any table's columns.
+      json.clear();
       await q.exec(sql);
     },
     async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
       // A statement seen before whose columns all survive JSON comes back as one text per row (pglite-rows.ts).
+      json.noteStatement(sql);
       const shape = json.shapeOf(sql);
       if (shape) {
         const res = await q.query<{ j: string }>(asJson(sql), params as unknown[], PARAMS);
