@@ -4,6 +4,8 @@ import type { Router } from '../../http/router.js';
 import { zDeleted, zExpand, zList } from '../../http/schemas.js';
 import { createCustomerBody, customerObject, listCustomersQuery, updateCustomerBody } from './schemas.js';
 import { cancelCustomerSubscriptions } from '../subscriptions/service.js';
+import { stopInvoiceCollection } from '../invoices/stop-collection.js';
+import { detachCustomerPaymentMethods } from '../payments/service.js';
 import { createCustomer, customerNow, deleteCustomer, getCustomerRow, listCustomers, retrieveCustomer, updateCustomer } from './service.js';
 import { discountObject } from '../coupons/schemas.js';
 import { deleteCustomerDiscount } from './discount.js';
@@ -59,6 +61,10 @@ export function customerRoutes(r: Router): void {
       await getCustomerRow(q, params.id, { forUpdate: true });
       const now = await customerNow(q, params.id, requestNow);
       await cancelCustomerSubscriptions({ q, deps, now }, params.id);
+      // Nothing is collected from a deleted customer: invoices outside those subscriptions (one-off
+      // drafts, open invoices) stop collecting, and the cards are detached (Stripe removes them).
+      await stopInvoiceCollection(q, { customer: params.id }, now);
+      await detachCustomerPaymentMethods(q, now, params.id);
       return deleteCustomer(q, now, params.id);
     },
   });

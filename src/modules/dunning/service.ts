@@ -241,6 +241,12 @@ export async function runStep(q: Queryable, deps: DunningDeps, campaign: Campaig
       return;
     }
   }
+  // A deleted customer is not asked for money again (their cards are detached, collection stopped).
+  const { rows: owner } = await q.query<{ deleted_at: Date | null }>(`SELECT deleted_at FROM customers WHERE id = $1`, [inv.customer]);
+  if (owner[0]?.deleted_at) {
+    await closeCampaign(q, c, now, 'canceled', 'customer_deleted');
+    return;
+  }
   const plan = await planOf(q, c);
   if (!plan) {
     await closeCampaign(q, c, now, 'canceled', 'plan_missing');

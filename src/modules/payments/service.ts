@@ -375,6 +375,16 @@ export async function detachPaymentMethod(q: Queryable, requestNow: Date, id: st
   return obj;
 }
 
+/**
+ * A deleted customer's cards are all detached (Stripe: "Deleting customers removes all credit card
+ * details"), each with its payment_method.detached, so nothing can charge them again.
+ */
+export async function detachCustomerPaymentMethods(q: Queryable, now: Date, customerId: string): Promise<number> {
+  const { rows } = await q.query<{ id: string }>(`SELECT id FROM payment_methods WHERE customer = $1 AND detached_at IS NULL ORDER BY id`, [customerId]);
+  for (const { id } of rows) await detachPaymentMethod(q, now, id);
+  return rows.length;
+}
+
 export async function listPaymentMethods(q: Queryable, filter: { customer?: string; allowRedisplay?: string }, list: ListParams) {
   if (filter.customer !== undefined) await getCustomerRow(q, filter.customer, { param: 'customer' });
   const { rows, hasMore } = await listPaymentMethodRows(q, filter, list);

@@ -1,7 +1,7 @@
 import type { Queryable } from '../../db/index.js';
 import { previousAttributes, recordEvent } from '../events/service.js';
-import { updateInvoiceRow, type InvoiceRow } from '../invoices/repository.js';
-import { recordInvoiceUpdated } from '../invoices/service.js';
+import type { InvoiceRow } from '../invoices/repository.js';
+import { stopInvoiceCollection } from '../invoices/stop-collection.js';
 import { findSubscription, updateSubscriptionRow, type SubscriptionRow, type SubscriptionStatus } from './repository.js';
 import { subscriptionObject, type SubscriptionObject } from './serialize.js';
 import { applyPaidPendingUpdate } from './pending-update.js';
@@ -91,12 +91,5 @@ export async function syncSubscriptionAfterPayment(q: Queryable, invoice: Invoic
  * its draft hour is not finalized. The final invoice of invoice_now has been collected already.
  */
 export async function stopCollection(q: Queryable, subscriptionId: string, now: Date): Promise<void> {
-  const { rows } = await q.query<InvoiceRow>(
-    `SELECT * FROM invoices WHERE subscription = $1 AND auto_advance AND status IN ('draft', 'open') ORDER BY id FOR UPDATE`,
-    [subscriptionId],
-  );
-  for (const inv of rows) {
-    const after = await updateInvoiceRow(q, inv.id, { auto_advance: false, finalize_at: null, next_payment_attempt: null, updated: now });
-    await recordInvoiceUpdated(q, inv, after, now);
-  }
+  await stopInvoiceCollection(q, { subscription: subscriptionId }, now);
 }
