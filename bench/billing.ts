@@ -1,11 +1,14 @@
-// npm run bench:billing [-- --n 100000 --pglite-n N --workers 2 --db postgres|pglite|both --batch 1000 --no-write]
+// npm run bench:billing [-- --n 100000 --pglite-n N --workers 2 --db postgres|pglite|both --batch 1000 --processes --no-write]
 // Bulk-creates N subscriptions due at the same instant, runs the billing worker(s) until every
 // renewal is invoiced, finalized, charged (simulated gateway) and evented, and reports renewals/s,
 // peak RSS and the floor: one set-based INSERT … SELECT writing the same rows, measured in the same run.
+// On PostgreSQL the workers are connection pools in this process, or with --processes one process each
+// (bench/billing-worker.ts), as production runs several `recur worker` processes.
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
+import { fork } from 'node:child_process';
 import { testConfig } from '../src/config.js';
 import { ManualClock } from '../src/core/time/index.js';
 import type { Db } from '../src/db/index.js';
@@ -28,6 +31,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '1000' },
     db: { type: 'string', default: 'both' },
     'no-write': { type: 'boolean', default: false },
+    processes: { type: 'boolean', default: false },
   },
 });
 const N_ARG = Number(values.n);
@@ -106,13 +110,29 @@ async function eventCeiling(db: Db): Promise<{ seconds: number; bytes: number }>
   return { seconds: (performance.now() - t0) / 1000, bytes: Number(rows[0]!.b) };
 }
 
+/** A forked worker process (bench/billing-worker.ts), loaded and connected; run() starts it and gives its peak RSS. */
+function startWorkerProcess(url: string): Promise<{ run: () => Promise<number> }> {
+  const child = fork(new URL('./billing-worker.ts', import.meta.url), [url, NOW.toISOString(), String(BATCH)], { execArgv: ['--import', 'tsx'] });
+  const failed = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`worker process exited with ${code}`))));
+  const next = () => Promise.race([new Promise<{ peak?: number }>((resolve) => child.once('message', (m) => resolve(m as { peak?: number }))), failed]);
+  return next().then(() => ({
+    run: async () => {
+      const done = next();
+      child.send('go');
+      return (await done).peak!;
+    },
+  }));
+}
+
 async function run(kind: 'postgres' | 'pglite'): Promise<Result> {
   const N = kind === 'pglite' ? PGLITE_N : N_ARG;
   let dbs: Db[] = [];
+  let pgUrl: string | undefined;
   let cleanup: () => Promise<void>;
   const clock = new ManualClock(NOW);
   if (kind === 'postgres') {
     const fresh = await freshDatabase(`recur_bench_billing_${process.pid}`);
+    pgUrl = fresh.url;
     for (let i = 0; i < WORKERS; i++) dbs.push(await openPostgres({ connectionString: fresh.url, max: 2 }));
     cleanup = async () => {
       for (const d of dbs) await d.close();
@@ -142,12 +162,21 @@ async function run(kind: 'postgres' | 'pglite'): Promise<Result> {
     const deps = { gateways: gatewaysOf([new SimulatedGateway({ fingerprintSecret: await readFingerprintSecret(db), now: () => clock.now() })]), config: testConfig({ finalizeDelaySeconds: 0, workerBatchSize: BATCH }) };
     let peak = process.memoryUsage().rss;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
-    const started = performance.now();
     const workers = kind === 'postgres' ? dbs : [db];
-    await Promise.all(workers.map((w) => drainBilling(w, deps, { clock: null }, NOW)));
+    let started: number;
+    if (kind === 'postgres' && values.processes) {
+      // Each process loads the code and connects before the clock starts, as a running worker would have.
+      const children = await Promise.all(workers.map(() => startWorkerProcess(pgUrl!)));
+      started = performance.now();
+      const peaks = await Promise.all(children.map((c) => c.run()));
+      peak = Math.max(...peaks);
+    } else {
+      started = performance.now();
+      await Promise.all(workers.map((w) => drainBilling(w, deps, { clock: null }, NOW)));
+    }
     const seconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
-    peak = Math.max(peak, process.memoryUsage().rss);
+    if (!(kind === 'postgres' && values.processes)) peak = Math.max(peak, process.memoryUsage().rss);
 
     const anchor = new Date(DUE.getTime() - 31 * 86_400_000);
     const next = new Date(anchor);
