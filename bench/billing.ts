@@ -9,18 +9,15 @@ import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'no
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fork } from 'node:child_process';
-import { testConfig } from '../src/config.js';
 import { ManualClock } from '../src/core/time/index.js';
 import type { Db } from '../src/db/index.js';
 import { migrate } from '../src/db/migrate.js';
 import { openPglite } from '../src/db/pglite.js';
 import { openPostgres } from '../src/db/postgres.js';
 import { seedCatalog } from '../src/modules/catalog/seed.js';
-import { gatewaysOf } from '../src/modules/payments/gateway.js';
-import { readFingerprintSecret } from '../src/modules/payments/installation-secret.js';
-import { SimulatedGateway } from '../src/modules/payments/simulated-gateway.js';
 import { drainBilling } from '../src/modules/subscriptions/jobs.js';
 import { freshDatabase } from './fresh-db.js';
+import { benchBillingDeps } from './billing-deps.js';
 import { createDueSubscriptions, renewalCounts } from '../test/helpers/due-subscriptions.js';
 
 const { values } = parseArgs({
@@ -159,24 +156,25 @@ async function run(kind: 'postgres' | 'pglite'): Promise<Result> {
     process.stdout.write(`${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
 
     const floorSeconds = await floor(db);
-    const deps = { gateways: gatewaysOf([new SimulatedGateway({ fingerprintSecret: await readFingerprintSecret(db), now: () => clock.now() })]), config: testConfig({ finalizeDelaySeconds: 0, workerBatchSize: BATCH }) };
+    const deps = await benchBillingDeps(db, NOW, BATCH);
     let peak = process.memoryUsage().rss;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
     const workers = kind === 'postgres' ? dbs : [db];
+    const forked = kind === 'postgres' && values.processes;
     let started: number;
-    if (kind === 'postgres' && values.processes) {
+    if (forked) {
       // Each process loads the code and connects before the clock starts, as a running worker would have.
       const children = await Promise.all(workers.map(() => startWorkerProcess(pgUrl!)));
       started = performance.now();
       const peaks = await Promise.all(children.map((c) => c.run()));
-      peak = Math.max(...peaks);
+      peak = Math.max(...peaks); // the largest worker process's, as in production each runs alone
     } else {
       started = performance.now();
       await Promise.all(workers.map((w) => drainBilling(w, deps, { clock: null }, NOW)));
     }
     const seconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
-    if (!(kind === 'postgres' && values.processes)) peak = Math.max(peak, process.memoryUsage().rss);
+    if (!forked) peak = Math.max(peak, process.memoryUsage().rss);
 
     const anchor = new Date(DUE.getTime() - 31 * 86_400_000);
     const next = new Date(anchor);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDb, usingPostgres, type TestDb } from '../../test/helpers/db.js';
-import type { Db } from './types.js';
+import type { Db, Queryable } from './types.js';
 
 // Rows read from PGlite as JSON (pglite-rows.ts) must be exactly the rows PGlite returns when it parses
 // each field itself: every column type the JSON path accepts, with the values that differ most between
@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 /** How many statements run so far were wrapped in row_to_json. */
-const wrapped = async () => Number((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM seen WHERE q LIKE '%row_to_json(recur_row)%'`)).rows[0]!.n);
+const wrapped = async (on: Queryable = db) => Number((await on.query<{ n: number }>(`SELECT count(*)::int AS n FROM seen WHERE q LIKE '%row_to_json(recur_row)%'`)).rows[0]!.n);
 const plain = (sql: string) => `WITH plain AS (SELECT 1) ${sql}`;
 
 describe.skipIf(usingPostgres)('PGlite rows read as JSON', () => {
@@ -69,9 +69,9 @@ describe.skipIf(usingPostgres)('PGlite rows read as JSON', () => {
     const sql = `SELECT *, seen() AS seen FROM t WHERE id = ANY($1::text[]) ORDER BY id LIMIT 2 FOR UPDATE SKIP LOCKED -- a comment`;
     await db.tx(async (q) => {
       await q.query(sql, [['d', 'a', 'c']]);
-      const before = Number((await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM seen WHERE q LIKE '%row_to_json(recur_row)%'`)).rows[0]!.n);
+      const before = await wrapped(q);
       const { rows } = await q.query<{ id: string }>(sql, [['d', 'a', 'c']]);
-      const after = Number((await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM seen WHERE q LIKE '%row_to_json(recur_row)%'`)).rows[0]!.n);
+      const after = await wrapped(q);
       expect(after - before).toBe(2);
       expect(rows.map((r) => r.id)).toEqual(['a', 'c']);
     });

@@ -38,7 +38,7 @@ describe('deleting a customer stops collecting from them', () => {
       const pm = await t.ok({ method: 'GET', url: `/v1/payment_methods/${id}` });
       expect([pm.id, pm.customer]).toEqual([id, null]);
     }
-    // A detached card cannot pay the invoice by hand either; paying out of band still records money received.
+    // A detached card cannot pay the invoice by hand either.
     const byHand = await t.call({ method: 'POST', url: `/v1/invoices/${draft.id}/pay`, payload: { payment_method: card } });
     expect(byHand.status).toBe(400);
 
@@ -47,6 +47,10 @@ describe('deleting a customer stops collecting from them', () => {
     expect(types.slice(0, 5)).toEqual(['customer.deleted', 'payment_method.detached', 'customer.updated', 'payment_method.detached', 'invoice.updated']);
     const updated = (await t.ok({ method: 'GET', url: `/v1/events?customer=${customer}&type=invoice.updated` })).data[0];
     expect([updated.data.object.id, updated.data.object.auto_advance, updated.data.previous_attributes.auto_advance]).toEqual([draft.id, false, true]);
+    // Money the customer sent another way can still be recorded; no payment intent, no charge.
+    const outOfBand = await t.ok({ method: 'POST', url: `/v1/invoices/${draft.id}/pay`, payload: { paid_out_of_band: true } });
+    expect([outOfBand.status, outOfBand.paid_out_of_band, outOfBand.amount_paid]).toEqual(['paid', true, 49_700]);
+    expect(await intentsOf(customer)).toEqual([]);
   });
 
   it('stops retrying an open invoice and closes its dunning campaign without another message', async () => {

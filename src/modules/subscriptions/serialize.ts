@@ -102,8 +102,10 @@ function serializePendingUpdate(s: SubscriptionRow, u: PendingUpdate, prices: Ma
   };
 }
 
-/** Loads items, prices and live discounts for subscriptions and serialises them. */
-/** `loaded`: the subscriptions' items as itemsOf read them already in this transaction (a renewal batch's). */
+/**
+ * Loads items, prices and live discounts for subscriptions and serialises them. `loaded`: the
+ * subscriptions' items as itemsOf read them already in this transaction (a renewal batch's).
+ */
 export async function subscriptionObjects(q: Queryable, subs: SubscriptionRow[], loaded?: Map<string, ItemRow[]>): Promise<SubscriptionObject[]> {
   const items =
     loaded ??

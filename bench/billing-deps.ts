@@ -1,0 +1,14 @@
+import { testConfig } from '../src/config.js';
+import type { Db } from '../src/db/index.js';
+import { gatewaysOf } from '../src/modules/payments/gateway.js';
+import { readFingerprintSecret } from '../src/modules/payments/installation-secret.js';
+import { SimulatedGateway } from '../src/modules/payments/simulated-gateway.js';
+import type { BillingDeps } from '../src/modules/subscriptions/jobs.js';
+
+/** What a bench worker runs with, in this process or a forked one: the simulated gateway, renewals finalised at once. */
+export async function benchBillingDeps(db: Db, now: Date, batch: number): Promise<BillingDeps> {
+  return {
+    gateways: gatewaysOf([new SimulatedGateway({ fingerprintSecret: await readFingerprintSecret(db), now: () => now })]),
+    config: testConfig({ finalizeDelaySeconds: 0, workerBatchSize: batch }),
+  };
+}
