@@ -117,11 +117,11 @@ describe('card checks and the request log', () => {
       await app.close();
       await testDb.close();
     }
-    // The logger's own fields (wall-clock time, pid, response time) are numbers that can contain any four
-    // digits, the CVC's included: the check reads what the request put in the log.
+    // The logger's own fields (wall-clock time, pid, response time, the random request id) can contain
+    // any four digits, the CVC's included: the check reads what the request put in the log.
     const all = lines
       .map((l) => {
-        const { time: _t, pid: _p, hostname: _h, responseTime: _r, ...rest } = JSON.parse(l) as Record<string, unknown>;
+        const { time: _t, pid: _p, hostname: _h, responseTime: _r, reqId: _i, ...rest } = JSON.parse(l) as Record<string, unknown>;
         return JSON.stringify(rest);
       })
       .join('\n');
