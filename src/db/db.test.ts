@@ -51,11 +51,15 @@ describe.runIf(usingPostgres)('row claims on PostgreSQL', () => {
     let releaseFirst!: () => void;
     const held = new Promise<void>((r) => (releaseFirst = r));
     let firstIds: number[] = [];
+    let claimed!: () => void;
+    const firstClaimed = new Promise<void>((r) => (claimed = r));
     const first = t.db.tx(async (q) => {
       firstIds = (await q.query<{ id: number }>(claimSql('SELECT id FROM claim_probe ORDER BY id', 4))).rows.map((r) => r.id);
+      claimed();
       await held;
     });
-    await new Promise((r) => setTimeout(r, 100));
+    // The second claims while the first holds its rows (a fixed sleep could run before the first claimed).
+    await firstClaimed;
     const secondIds = await other.tx(async (q) => (await q.query<{ id: number }>(claimSql('SELECT id FROM claim_probe ORDER BY id', 4))).rows.map((r) => r.id));
     releaseFirst();
     await first;
