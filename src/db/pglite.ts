@@ -1,9 +1,10 @@
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type Results } from '@electric-sql/pglite';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { asJson, decodeRows, JsonRows } from './pglite-rows.js';
+import { PreparedStatements, preparable, changesTables } from './pglite-prepared.js';
 import type { Db, Queryable, QueryResult } from './types.js';
 
 // PGlite is one in-process connection. It serialises work itself: a query issued while a transaction
@@ -55,34 +56,59 @@ export async function createPglite(dataDir: string | undefined, opts: { loadData
   return pg;
 }
 
+/** One set of prepared statements per PGlite instance (test helpers wrap one instance many times). */
+const preparedOf = new WeakMap<PGlite, PreparedStatements>();
+
 /** The Db interface over an open PGlite instance. */
 export function wrapPglite(pg: PGlite): Db {
   const json = new JsonRows();
-  const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
+  let prepared = preparedOf.get(pg);
+  if (!prepared) preparedOf.set(pg, (prepared = new PreparedStatements(pg, PARAMS.serializers)));
+  const statements = prepared;
+  /** A statement, prepared when it is a query or DML; `inTx`: the caller is inside pg.transaction. */
+  const send = async <R>(q: Pick<PGlite, 'query'>, inTx: boolean, sql: string, params: readonly unknown[]): Promise<Results<R>> => {
+    if (!preparable(sql)) {
+      const res = await q.query<R>(sql, params as unknown[], PARAMS);
+      if (changesTables(sql)) await statements.forgetAll(q);
+      return res;
+    }
+    // The locks PGlite's own query takes: the query lock, and outside a transaction the transaction lock.
+    const run = () =>
+      pg.runExclusive(async () => {
+        const res = await statements.run(sql, params);
+        if (!inTx) await pg.syncToFs();
+        return res as Results<R>;
+      });
+    if (inTx) return run();
+    await pg._checkReady(); // a closed instance refuses, as its own query does
+    return pg._runExclusiveTransaction(run);
+  };
+  const wrap = (q: Pick<PGlite, 'query' | 'exec'>, inTx: boolean): Queryable => ({
     async exec(sql: string) {
       // Scripts are migrations and set-up: they may change any table's columns.
       json.clear();
       await q.exec(sql);
+      await statements.forgetAll(q);
     },
     async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
       // A statement seen before whose columns all survive JSON comes back as one text per row (pglite-rows.ts).
       json.noteStatement(sql);
       const shape = json.shapeOf(sql);
       if (shape) {
-        const res = await q.query<{ j: string }>(asJson(sql), params as unknown[], PARAMS);
+        const res = await send<{ j: string }>(q, inTx, asJson(sql), params);
         return { rows: decodeRows<R>(res.rows, shape), rowCount: res.rows.length };
       }
-      const res = await q.query<R>(sql, params as unknown[], PARAMS);
+      const res = await send<R>(q, inTx, sql, params);
       if (shape === undefined) json.learn(sql, res.fields);
       // PGlite reports affectedRows = 0 for SELECT; pg reports the row count. Align on pg.
       return { rows: res.rows, rowCount: Math.max(res.affectedRows ?? 0, res.rows.length) };
     },
   });
-  const top = wrap(pg);
+  const top = wrap(pg, false);
   return {
     kind: 'pglite',
     query: top.query,
-    tx: (fn) => pg.transaction((t) => fn(wrap(t))),
+    tx: (fn) => pg.transaction((t) => fn(wrap(t, true))),
     exec: top.exec,
     close: () => pg.close(),
   };
