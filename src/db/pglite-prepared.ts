@@ -16,13 +16,6 @@ const MAX_STATEMENTS = 500;
 /** Queries and DML are prepared; other statements (SET, DDL, VACUUM…) gain nothing and run as PGlite sends them. */
 export const preparable = (sql: string): boolean => /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i.test(sql);
 
-/**
- * A statement that may change a table's columns. A prepared statement reading the table would then
- * return other columns, which PostgreSQL refuses ("cached plan must not change result type"): every
- * prepared statement is dropped after one.
- */
-export const changesTables = (sql: string): boolean => /^\s*(CREATE|ALTER|DROP|TRUNCATE|DO|COMMENT|REINDEX)\b/i.test(sql);
-
 interface Prepared {
   name: string;
   /** Parameter type OIDs, from the server (Describe), to pick each value's serializer. */

@@ -34,6 +34,8 @@ const AS_JSON = new Set([
 const AS_DATE = new Set([1082, 1114, 1184]);
 
 const SCHEMA_CHANGE = /^\s*(create|alter|drop|comment|do|reset|set\s+(session\s+|local\s+)?search_path)\b/i;
+/** A statement after which a query's columns may differ (DDL, `DO`, a `search_path` change). */
+export const mayChangeColumns = (sql: string): boolean => SCHEMA_CHANGE.test(sql);
 
 /** Below this many columns the per-field cost saved is smaller than the wrapping's. */
 const MIN_COLUMNS = 5;
@@ -60,7 +62,7 @@ export class JsonRows {
    * search_path): a `SELECT *` read as JSON after a new timestamp column would leave it a string.
    */
   noteStatement(sql: string): void {
-    if (SCHEMA_CHANGE.test(sql)) this.shapes.clear();
+    if (mayChangeColumns(sql)) this.shapes.clear();
   }
 
   clear(): void {

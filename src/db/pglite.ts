@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { asJson, decodeRows, JsonRows } from './pglite-rows.js';
-import { PreparedStatements, preparable, changesTables } from './pglite-prepared.js';
+import { asJson, decodeRows, JsonRows, mayChangeColumns } from './pglite-rows.js';
+import { PreparedStatements, preparable } from './pglite-prepared.js';
 import type { Db, Queryable, QueryResult } from './types.js';
 
 // PGlite is one in-process connection. It serialises work itself: a query issued while a transaction
@@ -69,7 +69,9 @@ export function wrapPglite(pg: PGlite): Db {
   const send = async <R>(q: Pick<PGlite, 'query'>, inTx: boolean, sql: string, params: readonly unknown[]): Promise<Results<R>> => {
     if (!preparable(sql)) {
       const res = await q.query<R>(sql, params as unknown[], PARAMS);
-      if (changesTables(sql)) await statements.forgetAll(q);
+      // A prepared statement reading a table whose columns changed would fail ("cached plan must not
+      // change result type"): all are dropped after such a statement.
+      if (mayChangeColumns(sql)) await statements.forgetAll(q);
       return res;
     }
     // The locks PGlite's own query takes: the query lock, and outside a transaction the transaction lock.
