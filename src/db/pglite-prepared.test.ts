@@ -47,6 +47,7 @@ describe.skipIf(usingPostgres)('PGlite prepared statements', () => {
   it('leaves out a statement that fails to parse, and the connection goes on', async () => {
     const before = (await held()).length;
     await expect(db.query('SELECT nope FROM p')).rejects.toThrow(/column "nope" does not exist/);
+    await expect(db.query('SELECT n FROM p WHERE id = $1 AND nope', ['a'])).rejects.toMatchObject({ code: '42703', query: 'SELECT n FROM p WHERE id = $1 AND nope', params: ['a'] });
     expect(await held()).toHaveLength(before);
     expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM p')).rows[0]!.n).toBe(3);
   });

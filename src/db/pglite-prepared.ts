@@ -16,6 +16,9 @@ const MAX_STATEMENTS = 500;
 /** Queries and DML are prepared; other statements (SET, DDL, VACUUM…) gain nothing and run as PGlite sends them. */
 export const preparable = (sql: string): boolean => /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i.test(sql);
 
+/** Statement names are unique in the process, so two sets on one instance could never clash. */
+let lastName = 0;
+
 interface Prepared {
   name: string;
   /** Parameter type OIDs, from the server (Describe), to pick each value's serializer. */
@@ -24,7 +27,6 @@ interface Prepared {
 
 export class PreparedStatements {
   private readonly statements = new Map<string, Prepared>();
-  private seq = 0;
 
   constructor(
     private readonly pg: PGlite,
@@ -53,7 +55,7 @@ export class PreparedStatements {
         this.statements.delete(sql);
         this.statements.set(sql, statement);
       } else {
-        const name = `recur_${++this.seq}`;
+        const name = `recur_${++lastName}`;
         messages.push(...(await send(protocol.serialize.parse({ name, text: sql, types: [] }))));
         const types = parse.parseDescribeStatementResults(await send(protocol.serialize.describe({ type: 'S', name })));
         statement = { name, types };
@@ -78,6 +80,10 @@ export class PreparedStatements {
         if (err instanceof Error && /cached plan must not change result type/.test(err.message)) this.statements.delete(sql);
         throw err;
       }
+    } catch (err) {
+      // As PGlite's `query` does, the error names its statement.
+      if (err instanceof Error && 'code' in err) Object.assign(err, { query: sql, params });
+      throw err;
     } finally {
       // As PGlite's `query`: Sync ends the exchange, after an error too (the server skips to it).
       messages.push(...(await send(protocol.serialize.sync())));
