@@ -2,9 +2,9 @@ import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { newId } from '../../core/ids/index.js';
 import { addIntervals, addMonths, toUnix, type Clock } from '../../core/time/index.js';
 import type { Db, Queryable } from '../../db/index.js';
-import { drainBilling, nextDueAt, type BillingDeps } from '../subscriptions/jobs.js';
-import { drainCredits, nextCreditDueAt } from '../credits/jobs.js';
-import { dunningNextDueAt, drainDunning, type DunningJobDeps } from '../dunning/jobs.js';
+import { nextDueAt, runBillingPass, type BillingDeps } from '../subscriptions/jobs.js';
+import { nextCreditDueAt, runCreditPass } from '../credits/jobs.js';
+import { dunningNextDueAt, runDunningPass, type DunningJobDeps } from '../dunning/jobs.js';
 import { deleteCustomer } from '../customers/service.js';
 import { deleteDraft, voidInvoice } from '../invoices/service.js';
 import type { SubscriptionRow } from '../subscriptions/repository.js';
@@ -189,9 +189,15 @@ export async function advanceTestClock(db: Db, deps: BillingDeps & Pick<DunningJ
       // at this instant (a failed payment's dunning step, a paid invoice's grant) is found by the next
       // turn of the loop, at the same instant.
       const isDue = (t: Date | null) => t !== null && t.getTime() <= at.getTime();
-      if (isDue(billingDue)) await drainBilling(db, deps, scope, at);
-      if (isDue(creditDue)) await drainCredits(db, deps, scope, at);
-      if (isDue(dunningDue)) await drainDunning(db, deps, scope, at);
+      // A kind's passes repeat while the last did work and its due query still finds work by now. The due
+      // queries match the claims (the loop relies on that to stop at every due instant), so this skips
+      // the pass that would only confirm there is nothing left: a dozen claims, ~20 % of an advance.
+      const drain = async (pass: () => Promise<number>, due: () => Promise<Date | null>) => {
+        while ((await pass()) > 0 && isDue(await due()));
+      };
+      if (isDue(billingDue)) await drain(() => runBillingPass(db, deps, scope, at), () => nextDueAt(db, scope));
+      if (isDue(creditDue)) await drain(() => runCreditPass(db, deps, scope, at), () => nextCreditDueAt(db, scope));
+      if (isDue(dunningDue)) await drain(() => runDunningPass(db, deps, scope, at), () => dunningNextDueAt(db, scope, at));
       current = at;
     }
     const { rows } = await db.query<TestClockRow>(`UPDATE test_clocks SET frozen_time = $2, status = 'ready', advancing_since = NULL, target_frozen_time = NULL WHERE id = $1 RETURNING *`, [id, to]);
