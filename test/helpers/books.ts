@@ -11,6 +11,9 @@ export interface Problem {
   detail: unknown;
 }
 
+/** The events whose object the checks read (`all_events.data` is null for the others' batched rows). */
+const CUSTOMER_EVENTS = ['customer.created', 'customer.updated', 'customer.deleted'];
+
 export async function checkBooks(q: Db): Promise<Problem[]> {
   const problems: Problem[] = [];
   const add = (check: string, rows: unknown[]) => {
@@ -27,7 +30,9 @@ export async function checkBooks(q: Db): Promise<Problem[]> {
         `WITH all_events AS (SELECT id, type, object_id, data FROM events
                              UNION ALL SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) AS b(id, type, object_id, data))
          ${sql}`,
-        [batched.map((e) => e.id), batched.map((e) => e.type), batched.map((e) => e.object_id), batched.map((e) => JSON.stringify(e.data))],
+        // `data` only where a check reads it (customer events): a worker's batches hold tens of thousands of
+        // events, and parsing all their objects into jsonb took ~3 s per check on PostgreSQL.
+        [batched.map((e) => e.id), batched.map((e) => e.type), batched.map((e) => e.object_id), batched.map((e) => (CUSTOMER_EVENTS.includes(e.type) ? JSON.stringify(e.data) : null))],
       )
     ).rows;
 
@@ -162,9 +167,11 @@ export async function checkBooks(q: Db): Promise<Problem[]> {
   // the customer's latest event shows the value it has (customers written without events are skipped).
   add(
     "a customer's delinquent is what its latest event shows",
+    // One sorted pass over the customer events (DISTINCT ON), not a LATERAL probe per customer: with
+    // batched events in the CTE a probe scans all of them (3,000 customers took 36 s on PostgreSQL).
     await evRows(`SELECT c.id, c.delinquent, e.id AS event, e.type, e.data->'object'->'delinquent' AS shown FROM customers c
-                  JOIN LATERAL (SELECT id, type, data FROM all_events WHERE object_id = c.id AND type IN ('customer.created', 'customer.updated', 'customer.deleted')
-                                 ORDER BY id DESC LIMIT 1) e ON true
+                  JOIN (SELECT DISTINCT ON (object_id) object_id, id, type, data FROM all_events
+                         WHERE type IN (${CUSTOMER_EVENTS.map((t) => `'${t}'`).join(', ')}) ORDER BY object_id, id DESC) e ON e.object_id = c.id
                  WHERE (e.data->'object'->>'delinquent')::boolean IS DISTINCT FROM c.delinquent`),
   );
   add(
