@@ -1,3 +1,4 @@
+import { deflateSync, inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBillingApp } from '../../../test/helpers/billing.js';
 import { createDueSubscriptions } from '../../../test/helpers/due-subscriptions.js';
@@ -99,6 +100,33 @@ describe('event batches', () => {
     expect(one.data).toEqual({ object: input.object, ...(input.previousAttributes ? { previous_attributes: input.previousAttributes } : {}) });
     expect((await t.call({ method: 'GET', url: '/v1/events/evt_missing' })).status).toBe(404);
     expect((await t.call({ method: 'GET', url: `/v1/events?starting_after=evt_missing` })).body.error).toMatchObject({ code: 'resource_missing', param: 'starting_after' });
+  });
+
+  it('store an object two events share once, and still read batches written before that', async () => {
+    const now = t.clock.now();
+    const events = group('shared', EVENT_BATCH_MIN);
+    // invoice.paid and invoice.payment_succeeded hold one object, as the payment pass writes them.
+    const shared = { id: 'in_shared', object: 'invoice', status: 'paid', marker: 'only-once' };
+    events.push({ type: 'invoice.paid', object: shared, customerId: 'cus_shared_0' }, { type: 'invoice.payment_succeeded', object: shared, customerId: 'cus_shared_0', previousAttributes: { status: 'open' } });
+    await t.testDb.db.tx((q) => recordEvents(q, now, events));
+    const { rows } = await t.testDb.db.query<{ id: string; data: Uint8Array; first_event: string }>(`SELECT id, data, first_event FROM event_batches WHERE types @> '{invoice.payment_succeeded}' AND n = $1`, [EVENT_BATCH_MIN + 2]);
+    expect(rows).toHaveLength(1);
+    const json = inflateSync(rows[0]!.data).toString('utf8');
+    expect(json.split('only-once').length - 1).toBe(1);
+    const read = (await allEvents(t.testDb.db)).filter((e) => e.object_id === 'in_shared');
+    expect(read.map((e) => [e.type, e.data])).toEqual([
+      ['invoice.paid', { object: shared }],
+      ['invoice.payment_succeeded', { object: shared, previous_attributes: { status: 'open' } }],
+    ]);
+    // The same row as a batch written before objects were shared: each event with its own object.
+    const old = (JSON.parse(json) as { data: { object?: unknown; same_object_as?: number; previous_attributes?: unknown } }[]).map((e, _i, all) =>
+      e.data.same_object_as === undefined ? e : { ...e, data: { object: all[e.data.same_object_as]!.data.object, ...(e.data.previous_attributes ? { previous_attributes: e.data.previous_attributes } : {}) } },
+    );
+    await t.testDb.db.query(`UPDATE event_batches SET data = $2 WHERE id = $1`, [rows[0]!.id, deflateSync(JSON.stringify(old))]);
+    expect(inflateSync((await t.testDb.db.query<{ data: Uint8Array }>(`SELECT data FROM event_batches WHERE id = $1`, [rows[0]!.id])).rows[0]!.data).toString('utf8').split('only-once').length - 1).toBe(2);
+    const again = (await allEvents(t.testDb.db)).filter((e) => e.object_id === 'in_shared');
+    expect(again.map((e) => [e.type, e.data])).toEqual(read.map((e) => [e.type, e.data]));
+    expect((await get(`/v1/events/${again[1]!.id}`)).data).toEqual({ object: shared, previous_attributes: { status: 'open' } });
   });
 
   it('feed the notification inbox as the trigger on rows does', async () => {

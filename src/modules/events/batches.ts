@@ -37,9 +37,39 @@ export interface StoredEvent {
   idempotency_key: string | null;
 }
 
+/**
+ * An event as the batch's JSON holds it: either its object, or — when it is the very object an earlier
+ * event of the group holds (invoice.paid and invoice.payment_succeeded share one) — that event's index,
+ * so the object is serialised, compressed and parsed once. Batches written before this have no index.
+ */
+type PackedEvent = Omit<StoredEvent, 'data'> & { data: { object?: Record<string, unknown>; same_object_as?: number; previous_attributes?: Record<string, unknown> } };
+
+function pack(events: readonly StoredEvent[]): PackedEvent[] {
+  const first = new Map<Record<string, unknown>, number>();
+  return events.map((e, i) => {
+    const k = first.get(e.data.object);
+    if (k === undefined) {
+      first.set(e.data.object, i);
+      return e;
+    }
+    const { object: _object, ...rest } = e.data;
+    return { ...e, data: { same_object_as: k, ...rest } };
+  });
+}
+
+function unpack(packed: readonly PackedEvent[]): StoredEvent[] {
+  const out: StoredEvent[] = [];
+  for (const e of packed) {
+    const { same_object_as: k, object, ...rest } = e.data;
+    // The two events then share one object, as they did when written; readers only serialise it.
+    out.push({ ...e, data: { object: k === undefined ? object! : out[k]!.data.object, ...rest } });
+  }
+  return out;
+}
+
 /** Writes a group of events as one row, and their notification-inbox rows. */
 export async function writeEventBatch(q: Queryable, now: Date, events: StoredEvent[]): Promise<void> {
-  const blob = deflateSync(JSON.stringify(events), { level: 1 });
+  const blob = deflateSync(JSON.stringify(pack(events)), { level: 1 });
   const ids = events.map((e) => e.id).sort();
   await q.query(`INSERT INTO event_batches (id, created, first_event, last_event, n, types, data) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
     newId('evb'),
@@ -79,7 +109,7 @@ interface BatchRow {
 
 function eventsOf(b: BatchRow): EventRow[] {
   const created = new Date(b.created);
-  return (JSON.parse(inflateSync(b.data).toString('utf8')) as StoredEvent[]).map((e) => ({ ...e, created }));
+  return unpack(JSON.parse(inflateSync(b.data).toString('utf8')) as PackedEvent[]).map((e) => ({ ...e, created }));
 }
 
 /** An event by id, from either storage. */
