@@ -6,6 +6,7 @@ import { runInRequest } from '../../core/context/index.js';
 import { drainBilling } from '../subscriptions/jobs.js';
 import { allEvents, EVENT_BATCH_MIN } from './batches.js';
 import { recordEvents, type EventInput } from './service.js';
+import { bloomHashes, bloomMayHold } from './domain/bloom.js';
 
 // Events written as one compressed row per large group outside a request (migration 0049, ADR 0007
 // option 5) read back exactly as rows of `events` do: the same objects, through the same list filters,
@@ -127,6 +128,35 @@ describe('event batches', () => {
     const again = (await allEvents(t.testDb.db)).filter((e) => e.object_id === 'in_shared');
     expect(again.map((e) => [e.type, e.data])).toEqual(read.map((e) => [e.type, e.data]));
     expect((await get(`/v1/events/${again[1]!.id}`)).data).toEqual({ object: shared, previous_attributes: { status: 'open' } });
+  });
+
+  it('search a customer or an object only in the batches whose key filter may hold it', async () => {
+    const q = t.testDb.db;
+    const at = new Date('2026-03-02T12:00:00Z');
+    await q.tx((tx) => recordEvents(tx, at, group('k1', EVENT_BATCH_MIN)));
+    await q.tx((tx) => recordEvents(tx, at, group('k2', EVENT_BATCH_MIN)));
+    const { rows } = await q.query<{ keys: Uint8Array }>(`SELECT keys FROM event_batches WHERE created = $1 ORDER BY first_event`, [at]);
+    expect(rows.map((r) => r.keys.length)).toEqual([64, 64]);
+    const holding = async (key: string) => {
+      const [h1, h2] = bloomHashes(key);
+      return (await q.query(`SELECT 1 FROM event_batches WHERE created = $1 AND recur_bloom_has(keys, $2, $3)`, [at, h1, h2])).rows.length;
+    };
+    expect([await holding('cus_k1_0'), await holding('obj_k2_6'), await holding('cus_k1_3'), await holding('cus_k3_0'), await holding('obj_k1_7')]).toEqual([1, 1, 1, 0, 0]);
+    // SQL tests the bits Node set, the way Node tests them: members and 300 others, one answer each.
+    const probes = [...Array.from({ length: 300 }, (_, i) => `cus_probe_${i}`), 'cus_k1_0', 'obj_k1_3', 'cus_k2_1'];
+    const hashes = probes.map(bloomHashes);
+    const { rows: answers } = await q.query<{ h: boolean[] }>(
+      `SELECT array_agg(recur_bloom_has($1, u.h1, u.h2) ORDER BY u.n) AS h FROM unnest($2::bigint[], $3::bigint[]) WITH ORDINALITY AS u(h1, h2, n)`,
+      [rows[0]!.keys, hashes.map((h) => h[0]), hashes.map((h) => h[1])],
+    );
+    const expected = probes.map((k) => bloomMayHold(rows[0]!.keys, k));
+    expect(answers[0]!.h).toEqual(expected);
+    expect(expected.slice(-3)).toEqual([true, true, false]);
+    // Through the API: a customer's and an object's events from these batches, newest first.
+    const byCustomer = await get(`/v1/events?customer=cus_k2_1&created[gte]=${at.getTime() / 1000}&limit=100`);
+    expect(byCustomer.data.map((e: { data: { object: { n: number } } }) => e.data.object.n)).toEqual([49, 45, 41, 37, 33, 29, 25, 21, 17, 13, 9, 5, 1]);
+    const byObject = await get(`/v1/events?object_id=obj_k1_3&limit=100`);
+    expect(byObject.data.map((e: { data: { object: { n: number } } }) => e.data.object.n)).toEqual([45, 38, 31, 24, 17, 10, 3]);
   });
 
   it('feed the notification inbox as the trigger on rows does', async () => {

@@ -3,6 +3,7 @@ import type { Queryable } from '../../db/index.js';
 import { newId } from '../../core/ids/index.js';
 import { InvalidRequestError } from '../../core/errors/index.js';
 import type { EventRow } from './service.js';
+import { bloomHashes, buildBloom } from './domain/bloom.js';
 
 // Events stored a group per row (migration 0049, ADR 0007 option 5): the JSON of the group's events,
 // deflated. Written for large groups outside API requests (the worker's passes); everything that reads
@@ -67,11 +68,21 @@ function unpack(packed: readonly PackedEvent[]): StoredEvent[] {
   return out;
 }
 
+/** The customer and object ids of a group's events, each once. */
+function keysOf(events: readonly StoredEvent[]): Set<string> {
+  const keys = new Set<string>();
+  for (const e of events) {
+    keys.add(e.object_id);
+    if (e.customer_id !== null) keys.add(e.customer_id);
+  }
+  return keys;
+}
+
 /** Writes a group of events as one row, and their notification-inbox rows. */
 export async function writeEventBatch(q: Queryable, now: Date, events: StoredEvent[]): Promise<void> {
   const blob = deflateSync(JSON.stringify(pack(events)), { level: 1 });
   const ids = events.map((e) => e.id).sort();
-  await q.query(`INSERT INTO event_batches (id, created, first_event, last_event, n, types, data) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+  await q.query(`INSERT INTO event_batches (id, created, first_event, last_event, n, types, data, keys) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
     newId('evb'),
     now,
     ids[0],
@@ -79,6 +90,8 @@ export async function writeEventBatch(q: Queryable, now: Date, events: StoredEve
     events.length,
     [...new Set(events.map((e) => e.type))],
     blob,
+    // What the events API's `customer` and `object_id` filters search for (listEvents).
+    buildBloom(keysOf(events)),
   ]);
   // The rows the trigger on `events` would have written, by the same rule.
   const inbox = events.filter((e) => INBOX_TYPES.has(e.type));
@@ -197,6 +210,13 @@ export async function listEvents(q: Queryable, f: EventFilter, page: EventPage):
   for (const [op, at] of f.created ?? []) bAdd((p) => `created ${op} to_timestamp(${p})`, at);
   if (f.types) bAdd((p) => `types && ${p}::text[]`, f.types);
   if (f.typePrefix !== undefined) bAdd((p) => `EXISTS (SELECT 1 FROM unnest(types) t WHERE starts_with(t, ${p}))`, f.typePrefix);
+  // Only batches whose filter may hold the customer or object (batches written before filters: always).
+  for (const key of [f.customer, f.objectId]) {
+    if (key === undefined) continue;
+    const [h1, h2] = bloomHashes(key);
+    bParams.push(h1, h2);
+    bConds.push(`(keys IS NULL OR recur_bloom_has(keys, $${bParams.length - 1}, $${bParams.length}))`);
+  }
   if (cursor !== undefined) bAdd((p) => (desc ? `first_event < ${p}` : `last_event > ${p}`), cursor);
   const CHUNK = 8;
   for (let offset = 0; ; offset += CHUNK) {
