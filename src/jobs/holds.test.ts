@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { claimRows, type Queryable } from '../db/index.js';
 import { openTestDb, type TestDb } from '../../test/helpers/db.js';
-import { heldFilter, holdSeconds, runOneByOne, type HoldableJob } from './holds.js';
+import { drainPasses, heldFilter, holdSeconds, runOneByOne, type HoldableJob } from './holds.js';
 
 // runOneByOne on a job of its own: rows a–e are due; the job marks what it claims done and fails on
 // the rows listed as poisoned, as a renewal that fails in the database would.
@@ -63,5 +63,31 @@ describe('runOneByOne', () => {
 
   it('holds for a minute, doubling with each failure, at most a day', () => {
     expect([1, 2, 3, 4, 11, 12, 40].map(holdSeconds)).toEqual([60, 120, 240, 480, 61_440, 86_400, 86_400]);
+  });
+});
+
+describe('drainPasses', () => {
+  /** A pass that handles the next of `counts` each time it runs, recording its calls. */
+  const passes = (counts: number[]) => {
+    const calls: number[] = [];
+    return { calls, pass: async () => (calls.push(counts[calls.length] ?? 0), counts[calls.length - 1] ?? 0) };
+  };
+
+  it('repeats until a pass finds nothing, and sums what they handled', async () => {
+    const p = passes([3, 2, 0, 5]);
+    expect(await drainPasses(p.pass, { maxPasses: 100 })).toBe(5);
+    expect(p.calls).toHaveLength(3);
+  });
+
+  it('stops after a pass that did work once nothing more is due, without a confirming pass', async () => {
+    const p = passes([3, 2, 1]);
+    let asked = 0;
+    expect(await drainPasses(p.pass, { maxPasses: 100, stillDue: async () => ++asked < 2 })).toBe(5);
+    expect([p.calls.length, asked]).toEqual([2, 2]);
+  });
+
+  it('runs at most maxPasses', async () => {
+    const p = passes([1, 1, 1, 1, 1]);
+    expect(await drainPasses(p.pass, { maxPasses: 3 })).toBe(3);
   });
 });

@@ -129,3 +129,18 @@ export async function runPass(db: Db, jobs: readonly HoldableJob[], limit: numbe
   if (failure) throw failure.error;
   return n;
 }
+
+/**
+ * Repeats a pass (runPass over one kind of work at one instant) until one finds nothing, or until
+ * `stillDue` says nothing more is due (a test clock asks its due query, sparing the pass that would only
+ * confirm it), or `maxPasses` is reached. Returns the rows handled.
+ */
+export async function drainPasses(pass: () => Promise<number>, opts: { maxPasses: number; stillDue?: () => Promise<boolean> }): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < opts.maxPasses; i++) {
+    const n = await pass();
+    total += n;
+    if (n === 0 || (opts.stillDue && !(await opts.stillDue()))) break;
+  }
+  return total;
+}

@@ -1,7 +1,7 @@
 import { newId } from '../../core/ids/index.js';
 import { addDays, type Interval } from '../../core/time/index.js';
 import { noteClaimed, type Db, type Queryable } from '../../db/index.js';
-import { heldFilter, runPass, type HoldableJob } from '../../jobs/holds.js';
+import { drainPasses, heldFilter, runPass, type HoldableJob } from '../../jobs/holds.js';
 import { recordEvents, type EventInput } from '../events/service.js';
 import type { BillingDeps, Scope } from '../subscriptions/jobs.js';
 import { EXPIRE_AT_PERIOD_END, available, carryoverExcess, planCreditsExpireAt, type CarryoverPolicy } from './domain/lots.js';
@@ -310,11 +310,5 @@ export async function runCreditPass(db: Db, deps: BillingDeps, scope: Scope, now
 
 /** Runs passes until nothing of the scope is due at `now` (test clocks call it at each step). */
 export async function drainCredits(db: Db, deps: BillingDeps, scope: Scope, now: Date, maxPasses = 10_000): Promise<number> {
-  let total = 0;
-  for (let i = 0; i < maxPasses; i++) {
-    const n = await runCreditPass(db, deps, scope, now);
-    total += n;
-    if (n === 0) break;
-  }
-  return total;
+  return drainPasses(() => runCreditPass(db, deps, scope, now), { maxPasses });
 }

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { claimRows, type Db, type Queryable } from '../../db/index.js';
+import { drainPasses } from '../../jobs/holds.js';
 import { getInvoiceRow } from '../invoices/service.js';
 import { defaultNotifier, type Notifier } from '../notifications/channels.js';
 import { nextLifecycleDueAt, runLifecycleScans, sendInvoiceSent, sendReceipt, sendTrialEnding } from '../notifications/lifecycle.js';
@@ -139,13 +140,7 @@ export async function runDunningPass(db: Db, jobDeps: DunningJobDeps, scope: Sco
 
 /** Runs passes until nothing of the scope is due at `now` (test clocks, tests). */
 export async function drainDunning(db: Db, deps: DunningJobDeps, scope: Scope, now: Date, maxPasses = 10_000): Promise<number> {
-  let total = 0;
-  for (let i = 0; i < maxPasses; i++) {
-    const n = await runDunningPass(db, deps, scope, now);
-    total += n;
-    if (n === 0) break;
-  }
-  return total;
+  return drainPasses(() => runDunningPass(db, deps, scope, now), { maxPasses });
 }
 
 /** The earliest instant some dunning or notification work of this scope becomes due (test-clock stepping). */

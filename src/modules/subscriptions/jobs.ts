@@ -19,7 +19,7 @@ import { isPlainRenewal, renewPlain } from './renewals.js';
 import { discardPendingUpdate } from './pending-update.js';
 import { newId } from '../../core/ids/index.js';
 import { markOverdueInvoices } from '../documents/net-terms.js';
-import { heldFilter, runPass, type HoldableJob } from '../../jobs/holds.js';
+import { drainPasses, heldFilter, runPass, type HoldableJob } from '../../jobs/holds.js';
 import { schedulePhaseStarted } from '../subscription-schedules/lifecycle.js';
 import { isScheduleId, type ScheduleRow } from '../subscription-schedules/repository.js';
 import { applyScheduleStep, startSchedule } from '../subscription-schedules/service.js';
@@ -436,11 +436,5 @@ export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, no
 
 /** Runs passes until nothing of the scope is due at `now`. */
 export async function drainBilling(db: Db, deps: BillingDeps, scope: Scope, now: Date, maxPasses = 100_000): Promise<number> {
-  let total = 0;
-  for (let i = 0; i < maxPasses; i++) {
-    const n = await runBillingPass(db, deps, scope, now);
-    total += n;
-    if (n === 0) break;
-  }
-  return total;
+  return drainPasses(() => runBillingPass(db, deps, scope, now), { maxPasses });
 }

@@ -2,6 +2,7 @@ import { InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { newId } from '../../core/ids/index.js';
 import { addIntervals, addMonths, toUnix, type Clock } from '../../core/time/index.js';
 import type { Db, Queryable } from '../../db/index.js';
+import { drainPasses } from '../../jobs/holds.js';
 import { nextDueAt, runBillingPass, type BillingDeps } from '../subscriptions/jobs.js';
 import { nextCreditDueAt, runCreditPass } from '../credits/jobs.js';
 import { dunningNextDueAt, runDunningPass, type DunningJobDeps } from '../dunning/jobs.js';
@@ -130,13 +131,16 @@ export async function advanceLimit(q: Queryable, id: string, from: Date): Promis
   return new Date(Math.min(...rows.map((r) => addIntervals(from, r.interval, r.interval_count, 2).getTime())));
 }
 
+/** How long an advance may go without a step before another request may take the clock over. */
+export const ADVANCE_LEASE_SECONDS = 300;
+
+/** Passes of one kind at one instant before an advance moves on (as the worker's drains of credits and dunning). */
+const MAX_PASSES = 10_000;
+
 /**
  * Moves a clock to `to`, running every due job of its objects in time order on the way. Each step
  * commits on its own, so a long advance never holds one huge transaction.
  */
-/** How long an advance may go without a step before another request may take the clock over. */
-export const ADVANCE_LEASE_SECONDS = 300;
-
 export async function advanceTestClock(db: Db, deps: BillingDeps & Pick<DunningJobDeps, 'notifier'> & { clock: Clock }, id: string, to: Date) {
   const clock = await getTestClock(db, id);
   if (to.getTime() <= new Date(clock.frozen_time).getTime()) {
@@ -192,9 +196,8 @@ export async function advanceTestClock(db: Db, deps: BillingDeps & Pick<DunningJ
       // A kind's passes repeat while the last did work and its due query still finds work by now. The due
       // queries match the claims (the loop relies on that to stop at every due instant), so this skips
       // the pass that would only confirm there is nothing left: a dozen claims, ~20 % of an advance.
-      const drain = async (pass: () => Promise<number>, due: () => Promise<Date | null>) => {
-        while ((await pass()) > 0 && isDue(await due()));
-      };
+      const drain = (pass: () => Promise<number>, due: () => Promise<Date | null>) =>
+        drainPasses(pass, { maxPasses: MAX_PASSES, stillDue: async () => isDue(await due()) });
       if (isDue(billingDue)) await drain(() => runBillingPass(db, deps, scope, at), () => nextDueAt(db, scope));
       if (isDue(creditDue)) await drain(() => runCreditPass(db, deps, scope, at), () => nextCreditDueAt(db, scope));
       if (isDue(dunningDue)) await drain(() => runDunningPass(db, deps, scope, at), () => dunningNextDueAt(db, scope, at));

@@ -38,8 +38,7 @@ export function buildBloom(keys: Iterable<string>): Uint8Array {
   const bits = bytes * 8;
   // bloomPositions without its array: a worker writes a filter of thousands of keys per batch.
   for (const key of distinct) {
-    const h1 = fnv1a(key, 0x811c9dc5);
-    const h2 = (fnv1a(key, 0x9747b28c) | 1) >>> 0;
+    const [h1, h2] = bloomHashes(key);
     for (let i = 0; i < BLOOM_PROBES; i++) {
       const p = (h1 + i * h2) % bits;
       out[p >> 3]! |= 1 << (p & 7);
