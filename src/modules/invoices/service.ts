@@ -1,11 +1,10 @@
 import { AppError, ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors/index.js';
 import { newId } from '../../core/ids/index.js';
-import { minimumCharge } from '../../core/money/index.js';
 import { addDays, addSeconds, fromUnix, toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import type { AppDeps } from '../../deps.js';
 import type { Config } from '../../config.js';
-import { previousAttributes, recordEvents, type EventInput } from '../events/service.js';
+import { previousAttributes, recordEvents } from '../events/service.js';
 import type { Discount } from './domain/discounts.js';
 import { noSuchPaymentMethod, notAttachedToCustomer } from '../payments/errors.js';
 import { findPaymentMethod } from '../payments/repository.js';
@@ -18,21 +17,20 @@ import { discardPendingUpdate } from '../subscriptions/pending-update.js';
 import { getCustomerRow, mergeMetadata, normalizeShipping } from '../customers/service.js';
 import type { CreateCustomerInput } from '../customers/schemas.js';
 import { buildInvoice, type BuiltInvoice, type InvoiceDraft, type LineDraft } from './builder.js';
-import { formatInvoiceNumber } from './domain/numbering.js';
-import { computeInvoiceTotals, MAX_INVOICE_AMOUNT, withinInvoiceBound } from './domain/totals.js';
-import { findInvoice, insertInvoices, insertLines, linesOf, reserveNumbers, updateInvoiceRow, type InvoiceCustomField, type InvoiceRow, type LineRow } from './repository.js';
+import { MAX_INVOICE_AMOUNT, withinInvoiceBound } from './domain/totals.js';
+import { findInvoice, insertInvoices, insertLines, linesOf, updateInvoiceRow, type InvoiceCustomField, type InvoiceRow, type LineRow } from './repository.js';
 import { serializeInvoice, type InvoiceObject } from './serialize.js';
 import type { TaxConfig } from '../taxes/config.js';
 import { setDelinquent } from '../customers/delinquency.js';
 import { applyTax, loadPriceBehaviors, type CustomerDetails } from '../taxes/context.js';
-import { hostedInvoiceUrls, type LinkConfig } from '../documents/links.js';
 import { spendOnceDiscounts } from './discount-ends.js';
+import { customerDetails, finishFinalization, planFinalization, writeBalances, type FinalizationPlan, type FinalizeOptions } from './finalize.js';
 
 // Invoice lifecycle: draft → open → paid | void | uncollectible. Finalised invoices are immutable
 // (only status, payment and balance fields move). Every transition writes its event in the same
 // transaction. Functions take batches so the worker can run them set-based.
 
-export const DEFAULT_SERIES = 'RECUR';
+export { DEFAULT_SERIES, type FinalizeOptions } from './finalize.js';
 /** How long to wait before asking the gateway again about an attempt whose outcome is unknown. */
 const GATEWAY_FAULT_RETRY_MS = 5 * 60_000;
 
@@ -103,12 +101,39 @@ export async function getInvoiceRow(q: Queryable, id: string, forUpdate = false,
  * period are dropped by the database (unique index) and reported as skipped; their pending items
  * stay pending. Pending invoice items used by an invoice are attached to it; `once` discounts end
  * (each with its customer.discount.deleted).
+ *
+ * With `finalize`, those whose finalisation is due now (auto_advance, finalize_at reached: a renewal
+ * with no finalisation delay) are finalised as they are written: each invoice is stored once, already
+ * open, instead of as a draft the finalisation pass updates — the same rows and events (invoice.created
+ * shows the draft), one row version fewer. The caller then calls `finish` after its own writes (the
+ * finalisation's events come after them, as they would from the next pass): writeInvoices.
  */
 export async function persistInvoices(q: Queryable, built: BuiltInvoice[], now: Date): Promise<BuiltInvoice[]> {
-  if (built.length === 0) return [];
+  return (await writeInvoices(q, built, now)).kept;
+}
+
+/** persistInvoices, optionally finalising as it writes; `finish` writes the finalisations' events and effects. */
+export async function writeInvoices(q: Queryable, built: BuiltInvoice[], now: Date, finalize?: FinalizeOptions): Promise<{ kept: BuiltInvoice[]; finish: () => Promise<void> }> {
+  const nothing = async () => {};
+  if (built.length === 0) return { kept: [], finish: nothing };
   const customers = await draftCustomers(q, built.map((b) => b.invoice));
   applyInvoiceSettings(built, customers);
-  const inserted = await insertInvoices(q, built.map((b) => b.invoice));
+  const due = finalize ? built.filter((b) => b.invoice.auto_advance && b.invoice.finalize_at !== null && b.invoice.finalize_at <= now) : [];
+  let plan: FinalizationPlan | undefined;
+  if (due.length) {
+    // A period already invoiced is dropped before any number is reserved: a number reserved for an
+    // invoice the insert then drops would leave a gap in the series.
+    const taken = await invoicedPeriods(q, due.map((b) => b.invoice));
+    built = built.filter((b) => !taken.has(periodKey(b.invoice)));
+    plan = await planFinalization(q, due.filter((b) => !taken.has(periodKey(b.invoice))).map((b) => b.invoice), now, finalize!);
+  }
+  const finalRow = new Map((plan?.out ?? []).map((r) => [r.id, r]));
+  const inserted = await insertInvoices(q, built.map((b) => finalRow.get(b.invoice.id) ?? b.invoice));
+  for (const id of finalRow.keys()) {
+    // Under the claim's locks nothing else writes these periods; if something did, the whole batch
+    // rolls back (and is retried) rather than leave a reserved number unused.
+    if (!inserted.has(id)) throw new Error(`invoice ${id} was not written after its number was reserved`);
+  }
   const kept = built.filter((b) => inserted.has(b.invoice.id));
   await insertLines(q, kept.flatMap((b) => b.lines));
   const itemLinks = kept.flatMap((b) => b.lines.filter((l) => l.invoice_item).map((l) => ({ item: l.invoice_item!, invoice: b.invoice.id })));
@@ -126,7 +151,28 @@ export async function persistInvoices(q: Queryable, built: BuiltInvoice[], now: 
     now,
     kept.map((b) => ({ type: 'invoice.created', object: serializeInvoice(b.invoice, b.lines, { customer: customers.get(b.invoice.customer) }), customerId: b.invoice.customer })),
   );
-  return kept;
+  if (!plan) return { kept, finish: nothing };
+  const done = plan;
+  await recordFinalizationFailures(q, done.mismatched, now);
+  await writeBalances(q, done, now);
+  const lines = new Map(kept.map((b) => [b.invoice.id, b.lines]));
+  return { kept, finish: () => finishFinalization(q, done.out, now, lines) };
+}
+
+const periodKey = (i: Pick<InvoiceRow, 'subscription' | 'period_start'>) => `${i.subscription}|${new Date(i.period_start).getTime()}`;
+
+const ONE_PER_PERIOD = ['subscription_create', 'subscription_cycle'];
+
+/** Among `invs`, the (subscription, period_start) pairs already invoiced: what the unique index invoices_one_per_period would refuse. */
+async function invoicedPeriods(q: Queryable, invs: readonly InvoiceRow[]): Promise<Set<string>> {
+  const subs = invs.filter((i) => i.subscription && ONE_PER_PERIOD.includes(i.billing_reason));
+  if (subs.length === 0) return new Set();
+  const { rows } = await q.query<{ subscription: string; period_start: Date }>(
+    `SELECT i.subscription, i.period_start FROM invoices i JOIN unnest($1::text[], $2::timestamptz[]) AS u(sub, ps) ON i.subscription = u.sub AND i.period_start = u.ps
+      WHERE i.billing_reason IN ('subscription_create', 'subscription_cycle')`,
+    [subs.map((i) => i.subscription), subs.map((i) => new Date(i.period_start).toISOString())],
+  );
+  return new Set(rows.map(periodKey));
 }
 
 /** Builds and writes invoices; with a tax config (automatic tax on) each draft is taxed first. */
@@ -139,100 +185,18 @@ export async function createInvoices(q: Queryable, drafts: InvoiceDraft[], now: 
   );
 }
 
-export interface FinalizeOptions {
-  /** Numbers every invoice in this series; without it each customer's invoice_prefix, else DEFAULT_SERIES. */
-  series?: string;
-  /** Makes the hosted invoice link (publicUrl, link secret, TTL); without it the invoice has none. */
-  config?: LinkConfig;
-  /**
-   * A draft in another currency than the customer's (fixed by their first finalised invoice):
-   * `throw` answers 400 currency_mismatch (API calls); `skip` leaves it a draft with auto_advance
-   * off and records invoice.finalization_failed (worker batches, which must not fail as a whole).
-   */
-  onCurrencyMismatch?: 'throw' | 'skip';
-}
-
 /**
- * Finalises drafts: assigns gapless numbers (one locked counter row per series: the customer's
- * invoice_prefix, else the account's DEFAULT_SERIES; the batch takes one reservation per series),
- * applies the customer balance,
- * opens them (or marks them paid when nothing is due) and schedules the automatic payment attempt.
+ * Finalises stored drafts: gapless numbers, the customer balance applied (planFinalization), then opens
+ * them (or marks them paid when nothing is due) and schedules the automatic payment attempt.
  */
 export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, opts: FinalizeOptions = {}): Promise<InvoiceRow[]> {
   if (ids.length === 0) return [];
   const { rows: locked } = await q.query<InvoiceRow>(`SELECT * FROM invoices WHERE id = ANY($1::text[]) AND status = 'draft' ORDER BY id FOR UPDATE`, [ids]);
   if (locked.length === 0) return [];
-  const customers = [...new Set(locked.map((d) => d.customer))];
-  const { rows: customerRows } = await q.query<CustomerDetails & { id: string; balance: number; currency: string | null; invoice_prefix: string | null }>(
-    `SELECT id, balance, currency, invoice_prefix, name, email, phone, address, shipping, tax_ids, tax_exempt FROM customers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
-    [customers],
-  );
-  const customerOf = new Map(customerRows.map((c) => [c.id, c]));
-  // A customer's currency is fixed by their first finalised invoice; mixing is refused.
-  const currencyOf = new Map(customerRows.map((c) => [c.id, c.currency]));
-  const drafts: InvoiceRow[] = [];
-  for (const d of locked) {
-    const fixed = currencyOf.get(d.customer) ?? null;
-    if (fixed === null || fixed === d.currency) {
-      currencyOf.set(d.customer, d.currency);
-      drafts.push(d);
-      continue;
-    }
-    const message = `The customer ${d.customer} is billed in ${fixed} (fixed by their first finalized invoice); invoice ${d.id} is in ${d.currency}. Use one currency per customer.`;
-    if ((opts.onCurrencyMismatch ?? 'throw') === 'throw') throw new InvalidRequestError(message, 'currency', 'currency_mismatch');
-    const failed = await updateInvoiceRow(q, d.id, { auto_advance: false, last_finalization_error: { code: 'currency_mismatch', message, type: 'invalid_request_error' }, updated: now });
-    await recordEvents(q, now, [{ type: 'invoice.finalization_failed', object: await invoiceObject(q, failed), customerId: d.customer }]);
-  }
-  if (drafts.length === 0) return [];
-  await q.query(
-    `UPDATE customers AS c SET currency = u.cur FROM unnest($1::text[], $2::text[]) AS u(id, cur) WHERE c.id = u.id AND c.currency IS NULL`,
-    [[...currencyOf.keys()], [...currencyOf.values()]],
-  );
-  const numberOf = await reserveInvoiceNumbers(q, drafts, (d) => opts.series ?? customerOf.get(d.customer)?.invoice_prefix ?? DEFAULT_SERIES);
-  const balance = new Map(customerRows.filter((c) => Number(c.balance) !== 0).map((b) => [b.id, Number(b.balance)]));
-  const hosted = opts.config ? await hostedInvoiceUrls(q, opts.config, now, drafts) : new Map<string, string>();
-  const nowS = toUnix(now);
-  const out: InvoiceRow[] = [];
-  const balanceTx: { customer: string; amount: number; currency: string; invoice: string; ending: number; type: 'applied_to_invoice' | 'invoice_too_small' }[] = [];
-  const events: EventInput[] = [];
-  for (const d of drafts) {
-    const starting = balance.get(d.customer) ?? 0;
-    // The draft's total already holds discounts and tax.
-    const lineTotals = computeInvoiceTotals({ lineAmounts: [Number(d.total)], startingBalance: starting });
-    if (lineTotals.applied_balance !== 0) {
-      balance.set(d.customer, lineTotals.ending_balance);
-      balanceTx.push({ customer: d.customer, amount: -lineTotals.applied_balance, currency: d.currency, invoice: d.id, ending: lineTotals.ending_balance, type: 'applied_to_invoice' });
-    }
-    // Stripe: an amount due below the currency's minimum charge is not charged; the invoice is paid and
-    // the amount is carried to the customer's balance as a debit the next invoice collects.
-    const tooSmall = d.collection_method === 'charge_automatically' && lineTotals.amount_due > 0 && lineTotals.amount_due < minimumCharge(d.currency);
-    if (tooSmall) {
-      const ending = lineTotals.ending_balance + lineTotals.amount_due;
-      balance.set(d.customer, ending);
-      balanceTx.push({ customer: d.customer, amount: lineTotals.amount_due, currency: d.currency, invoice: d.id, ending, type: 'invoice_too_small' });
-    }
-    const paidNow = lineTotals.amount_due === 0 || tooSmall;
-    const auto = d.collection_method === 'charge_automatically' && d.auto_advance && !paidNow;
-    const row: InvoiceRow = {
-      ...d,
-      number: numberOf.get(d.id)!.number,
-      series: numberOf.get(d.id)!.series,
-      status: paidNow ? 'paid' : 'open',
-      starting_balance: starting,
-      ending_balance: tooSmall ? lineTotals.ending_balance + lineTotals.amount_due : lineTotals.ending_balance,
-      // Stripe: "If the invoice's total is smaller than the minimum charge amount … the amount_due may
-      // be 0": the amount went to the balance, so amount_due = total + starting − ending holds.
-      amount_due: tooSmall ? 0 : lineTotals.amount_due,
-      amount_remaining: paidNow ? 0 : lineTotals.amount_due,
-      next_payment_attempt: auto ? now : null,
-      status_transitions: { ...d.status_transitions, finalized_at: nowS, ...(paidNow ? { paid_at: nowS } : {}) },
-      updated: now,
-      customer_details: customerDetails(customerOf.get(d.customer)),
-      hosted_invoice_url: hosted.get(d.id) ?? null,
-      last_finalization_error: null,
-    };
-    out.push(row);
-  }
+  const plan = await planFinalization(q, locked, now, opts);
+  await recordFinalizationFailures(q, plan.mismatched, now);
+  const out = plan.out;
+  if (out.length === 0) return [];
   await q.query(
     `UPDATE invoices AS t SET status = u.status, number = u.number, series = u.series, starting_balance = u.sb, ending_balance = u.eb,
        amount_due = u.due, amount_remaining = u.rem, next_payment_attempt = u.npa, status_transitions = u.st::jsonb, updated = $10,
@@ -256,61 +220,17 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
       out.map((r) => r.hosted_invoice_url),
     ],
   );
-  if (balanceTx.length) {
-    await q.query(`UPDATE customers AS c SET balance = u.b, updated = $3 FROM unnest($1::text[], $2::bigint[]) AS u(id, b) WHERE c.id = u.id`, [
-      [...balance.keys()],
-      [...balance.values()],
-      now,
-    ]);
-    for (const b of balanceTx) {
-      await q.query(
-        `INSERT INTO customer_balance_transactions (id, customer, amount, currency, type, invoice, ending_balance, created)
-         VALUES ($1, $2, $3, $4, $8, $5, $6, $7)`,
-        [newId('cbtxn'), b.customer, b.amount, b.currency, b.invoice, b.ending, now, b.type],
-      );
-    }
-  }
-  const lines = await linesOf(
-    q,
-    out.map((r) => r.id),
-  );
-  for (const r of out) {
-    const obj = serializeInvoice(r, lines.get(r.id)!);
-    events.push({ type: 'invoice.finalized', object: obj, customerId: r.customer });
-    if (r.status === 'paid') events.push({ type: 'invoice.paid', object: obj, customerId: r.customer });
-  }
-  await recordEvents(q, now, events);
-  await setDelinquent(q, out.filter((r) => r.status === 'paid').map((r) => r.customer), false, now);
-  // Zero-amount invoices are paid at once; their subscriptions move as if a payment succeeded.
-  for (const r of out) if (r.status === 'paid' && r.subscription) await syncSubscriptionAfterPayment(q, r, true, now);
+  await writeBalances(q, plan, now);
+  await finishFinalization(q, out, now);
   return out;
 }
 
-/**
- * Numbers for drafts in finalization order, per series: one reservation (one locked counter row) per
- * series, the series taken in name order so two batches lock shared counters in the same order.
- */
-async function reserveInvoiceNumbers(q: Queryable, drafts: readonly InvoiceRow[], seriesOf: (d: InvoiceRow) => string): Promise<Map<string, { series: string; number: string }>> {
-  const bySeries = new Map<string, InvoiceRow[]>();
-  for (const d of drafts) {
-    const series = seriesOf(d);
-    const group = bySeries.get(series);
-    if (group) group.push(d);
-    else bySeries.set(series, [d]);
+/** Drafts whose currency is not their customer's: left drafts, auto_advance off, invoice.finalization_failed. */
+async function recordFinalizationFailures(q: Queryable, mismatched: FinalizationPlan['mismatched'], now: Date): Promise<void> {
+  for (const { draft: d, message } of mismatched) {
+    const failed = await updateInvoiceRow(q, d.id, { auto_advance: false, last_finalization_error: { code: 'currency_mismatch', message, type: 'invalid_request_error' }, updated: now });
+    await recordEvents(q, now, [{ type: 'invoice.finalization_failed', object: await invoiceObject(q, failed), customerId: d.customer }]);
   }
-  const out = new Map<string, { series: string; number: string }>();
-  for (const series of [...bySeries.keys()].sort()) {
-    const group = bySeries.get(series)!;
-    const first = await reserveNumbers(q, series, group.length);
-    for (const [i, d] of group.entries()) out.set(d.id, { series, number: formatInvoiceNumber(series, first + i) });
-  }
-  return out;
-}
-
-function customerDetails(c: (CustomerDetails & { id: string }) | undefined): CustomerDetails | null {
-  if (!c) return null;
-  // Stripe's invoice customer_tax_ids: each the type and value (the customer's tax_id objects carry more).
-  return { name: c.name, email: c.email, phone: c.phone ?? null, address: c.address, shipping: c.shipping ?? null, tax_ids: c.tax_ids.map(({ type, value }) => ({ type, value })), tax_exempt: c.tax_exempt };
 }
 
 export interface PaymentResult {

@@ -225,7 +225,7 @@ export async function advancePeriods(q: Queryable, deps: BillingDeps, scope: Sco
   for (const s of subs) for (const i of s.pending_schedule?.items ?? []) priceIds.push(i.price);
   const pricing = await loadPricing(q, priceIds);
   const plain = subs.filter(isPlainRenewal);
-  await renewPlain(q, plain, items, pricing, now, deps.config.finalizeDelaySeconds, deps.config.tax);
+  await renewPlain(q, plain, items, pricing, now, deps.config);
   for (const sub of subs) if (!isPlainRenewal(sub)) await advanceOne(q, deps, sub, items.get(sub.id) ?? [], pricing, now);
   return subs.length;
 }

@@ -2,9 +2,10 @@ import { addSeconds, toUnix } from '../../core/time/index.js';
 import type { Queryable } from '../../db/index.js';
 import { previousAttributes, recordEvents } from '../events/service.js';
 import { buildInvoice, type BuiltInvoice, type InvoiceDraft } from '../invoices/builder.js';
-import type { TaxConfig } from '../taxes/config.js';
+import type { Config } from '../../config.js';
+import type { LinkConfig } from '../documents/links.js';
 import { applyTax } from '../taxes/context.js';
-import { persistInvoices } from '../invoices/service.js';
+import { writeInvoices } from '../invoices/service.js';
 import { recordLapsedDiscounts } from '../invoices/discount-ends.js';
 import { discountsFor, pendingItemsFor, pendingLines, periodLines, type PriceInfo } from './billing.js';
 import { periodContainingTime } from './domain/periods.js';
@@ -34,8 +35,7 @@ export async function renewPlain(
   items: Map<string, ItemRow[]>,
   pricing: Map<string, PriceInfo>,
   now: Date,
-  finalizeDelaySeconds: number,
-  tax?: TaxConfig,
+  config: Pick<Config, 'finalizeDelaySeconds' | 'tax'> & LinkConfig,
 ): Promise<number> {
   if (subs.length === 0) return 0;
   const periods = new Map(
@@ -48,7 +48,7 @@ export async function renewPlain(
   const pending = await pendingItemsFor(q, subs);
   const discounts = await discountsFor(q, subs, new Map([...periods].map(([id, p]) => [id, p.start])));
   const before = await subscriptionObjects(q, subs, items);
-  const finalizeAt = addSeconds(now, finalizeDelaySeconds);
+  const finalizeAt = addSeconds(now, config.finalizeDelaySeconds);
 
   const drafts: InvoiceDraft[] = subs.map((sub) => {
     const period = periods.get(sub.id)!;
@@ -73,9 +73,11 @@ export async function renewPlain(
     };
   });
   // Tax for the whole batch in three set-based reads (customers, price tax behaviours, rates).
-  const built: BuiltInvoice[] = (await applyTax(q, tax, drafts, now)).map((d) => buildInvoice(d, now));
-  // The unique index (subscription, period_start) drops any invoice another worker already wrote.
-  const kept = await persistInvoices(q, built, now);
+  const built: BuiltInvoice[] = (await applyTax(q, config.tax, drafts, now)).map((d) => buildInvoice(d, now));
+  // The unique index (subscription, period_start) drops any invoice another worker already wrote. With
+  // no finalisation delay the invoices are written finalised (writeInvoices): the finalisation pass
+  // would take them at once, and each would be written twice.
+  const { kept, finish } = await writeInvoices(q, built, now, { config, onCurrencyMismatch: 'skip' });
   // A `repeating` discount that ended by the new period's start: this renewal is the first to bill
   // without it, so its customer.discount.deleted is written now (one query for the batch).
   await recordLapsedDiscounts(
@@ -130,5 +132,7 @@ export async function renewPlain(
       return { type: 'customer.subscription.updated', object, previousAttributes: previousAttributes(prev, object), customerId: s.customer };
     }),
   );
+  // invoice.finalized after the renewal's own events, as the finalisation pass would write it.
+  await finish();
   return renewed.length;
 }
