@@ -12,19 +12,15 @@ import { bloomHashes, buildBloom } from './domain/bloom.js';
 /** Smaller groups stay rows of `events`: compression needs volume, and rows stay readable by SQL. */
 export const EVENT_BATCH_MIN = 50;
 
-/** Types the inbox trigger's WHEN clause lets through (migration 0009); recur_inbox_wanted() decides. */
-const INBOX_TYPES = new Set([
-  'invoice.payment_failed',
-  'invoice.paid',
-  'customer.subscription.trial_will_end',
-  'invoice.finalized',
-  'invoice.sent',
-  'invoice.voided',
-  'invoice.marked_uncollectible',
-  'customer.updated',
-  'customer.subscription.updated',
-  'payment_method.attached',
-]);
+/**
+ * The inbox trigger's WHEN clause (migration 0009), so that a batch sends SQL only the events the
+ * trigger would have looked at; recur_inbox_wanted() then decides, as the trigger does.
+ */
+const INBOX_ALWAYS = new Set(['invoice.payment_failed', 'invoice.paid', 'customer.subscription.trial_will_end']);
+const INBOX_SEND_INVOICE = new Set(['invoice.finalized', 'invoice.sent']);
+const INBOX_WHILE_CAMPAIGN = new Set(['invoice.voided', 'invoice.marked_uncollectible', 'customer.updated', 'customer.subscription.updated', 'payment_method.attached']);
+const inboxMayWant = (e: StoredEvent): boolean =>
+  INBOX_ALWAYS.has(e.type) || INBOX_WHILE_CAMPAIGN.has(e.type) || (INBOX_SEND_INVOICE.has(e.type) && e.data.object.collection_method === 'send_invoice');
 
 /** One event as a batch stores it: what a row of `events` holds. */
 export interface StoredEvent {
@@ -94,7 +90,7 @@ export async function writeEventBatch(q: Queryable, now: Date, events: StoredEve
     buildBloom(keysOf(events)),
   ]);
   // The rows the trigger on `events` would have written, by the same rule.
-  const inbox = events.filter((e) => INBOX_TYPES.has(e.type));
+  const inbox = events.filter(inboxMayWant);
   if (inbox.length === 0) return;
   await q.query(
     `INSERT INTO notification_inbox (event_id, type, object_id, customer_id, test_clock, created)

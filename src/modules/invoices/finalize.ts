@@ -10,7 +10,7 @@ import { syncSubscriptionAfterPayment } from '../subscriptions/state.js';
 import type { CustomerDetails } from '../taxes/context.js';
 import { formatInvoiceNumber } from './domain/numbering.js';
 import { computeInvoiceTotals } from './domain/totals.js';
-import { linesOf, reserveNumbers, type InvoiceRow, type LineRow } from './repository.js';
+import { linesOf, reserveNumbers, type InvoiceCustomField, type InvoiceRow, type LineRow } from './repository.js';
 import { serializeInvoice } from './serialize.js';
 
 // Finalisation in three parts, so that it can run on drafts already stored (finalizeInvoices: the rows
@@ -58,21 +58,45 @@ export function customerDetails(c: (CustomerDetails & { id: string }) | undefine
   return { name: c.name, email: c.email, phone: c.phone ?? null, address: c.address, shipping: c.shipping ?? null, tax_ids: c.tax_ids.map(({ type, value }) => ({ type, value })), tax_exempt: c.tax_exempt };
 }
 
+/** A customer as finalisation reads it (locked), with what a new invoice takes from its invoice_settings. */
+export type LockedCustomer = CustomerDetails & {
+  id: string;
+  balance: number;
+  currency: string | null;
+  invoice_prefix: string | null;
+  custom_fields: InvoiceCustomField[] | null;
+  footer: string | null;
+};
+
+/** Locks customers (in id order, as every finalisation does) and reads them. */
+export async function lockCustomers(q: Queryable, ids: readonly string[]): Promise<LockedCustomer[]> {
+  const { rows } = await q.query<LockedCustomer>(
+    `SELECT id, balance, currency, invoice_prefix, name, email, phone, address, shipping, tax_ids, tax_exempt,
+            invoice_settings->'custom_fields' AS custom_fields, invoice_settings->>'footer' AS footer
+       FROM customers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+    [ids],
+  );
+  return rows;
+}
+
 /**
- * Locks the drafts' customers, fixes each customer's currency (by their first finalised invoice; a
+ * Locks the drafts' customers (or takes them already locked: `lockedCustomers`, which must hold every draft's customer), fixes each customer's currency (by their first finalised invoice; a
  * draft in another currency is refused or set aside), reserves gapless numbers (one locked counter row per series: the
  * customer's invoice_prefix, else the account's DEFAULT_SERIES; series in name order), applies the customer balance and
  * computes the finalised rows. Writes only the customers' currencies and the counters: the caller writes
  * the rows (every reserved number must be written in this transaction), then writeBalances and finishFinalization.
  */
-export async function planFinalization(q: Queryable, locked: readonly InvoiceRow[], now: Date, opts: FinalizeOptions): Promise<FinalizationPlan> {
+export async function planFinalization(
+  q: Queryable,
+  locked: readonly InvoiceRow[],
+  now: Date,
+  opts: FinalizeOptions,
+  lockedCustomers?: readonly LockedCustomer[],
+): Promise<FinalizationPlan> {
   const plan: FinalizationPlan = { out: [], mismatched: [], balance: new Map(), balanceTx: [] };
   if (locked.length === 0) return plan;
-  const customers = [...new Set(locked.map((d) => d.customer))];
-  const { rows: customerRows } = await q.query<CustomerDetails & { id: string; balance: number; currency: string | null; invoice_prefix: string | null }>(
-    `SELECT id, balance, currency, invoice_prefix, name, email, phone, address, shipping, tax_ids, tax_exempt FROM customers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
-    [customers],
-  );
+  const customers = new Set(locked.map((d) => d.customer));
+  const customerRows = lockedCustomers ? lockedCustomers.filter((c) => customers.has(c.id)) : await lockCustomers(q, [...customers]);
   const customerOf = new Map(customerRows.map((c) => [c.id, c]));
   // A customer's currency is fixed by their first finalised invoice; mixing is refused.
   const currencyOf = new Map(customerRows.map((c) => [c.id, c.currency]));

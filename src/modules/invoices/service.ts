@@ -24,7 +24,7 @@ import type { TaxConfig } from '../taxes/config.js';
 import { setDelinquent } from '../customers/delinquency.js';
 import { applyTax, loadPriceBehaviors, type CustomerDetails } from '../taxes/context.js';
 import { spendOnceDiscounts } from './discount-ends.js';
-import { customerDetails, finishFinalization, planFinalization, writeBalances, type FinalizationPlan, type FinalizeOptions } from './finalize.js';
+import { customerDetails, finishFinalization, lockCustomers, planFinalization, writeBalances, type FinalizationPlan, type FinalizeOptions } from './finalize.js';
 
 // Invoice lifecycle: draft → open → paid | void | uncollectible. Finalised invoices are immutable
 // (only status, payment and balance fields move). Every transition writes its event in the same
@@ -77,6 +77,10 @@ export async function draftCustomers(q: Queryable, invs: readonly Pick<InvoiceRo
        FROM customers WHERE id = ANY($1::text[])`,
     [ids],
   );
+  return draftCustomerMap(rows);
+}
+
+function draftCustomerMap(rows: readonly (CustomerDetails & { id: string; balance: number; custom_fields: InvoiceCustomField[] | null; footer: string | null })[]): Map<string, DraftCustomer> {
   return new Map(rows.map((c) => [c.id, { ...customerDetails(c)!, balance: Number(c.balance), settings: { custom_fields: c.custom_fields ?? null, footer: c.footer ?? null } }]));
 }
 
@@ -116,16 +120,18 @@ export async function persistInvoices(q: Queryable, built: BuiltInvoice[], now: 
 export async function writeInvoices(q: Queryable, built: BuiltInvoice[], now: Date, finalize?: FinalizeOptions): Promise<{ kept: BuiltInvoice[]; finish: () => Promise<void> }> {
   const nothing = async () => {};
   if (built.length === 0) return { kept: [], finish: nothing };
-  const customers = await draftCustomers(q, built.map((b) => b.invoice));
-  applyInvoiceSettings(built, customers);
   const due = finalize ? built.filter((b) => b.invoice.auto_advance && b.invoice.finalize_at !== null && b.invoice.finalize_at <= now) : [];
+  // Finalising: the customers are locked now, and that one read also gives the drafts' view of them.
+  const locked = due.length ? await lockCustomers(q, [...new Set(built.map((b) => b.invoice.customer))]) : undefined;
+  const customers = locked ? draftCustomerMap(locked) : await draftCustomers(q, built.map((b) => b.invoice));
+  applyInvoiceSettings(built, customers);
   let plan: FinalizationPlan | undefined;
   if (due.length) {
     // A period already invoiced is dropped before any number is reserved: a number reserved for an
     // invoice the insert then drops would leave a gap in the series.
     const taken = await invoicedPeriods(q, due.map((b) => b.invoice));
     built = built.filter((b) => !taken.has(periodKey(b.invoice)));
-    plan = await planFinalization(q, due.filter((b) => !taken.has(periodKey(b.invoice))).map((b) => b.invoice), now, finalize!);
+    plan = await planFinalization(q, due.filter((b) => !taken.has(periodKey(b.invoice))).map((b) => b.invoice), now, finalize!, locked);
   }
   const finalRow = new Map((plan?.out ?? []).map((r) => [r.id, r]));
   const inserted = await insertInvoices(q, built.map((b) => finalRow.get(b.invoice.id) ?? b.invoice));

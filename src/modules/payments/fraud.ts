@@ -39,8 +39,9 @@ export async function assessPayment(q: Queryable, cfg: FraudSettings, input: Fra
 
 /**
  * The fraud decisions for a batch of attempts (the worker's renewals), in the order of `inputs`: the
- * signals of every input gathered by one statement (the inputs unnested with their ordinality, each
- * signal a subquery correlated with its row, the active block a LATERAL join), the rules evaluated per
+ * inputs with any signal found by one statement, their signals gathered by a second (countSignals: the
+ * inputs unnested with their ordinality, each signal a subquery correlated with its row, the active
+ * block a LATERAL join; an input without any signal counts zero everywhere), the rules evaluated per
  * input, and the blocks the decisions make recorded with one more statement.
  *
  * Every input sees the attempts and blocks on record when the statement runs, not the other inputs of
@@ -51,44 +52,37 @@ export async function assessPayment(q: Queryable, cfg: FraudSettings, input: Fra
 export async function assessPayments(q: Queryable, cfg: FraudSettings, inputs: readonly FraudInput[]): Promise<FraudDecision[]> {
   if (inputs.length === 0) return [];
   const iso = (d: Date) => d.toISOString();
-  const { rows } = await q.query<{
-    ord: string | number;
-    pm_failures: number;
-    customer_failures: number;
-    ip_failures: number | null;
-    customer_cards: number;
-    ip_cards: number | null;
-    block_rule: string | null;
-    block_reason: string | null;
-  }>(
-    `SELECT u.ord,
-       (SELECT count(*)::int FROM payment_intents WHERE payment_method = u.pm AND created > u.hour_ago AND ${FAILED}) AS pm_failures,
-       (SELECT count(*)::int FROM payment_intents WHERE customer = u.customer AND created > u.hour_ago AND ${FAILED}) AS customer_failures,
-       CASE WHEN u.ip IS NULL THEN NULL ELSE (SELECT count(*)::int FROM payment_intents WHERE client_ip = u.ip AND created > u.hour_ago AND ${FAILED}) END AS ip_failures,
-       (SELECT count(DISTINCT m.card->>'fingerprint')::int FROM payment_intents p JOIN payment_methods m ON m.id = p.payment_method
-         WHERE p.customer = u.customer AND p.created > u.window_start AND p.amount <= $8 AND m.card->>'fingerprint' <> u.fp) AS customer_cards,
-       CASE WHEN u.ip IS NULL THEN NULL ELSE (SELECT count(DISTINCT m.card->>'fingerprint')::int FROM payment_intents p JOIN payment_methods m ON m.id = p.payment_method
-         WHERE p.client_ip = u.ip AND p.created > u.window_start AND p.amount <= $8 AND m.card->>'fingerprint' <> u.fp) END AS ip_cards,
-       b.rule AS block_rule, b.reason AS block_reason
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[])
-            WITH ORDINALITY AS u(pm, customer, ip, fp, hour_ago, window_start, now, ord)
-     LEFT JOIN LATERAL (
-       SELECT rule, reason FROM payment_blocks
-        WHERE until > u.now AND ((scope = 'payment_method' AND value = u.pm) OR (scope = 'fingerprint' AND value = u.fp)
-              OR (scope = 'customer' AND value = u.customer) OR (scope = 'ip' AND value = u.ip))
-        ORDER BY until DESC LIMIT 1) b ON true
-     ORDER BY u.ord`,
+  // Most attempts (a worker's renewals) have no signal at all: no attempt by their card, customer or IP
+  // inside the windows, and no block. One cheaper statement (an index probe each, no counting) finds the
+  // others, and only they are counted. Its windows start at the earliest any input looks back, and its
+  // blocks are those active at the earliest input's moment, so it can only find more, never fewer.
+  const lookBack = Math.max(3600_000, cfg.cardTestingWindowMinutes * 60_000);
+  const earliest = Math.min(...inputs.map((i) => i.now.getTime()));
+  const { rows: flagged } = await q.query<{ ord: string | number }>(
+    `SELECT u.ord FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(pm, customer, ip, fp, ord)
+      WHERE EXISTS (SELECT 1 FROM payment_intents WHERE payment_method = u.pm AND created > $5)
+         OR EXISTS (SELECT 1 FROM payment_intents WHERE customer = u.customer AND created > $5)
+         OR (u.ip IS NOT NULL AND EXISTS (SELECT 1 FROM payment_intents WHERE client_ip = u.ip AND created > $5))
+         OR EXISTS (SELECT 1 FROM payment_blocks WHERE until > $6 AND ((scope = 'payment_method' AND value = u.pm) OR (scope = 'fingerprint' AND value = u.fp)
+                      OR (scope = 'customer' AND value = u.customer) OR (scope = 'ip' AND value = u.ip)))`,
     [
       inputs.map((i) => i.paymentMethod.id),
       inputs.map((i) => i.customer),
       inputs.map((i) => i.ip),
       inputs.map((i) => i.paymentMethod.card.fingerprint),
-      inputs.map((i) => iso(new Date(i.now.getTime() - 3600_000))),
-      inputs.map((i) => iso(new Date(i.now.getTime() - cfg.cardTestingWindowMinutes * 60_000))),
-      inputs.map((i) => iso(i.now)),
-      cfg.cardTestingSmallAmount,
+      iso(new Date(earliest - lookBack)),
+      iso(new Date(earliest)),
     ],
   );
+  const counted = flagged.map((r) => inputs[Number(r.ord) - 1]!);
+  const { rows: signals } = counted.length ? await countSignals(q, cfg, counted) : { rows: [] };
+  const signalOf = new Map(signals.map((r) => [Number(flagged[Number(r.ord) - 1]!.ord), r]));
+  const rows: Signals[] = inputs.map((input, k) => {
+    const found = signalOf.get(k + 1);
+    if (found) return { ...found, ord: k + 1 };
+    const none = input.ip === null ? null : 0;
+    return { ord: k + 1, pm_failures: 0, customer_failures: 0, ip_failures: none, customer_cards: 0, ip_cards: none, block_rule: null, block_reason: null };
+  });
   const decisions: FraudDecision[] = new Array(inputs.length);
   const blocks: unknown[][] = [[], [], [], [], [], [], []];
   for (const r of rows) {
@@ -126,4 +120,49 @@ export async function assessPayments(q: Queryable, cfg: FraudSettings, inputs: r
     );
   }
   return decisions;
+}
+
+interface Signals {
+  ord: string | number;
+  pm_failures: number;
+  customer_failures: number;
+  ip_failures: number | null;
+  customer_cards: number;
+  ip_cards: number | null;
+  block_rule: string | null;
+  block_reason: string | null;
+}
+
+/** The signals of each input, counted (one statement; `ord` is the input's position, from 1). */
+function countSignals(q: Queryable, cfg: FraudSettings, inputs: readonly FraudInput[]) {
+  const iso = (d: Date) => d.toISOString();
+  return q.query<Signals>(
+    `SELECT u.ord,
+       (SELECT count(*)::int FROM payment_intents WHERE payment_method = u.pm AND created > u.hour_ago AND ${FAILED}) AS pm_failures,
+       (SELECT count(*)::int FROM payment_intents WHERE customer = u.customer AND created > u.hour_ago AND ${FAILED}) AS customer_failures,
+       CASE WHEN u.ip IS NULL THEN NULL ELSE (SELECT count(*)::int FROM payment_intents WHERE client_ip = u.ip AND created > u.hour_ago AND ${FAILED}) END AS ip_failures,
+       (SELECT count(DISTINCT m.card->>'fingerprint')::int FROM payment_intents p JOIN payment_methods m ON m.id = p.payment_method
+         WHERE p.customer = u.customer AND p.created > u.window_start AND p.amount <= $8 AND m.card->>'fingerprint' <> u.fp) AS customer_cards,
+       CASE WHEN u.ip IS NULL THEN NULL ELSE (SELECT count(DISTINCT m.card->>'fingerprint')::int FROM payment_intents p JOIN payment_methods m ON m.id = p.payment_method
+         WHERE p.client_ip = u.ip AND p.created > u.window_start AND p.amount <= $8 AND m.card->>'fingerprint' <> u.fp) END AS ip_cards,
+       b.rule AS block_rule, b.reason AS block_reason
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[])
+            WITH ORDINALITY AS u(pm, customer, ip, fp, hour_ago, window_start, now, ord)
+     LEFT JOIN LATERAL (
+       SELECT rule, reason FROM payment_blocks
+        WHERE until > u.now AND ((scope = 'payment_method' AND value = u.pm) OR (scope = 'fingerprint' AND value = u.fp)
+              OR (scope = 'customer' AND value = u.customer) OR (scope = 'ip' AND value = u.ip))
+        ORDER BY until DESC LIMIT 1) b ON true
+     ORDER BY u.ord`,
+    [
+      inputs.map((i) => i.paymentMethod.id),
+      inputs.map((i) => i.customer),
+      inputs.map((i) => i.ip),
+      inputs.map((i) => i.paymentMethod.card.fingerprint),
+      inputs.map((i) => iso(new Date(i.now.getTime() - 3600_000))),
+      inputs.map((i) => iso(new Date(i.now.getTime() - cfg.cardTestingWindowMinutes * 60_000))),
+      inputs.map((i) => iso(i.now)),
+      cfg.cardTestingSmallAmount,
+    ],
+  );
 }
