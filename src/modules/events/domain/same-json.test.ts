@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sameJson } from './service.js';
+import { sameJson } from './same-json.js';
 
 // sameJson must answer exactly what comparing the two JSON texts answers (previous_attributes depends
 // on it), for any values: equal ones, near-misses, reordered keys, and what JSON leaves out or rewrites.
