@@ -2,9 +2,15 @@ import { expect } from 'vitest';
 import { seedCatalog } from '../../src/modules/catalog/seed.js';
 import { createTestApp, type TestApp } from './app.js';
 
+/**
+ * Renewal invoices wait Stripe's hour before finalisation, or FINALIZE_DELAY_SECONDS (0: a renewal writes
+ * its invoice finalised at once, writeInvoices' other path) — so a randomised run can take either path.
+ */
+export const finalizeDelaySeconds = (): number => Number(process.env.FINALIZE_DELAY_SECONDS ?? 3600);
+
 /** A test app with the seeded catalog, plus helpers to drive subscriptions through test clocks. */
 export async function createBillingApp(start = '2026-01-15T12:00:00Z'): Promise<TestApp & BillingHelpers> {
-  const t = await createTestApp({ start, config: { finalizeDelaySeconds: 3600 } });
+  const t = await createTestApp({ start, config: { finalizeDelaySeconds: finalizeDelaySeconds() } });
   await t.testDb.db.tx((q) => seedCatalog(q, t.clock.now()));
   const priceId = async (lookupKey: string): Promise<string> => {
     const res = await t.call({ method: 'GET', url: `/v1/prices?lookup_keys[]=${lookupKey}` });
