@@ -80,11 +80,12 @@ export async function lockCustomers(q: Queryable, ids: readonly string[]): Promi
 }
 
 /**
- * Locks the drafts' customers (or takes them already locked: `lockedCustomers`, which must hold every draft's customer), fixes each customer's currency (by their first finalised invoice; a
- * draft in another currency is refused or set aside), reserves gapless numbers (one locked counter row per series: the
- * customer's invoice_prefix, else the account's DEFAULT_SERIES; series in name order), applies the customer balance and
- * computes the finalised rows. Writes only the customers' currencies and the counters: the caller writes
- * the rows (every reserved number must be written in this transaction), then writeBalances and finishFinalization.
+ * Locks the drafts' customers (or takes them already locked: `lockedCustomers`, which must hold every draft's
+ * customer), fixes each customer's currency (by their first finalised invoice; a draft in another currency is
+ * refused or set aside), picks each draft's series (the customer's invoice_prefix, else the account's
+ * DEFAULT_SERIES), applies the customer balance and computes the finalised rows, not yet numbered. Writes only the
+ * customers' currencies: the caller then numbers the rows (numberFinalization), writes them (every reserved number
+ * must be written in this transaction), then writeBalances and finishFinalization.
  */
 export async function planFinalization(
   q: Queryable,
@@ -117,7 +118,7 @@ export async function planFinalization(
     `UPDATE customers AS c SET currency = u.cur FROM unnest($1::text[], $2::text[]) AS u(id, cur) WHERE c.id = u.id AND c.currency IS NULL`,
     [[...currencyOf.keys()], [...currencyOf.values()]],
   );
-  const numberOf = await reserveInvoiceNumbers(q, drafts, (d) => opts.series ?? customerOf.get(d.customer)?.invoice_prefix ?? DEFAULT_SERIES);
+  const seriesOf = new Map(drafts.map((d) => [d.id, opts.series ?? customerOf.get(d.customer)?.invoice_prefix ?? DEFAULT_SERIES]));
   const balance = new Map(customerRows.filter((c) => Number(c.balance) !== 0).map((b) => [b.id, Number(b.balance)]));
   const hosted = opts.config ? await hostedInvoiceUrls(q, opts.config, now, drafts) : new Map<string, string>();
   const nowS = toUnix(now);
@@ -141,8 +142,9 @@ export async function planFinalization(
     const auto = d.collection_method === 'charge_automatically' && d.auto_advance && !paidNow;
     plan.out.push({
       ...d,
-      number: numberOf.get(d.id)!.number,
-      series: numberOf.get(d.id)!.series,
+      // Numbered by numberFinalization, as late as the caller can: the series' counter stays locked from then on.
+      number: null,
+      series: seriesOf.get(d.id)!,
       status: paidNow ? 'paid' : 'open',
       starting_balance: starting,
       ending_balance: tooSmall ? lineTotals.ending_balance + lineTotals.amount_due : lineTotals.ending_balance,
@@ -160,6 +162,16 @@ export async function planFinalization(
   }
   plan.balance = balance;
   return plan;
+}
+
+/**
+ * Reserves the plan's numbers (one locked counter row per series, series in name order) and writes them
+ * into its rows. The counter stays locked until the transaction ends, so a caller does this after every
+ * write that does not need the numbers: another transaction finalising in the same series waits from here.
+ */
+export async function numberFinalization(q: Queryable, plan: FinalizationPlan): Promise<void> {
+  const numberOf = await reserveInvoiceNumbers(q, plan.out, (r) => r.series!);
+  for (const r of plan.out) r.number = numberOf.get(r.id)!.number;
 }
 
 /** The customers' balances the plan applied, and one balance transaction each (after the invoices are written: they reference them). */

@@ -24,7 +24,7 @@ import type { TaxConfig } from '../taxes/config.js';
 import { setDelinquent } from '../customers/delinquency.js';
 import { applyTax, loadPriceBehaviors, type CustomerDetails } from '../taxes/context.js';
 import { spendOnceDiscounts } from './discount-ends.js';
-import { customerDetails, finishFinalization, lockCustomers, planFinalization, writeBalances, type FinalizationPlan, type FinalizeOptions } from './finalize.js';
+import { customerDetails, finishFinalization, lockCustomers, numberFinalization, planFinalization, writeBalances, type FinalizationPlan, type FinalizeOptions } from './finalize.js';
 
 // Invoice lifecycle: draft → open → paid | void | uncollectible. Finalised invoices are immutable
 // (only status, payment and balance fields move). Every transition writes its event in the same
@@ -105,42 +105,64 @@ export async function getInvoiceRow(q: Queryable, id: string, forUpdate = false,
  * period are dropped by the database (unique index) and reported as skipped; their pending items
  * stay pending. Pending invoice items used by an invoice are attached to it; `once` discounts end
  * (each with its customer.discount.deleted).
- *
- * With `finalize`, those whose finalisation is due now (auto_advance, finalize_at reached: a renewal
- * with no finalisation delay) are finalised as they are written: each invoice is stored once, already
- * open, instead of as a draft the finalisation pass updates — the same rows and events (invoice.created
- * shows the draft), one row version fewer. The caller then calls `finish` after its own writes (the
- * finalisation's events come after them, as they would from the next pass): writeInvoices.
  */
 export async function persistInvoices(q: Queryable, built: BuiltInvoice[], now: Date): Promise<BuiltInvoice[]> {
-  return (await writeInvoices(q, built, now)).kept;
+  if (built.length === 0) return [];
+  const customers = await draftCustomers(q, built.map((b) => b.invoice));
+  applyInvoiceSettings(built, customers);
+  const inserted = await insertInvoices(q, built.map((b) => b.invoice));
+  const kept = built.filter((b) => inserted.has(b.invoice.id));
+  await insertLinesAndItems(q, kept);
+  await spendAndAnnounce(q, kept, customers, now);
+  return kept;
 }
 
-/** persistInvoices, optionally finalising as it writes; `finish` writes the finalisations' events and effects. */
-export async function writeInvoices(q: Queryable, built: BuiltInvoice[], now: Date, finalize?: FinalizeOptions): Promise<{ kept: BuiltInvoice[]; finish: () => Promise<void> }> {
-  const nothing = async () => {};
-  if (built.length === 0) return { kept: [], finish: nothing };
-  const due = finalize ? built.filter((b) => b.invoice.auto_advance && b.invoice.finalize_at !== null && b.invoice.finalize_at <= now) : [];
+/**
+ * persistInvoices for a renewal batch, in two steps around the renewal's own writes. The first does what
+ * needs no invoice number: it leaves out the periods already invoiced (what the unique index would drop,
+ * so what is kept is known before anything is written), spends `once` discounts and records invoice.created.
+ * With `finalize`, the invoices whose finalisation is due now (auto_advance, finalize_at reached: no
+ * finalisation delay) are also planned finalised (their customers locked). `write` then reserves their
+ * numbers and writes every invoice once — those due already open and numbered, instead of a draft the
+ * finalisation pass would update — with the finalisation's events after the caller's. The series' counter
+ * stays locked from `write` to the commit, so the caller calls it last: another worker's renewal waits for it
+ * only that long.
+ */
+export async function stageInvoices(
+  q: Queryable,
+  built: BuiltInvoice[],
+  now: Date,
+  finalize?: FinalizeOptions,
+): Promise<{ kept: BuiltInvoice[]; write: () => Promise<void> }> {
+  if (built.length === 0) return { kept: [], write: async () => {} };
+  const isDue = (b: BuiltInvoice) => finalize !== undefined && b.invoice.auto_advance && b.invoice.finalize_at !== null && b.invoice.finalize_at <= now;
   // Finalising: the customers are locked now, and that one read also gives the drafts' view of them.
-  const locked = due.length ? await lockCustomers(q, [...new Set(built.map((b) => b.invoice.customer))]) : undefined;
+  const locked = built.some(isDue) ? await lockCustomers(q, [...new Set(built.map((b) => b.invoice.customer))]) : undefined;
   const customers = locked ? draftCustomerMap(locked) : await draftCustomers(q, built.map((b) => b.invoice));
   applyInvoiceSettings(built, customers);
-  let plan: FinalizationPlan | undefined;
-  if (due.length) {
-    // A period already invoiced is dropped before any number is reserved: a number reserved for an
-    // invoice the insert then drops would leave a gap in the series.
-    const taken = await invoicedPeriods(q, due.map((b) => b.invoice));
-    built = built.filter((b) => !taken.has(periodKey(b.invoice)));
-    plan = await planFinalization(q, due.filter((b) => !taken.has(periodKey(b.invoice))).map((b) => b.invoice), now, finalize!, locked);
-  }
-  const finalRow = new Map((plan?.out ?? []).map((r) => [r.id, r]));
-  const inserted = await insertInvoices(q, built.map((b) => finalRow.get(b.invoice.id) ?? b.invoice));
-  for (const id of finalRow.keys()) {
-    // Under the claim's locks nothing else writes these periods; if something did, the whole batch
-    // rolls back (and is retried) rather than leave a reserved number unused.
-    if (!inserted.has(id)) throw new Error(`invoice ${id} was not written after its number was reserved`);
-  }
-  const kept = built.filter((b) => inserted.has(b.invoice.id));
+  const taken = await invoicedPeriods(q, built.map((b) => b.invoice));
+  const kept = built.filter((b) => !taken.has(periodKey(b.invoice)));
+  const due = kept.filter(isDue);
+  const plan = due.length ? await planFinalization(q, due.map((b) => b.invoice), now, finalize!, locked) : undefined;
+  await spendAndAnnounce(q, kept, customers, now);
+  const write = async () => {
+    if (plan) await numberFinalization(q, plan);
+    const finalRow = new Map((plan?.out ?? []).map((r) => [r.id, r]));
+    const inserted = await insertInvoices(q, kept.map((b) => finalRow.get(b.invoice.id) ?? b.invoice));
+    // Under the claim's locks nothing else writes these periods; if something did, the batch rolls back
+    // (and is retried) rather than leave an invoice.created without its invoice, or a reserved number unused.
+    if (inserted.size !== kept.length) throw new Error(`${kept.length - inserted.size} invoice(s) of a renewal batch could not be written`);
+    await insertLinesAndItems(q, kept);
+    if (!plan) return;
+    await recordFinalizationFailures(q, plan.mismatched, now);
+    await writeBalances(q, plan, now);
+    await finishFinalization(q, plan.out, now, new Map(kept.map((b) => [b.invoice.id, b.lines])));
+  };
+  return { kept, write };
+}
+
+/** The invoices' lines, and the pending invoice items they bill attached to them. */
+async function insertLinesAndItems(q: Queryable, kept: readonly BuiltInvoice[]): Promise<void> {
   await insertLines(q, kept.flatMap((b) => b.lines));
   const itemLinks = kept.flatMap((b) => b.lines.filter((l) => l.invoice_item).map((l) => ({ item: l.invoice_item!, invoice: b.invoice.id })));
   if (itemLinks.length) {
@@ -149,20 +171,16 @@ export async function writeInvoices(q: Queryable, built: BuiltInvoice[], now: Da
       itemLinks.map((l) => l.invoice),
     ]);
   }
-  const usedDiscounts = kept.flatMap((b) => b.invoice.discounts.map((d) => d.discount));
-  // A `once` discount is spent by the first invoice it reduces (customer.discount.deleted).
-  await spendOnceDiscounts(q, usedDiscounts, now);
+}
+
+/** `once` discounts spent by the first invoice they reduce (customer.discount.deleted), and invoice.created. */
+async function spendAndAnnounce(q: Queryable, kept: readonly BuiltInvoice[], customers: ReadonlyMap<string, DraftCustomer>, now: Date): Promise<void> {
+  await spendOnceDiscounts(q, kept.flatMap((b) => b.invoice.discounts.map((d) => d.discount)), now);
   await recordEvents(
     q,
     now,
     kept.map((b) => ({ type: 'invoice.created', object: serializeInvoice(b.invoice, b.lines, { customer: customers.get(b.invoice.customer) }), customerId: b.invoice.customer })),
   );
-  if (!plan) return { kept, finish: nothing };
-  const done = plan;
-  await recordFinalizationFailures(q, done.mismatched, now);
-  await writeBalances(q, done, now);
-  const lines = new Map(kept.map((b) => [b.invoice.id, b.lines]));
-  return { kept, finish: () => finishFinalization(q, done.out, now, lines) };
 }
 
 const periodKey = (i: Pick<InvoiceRow, 'subscription' | 'period_start'>) => `${i.subscription}|${new Date(i.period_start).getTime()}`;
@@ -203,6 +221,7 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
   await recordFinalizationFailures(q, plan.mismatched, now);
   const out = plan.out;
   if (out.length === 0) return [];
+  await numberFinalization(q, plan);
   await q.query(
     `UPDATE invoices AS t SET status = u.status, number = u.number, series = u.series, starting_balance = u.sb, ending_balance = u.eb,
        amount_due = u.due, amount_remaining = u.rem, next_payment_attempt = u.npa, status_transitions = u.st::jsonb, updated = $10,

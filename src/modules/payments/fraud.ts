@@ -54,17 +54,20 @@ export async function assessPayments(q: Queryable, cfg: FraudSettings, inputs: r
   const iso = (d: Date) => d.toISOString();
   // Most attempts (a worker's renewals) have no signal at all: no attempt by their card, customer or IP
   // inside the windows, and no block. One cheaper statement (an index probe each, no counting) finds the
-  // others, and only they are counted. Its windows start at the earliest any input looks back, and its
+  // others, and only they are counted. Each probe is a LATERAL … LIMIT 1: as EXISTS, PostgreSQL's planner
+  // may hash every attempt of the window instead (a scan of the window per batch, which at a renewal
+  // peak holds every renewal's attempt). Its windows start at the earliest any input looks back, and its
   // blocks are those active at the earliest input's moment, so it can only find more, never fewer.
   const lookBack = Math.max(3600_000, cfg.cardTestingWindowMinutes * 60_000);
   const earliest = Math.min(...inputs.map((i) => i.now.getTime()));
   const { rows: flagged } = await q.query<{ ord: string | number }>(
     `SELECT u.ord FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(pm, customer, ip, fp, ord)
-      WHERE EXISTS (SELECT 1 FROM payment_intents WHERE payment_method = u.pm AND created > $5)
-         OR EXISTS (SELECT 1 FROM payment_intents WHERE customer = u.customer AND created > $5)
-         OR (u.ip IS NOT NULL AND EXISTS (SELECT 1 FROM payment_intents WHERE client_ip = u.ip AND created > $5))
-         OR EXISTS (SELECT 1 FROM payment_blocks WHERE until > $6 AND ((scope = 'payment_method' AND value = u.pm) OR (scope = 'fingerprint' AND value = u.fp)
-                      OR (scope = 'customer' AND value = u.customer) OR (scope = 'ip' AND value = u.ip)))`,
+       LEFT JOIN LATERAL (SELECT 1 AS hit FROM payment_intents WHERE payment_method = u.pm AND created > $5 LIMIT 1) by_pm ON true
+       LEFT JOIN LATERAL (SELECT 1 AS hit FROM payment_intents WHERE customer = u.customer AND created > $5 LIMIT 1) by_customer ON true
+       LEFT JOIN LATERAL (SELECT 1 AS hit FROM payment_intents WHERE u.ip IS NOT NULL AND client_ip = u.ip AND created > $5 LIMIT 1) by_ip ON true
+       LEFT JOIN LATERAL (SELECT 1 AS hit FROM payment_blocks WHERE until > $6 AND ((scope = 'payment_method' AND value = u.pm) OR (scope = 'fingerprint' AND value = u.fp)
+                            OR (scope = 'customer' AND value = u.customer) OR (scope = 'ip' AND value = u.ip)) LIMIT 1) blocked ON true
+      WHERE by_pm.hit IS NOT NULL OR by_customer.hit IS NOT NULL OR by_ip.hit IS NOT NULL OR blocked.hit IS NOT NULL`,
     [
       inputs.map((i) => i.paymentMethod.id),
       inputs.map((i) => i.customer),

@@ -5,9 +5,9 @@ import { allEvents } from '../events/batches.js';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.js';
 import { advancePeriods, finalizeDue, payDue, type BillingDeps } from './jobs.js';
 
-// A renewal whose invoice is due for finalisation at once (no finalisation delay) writes the invoice
-// once, already open and numbered (writeInvoices with `finalize`), instead of a draft the finalisation
-// pass then updates. These tests hold it to what the two passes write: the same objects and events, in
+// A renewal whose invoice is due for finalisation at once (no finalisation delay) writes the invoice once,
+// already open and numbered (stageInvoices with `finalize`), instead of a draft the finalisation pass
+// then updates. These tests hold it to what the two passes write: the same objects and events, in
 // the same order, numbers without gaps, and the two cases the finalisation pass handles on its own (a
 // period already invoiced, a currency that is not the customer's).
 

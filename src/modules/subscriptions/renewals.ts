@@ -5,7 +5,7 @@ import { buildInvoice, type BuiltInvoice, type InvoiceDraft } from '../invoices/
 import type { Config } from '../../config.js';
 import type { LinkConfig } from '../documents/links.js';
 import { applyTax } from '../taxes/context.js';
-import { writeInvoices } from '../invoices/service.js';
+import { stageInvoices } from '../invoices/service.js';
 import { recordLapsedDiscounts } from '../invoices/discount-ends.js';
 import { discountsFor, pendingItemsFor, pendingLines, periodLines, type PriceInfo } from './billing.js';
 import { periodContainingTime } from './domain/periods.js';
@@ -74,10 +74,11 @@ export async function renewPlain(
   });
   // Tax for the whole batch in three set-based reads (customers, price tax behaviours, rates).
   const built: BuiltInvoice[] = (await applyTax(q, config.tax, drafts, now)).map((d) => buildInvoice(d, now));
-  // The unique index (subscription, period_start) drops any invoice another worker already wrote. With
-  // no finalisation delay the invoices are written finalised (writeInvoices): the finalisation pass
-  // would take them at once, and each would be written twice.
-  const { kept, finish } = await writeInvoices(q, built, now, { config, onCurrencyMismatch: 'skip' });
+  // A period already invoiced is left out (the unique index (subscription, period_start) is the backstop).
+  // With no finalisation delay the invoices are written finalised (stageInvoices), where the finalisation
+  // pass would take them at once and write each a second time. Written last (`write`, below): the
+  // series' number counter stays locked from there to the commit.
+  const { kept, write } = await stageInvoices(q, built, now, { config, onCurrencyMismatch: 'skip' });
   // A `repeating` discount that ended by the new period's start: this renewal is the first to bill
   // without it, so its customer.discount.deleted is written now (one query for the batch).
   await recordLapsedDiscounts(
@@ -132,7 +133,8 @@ export async function renewPlain(
       return { type: 'customer.subscription.updated', object, previousAttributes: previousAttributes(prev, object), customerId: s.customer };
     }),
   );
-  // invoice.finalized after the renewal's own events, as the finalisation pass would write it.
-  await finish();
+  // The invoices, numbered, and invoice.finalized after the renewal's own events (as the finalisation pass
+  // would write it): last, because the numbers' counter stays locked from here to the commit.
+  await write();
   return renewed.length;
 }
