@@ -182,13 +182,23 @@ export async function writeBalances(q: Queryable, plan: FinalizationPlan, now: D
     [...plan.balance.values()],
     now,
   ]);
-  for (const b of plan.balanceTx) {
-    await q.query(
-      `INSERT INTO customer_balance_transactions (id, customer, amount, currency, type, invoice, ending_balance, created)
-       VALUES ($1, $2, $3, $4, $8, $5, $6, $7)`,
-      [newId('cbtxn'), b.customer, b.amount, b.currency, b.invoice, b.ending, now, b.type],
-    );
-  }
+  // One statement for the batch (ids made in the plan's order, so they sort as the transactions happened).
+  const txs = plan.balanceTx;
+  await q.query(
+    `INSERT INTO customer_balance_transactions (id, customer, amount, currency, type, invoice, ending_balance, created)
+     SELECT u.id, u.customer, u.amount, u.currency, u.type, u.invoice, u.ending, $8
+       FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[]) AS u(id, customer, amount, currency, type, invoice, ending)`,
+    [
+      txs.map(() => newId('cbtxn')),
+      txs.map((b) => b.customer),
+      txs.map((b) => b.amount),
+      txs.map((b) => b.currency),
+      txs.map((b) => b.type),
+      txs.map((b) => b.invoice),
+      txs.map((b) => b.ending),
+      now,
+    ],
+  );
 }
 
 /**

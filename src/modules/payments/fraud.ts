@@ -77,11 +77,12 @@ export async function assessPayments(q: Queryable, cfg: FraudSettings, inputs: r
       iso(new Date(earliest)),
     ],
   );
-  const counted = flagged.map((r) => inputs[Number(r.ord) - 1]!);
-  const { rows: signals } = counted.length ? await countSignals(q, cfg, counted) : { rows: [] };
-  const signalOf = new Map(signals.map((r) => [Number(flagged[Number(r.ord) - 1]!.ord), r]));
+  // The flagged inputs' positions (from 1); countSignals numbers its own inputs from 1 in that order.
+  const positions = flagged.map((r) => Number(r.ord));
+  const { rows: signals } = positions.length ? await countSignals(q, cfg, positions.map((p) => inputs[p - 1]!)) : { rows: [] };
+  const signalAt = new Map(signals.map((r) => [positions[Number(r.ord) - 1]!, r]));
   const rows: Signals[] = inputs.map((input, k) => {
-    const found = signalOf.get(k + 1);
+    const found = signalAt.get(k + 1);
     if (found) return { ...found, ord: k + 1 };
     const none = input.ip === null ? null : 0;
     return { ord: k + 1, pm_failures: 0, customer_failures: 0, ip_failures: none, customer_cards: 0, ip_cards: none, block_rule: null, block_reason: null };
