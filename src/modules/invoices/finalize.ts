@@ -66,13 +66,16 @@ export type LockedCustomer = CustomerDetails & {
   invoice_prefix: string | null;
   custom_fields: InvoiceCustomField[] | null;
   footer: string | null;
+  /** invoice_settings.default_payment_method (a renewal that charges as it writes its invoice). */
+  default_payment_method: string | null;
 };
 
 /** Locks customers (in id order, as every finalisation does) and reads them. */
 export async function lockCustomers(q: Queryable, ids: readonly string[]): Promise<LockedCustomer[]> {
   const { rows } = await q.query<LockedCustomer>(
     `SELECT id, balance, currency, invoice_prefix, name, email, phone, address, shipping, tax_ids, tax_exempt,
-            invoice_settings->'custom_fields' AS custom_fields, invoice_settings->>'footer' AS footer
+            invoice_settings->'custom_fields' AS custom_fields, invoice_settings->>'footer' AS footer,
+            invoice_settings->>'default_payment_method' AS default_payment_method
        FROM customers WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
     [ids],
   );

@@ -24,7 +24,7 @@ import type { TaxConfig } from '../taxes/config.js';
 import { setDelinquent } from '../customers/delinquency.js';
 import { applyTax, loadPriceBehaviors, type CustomerDetails } from '../taxes/context.js';
 import { spendOnceDiscounts } from './discount-ends.js';
-import { customerDetails, finishFinalization, lockCustomers, numberFinalization, planFinalization, writeBalances, type FinalizationPlan, type FinalizeOptions } from './finalize.js';
+import { customerDetails, finishFinalization, lockCustomers, numberFinalization, planFinalization, writeBalances, type FinalizationPlan, type FinalizeOptions, type LockedCustomer } from './finalize.js';
 
 // Invoice lifecycle: draft → open → paid | void | uncollectible. Finalised invoices are immutable
 // (only status, payment and balance fields move). Every transition writes its event in the same
@@ -128,13 +128,22 @@ export async function persistInvoices(q: Queryable, built: BuiltInvoice[], now: 
  * stays locked from `write` to the commit, so the caller calls it last: another worker's renewal waits for it
  * only that long.
  */
-export async function stageInvoices(
-  q: Queryable,
-  built: BuiltInvoice[],
-  now: Date,
-  finalize?: FinalizeOptions,
-): Promise<{ kept: BuiltInvoice[]; write: () => Promise<void> }> {
-  if (built.length === 0) return { kept: [], write: async () => {} };
+export interface StagedInvoices {
+  /** The built invoices that will be written (a period already invoiced is left out). */
+  kept: BuiltInvoice[];
+  /** Those finalised as they are written: open (or paid when nothing is due), not yet numbered. */
+  finalized: InvoiceRow[];
+  /** Their customers, locked (when any invoice is finalised). */
+  customers: readonly LockedCustomer[];
+  /**
+   * Numbers and writes them; `paid`: invoices the caller has charged meanwhile, written as these rows
+   * instead (their invoice.finalized still shows them open, as finalised).
+   */
+  write: (paid?: ReadonlyMap<string, InvoiceRow>) => Promise<void>;
+}
+
+export async function stageInvoices(q: Queryable, built: BuiltInvoice[], now: Date, finalize?: FinalizeOptions): Promise<StagedInvoices> {
+  if (built.length === 0) return { kept: [], finalized: [], customers: [], write: async () => {} };
   const isDue = (b: BuiltInvoice) => finalize !== undefined && b.invoice.auto_advance && b.invoice.finalize_at !== null && b.invoice.finalize_at <= now;
   // Finalising: the customers are locked now, and that one read also gives the drafts' view of them.
   const locked = built.some(isDue) ? await lockCustomers(q, [...new Set(built.map((b) => b.invoice.customer))]) : undefined;
@@ -145,10 +154,16 @@ export async function stageInvoices(
   const due = kept.filter(isDue);
   const plan = due.length ? await planFinalization(q, due.map((b) => b.invoice), now, finalize!, locked) : undefined;
   await spendAndAnnounce(q, kept, customers, now);
-  const write = async () => {
+  const write = async (paid?: ReadonlyMap<string, InvoiceRow>) => {
     if (plan) await numberFinalization(q, plan);
     const finalRow = new Map((plan?.out ?? []).map((r) => [r.id, r]));
-    const inserted = await insertInvoices(q, kept.map((b) => finalRow.get(b.invoice.id) ?? b.invoice));
+    // A paid row is its finalised row with the payment's fields, so it reads the number just reserved.
+    const rowOf = (b: BuiltInvoice) => {
+      const row = finalRow.get(b.invoice.id) ?? b.invoice;
+      const p = paid?.get(b.invoice.id);
+      return p ? { ...p, number: row.number } : row;
+    };
+    const inserted = await insertInvoices(q, kept.map(rowOf));
     // Under the claim's locks nothing else writes these periods; if something did, the batch rolls back
     // (and is retried) rather than leave an invoice.created without its invoice, or a reserved number unused.
     if (inserted.size !== kept.length) throw new Error(`${kept.length - inserted.size} invoice(s) of a renewal batch could not be written`);
@@ -158,7 +173,7 @@ export async function stageInvoices(
     await writeBalances(q, plan, now);
     await finishFinalization(q, plan.out, now, new Map(kept.map((b) => [b.invoice.id, b.lines])));
   };
-  return { kept, write };
+  return { kept, finalized: plan?.out ?? [], customers: locked ?? [], write };
 }
 
 /** The invoices' lines, and the pending invoice items they bill attached to them. */

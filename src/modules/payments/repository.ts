@@ -73,12 +73,15 @@ export interface PaymentIntentRow {
   cancellation_reason?: CancellationReason | null;
   /** Charge attempts made by confirming (each with its own gateway key). */
   confirmations?: number;
+  // Added by migration 0051.
+  /** The key the charge was sent to the gateway with, when not idempotency_key (a renewal charged as it is written). */
+  gateway_key?: string | null;
 }
 
 const PI_COLUMNS = [
   'id', 'customer', 'invoice', 'amount', 'amount_received', 'currency', 'status', 'payment_method', 'gateway', 'gateway_ref', 'idempotency_key',
   'last_payment_error', 'failure_class', 'description', 'metadata', 'test_clock', 'created', 'updated',
-  'routing', 'risk_score', 'risk_rule', 'risk_outcome', 'client_ip',
+  'routing', 'risk_score', 'risk_rule', 'risk_outcome', 'client_ip', 'gateway_key',
 ] as const;
 /** Columns an update may also set. */
 const PI_UPDATABLE = new Set<string>([...PI_COLUMNS, 'amount_refunded', 'disputed', 'canceled_at', 'cancellation_reason', 'confirmations']);

@@ -718,7 +718,8 @@ export async function charge(
       amount: row.amount,
       currency: row.currency,
       token: pm.gateway_token,
-      idempotencyKey: row.idempotency_key,
+      // A renewal charged as its invoice was written sent another key (migration 0051): a retry sends it again.
+      idempotencyKey: row.gateway_key ?? row.idempotency_key,
       customerId: row.customer ?? undefined,
       description: row.description ?? undefined,
       context: {

@@ -214,7 +214,7 @@ export async function resumeCollection(q: Queryable, scope: Scope, now: Date, li
  * Period ends: renewals, trial ends, period-end cancellations and scheduled changes. Each claimed
  * subscription moves exactly one period forward; the worker drains until nothing is due.
  */
-export async function advancePeriods(q: Queryable, deps: BillingDeps, scope: Scope, now: Date, limit: number): Promise<number> {
+export async function advancePeriods(q: Queryable, deps: BillingDeps, scope: Scope, now: Date, limit: number, chargeAtRenewal = false): Promise<number> {
   const { rows: subs } = await claimRows<SubscriptionRow>(q, claims.periodEnds(scope), [...scopeParams(scope), now], limit);
   if (subs.length === 0) return 0;
   const items = await itemsOf(
@@ -225,7 +225,7 @@ export async function advancePeriods(q: Queryable, deps: BillingDeps, scope: Sco
   for (const s of subs) for (const i of s.pending_schedule?.items ?? []) priceIds.push(i.price);
   const pricing = await loadPricing(q, priceIds);
   const plain = subs.filter(isPlainRenewal);
-  await renewPlain(q, plain, items, pricing, now, deps.config);
+  await renewPlain(q, plain, items, pricing, now, deps.config, chargeAtRenewal ? deps : undefined);
   for (const sub of subs) if (!isPlainRenewal(sub)) await advanceOne(q, deps, sub, items.get(sub.id) ?? [], pricing, now);
   return subs.length;
 }
@@ -412,6 +412,7 @@ export async function payDue(q: Queryable, deps: BillingDeps, scope: Scope, now:
  * jobs; on real time its rows are retried one by one and a row that fails alone is held).
  */
 export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, now: Date): Promise<number> {
+  const chargeAtRenewal = deps.config.chargeAtRenewal ?? db.kind === 'pglite';
   const jobs: HoldableJob[] = [
     { name: JOB.expireIncomplete, run: (q, limit) => expireIncomplete(q, scope, now, limit) },
     // Before renewals: a pending update expires by its period's end at the latest.
@@ -423,7 +424,7 @@ export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, no
     { name: JOB.scheduleSteps, run: (q, limit) => applyScheduleSteps(q, deps, scope, now, limit) },
     // Before renewals: a subscription whose cancel_at has come ends instead of renewing.
     { name: JOB.cancelAt, run: (q, limit) => cancelAtDue(q, deps, scope, now, limit) },
-    { name: JOB.periodEnds, run: (q, limit) => advancePeriods(q, deps, scope, now, limit) },
+    { name: JOB.periodEnds, run: (q, limit) => advancePeriods(q, deps, scope, now, limit, chargeAtRenewal) },
     // After renewals: a renewal passing a discount's end announces it itself.
     { name: JOB.discountEnds, run: (q, limit) => announceDiscountEnds(q, scope, now, limit) },
     { name: JOB.finalize, run: (q, limit) => finalizeDue(q, scope, now, limit, deps) },

@@ -1,0 +1,236 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testConfig } from '../../config.js';
+import { toUnix } from '../../core/time/index.js';
+import { seedCatalog } from '../catalog/seed.js';
+import { allEvents } from '../events/batches.js';
+import type { ChargeRequest, Gateways } from '../payments/gateway.js';
+import { createTestApp, type TestApp } from '../../../test/helpers/app.js';
+import { runBillingPass, type BillingDeps } from './jobs.js';
+
+// chargeAtRenewal (ADR 0008): a renewal finalised at once is charged in its own transaction and its invoice
+// written once, paid. These tests hold it to what the renewal and the payment pass write apart — the same
+// rows and events, in the same order, for a card that pays, a card that declines and no card — and show
+// that a renewal whose transaction is lost after the charge does not charge again when it is rerun.
+
+let t: TestApp;
+let price: string;
+/** Charge calls seen by the gateway, by the key they were sent with. */
+const calls = new Map<string, number>();
+
+const depsWith = (chargeAtRenewal: boolean): BillingDeps => {
+  const gateways: Gateways = {
+    default: t.deps.gateways.default,
+    get(name) {
+      const g = t.deps.gateways.get(name);
+      return Object.assign(Object.create(g) as typeof g, {
+        charge: (req: ChargeRequest) => {
+          calls.set(req.idempotencyKey, (calls.get(req.idempotencyKey) ?? 0) + 1);
+          return g.charge(req);
+        },
+      });
+    },
+  };
+  return { gateways, config: testConfig({ ...t.deps.config, finalizeDelaySeconds: 0, chargeAtRenewal }) };
+};
+
+beforeAll(async () => {
+  t = await createTestApp({ start: '2026-01-15T12:00:00Z', config: { finalizeDelaySeconds: 0 } });
+  await t.testDb.db.tx((q) => seedCatalog(q, t.clock.now()));
+  const res = await t.call({ method: 'GET', url: '/v1/prices?lookup_keys[]=community_monthly' });
+  price = res.body.data[0].id;
+});
+afterAll(() => t.close());
+
+async function subscribe(opts: { card: string | null; clock?: string }): Promise<{ sub: string; customer: string }> {
+  const c = await t.call({ method: 'POST', url: '/v1/customers', payload: { email: 'c@example.com', ...(opts.clock ? { test_clock: opts.clock } : {}) } });
+  // A first invoice paid out of band, so that only the renewal touches the card.
+  const s = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: c.body.id, items: [{ price }], trial_end: 'now', collection_method: 'send_invoice', days_until_due: 30 } });
+  expect(s.status, JSON.stringify(s.body)).toBe(200);
+  if (s.body.latest_invoice) await t.call({ method: 'POST', url: `/v1/invoices/${s.body.latest_invoice}/pay`, payload: { paid_out_of_band: true } });
+  const update: Record<string, unknown> = { collection_method: 'charge_automatically' };
+  await t.call({ method: 'POST', url: `/v1/subscriptions/${s.body.id}`, payload: update });
+  if (opts.card) {
+    const pm = await t.call({ method: 'POST', url: `/v1/payment_methods/${opts.card}/attach`, payload: { customer: c.body.id } });
+    await t.call({ method: 'POST', url: `/v1/customers/${c.body.id}`, payload: { invoice_settings: { default_payment_method: pm.body.id } } });
+  }
+  return { sub: s.body.id, customer: c.body.id };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
+
+/** Ids replaced by their kind and order of first appearance, invoice numbers and links by placeholders. */
+function canonical(value: unknown): unknown {
+  const seen = new Map<string, string>();
+  const counts = new Map<string, number>();
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      if (/^[A-Z0-9]+-\d{4,}$/.test(v)) return 'NUMBER';
+      // A hosted link signs its invoice's id.
+      if (/^https?:\/\/[^/]+\/invoice\//.test(v)) return 'LINK';
+      // Also inside paths and links (a list's url, a hosted invoice link).
+      return v.replace(/(ch_sim|[a-z]+)_([A-Za-z0-9]{20,22})(?![A-Za-z0-9])/g, (id: string, kind: string) => {
+        if (!seen.has(id)) {
+          const n = (counts.get(kind) ?? 0) + 1;
+          counts.set(kind, n);
+          seen.set(id, `${kind}#${n}`);
+        }
+        return seen.get(id)!;
+      });
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v instanceof Date) return v.toISOString();
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value);
+}
+
+/** What a renewal at `at` left for one customer: its events since then, invoice rows, intents and subscription. */
+async function outcome(customer: string, sub: string, at: Date) {
+  const db = t.testDb.db;
+  const events = (await allEvents(db, { customer, created: [['>=', toUnix(at)]] })).map((e) => ({ type: e.type, object: (e.data as { object: Obj }).object }));
+  const { rows: invoices } = await db.query<Obj>(`SELECT * FROM invoices WHERE subscription = $1 AND billing_reason = 'subscription_cycle' ORDER BY id`, [sub]);
+  const { rows: intents } = await db.query<Obj>(
+    `SELECT pi.* FROM payment_intents pi JOIN invoices i ON i.id = pi.invoice WHERE i.subscription = $1 AND i.billing_reason = 'subscription_cycle' ORDER BY pi.id`,
+    [sub],
+  );
+  const { rows: subscription } = await db.query<Obj>(`SELECT * FROM subscriptions WHERE id = $1`, [sub]);
+  return {
+    events,
+    invoices,
+    // The gateway key is the one column told apart (asserted on its own).
+    intents: intents.map(({ gateway_key, ...rest }): Obj => ({ ...rest, gateway_key: gateway_key === null ? null : 'set' })),
+    subscription: subscription.map(({ test_clock, ...rest }): Obj => ({ ...rest, test_clock: test_clock === null ? null : 'clock' })),
+  };
+}
+
+describe('a renewal charged as its invoice is written (chargeAtRenewal)', () => {
+  for (const [label, card, expected] of [
+    ['a card that pays', 'pm_card_visa', { status: 'paid', intents: ['succeeded'], sub: 'active' }],
+    ['a card that declines', 'pm_card_chargeCustomerFail', { status: 'open', intents: ['requires_payment_method'], sub: 'past_due' }],
+    ['no card', null, { status: 'open', intents: [], sub: 'past_due' }],
+  ] as const) {
+    it(`writes what the renewal and the payment pass write apart: ${label}`, async () => {
+      const start = new Date(t.clock.now());
+      const results = [];
+      for (const fused of [true, false]) {
+        t.clock.set(start);
+        const clock = (await t.call({ method: 'POST', url: '/v1/test_helpers/test_clocks', payload: { frozen_time: toUnix(start) } })).body.id as string;
+        const s = await subscribe({ card, clock });
+        const renewal = new Date(start.getTime() + 31 * 86_400_000);
+        calls.clear();
+        await runBillingPass(t.testDb.db, depsWith(fused), { clock }, renewal);
+        const got = await outcome(s.customer, s.sub, renewal);
+        // One charge at most, and with the key the path gives it.
+        const keys = [...calls.keys()];
+        expect(keys.length).toBe(card ? 1 : 0);
+        if (card) expect(keys[0]).toBe(fused ? `${s.sub}:${toUnix(renewal)}:renewal:attempt:1` : `${got.invoices[0]!.id}:attempt:1`);
+        expect(got.intents.map((i) => i.gateway_key)).toEqual(got.intents.map(() => (fused ? 'set' : null)));
+        results.push(got);
+      }
+      const [fused, apart] = results;
+      expect([fused!.invoices.map((i) => i.status), fused!.intents.map((i) => i.status), fused!.subscription[0]!.status]).toEqual([[expected.status], expected.intents, expected.sub]);
+      expect(fused!.events.map((e) => e.type)).toEqual(apart!.events.map((e) => e.type));
+      expect(canonical({ ...fused, intents: fused!.intents.map((i) => ({ ...i, gateway_key: null })) })).toEqual(canonical(apart));
+      t.clock.set(new Date(start.getTime() + 86_400_000));
+    });
+  }
+
+  it('a paying renewal writes its seven events and its invoice once', async () => {
+    const start = new Date(t.clock.now());
+    const clock = (await t.call({ method: 'POST', url: '/v1/test_helpers/test_clocks', payload: { frozen_time: toUnix(start) } })).body.id as string;
+    const s = await subscribe({ card: 'pm_card_visa', clock });
+    const renewal = new Date(start.getTime() + 31 * 86_400_000);
+    await runBillingPass(t.testDb.db, depsWith(true), { clock }, renewal);
+    const got = await outcome(s.customer, s.sub, renewal);
+    expect(got.events.map((e) => e.type)).toEqual([
+      'invoice.created',
+      'customer.subscription.updated',
+      'invoice.finalized',
+      'payment_intent.created',
+      'payment_intent.succeeded',
+      'invoice.paid',
+      'invoice.payment_succeeded',
+    ]);
+    const finalized = got.events[2]!.object;
+    const paid = got.events[5]!.object;
+    expect([finalized.status, finalized.amount_paid, finalized.attempt_count, finalized.number]).toEqual(['open', 0, 0, got.invoices[0]!.number]);
+    expect([paid.status, paid.amount_paid, paid.attempt_count, paid.status_transitions.paid_at, paid.payment_intent]).toEqual(['paid', 9700, 1, toUnix(renewal), got.intents[0]!.id]);
+    // The API shows the stored row as invoice.paid showed it.
+    expect((await t.call({ method: 'GET', url: `/v1/invoices/${got.invoices[0]!.id}` })).body).toEqual(paid);
+    t.clock.set(new Date(start.getTime() + 86_400_000));
+  });
+
+  it('retries a charge the gateway did not answer with the key the renewal sent', async () => {
+    const start = new Date(t.clock.now());
+    const clock = (await t.call({ method: 'POST', url: '/v1/test_helpers/test_clocks', payload: { frozen_time: toUnix(start) } })).body.id as string;
+    const s = await subscribe({ card: 'pm_card_visa', clock });
+    const renewal = new Date(start.getTime() + 31 * 86_400_000);
+    const deps = depsWith(true);
+    // The first call times out before it reaches the gateway.
+    let fault = true;
+    const faulty: BillingDeps = {
+      ...deps,
+      gateways: {
+        default: deps.gateways.default,
+        get(name) {
+          const g = deps.gateways.get(name);
+          return Object.assign(Object.create(g) as typeof g, {
+            charge: async (req: ChargeRequest) => {
+              if (!fault) return g.charge(req);
+              fault = false;
+              calls.set(req.idempotencyKey, (calls.get(req.idempotencyKey) ?? 0) + 1);
+              throw new Error('timeout');
+            },
+          });
+        },
+      },
+    };
+    calls.clear();
+    await runBillingPass(t.testDb.db, faulty, { clock }, renewal);
+    const key = `${s.sub}:${toUnix(renewal)}:renewal:attempt:1`;
+    let got = await outcome(s.customer, s.sub, renewal);
+    expect([got.invoices[0]!.status, got.invoices[0]!.next_payment_attempt, got.intents.map((i) => [i.status, i.gateway_key])]).toEqual([
+      'open',
+      new Date(renewal.getTime() + 5 * 60_000),
+      [['processing', 'set']],
+    ]);
+    // Five minutes on, the payment pass asks again with the same key.
+    await runBillingPass(t.testDb.db, faulty, { clock }, new Date(renewal.getTime() + 5 * 60_000));
+    got = await outcome(s.customer, s.sub, renewal);
+    expect([got.invoices[0]!.status, got.intents.map((i) => i.status)]).toEqual(['paid', ['succeeded']]);
+    expect([...calls]).toEqual([[key, 2]]);
+    t.clock.set(new Date(start.getTime() + 86_400_000));
+  });
+
+  it('charges once when the renewal is rerun after its transaction was lost past the charge', async () => {
+    const db = t.testDb.db;
+    const start = new Date(t.clock.now());
+    const a = await subscribe({ card: 'pm_card_visa' });
+    const b = await subscribe({ card: 'pm_card_visa' });
+    // The batch's payment intents cannot be written the first time (after the gateway has charged): the
+    // transaction rolls back, and the pass reruns the renewals one by one, with new invoice ids.
+    await db.exec(`CREATE SEQUENCE lost_once;
+      CREATE FUNCTION lost_once() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF nextval('lost_once') = 1 THEN RAISE EXCEPTION 'lost after the charge'; END IF; RETURN NULL; END $$;
+      CREATE TRIGGER lost_once BEFORE INSERT ON payment_intents FOR EACH STATEMENT EXECUTE FUNCTION lost_once();`);
+    try {
+      calls.clear();
+      const renewal = new Date(start.getTime() + 31 * 86_400_000);
+      await expect(runBillingPass(db, depsWith(true), { clock: null }, renewal)).rejects.toThrow('lost after the charge');
+      for (const s of [a, b]) {
+        const got = await outcome(s.customer, s.sub, renewal);
+        expect(got.invoices.map((i) => [i.status, i.amount_paid])).toEqual([['paid', 9700]]);
+        expect(got.intents.map((i) => i.status)).toEqual(['succeeded']);
+        const key = `${s.sub}:${toUnix(renewal)}:renewal:attempt:1`;
+        // Asked twice (the lost batch, then the rerun), with the same key: the gateway answered the rerun
+        // with the first charge. With keys made of the invoice ids, the rerun would have charged again.
+        expect(calls.get(key)).toBe(2);
+      }
+      expect(calls.size).toBe(2);
+    } finally {
+      await db.exec(`DROP TRIGGER lost_once ON payment_intents; DROP FUNCTION lost_once(); DROP SEQUENCE lost_once;`);
+    }
+  });
+});
