@@ -9,7 +9,7 @@ import type { BillingDeps } from '../src/modules/subscriptions/jobs.js';
 export async function benchBillingDeps(db: Db, now: Date, batch: number): Promise<BillingDeps> {
   return {
     gateways: gatewaysOf([new SimulatedGateway({ fingerprintSecret: await readFingerprintSecret(db), now: () => now })]),
-    // RECUR_CHARGE_AT_RENEWAL=true|false compares the two ways on one database (unset: the database's default).
-    config: testConfig({ finalizeDelaySeconds: 0, workerBatchSize: batch, chargeAtRenewal: process.env.RECUR_CHARGE_AT_RENEWAL ? process.env.RECUR_CHARGE_AT_RENEWAL === 'true' : undefined }),
+    // RECUR_CHARGE_ON_FINALIZE=true|false compares the two ways on one database (unset: the database's default).
+    config: testConfig({ finalizeDelaySeconds: 0, workerBatchSize: batch, chargeOnFinalize: process.env.RECUR_CHARGE_ON_FINALIZE ? process.env.RECUR_CHARGE_ON_FINALIZE === 'true' : undefined }),
   };
 }

@@ -21,12 +21,12 @@ export interface Config {
   /** Seconds a renewal invoice stays draft before it is finalised and charged (Stripe: 1 hour). */
   finalizeDelaySeconds: number;
   /**
-   * Whether a renewal finalised at once (finalizeDelaySeconds 0) is also charged in the renewal's transaction
-   * and its invoice written once, paid (ADR 0008). Unset: on PGlite, where a transaction already excludes every
-   * other; off on PostgreSQL, where it would keep the batch's customers and subscriptions locked during the
-   * gateway calls.
+   * Whether the worker's finalisation (a renewal finalised at once, or the finalisation pass) also makes the first
+   * automatic charge in its transaction, writing each invoice once, paid (ADR 0008). Unset: on PGlite, where a
+   * transaction already excludes every other; off on PostgreSQL, where it would keep the batch's customers (and a
+   * renewal's subscriptions) locked during the gateway calls.
    */
-  chargeAtRenewal?: boolean;
+  chargeOnFinalize?: boolean;
   /** Rows a worker claims per batch. */
   workerBatchSize: number;
   /** Worker loops per process (PostgreSQL; PGlite runs one). */
@@ -84,7 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seed: envBool(env, 'RECUR_SEED', true),
     bodyLimit: 1024 * 1024,
     finalizeDelaySeconds: envInt(env, 'RECUR_FINALIZE_DELAY_SECONDS', 3600),
-    chargeAtRenewal: env.RECUR_CHARGE_AT_RENEWAL ? envBool(env, 'RECUR_CHARGE_AT_RENEWAL', false) : undefined,
+    chargeOnFinalize: env.RECUR_CHARGE_ON_FINALIZE ? envBool(env, 'RECUR_CHARGE_ON_FINALIZE', false) : undefined,
     workerBatchSize: envInt(env, 'RECUR_WORKER_BATCH_SIZE', 500),
     workerConcurrency: envInt(env, 'RECUR_WORKER_CONCURRENCY', 1),
     notifications: {

@@ -8,12 +8,12 @@ import { createTestApp, type TestApp } from './app.js';
  */
 export const finalizeDelaySeconds = (): number => Number(process.env.FINALIZE_DELAY_SECONDS ?? 3600);
 
-/** CHARGE_AT_RENEWAL=true|false: whether such a renewal also charges its invoice (ADR 0008); unset, the database's default. */
-export const chargeAtRenewal = (): { chargeAtRenewal?: boolean } => (process.env.CHARGE_AT_RENEWAL ? { chargeAtRenewal: process.env.CHARGE_AT_RENEWAL === 'true' } : {});
+/** CHARGE_ON_FINALIZE=true|false: whether such a renewal also charges its invoice (ADR 0008); unset, the database's default. */
+export const chargeOnFinalize = (): { chargeOnFinalize?: boolean } => (process.env.CHARGE_ON_FINALIZE ? { chargeOnFinalize: process.env.CHARGE_ON_FINALIZE === 'true' } : {});
 
 /** A test app with the seeded catalog, plus helpers to drive subscriptions through test clocks. */
 export async function createBillingApp(start = '2026-01-15T12:00:00Z'): Promise<TestApp & BillingHelpers> {
-  const t = await createTestApp({ start, config: { finalizeDelaySeconds: finalizeDelaySeconds(), ...chargeAtRenewal() } });
+  const t = await createTestApp({ start, config: { finalizeDelaySeconds: finalizeDelaySeconds(), ...chargeOnFinalize() } });
   await t.testDb.db.tx((q) => seedCatalog(q, t.clock.now()));
   const priceId = async (lookupKey: string): Promise<string> => {
     const res = await t.call({ method: 'GET', url: `/v1/prices?lookup_keys[]=${lookupKey}` });

@@ -6,7 +6,7 @@ import { seedCatalog } from '../../src/modules/catalog/seed.js';
 import { seedEntitlementRules } from '../../src/modules/entitlements/service.js';
 import { seedTaxRates } from '../../src/modules/taxes/service.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
-import { chargeAtRenewal, finalizeDelaySeconds, unix } from '../helpers/billing.js';
+import { chargeOnFinalize, finalizeDelaySeconds, unix } from '../helpers/billing.js';
 
 // The tax scenarios' setting: the coaching business is a US seller in New York (nexus in NY only),
 // registered for VAT/GST abroad, with documents carrying its details and bank instructions.
@@ -27,7 +27,7 @@ export type TaxApp = Awaited<ReturnType<typeof createTaxApp>>;
 
 /** A billing app (seeded catalog, test-clock helpers) with automatic tax and documents configured. */
 export async function createTaxApp(start = '2026-01-15T12:00:00Z') {
-  const t = await createTestApp({ start, config: { finalizeDelaySeconds: finalizeDelaySeconds(), ...chargeAtRenewal(), tax: TAX_CONFIG, documents: DOCUMENTS_CONFIG } });
+  const t = await createTestApp({ start, config: { finalizeDelaySeconds: finalizeDelaySeconds(), ...chargeOnFinalize(), tax: TAX_CONFIG, documents: DOCUMENTS_CONFIG } });
   await t.testDb.db.tx(async (q) => {
     await seedCatalog(q, t.clock.now());
     await seedTaxRates(q, t.clock.now());

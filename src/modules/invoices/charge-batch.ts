@@ -10,6 +10,7 @@ import type { ChargeOutcome } from '../payments/gateway.js';
 import { assessPayments, DEFAULT_FRAUD, PAYMENT_BLOCKED } from '../payments/fraud.js';
 import { syncSubscriptionAfterPayment } from '../subscriptions/state.js';
 import { saveDefaultPaymentMethods } from '../subscriptions/payment-settings.js';
+import type { LockedCustomer } from './finalize.js';
 import { linesOf, type InvoiceRow, type LineRow } from './repository.js';
 import { serializeInvoice } from './serialize.js';
 import { payInvoice } from './service.js';
@@ -243,6 +244,45 @@ export async function chargeAll(q: Queryable, deps: PaymentDeps, fast: readonly 
     return { ...f, row, final: { ...row, ...patch, updated: now }, outcome, eventType };
   });
 }
+
+/**
+ * The first automatic payment attempt of invoices being finalised, made before they are numbered and written
+ * (ADR 0008: each is then written once, paid when the charge succeeded). Only those open for automatic
+ * collection and due now; one without a usable payment method is left open and due, for the payment pass.
+ * `customers`: theirs, as finalisation locked them; `subscriptionPm`: each subscription's
+ * default_payment_method; `gatewayKeyOf`: the key the gateway is sent when the invoice id is not stable
+ * across a rerun (a renewal's invoice is made in the same transaction). `checkTaken`: an attempt whose
+ * key is already on record is left to the payment pass.
+ */
+export async function chargeAsFinalized(
+  q: Queryable,
+  deps: PaymentDeps,
+  finalized: readonly InvoiceRow[],
+  customers: readonly LockedCustomer[],
+  subscriptionPm: ReadonlyMap<string, string | null>,
+  now: Date,
+  opts: { gatewayKeyOf?: (inv: InvoiceRow) => string | null; checkTaken?: boolean } = {},
+): Promise<Attempt[]> {
+  const due = finalized.filter((r) => r.status === 'open' && r.collection_method === 'charge_automatically' && r.next_payment_attempt !== null && r.next_payment_attempt <= now);
+  if (due.length === 0) return [];
+  const taken = opts.checkTaken
+    ? new Set((await q.query<{ idempotency_key: string }>(`SELECT idempotency_key FROM payment_intents WHERE idempotency_key = ANY($1::text[])`, [due.map(attemptKey)])).rows.map((r) => r.idempotency_key))
+    : new Set<string>();
+  const customerOf = new Map(customers.map((c) => [c.id, c]));
+  const refOf = new Map<string, ChargeRef>(
+    due.map((r) => {
+      const c = customerOf.get(r.customer);
+      const subPm = r.subscription ? (subscriptionPm.get(r.subscription) ?? null) : null;
+      return [r.id, { subPm, cusPm: c?.default_payment_method ?? null, cusCountry: c?.address?.country ?? null, attempted: taken.has(attemptKey(r)) }];
+    }),
+  );
+  const { fast } = await planCharges(q, due, refOf, opts.gatewayKeyOf);
+  return chargeAll(q, deps, fast, now);
+}
+
+/** The invoices the attempts paid, as they are after the payment (to be written instead of their finalised rows). */
+export const paidByAttempts = (attempts: readonly Attempt[], now: Date): Map<string, InvoiceRow> =>
+  new Map(attempts.filter((a) => a.outcome?.status === 'succeeded').map((a) => [a.inv.id, paidInvoice(a.inv, a.attempt, now)]));
 
 /** The invoice a successful attempt paid, as it is after the payment. */
 export function paidInvoice(inv: InvoiceRow, attempt: number, now: Date): InvoiceRow {

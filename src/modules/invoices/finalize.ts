@@ -50,6 +50,8 @@ export interface FinalizationPlan {
   /** Customers' balances after the batch, and the balance transactions that got them there. */
   balance: Map<string, number>;
   balanceTx: BalanceTx[];
+  /** The drafts' customers, locked. */
+  customers: readonly LockedCustomer[];
 }
 
 export function customerDetails(c: (CustomerDetails & { id: string }) | undefined): CustomerDetails | null {
@@ -97,10 +99,11 @@ export async function planFinalization(
   opts: FinalizeOptions,
   lockedCustomers?: readonly LockedCustomer[],
 ): Promise<FinalizationPlan> {
-  const plan: FinalizationPlan = { out: [], mismatched: [], balance: new Map(), balanceTx: [] };
+  const plan: FinalizationPlan = { out: [], mismatched: [], balance: new Map(), balanceTx: [], customers: [] };
   if (locked.length === 0) return plan;
   const customers = new Set(locked.map((d) => d.customer));
   const customerRows = lockedCustomers ? lockedCustomers.filter((c) => customers.has(c.id)) : await lockCustomers(q, [...customers]);
+  plan.customers = customerRows;
   const customerOf = new Map(customerRows.map((c) => [c.id, c]));
   // A customer's currency is fixed by their first finalised invoice; mixing is refused.
   const currencyOf = new Map(customerRows.map((c) => [c.id, c.currency]));

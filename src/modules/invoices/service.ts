@@ -25,6 +25,7 @@ import { setDelinquent } from '../customers/delinquency.js';
 import { applyTax, loadPriceBehaviors, type CustomerDetails } from '../taxes/context.js';
 import { spendOnceDiscounts } from './discount-ends.js';
 import { customerDetails, finishFinalization, lockCustomers, numberFinalization, planFinalization, writeBalances, type FinalizationPlan, type FinalizeOptions, type LockedCustomer } from './finalize.js';
+import { chargeAsFinalized, paidByAttempts, recordAttempts } from './charge-batch.js';
 
 // Invoice lifecycle: draft → open → paid | void | uncollectible. Finalised invoices are immutable
 // (only status, payment and balance fields move). Every transition writes its event in the same
@@ -226,9 +227,11 @@ export async function createInvoices(q: Queryable, drafts: InvoiceDraft[], now: 
 
 /**
  * Finalises stored drafts: gapless numbers, the customer balance applied (planFinalization), then opens
- * them (or marks them paid when nothing is due) and schedules the automatic payment attempt.
+ * them (or marks them paid when nothing is due) and schedules the automatic payment attempt. With `charge`
+ * (the worker's finalisation pass with chargeOnFinalize, ADR 0008) that attempt is made here, before the
+ * numbers are reserved, and each invoice it pays is updated once, to paid.
  */
-export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, opts: FinalizeOptions = {}): Promise<InvoiceRow[]> {
+export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, opts: FinalizeOptions = {}, charge?: PaymentDeps): Promise<InvoiceRow[]> {
   if (ids.length === 0) return [];
   const { rows: locked } = await q.query<InvoiceRow>(`SELECT * FROM invoices WHERE id = ANY($1::text[]) AND status = 'draft' ORDER BY id FOR UPDATE`, [ids]);
   if (locked.length === 0) return [];
@@ -236,33 +239,57 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
   await recordFinalizationFailures(q, plan.mismatched, now);
   const out = plan.out;
   if (out.length === 0) return [];
+  const attempts = charge ? await chargeAsFinalized(q, charge, out, plan.customers, await subscriptionPaymentMethods(q, out), now, { checkTaken: true }) : [];
+  const paid = paidByAttempts(attempts, now);
   await numberFinalization(q, plan);
+  const rows = out.map((r) => {
+    const p = paid.get(r.id);
+    return p ? { ...p, number: r.number } : r;
+  });
   await q.query(
     `UPDATE invoices AS t SET status = u.status, number = u.number, series = u.series, starting_balance = u.sb, ending_balance = u.eb,
        amount_due = u.due, amount_remaining = u.rem, next_payment_attempt = u.npa, status_transitions = u.st::jsonb, updated = $10,
-       customer_details = u.cd::jsonb, hosted_invoice_url = u.hurl, last_finalization_error = NULL
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::timestamptz[], $11::text[], $12::text[], $13::text[], $9::text[])
-       AS u(id, status, number, sb, eb, due, rem, npa, st, cd, hurl, series)
+       customer_details = u.cd::jsonb, hosted_invoice_url = u.hurl, last_finalization_error = NULL, amount_paid = u.paid, attempt_count = u.ac
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::timestamptz[], $11::text[], $12::text[], $13::text[], $9::text[], $14::bigint[], $15::integer[])
+       AS u(id, status, number, sb, eb, due, rem, npa, st, cd, hurl, series, paid, ac)
      WHERE t.id = u.id`,
     [
-      out.map((r) => r.id),
-      out.map((r) => r.status),
-      out.map((r) => r.number),
-      out.map((r) => r.starting_balance),
-      out.map((r) => r.ending_balance),
-      out.map((r) => r.amount_due),
-      out.map((r) => r.amount_remaining),
-      out.map((r) => (r.next_payment_attempt ? r.next_payment_attempt.toISOString() : null)),
-      out.map((r) => r.series),
+      rows.map((r) => r.id),
+      rows.map((r) => r.status),
+      rows.map((r) => r.number),
+      rows.map((r) => r.starting_balance),
+      rows.map((r) => r.ending_balance),
+      rows.map((r) => r.amount_due),
+      rows.map((r) => r.amount_remaining),
+      rows.map((r) => (r.next_payment_attempt ? r.next_payment_attempt.toISOString() : null)),
+      rows.map((r) => r.series),
       now,
-      out.map((r) => JSON.stringify(r.status_transitions)),
-      out.map((r) => JSON.stringify(r.customer_details)),
-      out.map((r) => r.hosted_invoice_url),
+      rows.map((r) => JSON.stringify(r.status_transitions)),
+      rows.map((r) => JSON.stringify(r.customer_details)),
+      rows.map((r) => r.hosted_invoice_url),
+      rows.map((r) => r.amount_paid),
+      rows.map((r) => r.attempt_count),
     ],
   );
   await writeBalances(q, plan, now);
-  await finishFinalization(q, out, now);
-  return out;
+  // invoice.finalized shows each invoice as finalised (open), then the payment's events follow.
+  const lines = attempts.length
+    ? await linesOf(
+        q,
+        out.map((r) => r.id),
+      )
+    : undefined;
+  await finishFinalization(q, out, now, lines);
+  if (charge && lines) await recordAttempts(q, charge, attempts, now, { paidWritten: { lines } });
+  return rows;
+}
+
+/** Each invoice's subscription's default_payment_method (one read). */
+async function subscriptionPaymentMethods(q: Queryable, invs: readonly InvoiceRow[]): Promise<Map<string, string | null>> {
+  const subs = [...new Set(invs.map((i) => i.subscription).filter((s): s is string => !!s))];
+  if (subs.length === 0) return new Map();
+  const { rows } = await q.query<{ id: string; default_payment_method: string | null }>(`SELECT id, default_payment_method FROM subscriptions WHERE id = ANY($1::text[])`, [subs]);
+  return new Map(rows.map((r) => [r.id, r.default_payment_method]));
 }
 
 /** Drafts whose currency is not their customer's: left drafts, auto_advance off, invoice.finalization_failed. */

@@ -214,7 +214,7 @@ export async function resumeCollection(q: Queryable, scope: Scope, now: Date, li
  * Period ends: renewals, trial ends, period-end cancellations and scheduled changes. Each claimed
  * subscription moves exactly one period forward; the worker drains until nothing is due.
  */
-export async function advancePeriods(q: Queryable, deps: BillingDeps, scope: Scope, now: Date, limit: number, chargeAtRenewal = false): Promise<number> {
+export async function advancePeriods(q: Queryable, deps: BillingDeps, scope: Scope, now: Date, limit: number, chargeOnFinalize = false): Promise<number> {
   const { rows: subs } = await claimRows<SubscriptionRow>(q, claims.periodEnds(scope), [...scopeParams(scope), now], limit);
   if (subs.length === 0) return 0;
   const items = await itemsOf(
@@ -225,7 +225,7 @@ export async function advancePeriods(q: Queryable, deps: BillingDeps, scope: Sco
   for (const s of subs) for (const i of s.pending_schedule?.items ?? []) priceIds.push(i.price);
   const pricing = await loadPricing(q, priceIds);
   const plain = subs.filter(isPlainRenewal);
-  await renewPlain(q, plain, items, pricing, now, deps.config, chargeAtRenewal ? deps : undefined);
+  await renewPlain(q, plain, items, pricing, now, deps.config, chargeOnFinalize ? deps : undefined);
   for (const sub of subs) if (!isPlainRenewal(sub)) await advanceOne(q, deps, sub, items.get(sub.id) ?? [], pricing, now);
   return subs.length;
 }
@@ -389,13 +389,14 @@ async function invoicePendingAtEnd(q: Queryable, deps: BillingDeps, sub: Subscri
 }
 
 /** Drafts whose finalisation time has come (renewals wait finalizeDelaySeconds, as Stripe's hour). */
-export async function finalizeDue(q: Queryable, scope: Scope, now: Date, limit: number, deps?: BillingDeps): Promise<number> {
+export async function finalizeDue(q: Queryable, scope: Scope, now: Date, limit: number, deps?: BillingDeps, chargeOnFinalize = false): Promise<number> {
   const { rows } = await claimRows<{ id: string }>(q, claims.finalize(scope), [...scopeParams(scope), now], limit);
   await finalizeInvoices(
     q,
     rows.map((r) => r.id),
     now,
     { config: deps?.config, onCurrencyMismatch: 'skip' },
+    chargeOnFinalize ? deps : undefined,
   );
   return rows.length;
 }
@@ -412,7 +413,7 @@ export async function payDue(q: Queryable, deps: BillingDeps, scope: Scope, now:
  * jobs; on real time its rows are retried one by one and a row that fails alone is held).
  */
 export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, now: Date): Promise<number> {
-  const chargeAtRenewal = deps.config.chargeAtRenewal ?? db.kind === 'pglite';
+  const chargeOnFinalize = deps.config.chargeOnFinalize ?? db.kind === 'pglite';
   const jobs: HoldableJob[] = [
     { name: JOB.expireIncomplete, run: (q, limit) => expireIncomplete(q, scope, now, limit) },
     // Before renewals: a pending update expires by its period's end at the latest.
@@ -424,10 +425,10 @@ export async function runBillingPass(db: Db, deps: BillingDeps, scope: Scope, no
     { name: JOB.scheduleSteps, run: (q, limit) => applyScheduleSteps(q, deps, scope, now, limit) },
     // Before renewals: a subscription whose cancel_at has come ends instead of renewing.
     { name: JOB.cancelAt, run: (q, limit) => cancelAtDue(q, deps, scope, now, limit) },
-    { name: JOB.periodEnds, run: (q, limit) => advancePeriods(q, deps, scope, now, limit, chargeAtRenewal) },
+    { name: JOB.periodEnds, run: (q, limit) => advancePeriods(q, deps, scope, now, limit, chargeOnFinalize) },
     // After renewals: a renewal passing a discount's end announces it itself.
     { name: JOB.discountEnds, run: (q, limit) => announceDiscountEnds(q, scope, now, limit) },
-    { name: JOB.finalize, run: (q, limit) => finalizeDue(q, scope, now, limit, deps) },
+    { name: JOB.finalize, run: (q, limit) => finalizeDue(q, scope, now, limit, deps, chargeOnFinalize) },
     { name: JOB.payments, run: (q, limit) => payDue(q, deps, scope, now, limit) },
     // NET terms: send_invoice invoices unpaid at their due date.
     { name: JOB.overdue, run: (q, limit) => markOverdueInvoices(q, scope, now, limit, JOB.overdue) },

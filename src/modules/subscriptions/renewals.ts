@@ -5,8 +5,8 @@ import { buildInvoice, type BuiltInvoice, type InvoiceDraft } from '../invoices/
 import type { Config } from '../../config.js';
 import type { LinkConfig } from '../documents/links.js';
 import { applyTax } from '../taxes/context.js';
-import { stageInvoices, type StagedInvoices } from '../invoices/service.js';
-import { chargeAll, paidInvoice, planCharges, recordAttempts, type Attempt, type ChargeRef } from '../invoices/charge-batch.js';
+import { stageInvoices } from '../invoices/service.js';
+import { chargeAsFinalized, paidByAttempts, recordAttempts } from '../invoices/charge-batch.js';
 import type { InvoiceRow } from '../invoices/repository.js';
 import type { PaymentDeps } from '../payments/service.js';
 import { recordLapsedDiscounts } from '../invoices/discount-ends.js';
@@ -39,7 +39,7 @@ export async function renewPlain(
   pricing: Map<string, PriceInfo>,
   now: Date,
   config: Pick<Config, 'finalizeDelaySeconds' | 'tax'> & LinkConfig,
-  /** Charges the invoices it finalises in this transaction (chargeAtRenewal; ADR 0008); without it the payment pass does. */
+  /** Charges the invoices it finalises in this transaction (chargeOnFinalize; ADR 0008); without it the payment pass does. */
   charge?: PaymentDeps,
 ): Promise<number> {
   if (subs.length === 0) return 0;
@@ -139,37 +139,20 @@ export async function renewPlain(
       return { type: 'customer.subscription.updated', object, previousAttributes: previousAttributes(prev, object), customerId: s.customer };
     }),
   );
-  // Charged before they are numbered, so the series' counter is never held across a gateway call.
-  const attempts = charge ? await chargeFinalized(q, charge, staged, subs, now) : [];
-  const paid = new Map(attempts.filter((a) => a.outcome?.status === 'succeeded').map((a) => [a.inv.id, paidInvoice(a.inv, a.attempt, now)]));
+  // Charged before they are numbered, so the series' counter is never held across a gateway call. The
+  // gateway is sent a key made of the subscription and the period, not of the invoice id: a rerun of this
+  // renewal (its transaction lost after the charge) makes a new invoice id but the same key, so the gateway
+  // answers with the charge it made instead of making a second one.
+  const attempts = charge
+    ? await chargeAsFinalized(q, charge, staged.finalized, staged.customers, new Map(subs.map((s) => [s.id, s.default_payment_method])), now, { gatewayKeyOf: renewalChargeKey })
+    : [];
+  const paid = paidByAttempts(attempts, now);
   // The invoices, numbered, and invoice.finalized after the renewal's own events (as the finalisation pass
   // would write it): last, because the numbers' counter stays locked from here to the commit. Then the
   // payment's intents and events, as the payment pass would write them.
   await staged.write(paid);
   if (charge) await recordAttempts(q, charge, attempts, now, { paidWritten: { lines: new Map(kept.map((b) => [b.invoice.id, b.lines])) } });
   return renewed.length;
-}
-
-/**
- * The first automatic payment attempt of the invoices this renewal finalises, made before they are
- * written (they are then written once, paid: ADR 0008). An invoice without a usable payment method is
- * left open and due, for the payment pass. The gateway is sent a key made of the subscription and the
- * period, not of the invoice id: a rerun of this renewal (its transaction lost after the charge) makes a
- * new invoice id but the same key, so the gateway answers with the charge it made instead of a second one.
- */
-async function chargeFinalized(q: Queryable, deps: PaymentDeps, staged: StagedInvoices, subs: readonly SubscriptionRow[], now: Date): Promise<Attempt[]> {
-  const due = staged.finalized.filter((r) => r.status === 'open' && r.collection_method === 'charge_automatically' && r.next_payment_attempt !== null && r.next_payment_attempt <= now);
-  if (due.length === 0) return [];
-  const subOf = new Map(subs.map((s) => [s.id, s]));
-  const customerOf = new Map(staged.customers.map((c) => [c.id, c]));
-  const refOf = new Map<string, ChargeRef>(
-    due.map((r) => {
-      const c = customerOf.get(r.customer);
-      return [r.id, { subPm: subOf.get(r.subscription!)?.default_payment_method ?? null, cusPm: c?.default_payment_method ?? null, cusCountry: c?.address?.country ?? null, attempted: false }];
-    }),
-  );
-  const { fast } = await planCharges(q, due, refOf, renewalChargeKey);
-  return chargeAll(q, deps, fast, now);
 }
 
 /** The gateway key of a renewal invoice's first attempt, charged as it is written: one per subscription and period. */

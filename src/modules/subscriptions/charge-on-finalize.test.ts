@@ -5,11 +5,12 @@ import { seedCatalog } from '../catalog/seed.js';
 import { allEvents } from '../events/batches.js';
 import type { ChargeRequest, Gateways } from '../payments/gateway.js';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.js';
-import { runBillingPass, type BillingDeps } from './jobs.js';
+import { finalizeDue, runBillingPass, type BillingDeps } from './jobs.js';
 
-// chargeAtRenewal (ADR 0008): a renewal finalised at once is charged in its own transaction and its invoice
-// written once, paid. These tests hold it to what the renewal and the payment pass write apart — the same
-// rows and events, in the same order, for a card that pays, a card that declines and no card — and show
+// chargeOnFinalize (ADR 0008): the transaction that finalises an invoice for automatic collection also makes its
+// first charge, and writes the invoice once, paid — a renewal finalised at once (no finalisation delay), or the
+// finalisation pass (Stripe's hour). These tests hold it to what finalisation and the payment pass write apart —
+// the same rows and events, in the same order, for a card that pays, a card that declines and no card — and show
 // that a renewal whose transaction is lost after the charge does not charge again when it is rerun.
 
 let t: TestApp;
@@ -17,7 +18,7 @@ let price: string;
 /** Charge calls seen by the gateway, by the key they were sent with. */
 const calls = new Map<string, number>();
 
-const depsWith = (chargeAtRenewal: boolean): BillingDeps => {
+const depsWith = (chargeOnFinalize: boolean, finalizeDelaySeconds = 0): BillingDeps => {
   const gateways: Gateways = {
     default: t.deps.gateways.default,
     get(name) {
@@ -30,7 +31,7 @@ const depsWith = (chargeAtRenewal: boolean): BillingDeps => {
       });
     },
   };
-  return { gateways, config: testConfig({ ...t.deps.config, finalizeDelaySeconds: 0, chargeAtRenewal }) };
+  return { gateways, config: testConfig({ ...t.deps.config, finalizeDelaySeconds, chargeOnFinalize }) };
 };
 
 beforeAll(async () => {
@@ -105,37 +106,44 @@ async function outcome(customer: string, sub: string, at: Date) {
   };
 }
 
-describe('a renewal charged as its invoice is written (chargeAtRenewal)', () => {
-  for (const [label, card, expected] of [
-    ['a card that pays', 'pm_card_visa', { status: 'paid', intents: ['succeeded'], sub: 'active' }],
-    ['a card that declines', 'pm_card_chargeCustomerFail', { status: 'open', intents: ['requires_payment_method'], sub: 'past_due' }],
-    ['no card', null, { status: 'open', intents: [], sub: 'past_due' }],
-  ] as const) {
-    it(`writes what the renewal and the payment pass write apart: ${label}`, async () => {
-      const start = new Date(t.clock.now());
-      const results = [];
-      for (const fused of [true, false]) {
-        t.clock.set(start);
-        const clock = (await t.call({ method: 'POST', url: '/v1/test_helpers/test_clocks', payload: { frozen_time: toUnix(start) } })).body.id as string;
-        const s = await subscribe({ card, clock });
-        const renewal = new Date(start.getTime() + 31 * 86_400_000);
-        calls.clear();
-        await runBillingPass(t.testDb.db, depsWith(fused), { clock }, renewal);
-        const got = await outcome(s.customer, s.sub, renewal);
-        // One charge at most, and with the key the path gives it.
-        const keys = [...calls.keys()];
-        expect(keys.length).toBe(card ? 1 : 0);
-        if (card) expect(keys[0]).toBe(fused ? `${s.sub}:${toUnix(renewal)}:renewal:attempt:1` : `${got.invoices[0]!.id}:attempt:1`);
-        expect(got.intents.map((i) => i.gateway_key)).toEqual(got.intents.map(() => (fused ? 'set' : null)));
-        results.push(got);
-      }
-      const [fused, apart] = results;
-      expect([fused!.invoices.map((i) => i.status), fused!.intents.map((i) => i.status), fused!.subscription[0]!.status]).toEqual([[expected.status], expected.intents, expected.sub]);
-      expect(fused!.events.map((e) => e.type)).toEqual(apart!.events.map((e) => e.type));
-      expect(canonical({ ...fused, intents: fused!.intents.map((i) => ({ ...i, gateway_key: null })) })).toEqual(canonical(apart));
-      t.clock.set(new Date(start.getTime() + 86_400_000));
-    });
-  }
+describe('an invoice charged as it is finalised (chargeOnFinalize)', () => {
+  for (const delay of [0, 3600])
+    for (const [label, card, expected] of [
+      ['a card that pays', 'pm_card_visa', { status: 'paid', intents: ['succeeded'], sub: 'active' }],
+      ['a card that declines', 'pm_card_chargeCustomerFail', { status: 'open', intents: ['requires_payment_method'], sub: 'past_due' }],
+      ['no card', null, { status: 'open', intents: [], sub: 'past_due' }],
+    ] as const) {
+      it(`writes what finalisation and the payment pass write apart, finalisation delay ${delay} s: ${label}`, async () => {
+        const start = new Date(t.clock.now());
+        const results = [];
+        for (const fused of [true, false]) {
+          t.clock.set(start);
+          const clock = (await t.call({ method: 'POST', url: '/v1/test_helpers/test_clocks', payload: { frozen_time: toUnix(start) } })).body.id as string;
+          const s = await subscribe({ card, clock });
+          const renewal = new Date(start.getTime() + 31 * 86_400_000);
+          calls.clear();
+          const deps = depsWith(fused, delay);
+          await runBillingPass(t.testDb.db, deps, { clock }, renewal);
+          // With the hour, the renewal wrote a draft; the finalisation pass takes it an hour on.
+          if (delay) await runBillingPass(t.testDb.db, deps, { clock }, new Date(renewal.getTime() + delay * 1000));
+          const got = await outcome(s.customer, s.sub, renewal);
+          expect(got.invoices.map((i) => i.billing_reason)).toEqual(['subscription_cycle']);
+          // One charge at most, and with the key the path gives it: a renewal's own invoice (made in the
+          // transaction that charges it) is charged with a key of its subscription and period.
+          const renewalKey = fused && delay === 0;
+          const keys = [...calls.keys()];
+          expect(keys.length).toBe(card ? 1 : 0);
+          if (card) expect(keys[0]).toBe(renewalKey ? `${s.sub}:${toUnix(renewal)}:renewal:attempt:1` : `${got.invoices[0]!.id}:attempt:1`);
+          expect(got.intents.map((i) => i.gateway_key)).toEqual(got.intents.map(() => (renewalKey ? 'set' : null)));
+          results.push(got);
+        }
+        const [fused, apart] = results;
+        expect([fused!.invoices.map((i) => i.status), fused!.intents.map((i) => i.status), fused!.subscription[0]!.status]).toEqual([[expected.status], expected.intents, expected.sub]);
+        expect(fused!.events.map((e) => e.type)).toEqual(apart!.events.map((e) => e.type));
+        expect(canonical({ ...fused, intents: fused!.intents.map((i) => ({ ...i, gateway_key: null })) })).toEqual(canonical(apart));
+        t.clock.set(new Date(start.getTime() + 86_400_000));
+      });
+    }
 
   it('a paying renewal writes its seven events and its invoice once', async () => {
     const start = new Date(t.clock.now());
@@ -159,6 +167,31 @@ describe('a renewal charged as its invoice is written (chargeAtRenewal)', () => 
     expect([paid.status, paid.amount_paid, paid.attempt_count, paid.status_transitions.paid_at, paid.payment_intent]).toEqual(['paid', 9700, 1, toUnix(renewal), got.intents[0]!.id]);
     // The API shows the stored row as invoice.paid showed it.
     expect((await t.call({ method: 'GET', url: `/v1/invoices/${got.invoices[0]!.id}` })).body).toEqual(paid);
+    t.clock.set(new Date(start.getTime() + 86_400_000));
+  });
+
+  it('the finalisation pass pays what it finalises, in its own transaction, with the invoice id\'s key', async () => {
+    const start = new Date(t.clock.now());
+    const clock = (await t.call({ method: 'POST', url: '/v1/test_helpers/test_clocks', payload: { frozen_time: toUnix(start) } })).body.id as string;
+    const s = await subscribe({ card: 'pm_card_visa', clock });
+    const renewal = new Date(start.getTime() + 31 * 86_400_000);
+    await runBillingPass(t.testDb.db, depsWith(true, 3600), { clock }, renewal);
+    expect((await outcome(s.customer, s.sub, renewal)).invoices.map((i) => i.status)).toEqual(['draft']);
+    calls.clear();
+    // The finalisation job alone (no payment pass after it).
+    await t.testDb.db.tx((q) => finalizeDue(q, { clock }, new Date(renewal.getTime() + 3600_000), 100, depsWith(true, 3600), true));
+    const got = await outcome(s.customer, s.sub, renewal);
+    expect([got.invoices.map((i) => [i.status, i.attempt_count, i.amount_paid]), got.intents.map((i) => [i.status, i.gateway_key])]).toEqual([[['paid', 1, 9700]], [['succeeded', null]]]);
+    expect([...calls]).toEqual([[`${got.invoices[0]!.id}:attempt:1`, 1]]);
+    expect(got.events.map((e) => e.type)).toEqual([
+      'invoice.created',
+      'customer.subscription.updated',
+      'invoice.finalized',
+      'payment_intent.created',
+      'payment_intent.succeeded',
+      'invoice.paid',
+      'invoice.payment_succeeded',
+    ]);
     t.clock.set(new Date(start.getTime() + 86_400_000));
   });
 
