@@ -87,6 +87,20 @@ function canonical(value: unknown): unknown {
   return walk(value);
 }
 
+/** A renewal's events when its charge succeeds, in order, whichever way it is written. */
+const PAID_RENEWAL_EVENTS = [
+  'invoice.created',
+  'customer.subscription.updated',
+  'invoice.finalized',
+  'payment_intent.created',
+  'payment_intent.succeeded',
+  'invoice.paid',
+  'invoice.payment_succeeded',
+];
+
+/** A test clock at `at`. */
+const newClock = async (at: Date): Promise<string> => (await t.call({ method: 'POST', url: '/v1/test_helpers/test_clocks', payload: { frozen_time: toUnix(at) } })).body.id as string;
+
 /** What a renewal at `at` left for one customer: its events since then, invoice rows, intents and subscription. */
 async function outcome(customer: string, sub: string, at: Date) {
   const db = t.testDb.db;
@@ -118,7 +132,7 @@ describe('an invoice charged as it is finalised (chargeOnFinalize)', () => {
         const results = [];
         for (const fused of [true, false]) {
           t.clock.set(start);
-          const clock = (await t.call({ method: 'POST', url: '/v1/test_helpers/test_clocks', payload: { frozen_time: toUnix(start) } })).body.id as string;
+          const clock = await newClock(start);
           const s = await subscribe({ card, clock });
           const renewal = new Date(start.getTime() + 31 * 86_400_000);
           calls.clear();
@@ -147,20 +161,12 @@ describe('an invoice charged as it is finalised (chargeOnFinalize)', () => {
 
   it('a paying renewal writes its seven events and its invoice once', async () => {
     const start = new Date(t.clock.now());
-    const clock = (await t.call({ method: 'POST', url: '/v1/test_helpers/test_clocks', payload: { frozen_time: toUnix(start) } })).body.id as string;
+    const clock = await newClock(start);
     const s = await subscribe({ card: 'pm_card_visa', clock });
     const renewal = new Date(start.getTime() + 31 * 86_400_000);
     await runBillingPass(t.testDb.db, depsWith(true), { clock }, renewal);
     const got = await outcome(s.customer, s.sub, renewal);
-    expect(got.events.map((e) => e.type)).toEqual([
-      'invoice.created',
-      'customer.subscription.updated',
-      'invoice.finalized',
-      'payment_intent.created',
-      'payment_intent.succeeded',
-      'invoice.paid',
-      'invoice.payment_succeeded',
-    ]);
+    expect(got.events.map((e) => e.type)).toEqual(PAID_RENEWAL_EVENTS);
     const finalized = got.events[2]!.object;
     const paid = got.events[5]!.object;
     expect([finalized.status, finalized.amount_paid, finalized.attempt_count, finalized.number]).toEqual(['open', 0, 0, got.invoices[0]!.number]);
@@ -172,7 +178,7 @@ describe('an invoice charged as it is finalised (chargeOnFinalize)', () => {
 
   it('the finalisation pass pays what it finalises, in its own transaction, with the invoice id\'s key', async () => {
     const start = new Date(t.clock.now());
-    const clock = (await t.call({ method: 'POST', url: '/v1/test_helpers/test_clocks', payload: { frozen_time: toUnix(start) } })).body.id as string;
+    const clock = await newClock(start);
     const s = await subscribe({ card: 'pm_card_visa', clock });
     const renewal = new Date(start.getTime() + 31 * 86_400_000);
     await runBillingPass(t.testDb.db, depsWith(true, 3600), { clock }, renewal);
@@ -183,21 +189,13 @@ describe('an invoice charged as it is finalised (chargeOnFinalize)', () => {
     const got = await outcome(s.customer, s.sub, renewal);
     expect([got.invoices.map((i) => [i.status, i.attempt_count, i.amount_paid]), got.intents.map((i) => [i.status, i.gateway_key])]).toEqual([[['paid', 1, 9700]], [['succeeded', null]]]);
     expect([...calls]).toEqual([[`${got.invoices[0]!.id}:attempt:1`, 1]]);
-    expect(got.events.map((e) => e.type)).toEqual([
-      'invoice.created',
-      'customer.subscription.updated',
-      'invoice.finalized',
-      'payment_intent.created',
-      'payment_intent.succeeded',
-      'invoice.paid',
-      'invoice.payment_succeeded',
-    ]);
+    expect(got.events.map((e) => e.type)).toEqual(PAID_RENEWAL_EVENTS);
     t.clock.set(new Date(start.getTime() + 86_400_000));
   });
 
   it('retries a charge the gateway did not answer with the key the renewal sent', async () => {
     const start = new Date(t.clock.now());
-    const clock = (await t.call({ method: 'POST', url: '/v1/test_helpers/test_clocks', payload: { frozen_time: toUnix(start) } })).body.id as string;
+    const clock = await newClock(start);
     const s = await subscribe({ card: 'pm_card_visa', clock });
     const renewal = new Date(start.getTime() + 31 * 86_400_000);
     const deps = depsWith(true);
