@@ -42,7 +42,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function subscribe(opts: { card: string | null; clock?: string }): Promise<{ sub: string; customer: string }> {
+async function subscribe(opts: { card: string | null; clock?: string; balance?: number }): Promise<{ sub: string; customer: string }> {
   const c = await t.call({ method: 'POST', url: '/v1/customers', payload: { email: 'c@example.com', ...(opts.clock ? { test_clock: opts.clock } : {}) } });
   // A first invoice paid out of band, so that only the renewal touches the card.
   const s = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: c.body.id, items: [{ price }], trial_end: 'now', collection_method: 'send_invoice', days_until_due: 30 } });
@@ -54,6 +54,8 @@ async function subscribe(opts: { card: string | null; clock?: string }): Promise
     const pm = await t.call({ method: 'POST', url: `/v1/payment_methods/${opts.card}/attach`, payload: { customer: c.body.id } });
     await t.call({ method: 'POST', url: `/v1/customers/${c.body.id}`, payload: { invoice_settings: { default_payment_method: pm.body.id } } });
   }
+  // A credit the renewal's finalisation applies before the charge.
+  if (opts.balance) expect((await t.call({ method: 'POST', url: `/v1/customers/${c.body.id}`, payload: { balance: opts.balance } })).status).toBe(200);
   return { sub: s.body.id, customer: c.body.id };
 }
 
@@ -126,6 +128,7 @@ describe('an invoice charged as it is finalised (chargeOnFinalize)', () => {
       ['a card that pays', 'pm_card_visa', { status: 'paid', intents: ['succeeded'], sub: 'active' }],
       ['a card that declines', 'pm_card_chargeCustomerFail', { status: 'open', intents: ['requires_payment_method'], sub: 'past_due' }],
       ['no card', null, { status: 'open', intents: [], sub: 'past_due' }],
+      ['a card that pays what a credit of 2,000 leaves', 'pm_card_visa', { status: 'paid', intents: ['succeeded'], sub: 'active', balance: -2000, charged: 7700 }],
     ] as const) {
       it(`writes what finalisation and the payment pass write apart, finalisation delay ${delay} s: ${label}`, async () => {
         const start = new Date(t.clock.now());
@@ -133,7 +136,7 @@ describe('an invoice charged as it is finalised (chargeOnFinalize)', () => {
         for (const fused of [true, false]) {
           t.clock.set(start);
           const clock = await newClock(start);
-          const s = await subscribe({ card, clock });
+          const s = await subscribe({ card, clock, balance: 'balance' in expected ? expected.balance : undefined });
           const renewal = new Date(start.getTime() + 31 * 86_400_000);
           calls.clear();
           const deps = depsWith(fused, delay);
@@ -153,6 +156,7 @@ describe('an invoice charged as it is finalised (chargeOnFinalize)', () => {
         }
         const [fused, apart] = results;
         expect([fused!.invoices.map((i) => i.status), fused!.intents.map((i) => i.status), fused!.subscription[0]!.status]).toEqual([[expected.status], expected.intents, expected.sub]);
+        if ('charged' in expected) expect(fused!.intents.map((i) => i.amount)).toEqual([expected.charged]);
         expect(fused!.events.map((e) => e.type)).toEqual(apart!.events.map((e) => e.type));
         expect(canonical({ ...fused, intents: fused!.intents.map((i) => ({ ...i, gateway_key: null })) })).toEqual(canonical(apart));
         t.clock.set(new Date(start.getTime() + 86_400_000));
