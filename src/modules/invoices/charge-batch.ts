@@ -16,8 +16,9 @@ import { serializeInvoice } from './serialize.js';
 import { payInvoice } from './service.js';
 
 // A batch of automatic payment attempts, set-based, in three steps shared by the payment pass
-// (collect.ts: invoices already stored, open) and a renewal that charges the invoices it is writing
-// (renewals.ts: ADR 0008). planCharges picks each invoice's payment method; chargeAll assesses the
+// (collect.ts: invoices already stored, open) and, with chargeOnFinalize (ADR 0008), the transactions
+// that finalise invoices: a renewal that charges the invoices it is writing (renewals.ts) and the
+// finalisation pass (finalizeInvoices), through chargeAsFinalized. planCharges picks each invoice's payment method; chargeAll assesses the
 // fraud rules for the batch and calls the gateways concurrently; recordAttempts writes the payment
 // intents, once each as they ended, and what their outcomes move. Anything unusual — no usable payment
 // method, an attempt already on record — is left to the one-by-one path (payInvoice), which handles
@@ -199,10 +200,10 @@ export async function chargeAll(q: Queryable, deps: PaymentDeps, fast: readonly 
   });
   // Charged before the rows are written, so each payment intent is written once, as it ended (a row
   // version fewer than inserting it as processing and updating it: ADR 0006). No second charge can come
-  // of it: the caller holds each invoice's row lock (the payment pass's claim; a renewal's invoice is not
-  // yet written, and its subscription is claimed) until this transaction ends, attempt keys already on
-  // record went to the slow path, and a key taken all the same (a writer that did not lock the invoice)
-  // meets the gateway's idempotency: the same key gets the first answer back.
+  // of it: the caller holds each invoice's row lock (the payment and finalisation passes' claims; a
+  // renewal's invoice is not yet written, and its subscription is claimed) until this transaction ends,
+  // attempt keys already on record went to the slow path, and a key taken all the same (a writer that
+  // did not lock the invoice) meets the gateway's idempotency: the same key gets the first answer back.
   const charging = fast.map((f, i) => ({ ...f, row: rows[i]! })).filter((a) => a.row.status === 'processing');
   const outcomes = new Map<string, ChargeOutcome>();
   for (let i = 0; i < charging.length; i += GATEWAY_CONCURRENCY) {
@@ -326,7 +327,7 @@ export async function recordAttempts(
   );
   // An invoice written paid must have its intent: rolled back (and retried: the gateway key answers the
   // same charge) rather than left paid by nothing.
-  if (opts.paidWritten && inserted.size !== attempts.length) throw new Error(`${attempts.length - inserted.size} payment intent(s) of a renewal batch could not be written`);
+  if (opts.paidWritten && inserted.size !== attempts.length) throw new Error(`${attempts.length - inserted.size} payment intent(s) of a batch whose invoices are written paid could not be written`);
   const slow: InvoiceRow[] = [];
   // A key taken since the check (another writer): that attempt resumes one by one.
   for (const a of attempts) if (!inserted.has(a.row.id)) slow.push(a.inv);
