@@ -1,4 +1,4 @@
-import { testConfig } from '../src/config.js';
+import { loadConfig, testConfig } from '../src/config.js';
 import type { Db } from '../src/db/index.js';
 import { gatewaysOf } from '../src/modules/payments/gateway.js';
 import { readFingerprintSecret } from '../src/modules/payments/installation-secret.js';
@@ -10,6 +10,6 @@ export async function benchBillingDeps(db: Db, now: Date, batch: number): Promis
   return {
     gateways: gatewaysOf([new SimulatedGateway({ fingerprintSecret: await readFingerprintSecret(db), now: () => now })]),
     // RECUR_CHARGE_ON_FINALIZE=true|false compares the two ways on one database (unset: the database's default).
-    config: testConfig({ finalizeDelaySeconds: 0, workerBatchSize: batch, chargeOnFinalize: process.env.RECUR_CHARGE_ON_FINALIZE ? process.env.RECUR_CHARGE_ON_FINALIZE === 'true' : undefined }),
+    config: testConfig({ finalizeDelaySeconds: 0, workerBatchSize: batch, chargeOnFinalize: loadConfig(process.env).chargeOnFinalize }),
   };
 }

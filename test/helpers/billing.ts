@@ -4,11 +4,11 @@ import { createTestApp, type TestApp } from './app.js';
 
 /**
  * Renewal invoices wait Stripe's hour before finalisation, or FINALIZE_DELAY_SECONDS (0: a renewal writes
- * its invoice finalised at once, writeInvoices' other path) — so a randomised run can take either path.
+ * its invoice finalised at once, stageInvoices with `finalize`) — so a randomised run can take either path.
  */
 export const finalizeDelaySeconds = (): number => Number(process.env.FINALIZE_DELAY_SECONDS ?? 3600);
 
-/** CHARGE_ON_FINALIZE=true|false: whether such a renewal also charges its invoice (ADR 0008); unset, the database's default. */
+/** CHARGE_ON_FINALIZE=true|false: whether the worker's finalisation also charges (ADR 0008); unset, the database's default. */
 export const chargeOnFinalize = (): { chargeOnFinalize?: boolean } => (process.env.CHARGE_ON_FINALIZE ? { chargeOnFinalize: process.env.CHARGE_ON_FINALIZE === 'true' } : {});
 
 /** A test app with the seeded catalog, plus helpers to drive subscriptions through test clocks. */

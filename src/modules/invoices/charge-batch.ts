@@ -251,21 +251,21 @@ export async function chargeAll(q: Queryable, deps: PaymentDeps, fast: readonly 
  * (ADR 0008: each is then written once, paid when the charge succeeded). Only those open for automatic
  * collection and due now; one without a usable payment method is left open and due, for the payment pass.
  * `customers`: theirs, as finalisation locked them; `subscriptionPm`: each subscription's
- * default_payment_method; `gatewayKeyOf`: the key the gateway is sent when the invoice id is not stable
- * across a rerun (a renewal's invoice is made in the same transaction). `checkTaken`: an attempt whose
- * key is already on record is left to the payment pass.
+ * default_payment_method when the caller has the rows (else read for the invoices due); `gatewayKeyOf`: the
+ * key the gateway is sent when the invoice id is not stable across a rerun (a renewal's invoice is made in
+ * the same transaction). `checkTaken`: an attempt whose key is already on record is left to the payment pass.
  */
 export async function chargeAsFinalized(
   q: Queryable,
   deps: PaymentDeps,
   finalized: readonly InvoiceRow[],
   customers: readonly LockedCustomer[],
-  subscriptionPm: ReadonlyMap<string, string | null>,
   now: Date,
-  opts: { gatewayKeyOf?: (inv: InvoiceRow) => string | null; checkTaken?: boolean } = {},
+  opts: { subscriptionPm?: ReadonlyMap<string, string | null>; gatewayKeyOf?: (inv: InvoiceRow) => string | null; checkTaken?: boolean } = {},
 ): Promise<Attempt[]> {
   const due = finalized.filter((r) => r.status === 'open' && r.collection_method === 'charge_automatically' && r.next_payment_attempt !== null && r.next_payment_attempt <= now);
   if (due.length === 0) return [];
+  const subscriptionPm = opts.subscriptionPm ?? (await subscriptionPaymentMethods(q, due));
   const taken = opts.checkTaken
     ? new Set((await q.query<{ idempotency_key: string }>(`SELECT idempotency_key FROM payment_intents WHERE idempotency_key = ANY($1::text[])`, [due.map(attemptKey)])).rows.map((r) => r.idempotency_key))
     : new Set<string>();
@@ -281,14 +281,24 @@ export async function chargeAsFinalized(
   return chargeAll(q, deps, fast, now);
 }
 
-/** The invoices the attempts paid, as they are after the payment (to be written instead of their finalised rows). */
-export const paidByAttempts = (attempts: readonly Attempt[], now: Date): Map<string, InvoiceRow> =>
-  new Map(attempts.filter((a) => a.outcome?.status === 'succeeded').map((a) => [a.inv.id, paidInvoice(a.inv, a.attempt, now)]));
+/** Each invoice's subscription's default_payment_method (one read). */
+async function subscriptionPaymentMethods(q: Queryable, invs: readonly InvoiceRow[]): Promise<Map<string, string | null>> {
+  const subs = [...new Set(invs.map((i) => i.subscription).filter((s): s is string => !!s))];
+  if (subs.length === 0) return new Map();
+  const { rows } = await q.query<{ id: string; default_payment_method: string | null }>(`SELECT id, default_payment_method FROM subscriptions WHERE id = ANY($1::text[])`, [subs]);
+  return new Map(rows.map((r) => [r.id, r.default_payment_method]));
+}
 
-/** The invoice a successful attempt paid, as it is after the payment. */
-export function paidInvoice(inv: InvoiceRow, attempt: number, now: Date): InvoiceRow {
+/**
+ * What the attempts that succeeded change on their invoices, by invoice id: merged into an invoice's
+ * finalised row (`{ ...row, ...paid.get(row.id) }`, after it is numbered), it is the row to write.
+ */
+export const paidByAttempts = (attempts: readonly Attempt[], now: Date): Map<string, Partial<InvoiceRow>> =>
+  new Map(attempts.filter((a) => a.outcome?.status === 'succeeded').map((a) => [a.inv.id, paidFields(a.inv, a.attempt, now)]));
+
+/** The fields a successful attempt changes on the invoice it paid. */
+function paidFields(inv: InvoiceRow, attempt: number, now: Date): Partial<InvoiceRow> {
   return {
-    ...inv,
     status: 'paid',
     amount_paid: inv.amount_paid + inv.amount_remaining,
     amount_remaining: 0,
@@ -298,6 +308,9 @@ export function paidInvoice(inv: InvoiceRow, attempt: number, now: Date): Invoic
     updated: now,
   };
 }
+
+/** The invoice a successful attempt paid, as it is after the payment. */
+const paidInvoice = (inv: InvoiceRow, attempt: number, now: Date): InvoiceRow => ({ ...inv, ...paidFields(inv, attempt, now) });
 
 /**
  * Writes the attempts' payment intents and what their outcomes move: paid invoices (updated here, unless

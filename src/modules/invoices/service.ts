@@ -118,6 +118,20 @@ export async function persistInvoices(q: Queryable, built: BuiltInvoice[], now: 
   return kept;
 }
 
+export interface StagedInvoices {
+  /** The built invoices that will be written (a period already invoiced is left out). */
+  kept: BuiltInvoice[];
+  /** Those finalised as they are written: open (or paid when nothing is due), not yet numbered. */
+  finalized: InvoiceRow[];
+  /** Their customers, locked (when any invoice is finalised). */
+  customers: readonly LockedCustomer[];
+  /**
+   * Numbers and writes them; `paid`: what a charge made meanwhile changes on an invoice (paidByAttempts),
+   * written with its finalised row (its invoice.finalized still shows it open, as finalised).
+   */
+  write: (paid?: ReadonlyMap<string, Partial<InvoiceRow>>) => Promise<void>;
+}
+
 /**
  * persistInvoices for a renewal batch, in two steps around the renewal's own writes. The first does what
  * needs no invoice number: it leaves out the periods already invoiced (what the unique index would drop,
@@ -129,20 +143,6 @@ export async function persistInvoices(q: Queryable, built: BuiltInvoice[], now: 
  * stays locked from `write` to the commit, so the caller calls it last: another worker's renewal waits for it
  * only that long.
  */
-export interface StagedInvoices {
-  /** The built invoices that will be written (a period already invoiced is left out). */
-  kept: BuiltInvoice[];
-  /** Those finalised as they are written: open (or paid when nothing is due), not yet numbered. */
-  finalized: InvoiceRow[];
-  /** Their customers, locked (when any invoice is finalised). */
-  customers: readonly LockedCustomer[];
-  /**
-   * Numbers and writes them; `paid`: invoices the caller has charged meanwhile, written as these rows
-   * instead (their invoice.finalized still shows them open, as finalised).
-   */
-  write: (paid?: ReadonlyMap<string, InvoiceRow>) => Promise<void>;
-}
-
 export async function stageInvoices(q: Queryable, built: BuiltInvoice[], now: Date, finalize?: FinalizeOptions): Promise<StagedInvoices> {
   if (built.length === 0) return { kept: [], finalized: [], customers: [], write: async () => {} };
   const isDue = (b: BuiltInvoice) => finalize !== undefined && b.invoice.auto_advance && b.invoice.finalize_at !== null && b.invoice.finalize_at <= now;
@@ -155,14 +155,13 @@ export async function stageInvoices(q: Queryable, built: BuiltInvoice[], now: Da
   const due = kept.filter(isDue);
   const plan = due.length ? await planFinalization(q, due.map((b) => b.invoice), now, finalize!, locked) : undefined;
   await spendAndAnnounce(q, kept, customers, now);
-  const write = async (paid?: ReadonlyMap<string, InvoiceRow>) => {
+  const write = async (paid?: ReadonlyMap<string, Partial<InvoiceRow>>) => {
     if (plan) await numberFinalization(q, plan);
     const finalRow = new Map((plan?.out ?? []).map((r) => [r.id, r]));
-    // A paid row is its finalised row with the payment's fields, so it reads the number just reserved.
-    const rowOf = (b: BuiltInvoice) => {
+    const rowOf = (b: BuiltInvoice): InvoiceRow => {
       const row = finalRow.get(b.invoice.id) ?? b.invoice;
       const p = paid?.get(b.invoice.id);
-      return p ? { ...p, number: row.number } : row;
+      return p ? { ...row, ...p } : row;
     };
     const inserted = await insertInvoices(q, kept.map(rowOf));
     // Under the claim's locks nothing else writes these periods; if something did, the batch rolls back
@@ -239,13 +238,10 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
   await recordFinalizationFailures(q, plan.mismatched, now);
   const out = plan.out;
   if (out.length === 0) return [];
-  const attempts = charge ? await chargeAsFinalized(q, charge, out, plan.customers, await subscriptionPaymentMethods(q, out), now, { checkTaken: true }) : [];
+  const attempts = charge ? await chargeAsFinalized(q, charge, out, plan.customers, now, { checkTaken: true }) : [];
   const paid = paidByAttempts(attempts, now);
   await numberFinalization(q, plan);
-  const rows = out.map((r) => {
-    const p = paid.get(r.id);
-    return p ? { ...p, number: r.number } : r;
-  });
+  const rows = out.map((r) => ({ ...r, ...paid.get(r.id) }));
   await q.query(
     `UPDATE invoices AS t SET status = u.status, number = u.number, series = u.series, starting_balance = u.sb, ending_balance = u.eb,
        amount_due = u.due, amount_remaining = u.rem, next_payment_attempt = u.npa, status_transitions = u.st::jsonb, updated = $10,
@@ -282,14 +278,6 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
   await finishFinalization(q, out, now, lines);
   if (charge && lines) await recordAttempts(q, charge, attempts, now, { paidWritten: { lines } });
   return rows;
-}
-
-/** Each invoice's subscription's default_payment_method (one read). */
-async function subscriptionPaymentMethods(q: Queryable, invs: readonly InvoiceRow[]): Promise<Map<string, string | null>> {
-  const subs = [...new Set(invs.map((i) => i.subscription).filter((s): s is string => !!s))];
-  if (subs.length === 0) return new Map();
-  const { rows } = await q.query<{ id: string; default_payment_method: string | null }>(`SELECT id, default_payment_method FROM subscriptions WHERE id = ANY($1::text[])`, [subs]);
-  return new Map(rows.map((r) => [r.id, r.default_payment_method]));
 }
 
 /** Drafts whose currency is not their customer's: left drafts, auto_advance off, invoice.finalization_failed. */

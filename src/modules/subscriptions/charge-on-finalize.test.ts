@@ -1,31 +1,34 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../config.js';
 import { toUnix } from '../../core/time/index.js';
-import { seedCatalog } from '../catalog/seed.js';
 import { allEvents } from '../events/batches.js';
 import type { ChargeRequest, Gateways } from '../payments/gateway.js';
-import { createTestApp, type TestApp } from '../../../test/helpers/app.js';
+import { createBillingApp, type BillingHelpers } from '../../../test/helpers/billing.js';
+import type { TestApp } from '../../../test/helpers/app.js';
 import { finalizeDue, runBillingPass, type BillingDeps } from './jobs.js';
 
 // chargeOnFinalize (ADR 0008): the transaction that finalises an invoice for automatic collection also makes its
 // first charge, and writes the invoice once, paid — a renewal finalised at once (no finalisation delay), or the
 // finalisation pass (Stripe's hour). These tests hold it to what finalisation and the payment pass write apart —
-// the same rows and events, in the same order, for a card that pays, a card that declines and no card — and show
-// that a renewal whose transaction is lost after the charge does not charge again when it is rerun.
+// the same rows and events, in the same order, for a card that pays, a card that declines, no card and a customer
+// credit — and show that a renewal whose transaction is lost after the charge does not charge again when it is
+// rerun, and that a charge the gateway did not answer is asked again with the key first sent.
 
-let t: TestApp;
+let t: TestApp & BillingHelpers;
 let price: string;
 /** Charge calls seen by the gateway, by the key they were sent with. */
 const calls = new Map<string, number>();
 
-const depsWith = (chargeOnFinalize: boolean, finalizeDelaySeconds = 0): BillingDeps => {
+/** The worker's deps, with a gateway that counts its calls; `timesOut`: a call it answers by timing out. */
+const depsWith = (chargeOnFinalize: boolean, finalizeDelaySeconds = 0, timesOut: (req: ChargeRequest) => boolean = () => false): BillingDeps => {
   const gateways: Gateways = {
     default: t.deps.gateways.default,
     get(name) {
       const g = t.deps.gateways.get(name);
       return Object.assign(Object.create(g) as typeof g, {
-        charge: (req: ChargeRequest) => {
+        charge: async (req: ChargeRequest) => {
           calls.set(req.idempotencyKey, (calls.get(req.idempotencyKey) ?? 0) + 1);
+          if (timesOut(req)) throw new Error('timeout');
           return g.charge(req);
         },
       });
@@ -35,28 +38,23 @@ const depsWith = (chargeOnFinalize: boolean, finalizeDelaySeconds = 0): BillingD
 };
 
 beforeAll(async () => {
-  t = await createTestApp({ start: '2026-01-15T12:00:00Z', config: { finalizeDelaySeconds: 0 } });
-  await t.testDb.db.tx((q) => seedCatalog(q, t.clock.now()));
-  const res = await t.call({ method: 'GET', url: '/v1/prices?lookup_keys[]=community_monthly' });
-  price = res.body.data[0].id;
+  t = await createBillingApp();
+  price = await t.priceId('community_monthly');
 });
 afterAll(() => t.close());
+// Each test starts a day after the one before.
+afterEach(() => t.clock.set(new Date(t.clock.now().getTime() + 86_400_000)));
 
 async function subscribe(opts: { card: string | null; clock?: string; balance?: number }): Promise<{ sub: string; customer: string }> {
-  const c = await t.call({ method: 'POST', url: '/v1/customers', payload: { email: 'c@example.com', ...(opts.clock ? { test_clock: opts.clock } : {}) } });
+  const customer = await t.customer({ ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.card ? { card: opts.card } : {}) });
   // A first invoice paid out of band, so that only the renewal touches the card.
-  const s = await t.call({ method: 'POST', url: '/v1/subscriptions', payload: { customer: c.body.id, items: [{ price }], trial_end: 'now', collection_method: 'send_invoice', days_until_due: 30 } });
-  expect(s.status, JSON.stringify(s.body)).toBe(200);
-  if (s.body.latest_invoice) await t.call({ method: 'POST', url: `/v1/invoices/${s.body.latest_invoice}/pay`, payload: { paid_out_of_band: true } });
-  const update: Record<string, unknown> = { collection_method: 'charge_automatically' };
-  await t.call({ method: 'POST', url: `/v1/subscriptions/${s.body.id}`, payload: update });
-  if (opts.card) {
-    const pm = await t.call({ method: 'POST', url: `/v1/payment_methods/${opts.card}/attach`, payload: { customer: c.body.id } });
-    await t.call({ method: 'POST', url: `/v1/customers/${c.body.id}`, payload: { invoice_settings: { default_payment_method: pm.body.id } } });
-  }
+  const s = await t.ok('POST', '/v1/subscriptions', { customer, items: [{ price }], trial_end: 'now', collection_method: 'send_invoice', days_until_due: 30 });
+  expect(s.latest_invoice).toMatch(/^in_/);
+  await t.ok('POST', `/v1/invoices/${s.latest_invoice}/pay`, { paid_out_of_band: true });
+  await t.ok('POST', `/v1/subscriptions/${s.id}`, { collection_method: 'charge_automatically' });
   // A credit the renewal's finalisation applies before the charge.
-  if (opts.balance) expect((await t.call({ method: 'POST', url: `/v1/customers/${c.body.id}`, payload: { balance: opts.balance } })).status).toBe(200);
-  return { sub: s.body.id, customer: c.body.id };
+  if (opts.balance) await t.ok('POST', `/v1/customers/${customer}`, { balance: opts.balance });
+  return { sub: s.id, customer };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -100,8 +98,12 @@ const PAID_RENEWAL_EVENTS = [
   'invoice.payment_succeeded',
 ];
 
-/** A test clock at `at`. */
-const newClock = async (at: Date): Promise<string> => (await t.call({ method: 'POST', url: '/v1/test_helpers/test_clocks', payload: { frozen_time: toUnix(at) } })).body.id as string;
+/** A subscriber on a new test clock at the suite's time, and when its first renewal is due. */
+async function onNewClock(opts: { card: string | null; balance?: number }) {
+  const start = t.clock.now();
+  const clock = (await t.ok('POST', '/v1/test_helpers/test_clocks', { frozen_time: toUnix(start) })).id as string;
+  return { clock, s: await subscribe({ ...opts, clock }), renewal: new Date(start.getTime() + 31 * 86_400_000) };
+}
 
 /** What a renewal at `at` left for one customer: its events since then, invoice rows, intents and subscription. */
 async function outcome(customer: string, sub: string, at: Date) {
@@ -131,13 +133,9 @@ describe('an invoice charged as it is finalised (chargeOnFinalize)', () => {
       ['a card that pays what a credit of 2,000 leaves', 'pm_card_visa', { status: 'paid', intents: ['succeeded'], sub: 'active', balance: -2000, charged: 7700 }],
     ] as const) {
       it(`writes what finalisation and the payment pass write apart, finalisation delay ${delay} s: ${label}`, async () => {
-        const start = new Date(t.clock.now());
         const results = [];
         for (const fused of [true, false]) {
-          t.clock.set(start);
-          const clock = await newClock(start);
-          const s = await subscribe({ card, clock, balance: 'balance' in expected ? expected.balance : undefined });
-          const renewal = new Date(start.getTime() + 31 * 86_400_000);
+          const { clock, s, renewal } = await onNewClock({ card, balance: 'balance' in expected ? expected.balance : undefined });
           calls.clear();
           const deps = depsWith(fused, delay);
           await runBillingPass(t.testDb.db, deps, { clock }, renewal);
@@ -159,15 +157,11 @@ describe('an invoice charged as it is finalised (chargeOnFinalize)', () => {
         if ('charged' in expected) expect(fused!.intents.map((i) => i.amount)).toEqual([expected.charged]);
         expect(fused!.events.map((e) => e.type)).toEqual(apart!.events.map((e) => e.type));
         expect(canonical({ ...fused, intents: fused!.intents.map((i) => ({ ...i, gateway_key: null })) })).toEqual(canonical(apart));
-        t.clock.set(new Date(start.getTime() + 86_400_000));
       });
     }
 
   it('a paying renewal writes its seven events and its invoice once', async () => {
-    const start = new Date(t.clock.now());
-    const clock = await newClock(start);
-    const s = await subscribe({ card: 'pm_card_visa', clock });
-    const renewal = new Date(start.getTime() + 31 * 86_400_000);
+    const { clock, s, renewal } = await onNewClock({ card: 'pm_card_visa' });
     await runBillingPass(t.testDb.db, depsWith(true), { clock }, renewal);
     const got = await outcome(s.customer, s.sub, renewal);
     expect(got.events.map((e) => e.type)).toEqual(PAID_RENEWAL_EVENTS);
@@ -177,14 +171,10 @@ describe('an invoice charged as it is finalised (chargeOnFinalize)', () => {
     expect([paid.status, paid.amount_paid, paid.attempt_count, paid.status_transitions.paid_at, paid.payment_intent]).toEqual(['paid', 9700, 1, toUnix(renewal), got.intents[0]!.id]);
     // The API shows the stored row as invoice.paid showed it.
     expect((await t.call({ method: 'GET', url: `/v1/invoices/${got.invoices[0]!.id}` })).body).toEqual(paid);
-    t.clock.set(new Date(start.getTime() + 86_400_000));
   });
 
   it('the finalisation pass pays what it finalises, in its own transaction, with the invoice id\'s key', async () => {
-    const start = new Date(t.clock.now());
-    const clock = await newClock(start);
-    const s = await subscribe({ card: 'pm_card_visa', clock });
-    const renewal = new Date(start.getTime() + 31 * 86_400_000);
+    const { clock, s, renewal } = await onNewClock({ card: 'pm_card_visa' });
     await runBillingPass(t.testDb.db, depsWith(true, 3600), { clock }, renewal);
     expect((await outcome(s.customer, s.sub, renewal)).invoices.map((i) => i.status)).toEqual(['draft']);
     calls.clear();
@@ -194,34 +184,17 @@ describe('an invoice charged as it is finalised (chargeOnFinalize)', () => {
     expect([got.invoices.map((i) => [i.status, i.attempt_count, i.amount_paid]), got.intents.map((i) => [i.status, i.gateway_key])]).toEqual([[['paid', 1, 9700]], [['succeeded', null]]]);
     expect([...calls]).toEqual([[`${got.invoices[0]!.id}:attempt:1`, 1]]);
     expect(got.events.map((e) => e.type)).toEqual(PAID_RENEWAL_EVENTS);
-    t.clock.set(new Date(start.getTime() + 86_400_000));
   });
 
   it('retries a charge the gateway did not answer with the key the renewal sent', async () => {
-    const start = new Date(t.clock.now());
-    const clock = await newClock(start);
-    const s = await subscribe({ card: 'pm_card_visa', clock });
-    const renewal = new Date(start.getTime() + 31 * 86_400_000);
-    const deps = depsWith(true);
+    const { clock, s, renewal } = await onNewClock({ card: 'pm_card_visa' });
     // The first call times out before it reaches the gateway.
     let fault = true;
-    const faulty: BillingDeps = {
-      ...deps,
-      gateways: {
-        default: deps.gateways.default,
-        get(name) {
-          const g = deps.gateways.get(name);
-          return Object.assign(Object.create(g) as typeof g, {
-            charge: async (req: ChargeRequest) => {
-              if (!fault) return g.charge(req);
-              fault = false;
-              calls.set(req.idempotencyKey, (calls.get(req.idempotencyKey) ?? 0) + 1);
-              throw new Error('timeout');
-            },
-          });
-        },
-      },
-    };
+    const faulty = depsWith(true, 0, () => {
+      const now = fault;
+      fault = false;
+      return now;
+    });
     calls.clear();
     await runBillingPass(t.testDb.db, faulty, { clock }, renewal);
     const key = `${s.sub}:${toUnix(renewal)}:renewal:attempt:1`;
@@ -236,12 +209,11 @@ describe('an invoice charged as it is finalised (chargeOnFinalize)', () => {
     got = await outcome(s.customer, s.sub, renewal);
     expect([got.invoices[0]!.status, got.intents.map((i) => i.status)]).toEqual(['paid', ['succeeded']]);
     expect([...calls]).toEqual([[key, 2]]);
-    t.clock.set(new Date(start.getTime() + 86_400_000));
   });
 
   it('charges once when the renewal is rerun after its transaction was lost past the charge', async () => {
     const db = t.testDb.db;
-    const start = new Date(t.clock.now());
+    const start = t.clock.now();
     const a = await subscribe({ card: 'pm_card_visa' });
     const b = await subscribe({ card: 'pm_card_visa' });
     // The batch's payment intents cannot be written the first time (after the gateway has charged): the

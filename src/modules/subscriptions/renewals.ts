@@ -144,7 +144,10 @@ export async function renewPlain(
   // renewal (its transaction lost after the charge) makes a new invoice id but the same key, so the gateway
   // answers with the charge it made instead of making a second one.
   const attempts = charge
-    ? await chargeAsFinalized(q, charge, staged.finalized, staged.customers, new Map(subs.map((s) => [s.id, s.default_payment_method])), now, { gatewayKeyOf: renewalChargeKey })
+    ? await chargeAsFinalized(q, charge, staged.finalized, staged.customers, now, {
+        subscriptionPm: new Map(subs.map((s) => [s.id, s.default_payment_method])),
+        gatewayKeyOf: renewalChargeKey,
+      })
     : [];
   const paid = paidByAttempts(attempts, now);
   // The invoices, numbered, and invoice.finalized after the renewal's own events (as the finalisation pass
