@@ -40,9 +40,15 @@ const DUE = new Date('2026-03-01T00:00:00Z');
 const NOW = new Date('2026-03-01T00:00:10Z');
 const RUNS = Number(values.runs);
 
-type Variant = 'no-events' | 'full-events' | 'compact-events' | 'compact-events-bare' | 'one-compact-event-bare' | 'one-compact-event-versions';
+type Variant = 'no-events' | 'no-events-lean' | 'no-events-no-fk' | 'no-events-lean-no-fk' | 'full-events' | 'compact-events' | 'compact-events-bare' | 'one-compact-event-bare' | 'one-compact-event-versions';
 const VARIANTS: { name: Variant; label: string }[] = [
   { name: 'no-events', label: 'no events' },
+  // What the schema itself costs at the ceiling: the same statement with fewer index entries or
+  // foreign-key checks per renewal (the constraints that keep billing correct — primary keys, unique
+  // numbers and periods, the claim's index — stay).
+  { name: 'no-events-lean', label: 'no events; the non-unique secondary indexes of invoices, invoice_lines, payment_intents and subscriptions dropped (the claim\'s kept)' },
+  { name: 'no-events-no-fk', label: 'no events; the foreign keys of invoices, invoice_lines and payment_intents dropped' },
+  { name: 'no-events-lean-no-fk', label: 'no events; both of the above' },
   { name: 'full-events', label: '7 events with the whole invoice (row + line as JSON), Recur\'s event indexes and trigger' },
   { name: 'compact-events', label: '7 compact events (id, type, status fields only), Recur\'s event indexes and trigger' },
   { name: 'compact-events-bare', label: '7 compact events, events table without its 4 secondary indexes and trigger' },
@@ -67,7 +73,7 @@ function renewalSql(variant: Variant, batch: number): string {
       ? `jsonb_build_object('object', to_jsonb(i) || jsonb_build_object('object', 'invoice', 'lines', jsonb_build_object('object', 'list', 'data', jsonb_build_array(to_jsonb(l)))))`
       : `jsonb_build_object('object', jsonb_build_object('id', i.id, 'object', 'invoice', 'status', i.status, 'amount_paid', i.amount_paid, 'amount_remaining', i.amount_remaining))`;
   const events =
-    variant === 'no-events'
+    variant.startsWith('no-events')
       ? ''
       : `, ev AS (INSERT INTO events (id, type, created, object_id, customer_id, data)
            SELECT 'evt_' || k || i.id, t, $1, i.id, i.customer, ${payload}
@@ -157,6 +163,20 @@ async function runOnce(kind: 'postgres' | 'pglite', variant: Variant, n: number,
     if (variant === 'compact-events-bare' || variant === 'one-compact-event-bare') {
       for (const ix of ['events_type', 'events_customer', 'events_object', 'events_created']) await db.query(`DROP INDEX ${ix}`);
       await db.query(`DROP TRIGGER events_notification_inbox ON events`);
+    }
+    if (variant === 'no-events-lean' || variant === 'no-events-lean-no-fk') {
+      const { rows: ix } = await db.query<{ n: string }>(
+        `SELECT x.indexrelid::regclass::text AS n FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid
+          WHERE c.relname IN ('invoices', 'invoice_lines', 'payment_intents', 'subscriptions') AND NOT x.indisunique
+            AND pg_get_indexdef(x.indexrelid) NOT LIKE '%current_period_end%'`,
+      );
+      for (const r of ix) await db.query(`DROP INDEX ${r.n}`);
+    }
+    if (variant === 'no-events-no-fk' || variant === 'no-events-lean-no-fk') {
+      const { rows: fk } = await db.query<{ t: string; n: string }>(
+        `SELECT conrelid::regclass::text AS t, conname AS n FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text IN ('invoices', 'invoice_lines', 'payment_intents')`,
+      );
+      for (const r of fk) await db.query(`ALTER TABLE ${r.t} DROP CONSTRAINT ${r.n}`);
     }
     await db.query('ANALYZE');
     const sql = renewalSql(variant, kind === 'postgres' ? 5000 : 1000);
