@@ -40,7 +40,7 @@ const DUE = new Date('2026-03-01T00:00:00Z');
 const NOW = new Date('2026-03-01T00:00:10Z');
 const RUNS = Number(values.runs);
 
-type Variant = 'no-events' | 'no-events-lean' | 'no-events-no-fk' | 'no-events-lean-no-fk' | 'full-events' | 'compact-events' | 'compact-events-bare' | 'one-compact-event-bare' | 'one-compact-event-versions';
+type Variant = 'template-batch' | 'no-events' | 'no-events-lean' | 'no-events-no-fk' | 'no-events-lean-no-fk' | 'full-events' | 'compact-events' | 'compact-events-bare' | 'one-compact-event-bare' | 'one-compact-event-versions';
 const VARIANTS: { name: Variant; label: string }[] = [
   { name: 'no-events', label: 'no events' },
   // What the schema itself costs at the ceiling: the same statement with fewer index entries or
@@ -49,6 +49,13 @@ const VARIANTS: { name: Variant; label: string }[] = [
   { name: 'no-events-lean', label: 'no events; the non-unique secondary indexes of invoices, invoice_lines, payment_intents and subscriptions dropped (the claim\'s kept)' },
   { name: 'no-events-no-fk', label: 'no events; the foreign keys of invoices, invoice_lines and payment_intents dropped' },
   { name: 'no-events-lean-no-fk', label: 'no events; both of the above' },
+  // ADR 0007's batch templates, measured before built: the batch's event objects would be one renewal's,
+  // built in Node once per batch; per renewal the statement stores only what differs between plain
+  // renewals (ids, customer's email and name, amount, quantity, period), as arrays in one event_batches
+  // row, and writes the receipt's notification-inbox row by the rule the trigger uses. Numbers are the
+  // batch's first number plus the position, ids of events derived from the invoice's, hosted-page tokens
+  // derived from the invoice id when read, so none is stored. No Bloom filter of keys (built in Node today).
+  { name: 'template-batch', label: 'batch template: one event_batches row per batch with the per-renewal values as arrays, and the receipts\' inbox rows' },
   { name: 'full-events', label: '7 events with the whole invoice (row + line as JSON), Recur\'s event indexes and trigger' },
   { name: 'compact-events', label: '7 compact events (id, type, status fields only), Recur\'s event indexes and trigger' },
   { name: 'compact-events-bare', label: '7 compact events, events table without its 4 secondary indexes and trigger' },
@@ -73,7 +80,18 @@ function renewalSql(variant: Variant, batch: number): string {
       ? `jsonb_build_object('object', to_jsonb(i) || jsonb_build_object('object', 'invoice', 'lines', jsonb_build_object('object', 'list', 'data', jsonb_build_array(to_jsonb(l)))))`
       : `jsonb_build_object('object', jsonb_build_object('id', i.id, 'object', 'invoice', 'status', i.status, 'amount_paid', i.amount_paid, 'amount_remaining', i.amount_remaining))`;
   const events =
-    variant.startsWith('no-events')
+    variant === 'template-batch'
+      ? `, evb AS (INSERT INTO event_batches (id, created, first_event, last_event, n, types, data)
+           SELECT 'evb_' || min(i.id), $1, 'evt_1' || min(i.id), 'evt_7' || max(i.id), 7 * count(*), ${EVENT_TYPES},
+                  convert_to(json_build_array(array_agg(i.id ORDER BY i.id), array_agg(i.customer ORDER BY i.id), array_agg(i.subscription ORDER BY i.id),
+                    array_agg(l.id ORDER BY i.id), array_agg(l.subscription_item ORDER BY i.id), array_agg(l.price ORDER BY i.id), array_agg(l.quantity ORDER BY i.id),
+                    array_agg(i.amount_due ORDER BY i.id), array_agg(extract(epoch FROM i.period_start)::bigint ORDER BY i.id),
+                    array_agg(extract(epoch FROM i.period_end)::bigint ORDER BY i.id), array_agg(c.email ORDER BY i.id), array_agg(c.name ORDER BY i.id))::text, 'UTF8')
+             FROM ins_inv i JOIN ins_line l ON l.invoice = i.id JOIN customers c ON c.id = i.customer HAVING count(*) > 0 RETURNING 1),
+         inbox AS (INSERT INTO notification_inbox (event_id, type, object_id, customer_id, test_clock, created)
+           SELECT 'evt_6' || i.id, 'invoice.paid', i.id, i.customer, c.test_clock, $1
+             FROM ins_inv i JOIN customers c ON c.id = i.customer WHERE recur_inbox_wanted('invoice.paid', i.collection_method, i.customer) RETURNING 1)`
+      : variant.startsWith('no-events')
       ? ''
       : `, ev AS (INSERT INTO events (id, type, created, object_id, customer_id, data)
            SELECT 'evt_' || k || i.id, t, $1, i.id, i.customer, ${payload}
@@ -200,7 +218,8 @@ async function runOnce(kind: 'postgres' | 'pglite', variant: Variant, n: number,
       await db.query<{ inv: string; dup: string; bytes: string }>(
         `SELECT (SELECT count(*) FROM invoices WHERE series = 'CEIL' AND status = 'paid') AS inv,
                 (SELECT count(*) FROM (SELECT 1 FROM invoices WHERE series = 'CEIL' GROUP BY number HAVING count(*) > 1 OR number IS NULL) d) AS dup,
-                (SELECT coalesce(sum(pg_column_size(data)), 0) FROM events WHERE created = $1 AND object_id LIKE 'in\\_sub\\_bench%') AS bytes`,
+                (SELECT coalesce(sum(pg_column_size(data)), 0) FROM events WHERE created = $1 AND object_id LIKE 'in\\_sub\\_bench%')
+                  + (SELECT coalesce(sum(pg_column_size(data)), 0) FROM event_batches WHERE created = $1) AS bytes`,
         [NOW],
       )
     ).rows[0]!;
