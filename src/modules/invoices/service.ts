@@ -26,6 +26,7 @@ import { applyTax, loadPriceBehaviors, type CustomerDetails } from '../taxes/con
 import { spendOnceDiscounts } from './discount-ends.js';
 import { customerDetails, finishFinalization, lockCustomers, numberFinalization, planFinalization, writeBalances, type FinalizationPlan, type FinalizeOptions, type LockedCustomer } from './finalize.js';
 import { chargeAsFinalized, paidByAttempts, recordAttempts } from './charge-batch.js';
+import { bulkUpdate, type Column } from '../../db/bulk.js';
 
 // Invoice lifecycle: draft → open → paid | void | uncollectible. Finalised invoices are immutable
 // (only status, payment and balance fields move). Every transition writes its event in the same
@@ -242,30 +243,11 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
   const paid = paidByAttempts(attempts, now);
   await numberFinalization(q, plan);
   const rows = out.map((r) => ({ ...r, ...paid.get(r.id) }));
-  await q.query(
-    `UPDATE invoices AS t SET status = u.status, number = u.number, series = u.series, starting_balance = u.sb, ending_balance = u.eb,
-       amount_due = u.due, amount_remaining = u.rem, next_payment_attempt = u.npa, status_transitions = u.st::jsonb, updated = $10,
-       customer_details = u.cd::jsonb, hosted_invoice_url = u.hurl, last_finalization_error = NULL, amount_paid = u.paid, attempt_count = u.ac
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::timestamptz[], $11::text[], $12::text[], $13::text[], $9::text[], $14::bigint[], $15::integer[])
-       AS u(id, status, number, sb, eb, due, rem, npa, st, cd, hurl, series, paid, ac)
-     WHERE t.id = u.id`,
-    [
-      rows.map((r) => r.id),
-      rows.map((r) => r.status),
-      rows.map((r) => r.number),
-      rows.map((r) => r.starting_balance),
-      rows.map((r) => r.ending_balance),
-      rows.map((r) => r.amount_due),
-      rows.map((r) => r.amount_remaining),
-      rows.map((r) => (r.next_payment_attempt ? r.next_payment_attempt.toISOString() : null)),
-      rows.map((r) => r.series),
-      now,
-      rows.map((r) => JSON.stringify(r.status_transitions)),
-      rows.map((r) => JSON.stringify(r.customer_details)),
-      rows.map((r) => r.hosted_invoice_url),
-      rows.map((r) => r.amount_paid),
-      rows.map((r) => r.attempt_count),
-    ],
+  await bulkUpdate(
+    q,
+    'invoices',
+    FINALIZED_COLUMNS,
+    rows.map((r) => ({ ...r, updated: now, last_finalization_error: null })),
   );
   await writeBalances(q, plan, now);
   // invoice.finalized shows each invoice as finalised (open), then the payment's events follow.
@@ -279,6 +261,25 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
   if (charge && lines) await recordAttempts(q, charge, attempts, now, { paidWritten: { lines } });
   return rows;
 }
+
+/** What finalisation (and a charge made with it) changes on a stored draft. */
+const FINALIZED_COLUMNS: Column[] = [
+  { name: 'status', type: 'text' },
+  { name: 'number', type: 'text' },
+  { name: 'series', type: 'text' },
+  { name: 'starting_balance', type: 'bigint' },
+  { name: 'ending_balance', type: 'bigint' },
+  { name: 'amount_due', type: 'bigint' },
+  { name: 'amount_paid', type: 'bigint' },
+  { name: 'amount_remaining', type: 'bigint' },
+  { name: 'attempt_count', type: 'integer' },
+  { name: 'next_payment_attempt', type: 'timestamptz' },
+  { name: 'status_transitions', type: 'jsonb' },
+  { name: 'customer_details', type: 'jsonb' },
+  { name: 'hosted_invoice_url', type: 'text' },
+  { name: 'last_finalization_error', type: 'jsonb' },
+  { name: 'updated', type: 'timestamptz' },
+];
 
 /** Drafts whose currency is not their customer's: left drafts, auto_advance off, invoice.finalization_failed. */
 async function recordFinalizationFailures(q: Queryable, mismatched: FinalizationPlan['mismatched'], now: Date): Promise<void> {
