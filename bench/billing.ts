@@ -1,9 +1,10 @@
-// npm run bench:billing [-- --n 100000 --pglite-n N --workers 2 --db postgres|pglite|both --batch 1000 --processes --no-write]
+// npm run bench:billing [-- --n 100000 --pglite-n N --workers 2 --db postgres|pglite|both --batch 1000 --processes --cpu-prof DIR --no-write]
 // Bulk-creates N subscriptions due at the same instant, runs the billing worker(s) until every
 // renewal is invoiced, finalized, charged (simulated gateway) and evented, and reports renewals/s,
 // peak RSS and the floor: one set-based INSERT … SELECT writing the same rows, measured in the same run.
 // On PostgreSQL the workers are connection pools in this process, or with --processes one process each
-// (bench/billing-worker.ts), as production runs several `recur worker` processes.
+// (bench/billing-worker.ts), as production runs several `recur worker` processes. With --processes,
+// --cpu-prof DIR writes each worker process's V8 CPU profile there (scripts/cpuprofile-top.mjs reads them).
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     db: { type: 'string', default: 'both' },
     'no-write': { type: 'boolean', default: false },
     processes: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 const N_ARG = Number(values.n);
@@ -109,7 +111,9 @@ async function eventCeiling(db: Db): Promise<{ seconds: number; bytes: number }>
 
 /** A forked worker process (bench/billing-worker.ts), loaded and connected; run() starts it and gives its peak RSS. */
 function startWorkerProcess(url: string): Promise<{ run: () => Promise<number> }> {
-  const child = fork(new URL('./billing-worker.ts', import.meta.url), [url, NOW.toISOString(), String(BATCH)], { execArgv: ['--import', 'tsx'] });
+  const child = fork(new URL('./billing-worker.ts', import.meta.url), [url, NOW.toISOString(), String(BATCH)], {
+    execArgv: ['--import', 'tsx', ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [])],
+  });
   const failed = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`worker process exited with ${code}`))));
   const next = () => Promise.race([new Promise<{ peak?: number }>((resolve) => child.once('message', (m) => resolve(m as { peak?: number }))), failed]);
   return next().then(() => ({
