@@ -4,7 +4,8 @@
 // peak RSS and the floor: one set-based INSERT … SELECT writing the same rows, measured in the same run.
 // On PostgreSQL the workers are connection pools in this process, or with --processes one process each
 // (bench/billing-worker.ts), as production runs several `recur worker` processes. With --processes,
-// --cpu-prof DIR writes each worker process's V8 CPU profile there (scripts/cpuprofile-top.mjs reads them).
+// --cpu-prof DIR writes each worker process's V8 CPU profiles there: the main thread's (the larger file)
+// and tsx's module loader thread's (scripts/cpuprofile-top.mjs reads them).
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -33,6 +34,8 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
   },
 });
+// In-process workers are profiled with `node --cpu-prof --import tsx bench/billing.ts …` instead.
+if (values['cpu-prof'] && !values.processes) throw new Error('--cpu-prof profiles worker processes: add --processes (and --db postgres)');
 const N_ARG = Number(values.n);
 /** PGlite is several times slower: --pglite-n runs it on fewer subscriptions (default: --n). */
 const PGLITE_N = Number(values['pglite-n'] ?? values.n);
