@@ -18,7 +18,7 @@ import { getCustomerRow, mergeMetadata, normalizeShipping } from '../customers/s
 import type { CreateCustomerInput } from '../customers/schemas.js';
 import { buildInvoice, type BuiltInvoice, type InvoiceDraft, type LineDraft } from './builder.js';
 import { MAX_INVOICE_AMOUNT, withinInvoiceBound } from './domain/totals.js';
-import { findInvoice, insertInvoices, insertLines, linesOf, updateInvoiceRow, type InvoiceCustomField, type InvoiceRow, type LineRow } from './repository.js';
+import { findInvoice, insertInvoices, insertLines, INVOICE_COLUMNS, linesOf, updateInvoiceRow, updateInvoices, type InvoiceCustomField, type InvoiceRow, type LineRow } from './repository.js';
 import { serializeInvoice, type InvoiceObject } from './serialize.js';
 import type { TaxConfig } from '../taxes/config.js';
 import { setDelinquent } from '../customers/delinquency.js';
@@ -26,7 +26,6 @@ import { applyTax, loadPriceBehaviors, type CustomerDetails } from '../taxes/con
 import { spendOnceDiscounts } from './discount-ends.js';
 import { customerDetails, finishFinalization, lockCustomers, numberFinalization, planFinalization, writeBalances, type FinalizationPlan, type FinalizeOptions, type LockedCustomer } from './finalize.js';
 import { chargeAsFinalized, paidByAttempts, recordAttempts } from './charge-batch.js';
-import { bulkUpdate, type Column } from '../../db/bulk.js';
 
 // Invoice lifecycle: draft → open → paid | void | uncollectible. Finalised invoices are immutable
 // (only status, payment and balance fields move). Every transition writes its event in the same
@@ -243,9 +242,8 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
   const paid = paidByAttempts(attempts, now);
   await numberFinalization(q, plan);
   const rows = out.map((r) => ({ ...r, ...paid.get(r.id) }));
-  await bulkUpdate(
+  await updateInvoices(
     q,
-    'invoices',
     FINALIZED_COLUMNS,
     rows.map((r) => ({ ...r, updated: now, last_finalization_error: null })),
   );
@@ -262,24 +260,27 @@ export async function finalizeInvoices(q: Queryable, ids: string[], now: Date, o
   return rows;
 }
 
-/** What finalisation (and a charge made with it) changes on a stored draft. */
-const FINALIZED_COLUMNS: Column[] = [
-  { name: 'status', type: 'text' },
-  { name: 'number', type: 'text' },
-  { name: 'series', type: 'text' },
-  { name: 'starting_balance', type: 'bigint' },
-  { name: 'ending_balance', type: 'bigint' },
-  { name: 'amount_due', type: 'bigint' },
-  { name: 'amount_paid', type: 'bigint' },
-  { name: 'amount_remaining', type: 'bigint' },
-  { name: 'attempt_count', type: 'integer' },
-  { name: 'next_payment_attempt', type: 'timestamptz' },
-  { name: 'status_transitions', type: 'jsonb' },
-  { name: 'customer_details', type: 'jsonb' },
-  { name: 'hosted_invoice_url', type: 'text' },
-  { name: 'last_finalization_error', type: 'jsonb' },
-  { name: 'updated', type: 'timestamptz' },
-];
+/** What finalisation (and a charge made with it) changes on a stored draft: these of the row's columns. */
+const FINALIZED = new Set([
+  'status',
+  'number',
+  'series',
+  'starting_balance',
+  'ending_balance',
+  'amount_due',
+  'amount_paid',
+  'amount_remaining',
+  'attempt_count',
+  'next_payment_attempt',
+  'status_transitions',
+  'customer_details',
+  'hosted_invoice_url',
+  'last_finalization_error',
+  'updated',
+]);
+const FINALIZED_COLUMNS = INVOICE_COLUMNS.filter((c) => FINALIZED.has(c.name));
+// A name the row's columns lack would silently go unwritten.
+if (FINALIZED_COLUMNS.length !== FINALIZED.size) throw new Error('FINALIZED names a column INVOICE_COLUMNS does not have');
 
 /** Drafts whose currency is not their customer's: left drafts, auto_advance off, invoice.finalization_failed. */
 async function recordFinalizationFailures(q: Queryable, mismatched: FinalizationPlan['mismatched'], now: Date): Promise<void> {
